@@ -1,0 +1,21 @@
+// The `anvil` command. Each role or tool registers its own sub-command from its folder.
+import { Command } from 'commander';
+import { AnvilError } from '../common/errors.ts';
+
+type Register = (program: Command) => void;
+
+// Sub-commands, one registration function per role or tool.
+const COMMANDS: Register[] = [];
+
+const program = new Command('anvil')
+  .description('Anvil: bare-metal provisioning that speaks OpenStack Ironic\'s REST API')
+  .showHelpAfterError();
+for (const register of COMMANDS) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  const message = err instanceof AnvilError ? err.message : (err as Error).stack ?? String(err);
+  process.stderr.write(`anvil: ${message}\n`);
+  process.exit(1);
+}

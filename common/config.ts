@@ -1,0 +1,138 @@
+// One config file (YAML) plus environment overrides; with neither, all-in-one runs on a SQLite
+// file under ./data and the API listens on 127.0.0.1:6385.
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { InvalidInput } from './errors.ts';
+
+export interface TimeoutsConfig {
+  /** Seconds in `wait call-back` before `deploy failed` (Ironic deploy_callback_timeout). */
+  deployCallback: number;
+  cleanCallback: number;
+  inspectWait: number;
+  rescueCallback: number;
+  serviceCallback: number;
+  /** Seconds a working state (deploying, cleaning, verifying, ...) may last with no progress. */
+  working: number;
+}
+
+export interface AnvilConfig {
+  dataDir: string;
+  database: { url: string };
+  api: {
+    host: string;
+    port: number;
+    /** The URL others (the CLI, agents) reach the API at; used in links. Defaults to http://host:port. */
+    publicUrl?: string;
+    maxLimit: number;
+  };
+  conductor: {
+    hostname: string;
+    group: string;
+    /** Seconds between heart-beats of the conductor row. */
+    heartbeatInterval: number;
+    /** A conductor silent for this long is dead; its nodes go to the others. */
+    heartbeatTimeout: number;
+    /** Seconds between polls for work (a wake-up event comes sooner). */
+    pollInterval: number;
+    /** Nodes worked on at once by one conductor. */
+    workers: number;
+    /** Seconds between power-state syncs; 0 turns it off. */
+    powerSyncInterval: number;
+    /** Seconds between checks of transient-state timeouts. */
+    timeoutCheckInterval: number;
+    timeouts: TimeoutsConfig;
+  };
+  agent: {
+    /** Seconds the agent may go between heart-beats (Ironic [api]ramdisk_heartbeat_timeout). */
+    heartbeatTimeout: number;
+  };
+  images: { cacheDir: string; cacheMaxBytes: number };
+  /** Role-specific sections parsed by their own modules (e.g. netboot). */
+  netboot?: Record<string, unknown>;
+  log: { level: string; pretty: boolean };
+}
+
+export function defaultConfig(cwd = process.cwd()): AnvilConfig {
+  const dataDir = path.join(cwd, 'data');
+  return {
+    dataDir,
+    database: { url: `sqlite:${path.join(dataDir, 'anvil.sqlite')}` },
+    api: { host: '127.0.0.1', port: 6385, maxLimit: 1000 },
+    conductor: {
+      hostname: os.hostname(),
+      group: '',
+      heartbeatInterval: 10,
+      heartbeatTimeout: 60,
+      pollInterval: 1,
+      workers: 200,
+      powerSyncInterval: 60,
+      timeoutCheckInterval: 10,
+      timeouts: { deployCallback: 1800, cleanCallback: 1800, inspectWait: 1800, rescueCallback: 1800, serviceCallback: 1800, working: 1800 },
+    },
+    agent: { heartbeatTimeout: 300 },
+    images: { cacheDir: path.join(dataDir, 'images'), cacheMaxBytes: 20 * 1024 ** 3 },
+    log: { level: 'info', pretty: Boolean(process.stdout.isTTY) },
+  };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deep-merges `override` into `base`; unknown keys are an error so typos don't pass silently. */
+function merge(base: Record<string, unknown>, override: Record<string, unknown>, where: string, open: Set<string>): void {
+  for (const [key, value] of Object.entries(override)) {
+    const here = where ? `${where}.${key}` : key;
+    if (!(key in base) && !open.has(where ? where : key) && !open.has(here)) {
+      throw new InvalidInput(`Unknown configuration key "${here}"`);
+    }
+    if (isObject(base[key]) && isObject(value) && !open.has(here)) merge(base[key] as Record<string, unknown>, value, here, open);
+    else base[key] = value;
+  }
+}
+
+export function parseListen(value: string, what: string): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(value.trim());
+  if (!m) throw new InvalidInput(`${what} must be HOST:PORT, got "${value}"`);
+  const port = Number(m[2]);
+  if (port < 0 || port > 65535) throw new InvalidInput(`${what}: port ${port} is out of range`);
+  return { host: m[1].replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port };
+}
+
+/**
+ * Loads the configuration: defaults, then the YAML file (if any), then environment variables
+ * ANVIL_DATABASE_URL, ANVIL_API_LISTEN, ANVIL_CONDUCTOR_HOSTNAME, ANVIL_CONDUCTOR_GROUP, ANVIL_LOG_LEVEL.
+ */
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): AnvilConfig {
+  const env = opts.env ?? process.env;
+  const config = defaultConfig(opts.cwd);
+  const file = opts.file ?? env.ANVIL_CONFIG;
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new InvalidInput(`Cannot read configuration file ${file}: ${(err as Error).message}`);
+    }
+    if (parsed != null && !isObject(parsed)) throw new InvalidInput(`Configuration file ${file} must hold a mapping`);
+    if (parsed) merge(config as unknown as Record<string, unknown>, parsed, '', new Set(['netboot']));
+    if (parsed && 'dataDir' in parsed && !(isObject(parsed.images) && 'cacheDir' in parsed.images)) {
+      config.images.cacheDir = path.join(config.dataDir, 'images');
+    }
+    if (parsed && 'dataDir' in parsed && !(isObject(parsed.database) && 'url' in parsed.database)) {
+      config.database.url = `sqlite:${path.join(config.dataDir, 'anvil.sqlite')}`;
+    }
+  }
+  if (env.ANVIL_DATABASE_URL) config.database.url = env.ANVIL_DATABASE_URL;
+  if (env.ANVIL_API_LISTEN) Object.assign(config.api, parseListen(env.ANVIL_API_LISTEN, 'ANVIL_API_LISTEN'));
+  if (env.ANVIL_CONDUCTOR_HOSTNAME) config.conductor.hostname = env.ANVIL_CONDUCTOR_HOSTNAME;
+  if (env.ANVIL_CONDUCTOR_GROUP !== undefined) config.conductor.group = env.ANVIL_CONDUCTOR_GROUP.toLowerCase();
+  if (env.ANVIL_LOG_LEVEL) config.log.level = env.ANVIL_LOG_LEVEL;
+  return config;
+}
+
+export function apiPublicUrl(config: AnvilConfig): string {
+  return (config.api.publicUrl ?? `http://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${config.api.port}`).replace(/\/$/, '');
+}

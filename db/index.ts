@@ -1,0 +1,152 @@
+// Database access: one knex instance over SQLite (better-sqlite3) or PostgreSQL (pg), the
+// migrations, and a wake-up channel (LISTEN/NOTIFY on PostgreSQL, an in-process event on SQLite)
+// that the API uses to wake conductors.
+import { EventEmitter } from 'node:events';
+import { mkdirSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import { InvalidInput } from '../common/errors.ts';
+
+// bigint columns hold millisecond timestamps, well inside Number's exact range.
+pg.types.setTypeParser(20, (v: string) => Number(v));
+
+export type DbKind = 'sqlite' | 'pg';
+
+export interface Database {
+  knex: Knex;
+  kind: DbKind;
+  url: string;
+  /** Wakes every listener of `channel`, in this process and (on PostgreSQL) in every other. */
+  notify(channel: string, payload?: string): Promise<void>;
+  /** Calls `handler` on every notification of `channel`; returns an unsubscribe function. */
+  listen(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+/** Migrations are the files in db/migrations, applied in name order. */
+class FolderMigrationSource implements Knex.MigrationSource<string> {
+  async getMigrations(): Promise<string[]> {
+    return readdirSync(MIGRATIONS_DIR).filter((f) => /^\d+_.*\.ts$/.test(f)).sort();
+  }
+  getMigrationName(migration: string): string {
+    return migration.replace(/\.ts$/, '');
+  }
+  async getMigration(migration: string): Promise<Knex.Migration> {
+    return import(pathToFileURL(path.join(MIGRATIONS_DIR, migration)).href);
+  }
+}
+
+function knexConfig(url: string): { kind: DbKind; config: Knex.Config } {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length) || ':memory:';
+    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    return {
+      kind: 'sqlite',
+      config: {
+        client: 'better-sqlite3',
+        connection: { filename: file },
+        useNullAsDefault: true,
+        pool: {
+          min: 1,
+          max: 1,
+          afterCreate: (conn: { pragma: (s: string) => unknown }, done: (err: Error | null, conn: unknown) => void) => {
+            conn.pragma('journal_mode = WAL');
+            conn.pragma('synchronous = NORMAL');
+            conn.pragma('foreign_keys = ON');
+            conn.pragma('busy_timeout = 5000');
+            done(null, conn);
+          },
+        },
+      },
+    };
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    return { kind: 'pg', config: { client: 'pg', connection: url, pool: { min: 0, max: 20 } } };
+  }
+  throw new InvalidInput(`Unsupported database URL "${url}": use sqlite:PATH or postgres://...`);
+}
+
+export async function openDatabase(url: string, opts: { migrate?: boolean } = {}): Promise<Database> {
+  const { kind, config } = knexConfig(url);
+  const knex = knexFactory(config);
+  if (opts.migrate !== false) await migrate(knex);
+
+  const local = new EventEmitter();
+  local.setMaxListeners(0);
+  let listener: pg.Client | undefined;
+  const channels = new Map<string, number>();
+
+  const db: Database = {
+    knex,
+    kind,
+    url,
+    async notify(channel, payload = '') {
+      if (kind === 'pg') await knex.raw('select pg_notify(?, ?)', [channel, payload]);
+      else local.emit(channel, payload);
+    },
+    async listen(channel, handler) {
+      if (kind === 'pg') {
+        if (!listener) {
+          listener = new pg.Client({ connectionString: url });
+          await listener.connect();
+          listener.on('notification', (msg) => local.emit(msg.channel, msg.payload ?? ''));
+          // A lost LISTEN connection only delays wake-ups: the conductors also poll.
+          listener.on('error', () => undefined);
+        }
+        const count = channels.get(channel) ?? 0;
+        if (count === 0) await listener.query(`LISTEN "${channel.replace(/"/g, '')}"`);
+        channels.set(channel, count + 1);
+      }
+      local.on(channel, handler);
+      return async () => {
+        local.off(channel, handler);
+        if (kind === 'pg' && listener) {
+          const left = (channels.get(channel) ?? 1) - 1;
+          channels.set(channel, left);
+          if (left === 0) await listener.query(`UNLISTEN "${channel.replace(/"/g, '')}"`).catch(() => undefined);
+        }
+      };
+    },
+    async close() {
+      local.removeAllListeners();
+      if (listener) await listener.end().catch(() => undefined);
+      await knex.destroy();
+    },
+  };
+  return db;
+}
+
+export async function migrate(knex: Knex): Promise<void> {
+  await knex.migrate.latest({ migrationSource: new FolderMigrationSource() });
+}
+
+export function now(): number {
+  return Date.now();
+}
+
+/** ISO 8601 with an explicit +00:00 offset, as Ironic renders datetimes (gophercloud needs it). */
+export function isoTime(ms: number | null | undefined): string | null {
+  if (ms === null || ms === undefined) return null;
+  return new Date(ms).toISOString().replace('Z', '+00:00');
+}
+
+export function toJson(value: unknown): string {
+  return JSON.stringify(value ?? {});
+}
+
+export function fromJson<T = Record<string, unknown>>(text: string | null | undefined, fallback: T): T {
+  if (text === null || text === undefined || text === '') return fallback;
+  return JSON.parse(text) as T;
+}
+
+export function toBool(value: unknown): boolean {
+  return value === true || value === 1 || value === '1' || value === 't';
+}
+
+export function toNullableBool(value: unknown): boolean | null {
+  return value === null || value === undefined ? null : toBool(value);
+}

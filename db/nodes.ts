@@ -1,0 +1,150 @@
+// Data access for the nodes table. Field names are Ironic's; JSON columns and booleans are
+// decoded here so nothing above this module sees storage details.
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { fromJson, now, toBool, toJson, toNullableBool } from './index.ts';
+
+export const INTERFACE_NAMES = ['bios', 'boot', 'console', 'deploy', 'firmware', 'inspect', 'management', 'network', 'power', 'raid', 'rescue', 'storage', 'vendor'] as const;
+export type InterfaceName = (typeof INTERFACE_NAMES)[number];
+
+type Json = Record<string, unknown>;
+
+export interface NodeRecord {
+  id: number;
+  uuid: string;
+  name: string | null;
+  driver: string;
+  driver_info: Json;
+  driver_internal_info: Json;
+  instance_info: Json;
+  instance_uuid: string | null;
+  instance_name: string | null;
+  properties: Json;
+  extra: Json;
+  resource_class: string | null;
+  conductor_group: string;
+  conductor: string | null;
+  reservation: string | null;
+  provision_state: string;
+  target_provision_state: string | null;
+  provision_updated_at: number | null;
+  power_state: string | null;
+  target_power_state: string | null;
+  last_error: string | null;
+  maintenance: boolean;
+  maintenance_reason: string | null;
+  fault: string | null;
+  console_enabled: boolean;
+  automated_clean: boolean | null;
+  protected: boolean;
+  protected_reason: string | null;
+  owner: string | null;
+  lessee: string | null;
+  description: string | null;
+  chassis_id: number | null;
+  bios_interface: string | null;
+  boot_interface: string | null;
+  console_interface: string | null;
+  deploy_interface: string | null;
+  firmware_interface: string | null;
+  inspect_interface: string | null;
+  management_interface: string | null;
+  network_interface: string | null;
+  power_interface: string | null;
+  raid_interface: string | null;
+  rescue_interface: string | null;
+  storage_interface: string | null;
+  vendor_interface: string | null;
+  boot_mode: string | null;
+  secure_boot: boolean | null;
+  retired: boolean;
+  retired_reason: string | null;
+  network_data: Json;
+  shard: string | null;
+  parent_node: string | null;
+  disable_power_off: boolean;
+  clean_step: Json | null;
+  deploy_step: Json | null;
+  service_step: Json | null;
+  raid_config: Json;
+  target_raid_config: Json;
+  inspection_started_at: number | null;
+  inspection_finished_at: number | null;
+  allocation_id: number | null;
+  created_at: number;
+  updated_at: number | null;
+}
+
+const JSON_FIELDS = ['driver_info', 'driver_internal_info', 'instance_info', 'properties', 'extra', 'network_data', 'raid_config', 'target_raid_config'] as const;
+const NULLABLE_JSON_FIELDS = ['clean_step', 'deploy_step', 'service_step'] as const;
+const BOOL_FIELDS = ['maintenance', 'console_enabled', 'protected', 'retired', 'disable_power_off'] as const;
+const NULLABLE_BOOL_FIELDS = ['automated_clean', 'secure_boot'] as const;
+
+export function rowToNode(row: Record<string, unknown>): NodeRecord {
+  const node = { ...row } as Record<string, unknown>;
+  for (const f of JSON_FIELDS) node[f] = fromJson(row[f] as string, {});
+  for (const f of NULLABLE_JSON_FIELDS) node[f] = fromJson(row[f] as string, null);
+  for (const f of BOOL_FIELDS) node[f] = toBool(row[f]);
+  for (const f of NULLABLE_BOOL_FIELDS) node[f] = toNullableBool(row[f]);
+  return node as unknown as NodeRecord;
+}
+
+/** Encodes a partial node for an insert or update. */
+export function nodeToRow(fields: Partial<NodeRecord>): Record<string, unknown> {
+  const row: Record<string, unknown> = { ...fields };
+  for (const f of JSON_FIELDS) if (f in fields) row[f] = toJson(fields[f]);
+  for (const f of NULLABLE_JSON_FIELDS) if (f in fields) row[f] = fields[f] === null ? null : toJson(fields[f]);
+  return row;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export function isUuid(value: string): boolean {
+  return UUID_RE.test(value);
+}
+
+export type NewNode = Partial<NodeRecord> & { driver: string; provision_state: string };
+
+export async function createNode(knex: Knex, fields: NewNode): Promise<NodeRecord> {
+  const ts = now();
+  const row = nodeToRow({ uuid: randomUUID(), conductor_group: '', ...fields, created_at: ts, updated_at: null, provision_updated_at: fields.provision_updated_at ?? ts });
+  const [inserted] = await knex('nodes').insert(row).returning('*');
+  return rowToNode(inserted);
+}
+
+export async function getNodeById(knex: Knex, id: number): Promise<NodeRecord | undefined> {
+  const row = await knex('nodes').where({ id }).first();
+  return row ? rowToNode(row) : undefined;
+}
+
+/** Finds a node by UUID or by name (Ironic's `{node_ident}`). */
+export async function findNode(knex: Knex, ident: string): Promise<NodeRecord | undefined> {
+  const row = isUuid(ident) ? await knex('nodes').where({ uuid: ident.toLowerCase() }).first() : await knex('nodes').where({ name: ident }).first();
+  return row ? rowToNode(row) : undefined;
+}
+
+/** Updates fields of a node and bumps updated_at; returns the new row, or undefined if `where` did not match. */
+export async function updateNode(knex: Knex, id: number, fields: Partial<NodeRecord>, where: Record<string, unknown> = {}): Promise<NodeRecord | undefined> {
+  const row = nodeToRow({ ...fields, updated_at: now() });
+  const [updated] = await knex('nodes').where({ id, ...where }).update(row).returning('*');
+  return updated ? rowToNode(updated) : undefined;
+}
+
+/**
+ * Takes the node lock by compare-and-set on `reservation`: succeeds only if no one holds it.
+ * Returns the locked node, or undefined if another host has it.
+ */
+export async function reserveNode(knex: Knex, id: number, host: string): Promise<NodeRecord | undefined> {
+  const [row] = await knex('nodes').where({ id }).whereNull('reservation').update({ reservation: host, updated_at: now() }).returning('*');
+  return row ? rowToNode(row) : undefined;
+}
+
+/** Releases the node lock if `host` holds it. */
+export async function releaseNode(knex: Knex, id: number, host: string): Promise<boolean> {
+  const n = await knex('nodes').where({ id, reservation: host }).update({ reservation: null });
+  return n > 0;
+}
+
+/** Clears every lock held by `host` (a dead conductor's, or our own at start-up). */
+export async function releaseAllReservations(knex: Knex, host: string): Promise<number> {
+  return knex('nodes').where({ reservation: host }).update({ reservation: null });
+}

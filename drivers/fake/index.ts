@@ -1,0 +1,194 @@
+// fake-hardware and manual-management. The fake interfaces do nothing but wait and record, so the
+// whole lifecycle can run without a BMC. Testers shape them through driver_info:
+//   fake_delay: seconds every fake operation takes (number or numeric string)
+//   fake_fail:  operations that fail, comma-separated or a list, among
+//               power, boot_device, boot, deploy, tear_down, clean, inspect, validate
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DriverError, InvalidInput } from '../../common/errors.ts';
+import type {
+  BootDevice, BootInterface, BootMode, DeployInterface, DriverFamily, GenericInterface, HardwareType, InspectInterface,
+  ManagementInterface, PowerInterface, TaskContext,
+} from '../interfaces.ts';
+import type { NodeRecord } from '../../db/nodes.ts';
+
+type FakeOperation = 'power' | 'boot_device' | 'boot' | 'deploy' | 'tear_down' | 'clean' | 'inspect' | 'validate';
+
+function failures(node: NodeRecord): Set<string> {
+  const raw = node.driver_info.fake_fail;
+  if (Array.isArray(raw)) return new Set(raw.map(String));
+  if (typeof raw === 'string') return new Set(raw.split(',').map((s) => s.trim()).filter(Boolean));
+  return new Set();
+}
+
+function delaySeconds(node: NodeRecord): number {
+  const raw = node.driver_info.fake_delay;
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : 0;
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+/** Waits the configured delay, then fails if the operation was told to. */
+async function act(ctx: TaskContext, op: FakeOperation): Promise<void> {
+  const seconds = delaySeconds(ctx.node);
+  if (seconds > 0) await sleep(seconds * 1000, undefined, { signal: ctx.signal });
+  if (failures(ctx.node).has(op)) throw new DriverError(`Injected failure of fake ${op.replace('_', ' ')} (driver_info.fake_fail)`);
+}
+
+function validateFake(node: NodeRecord): void {
+  const raw = node.driver_info.fake_delay;
+  if (raw !== undefined && !Number.isFinite(Number(raw))) throw new InvalidInput(`driver_info.fake_delay must be a number of seconds, got "${String(raw)}"`);
+  if (failures(node).has('validate')) throw new InvalidInput('Injected validation failure (driver_info.fake_fail contains "validate")');
+}
+
+const FAKE_PROPERTIES = {
+  fake_delay: 'Seconds each fake operation takes. Optional.',
+  fake_fail: 'Comma-separated operations that fail: power, boot_device, boot, deploy, tear_down, clean, inspect, validate. Optional.',
+};
+
+export const fakePower: PowerInterface = {
+  name: 'fake',
+  properties: FAKE_PROPERTIES,
+  validate: validateFake,
+  // As Ironic's fake power: the state is whatever Anvil last set (null until then).
+  async getPowerState(ctx) {
+    return ctx.node.power_state === 'power on' || ctx.node.power_state === 'power off' ? ctx.node.power_state : null;
+  },
+  async setPowerState(ctx, target) {
+    await act(ctx, 'power');
+    await ctx.save({ power_state: target === 'soft power off' ? 'power off' : target });
+  },
+  async reboot(ctx) {
+    await act(ctx, 'power');
+    await ctx.save({ power_state: 'power on' });
+  },
+};
+
+const FAKE_BOOT_DEVICES: BootDevice[] = ['pxe', 'disk', 'cdrom', 'bios', 'safe'];
+
+export const fakeManagement: ManagementInterface = {
+  name: 'fake',
+  validate: validateFake,
+  async supportedBootDevices() {
+    return FAKE_BOOT_DEVICES;
+  },
+  async getBootDevice(ctx) {
+    const info = ctx.node.driver_internal_info;
+    return { boot_device: (info.fake_boot_device as BootDevice | undefined) ?? null, persistent: (info.fake_boot_persistent as boolean | undefined) ?? null };
+  },
+  async setBootDevice(ctx, device, persistent) {
+    if (!FAKE_BOOT_DEVICES.includes(device)) throw new InvalidInput(`Boot device ${device} is not supported by the fake management interface`);
+    await act(ctx, 'boot_device');
+    await ctx.save({ driver_internal_info: { ...ctx.node.driver_internal_info, fake_boot_device: device, fake_boot_persistent: persistent } });
+  },
+  async getBootMode(ctx) {
+    return (ctx.node.boot_mode as BootMode | null) ?? null;
+  },
+  async setBootMode(ctx, mode) {
+    await act(ctx, 'boot_device');
+    await ctx.save({ boot_mode: mode });
+  },
+  async setSecureBoot(ctx, enabled) {
+    await ctx.save({ secure_boot: enabled });
+  },
+  async getSensorsData() {
+    return { Temperature: { 'CPU Temp': { Sensor_Reading: '40 (+/- 1) degrees C', Sensor_ID: 'CPU Temp', Units: 'degrees C' } } };
+  },
+  async injectNmi(ctx) {
+    await act(ctx, 'power');
+  },
+};
+
+export const fakeBoot: BootInterface = {
+  name: 'fake',
+  validate: validateFake,
+  async prepareRamdisk(ctx) { await act(ctx, 'boot'); },
+  async cleanUpRamdisk() {},
+  async prepareInstance(ctx) { await act(ctx, 'boot'); },
+  async cleanUpInstance() {},
+};
+
+export const fakeDeploy: DeployInterface = {
+  name: 'fake',
+  validate: validateFake,
+  async deploy(ctx) {
+    await act(ctx, 'deploy');
+    return 'done';
+  },
+  async tearDown(ctx) {
+    await act(ctx, 'tear_down');
+  },
+  async clean(ctx) {
+    await act(ctx, 'clean');
+    return 'done';
+  },
+  async heartbeat() {
+    return 'done';
+  },
+};
+
+export const fakeInspect: InspectInterface = {
+  name: 'fake',
+  validate: validateFake,
+  async inspect(ctx) {
+    await act(ctx, 'inspect');
+    return { outcome: 'done', result: {} };
+  },
+};
+
+const fakeGeneric = (): GenericInterface => ({ name: 'fake', validate: validateFake });
+
+export const fakeHardware: HardwareType = {
+  name: 'fake-hardware',
+  interfaces: {
+    power: ['fake'],
+    management: ['fake'],
+    boot: ['fake'],
+    deploy: ['fake'],
+    inspect: ['fake', 'no-inspect'],
+    bios: ['no-bios', 'fake'],
+    console: ['no-console', 'fake'],
+    firmware: ['no-firmware', 'fake'],
+    network: ['noop', 'flat'],
+    raid: ['no-raid', 'fake'],
+    rescue: ['no-rescue', 'fake'],
+    storage: ['noop', 'fake'],
+    vendor: ['no-vendor', 'fake'],
+  },
+};
+
+// Ironic's manual-management: power and boot device are changed by a person, not by Anvil.
+export const manualManagement: HardwareType = {
+  name: 'manual-management',
+  interfaces: {
+    power: ['fake'],
+    management: ['fake'],
+    boot: ['fake'],
+    deploy: ['fake'],
+    inspect: ['no-inspect'],
+    bios: ['no-bios'],
+    console: ['no-console'],
+    firmware: ['no-firmware'],
+    network: ['noop', 'flat'],
+    raid: ['no-raid'],
+    rescue: ['no-rescue'],
+    storage: ['noop'],
+    vendor: ['no-vendor'],
+  },
+};
+
+export const fakeFamily: DriverFamily = {
+  implementations: {
+    power: [fakePower],
+    management: [fakeManagement],
+    boot: [fakeBoot],
+    deploy: [fakeDeploy],
+    inspect: [fakeInspect],
+    bios: [fakeGeneric()],
+    console: [fakeGeneric()],
+    firmware: [fakeGeneric()],
+    raid: [fakeGeneric()],
+    rescue: [fakeGeneric()],
+    storage: [fakeGeneric()],
+    vendor: [fakeGeneric()],
+  },
+  hardwareTypes: [fakeHardware, manualManagement],
+};

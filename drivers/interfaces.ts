@@ -1,0 +1,173 @@
+// The driver contract. As in Ironic, a hardware type is a list of interface implementations, one
+// chosen per node for each interface. An implementation is a plain object that satisfies one of
+// the interfaces below: it validates, then does one verb per method. It never touches the
+// database: it gets a task context and returns results or throws typed errors (common/errors.ts).
+import type { AnvilConfig } from '../common/config.ts';
+import type { Logger } from '../common/logger.ts';
+import type { NodeRecord, InterfaceName } from '../db/nodes.ts';
+import type { PortRecord } from '../db/ports.ts';
+
+export type { InterfaceName };
+type Json = Record<string, unknown>;
+
+export type BootDevice = 'pxe' | 'disk' | 'cdrom' | 'bios' | 'safe' | 'wanboot' | 'uefi http';
+export type SettablePowerState = 'power on' | 'power off' | 'soft power off';
+export type BootMode = 'uefi' | 'bios';
+
+/** What the conductor hands a driver: the locked node and what it may need around it. */
+export interface TaskContext {
+  /** The locked node as last saved (save() keeps it current). */
+  readonly node: NodeRecord;
+  readonly ports: readonly PortRecord[];
+  /** The node's own interface implementations, so one interface can use another (deploy uses power). */
+  readonly driver: ResolvedDriver;
+  readonly logger: Logger;
+  readonly config: AnvilConfig;
+  /** Aborted when the conductor stops or the operation is aborted. */
+  readonly signal: AbortSignal;
+  /** Saves fields of the node (progress in driver_internal_info, discovered properties...). */
+  save(fields: Partial<NodeRecord>): Promise<void>;
+  /** A line in the node's history for the person watching (`baremetal node history list`). */
+  note(message: string, severity?: 'info' | 'warning' | 'error'): Promise<void>;
+}
+
+/** Whether an interface is usable for a node, as `GET /v1/nodes/{id}/validate` reports it. */
+export interface DriverInterface {
+  /** The implementation's name as it appears in `*_interface` fields (e.g. `redfish`, `fake`). */
+  readonly name: string;
+  /** Throws MissingParameter / InvalidInput with a message naming the key when the node can't use it. */
+  validate(node: NodeRecord, ports: readonly PortRecord[]): void | Promise<void>;
+  /** driver_info keys this implementation reads, with a description (GET /v1/drivers/{name}/properties). */
+  readonly properties?: Readonly<Record<string, string>>;
+}
+
+export interface PowerInterface extends DriverInterface {
+  /** null only for drivers that cannot know (fake hardware never powered by Anvil). */
+  getPowerState(ctx: TaskContext): Promise<'power on' | 'power off' | null>;
+  /** Changes the power state and waits until the BMC reports it (or timeoutSec passes: throws). */
+  setPowerState(ctx: TaskContext, target: SettablePowerState, timeoutSec?: number): Promise<void>;
+  reboot(ctx: TaskContext, soft: boolean, timeoutSec?: number): Promise<void>;
+}
+
+export interface BootDeviceSetting {
+  boot_device: BootDevice | null;
+  persistent: boolean | null;
+}
+
+export interface SensorReading {
+  [sensorType: string]: Record<string, Json>;
+}
+
+export interface ManagementInterface extends DriverInterface {
+  supportedBootDevices(ctx: TaskContext): Promise<BootDevice[]>;
+  getBootDevice(ctx: TaskContext): Promise<BootDeviceSetting>;
+  setBootDevice(ctx: TaskContext, device: BootDevice, persistent: boolean): Promise<void>;
+  getBootMode?(ctx: TaskContext): Promise<BootMode | null>;
+  setBootMode?(ctx: TaskContext, mode: BootMode): Promise<void>;
+  setSecureBoot?(ctx: TaskContext, enabled: boolean): Promise<void>;
+  getSensorsData?(ctx: TaskContext): Promise<SensorReading>;
+  injectNmi?(ctx: TaskContext): Promise<void>;
+}
+
+export type RamdiskPurpose = 'deploy' | 'clean' | 'inspect' | 'rescue';
+
+export interface BootInterface extends DriverInterface {
+  /** Makes the node's next boot load the deploy ramdisk (PXE files, virtual media...) and sets the boot device. */
+  prepareRamdisk(ctx: TaskContext, purpose: RamdiskPurpose): Promise<void>;
+  cleanUpRamdisk(ctx: TaskContext): Promise<void>;
+  /** Makes the node boot its deployed instance (local disk). */
+  prepareInstance(ctx: TaskContext): Promise<void>;
+  cleanUpInstance(ctx: TaskContext): Promise<void>;
+}
+
+/** `done` finishes the operation; `wait` parks the node in the matching wait state until heartbeats move it on. */
+export type Outcome = 'done' | 'wait';
+
+export interface Step {
+  interface: string;
+  step: string;
+  args?: Json;
+  priority?: number;
+}
+
+export interface Heartbeat {
+  callback_url: string;
+  agent_version?: string;
+  agent_status?: string;
+  agent_status_message?: string;
+}
+
+export interface DeployInterface extends DriverInterface {
+  /** The node is `deploying` (deploy steps from the request, if any, are in driver_internal_info.deploy_steps). */
+  deploy(ctx: TaskContext): Promise<Outcome>;
+  /** The node is `deleting`: power off and undo the instance's boot setup. */
+  tearDown(ctx: TaskContext): Promise<void>;
+  /** The node is `cleaning`: automated cleaning when `manualSteps` is undefined. */
+  clean(ctx: TaskContext, manualSteps?: Step[]): Promise<Outcome>;
+  /** An agent heart-beat while the node waits (`wait call-back`, `clean wait`, `rescue wait`, `service wait`). */
+  heartbeat(ctx: TaskContext, heartbeat: Heartbeat): Promise<Outcome>;
+  /** Abort of a wait state: stop the agent's work; the node then goes to the failure state. */
+  abort?(ctx: TaskContext): Promise<void>;
+  /** Rescue/unrescue, where supported. */
+  rescue?(ctx: TaskContext): Promise<Outcome>;
+  unrescue?(ctx: TaskContext): Promise<void>;
+}
+
+export interface InspectedPort {
+  address: string;
+  pxe_enabled?: boolean;
+  local_link_connection?: Json;
+  physical_network?: string;
+}
+
+export interface InspectionResult {
+  /** Merged into node.properties (cpus, cpu_arch, memory_mb, local_gb, capabilities...). */
+  properties?: Json;
+  /** Stored as the node's inventory (GET /v1/nodes/{id}/inventory), IPA-shaped. */
+  inventory?: Json;
+  plugin_data?: Json;
+  /** NICs found: a port is created for each new MAC. */
+  ports?: InspectedPort[];
+}
+
+export type InspectOutcome = { outcome: 'done'; result: InspectionResult } | { outcome: 'wait' };
+
+export interface InspectInterface extends DriverInterface {
+  inspect(ctx: TaskContext): Promise<InspectOutcome>;
+  /** Data the ramdisk posted to /v1/continue_inspection while the node was in `inspect wait`. */
+  continueInspection?(ctx: TaskContext, data: Json): Promise<InspectionResult>;
+  abort?(ctx: TaskContext): Promise<void>;
+}
+
+/** Interfaces Anvil has no real implementation of yet (bios, raid, console, ...): no-op ones only validate. */
+export type GenericInterface = DriverInterface;
+
+export interface InterfaceTypes {
+  power: PowerInterface;
+  management: ManagementInterface;
+  boot: BootInterface;
+  deploy: DeployInterface;
+  inspect: InspectInterface;
+  bios: GenericInterface;
+  console: GenericInterface;
+  firmware: GenericInterface;
+  network: GenericInterface;
+  raid: GenericInterface;
+  rescue: GenericInterface;
+  storage: GenericInterface;
+  vendor: GenericInterface;
+}
+
+export type ResolvedDriver = { readonly [K in InterfaceName]: InterfaceTypes[K] } & { readonly hardwareType: HardwareType };
+
+/** A hardware type: for each interface, the implementation names it supports, the default first. */
+export interface HardwareType {
+  readonly name: string;
+  readonly interfaces: { readonly [K in InterfaceName]: readonly string[] };
+}
+
+/** What a driver family folder exports (drivers/<family>/index.ts). */
+export interface DriverFamily {
+  readonly implementations: { readonly [K in InterfaceName]?: readonly InterfaceTypes[K][] };
+  readonly hardwareTypes: readonly HardwareType[];
+}

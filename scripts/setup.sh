@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what Anvil's tests need on a fresh Debian 12 machine: Debian's tools (the real peers the
+# tests talk to), the npm packages from the lock file, and a running PostgreSQL. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# command -> Debian package
+declare -A NEED=(
+  [ipmitool]=ipmitool [ipmi_sim]=openipmi [baremetal]=python3-ironicclient
+  [dhcrelay]=isc-dhcp-relay [dhclient]=isc-dhcp-client [tftp]=tftp-hpa [atftp]=atftp
+  [qemu-img]=qemu-utils [xorriso]=xorriso [genisoimage]=genisoimage [isoinfo]=genisoimage
+  [qemu-system-x86_64]=qemu-system-x86 [ip]=iproute2 [busybox]=busybox-static [tcpdump]=tcpdump
+  [sfdisk]=fdisk [mkfs.ext4]=e2fsprogs [file]=file [radvd]=radvd [dnsmasq]=dnsmasq-base
+)
+missing=()
+for cmd in "${!NEED[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}"); done
+/usr/bin/python3 -c 'import sushy' 2>/dev/null || missing+=(python3-sushy)
+/usr/bin/python3 -c 'import pyghmi' 2>/dev/null || missing+=(python3-pyghmi)
+[ -e /usr/share/qemu/pxe-virtio.rom ] || [ -e /usr/lib/ipxe/qemu/pxe-virtio.rom ] || missing+=(ipxe-qemu)
+if [ ${#missing[@]} -gt 0 ]; then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  echo "setup: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  echo "setup: starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+  for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+fi
