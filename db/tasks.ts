@@ -1,0 +1,101 @@
+// node_tasks: work the API (or an agent's call) hands to the conductor that owns a node, for
+// operations that need the BMC or the node lock (boot device, heart-beats, inspection data...).
+// The API enqueues and, for synchronous calls, waits for the result; conductors claim pending
+// tasks of their nodes. Provision and power actions need no task: the API records them on the
+// node row (provision_state / target_power_state) and the conductor picks them up.
+import type { Knex } from 'knex';
+import type { Database } from './index.ts';
+import { fromJson, now, toJson } from './index.ts';
+
+/** Channel that wakes conductors: new work is waiting. */
+export const WORK_CHANNEL = 'anvil_work';
+/** Channel on which a conductor announces a finished task (payload: task id). */
+export const TASK_DONE_CHANNEL = 'anvil_task_done';
+
+export type TaskStatus = 'pending' | 'running' | 'done' | 'failed';
+
+export interface TaskRecord<A = Record<string, unknown>, R = unknown> {
+  id: number;
+  node_id: number;
+  kind: string;
+  args: A;
+  status: TaskStatus;
+  result: R | null;
+  error: string | null;
+  claimed_by: string | null;
+  created_at: number;
+  updated_at: number | null;
+}
+
+function rowToTask(row: Record<string, unknown>): TaskRecord {
+  return { ...(row as unknown as TaskRecord), args: fromJson(row.args as string, {}), result: fromJson(row.result as string, null) };
+}
+
+export async function enqueueTask(db: Database, nodeId: number, kind: string, args: Record<string, unknown> = {}): Promise<TaskRecord> {
+  const [row] = await db.knex('node_tasks').insert({ node_id: nodeId, kind, args: toJson(args), status: 'pending', created_at: now() }).returning('*');
+  await db.notify(WORK_CHANNEL, String(nodeId));
+  return rowToTask(row);
+}
+
+export async function getTask(knex: Knex, id: number): Promise<TaskRecord | undefined> {
+  const row = await knex('node_tasks').where({ id }).first();
+  return row ? rowToTask(row) : undefined;
+}
+
+/** Pending tasks, oldest first, of the nodes in `nodeIds` (or of all nodes). */
+export async function pendingTasks(knex: Knex, nodeIds?: number[]): Promise<TaskRecord[]> {
+  const q = knex('node_tasks').where({ status: 'pending' }).orderBy('id');
+  if (nodeIds) q.whereIn('node_id', nodeIds);
+  return (await q).map(rowToTask);
+}
+
+/** Claims a pending task by compare-and-set; undefined when another conductor was faster. */
+export async function claimTask(knex: Knex, id: number, host: string): Promise<TaskRecord | undefined> {
+  const [row] = await knex('node_tasks').where({ id, status: 'pending' }).update({ status: 'running', claimed_by: host, updated_at: now() }).returning('*');
+  return row ? rowToTask(row) : undefined;
+}
+
+export async function finishTask(db: Database, id: number, outcome: { result?: unknown; error?: string }): Promise<void> {
+  await db.knex('node_tasks').where({ id }).update({
+    status: outcome.error === undefined ? 'done' : 'failed',
+    result: outcome.result === undefined ? null : JSON.stringify(outcome.result),
+    error: outcome.error ?? null,
+    updated_at: now(),
+  });
+  await db.notify(TASK_DONE_CHANNEL, String(id));
+}
+
+/** Puts tasks a dead conductor had claimed back in the queue. */
+export async function requeueTasksOf(knex: Knex, host: string): Promise<number> {
+  return knex('node_tasks').where({ claimed_by: host, status: 'running' }).update({ status: 'pending', claimed_by: null, updated_at: now() });
+}
+
+/** Deletes finished tasks older than `maxAgeMs`. */
+export async function pruneTasks(knex: Knex, maxAgeMs: number): Promise<number> {
+  return knex('node_tasks').whereIn('status', ['done', 'failed']).where('updated_at', '<', now() - maxAgeMs).delete();
+}
+
+/**
+ * Waits until the task is done or failed (woken by TASK_DONE_CHANNEL, with a poll as a safety
+ * net); throws after timeoutMs. Returns the finished task.
+ */
+export async function waitForTask(db: Database, id: number, timeoutMs: number): Promise<TaskRecord> {
+  const deadline = Date.now() + timeoutMs;
+  let wake: (() => void) | undefined;
+  const unlisten = await db.listen(TASK_DONE_CHANNEL, (payload) => { if (payload === String(id)) wake?.(); });
+  try {
+    for (;;) {
+      const task = await getTask(db.knex, id);
+      if (!task) throw new Error(`Task ${id} disappeared`);
+      if (task.status === 'done' || task.status === 'failed') return task;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for a conductor to ${task.kind.replace(/_/g, ' ')}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 250));
+        wake = () => { clearTimeout(timer); resolve(); };
+      });
+    }
+  } finally {
+    await unlisten();
+  }
+}
