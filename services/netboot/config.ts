@@ -1,0 +1,265 @@
+// The `netboot` section of AnvilConfig: listen addresses, subnets (directly attached and relayed),
+// TFTP/HTTP roots, boot files and static hosts. Validated here so a bad file fails at start with a
+// message that names the key. The format is documented in docs/netboot.md.
+import path from 'node:path';
+import { apiPublicUrl, parseListen, type AnvilConfig } from '../../common/config.ts';
+import { InvalidInput } from '../../common/errors.ts';
+import type { RamdiskPurpose } from '../../drivers/interfaces.ts';
+import { broadcastOf, canonicalMac, inCidr, intToIp, ipToInt, isIPv4, parseCidr, type Cidr } from './net.ts';
+
+export interface SubnetConfig {
+  name: string;
+  cidr: string;
+  /** Attached to the netboot server's own link (answers are broadcast) rather than behind a relay. */
+  direct: boolean;
+  range: { start: string; end: string };
+  router?: string;
+  dns: string[];
+  domain?: string;
+  /** Seconds. */
+  leaseTime: number;
+  /** Next-server / server identifier for this subnet; defaults to netboot.serverAddress. */
+  serverAddress?: string;
+}
+
+export interface StaticHost {
+  mac: string;
+  purpose: RamdiskPurpose;
+  /** Node UUID the agent will look itself up as; optional for standalone use. */
+  nodeUuid?: string;
+  kernel?: string;
+  ramdisk?: string;
+  append?: string;
+}
+
+export interface BootFiles {
+  /** Option 93 = 0 (BIOS): the iPXE loader fetched by TFTP. */
+  bios: string;
+  /** Option 93 = 7/9 (x86-64 UEFI). */
+  uefi: string;
+  /** Option 93 = 11 (ARM64 UEFI). */
+  uefiArm64: string;
+  /** Loader given as an HTTP URL to UEFI HTTP boot clients (vendor class HTTPClient). */
+  httpClient: string;
+}
+
+export interface NetbootConfig {
+  /** Address the DHCP server binds to (0.0.0.0 to hear broadcasts). */
+  dhcp: { enabled: boolean; host: string; port: number; discovery: boolean; offerSeconds: number };
+  tftp: { enabled: boolean; host: string; port: number; root: string; timeoutSec: number; retries: number };
+  http: { enabled: boolean; host: string; port: number; root: string; publicUrl: string };
+  /** The address nodes reach this server at (next-server, server identifier). */
+  serverAddress: string;
+  /** The API URL passed to the agent on its kernel command line. */
+  apiUrl: string;
+  bootFiles: BootFiles;
+  deployKernel: string;
+  deployRamdisk: string;
+  kernelAppend: string;
+  subnets: SubnetConfig[];
+  hosts: StaticHost[];
+}
+
+const PURPOSES: RamdiskPurpose[] = ['deploy', 'clean', 'inspect', 'rescue'];
+type Raw = Record<string, unknown>;
+
+function isObject(v: unknown): v is Raw {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkKeys(raw: Raw, allowed: string[], where: string): void {
+  for (const key of Object.keys(raw)) {
+    if (!allowed.includes(key)) throw new InvalidInput(`${where}: unknown key "${key}" (known: ${allowed.join(', ')})`);
+  }
+}
+
+function str(raw: Raw, key: string, where: string, fallback?: string): string {
+  const v = raw[key];
+  if (v === undefined || v === null) {
+    if (fallback === undefined) throw new InvalidInput(`${where}.${key} is required`);
+    return fallback;
+  }
+  if (typeof v !== 'string') throw new InvalidInput(`${where}.${key} must be a string, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function num(raw: Raw, key: string, where: string, fallback: number, min: number, max: number): number {
+  const v = raw[key] ?? fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new InvalidInput(`${where}.${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function bool(raw: Raw, key: string, where: string, fallback: boolean): boolean {
+  const v = raw[key] ?? fallback;
+  if (typeof v !== 'boolean') throw new InvalidInput(`${where}.${key} must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function ip(raw: Raw, key: string, where: string): string {
+  const v = str(raw, key, where);
+  if (!isIPv4(v)) throw new InvalidInput(`${where}.${key} is not an IPv4 address: "${v}"`);
+  return v;
+}
+
+function section(raw: Raw, key: string): Raw {
+  const v = raw[key] ?? {};
+  if (!isObject(v)) throw new InvalidInput(`netboot.${key} must be a mapping`);
+  return v;
+}
+
+function listen(raw: Raw, where: string, fallback: string): { host: string; port: number } {
+  return parseListen(str(raw, 'listen', where, fallback), `${where}.listen`);
+}
+
+function parseSubnet(raw: unknown, index: number): SubnetConfig & { parsed: Cidr } {
+  const where = `netboot.subnets[${index}]`;
+  if (!isObject(raw)) throw new InvalidInput(`${where} must be a mapping`);
+  checkKeys(raw, ['name', 'cidr', 'direct', 'range', 'router', 'dns', 'domain', 'leaseTime', 'serverAddress'], where);
+  const name = str(raw, 'name', where, `subnet${index}`);
+  const at = `netboot.subnets[${index}] (${name})`;
+  const cidrText = str(raw, 'cidr', at);
+  const parsed = parseCidr(cidrText);
+  if (!parsed) throw new InvalidInput(`${at}.cidr is not an IPv4 CIDR such as 10.0.0.0/24: "${cidrText}"`);
+  const direct = bool(raw, 'direct', at, false);
+  if (raw.range === undefined) {
+    throw new InvalidInput(`${at} has no range: a ${direct ? 'directly attached' : 'relayed'} subnet needs "range: {start, end}" to lease addresses from`);
+  }
+  if (!isObject(raw.range)) throw new InvalidInput(`${at}.range must be a mapping {start, end}`);
+  checkKeys(raw.range, ['start', 'end'], `${at}.range`);
+  const start = ip(raw.range, 'start', `${at}.range`);
+  const end = ip(raw.range, 'end', `${at}.range`);
+  for (const [label, addr] of [['range.start', start], ['range.end', end]] as const) {
+    if (!inCidr(addr, parsed)) throw new InvalidInput(`${at}.${label} ${addr} is outside the subnet ${cidrText}`);
+    const n = ipToInt(addr);
+    if (parsed.prefix < 31 && (n === parsed.network || n === broadcastOf(parsed))) {
+      throw new InvalidInput(`${at}.${label} ${addr} is the subnet's network or broadcast address`);
+    }
+  }
+  if (ipToInt(start) > ipToInt(end)) throw new InvalidInput(`${at}.range starts at ${start}, after its end ${end}`);
+  const router = raw.router === undefined ? undefined : ip(raw, 'router', at);
+  if (router && !inCidr(router, parsed)) throw new InvalidInput(`${at}.router ${router} is outside the subnet ${cidrText}`);
+  if (router && ipToInt(router) >= ipToInt(start) && ipToInt(router) <= ipToInt(end)) {
+    throw new InvalidInput(`${at}.router ${router} lies inside the lease range ${start}-${end}`);
+  }
+  const dnsRaw = raw.dns ?? [];
+  if (!Array.isArray(dnsRaw) || dnsRaw.some((d) => typeof d !== 'string' || !isIPv4(d))) {
+    throw new InvalidInput(`${at}.dns must be a list of IPv4 addresses`);
+  }
+  const serverAddress = raw.serverAddress === undefined ? undefined : ip(raw, 'serverAddress', at);
+  return {
+    name,
+    cidr: `${intToIp(parsed.network)}/${parsed.prefix}`,
+    direct,
+    range: { start, end },
+    router,
+    dns: dnsRaw as string[],
+    domain: raw.domain === undefined ? undefined : str(raw, 'domain', at),
+    leaseTime: num(raw, 'leaseTime', at, 3600, 60, 7 * 24 * 3600),
+    serverAddress,
+    parsed,
+  };
+}
+
+function checkSubnets(subnets: Array<SubnetConfig & { parsed: Cidr }>): void {
+  const names = new Set<string>();
+  for (const s of subnets) {
+    if (names.has(s.name)) throw new InvalidInput(`netboot.subnets: the name "${s.name}" is used twice`);
+    names.add(s.name);
+  }
+  const direct = subnets.filter((s) => s.direct);
+  if (direct.length > 1) {
+    // Node's dgram cannot tell on which interface a broadcast arrived, so one direct link per process.
+    throw new InvalidInput(`netboot.subnets: only one subnet may be direct, got ${direct.map((s) => s.name).join(', ')}; run one netboot per link or relay the others`);
+  }
+  for (let i = 0; i < subnets.length; i++) {
+    for (let j = i + 1; j < subnets.length; j++) {
+      const a = subnets[i];
+      const b = subnets[j];
+      if (inCidr(b.parsed.network, a.parsed) || inCidr(a.parsed.network, b.parsed)) {
+        throw new InvalidInput(`netboot.subnets: ${a.name} (${a.cidr}) and ${b.name} (${b.cidr}) overlap`);
+      }
+    }
+  }
+}
+
+function parseHost(raw: unknown, index: number): StaticHost {
+  const where = `netboot.hosts[${index}]`;
+  if (!isObject(raw)) throw new InvalidInput(`${where} must be a mapping`);
+  checkKeys(raw, ['mac', 'purpose', 'nodeUuid', 'kernel', 'ramdisk', 'append'], where);
+  const macText = str(raw, 'mac', where);
+  const mac = canonicalMac(macText);
+  if (!mac) throw new InvalidInput(`${where}.mac is not a MAC address: "${macText}"`);
+  const purpose = str(raw, 'purpose', where, 'deploy') as RamdiskPurpose;
+  if (!PURPOSES.includes(purpose)) throw new InvalidInput(`${where}.purpose must be one of ${PURPOSES.join(', ')}, got "${purpose}"`);
+  const opt = (k: string): string | undefined => (raw[k] === undefined ? undefined : str(raw, k, where));
+  return { mac, purpose, nodeUuid: opt('nodeUuid'), kernel: opt('kernel'), ramdisk: opt('ramdisk'), append: opt('append') };
+}
+
+/** Parses and validates `config.netboot`; relative roots are resolved against config.dataDir. */
+export function parseNetbootConfig(config: AnvilConfig): NetbootConfig {
+  const raw = config.netboot ?? {};
+  if (!isObject(raw)) throw new InvalidInput('netboot must be a mapping');
+  checkKeys(raw, ['serverAddress', 'apiUrl', 'dhcp', 'tftp', 'http', 'bootFiles', 'deployKernel', 'deployRamdisk', 'kernelAppend', 'subnets', 'hosts'], 'netboot');
+  const serverAddress = ip(raw, 'serverAddress', 'netboot');
+
+  const dhcpRaw = section(raw, 'dhcp');
+  checkKeys(dhcpRaw, ['enabled', 'listen', 'discovery', 'offerSeconds'], 'netboot.dhcp');
+  const tftpRaw = section(raw, 'tftp');
+  checkKeys(tftpRaw, ['enabled', 'listen', 'root', 'timeoutSec', 'retries'], 'netboot.tftp');
+  const httpRaw = section(raw, 'http');
+  checkKeys(httpRaw, ['enabled', 'listen', 'root', 'publicUrl'], 'netboot.http');
+  const bootRaw = section(raw, 'bootFiles');
+  checkKeys(bootRaw, ['bios', 'uefi', 'uefiArm64', 'httpClient'], 'netboot.bootFiles');
+
+  const root = (v: string): string => path.resolve(config.dataDir, v);
+  const httpListen = listen(httpRaw, 'netboot.http', '0.0.0.0:8080');
+  const subnetsRaw = raw.subnets ?? [];
+  if (!Array.isArray(subnetsRaw)) throw new InvalidInput('netboot.subnets must be a list');
+  const subnets = subnetsRaw.map(parseSubnet);
+  checkSubnets(subnets);
+  const hostsRaw = raw.hosts ?? [];
+  if (!Array.isArray(hostsRaw)) throw new InvalidInput('netboot.hosts must be a list');
+  const hosts = hostsRaw.map(parseHost);
+  const seen = new Set<string>();
+  for (const h of hosts) {
+    if (seen.has(h.mac)) throw new InvalidInput(`netboot.hosts: MAC ${h.mac} is listed twice`);
+    seen.add(h.mac);
+  }
+
+  return {
+    dhcp: {
+      enabled: bool(dhcpRaw, 'enabled', 'netboot.dhcp', true),
+      ...listen(dhcpRaw, 'netboot.dhcp', '0.0.0.0:67'),
+      discovery: bool(dhcpRaw, 'discovery', 'netboot.dhcp', false),
+      offerSeconds: num(dhcpRaw, 'offerSeconds', 'netboot.dhcp', 30, 1, 3600),
+    },
+    tftp: {
+      enabled: bool(tftpRaw, 'enabled', 'netboot.tftp', true),
+      ...listen(tftpRaw, 'netboot.tftp', '0.0.0.0:69'),
+      root: root(str(tftpRaw, 'root', 'netboot.tftp', 'tftpboot')),
+      timeoutSec: num(tftpRaw, 'timeoutSec', 'netboot.tftp', 1, 1, 255),
+      retries: num(tftpRaw, 'retries', 'netboot.tftp', 5, 1, 50),
+    },
+    http: {
+      enabled: bool(httpRaw, 'enabled', 'netboot.http', true),
+      ...httpListen,
+      root: root(str(httpRaw, 'root', 'netboot.http', 'httpboot')),
+      publicUrl: str(httpRaw, 'publicUrl', 'netboot.http', `http://${serverAddress}:${httpListen.port}`).replace(/\/$/, ''),
+    },
+    serverAddress,
+    apiUrl: str(raw, 'apiUrl', 'netboot', apiPublicUrl(config)).replace(/\/$/, ''),
+    bootFiles: {
+      bios: str(bootRaw, 'bios', 'netboot.bootFiles', 'undionly.kpxe'),
+      uefi: str(bootRaw, 'uefi', 'netboot.bootFiles', 'ipxe.efi'),
+      uefiArm64: str(bootRaw, 'uefiArm64', 'netboot.bootFiles', 'ipxe-arm64.efi'),
+      httpClient: str(bootRaw, 'httpClient', 'netboot.bootFiles', 'ipxe.efi'),
+    },
+    deployKernel: str(raw, 'deployKernel', 'netboot', 'deploy.kernel'),
+    deployRamdisk: str(raw, 'deployRamdisk', 'netboot', 'deploy.initramfs'),
+    kernelAppend: str(raw, 'kernelAppend', 'netboot', ''),
+    subnets: subnets.map(({ parsed: _parsed, ...s }) => s),
+    hosts,
+  };
+}

@@ -1,0 +1,63 @@
+// The netboot role: DHCP (direct and relayed), TFTP and HTTP boot, all answering from the database
+// (ports of nodes that need the ramdisk) plus the config's static hosts.
+import { mkdir } from 'node:fs/promises';
+import type { AnvilConfig } from '../../common/config.ts';
+import type { Logger } from '../../common/logger.ts';
+import type { Database } from '../../db/index.ts';
+import { renderBootFile } from './bootconfig.ts';
+import { parseNetbootConfig, type NetbootConfig } from './config.ts';
+import { databaseLeases } from './dhcp/leases.ts';
+import { startDhcpServer, type DhcpServer } from './dhcp/server.ts';
+import { startHttpBootServer, type HttpBootServer } from './http/server.ts';
+import { databaseTargets } from './targets.ts';
+import { startTftpServer, type TftpServer } from './tftp/server.ts';
+
+export interface Netboot {
+  readonly config: NetbootConfig;
+  readonly dhcp?: DhcpServer;
+  readonly tftp?: TftpServer;
+  readonly http?: HttpBootServer;
+  close(): Promise<void>;
+}
+
+export async function startNetboot(opts: { db: Database; config: AnvilConfig; logger: Logger }): Promise<Netboot> {
+  const logger = opts.logger.child({ role: 'netboot' });
+  let config = parseNetbootConfig(opts.config);
+  const started: Array<{ close(): Promise<void> }> = [];
+  const stop = async (): Promise<void> => {
+    for (const s of started.reverse()) await s.close().catch((err) => logger.warn({ err }, 'netboot stop failed'));
+  };
+  try {
+    let http: HttpBootServer | undefined;
+    if (config.http.enabled) {
+      await mkdir(config.http.root, { recursive: true });
+      http = await startHttpBootServer({ ...config.http, targets: databaseTargets(opts.db.knex, config), logger });
+      started.push(http);
+      // Listening on port 0 (tests): the URLs handed to nodes carry the port actually bound.
+      if (config.http.publicUrl.endsWith(':0')) config = { ...config, http: { ...config.http, publicUrl: config.http.publicUrl.replace(/:0$/, `:${http.port}`) } };
+    }
+    const targets = databaseTargets(opts.db.knex, config);
+    let tftp: TftpServer | undefined;
+    if (config.tftp.enabled) {
+      await mkdir(config.tftp.root, { recursive: true });
+      tftp = await startTftpServer({
+        ...config.tftp,
+        logger,
+        render: async (p) => {
+          const text = await renderBootFile(p, targets);
+          return text === undefined ? undefined : Buffer.from(text);
+        },
+      });
+      started.push(tftp);
+    }
+    let dhcp: DhcpServer | undefined;
+    if (config.dhcp.enabled) {
+      dhcp = await startDhcpServer({ config, view: { targets, leases: databaseLeases(opts.db.knex), now: Date.now }, logger });
+      started.push(dhcp);
+    }
+    return { config, dhcp, tftp, http, close: stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

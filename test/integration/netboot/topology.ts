@@ -1,0 +1,127 @@
+// A miniature routed spine/leaf for netboot tests, built in network namespaces (one per test file):
+//   prov  (Anvil netboot: DHCP, TFTP, HTTP)  p0 172.30.0.1/24 --- l0 172.30.0.2/24  leaf (router, dhcrelay)
+//   leaf  l1 172.30.1.1/24 --- n0  node   (relayed leaf subnet 172.30.1.0/24)
+//   prov  p1 172.30.2.1/24 --- d0  dnode  (directly attached subnet 172.30.2.0/24)
+// Anvil runs as `anvil netboot --config FILE` inside prov, on a SQLite file the test also opens.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ResultPromise } from 'execa';
+import { stringify } from 'yaml';
+import { openDatabase, type Database } from '../../../db/index.ts';
+import { createNamespaces, type Namespaces } from './netns.ts';
+
+const ANVIL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/anvil.js');
+export const SERVER = '172.30.0.1';
+export const DIRECT_SERVER = '172.30.2.1';
+export const HTTP_PORT = 8080;
+
+export interface Topology {
+  ns: Namespaces;
+  dir: string;
+  db: Database;
+  tftpRoot: string;
+  httpRoot: string;
+  /** Everything the netboot process has logged so far. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export function randomMac(): string {
+  const b = randomBytes(5);
+  return ['52', ...[...b].map((x) => x.toString(16).padStart(2, '0'))].join(':');
+}
+
+export async function buildTopology(opts: { discovery?: boolean; hosts?: unknown[] } = {}): Promise<Topology> {
+  const ns = createNamespaces();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'anvil-netboot-'));
+  const tftpRoot = path.join(dir, 'tftpboot');
+  const httpRoot = path.join(dir, 'httpboot');
+  mkdirSync(tftpRoot);
+  mkdirSync(httpRoot);
+  let db: Database | undefined;
+  let server: ResultPromise | undefined;
+  let output = '';
+  const stop = async (): Promise<void> => {
+    await ns.remove();
+    await db?.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await ns.add('prov');
+    await ns.add('leaf');
+    await ns.add('node');
+    await ns.add('dnode');
+    await ns.link({ role: 'prov', ifname: 'p0', addr: `${SERVER}/24` }, { role: 'leaf', ifname: 'l0', addr: '172.30.0.2/24' });
+    await ns.link({ role: 'leaf', ifname: 'l1', addr: '172.30.1.1/24' }, { role: 'node', ifname: 'n0' });
+    await ns.link({ role: 'prov', ifname: 'p1', addr: `${DIRECT_SERVER}/24` }, { role: 'dnode', ifname: 'd0' });
+    await ns.run('leaf', ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    await ns.run('prov', ['ip', 'route', 'add', '172.30.1.0/24', 'via', '172.30.0.2']);
+    const subnets = [
+      { name: 'leaf1', cidr: '172.30.1.0/24', range: { start: '172.30.1.100', end: '172.30.1.150' }, router: '172.30.1.1', dns: ['172.30.1.1'], leaseTime: 600 },
+      { name: 'prov', cidr: '172.30.2.0/24', direct: true, serverAddress: DIRECT_SERVER, range: { start: '172.30.2.50', end: '172.30.2.60' }, router: DIRECT_SERVER, leaseTime: 600 },
+    ];
+    const dbUrl = `sqlite:${path.join(dir, 'anvil.sqlite')}`;
+    db = await openDatabase(dbUrl);
+    const configFile = path.join(dir, 'anvil.yaml');
+    writeFileSync(configFile, stringify({
+      dataDir: dir,
+      database: { url: dbUrl },
+      log: { level: 'debug', pretty: false },
+      netboot: {
+        serverAddress: SERVER,
+        apiUrl: 'http://172.30.0.1:6385',
+        dhcp: { listen: '0.0.0.0:67', discovery: opts.discovery ?? false },
+        tftp: { listen: '0.0.0.0:69', root: tftpRoot },
+        http: { listen: `0.0.0.0:${HTTP_PORT}`, root: httpRoot },
+        subnets,
+        hosts: opts.hosts ?? [],
+      },
+    }));
+    server = ns.spawn('prov', [process.execPath, ANVIL, 'netboot', '--config', configFile]);
+    server.all!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    const started = Date.now();
+    while (!output.includes('netboot ready')) {
+      if (server.exitCode !== null || Date.now() - started > 15000) throw new Error(`anvil netboot did not start:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { ns, dir, db, tftpRoot, httpRoot, log: () => output, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** A DHCP client script that records what the client learnt and configures the interface. */
+export function clientScript(dir: string, name: string): { script: string; result: string } {
+  const result = path.join(dir, `${name}.env`);
+  const script = path.join(dir, `${name}.sh`);
+  writeFileSync(script, [
+    '#!/bin/sh',
+    // dhclient: reason/new_*; udhcpc: $1 and ip/subnet/router/siaddr/boot_file.
+    'case "${reason:-$1}" in',
+    '  BOUND|RENEW|REBIND|REBOOT)',
+    '    ip addr add "$new_ip_address/$new_subnet_mask" dev "$interface"',
+    '    [ -n "$new_routers" ] && ip route replace default via "${new_routers%% *}"',
+    `    env > ${result}.tmp && mv ${result}.tmp ${result} ;;`,
+    '  bound|renew)',
+    '    ip addr add "$ip/$subnet" dev "$interface"',
+    '    [ -n "$router" ] && ip route replace default via "${router%% *}"',
+    `    env > ${result}.tmp && mv ${result}.tmp ${result} ;;`,
+    'esac',
+    'exit 0',
+    '',
+  ].join('\n'), { mode: 0o755 });
+  return { script, result };
+}
+
+export function parseEnv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return out;
+}
