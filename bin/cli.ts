@@ -1,12 +1,13 @@
 // The `anvil` command. Each role or tool registers its own sub-command from its folder.
 import { Command } from 'commander';
 import { AnvilError } from '../common/errors.ts';
+import { registerRoleCommands } from '../services/roles.ts';
 import { registerNetbootCommand } from '../services/netboot/cli.ts';
 
 type Register = (program: Command) => void;
 
 // Sub-commands, one registration function per role or tool.
-const COMMANDS: Register[] = [registerNetbootCommand];
+const COMMANDS: Register[] = [registerRoleCommands, registerNetbootCommand];
 
 const program = new Command('anvil')
   .description('Anvil: bare-metal provisioning that speaks OpenStack Ironic\'s REST API')

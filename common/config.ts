@@ -42,6 +42,14 @@ export interface AnvilConfig {
     powerSyncInterval: number;
     /** Seconds between checks of transient-state timeouts. */
     timeoutCheckInterval: number;
+    /** Seconds a power change may take before it fails (Ironic power_state_change_timeout). */
+    powerStateChangeTimeout: number;
+    /** Failed power-state reads in a row before the node goes to maintenance (Ironic power_state_sync_max_retries). */
+    powerSyncMaxRetries: number;
+    /** Seconds a node task (boot device, NMI, ...) may take before it fails; heart-beats and inspection data get timeouts.working. */
+    taskTimeout: number;
+    /** Seconds a stopping conductor lets in-flight work finish before it hands it back. */
+    shutdownTimeout: number;
     timeouts: TimeoutsConfig;
   };
   agent: {
@@ -69,6 +77,10 @@ export function defaultConfig(cwd = process.cwd()): AnvilConfig {
       workers: 200,
       powerSyncInterval: 60,
       timeoutCheckInterval: 10,
+      powerStateChangeTimeout: 60,
+      powerSyncMaxRetries: 3,
+      taskTimeout: 120,
+      shutdownTimeout: 60,
       timeouts: { deployCallback: 1800, cleanCallback: 1800, inspectWait: 1800, rescueCallback: 1800, serviceCallback: 1800, working: 1800 },
     },
     agent: { heartbeatTimeout: 300 },

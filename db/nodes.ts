@@ -148,3 +148,77 @@ export async function releaseNode(knex: Knex, id: number, host: string): Promise
 export async function releaseAllReservations(knex: Knex, host: string): Promise<number> {
   return knex('nodes').where({ reservation: host }).update({ reservation: null });
 }
+
+/** The few columns a conductor needs to decide whether a node is its to work. */
+export interface NodeSummary {
+  id: number;
+  uuid: string;
+  conductor_group: string;
+  provision_state: string;
+  target_provision_state: string | null;
+  provision_updated_at: number | null;
+  inspection_started_at: number | null;
+  reservation: string | null;
+}
+
+const SUMMARY_COLUMNS = ['id', 'uuid', 'conductor_group', 'provision_state', 'target_provision_state', 'provision_updated_at', 'inspection_started_at', 'reservation'];
+
+/**
+ * Unlocked nodes of a conductor group that have conductor work: a working provision state (not in
+ * maintenance) or a requested power change.
+ */
+export async function nodesNeedingWork(knex: Knex, group: string, workingStates: Iterable<string>): Promise<NodeSummary[]> {
+  return knex('nodes')
+    .select(SUMMARY_COLUMNS)
+    .where({ conductor_group: group })
+    .whereNull('reservation')
+    .where((q) => q.where((w) => w.whereIn('provision_state', [...workingStates]).where({ maintenance: false })).orWhereNotNull('target_power_state'))
+    .orderBy('id');
+}
+
+/** Unlocked nodes of a group, not in maintenance, in `state` since before `cutoff` ms (the timeout check). */
+export async function nodesInStateSince(knex: Knex, group: string, state: string, cutoff: number, column: 'provision_updated_at' | 'inspection_started_at' = 'provision_updated_at'): Promise<NodeSummary[]> {
+  return knex('nodes')
+    .select(SUMMARY_COLUMNS)
+    .where({ conductor_group: group, provision_state: state, maintenance: false })
+    .whereNull('reservation')
+    .where((q) => q.where(column, '<', cutoff).orWhere((w) => w.whereNull(column).where('provision_updated_at', '<', cutoff)))
+    .orderBy('id');
+}
+
+/** Unlocked nodes of a group whose power state a conductor may sync: not in maintenance, no power change pending, not mid-operation. */
+export async function nodesForPowerSync(knex: Knex, group: string, unstableStates: Iterable<string>): Promise<NodeSummary[]> {
+  return knex('nodes')
+    .select(SUMMARY_COLUMNS)
+    .where({ conductor_group: group, maintenance: false })
+    .whereNull('reservation')
+    .whereNull('target_power_state')
+    .whereNotIn('provision_state', [...unstableStates])
+    .orderBy('id');
+}
+
+/** Nodes whose lock `host` holds (a dead conductor's, or our own left from a previous run). */
+export async function nodesReservedBy(knex: Knex, hosts: string[]): Promise<NodeSummary[]> {
+  if (hosts.length === 0) return [];
+  return knex('nodes').select(SUMMARY_COLUMNS).whereIn('reservation', hosts).orderBy('id');
+}
+
+/** Takes the node lock (compare-and-set) and records `host` as the conductor working the node. */
+export async function claimNode(knex: Knex, id: number, host: string): Promise<NodeRecord | undefined> {
+  const [row] = await knex('nodes').where({ id }).whereNull('reservation').update({ reservation: host, conductor: host, updated_at: now() }).returning('*');
+  return row ? rowToNode(row) : undefined;
+}
+
+/** Conductor groups that have nodes with conductor work waiting (to tell of groups no conductor serves). */
+export async function groupsWithWork(knex: Knex, workingStates: Iterable<string>): Promise<string[]> {
+  const rows = await knex('nodes')
+    .distinct('conductor_group')
+    .where((q) => q.where((w) => w.whereIn('provision_state', [...workingStates]).where({ maintenance: false })).orWhereNotNull('target_power_state'));
+  return rows.map((r: { conductor_group: string }) => r.conductor_group);
+}
+
+/** Hosts that hold node locks (to find a dead conductor's leftovers). */
+export async function reservationHolders(knex: Knex): Promise<string[]> {
+  const rows = await knex('nodes').distinct('reservation').whereNotNull('reservation');
+  return rows.map((r: { reservation: string }) => r.reservation);
+}

@@ -99,3 +99,26 @@ export async function waitForTask(db: Database, id: number, timeoutMs: number): 
     await unlisten();
   }
 }
+
+/** Nodes of a conductor group with pending tasks, oldest task first. */
+export async function nodesWithPendingTasks(knex: Knex, group: string): Promise<{ id: number; uuid: string; conductor_group: string }[]> {
+  const rows = await knex('node_tasks as t')
+    .join('nodes as n', 'n.id', 't.node_id')
+    .where({ 't.status': 'pending', 'n.conductor_group': group })
+    .groupBy('n.id', 'n.uuid', 'n.conductor_group')
+    .select('n.id', 'n.uuid', 'n.conductor_group')
+    .min('t.id as first_task')
+    .orderBy('first_task');
+  return rows.map((r) => ({ id: Number(r.id), uuid: String(r.uuid), conductor_group: String(r.conductor_group) }));
+}
+
+/** Hosts that hold running tasks (to find a dead conductor's unfinished work). */
+export async function hostsWithRunningTasks(knex: Knex): Promise<string[]> {
+  const rows = await knex('node_tasks').distinct('claimed_by').where({ status: 'running' }).whereNotNull('claimed_by');
+  return rows.map((r: { claimed_by: string }) => r.claimed_by);
+}
+
+/** Puts one claimed task back in the queue (its conductor stopped before finishing it). */
+export async function requeueTask(knex: Knex, id: number, host: string): Promise<boolean> {
+  return (await knex('node_tasks').where({ id, claimed_by: host, status: 'running' }).update({ status: 'pending', claimed_by: null, updated_at: now() })) > 0;
+}

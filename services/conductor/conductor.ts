@@ -1,0 +1,224 @@
+// The conductor role: registers and heart-beats in `conductors`, owns the nodes the hash ring of
+// its group gives it, and works them in a bounded pool: woken by WORK_CHANNEL (LISTEN/NOTIFY on
+// PostgreSQL, an in-process event on SQLite) and by a poll, so no request is lost. Periodic
+// jobs: take-over of dead conductors' nodes, wait-state timeouts, power-state sync.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AnvilConfig } from '../../common/config.ts';
+import { errorMessage } from '../../common/errors.ts';
+import type { Logger } from '../../common/logger.ts';
+import { UNSTABLE_STATES, WORKING_STATES } from '../../common/states.ts';
+import { aliveConductors, heartbeatConductor, listConductors, registerConductor, unregisterConductor } from '../../db/conductors.ts';
+import type { Database } from '../../db/index.ts';
+import { groupsWithWork, nodesForPowerSync, releaseAllReservations, reservationHolders } from '../../db/nodes.ts';
+import { hostsWithRunningTasks, requeueTasksOf, WORK_CHANNEL } from '../../db/tasks.ts';
+import { listHardwareTypes } from '../../drivers/registry.ts';
+import { findWork } from './claim.ts';
+import { GroupRings } from './hash-ring.ts';
+import { workNode } from './node-work.ts';
+import { WorkerPool } from './pool.ts';
+import { syncPowerState } from './power.ts';
+import { ConductorStopping, type Runtime } from './runtime.ts';
+import { recoverLocksOf } from './takeover.ts';
+import { checkTimeouts } from './timeouts.ts';
+
+/** Payload of a WORK_CHANNEL notification that says the set of conductors changed. */
+const MEMBERSHIP_CHANGED = 'conductors';
+
+export class Conductor {
+  private readonly db: Database;
+  private readonly config: AnvilConfig;
+  private readonly logger: Logger;
+  private readonly host: string;
+  private readonly group: string;
+  private readonly pool: WorkerPool;
+  private readonly stopController = new AbortController();
+  private readonly rt: Runtime;
+  private rings = new GroupRings([]);
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  /** Nodes found with work, waiting for a free worker, in the order found. */
+  private readonly queue = new Set<number>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private heartbeatTimer?: NodeJS.Timeout;
+  private unlisten?: () => Promise<void>;
+  private scanTimer?: NodeJS.Timeout;
+  private scanning = false;
+  private rescan = false;
+  private lastScanEnd = 0;
+  /** Pause between scans, twice the last scan's duration: a busy database isn't flooded by wake-ups. */
+  private scanGap = 0;
+  private wakeups = 0;
+  private readonly busy = new Set<string>();
+  private readonly powerFailures = new Map<number, number>();
+  private readonly unservedGroups = new Set<string>();
+
+  constructor(opts: { db: Database; config: AnvilConfig; logger: Logger }) {
+    this.db = opts.db;
+    this.config = opts.config;
+    this.host = opts.config.conductor.hostname;
+    this.group = opts.config.conductor.group.toLowerCase();
+    this.logger = opts.logger.child({ conductor: this.host });
+    this.pool = new WorkerPool(Math.max(1, opts.config.conductor.workers));
+    const self = this;
+    this.rt = {
+      db: this.db,
+      config: this.config,
+      logger: this.logger,
+      host: this.host,
+      group: this.group,
+      stopSignal: this.stopController.signal,
+      owns: (node) => self.rings.ownerOf(node) === self.host,
+      get stopping() {
+        return self.state !== 'running';
+      },
+    };
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error('a Conductor starts once');
+    const c = this.config.conductor;
+    await registerConductor(this.db.knex, this.host, this.group, listHardwareTypes().map((h) => h.name));
+    await this.refreshMembership();
+    // Locks left by our own previous run (a crash): that run is over, its operations were interrupted.
+    await recoverLocksOf(this.rt, [this.host], (h) => `Conductor ${h} restarted`, false);
+    this.state = 'running';
+    this.unlisten = await this.db.listen(WORK_CHANNEL, (payload) => {
+      if (payload === MEMBERSHIP_CHANGED) this.periodic('membership', () => this.refreshMembership());
+      this.wake();
+    });
+    this.heartbeatTimer = setInterval(() => this.periodic('heartbeat', () => this.heartbeat()), c.heartbeatInterval * 1000);
+    this.timers.push(setInterval(() => this.wake(), c.pollInterval * 1000));
+    this.timers.push(setInterval(() => this.periodic('timeouts', () => checkTimeouts(this.rt)), c.timeoutCheckInterval * 1000));
+    if (c.powerSyncInterval > 0) this.timers.push(setInterval(() => this.periodic('power sync', () => this.syncPower()), c.powerSyncInterval * 1000));
+    await this.db.notify(WORK_CHANNEL, MEMBERSHIP_CHANGED);
+    this.wake();
+    this.logger.info({ group: this.group, workers: this.pool.limit }, `conductor ${this.host} started`);
+  }
+
+  /** Lets running work finish (up to conductor.shutdownTimeout), hands back the rest, and goes offline. */
+  async stop(): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'stopping';
+    for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.scanTimer);
+    this.queue.clear();
+    await this.unlisten?.();
+    const grace = this.config.conductor.shutdownTimeout * 1000;
+    const finished = await Promise.race([this.pool.drain().then(() => true), sleep(grace, false)]);
+    if (!finished) {
+      this.logger.warn(`work still running after ${this.config.conductor.shutdownTimeout} s; handing it back`);
+      this.stopController.abort(new ConductorStopping(this.host));
+      await this.pool.drain();
+    }
+    clearInterval(this.heartbeatTimer);
+    // Wait for periodic jobs that were mid-way (a take-over, a timeout check) so nothing writes after we are gone.
+    while (this.busy.size > 0) await sleep(10);
+    await releaseAllReservations(this.db.knex, this.host);
+    await requeueTasksOf(this.db.knex, this.host);
+    await unregisterConductor(this.db.knex, this.host);
+    await this.db.notify(WORK_CHANNEL, MEMBERSHIP_CHANGED).catch(() => undefined);
+    this.state = 'stopped';
+    this.logger.info(`conductor ${this.host} stopped`);
+  }
+
+  /** Runs a periodic job unless its previous run is still going; errors are logged, the next run retries. */
+  private periodic(name: string, job: () => Promise<unknown>): void {
+    if (this.busy.has(name) || this.state !== 'running') return;
+    this.busy.add(name);
+    job()
+      .catch((err) => this.logger.warn({ err }, `${name} failed: ${errorMessage(err)}`))
+      .finally(() => this.busy.delete(name));
+  }
+
+  private async heartbeat(): Promise<void> {
+    await heartbeatConductor(this.db.knex, this.host);
+    await this.refreshMembership();
+    await this.takeOverDeadConductors();
+    await this.reportUnservedGroups();
+  }
+
+  /** Rebuilds the hash rings from the conductors that heart-beat recently. */
+  private async refreshMembership(): Promise<void> {
+    const alive = await aliveConductors(this.db.knex, this.config.conductor.heartbeatTimeout * 1000);
+    this.rings = new GroupRings(alive);
+  }
+
+  private async takeOverDeadConductors(): Promise<void> {
+    const holders = new Set([...(await reservationHolders(this.db.knex)), ...(await hostsWithRunningTasks(this.db.knex))]);
+    if (holders.size === 0) return;
+    const timeoutMs = this.config.conductor.heartbeatTimeout * 1000;
+    const alive = new Set((await aliveConductors(this.db.knex, timeoutMs)).map((c) => c.hostname));
+    // Only hosts known as conductors: a lock held by a name with no conductors row is not ours to judge.
+    const dead = (await listConductors(this.db.knex)).map((c) => c.hostname).filter((h) => holders.has(h) && !alive.has(h) && h !== this.host);
+    if (dead.length === 0) return;
+    const freed = await recoverLocksOf(this.rt, dead, (h) => `Conductor ${h} stopped heart-beating for over ${this.config.conductor.heartbeatTimeout} s`, true);
+    if (freed > 0) this.wake();
+  }
+
+  /** A node whose group has no alive conductor is not worked; say so once per group. */
+  private async reportUnservedGroups(): Promise<void> {
+    for (const group of await groupsWithWork(this.db.knex, WORKING_STATES)) {
+      if (this.rings.hasGroup(group)) {
+        this.unservedGroups.delete(group);
+      } else if (!this.unservedGroups.has(group)) {
+        this.unservedGroups.add(group);
+        this.logger.warn({ group }, `nodes of conductor group "${group}" wait for work but no conductor of that group is alive`);
+      }
+    }
+  }
+
+  /** Asks for a scan for work soon (coalesced, at most one running, paced by the last scan's duration). */
+  private wake(): void {
+    if (this.state !== 'running') return;
+    this.wakeups++;
+    this.rescan = true;
+    if (this.scanning || this.scanTimer) return;
+    const wait = Math.max(0, this.lastScanEnd + this.scanGap - Date.now());
+    this.scanTimer = setTimeout(() => {
+      this.scanTimer = undefined;
+      void this.scan();
+    }, wait);
+  }
+
+  private async scan(): Promise<void> {
+    if (this.state !== 'running') return;
+    this.scanning = true;
+    this.rescan = false;
+    const started = Date.now();
+    try {
+      for (const id of await findWork(this.rt)) if (!this.pool.has(id)) this.queue.add(id);
+    } catch (err) {
+      this.logger.warn({ err }, `looking for work failed: ${errorMessage(err)}`);
+    } finally {
+      this.scanning = false;
+      this.lastScanEnd = Date.now();
+      this.scanGap = Math.min(1000, 2 * (this.lastScanEnd - started));
+    }
+    this.pump();
+    if (this.rescan) this.wake();
+  }
+
+  /** Starts queued nodes while workers are free. */
+  private pump(): void {
+    for (const id of this.queue) {
+      if (this.state !== 'running' || this.pool.free() === 0) return;
+      this.queue.delete(id);
+      const wakeupsAtStart = this.wakeups;
+      this.pool.tryRun(id, async () => { await workNode(this.rt, id); }, () => {
+        // Work asked for this node while it was locked was not seen by scans in between: look again.
+        if (this.wakeups !== wakeupsAtStart) this.wake();
+        this.pump();
+      });
+    }
+  }
+
+  /** Syncs power states of owned nodes, using at most half the workers so provisioning keeps going. */
+  private async syncPower(): Promise<void> {
+    const share = Math.max(1, Math.floor(this.pool.limit / 2));
+    for (const node of await nodesForPowerSync(this.db.knex, this.group, UNSTABLE_STATES)) {
+      if (this.state !== 'running') return;
+      if (!this.rt.owns(node) || this.pool.has(node.id)) continue;
+      while (this.pool.size >= share) await this.pool.slotFreed();
+      this.pool.tryRun(node.id, () => syncPowerState(this.rt, node.id, this.powerFailures));
+    }
+  }
+}

@@ -1,0 +1,176 @@
+// What a conductor does in each working provision state (CONTRACTS.md "Conductor flows per state").
+// A flow runs one step with the node locked and says which event follows; the engine
+// (node-work.ts) applies it, and a thrown error sends the node to the state's failure state.
+import { UnsupportedOperation } from '../../common/errors.ts';
+import { ProvisionState as S, type ProvisionEvent } from '../../common/states.ts';
+import { now } from '../../db/index.ts';
+import type { NodeRecord } from '../../db/nodes.ts';
+import type { Step } from '../../drivers/interfaces.ts';
+import type { NodeTask } from './context.ts';
+import { applyInspection } from './inspection.ts';
+
+export interface StepResult {
+  event: ProvisionEvent;
+  /** Why the node moves, for its history. */
+  why: string;
+  fields?: Partial<NodeRecord>;
+}
+
+export interface Flow {
+  /** node_history event_type of what this flow writes. */
+  eventType: string;
+  /** Names the operation in a failure's last_error ("Deploy failed: ..."). */
+  operation: string;
+  run(ctx: NodeTask): Promise<StepResult>;
+  /** The step that ends the operation once the driver (or the agent's heartbeat) says it is done. */
+  complete(ctx: NodeTask): StepResult;
+}
+
+function withoutKeys(info: Record<string, unknown>, ...keys: string[]): Record<string, unknown> {
+  const out = { ...info };
+  for (const k of keys) delete out[k];
+  return out;
+}
+
+async function validate(ctx: NodeTask, ...ifaces: ('power' | 'management' | 'boot' | 'deploy' | 'inspect')[]): Promise<void> {
+  for (const iface of ifaces) await ctx.driver[iface].validate(ctx.node, ctx.ports);
+}
+
+/** Manual cleaning was asked with clean steps (or its target is manageable); automated otherwise. */
+function isManualClean(node: NodeRecord): boolean {
+  return node.driver_internal_info.manual_clean_steps !== undefined || node.target_provision_state === S.MANAGEABLE;
+}
+
+const verifying: Flow = {
+  eventType: 'verification',
+  operation: 'Verification',
+  async run(ctx) {
+    await validate(ctx, 'power', 'management');
+    const power = await ctx.driver.power.getPowerState(ctx);
+    return { ...this.complete(ctx), fields: { power_state: power ?? ctx.node.power_state } };
+  },
+  complete: () => ({ event: 'done', why: 'Power and management access verified' }),
+};
+
+const inspecting: Flow = {
+  eventType: 'inspection',
+  operation: 'Inspection',
+  async run(ctx) {
+    await ctx.save({ inspection_started_at: now(), inspection_finished_at: null });
+    await validate(ctx, 'inspect');
+    const outcome = await ctx.driver.inspect.inspect(ctx);
+    if (outcome.outcome === 'wait') return { event: 'wait', why: 'Inspection started, waiting for the ramdisk to report' };
+    await applyInspection(ctx, outcome.result);
+    return this.complete(ctx);
+  },
+  complete: () => ({ event: 'done', why: 'Inspection finished', fields: { inspection_finished_at: now() } }),
+};
+
+const cleaning: Flow = {
+  eventType: 'cleaning',
+  operation: 'Cleaning',
+  async run(ctx) {
+    const manual = isManualClean(ctx.node);
+    // Ironic's automated_clean: a node with it false passes straight through to available.
+    if (!manual && ctx.node.automated_clean === false) return { ...this.complete(ctx), why: 'Automated cleaning is disabled for this node, skipped' };
+    await validate(ctx, 'power', 'deploy');
+    const steps = ctx.node.driver_internal_info.manual_clean_steps as Step[] | undefined;
+    const outcome = await ctx.driver.deploy.clean(ctx, manual ? steps ?? [] : undefined);
+    if (outcome === 'wait') return { event: 'wait', why: 'Cleaning started, waiting for the agent' };
+    return this.complete(ctx);
+  },
+  complete(ctx) {
+    const manual = isManualClean(ctx.node);
+    return {
+      event: manual ? 'manage' : 'done',
+      why: manual ? 'Manual cleaning finished' : 'Automated cleaning finished',
+      fields: { clean_step: null, driver_internal_info: withoutKeys(ctx.node.driver_internal_info, 'manual_clean_steps') },
+    };
+  },
+};
+
+const deploying: Flow = {
+  eventType: 'deploy',
+  operation: 'Deploy',
+  async run(ctx) {
+    await validate(ctx, 'power', 'boot', 'deploy');
+    const outcome = await ctx.driver.deploy.deploy(ctx);
+    if (outcome === 'wait') return { event: 'wait', why: 'Deploy started, waiting for the agent to call back' };
+    return this.complete(ctx);
+  },
+  complete: () => ({ event: 'done', why: 'Deploy finished', fields: { deploy_step: null } }),
+};
+
+const deleting: Flow = {
+  eventType: 'deploy',
+  operation: 'Tear down',
+  async run(ctx) {
+    await ctx.driver.deploy.tearDown(ctx);
+    return this.complete(ctx);
+  },
+  complete: (ctx) => ({
+    event: 'clean',
+    why: 'Instance torn down, cleaning follows',
+    fields: {
+      instance_info: {}, instance_uuid: null, instance_name: null,
+      driver_internal_info: withoutKeys(ctx.node.driver_internal_info, 'user_deploy_steps', 'manual_clean_steps'),
+    },
+  }),
+};
+
+const adopting: Flow = {
+  eventType: 'provisioning',
+  operation: 'Adoption',
+  async run(ctx) {
+    await validate(ctx, 'power', 'management', 'boot', 'deploy');
+    return this.complete(ctx);
+  },
+  complete: () => ({ event: 'done', why: 'Node adopted' }),
+};
+
+const rescuing: Flow = {
+  eventType: 'rescue',
+  operation: 'Rescue',
+  async run(ctx) {
+    const deploy = ctx.driver.deploy;
+    if (!deploy.rescue) throw new UnsupportedOperation(`deploy interface "${deploy.name}" cannot rescue a node`);
+    const outcome = await deploy.rescue(ctx);
+    if (outcome === 'wait') return { event: 'wait', why: 'Rescue started, waiting for the rescue ramdisk' };
+    return this.complete(ctx);
+  },
+  complete: () => ({ event: 'done', why: 'Node rescued' }),
+};
+
+const unrescuing: Flow = {
+  eventType: 'rescue',
+  operation: 'Unrescue',
+  async run(ctx) {
+    const deploy = ctx.driver.deploy;
+    if (!deploy.unrescue) throw new UnsupportedOperation(`deploy interface "${deploy.name}" cannot unrescue a node`);
+    await deploy.unrescue(ctx);
+    return this.complete(ctx);
+  },
+  complete: (ctx) => ({ event: 'done', why: 'Node unrescued', fields: { instance_info: withoutKeys(ctx.node.instance_info, 'rescue_password') } }),
+};
+
+const servicing: Flow = {
+  eventType: 'service',
+  operation: 'Servicing',
+  async run() {
+    throw new UnsupportedOperation('service steps are not supported by Anvil yet');
+  },
+  complete: () => ({ event: 'done', why: 'Servicing finished' }),
+};
+
+/** Flow of each working state (common/states.ts WORKING_STATES). */
+export const FLOWS: Readonly<Record<string, Flow>> = {
+  [S.VERIFYING]: verifying,
+  [S.INSPECTING]: inspecting,
+  [S.CLEANING]: cleaning,
+  [S.DEPLOYING]: deploying,
+  [S.DELETING]: deleting,
+  [S.ADOPTING]: adopting,
+  [S.RESCUING]: rescuing,
+  [S.UNRESCUING]: unrescuing,
+  [S.SERVICING]: servicing,
+};

@@ -1,0 +1,68 @@
+// Consistent hashing of node UUIDs over the alive conductors of one conductor group, so that
+// every conductor agrees, from the same conductors table, on who owns which node, and a
+// conductor joining or leaving moves only its share of the nodes.
+import { createHash } from 'node:crypto';
+
+/** Points each host puts on the ring; more points spread nodes more evenly. */
+const POINTS_PER_HOST = 64;
+
+function hash32(text: string): number {
+  return createHash('md5').update(text).digest().readUInt32BE(0);
+}
+
+export class HashRing {
+  private readonly points: number[] = [];
+  private readonly owners: string[] = [];
+  readonly hosts: readonly string[];
+
+  constructor(hosts: Iterable<string>) {
+    this.hosts = [...new Set(hosts)].sort();
+    const all: [number, string][] = [];
+    for (const host of this.hosts) {
+      for (let i = 0; i < POINTS_PER_HOST; i++) all.push([hash32(`${host}/${i}`), host]);
+    }
+    // Ties (vanishingly rare) break by host name so every conductor builds the same ring.
+    all.sort((a, b) => a[0] - b[0] || a[1].localeCompare(b[1]));
+    for (const [point, host] of all) {
+      this.points.push(point);
+      this.owners.push(host);
+    }
+  }
+
+  /** The host that owns `key`, or undefined on an empty ring. */
+  ownerOf(key: string): string | undefined {
+    if (this.points.length === 0) return undefined;
+    const h = hash32(key);
+    let lo = 0;
+    let hi = this.points.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.points[mid] < h) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.owners[lo === this.points.length ? 0 : lo];
+  }
+}
+
+/** One ring per conductor group, built from the alive conductors. */
+export class GroupRings {
+  private readonly rings = new Map<string, HashRing>();
+
+  constructor(conductors: Iterable<{ hostname: string; conductor_group: string }>) {
+    const byGroup = new Map<string, string[]>();
+    for (const c of conductors) {
+      const group = c.conductor_group.toLowerCase();
+      byGroup.set(group, [...(byGroup.get(group) ?? []), c.hostname]);
+    }
+    for (const [group, hosts] of byGroup) this.rings.set(group, new HashRing(hosts));
+  }
+
+  /** The conductor that owns the node, or undefined when its group has no alive conductor. */
+  ownerOf(node: { uuid: string; conductor_group: string }): string | undefined {
+    return this.rings.get(node.conductor_group.toLowerCase())?.ownerOf(node.uuid);
+  }
+
+  hasGroup(group: string): boolean {
+    return this.rings.has(group.toLowerCase());
+  }
+}

@@ -1,0 +1,179 @@
+// Node tasks (db/tasks.ts): calls the API or the agent's endpoints hand to the conductor that owns
+// a node, run with the node locked. One handler per kind; a failed task carries the error's message
+// (and, in `result`, its HTTP status and code, so the API answers 400 for bad input, 500 otherwise).
+import { AnvilError, Conflict, errorMessage, InvalidInput, UnsupportedOperation } from '../../common/errors.ts';
+import { nextState, ProvisionState as S, WAIT_STATES } from '../../common/states.ts';
+import { now } from '../../db/index.ts';
+import { claimTask, finishTask, pendingTasks, requeueTask } from '../../db/tasks.ts';
+import type { BootDevice, Heartbeat } from '../../drivers/interfaces.ts';
+import { LockLost, type NodeTask } from './context.ts';
+import { FLOWS } from './flows.ts';
+import { applyInspection } from './inspection.ts';
+import { untilAborted, type Runtime } from './runtime.ts';
+import { fail, transition } from './transition.ts';
+
+type Args = Record<string, unknown>;
+
+interface TaskHandler {
+  /** Heart-beats and inspection data may run a whole step: they get timeouts.working, not taskTimeout. */
+  long?: boolean;
+  run(ctx: NodeTask, args: Args, rt: Runtime): Promise<unknown>;
+}
+
+const BOOT_DEVICES: readonly string[] = ['pxe', 'disk', 'cdrom', 'bios', 'safe', 'wanboot', 'uefi http'];
+
+/** Runs a driver call of an operation in progress; a failure sends the node to its failure state and is rethrown. */
+async function orFail<T>(ctx: NodeTask, rt: Runtime, operation: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (rt.stopSignal.aborted || err instanceof LockLost) throw err;
+    const message = ctx.signal.aborted
+      ? `${operation} timed out after ${rt.config.conductor.timeouts.working} s (conductor.timeouts.working)`
+      : `${operation} failed: ${errorMessage(err)}`;
+    await fail(ctx, message);
+    throw new AnvilError(message, 500, 'NodeFailed');
+  }
+}
+
+async function heartbeat(ctx: NodeTask, args: Args, rt: Runtime): Promise<null> {
+  if (typeof args.callback_url !== 'string' || args.callback_url === '') throw new InvalidInput('A heartbeat needs a callback_url');
+  const hb = args as unknown as Heartbeat;
+  const info = ctx.node.driver_internal_info;
+  await ctx.save({
+    driver_internal_info: { ...info, agent_url: hb.callback_url, agent_version: hb.agent_version ?? info.agent_version, agent_last_heartbeat: now() },
+  });
+  const state = ctx.node.provision_state;
+  // In maintenance, as in Ironic, a heartbeat is recorded and nothing else happens.
+  if (ctx.node.maintenance || !WAIT_STATES.has(state) || state === S.INSPECT_WAIT) return null;
+  const flow = FLOWS[nextState(state, 'resume')!];
+  ctx.eventType = flow.eventType;
+  const outcome = await orFail(ctx, rt, flow.operation, () => untilAborted(ctx.driver.deploy.heartbeat(ctx, hb), ctx.signal));
+  if (outcome === 'wait') return null;
+  await transition(ctx, 'resume', 'The agent reported the step done');
+  const done = flow.complete(ctx);
+  await transition(ctx, done.event, done.why, done.fields);
+  return null;
+}
+
+async function continueInspection(ctx: NodeTask, args: Args, rt: Runtime): Promise<null> {
+  if (ctx.node.provision_state !== S.INSPECT_WAIT) {
+    throw new Conflict(`Node ${ctx.node.uuid} is in state "${ctx.node.provision_state}", inspection data is accepted only in "${S.INSPECT_WAIT}"`);
+  }
+  ctx.eventType = 'inspection';
+  const inspect = ctx.driver.inspect;
+  await orFail(ctx, rt, 'Inspection', async () => {
+    if (!inspect.continueInspection) throw new UnsupportedOperation(`inspect interface "${inspect.name}" does not take inspection data from a ramdisk`);
+    const result = await untilAborted(inspect.continueInspection(ctx, (args.data as Args | undefined) ?? {}), ctx.signal);
+    await applyInspection(ctx, result);
+  });
+  await transition(ctx, 'done', 'Inspection data received and applied', { inspection_finished_at: now() });
+  return null;
+}
+
+/** The API already moved the node to the failure state; ask the driver to stop, then power off (best effort). */
+async function abort(ctx: NodeTask, args: Args): Promise<null> {
+  const from = String(args.from_state ?? '');
+  const iface = from === S.INSPECT_WAIT ? ctx.driver.inspect : ctx.driver.deploy;
+  const problems: string[] = [];
+  try {
+    await iface.abort?.(ctx);
+  } catch (err) {
+    problems.push(`stopping the ${from === S.INSPECT_WAIT ? 'inspection' : 'agent'}: ${errorMessage(err)}`);
+  }
+  try {
+    await ctx.driver.power.setPowerState(ctx, 'power off', ctx.config.conductor.powerStateChangeTimeout);
+    await ctx.save({ power_state: 'power off' });
+  } catch (err) {
+    problems.push(`powering off: ${errorMessage(err)}`);
+  }
+  await ctx.note(problems.length ? `Abort in "${from}" was partial: ${problems.join('; ')}` : `Aborted the operation in "${from}" and powered the node off`, problems.length ? 'warning' : 'info');
+  return null;
+}
+
+function bootDeviceArgs(args: Args): { device: BootDevice; persistent: boolean } {
+  if (typeof args.boot_device !== 'string' || !BOOT_DEVICES.includes(args.boot_device)) {
+    throw new InvalidInput(`Invalid boot device "${String(args.boot_device)}": use one of ${BOOT_DEVICES.join(', ')}`);
+  }
+  return { device: args.boot_device as BootDevice, persistent: args.persistent === true };
+}
+
+/** Handlers by task kind (CONTRACTS.md "Node tasks"). */
+export const TASK_HANDLERS: Readonly<Record<string, TaskHandler>> = {
+  get_boot_device: { run: (ctx) => ctx.driver.management.getBootDevice(ctx) },
+  get_supported_boot_devices: { run: (ctx) => ctx.driver.management.supportedBootDevices(ctx) },
+  set_boot_device: {
+    async run(ctx, args) {
+      const { device, persistent } = bootDeviceArgs(args);
+      await ctx.driver.management.setBootDevice(ctx, device, persistent);
+      return null;
+    },
+  },
+  set_boot_mode: {
+    async run(ctx, args) {
+      const m = ctx.driver.management;
+      if (args.target !== 'uefi' && args.target !== 'bios') throw new InvalidInput(`Invalid boot mode "${String(args.target)}": use uefi or bios`);
+      if (!m.setBootMode) throw new UnsupportedOperation(`management interface "${m.name}" cannot change the boot mode`);
+      await m.setBootMode(ctx, args.target);
+      return null;
+    },
+  },
+  set_secure_boot: {
+    async run(ctx, args) {
+      const m = ctx.driver.management;
+      if (typeof args.target !== 'boolean') throw new InvalidInput(`Invalid secure boot target "${String(args.target)}": use true or false`);
+      if (!m.setSecureBoot) throw new UnsupportedOperation(`management interface "${m.name}" cannot change secure boot`);
+      await m.setSecureBoot(ctx, args.target);
+      return null;
+    },
+  },
+  inject_nmi: {
+    async run(ctx) {
+      const m = ctx.driver.management;
+      if (!m.injectNmi) throw new UnsupportedOperation(`management interface "${m.name}" cannot inject an NMI`);
+      await m.injectNmi(ctx);
+      return null;
+    },
+  },
+  heartbeat: { long: true, run: heartbeat },
+  continue_inspection: { long: true, run: continueInspection },
+  abort: { long: true, run: (ctx, args) => abort(ctx, args) },
+};
+
+/** Runs the node's pending tasks, oldest first, on the locked node. */
+export async function runPendingTasks(rt: Runtime, ctx: NodeTask): Promise<void> {
+  for (const pending of await pendingTasks(rt.db.knex, [ctx.node.id])) {
+    const task = await claimTask(rt.db.knex, pending.id, rt.host);
+    if (!task) continue;
+    const handler = TASK_HANDLERS[task.kind];
+    const seconds = handler?.long ? rt.config.conductor.timeouts.working : rt.config.conductor.taskTimeout;
+    const deadline = AbortSignal.timeout(seconds * 1000);
+    const outer = ctx.signal;
+    ctx.signal = AbortSignal.any([outer, deadline]);
+    ctx.eventType = 'provisioning';
+    try {
+      if (!handler) throw new InvalidInput(`Unknown node task "${task.kind}"`);
+      const result = await untilAborted(handler.run(ctx, task.args, rt), ctx.signal);
+      await finishTask(rt.db, task.id, { result: result ?? null });
+    } catch (err) {
+      if (rt.stopSignal.aborted || err instanceof LockLost) {
+        await requeueTask(rt.db.knex, task.id, rt.host);
+        throw err;
+      }
+      const message = deadline.aborted && !(err instanceof AnvilError) ? `${task.kind.replace(/_/g, ' ')} timed out after ${seconds} s` : errorMessage(err);
+      const status = err instanceof AnvilError ? err.status : 500;
+      const code = err instanceof AnvilError ? err.code : 'ConductorError';
+      rt.logger.info({ node: ctx.node.uuid, task: task.kind }, `node task failed: ${message}`);
+      await finishTask(rt.db, task.id, { error: message, result: { status, code } });
+    } finally {
+      ctx.signal = outer;
+    }
+  }
+}
+
+/** Fails every pending task of a node that can't run them (its driver does not load). */
+export async function failPendingTasks(rt: Runtime, nodeId: number, why: string): Promise<void> {
+  for (const pending of await pendingTasks(rt.db.knex, [nodeId])) {
+    if (await claimTask(rt.db.knex, pending.id, rt.host)) await finishTask(rt.db, pending.id, { error: why, result: { status: 400, code: 'DriverNotFound' } });
+  }
+}

@@ -1,0 +1,94 @@
+// One unit of conductor work on one node: take the lock, answer its pending tasks, carry out a
+// requested power change, drive its provision state until it rests (or waits for the agent), and
+// release the lock. Each working state's step gets timeouts.working; a step that overruns sends
+// the node to its failure state, one interrupted by the conductor's stop is handed back.
+import { errorMessage } from '../../common/errors.ts';
+import { WORKING_STATES } from '../../common/states.ts';
+import { recordHistory } from '../../db/history.ts';
+import { claimNode, releaseNode, updateNode, type NodeRecord } from '../../db/nodes.ts';
+import { LockLost, openTask, type NodeTask } from './context.ts';
+import { FLOWS } from './flows.ts';
+import { failPendingTasks, runPendingTasks } from './node-tasks.ts';
+import { performPowerAction } from './power.ts';
+import { untilAborted, type Runtime } from './runtime.ts';
+import { fail, failureFields, transition } from './transition.ts';
+
+export type WorkOutcome = 'done' | 'locked';
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** Drives the locked node through working states until it reaches a state with no conductor work. */
+async function runProvisioning(rt: Runtime, ctx: NodeTask): Promise<void> {
+  const outer = ctx.signal;
+  try {
+    while (WORKING_STATES.has(ctx.node.provision_state) && !ctx.node.maintenance && !rt.stopping) {
+      const state = ctx.node.provision_state;
+      const flow = FLOWS[state];
+      const seconds = rt.config.conductor.timeouts.working;
+      const deadline = AbortSignal.timeout(seconds * 1000);
+      ctx.signal = AbortSignal.any([outer, deadline]);
+      ctx.eventType = flow.eventType;
+      let step;
+      try {
+        step = await untilAborted(flow.run(ctx), ctx.signal);
+      } catch (err) {
+        if (outer.aborted || err instanceof LockLost) throw err;
+        const message = deadline.aborted ? `${capitalize(state)} timed out after ${seconds} s (conductor.timeouts.working)` : `${flow.operation} failed: ${errorMessage(err)}`;
+        await fail(ctx, message);
+        return;
+      }
+      await transition(ctx, step.event, step.why, step.fields);
+    }
+  } finally {
+    ctx.signal = outer;
+  }
+}
+
+/** A node whose driver can't be composed (unknown hardware type or interface) can do nothing: say why. */
+async function failUndrivable(rt: Runtime, node: NodeRecord, err: unknown): Promise<void> {
+  const why = `Cannot load the driver of the node: ${errorMessage(err)}`;
+  const fields: Partial<NodeRecord> = {};
+  if (node.target_power_state) Object.assign(fields, { target_power_state: null, last_error: why });
+  if (WORKING_STATES.has(node.provision_state) && !node.maintenance) Object.assign(fields, failureFields(node, why));
+  if (Object.keys(fields).length > 0) {
+    await updateNode(rt.db.knex, node.id, fields, { reservation: rt.host });
+    await recordHistory(rt.db.knex, node.id, { event: why, severity: 'error', conductor: rt.host });
+  }
+  await failPendingTasks(rt, node.id, why);
+}
+
+/** Works one node; 'locked' when another holder has its lock (the caller retries later). */
+export async function workNode(rt: Runtime, nodeId: number): Promise<WorkOutcome> {
+  const node = await claimNode(rt.db.knex, nodeId, rt.host);
+  if (!node) return 'locked';
+  let ctx: NodeTask | undefined;
+  try {
+    try {
+      ctx = await openTask(rt, node, rt.stopSignal);
+    } catch (err) {
+      await failUndrivable(rt, node, err);
+      return 'done';
+    }
+    await runPendingTasks(rt, ctx);
+    if (ctx.node.target_power_state) await performPowerAction(ctx);
+    await runProvisioning(rt, ctx);
+  } catch (err) {
+    if (err instanceof LockLost) {
+      rt.logger.warn({ node: node.uuid }, `${err.message}; its work here stops`);
+    } else if (rt.stopSignal.aborted) {
+      await recordHistory(rt.db.knex, node.id, {
+        event: `Conductor ${rt.host} stopped while the node was "${ctx?.node.provision_state ?? node.provision_state}"; the node is handed back to be worked again`,
+        severity: 'warning',
+        conductor: rt.host,
+      });
+    } else {
+      rt.logger.error({ node: node.uuid, err }, `node work failed: ${errorMessage(err)}`);
+    }
+  } finally {
+    ctx?.close();
+    await releaseNode(rt.db.knex, nodeId, rt.host);
+  }
+  return 'done';
+}

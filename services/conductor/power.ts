@@ -1,0 +1,108 @@
+// Power: carrying out a requested power change (the API set target_power_state and
+// driver_internal_info.requested_power_action), and the periodic sync of power_state with what the
+// BMC reports.
+import { errorMessage, InvalidInput } from '../../common/errors.ts';
+import { PowerState } from '../../common/states.ts';
+import { recordHistory } from '../../db/history.ts';
+import { getNodeById, updateNode } from '../../db/nodes.ts';
+import type { NodeTask } from './context.ts';
+import { openReadOnlyTask } from './context.ts';
+import { untilAborted, type Runtime } from './runtime.ts';
+
+interface PowerRequest {
+  target: string;
+  timeout?: number;
+}
+
+function withoutRequest(info: Record<string, unknown>): Record<string, unknown> {
+  const { requested_power_action: _, ...rest } = info;
+  return rest;
+}
+
+/** Performs the power change the API recorded on the locked node, then records the outcome. */
+export async function performPowerAction(ctx: NodeTask): Promise<void> {
+  const request = (ctx.node.driver_internal_info.requested_power_action as PowerRequest | undefined) ?? { target: ctx.node.target_power_state! };
+  const timeout = request.timeout ?? ctx.config.conductor.powerStateChangeTimeout;
+  const power = ctx.driver.power;
+  ctx.eventType = 'power';
+  // The driver waits up to `timeout` for the BMC; a little more here catches a driver that doesn't.
+  const deadline = AbortSignal.timeout((timeout + 5) * 1000);
+  const signal = AbortSignal.any([ctx.signal, deadline]);
+  const saved = ctx.signal;
+  ctx.signal = signal;
+  try {
+    await untilAborted((async () => {
+      switch (request.target) {
+        case PowerState.ON:
+        case PowerState.OFF:
+        case PowerState.SOFT_OFF:
+          await power.setPowerState(ctx, request.target, timeout);
+          break;
+        case PowerState.REBOOT:
+          await power.reboot(ctx, false, timeout);
+          break;
+        case PowerState.SOFT_REBOOT:
+          await power.reboot(ctx, true, timeout);
+          break;
+        default:
+          throw new InvalidInput(`unknown power target "${request.target}"`);
+      }
+    })(), signal);
+    const expected = request.target === PowerState.OFF || request.target === PowerState.SOFT_OFF ? PowerState.OFF : PowerState.ON;
+    const observed = (await power.getPowerState(ctx)) ?? expected;
+    await ctx.save({ power_state: observed, target_power_state: null, driver_internal_info: withoutRequest(ctx.node.driver_internal_info) });
+    await ctx.note(`Power state set to "${observed}" (requested: ${request.target})`);
+  } catch (err) {
+    if (ctx.signal.aborted && !deadline.aborted) throw err;
+    const why = deadline.aborted ? `the BMC did not reach it within ${timeout} s` : errorMessage(err);
+    const message = `Failed to change power state to "${request.target}": ${why}`;
+    await ctx.save({ target_power_state: null, last_error: message, driver_internal_info: withoutRequest(ctx.node.driver_internal_info) });
+    await ctx.note(message, 'error');
+  } finally {
+    ctx.signal = saved;
+  }
+}
+
+/**
+ * Reads a node's power state without the lock (as Ironic's shared lock) and records a change;
+ * `failures` counts reads that failed in a row, and after powerSyncMaxRetries the node goes to
+ * maintenance with fault "power failure", as Ironic does.
+ */
+export async function syncPowerState(rt: Runtime, nodeId: number, failures: Map<number, number>): Promise<void> {
+  const node = await getNodeById(rt.db.knex, nodeId);
+  if (!node || node.reservation || node.maintenance || node.target_power_state) return;
+  const deadline = AbortSignal.timeout(rt.config.conductor.powerStateChangeTimeout * 1000);
+  const signal = AbortSignal.any([rt.stopSignal, deadline]);
+  let observed: string | null;
+  try {
+    const ctx = await openReadOnlyTask(rt, node, signal);
+    observed = await untilAborted(ctx.driver.power.getPowerState(ctx), signal);
+  } catch (err) {
+    if (rt.stopSignal.aborted) return;
+    const count = (failures.get(nodeId) ?? 0) + 1;
+    failures.set(nodeId, count);
+    const why = deadline.aborted ? `the BMC did not answer within ${rt.config.conductor.powerStateChangeTimeout} s` : errorMessage(err);
+    rt.logger.warn({ node: node.uuid, attempt: count }, `power state sync failed: ${why}`);
+    if (count >= rt.config.conductor.powerSyncMaxRetries) {
+      const reason = `Power state sync failed ${count} times in a row, last: ${why}`;
+      const done = await updateNode(rt.db.knex, nodeId, { maintenance: true, fault: 'power failure', maintenance_reason: reason, last_error: reason }, { reservation: null, maintenance: false });
+      if (done) {
+        failures.delete(nodeId);
+        await recordHistory(rt.db.knex, nodeId, { event: `${reason}; node put in maintenance`, severity: 'error', event_type: 'power', conductor: rt.host });
+      }
+    }
+    return;
+  }
+  failures.delete(nodeId);
+  if (observed === null || observed === node.power_state) return;
+  // Compare-and-set: nothing else changed the node (a lock, a requested change) since we read it.
+  const changed = await updateNode(rt.db.knex, nodeId, { power_state: observed }, { reservation: null, target_power_state: null, power_state: node.power_state });
+  if (changed) {
+    await recordHistory(rt.db.knex, nodeId, {
+      event: node.power_state === null ? `Power state is "${observed}"` : `Power state changed outside Anvil: was "${node.power_state}", now "${observed}"`,
+      severity: node.power_state === null ? 'info' : 'warning',
+      event_type: 'power',
+      conductor: rt.host,
+    });
+  }
+}

@@ -1,0 +1,153 @@
+// Starting Anvil's roles, alone or together, and the `anvil all-in-one|api|conductor` sub-commands.
+// Each role opens the database from the configuration (migrating it), runs until stopped, and
+// stops cleanly on SIGTERM/SIGINT: the API stops taking requests, the conductor hands back its work.
+import type { Command } from 'commander';
+import { loadConfig, type AnvilConfig } from '../common/config.ts';
+import { errorMessage } from '../common/errors.ts';
+import { createLogger, type Logger } from '../common/logger.ts';
+import { openDatabase, type Database } from '../db/index.ts';
+import { Conductor } from './conductor/conductor.ts';
+
+export interface RoleHandle {
+  /** Where the API listens, when this process serves it. */
+  apiUrl?: string;
+  stop(): Promise<void>;
+}
+
+/** Opens (and migrates) the database; several processes starting on one new database wait their turn. */
+async function open(config: AnvilConfig, logger: Logger): Promise<Database> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openDatabase(config.database.url);
+    } catch (err) {
+      // knex refuses to migrate while another process holds its migration lock.
+      if (!/already locked/i.test(errorMessage(err)) || attempt >= 60) throw err;
+      logger.info('database migration running in another process; waiting');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+function displayUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+async function listenApi(db: Database, config: AnvilConfig, logger: Logger): Promise<{ url: string; close(): Promise<void> }> {
+  // Loaded here so that a conductor-only process does not load the API's code.
+  const { createApiServer } = await import('./api/server.ts');
+  const app = await createApiServer({ db, config, logger });
+  await app.listen({ host: config.api.host, port: config.api.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.api.port;
+  const url = displayUrl(config.api.host, port);
+  logger.info(`API listening on ${url}`);
+  return { url, close: () => app.close() };
+}
+
+export async function startApi(config: AnvilConfig, logger: Logger): Promise<RoleHandle> {
+  const db = await open(config, logger);
+  try {
+    const api = await listenApi(db, config, logger);
+    return {
+      apiUrl: api.url,
+      async stop() {
+        await api.close();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}
+
+export async function startConductor(config: AnvilConfig, logger: Logger): Promise<RoleHandle> {
+  const db = await open(config, logger);
+  const conductor = new Conductor({ db, config, logger });
+  try {
+    await conductor.start();
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return {
+    async stop() {
+      await conductor.stop();
+      await db.close();
+    },
+  };
+}
+
+/** Every role in one process on one database connection (SQLite's in-process wake-ups reach the conductor). */
+export async function startAllInOne(config: AnvilConfig, logger: Logger, opts: { conductor?: boolean } = {}): Promise<RoleHandle> {
+  const db = await open(config, logger);
+  const conductor = opts.conductor === false ? undefined : new Conductor({ db, config, logger });
+  let api: { url: string; close(): Promise<void> } | undefined;
+  try {
+    await conductor?.start();
+    api = await listenApi(db, config, logger);
+  } catch (err) {
+    await conductor?.stop();
+    await db.close();
+    throw err;
+  }
+  return {
+    apiUrl: api.url,
+    async stop() {
+      await api.close();
+      await conductor?.stop();
+      await db.close();
+    },
+  };
+}
+
+/** Runs a role until SIGTERM or SIGINT, then stops it and exits. */
+async function serve(start: (config: AnvilConfig, logger: Logger) => Promise<RoleHandle>, opts: { config?: string }): Promise<void> {
+  const config = loadConfig({ file: opts.config });
+  const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
+  const handle = await start(config, logger);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal} received, stopping`);
+    handle.stop().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, `stopping failed: ${errorMessage(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+const CONFIG_HELP = 'YAML configuration file (default: $ANVIL_CONFIG; without one, defaults plus ANVIL_* environment variables)';
+
+const ENV_HELP = `
+Environment:
+  ANVIL_CONFIG               configuration file, as --config
+  ANVIL_DATABASE_URL         sqlite:PATH or postgres://USER@HOST:PORT/DB (default: sqlite:./data/anvil.sqlite)
+  ANVIL_API_LISTEN           HOST:PORT the API listens on (default: 127.0.0.1:6385)
+  ANVIL_CONDUCTOR_HOSTNAME   name of this conductor (default: the machine's hostname)
+  ANVIL_CONDUCTOR_GROUP      conductor group this conductor serves (default: none)
+  ANVIL_LOG_LEVEL            trace, debug, info, warn, error (default: info)
+See docs/configuration.md for every setting.`;
+
+/** Registers `all-in-one`, `api` and `conductor` (bin/cli.ts COMMANDS). */
+export function registerRoleCommands(program: Command): void {
+  const roles: [string, string, (config: AnvilConfig, logger: Logger) => Promise<RoleHandle>][] = [
+    ['all-in-one', 'Run every role (API and conductor) in one process; with no configuration, on a SQLite file under ./data', startAllInOne],
+    ['api', 'Run the Ironic-compatible REST API', startApi],
+    ['conductor', 'Run a conductor: it claims nodes, drives their state machine and talks to their BMCs', startConductor],
+  ];
+  for (const [name, description, start] of roles) {
+    program
+      .command(name)
+      .description(description)
+      .option('-c, --config <file>', CONFIG_HELP)
+      .addHelpText('after', ENV_HELP)
+      .action((opts: { config?: string }) => serve(start, opts));
+  }
+}

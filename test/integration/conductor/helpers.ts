@@ -1,0 +1,102 @@
+// Driving a conductor in tests the way the API does (CONTRACTS.md): write the next provision state
+// or the power request on the node row, then notify WORK_CHANNEL. No API server is involved.
+import { defaultConfig, type AnvilConfig } from '../../../common/config.ts';
+import { silentLogger } from '../../../common/logger.ts';
+import { nextState, targetFor, VERBS } from '../../../common/states.ts';
+import { historyOfNode, type HistoryRecord } from '../../../db/history.ts';
+import { now, type Database } from '../../../db/index.ts';
+import { createNode, getNodeById, updateNode, type NodeRecord } from '../../../db/nodes.ts';
+import { WORK_CHANNEL } from '../../../db/tasks.ts';
+import { Conductor } from '../../../services/conductor/conductor.ts';
+
+/** A configuration with intervals short enough for tests. */
+export function testConfig(hostname: string, overrides: Partial<AnvilConfig['conductor']> = {}): AnvilConfig {
+  const config = defaultConfig('/tmp');
+  config.conductor = {
+    ...config.conductor,
+    hostname,
+    heartbeatInterval: 0.2,
+    heartbeatTimeout: 1,
+    pollInterval: 0.2,
+    workers: 20,
+    powerSyncInterval: 0,
+    timeoutCheckInterval: 0.2,
+    shutdownTimeout: 5,
+    ...overrides,
+    timeouts: { ...config.conductor.timeouts, ...overrides.timeouts },
+  };
+  return config;
+}
+
+export async function startConductor(db: Database, hostname: string, overrides: Partial<AnvilConfig['conductor']> = {}): Promise<Conductor> {
+  const conductor = new Conductor({ db, config: testConfig(hostname, overrides), logger: silentLogger });
+  await conductor.start();
+  return conductor;
+}
+
+export async function fakeNode(db: Database, fields: Partial<NodeRecord> = {}): Promise<NodeRecord> {
+  return createNode(db.knex, { driver: 'fake-hardware', provision_state: 'enroll', ...fields });
+}
+
+/** What the API does for PUT /states/provision: the next state saved (compare-and-set), conductors woken. */
+export async function requestProvision(db: Database, node: NodeRecord, verb: string, internal: Record<string, unknown> = {}): Promise<NodeRecord> {
+  const current = (await getNodeById(db.knex, node.id))!;
+  const next = nextState(current.provision_state, VERBS[verb].event);
+  if (!next) throw new Error(`verb ${verb} not allowed in ${current.provision_state}`);
+  const updated = await updateNode(
+    db.knex,
+    node.id,
+    {
+      provision_state: next,
+      target_provision_state: targetFor(next, verb === 'clean' ? 'manageable' : current.target_provision_state),
+      last_error: null,
+      provision_updated_at: now(),
+      driver_internal_info: { ...current.driver_internal_info, ...internal },
+    },
+    { provision_state: current.provision_state, reservation: null },
+  );
+  if (!updated) throw new Error(`node ${node.uuid} changed under the request`);
+  await db.notify(WORK_CHANNEL, String(node.id));
+  return updated;
+}
+
+/** What the API does for PUT /states/power. */
+export async function requestPower(db: Database, node: NodeRecord, target: string, timeout?: number): Promise<void> {
+  const current = (await getNodeById(db.knex, node.id))!;
+  const targetPower = target === 'power off' || target === 'soft power off' ? 'power off' : 'power on';
+  await updateNode(db.knex, node.id, {
+    target_power_state: targetPower,
+    last_error: null,
+    driver_internal_info: { ...current.driver_internal_info, requested_power_action: timeout === undefined ? { target } : { target, timeout } },
+  });
+  await db.notify(WORK_CHANNEL, String(node.id));
+}
+
+/** Polls until `check` returns a value (not undefined/false), or throws after `ms`. */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, ms = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Waits until the node is unlocked and in `state`. */
+export async function untilState(db: Database, nodeId: number, state: string | string[], ms = 15_000): Promise<NodeRecord> {
+  const states = Array.isArray(state) ? state : [state];
+  let last: NodeRecord | undefined;
+  try {
+    return await eventually(async () => {
+      last = await getNodeById(db.knex, nodeId);
+      return last && states.includes(last.provision_state) && last.reservation === null ? last : undefined;
+    }, ms, `node ${nodeId} to reach ${states.join('|')}`);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; it is "${last?.provision_state}" (reservation ${last?.reservation}, last_error ${last?.last_error})`);
+  }
+}
+
+export async function history(db: Database, nodeId: number): Promise<HistoryRecord[]> {
+  return historyOfNode(db.knex, nodeId);
+}
