@@ -4,9 +4,10 @@ import { InvalidInput } from '../common/errors.ts';
 import { INTERFACE_NAMES, type InterfaceName, type NodeRecord } from '../db/nodes.ts';
 import { fakeFamily } from './fake/index.ts';
 import { noopFamily } from './noop/index.ts';
+import { pxeFamily } from './pxe/index.ts';
 import type { DriverFamily, DriverInterface, HardwareType, InterfaceTypes, ResolvedDriver } from './interfaces.ts';
 
-const FAMILIES: DriverFamily[] = [noopFamily, fakeFamily];
+const FAMILIES: DriverFamily[] = [noopFamily, fakeFamily, pxeFamily];
 
 const implementations = new Map<InterfaceName, Map<string, DriverInterface>>(INTERFACE_NAMES.map((i) => [i, new Map()]));
 const hardwareTypes = new Map<string, HardwareType>();
