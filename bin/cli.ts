@@ -3,11 +3,12 @@ import { Command } from 'commander';
 import { AnvilError } from '../common/errors.ts';
 import { registerRoleCommands } from '../services/roles.ts';
 import { registerNetbootCommand } from '../services/netboot/cli.ts';
+import { registerSimulateIpmi } from '../simulators/ipmi-bmc/cli.ts';
 
 type Register = (program: Command) => void;
 
 // Sub-commands, one registration function per role or tool.
-const COMMANDS: Register[] = [registerRoleCommands, registerNetbootCommand];
+const COMMANDS: Register[] = [registerRoleCommands, registerSimulateIpmi, registerNetbootCommand];
 
 const program = new Command('anvil')
   .description('Anvil: bare-metal provisioning that speaks OpenStack Ironic\'s REST API')
