@@ -2,12 +2,13 @@
 // driver from its `driver` and `*_interface` fields. Each family adds itself to FAMILIES.
 import { InvalidInput } from '../common/errors.ts';
 import { INTERFACE_NAMES, type InterfaceName, type NodeRecord } from '../db/nodes.ts';
+import { agentFamily } from './agent/index.ts';
 import { fakeFamily } from './fake/index.ts';
 import { noopFamily } from './noop/index.ts';
 import { pxeFamily } from './pxe/index.ts';
 import type { DriverFamily, DriverInterface, HardwareType, InterfaceTypes, ResolvedDriver } from './interfaces.ts';
 
-const FAMILIES: DriverFamily[] = [noopFamily, fakeFamily, pxeFamily];
+const FAMILIES: DriverFamily[] = [noopFamily, fakeFamily, pxeFamily, agentFamily];
 
 const implementations = new Map<InterfaceName, Map<string, DriverInterface>>(INTERFACE_NAMES.map((i) => [i, new Map()]));
 const hardwareTypes = new Map<string, HardwareType>();

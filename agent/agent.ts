@@ -1,0 +1,207 @@
+// The deploy agent: speaks ironic-python-agent's protocol. Start-up: serve the command API,
+// post the inventory if booted for inspection, look the node up by MAC (getting the agent
+// token), then heart-beat until stopped; the conductor drives the work through the commands.
+import type { Logger } from '../common/logger.ts';
+import { ApiCallError, IronicApiClient, type LookupResult } from './api-client.ts';
+import { CommandServer, type CommandResult } from './command-server.ts';
+import type { AgentRuntime, Extension } from './commands.ts';
+import { deploy, clean } from './extensions/steps.ts';
+import { image, log } from './extensions/misc.ts';
+import { standby } from './extensions/standby.ts';
+import type { Hardware } from './hardware.ts';
+import { TempImageStore, type ImageStore } from './image-store.ts';
+
+type Json = Record<string, unknown>;
+
+export const AGENT_VERSION = '10.0.0.anvil';
+
+export const EXTENSIONS: Readonly<Record<string, Extension>> = { standby, deploy, clean, image, log };
+
+export interface AgentOptions {
+  apiUrl: string;
+  hardware: Hardware;
+  logger: Logger;
+  images?: ImageStore;
+  /** Address and port of the command API (IPA: 0.0.0.0:9999). */
+  listenHost?: string;
+  listenPort?: number;
+  /** Host put in callback_url (defaults to the listen host, or the first IPv4 of the NICs). */
+  advertiseHost?: string;
+  /** ipa-node-uuid: look up by this UUID as well as the MACs. */
+  nodeUuid?: string;
+  /** ipa-inspection-callback-url: post the inventory there first. */
+  inspectionCallbackUrl?: string;
+  /** Fixed heart-beat interval; default heartbeat_timeout × U(0.3, 0.6) as IPA, at least 5 s. */
+  heartbeatIntervalMs?: number;
+  /** First pause between failed lookups (doubles up to 30 s). */
+  lookupRetryMs?: number;
+}
+
+export class Agent {
+  readonly api: IronicApiClient;
+  private readonly server: CommandServer;
+  private readonly runtime: AgentRuntime;
+  private readonly stopper = new AbortController();
+  private readonly history: string[] = [];
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private lookupResult: LookupResult | null = null;
+  private callback: string | null = null;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.api = new IronicApiClient(opts.apiUrl);
+    const server: CommandServer = new CommandServer({
+      extensions: EXTENSIONS,
+      runtime: (this.runtime = {
+        hardware: opts.hardware,
+        images: opts.images ?? new TempImageStore(),
+        logger: opts.logger,
+        version: AGENT_VERSION,
+        node: null,
+        run: (name: string, params: Json): Promise<unknown> => server.runNested(name, params),
+        recentLogs: () => [...this.history],
+      }),
+      version: AGENT_VERSION,
+      token: () => (this.lookupResult?.config.agent_token as string | undefined) ?? null,
+      onAsyncDone: (result) => this.commandDone(result),
+    });
+    this.server = server;
+  }
+
+  get nodeUuid(): string | null {
+    return this.lookupResult?.node.uuid ?? null;
+  }
+
+  get callbackUrl(): string | null {
+    return this.callback;
+  }
+
+  get stopped(): boolean {
+    return this.stopper.signal.aborted;
+  }
+
+  private record(line: string): void {
+    this.history.push(`${new Date().toISOString()} ${line}`);
+    if (this.history.length > 500) this.history.shift();
+  }
+
+  private commandDone(result: CommandResult): void {
+    this.record(`command ${result.command_name} ${result.command_status}${result.command_error ? `: ${result.command_error.message}` : ''}`);
+    // IPA heart-beats as soon as an async command ends, so the conductor moves on without waiting.
+    this.wake?.();
+  }
+
+  async start(): Promise<void> {
+    const { host, port } = await this.server.listen(this.opts.listenHost ?? '0.0.0.0', this.opts.listenPort ?? 9999);
+    const advertise = this.opts.advertiseHost ?? (host === '0.0.0.0' || host === '::' ? await this.firstAddress() : host);
+    this.callback = `http://${advertise.includes(':') ? `[${advertise}]` : advertise}:${port}`;
+    this.record(`command API listening at ${this.callback}`);
+    this.loop = this.run().catch((err) => {
+      if (!this.stopped) this.opts.logger.error({ err }, 'agent loop ended');
+    });
+  }
+
+  private async firstAddress(): Promise<string> {
+    const inv = await this.opts.hardware.inventory();
+    return inv.interfaces.find((i) => i.ipv4_address)?.ipv4_address ?? '127.0.0.1';
+  }
+
+  async stop(): Promise<void> {
+    this.stopper.abort();
+    this.wake?.();
+    await this.server.close();
+    await this.loop;
+  }
+
+  private async pause(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    this.wake = null;
+  }
+
+  private async run(): Promise<void> {
+    if (this.opts.inspectionCallbackUrl) await this.inspect(this.opts.inspectionCallbackUrl);
+    await this.lookup();
+    await this.heartbeats();
+  }
+
+  /** The inventory and plugin data IPA's inspector posts. */
+  async inspectionData(): Promise<Json> {
+    const inventory = await this.opts.hardware.inventory();
+    const root = await this.opts.hardware.rootDisk().catch(() => null);
+    return {
+      inventory,
+      root_disk: root ? inventory.disks.find((d) => d.name === root.path) ?? null : null,
+      boot_interface: inventory.boot.pxe_interface ? `01-${inventory.boot.pxe_interface.replace(/:/g, '-')}` : null,
+      lldp_raw: Object.fromEntries(inventory.interfaces.filter((i) => i.lldp).map((i) => [i.name, i.lldp])),
+      error: null,
+    };
+  }
+
+  private async inspect(url: string): Promise<void> {
+    const client = new IronicApiClient(url.replace(/\/v1\/continue_inspection\/?$/, ''));
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        if (this.opts.hardware.injectedFailure?.('inspection')) throw new ApiCallError('inspection data collection failed (injected)', null);
+        await client.continueInspection(await this.inspectionData());
+        this.record('inspection data posted');
+        return;
+      } catch (err) {
+        const status = (err as ApiCallError).status;
+        this.opts.logger.warn({ err: (err as Error).message }, 'posting inspection data failed');
+        // IPA retries on 5xx and 409 (and unreachable API); other errors are final.
+        if (status !== null && status !== undefined && status < 500 && status !== 409) return;
+        await this.pause(Math.min(30_000, (this.opts.lookupRetryMs ?? 1000) * 2 ** attempt));
+      }
+    }
+  }
+
+  private async lookup(): Promise<void> {
+    const macs = await this.opts.hardware.macAddresses();
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        this.lookupResult = await this.api.lookup(macs, this.opts.nodeUuid);
+        this.runtime.node = this.lookupResult.node;
+        this.record(`looked up node ${this.lookupResult.node.uuid}`);
+        this.opts.logger.info({ node: this.lookupResult.node.uuid }, 'lookup succeeded');
+        return;
+      } catch (err) {
+        this.opts.logger.debug({ err: (err as Error).message }, 'lookup failed; retrying');
+        const base = this.opts.lookupRetryMs ?? 1000;
+        await this.pause(Math.min(30_000, base * 2 ** Math.min(attempt, 10)) * (0.5 + Math.random() / 2));
+      }
+    }
+  }
+
+  private interval(): number {
+    if (this.opts.heartbeatIntervalMs !== undefined) return this.opts.heartbeatIntervalMs;
+    const timeout = Number(this.lookupResult?.config.heartbeat_timeout ?? 300);
+    return Math.max(5000, timeout * 1000 * (0.3 + Math.random() * 0.3));
+  }
+
+  private async heartbeats(): Promise<void> {
+    while (!this.stopped && this.lookupResult) {
+      if (this.opts.hardware.injectedFailure?.('heartbeat')) {
+        // A test asked for an agent that goes silent: keep the command API, stop heart-beating.
+        this.record('heart-beats stopped (injected failure)');
+        return;
+      }
+      try {
+        await this.api.heartbeat(this.lookupResult.node.uuid, {
+          callback_url: this.callback!,
+          agent_token: String(this.lookupResult.config.agent_token ?? ''),
+          agent_version: AGENT_VERSION,
+        });
+      } catch (err) {
+        this.opts.logger.warn({ err: (err as Error).message }, 'heartbeat failed');
+      }
+      await this.pause(this.interval());
+    }
+  }
+}
+

@@ -1,0 +1,165 @@
+// What the agent needs from the machine it runs on. LinuxHardware reads a real machine (/proc,
+// /sys) and writes a real block device; simulators/agent provides a simulated one whose disk is
+// a file. Everything else (image writing, partitions, erasing) works on a disk path and is shared.
+import { execFile } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Inventory, InventoryDisk, InventoryInterface } from './inventory.ts';
+
+export interface RootDisk {
+  /** A block device (/dev/sda) or a file standing for one. */
+  path: string;
+  sizeBytes: number;
+  blockDevice: boolean;
+}
+
+export interface Hardware {
+  inventory(): Promise<Inventory>;
+  /** MAC addresses the agent looks its node up by. */
+  macAddresses(): Promise<string[]>;
+  /** The disk images are written to (IPA picks the smallest disk of at least 4 GiB without root hints). */
+  rootDisk(): Promise<RootDisk>;
+  powerOff(): Promise<void>;
+  reboot(): Promise<void>;
+  /** Test hook: an error message when the named step/command is told to fail, else null. */
+  injectedFailure?(step: string): string | null;
+}
+
+const exec = promisify(execFile);
+
+async function readText(file: string): Promise<string | null> {
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    return null;
+  }
+}
+
+const MIN_ROOT_DISK_BYTES = 4 * 1024 ** 3;
+
+/** A real machine, as seen from a Linux ramdisk. */
+export class LinuxHardware implements Hardware {
+  constructor(private readonly opts: { rootDevice?: string; /** BOOTIF: the MAC the machine PXE-booted from. */ bootif?: string } = {}) {}
+
+  async macAddresses(): Promise<string[]> {
+    return (await this.interfaces()).map((i) => i.mac_address);
+  }
+
+  private async interfaces(): Promise<InventoryInterface[]> {
+    const out: InventoryInterface[] = [];
+    const nets = await readdir('/sys/class/net').catch(() => [] as string[]);
+    const addrs = os.networkInterfaces();
+    for (const name of nets.sort()) {
+      const base = path.join('/sys/class/net', name);
+      if (name === 'lo' || (await readText(path.join(base, 'type'))) !== '1') continue;
+      // Only physical NICs (with a device link), as IPA does.
+      const device = await readText(path.join(base, 'device', 'uevent'));
+      if (device === null) continue;
+      const mac = (await readText(path.join(base, 'address')))?.toLowerCase();
+      if (!mac) continue;
+      const speed = Number(await readText(path.join(base, 'speed')));
+      const pci = /PCI_SLOT_NAME=(\S+)/.exec(device)?.[1] ?? null;
+      out.push({
+        name,
+        mac_address: mac,
+        ipv4_address: addrs[name]?.find((a) => a.family === 'IPv4')?.address ?? null,
+        ipv6_address: addrs[name]?.find((a) => a.family === 'IPv6')?.address ?? null,
+        has_carrier: (await readText(path.join(base, 'carrier'))) === '1',
+        vendor: await readText(path.join(base, 'device', 'vendor')),
+        product: await readText(path.join(base, 'device', 'device')),
+        speed_mbps: Number.isFinite(speed) && speed > 0 ? speed : null,
+        pci_address: pci,
+        biosdevname: null,
+        client_id: null,
+        lldp: null,
+      });
+    }
+    return out;
+  }
+
+  private async disks(): Promise<InventoryDisk[]> {
+    const out: InventoryDisk[] = [];
+    for (const name of (await readdir('/sys/block').catch(() => [] as string[])).sort()) {
+      if (/^(loop|ram|zram|dm-|sr|fd|md)/.test(name)) continue;
+      const base = path.join('/sys/block', name);
+      const sectors = Number(await readText(path.join(base, 'size')));
+      if (!sectors) continue;
+      out.push({
+        name: `/dev/${name}`,
+        model: (await readText(path.join(base, 'device', 'model'))) ?? '',
+        size: sectors * 512,
+        rotational: (await readText(path.join(base, 'queue', 'rotational'))) === '1',
+        wwn: await readText(path.join(base, 'device', 'wwid')),
+        serial: await readText(path.join(base, 'device', 'serial')),
+        vendor: await readText(path.join(base, 'device', 'vendor')),
+        wwn_with_extension: null,
+        wwn_vendor_extension: null,
+        hctl: null,
+        by_path: null,
+      });
+    }
+    return out;
+  }
+
+  async inventory(): Promise<Inventory> {
+    const cpuinfo = (await readText('/proc/cpuinfo')) ?? '';
+    const meminfo = (await readText('/proc/meminfo')) ?? '';
+    const field = (text: string, key: string) => new RegExp(`^${key}\\s*:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
+    const totalKb = Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1] ?? 0);
+    const dmi = (f: string) => readText(`/sys/class/dmi/id/${f}`);
+    const interfaces = await this.interfaces();
+    const bootif = this.opts.bootif ?? null;
+    return {
+      interfaces,
+      cpu: {
+        model_name: field(cpuinfo, 'model name'),
+        frequency: field(cpuinfo, 'cpu MHz'),
+        count: os.cpus().length,
+        architecture: os.machine(),
+        flags: field(cpuinfo, 'flags').split(/\s+/).filter(Boolean),
+      },
+      disks: await this.disks(),
+      memory: { total: totalKb * 1024, physical_mb: Math.round((totalKb * 1024) / 1024 ** 2) },
+      bmc_address: null,
+      bmc_v6address: null,
+      system_vendor: {
+        product_name: (await dmi('product_name')) ?? '',
+        serial_number: (await dmi('product_serial')) ?? '',
+        manufacturer: (await dmi('sys_vendor')) ?? '',
+        firmware: { vendor: (await dmi('bios_vendor')) ?? '', version: (await dmi('bios_version')) ?? '', build_date: (await dmi('bios_date')) ?? '' },
+      },
+      boot: { current_boot_mode: (await readdir('/sys/firmware/efi').then(() => true, () => false)) ? 'uefi' : 'bios', pxe_interface: bootif },
+      hostname: os.hostname(),
+    };
+  }
+
+  async rootDisk(): Promise<RootDisk> {
+    const disks = await this.disks();
+    const chosen = this.opts.rootDevice
+      ? disks.find((d) => d.name === this.opts.rootDevice)
+      : disks.filter((d) => d.size >= MIN_ROOT_DISK_BYTES).sort((a, b) => a.size - b.size)[0];
+    if (!chosen) throw new Error(this.opts.rootDevice ? `Root device ${this.opts.rootDevice} not found` : 'No disk of at least 4 GiB found for the root device');
+    return { path: chosen.name, sizeBytes: chosen.size, blockDevice: true };
+  }
+
+  async powerOff(): Promise<void> {
+    await exec('sync').catch(() => undefined);
+    // sysrq "o" powers off at once; `poweroff` when sysrq is not there.
+    try {
+      await writeFile('/proc/sysrq-trigger', 'o');
+    } catch {
+      await exec('poweroff', ['-f']);
+    }
+  }
+
+  async reboot(): Promise<void> {
+    await exec('sync').catch(() => undefined);
+    try {
+      await writeFile('/proc/sysrq-trigger', 'b');
+    } catch {
+      await exec('reboot', ['-f']);
+    }
+  }
+}

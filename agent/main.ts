@@ -1,0 +1,96 @@
+// Entry point of the real deploy agent (bundled into one file for the ramdisk: no tsx there).
+// Settings come from the kernel command line (as IPA's: ipa-api-url, ipa-node-uuid, BOOTIF,
+// ipa-inspection-callback-url, ipa-listen-port, ipa-advertise-host, ipa-root-device) and CLI
+// flags of the same names without "ipa-" (--api-url ...), flags winning.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../common/logger.ts';
+import { Agent } from './agent.ts';
+import { LinuxHardware } from './hardware.ts';
+
+/** key=value words of a kernel command line (quotes allowed). */
+export function parseCmdline(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of text.matchAll(/([^\s=]+)(?:=("[^"]*"|\S*))?/g)) out[m[1]] = (m[2] ?? '').replace(/^"(.*)"$/, '$1');
+  return out;
+}
+
+/** BOOTIF=01-aa-bb-cc-dd-ee-ff (pxelinux/iPXE form) or a plain MAC, as aa:bb:cc:dd:ee:ff. */
+export function parseBootif(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const hex = value.toLowerCase().replace(/^01-(?=([0-9a-f]{2}-){5})/, '').replace(/[-:]/g, '');
+  return /^[0-9a-f]{12}$/.test(hex) ? hex.match(/../g)!.join(':') : undefined;
+}
+
+export interface AgentSettings {
+  apiUrl: string;
+  nodeUuid?: string;
+  bootif?: string;
+  inspectionCallbackUrl?: string;
+  listenHost: string;
+  listenPort: number;
+  advertiseHost?: string;
+  rootDevice?: string;
+}
+
+export function settingsFrom(argv: string[], cmdline: string): AgentSettings {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'api-url': { type: 'string' }, 'node-uuid': { type: 'string' }, bootif: { type: 'string' },
+      'inspection-callback-url': { type: 'string' }, 'listen-host': { type: 'string' }, 'listen-port': { type: 'string' },
+      'advertise-host': { type: 'string' }, 'root-device': { type: 'string' }, cmdline: { type: 'string' },
+    },
+    strict: true,
+  });
+  const k = parseCmdline(cmdline);
+  const apiUrl = values['api-url'] ?? k['ipa-api-url'];
+  if (!apiUrl) throw new Error('No API URL: pass --api-url or ipa-api-url= on the kernel command line');
+  const port = Number(values['listen-port'] ?? k['ipa-listen-port'] ?? 9999);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Invalid listen port ${values['listen-port'] ?? k['ipa-listen-port']}`);
+  return {
+    apiUrl,
+    nodeUuid: values['node-uuid'] ?? k['ipa-node-uuid'],
+    bootif: parseBootif(values.bootif ?? k.BOOTIF),
+    inspectionCallbackUrl: values['inspection-callback-url'] ?? k['ipa-inspection-callback-url'],
+    listenHost: values['listen-host'] ?? k['ipa-listen-host'] ?? '0.0.0.0',
+    listenPort: port,
+    advertiseHost: values['advertise-host'] ?? k['ipa-advertise-host'],
+    rootDevice: values['root-device'] ?? k['ipa-root-device'],
+  };
+}
+
+export async function main(argv = process.argv.slice(2)): Promise<Agent> {
+  const cmdlineFile = argv.includes('--cmdline') ? argv[argv.indexOf('--cmdline') + 1] : '/proc/cmdline';
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(cmdlineFile, 'utf8');
+  } catch {
+    // no kernel command line (running outside a ramdisk): flags only
+  }
+  const s = settingsFrom(argv, cmdline);
+  const logger = createLogger({ name: 'anvil-agent' });
+  const agent = new Agent({
+    apiUrl: s.apiUrl,
+    hardware: new LinuxHardware({ rootDevice: s.rootDevice, bootif: s.bootif }),
+    logger,
+    listenHost: s.listenHost,
+    listenPort: s.listenPort,
+    advertiseHost: s.advertiseHost,
+    nodeUuid: s.nodeUuid,
+    inspectionCallbackUrl: s.inspectionCallbackUrl,
+  });
+  await agent.start();
+  logger.info({ api: s.apiUrl, callback: agent.callbackUrl }, 'agent started');
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void agent.stop().then(() => process.exit(0)));
+  return agent;
+}
+
+// Run when executed directly (node agent.js / tsx agent/main.ts), not when imported by tests.
+const entry = process.argv[1] ?? '';
+if (/(^|[\\/])(main\.ts|anvil-agent(\.m?js)?)$/.test(entry)) {
+  main().catch((err) => {
+    process.stderr.write(`anvil-agent: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,194 @@
+// The `direct` deploy interface: the node boots the agent ramdisk, the agent downloads and
+// writes the image (and config drive), the conductor sets the boot device and powers the node
+// on. Cleaning runs the agent's clean steps. The steps and their priorities are Ironic's.
+import { DriverError, InvalidInput, MissingParameter } from '../../common/errors.ts';
+import { configDriveForDeploy } from '../../images/configdrive.ts';
+import { fileNameOf } from '../../images/download.ts';
+import type { DeployInterface, Step, TaskContext } from '../interfaces.ts';
+import type { NodeRecord } from '../../db/nodes.ts';
+import { AgentClient, commandErrorText } from './client.ts';
+import { imageUrlForAgent, instanceChecksum } from './image-source.ts';
+import { bootRamdisk, powerOffAgent, withoutAgentBoot } from './power.ts';
+import { agentTuning } from './settings.ts';
+import { byPriority, clearedProgress, planSteps, progressKeys, runSteps, validateUserSteps, type LocalStep, type PlannedStep, type StepKind } from './steps.ts';
+
+type Json = Record<string, unknown>;
+
+const DEPLOY_STEPS: PlannedStep[] = [
+  { interface: 'deploy', step: 'write_image', priority: 80, args: {}, agent: true },
+  { interface: 'deploy', step: 'prepare_instance_boot', priority: 60, args: {}, agent: false },
+  { interface: 'deploy', step: 'tear_down_agent', priority: 40, args: {}, agent: false },
+  { interface: 'network', step: 'switch_to_tenant_network', priority: 30, args: {}, agent: false },
+  { interface: 'deploy', step: 'boot_instance', priority: 20, args: {}, agent: false },
+];
+
+function validateInstanceInfo(node: NodeRecord): void {
+  const ii = node.instance_info;
+  const source = ii.image_source;
+  if (typeof source !== 'string' || !source) throw new MissingParameter(`Node ${node.uuid} has no instance_info.image_source`);
+  if (!/^(https?|file):\/\//i.test(source)) throw new InvalidInput(`instance_info.image_source must be an http(s):// or file:// URL, got "${source}"`);
+  const checksum = instanceChecksum(ii);
+  if (!checksum && !source.startsWith('file://')) {
+    throw new MissingParameter(`Node ${node.uuid} needs instance_info.image_checksum or image_os_hash_algo and image_os_hash_value for ${source}`);
+  }
+  const format = ii.image_disk_format;
+  if (format !== undefined && format !== null && !['raw', 'qcow2'].includes(String(format))) throw new InvalidInput(`instance_info.image_disk_format ${String(format)} is not supported: use raw or qcow2`);
+  if (ii.image_type === 'partition') throw new InvalidInput('Partition images are not supported: use a whole-disk image');
+}
+
+/** image_info as Ironic's write_image sends it to the agent. */
+async function imageInfo(ctx: TaskContext): Promise<Json> {
+  const ii = ctx.node.instance_info;
+  const source = String(ii.image_source);
+  const checksum = instanceChecksum(ii);
+  const url = await imageUrlForAgent(ctx.config, source, checksum);
+  const sums: Json = checksum === null ? {} : 'value' in checksum
+    ? { os_hash_algo: checksum.algo, os_hash_value: checksum.value, ...(checksum.algo === 'md5' ? { checksum: checksum.value } : {}) }
+    : { checksum: checksum.url, ...(checksum.algo ? { os_hash_algo: checksum.algo, os_hash_value: checksum.url } : {}) };
+  // A file:// image was verified when cached; the agent checks the served copy again.
+  return { id: fileNameOf(source), urls: [url], disk_format: ii.image_disk_format ?? null, container_format: 'bare', stream_raw_images: true, node_uuid: ctx.node.uuid, ...sums };
+}
+
+function deployPlan(ctx: TaskContext, offered: PlannedStep[]): PlannedStep[] {
+  const plan: PlannedStep[] = DEPLOY_STEPS.map((s) => ({ ...s }));
+  // Agent steps with a priority of their own run too (IPA offers write_image at 0: ours replaces it).
+  for (const s of offered) if (s.priority > 0 && !plan.some((p) => p.step === s.step)) plan.push(s);
+  const requested = (ctx.node.driver_internal_info.user_deploy_steps ?? []) as Step[];
+  for (const r of requested) {
+    const existing = plan.find((p) => p.interface === r.interface && p.step === r.step);
+    const agentStep = offered.find((p) => p.interface === r.interface && p.step === r.step);
+    if (existing) {
+      if (r.priority !== undefined) existing.priority = r.priority;
+      existing.args = { ...existing.args, ...(r.args ?? {}) };
+    } else if (agentStep) plan.push({ ...agentStep, priority: r.priority ?? agentStep.priority, args: r.args ?? {} });
+    else throw new DriverError(`Deploy step ${r.interface}.${r.step} is not supported by node ${ctx.node.uuid} (its agent offers ${offered.map((s) => s.step).join(', ') || 'none'})`);
+  }
+  return plan.filter((s) => s.priority > 0).sort(byPriority);
+}
+
+function cleanPlan(ctx: TaskContext, offered: PlannedStep[]): PlannedStep[] {
+  const manual = ctx.node.driver_internal_info.clean_steps_requested as Step[] | null | undefined;
+  if (manual) {
+    return manual.map((r) => {
+      const found = offered.find((s) => s.interface === r.interface && s.step === r.step);
+      if (!found) throw new DriverError(`Clean step ${r.interface}.${r.step} is not supported by node ${ctx.node.uuid} (its agent offers ${offered.map((s) => `${s.interface}.${s.step}`).join(', ') || 'none'})`);
+      return { ...found, args: r.args ?? {}, priority: 0 };
+    });
+  }
+  const tuning = agentTuning(ctx.config);
+  const overrides: Record<string, number> = { erase_devices: tuning.eraseDevicesPriority, erase_devices_metadata: tuning.eraseDevicesMetadataPriority };
+  return offered.map((s) => ({ ...s, priority: overrides[s.step] ?? s.priority })).filter((s) => s.priority > 0).sort(byPriority);
+}
+
+const localDeploySteps: Record<string, LocalStep> = {
+  async prepare_instance_boot(ctx) {
+    const client = AgentClient.forNode(ctx.node, agentTuning(ctx.config).commandTimeout * 1000);
+    const uuids = await client.execute('standby.get_partition_uuids', {}, { wait: true });
+    if (uuids.command_status !== 'SUCCEEDED') throw new DriverError(`Reading the partitions of the written image failed: ${commandErrorText(uuids)}`);
+    const found = (uuids.command_result ?? {}) as Json;
+    const esp = found['efi system partition uuid'];
+    const mode = ctx.node.boot_mode ?? ((ctx.node.instance_info.capabilities as Json | undefined)?.boot_mode as string | undefined) ?? null;
+    if (mode === 'uefi' && esp) {
+      const res = await client.execute('image.install_bootloader', { root_uuid: found['root uuid'], efi_system_part_uuid: esp, prep_boot_part_uuid: found['PReP Boot partition uuid'] ?? null, target_boot_mode: 'uefi' }, { wait: true });
+      if (res.command_status !== 'SUCCEEDED') throw new DriverError(`Installing the boot loader failed: ${commandErrorText(res)}`);
+    }
+    await ctx.save({ driver_internal_info: { ...ctx.node.driver_internal_info, root_uuid_or_disk_id: found['root uuid'] ?? null } });
+    await ctx.driver.boot.prepareInstance(ctx);
+    await ctx.driver.management.setBootDevice(ctx, 'disk', true);
+  },
+  async tear_down_agent(ctx) {
+    await powerOffAgent(ctx);
+  },
+  async switch_to_tenant_network() {
+    // The network interfaces Anvil has (noop, flat) keep the node on one network.
+  },
+  async boot_instance(ctx) {
+    await ctx.driver.power.setPowerState(ctx, 'power on');
+  },
+};
+
+async function finishCleaning(ctx: TaskContext): Promise<void> {
+  await ctx.driver.power.setPowerState(ctx, 'power off');
+  await ctx.driver.boot.cleanUpRamdisk(ctx);
+  await ctx.save({ driver_internal_info: withoutAgentBoot(ctx.node.driver_internal_info, [...clearedProgress('clean'), 'clean_steps_requested']) });
+}
+
+async function heartbeatSteps(ctx: TaskContext, kind: StepKind): Promise<'done' | 'wait'> {
+  if (!(progressKeys(kind).steps in ctx.node.driver_internal_info)) {
+    await planSteps(ctx, kind, (offered) => (kind === 'deploy' ? deployPlan(ctx, offered) : cleanPlan(ctx, offered)));
+  }
+  if (kind === 'deploy') {
+    const info = ctx.node.driver_internal_info;
+    const steps = info[progressKeys('deploy').steps] as PlannedStep[];
+    const write = steps.find((s) => s.step === 'write_image' && s.interface === 'deploy');
+    if (write && !write.args.image_info) {
+      write.args = { ...write.args, image_info: await imageInfo(ctx), configdrive: ctx.node.instance_info.configdrive ?? null };
+      await ctx.save({ driver_internal_info: { ...info, [progressKeys('deploy').steps]: steps } });
+    }
+  }
+  const outcome = await runSteps(ctx, kind, kind === 'deploy' ? localDeploySteps : {});
+  if (outcome === 'done') {
+    if (kind === 'clean') await finishCleaning(ctx);
+    else await ctx.save({ driver_internal_info: withoutAgentBoot(ctx.node.driver_internal_info, [...clearedProgress('deploy'), 'user_deploy_steps']) });
+  }
+  return outcome;
+}
+
+export const directDeploy: DeployInterface = {
+  name: 'direct',
+  properties: {
+    deploy_kernel: 'URL or path of the agent ramdisk kernel (boot interface). Optional here.',
+    deploy_ramdisk: 'URL or path of the agent ramdisk initrd (boot interface). Optional here.',
+  },
+  validate(node) {
+    if (['deploying', 'wait call-back', 'available', 'active'].includes(node.provision_state) || node.instance_info.image_source !== undefined) validateInstanceInfo(node);
+  },
+
+  async deploy(ctx) {
+    validateInstanceInfo(ctx.node);
+    const configdrive = await configDriveForDeploy(ctx.node.instance_info.configdrive, ctx.node);
+    const ii = { ...ctx.node.instance_info };
+    if (configdrive) ii.configdrive = configdrive;
+    else delete ii.configdrive;
+    await ctx.save({ instance_info: ii });
+    const requested = ctx.node.driver_internal_info.user_deploy_steps;
+    if (requested !== undefined && requested !== null) validateUserSteps(requested, 'deploy_steps');
+    await bootRamdisk(ctx, 'deploy', {}, clearedProgress('deploy'));
+    await ctx.save({ deploy_step: { interface: 'deploy', step: 'deploy', priority: 100, args: {} } });
+    await ctx.note('Booting the deploy ramdisk; waiting for the agent');
+    return 'wait';
+  },
+
+  async tearDown(ctx) {
+    await ctx.driver.power.setPowerState(ctx, 'power off');
+    await ctx.driver.boot.cleanUpInstance(ctx);
+    await ctx.save({ driver_internal_info: withoutAgentBoot(ctx.node.driver_internal_info, [...clearedProgress('deploy'), 'root_uuid_or_disk_id']) });
+  },
+
+  async clean(ctx, manualSteps) {
+    const manual = manualSteps === undefined ? null : validateUserSteps(manualSteps, 'clean_steps');
+    await bootRamdisk(ctx, 'clean', { clean_steps_requested: manual }, clearedProgress('clean'));
+    await ctx.save({ clean_step: {} });
+    await ctx.note(`Booting the agent ramdisk for ${manual ? 'manual' : 'automated'} cleaning`);
+    return 'wait';
+  },
+
+  async heartbeat(ctx) {
+    const state = ctx.node.provision_state;
+    const kind: StepKind | null = state === 'wait call-back' ? 'deploy' : state === 'clean wait' ? 'clean' : null;
+    if (!kind) return 'wait';
+    try {
+      return await heartbeatSteps(ctx, kind);
+    } catch (err) {
+      // Ironic powers a node off when its deploy fails; a failed clean is left for an operator.
+      if (kind === 'deploy') await ctx.driver.power.setPowerState(ctx, 'power off').catch(() => undefined);
+      throw err;
+    }
+  },
+
+  async abort(ctx) {
+    await ctx.driver.power.setPowerState(ctx, 'power off');
+    await ctx.driver.boot.cleanUpRamdisk(ctx);
+    await ctx.save({ driver_internal_info: withoutAgentBoot(ctx.node.driver_internal_info, [...clearedProgress('deploy'), ...clearedProgress('clean'), 'clean_steps_requested']) });
+  },
+};

@@ -1,0 +1,54 @@
+// The URL the agent downloads the instance image from. http(s) sources go to the agent as they
+// are; a file:// source (readable only by the conductor) is copied into the image cache, its
+// checksum verified on the way, and served by the conductor's image HTTP server.
+import { rm } from 'node:fs/promises';
+import type { AnvilConfig } from '../../common/config.ts';
+import { ImageCache } from '../../images/cache.ts';
+import { checksumFrom, type ChecksumSpec } from '../../images/checksum.ts';
+import { downloadImage } from '../../images/download.ts';
+import { startImageServer, type ImageServer } from '../../images/server.ts';
+
+let cache: ImageCache | null = null;
+let server: Promise<ImageServer> | null = null;
+
+function sharedCache(config: AnvilConfig): ImageCache {
+  if (!cache || cache.dir !== config.images.cacheDir) cache = new ImageCache(config.images.cacheDir, config.images.cacheMaxBytes);
+  return cache;
+}
+
+function sharedServer(config: AnvilConfig): Promise<ImageServer> {
+  server ??= startImageServer({ root: config.images.cacheDir, host: config.api.host }).then((s) => {
+    s.server.unref();
+    return s;
+  });
+  return server;
+}
+
+/** Stops the image server of this process (conductor shutdown, tests). */
+export async function stopImageServer(): Promise<void> {
+  const s = server;
+  server = null;
+  cache = null;
+  if (s) await (await s).close();
+}
+
+/** The checksum of the node's image from instance_info (image_os_hash_*, image_checksum). */
+export function instanceChecksum(instanceInfo: Record<string, unknown>): ChecksumSpec | null {
+  return checksumFrom({ os_hash_algo: instanceInfo.image_os_hash_algo, os_hash_value: instanceInfo.image_os_hash_value, checksum: instanceInfo.image_checksum });
+}
+
+export async function imageUrlForAgent(config: AnvilConfig, source: string, checksum: ChecksumSpec | null): Promise<string> {
+  if (!source.startsWith('file://')) return source;
+  const key = ImageCache.keyOf(source, JSON.stringify(checksum));
+  const lease = await sharedCache(config).get(key, async (dest) => {
+    try {
+      await downloadImage(source, dest, checksum);
+    } catch (err) {
+      await rm(dest, { force: true });
+      throw err;
+    }
+  });
+  // The entry stays in the cache (LRU) for the agent to fetch; nothing holds it meanwhile.
+  lease.release();
+  return `${(await sharedServer(config)).url}/${key}`;
+}

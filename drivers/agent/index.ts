@@ -1,0 +1,10 @@
+// The agent family: the `direct` deploy interface and the `agent` inspect interface. It adds
+// implementations only; hardware types list them among their choices.
+import type { DriverFamily } from '../interfaces.ts';
+import { directDeploy } from './direct.ts';
+import { agentInspect } from './inspect.ts';
+
+export const agentFamily: DriverFamily = {
+  implementations: { deploy: [directDeploy], inspect: [agentInspect] },
+  hardwareTypes: [],
+};

@@ -1,0 +1,46 @@
+// Booting a node into the agent ramdisk and taking it down again, shared by deploy, clean and inspect.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RamdiskPurpose, TaskContext } from '../interfaces.ts';
+import { AgentClient } from './client.ts';
+import { agentTuning } from './settings.ts';
+
+/** Agent fields that belong to one boot of the ramdisk: a new boot gets a new token (Ironic's wipe_token_and_url). */
+const AGENT_BOOT_FIELDS = ['agent_secret_token', 'agent_secret_token_pregenerated', 'agent_url', 'agent_last_heartbeat', 'agent_version'];
+
+export function withoutAgentBoot(info: Record<string, unknown>, extra: string[] = []): Record<string, unknown> {
+  const out = { ...info };
+  for (const key of [...AGENT_BOOT_FIELDS, ...extra]) delete out[key];
+  return out;
+}
+
+/** Powers off, prepares the ramdisk boot, powers on: the agent will look itself up. */
+export async function bootRamdisk(ctx: TaskContext, purpose: RamdiskPurpose, progress: Record<string, unknown>, clear: string[]): Promise<void> {
+  await ctx.save({ driver_internal_info: { ...withoutAgentBoot(ctx.node.driver_internal_info, clear), ...progress } });
+  await ctx.driver.power.setPowerState(ctx, 'power off');
+  await ctx.driver.boot.prepareRamdisk(ctx, purpose);
+  await ctx.driver.power.setPowerState(ctx, 'power on');
+}
+
+/**
+ * Ironic's tear_down_agent: ask the agent to power the machine off, watch the power state for a
+ * while, then force it off. The agent's URL and token are dropped: that ramdisk is gone.
+ */
+export async function powerOffAgent(ctx: TaskContext): Promise<void> {
+  const tuning = agentTuning(ctx.config);
+  let asked = false;
+  try {
+    await AgentClient.forNode(ctx.node, tuning.commandTimeout * 1000).execute('standby.power_off', {});
+    asked = true;
+  } catch (err) {
+    ctx.logger.warn({ err: (err as Error).message }, 'agent power off failed; powering off through the BMC');
+  }
+  if (asked) {
+    const deadline = Date.now() + tuning.powerOffWait * 1000;
+    while (Date.now() < deadline) {
+      if ((await ctx.driver.power.getPowerState(ctx)) === 'power off') break;
+      await sleep(Math.min(tuning.powerOffPollInterval * 1000, Math.max(0, deadline - Date.now())), undefined, { signal: ctx.signal });
+    }
+  }
+  await ctx.driver.power.setPowerState(ctx, 'power off');
+  await ctx.save({ driver_internal_info: withoutAgentBoot(ctx.node.driver_internal_info) });
+}

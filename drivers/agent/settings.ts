@@ -1,0 +1,34 @@
+// Tunables of the agent drivers, read from the `agent` section of the configuration with
+// Ironic's defaults. (They are optional keys: common/config.ts only declares heartbeatTimeout.)
+import type { AnvilConfig } from '../../common/config.ts';
+
+export interface AgentTuning {
+  /** Seconds to wait for the agent's own power off before a hard power off (Ironic: 6 × 5 s). */
+  powerOffWait: number;
+  /** Seconds between power-state reads while waiting. */
+  powerOffPollInterval: number;
+  /** Seconds a command call to the agent may take (Ironic [agent]command_timeout 60). */
+  commandTimeout: number;
+  /** Priority of IPA's erase_devices in automated cleaning (0: off; full erase is an option). */
+  eraseDevicesPriority: number;
+  /** Priority of erase_devices_metadata in automated cleaning (Ironic default 99). */
+  eraseDevicesMetadataPriority: number;
+}
+
+export const AGENT_DEFAULTS: AgentTuning = {
+  powerOffWait: 30,
+  powerOffPollInterval: 5,
+  commandTimeout: 60,
+  eraseDevicesPriority: 0,
+  eraseDevicesMetadataPriority: 99,
+};
+
+export function agentTuning(config: AnvilConfig): AgentTuning {
+  const section = (config.agent ?? {}) as Partial<AgentTuning>;
+  const out = { ...AGENT_DEFAULTS };
+  for (const key of Object.keys(AGENT_DEFAULTS) as (keyof AgentTuning)[]) {
+    const v = section[key];
+    if (typeof v === 'number' && Number.isFinite(v) && v >= 0) out[key] = v;
+  }
+  return out;
+}

@@ -1,0 +1,95 @@
+// A small HTTP server that hands files of one directory (the image cache) to deploy agents,
+// with Range requests so an agent can resume or read a part.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+
+export interface ImageServer {
+  /** Base URL, e.g. http://127.0.0.1:41234 — a file `name` is at `${url}/name`. */
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Parses one `bytes=` range against a size: [start, end] inclusive, 'unsatisfiable', or null (no/unsupported header). */
+export function parseRange(header: string | undefined, size: number): [number, number] | 'unsatisfiable' | null {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return 'unsatisfiable';
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) return 'unsatisfiable';
+  return [start, end];
+}
+
+async function handle(root: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    return;
+  }
+  let name: string;
+  try {
+    name = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
+  } catch {
+    res.writeHead(400).end('bad path\n');
+    return;
+  }
+  const file = path.resolve(root, name);
+  if (!name || !file.startsWith(path.resolve(root) + path.sep)) {
+    res.writeHead(404).end('not found\n');
+    return;
+  }
+  const st = await stat(file).catch(() => null);
+  if (!st?.isFile()) {
+    res.writeHead(404).end('not found\n');
+    return;
+  }
+  const headers = { 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream', 'last-modified': st.mtime.toUTCString() };
+  const range = parseRange(req.headers.range, st.size);
+  if (range === 'unsatisfiable') {
+    res.writeHead(416, { ...headers, 'content-range': `bytes */${st.size}` }).end();
+    return;
+  }
+  const [start, end] = range ?? [0, st.size - 1];
+  const length = st.size === 0 ? 0 : end - start + 1;
+  res.writeHead(range ? 206 : 200, { ...headers, 'content-length': String(length), ...(range ? { 'content-range': `bytes ${start}-${end}/${st.size}` } : {}) });
+  if (req.method === 'HEAD' || length === 0) {
+    res.end();
+    return;
+  }
+  createReadStream(file, { start, end }).on('error', () => res.destroy()).pipe(res);
+}
+
+export async function startImageServer(opts: { root: string; host?: string; port?: number }): Promise<ImageServer> {
+  const server = createServer((req, res) => {
+    handle(opts.root, req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
+  });
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    server,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
