@@ -251,7 +251,7 @@ export class SimulatedBmc {
     if (!req) return null;
     const session = this.sessions.get(req.bmcSessionId);
     if (!session || session.peer !== peer || !session.rakp || session.keys) return null;
-    const reply = (status: number, checkValue = Buffer.alloc(0)) => encodeV20({
+    const reply = (status: number, checkValue: Buffer = Buffer.alloc(0)) => encodeV20({
       payloadType: Payload.rakp4, sessionId: 0, sessionSeq: 0,
       payload: encodeRakp4({ tag: req.tag, status, consoleSessionId: session.consoleSessionId, checkValue }),
     });
