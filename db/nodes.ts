@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { fromJson, now, toBool, toJson, toNullableBool } from './index.ts';
+import { applyPage, type PageQuery } from './paging.ts';
 
 export const INTERFACE_NAMES = ['bios', 'boot', 'console', 'deploy', 'firmware', 'inspect', 'management', 'network', 'power', 'raid', 'rescue', 'storage', 'vendor'] as const;
 export type InterfaceName = (typeof INTERFACE_NAMES)[number];
@@ -221,4 +222,68 @@ export async function groupsWithWork(knex: Knex, workingStates: Iterable<string>
 export async function reservationHolders(knex: Knex): Promise<string[]> {
   const rows = await knex('nodes').distinct('reservation').whereNotNull('reservation');
   return rows.map((r: { reservation: string }) => r.reservation);
+}
+
+/** Filters of GET /v1/nodes, in Ironic's names. */
+export interface NodeFilters {
+  provision_state?: string;
+  maintenance?: boolean;
+  associated?: boolean;
+  retired?: boolean;
+  driver?: string;
+  resource_class?: string;
+  conductor_group?: string;
+  conductor?: string;
+  fault?: string;
+  owner?: string;
+  lessee?: string;
+  instance_uuid?: string;
+  chassis_id?: number;
+  description_contains?: string;
+  shard?: string[];
+  sharded?: boolean;
+  parent_node?: string;
+  /** Child nodes (with parent_node set) are left out unless asked for, as in Ironic >= 1.83. */
+  include_children?: boolean;
+}
+
+export function applyNodeFilters(q: Knex.QueryBuilder, f: NodeFilters): Knex.QueryBuilder {
+  const eq = ['provision_state', 'driver', 'resource_class', 'conductor_group', 'conductor', 'fault', 'owner', 'lessee', 'instance_uuid', 'chassis_id', 'parent_node'] as const;
+  for (const k of eq) if (f[k] !== undefined) q.where(`nodes.${k}`, f[k] as string | number);
+  if (f.maintenance !== undefined) q.where('nodes.maintenance', f.maintenance);
+  if (f.retired !== undefined) q.where('nodes.retired', f.retired);
+  if (f.associated !== undefined) {
+    if (f.associated) q.whereNotNull('nodes.instance_uuid');
+    else q.whereNull('nodes.instance_uuid');
+  }
+  if (f.description_contains !== undefined) q.where('nodes.description', 'like', `%${f.description_contains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  if (f.shard) q.whereIn('nodes.shard', f.shard);
+  if (f.sharded !== undefined) {
+    if (f.sharded) q.whereNotNull('nodes.shard');
+    else q.whereNull('nodes.shard');
+  }
+  if (f.parent_node === undefined && !f.include_children) q.whereNull('nodes.parent_node');
+  return q;
+}
+
+/**
+ * One page of nodes. `columns` narrows the SELECT to what the caller renders (list views need
+ * a handful of columns, not every JSON blob); `id` is always included for the keyset.
+ */
+export async function listNodes(knex: Knex, filters: NodeFilters, page: PageQuery, columns?: readonly string[]): Promise<NodeRecord[]> {
+  const cols = columns ? [...new Set(['id', page.sortKey, ...columns])].map((c) => `nodes.${c}`) : ['nodes.*'];
+  const q = applyNodeFilters(knex('nodes').select(cols), filters);
+  return (await applyPage(q, page, 'nodes')).map(rowToNode);
+}
+
+export async function deleteNode(knex: Knex, id: number, where: Record<string, unknown> = {}): Promise<boolean> {
+  return (await knex('nodes').where({ id, ...where }).delete()) > 0;
+}
+
+/** uuid of each node id in `ids` (to render node_uuid of ports and portgroups). */
+export async function nodeUuidsByIds(knex: Knex, ids: readonly number[]): Promise<Map<number, string>> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return new Map();
+  const rows = await knex('nodes').select('id', 'uuid').whereIn('id', unique);
+  return new Map(rows.map((r: { id: number; uuid: string }) => [r.id, r.uuid]));
 }

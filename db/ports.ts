@@ -1,6 +1,8 @@
 // Data access for ports (a node's NICs, by MAC address).
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { fromJson, toBool } from './index.ts';
+import { fromJson, now, toBool, toJson } from './index.ts';
+import { applyPage, type PageQuery } from './paging.ts';
 
 type Json = Record<string, unknown>;
 
@@ -43,4 +45,47 @@ export async function portsOfNode(knex: Knex, nodeId: number): Promise<PortRecor
 /** MAC addresses are stored lower-case, as Ironic does. */
 export function normalizeMac(mac: string): string {
   return mac.trim().toLowerCase();
+}
+
+function portToRow(fields: Partial<PortRecord>): Record<string, unknown> {
+  const row: Record<string, unknown> = { ...fields };
+  for (const f of ['local_link_connection', 'internal_info', 'extra'] as const) if (f in fields) row[f] = toJson(fields[f]);
+  return row;
+}
+
+export async function createPort(knex: Knex, fields: Partial<PortRecord> & { address: string; node_id: number }): Promise<PortRecord> {
+  const [row] = await knex('ports').insert(portToRow({ uuid: randomUUID(), ...fields, address: normalizeMac(fields.address), created_at: now(), updated_at: null })).returning('*');
+  return rowToPort(row);
+}
+
+export async function findPortByUuid(knex: Knex, uuid: string): Promise<PortRecord | undefined> {
+  const row = await knex('ports').where({ uuid: uuid.toLowerCase() }).first();
+  return row ? rowToPort(row) : undefined;
+}
+
+export async function findPortByAddress(knex: Knex, address: string): Promise<PortRecord | undefined> {
+  const row = await knex('ports').where({ address: normalizeMac(address) }).first();
+  return row ? rowToPort(row) : undefined;
+}
+
+export interface PortFilters { node_id?: number; address?: string; portgroup_id?: number; node_shards?: string[] }
+
+export async function listPorts(knex: Knex, filters: PortFilters, page: PageQuery): Promise<PortRecord[]> {
+  const q = knex('ports').select('ports.*');
+  if (filters.node_id !== undefined) q.where('ports.node_id', filters.node_id);
+  if (filters.address !== undefined) q.where('ports.address', normalizeMac(filters.address));
+  if (filters.portgroup_id !== undefined) q.where('ports.portgroup_id', filters.portgroup_id);
+  if (filters.node_shards) q.whereIn('ports.node_id', knex('nodes').select('id').whereIn('shard', filters.node_shards));
+  return (await applyPage(q, page, 'ports')).map(rowToPort);
+}
+
+export async function updatePort(knex: Knex, id: number, fields: Partial<PortRecord>): Promise<PortRecord> {
+  const row = portToRow({ ...fields, updated_at: now() });
+  if (typeof row.address === 'string') row.address = normalizeMac(row.address);
+  const [updated] = await knex('ports').where({ id }).update(row).returning('*');
+  return rowToPort(updated);
+}
+
+export async function deletePort(knex: Knex, id: number): Promise<void> {
+  await knex('ports').where({ id }).delete();
 }

@@ -1,0 +1,102 @@
+// What a client may write on a node: the JSON schema of each field (POST /v1/nodes and the
+// result of a PATCH), the version that introduced it, and the checks beyond types.
+import type { Knex } from 'knex';
+import { InvalidInput, Conflict } from '../../common/errors.ts';
+import { findChassis } from '../../db/chassis.ts';
+import { INTERFACE_NAMES, type InterfaceName } from '../../db/nodes.ts';
+import { checkInterface } from '../../drivers/registry.ts';
+import type { HardwareType } from '../../drivers/interfaces.ts';
+import { NODE_FIELD_VERSIONS } from './nodeView.ts';
+import { checkName, checkUuid, nullable, object } from './validation.ts';
+
+const str = (max?: number) => nullable('string', max ? { maxLength: max } : {});
+
+/** Writable node fields (Ironic's node_schema) and their JSON schemas. */
+export const NODE_INPUT_SCHEMAS: Record<string, Record<string, unknown>> = {
+  uuid: { type: 'string' },
+  name: str(255),
+  driver: { type: 'string', minLength: 1, maxLength: 64 },
+  driver_info: object,
+  instance_info: object,
+  properties: object,
+  extra: object,
+  network_data: object,
+  resource_class: str(80),
+  conductor_group: { type: 'string', maxLength: 255 },
+  automated_clean: nullable('boolean'),
+  chassis_uuid: str(36),
+  owner: str(255),
+  lessee: str(255),
+  description: str(4096),
+  parent_node: str(255),
+  shard: str(255),
+  retired: { type: 'boolean' },
+  retired_reason: str(),
+  maintenance: { type: 'boolean' },
+  maintenance_reason: str(),
+  protected: { type: 'boolean' },
+  protected_reason: str(),
+  console_enabled: { type: 'boolean' },
+  instance_uuid: str(36),
+  boot_mode: str(16),
+  secure_boot: nullable('boolean'),
+  ...Object.fromEntries(INTERFACE_NAMES.map((i) => [`${i}_interface`, str(255)])),
+};
+
+/** Fields POST /v1/nodes accepts. */
+export const NODE_CREATE_FIELDS = Object.keys(NODE_INPUT_SCHEMAS).filter((f) => f !== 'maintenance_reason' && f !== 'protected' && f !== 'protected_reason');
+
+/** Root fields PATCH may change (node.py PATCH_ALLOWED_FIELDS). */
+export const NODE_PATCH_FIELDS: ReadonlySet<string> = new Set(Object.keys(NODE_INPUT_SCHEMAS).filter((f) => !['uuid', 'console_enabled', 'boot_mode', 'secure_boot'].includes(f)));
+
+export const NODE_CREATE_SCHEMA = {
+  type: 'object',
+  required: ['driver'],
+  additionalProperties: false,
+  properties: Object.fromEntries(NODE_CREATE_FIELDS.map((f) => [f, NODE_INPUT_SCHEMAS[f]])),
+};
+
+/** Value of a root field after `remove` (Ironic resets it to the field's default). */
+export function defaultAfterRemove(field: string, hw: HardwareType | undefined): unknown {
+  if (['driver_info', 'instance_info', 'properties', 'extra', 'network_data'].includes(field)) return {};
+  if (['maintenance', 'retired', 'protected', 'console_enabled'].includes(field)) return false;
+  if (field === 'conductor_group') return '';
+  if (field.endsWith('_interface') && hw) return hw.interfaces[field.slice(0, -'_interface'.length) as InterfaceName][0];
+  return null;
+}
+
+export function fieldVersion(field: string): number {
+  return NODE_FIELD_VERSIONS[field] ?? (field === 'maintenance_reason' ? 1 : 999);
+}
+
+export function normalizeConductorGroup(group: string): string {
+  if (!/^[a-zA-Z0-9_\-.:]*$/.test(group)) throw new InvalidInput(`Invalid conductor_group "${group}": use letters, digits, and _ - . :`);
+  return group.toLowerCase();
+}
+
+/** Checks and converts the writable fields that need more than a type check. */
+export async function checkNodeFields(knex: Knex, fields: Record<string, unknown>, hw: HardwareType, nodeId?: number): Promise<Record<string, unknown>> {
+  const out = { ...fields };
+  if (typeof out.name === 'string') {
+    checkName(out.name, 'node');
+    const clash = await knex('nodes').select('id').where({ name: out.name }).first();
+    if (clash && clash.id !== nodeId) throw new Conflict(`A node with name ${out.name} already exists.`, 'DuplicateName');
+  }
+  if (typeof out.uuid === 'string') out.uuid = checkUuid(out.uuid, 'uuid');
+  if (typeof out.instance_uuid === 'string') out.instance_uuid = checkUuid(out.instance_uuid, 'instance_uuid');
+  if (typeof out.conductor_group === 'string') out.conductor_group = normalizeConductorGroup(out.conductor_group);
+  if ('chassis_uuid' in out) {
+    const uuid = out.chassis_uuid;
+    delete out.chassis_uuid;
+    if (typeof uuid === 'string') {
+      const chassis = await findChassis(knex, uuid);
+      if (!chassis) throw new InvalidInput(`Chassis ${uuid} could not be found.`, 'ChassisNotFound');
+      out.chassis_id = chassis.id;
+    } else out.chassis_id = null;
+  }
+  for (const iface of INTERFACE_NAMES) {
+    const v = out[`${iface}_interface`];
+    if (typeof v === 'string') checkInterface(hw, iface, v);
+  }
+  return out;
+}

@@ -1,0 +1,102 @@
+// The node as the API shows it: Ironic's field names, fields newer than the request's version
+// hidden, secrets masked, datetimes with an offset, and the links Ironic emits.
+import type { Knex } from 'knex';
+import { isoTime } from '../../db/index.ts';
+import type { NodeRecord } from '../../db/nodes.ts';
+import { chassisUuidsByIds } from '../../db/chassis.ts';
+import { traitsOfNodes } from '../../db/traits.ts';
+import { maskSecrets } from '../../common/secrets.ts';
+import { ProvisionState } from '../../common/states.ts';
+import { selfLinks } from './http.ts';
+
+/** Every field of a node with the microversion that introduced it (v1/utils.py VERSIONED_FIELDS). */
+export const NODE_FIELD_VERSIONS: Record<string, number> = {
+  uuid: 1, created_at: 1, updated_at: 1, links: 1, driver: 1, driver_info: 1, driver_internal_info: 1, instance_info: 1,
+  instance_uuid: 1, properties: 1, extra: 1, provision_state: 1, target_provision_state: 1, provision_updated_at: 1,
+  power_state: 1, target_power_state: 1, last_error: 1, maintenance: 1, maintenance_reason: 1, reservation: 1,
+  console_enabled: 1, chassis_uuid: 1, ports: 1, states: 1,
+  name: 5, inspection_started_at: 6, inspection_finished_at: 6, clean_step: 7, raid_config: 12, target_raid_config: 12,
+  network_interface: 20, resource_class: 21, portgroups: 24,
+  boot_interface: 31, console_interface: 31, deploy_interface: 31, inspect_interface: 31, management_interface: 31,
+  power_interface: 31, raid_interface: 31, vendor_interface: 31, volume: 32, storage_interface: 33, traits: 37,
+  rescue_interface: 38, bios_interface: 40, fault: 42, deploy_step: 44, conductor_group: 46, automated_clean: 47,
+  protected: 48, protected_reason: 48, conductor: 49, owner: 50, description: 51, allocation_uuid: 52,
+  retired: 61, retired_reason: 61, lessee: 65, network_data: 66, boot_mode: 75, secure_boot: 75, shard: 82,
+  parent_node: 83, firmware_interface: 86, service_step: 87,
+};
+
+/** What GET /v1/nodes shows without `fields` or `detail`. */
+export const NODE_DEFAULT_FIELDS = ['uuid', 'name', 'instance_uuid', 'maintenance', 'power_state', 'provision_state', 'links'];
+
+/** Values that live outside the nodes row, loaded for a whole page at once. */
+export interface NodeRelations {
+  chassisUuid: Map<number, string>;
+  traits: Map<number, string[]>;
+  allocationUuid: Map<number, string>;
+}
+
+/** Loads chassis uuids, traits and allocation uuids of a page of nodes: one query each, only if shown. */
+export async function loadRelations(knex: Knex, nodes: readonly NodeRecord[], fields: ReadonlySet<string>): Promise<NodeRelations> {
+  const ids = nodes.map((n) => n.id);
+  const [chassisUuid, traits, allocationUuid] = await Promise.all([
+    fields.has('chassis_uuid') ? chassisUuidsByIds(knex, nodes.map((n) => n.chassis_id)) : new Map<number, string>(),
+    fields.has('traits') ? traitsOfNodes(knex, ids) : new Map<number, string[]>(),
+    fields.has('allocation_uuid') ? allocationUuids(knex, nodes.map((n) => n.allocation_id)) : new Map<number, string>(),
+  ]);
+  return { chassisUuid, traits, allocationUuid };
+}
+
+async function allocationUuids(knex: Knex, ids: readonly (number | null)[]): Promise<Map<number, string>> {
+  const unique = [...new Set(ids.filter((i): i is number => typeof i === 'number'))];
+  if (unique.length === 0) return new Map();
+  const rows = await knex('allocations').select('id', 'uuid').whereIn('id', unique);
+  return new Map(rows.map((r: { id: number; uuid: string }) => [r.id, r.uuid]));
+}
+
+/** The fields a request sees: `fields=` if given, else all (detail/show) or the defaults (list). */
+export function visibleNodeFields(version: number, fields: ReadonlySet<string> | undefined, all: boolean): Set<string> {
+  if (fields) return new Set([...fields].filter((f) => (NODE_FIELD_VERSIONS[f] ?? 999) <= version));
+  const names = all ? Object.keys(NODE_FIELD_VERSIONS) : NODE_DEFAULT_FIELDS;
+  return new Set(names.filter((f) => NODE_FIELD_VERSIONS[f] <= version));
+}
+
+/** Ironic reports `inspect wait` as `inspecting` to clients older than 1.39. */
+export function provisionStateFor(state: string, version: number): string {
+  return version < 39 && state === ProvisionState.INSPECT_WAIT ? ProvisionState.INSPECTING : state;
+}
+
+export function renderNode(node: NodeRecord, rel: NodeRelations, fields: ReadonlySet<string>, version: number, base: string, withLinkLists: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) {
+    const v = fieldValue(node, f, rel, version, base, withLinkLists);
+    if (v !== undefined) out[f] = v;
+  }
+  return out;
+}
+
+function fieldValue(node: NodeRecord, f: string, rel: NodeRelations, version: number, base: string, withLinkLists: boolean): unknown {
+  switch (f) {
+    case 'links':
+      return selfLinks(base, 'nodes', node.uuid);
+    case 'ports': case 'states': case 'portgroups': case 'volume':
+      return withLinkLists ? selfLinks(base, 'nodes', `${node.uuid}/${f}`) : undefined;
+    case 'created_at': case 'updated_at': case 'provision_updated_at': case 'inspection_started_at': case 'inspection_finished_at':
+      return isoTime(node[f]);
+    case 'driver_info': case 'driver_internal_info': case 'instance_info':
+      return maskSecrets(node[f]);
+    case 'provision_state':
+      return provisionStateFor(node.provision_state, version);
+    case 'target_provision_state':
+      return node.target_provision_state === null ? null : provisionStateFor(node.target_provision_state, version);
+    case 'chassis_uuid':
+      return node.chassis_id === null || node.chassis_id === undefined ? null : rel.chassisUuid.get(node.chassis_id) ?? null;
+    case 'allocation_uuid':
+      return node.allocation_id === null || node.allocation_id === undefined ? null : rel.allocationUuid.get(node.allocation_id) ?? null;
+    case 'traits':
+      return rel.traits.get(node.id) ?? [];
+    default: {
+      const v = (node as unknown as Record<string, unknown>)[f];
+      return v === undefined ? null : v;
+    }
+  }
+}

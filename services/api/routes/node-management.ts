@@ -1,0 +1,101 @@
+// /v1/nodes/{ident}: maintenance, validate, management/boot_device, inject_nmi and inventory.
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { AnvilError, errorMessage } from '../../../common/errors.ts';
+import { fromJson } from '../../../db/index.ts';
+import { recordHistory } from '../../../db/history.ts';
+import { INTERFACE_NAMES, updateNode, type NodeRecord } from '../../../db/nodes.ts';
+import { portsOfNode } from '../../../db/ports.ts';
+import { WORK_CHANNEL } from '../../../db/tasks.ts';
+import { resolveDriver } from '../../../drivers/registry.ts';
+import type { ApiContext } from '../context.ts';
+import { accepted, baseUrl, noContent } from '../http.ts';
+import { findNodeOr404 } from '../lookup.ts';
+import { runNodeTask } from '../tasks.ts';
+import { requireVersion } from '../version.ts';
+import { lockedOrChanged } from './nodes.ts';
+
+type Req<B = unknown> = FastifyRequest<{ Params: { ident: string }; Body: B }>;
+
+const BOOT_DEVICES = ['pxe', 'disk', 'cdrom', 'bios', 'safe', 'wanboot', 'uefi http'];
+
+async function setMaintenance(req: Req<{ reason?: string } | undefined>, reply: FastifyReply, ctx: ApiContext, on: boolean) {
+  const node = await findNodeOr404(ctx.db.knex, req.params.ident);
+  const reason = on ? (req.body?.reason ?? null) : null;
+  const fields: Partial<NodeRecord> = on ? { maintenance: true, maintenance_reason: reason } : { maintenance: false, maintenance_reason: null, fault: null };
+  const updated = await updateNode(ctx.db.knex, node.id, fields, { reservation: null });
+  if (!updated) throw await lockedOrChanged(ctx, node, req.params.ident);
+  await recordHistory(ctx.db.knex, node.id, { event: on ? `Maintenance set${reason ? `: ${reason}` : ''}` : 'Maintenance unset', event_type: 'maintenance' });
+  if (!on) await ctx.db.notify(WORK_CHANNEL, String(node.id));
+  return accepted(reply, `${baseUrl(req, ctx.config)}/v1/nodes/${node.uuid}/maintenance`);
+}
+
+/** Ironic's non_vendor_interfaces: what /validate reports. */
+const VALIDATED = INTERFACE_NAMES.filter((i) => i !== 'vendor');
+
+/** Runs each interface's validate (no BMC contact) and reports {result, reason} per interface. */
+async function validateNode(req: FastifyRequest<{ Params: { ident: string } }>, ctx: ApiContext) {
+  const node = await findNodeOr404(ctx.db.knex, req.params.ident);
+  const ports = await portsOfNode(ctx.db.knex, node.id);
+  const out: Record<string, { result: boolean | null; reason: string | null }> = {};
+  let driver;
+  try {
+    driver = resolveDriver(node);
+  } catch (err) {
+    for (const i of VALIDATED) out[i] = { result: false, reason: errorMessage(err) };
+    return out;
+  }
+  for (const iface of VALIDATED) {
+    const impl = driver[iface];
+    if (impl.name.startsWith('no-')) {
+      out[iface] = { result: false, reason: `Driver ${node.driver} does not support ${iface} (disabled or not implemented).` };
+      continue;
+    }
+    try {
+      await impl.validate(node, ports);
+      out[iface] = { result: true, reason: null };
+    } catch (err) {
+      out[iface] = { result: false, reason: errorMessage(err) };
+    }
+  }
+  return out;
+}
+
+export const nodeManagementRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {
+  const reasonSchema = { schema: { body: { type: ['object', 'null'], additionalProperties: false, properties: { reason: { type: ['string', 'null'] } } } } };
+  app.put<{ Params: { ident: string }; Body: { reason?: string } | undefined }>('/nodes/:ident/maintenance', reasonSchema, (req, reply) => setMaintenance(req, reply, ctx, true));
+  app.delete<{ Params: { ident: string }; Body: undefined }>('/nodes/:ident/maintenance', (req, reply) => setMaintenance(req, reply, ctx, false));
+
+  app.get<{ Params: { ident: string } }>('/nodes/:ident/validate', (req) => validateNode(req, ctx));
+
+  app.get<{ Params: { ident: string } }>('/nodes/:ident/management/boot_device', async (req) => {
+    const node = await findNodeOr404(ctx.db.knex, req.params.ident);
+    return runNodeTask(ctx, node.id, 'get_boot_device');
+  });
+  app.put<{ Params: { ident: string }; Body: { boot_device: string; persistent?: boolean } }>(
+    '/nodes/:ident/management/boot_device',
+    { schema: { body: { type: 'object', required: ['boot_device'], additionalProperties: false, properties: { boot_device: { type: 'string', enum: BOOT_DEVICES }, persistent: { type: 'boolean' } } } } },
+    async (req, reply) => {
+      const node = await findNodeOr404(ctx.db.knex, req.params.ident);
+      await runNodeTask(ctx, node.id, 'set_boot_device', { boot_device: req.body.boot_device, persistent: req.body.persistent ?? false });
+      return noContent(reply);
+    },
+  );
+  app.get<{ Params: { ident: string } }>('/nodes/:ident/management/boot_device/supported', async (req) => {
+    const node = await findNodeOr404(ctx.db.knex, req.params.ident);
+    return { supported_boot_devices: await runNodeTask<string[]>(ctx, node.id, 'get_supported_boot_devices') };
+  });
+  app.put<{ Params: { ident: string } }>('/nodes/:ident/management/inject_nmi', async (req, reply) => {
+    requireVersion(req, 29, 'Injecting an NMI');
+    const node = await findNodeOr404(ctx.db.knex, req.params.ident);
+    await runNodeTask(ctx, node.id, 'inject_nmi');
+    return noContent(reply);
+  });
+
+  app.get<{ Params: { ident: string } }>('/nodes/:ident/inventory', async (req) => {
+    requireVersion(req, 81, 'The node inventory');
+    const node = await findNodeOr404(ctx.db.knex, req.params.ident);
+    const row = await ctx.db.knex('node_inventory').where({ node_id: node.id }).first();
+    if (!row) throw new AnvilError(`Node inventory for node ${node.uuid} could not be found.`, 404, 'NodeInventoryNotFound');
+    return { inventory: fromJson(row.inventory, {}), plugin_data: fromJson(row.plugin_data, {}) };
+  });
+};

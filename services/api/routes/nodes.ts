@@ -1,0 +1,281 @@
+// /v1/nodes: list (filters, fields, pagination, sorting), detail, show, create, JSON-patch
+// update and delete, with Ironic's codes and messages.
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { Conflict, InvalidInput } from '../../../common/errors.ts';
+import { ALL_PROVISION_STATES, DELETE_ALLOWED_STATES, ProvisionState, UPDATE_ALLOWED_STATES } from '../../../common/states.ts';
+import { WORK_CHANNEL } from '../../../db/tasks.ts';
+import { recordHistory } from '../../../db/history.ts';
+import { createNode, deleteNode, findNode, INTERFACE_NAMES, listNodes, updateNode, type NodeFilters, type NodeRecord } from '../../../db/nodes.ts';
+import { findChassis } from '../../../db/chassis.ts';
+import { defaultInterfaces, getHardwareType } from '../../../drivers/registry.ts';
+import type { HardwareType } from '../../../drivers/interfaces.ts';
+import type { ApiContext } from '../context.ts';
+import { Forbidden, notFound } from '../errors.ts';
+import { baseUrl, collection, noContent, optionalBool, parseFields, parsePage, queryValue, type Query } from '../http.ts';
+import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
+import { findNodeOr404 } from '../lookup.ts';
+import { checkNodeFields, defaultAfterRemove, fieldVersion, NODE_CREATE_SCHEMA, NODE_INPUT_SCHEMAS, NODE_PATCH_FIELDS, normalizeConductorGroup } from '../nodeInput.ts';
+import { loadRelations, NODE_FIELD_VERSIONS, renderNode, visibleNodeFields } from '../nodeView.ts';
+import { isUniqueViolation, validateSchema } from '../validation.ts';
+import { requireVersion } from '../version.ts';
+
+const NOT_COLUMNS = new Set(['links', 'ports', 'states', 'portgroups', 'volume', 'chassis_uuid', 'allocation_uuid', 'traits']);
+const NODE_COLUMNS = new Set(Object.keys(NODE_FIELD_VERSIONS).filter((f) => !NOT_COLUMNS.has(f)));
+const JSON_COLUMNS = new Set(['driver_info', 'driver_internal_info', 'instance_info', 'properties', 'extra', 'network_data', 'raid_config', 'target_raid_config', 'clean_step', 'deploy_step', 'service_step']);
+export const NODE_SORT_KEYS: ReadonlySet<string> = new Set(['id', ...[...NODE_COLUMNS].filter((c) => !JSON_COLUMNS.has(c))]);
+
+/** Columns a set of visible fields needs from the nodes row. */
+function columnsFor(fields: ReadonlySet<string>): string[] {
+  const cols = new Set(['uuid']);
+  for (const f of fields) {
+    if (NODE_COLUMNS.has(f)) cols.add(f);
+    else if (f === 'chassis_uuid') cols.add('chassis_id');
+    else if (f === 'allocation_uuid') cols.add('allocation_id');
+  }
+  return [...cols];
+}
+
+/** Filter query parameters, each with the version that introduced it. */
+const STRING_FILTERS: [name: keyof NodeFilters, since: number][] = [
+  ['driver', 16], ['resource_class', 21], ['fault', 42], ['conductor', 49], ['owner', 50], ['lessee', 65], ['parent_node', 83],
+];
+
+async function parseNodeFilters(req: FastifyRequest, ctx: ApiContext, q: Query): Promise<NodeFilters> {
+  const f: NodeFilters = {};
+  const state = queryValue(q, 'provision_state');
+  if (state !== undefined) {
+    requireVersion(req, 9, 'The provision_state filter');
+    if (!(ALL_PROVISION_STATES as readonly string[]).includes(state)) throw new InvalidInput(`Invalid value for provision_state: "${state}" is not a provision state.`);
+    f.provision_state = state;
+  }
+  f.maintenance = optionalBool(q, 'maintenance');
+  f.associated = optionalBool(q, 'associated');
+  const retired = optionalBool(q, 'retired');
+  if (retired !== undefined) requireVersion(req, 61, 'The retired filter');
+  f.retired = retired;
+  for (const [name, since] of STRING_FILTERS) {
+    const v = queryValue(q, name);
+    if (v === undefined) continue;
+    requireVersion(req, since, `The ${name} filter`);
+    (f as Record<string, unknown>)[name] = v;
+  }
+  const group = queryValue(q, 'conductor_group');
+  if (group !== undefined) {
+    requireVersion(req, 46, 'The conductor_group filter');
+    f.conductor_group = normalizeConductorGroup(group);
+  }
+  const desc = queryValue(q, 'description_contains');
+  if (desc !== undefined) {
+    requireVersion(req, 51, 'The description_contains filter');
+    f.description_contains = desc;
+  }
+  const instance = queryValue(q, 'instance_uuid');
+  if (instance !== undefined) f.instance_uuid = instance.toLowerCase();
+  const chassis = queryValue(q, 'chassis_uuid');
+  if (chassis !== undefined) {
+    const c = await findChassis(ctx.db.knex, chassis);
+    if (!c) throw notFound('Chassis', chassis);
+    f.chassis_id = c.id;
+  }
+  const shard = queryValue(q, 'shard');
+  if (shard !== undefined) {
+    requireVersion(req, 82, 'The shard filter');
+    f.shard = shard.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+  const sharded = optionalBool(q, 'sharded');
+  if (sharded !== undefined) requireVersion(req, 82, 'The sharded filter');
+  f.sharded = sharded;
+  const children = optionalBool(q, 'include_children');
+  if (children !== undefined) requireVersion(req, 83, 'The include_children filter');
+  f.include_children = children;
+  return f;
+}
+
+/**
+ * GET handler shared by /nodes, /nodes/detail and /chassis/{uuid}/nodes: one query for the page,
+ * then one per relation shown (chassis uuids, traits), never one per node.
+ */
+export async function listNodesReply(req: FastifyRequest, ctx: ApiContext, opts: { detail: boolean; path: string; fixed?: NodeFilters }): Promise<Record<string, unknown>> {
+  const q = req.query as Query;
+  let detail = opts.detail;
+  const detailParam = optionalBool(q, 'detail');
+  if (detailParam !== undefined) {
+    requireVersion(req, 43, 'The detail parameter');
+    if (detailParam && q.fields !== undefined) throw new InvalidInput('Can not specify ?detail=True and fields in the same request.');
+    detail = detail || detailParam;
+  }
+  if (opts.detail && q.fields !== undefined) throw new InvalidInput('The fields parameter is not allowed on /detail.');
+  const requested = parseFields(req, q, NODE_FIELD_VERSIONS);
+  const fields = visibleNodeFields(req.apiVersion, requested, detail);
+  const filters = { ...(await parseNodeFilters(req, ctx, q)), ...opts.fixed };
+  const page = parsePage(q, ctx.config.api.maxLimit, NODE_SORT_KEYS);
+  let marker: NodeRecord | undefined;
+  if (page.marker) {
+    marker = await findNode(ctx.db.knex, page.marker);
+    if (!marker) throw notFound('Node', page.marker);
+  }
+  const nodes = await listNodes(ctx.db.knex, filters, { ...page, marker: marker as unknown as Record<string, unknown> }, detail ? undefined : columnsFor(fields));
+  const rel = await loadRelations(ctx.db.knex, nodes, fields);
+  const base = baseUrl(req, ctx.config);
+  const items = nodes.map((n) => renderNode(n, rel, fields, req.apiVersion, base, requested === undefined));
+  return collection('nodes', items, { base, path: opts.path, query: q, page, markerOf: (n) => n.uuid as string });
+}
+
+/** The full node as GET /v1/nodes/{ident} shows it (optionally narrowed by `fields`). */
+export async function showNode(req: FastifyRequest, ctx: ApiContext, node: NodeRecord, requested?: Set<string>): Promise<Record<string, unknown>> {
+  const fields = visibleNodeFields(req.apiVersion, requested, true);
+  const rel = await loadRelations(ctx.db.knex, [node], fields);
+  return renderNode(node, rel, fields, req.apiVersion, baseUrl(req, ctx.config), requested === undefined);
+}
+
+function checkFieldVersions(req: FastifyRequest, fields: Iterable<string>): void {
+  for (const f of fields) requireVersion(req, fieldVersion(f), `Field ${f}`);
+}
+
+async function createNodeHandler(req: FastifyRequest, reply: FastifyReply, ctx: ApiContext) {
+  const body = req.body as Record<string, unknown>;
+  checkFieldVersions(req, Object.keys(body));
+  const hw = getHardwareType(body.driver as string);
+  const fields = await checkNodeFields(ctx.db.knex, body, hw);
+  if (typeof fields.uuid === 'string' && (await findNode(ctx.db.knex, fields.uuid))) throw new Conflict(`A node with UUID ${fields.uuid} already exists.`, 'NodeAlreadyExists');
+  const interfaces: Record<string, unknown> = defaultInterfaces(hw);
+  for (const i of INTERFACE_NAMES) if (fields[`${i}_interface`] == null) delete fields[`${i}_interface`];
+  let node: NodeRecord;
+  try {
+    node = await createNode(ctx.db.knex, {
+      ...interfaces,
+      ...(fields as Partial<NodeRecord>),
+      driver: hw.name,
+      provision_state: req.apiVersion >= 11 ? ProvisionState.ENROLL : ProvisionState.AVAILABLE,
+      power_state: null,
+    });
+  } catch (err) {
+    if (isUniqueViolation(err, 'name')) throw new Conflict(`A node with name ${String(fields.name)} already exists.`, 'DuplicateName');
+    if (isUniqueViolation(err, 'uuid')) throw new Conflict(`A node with UUID ${String(fields.uuid)} already exists.`, 'NodeAlreadyExists');
+    throw err;
+  }
+  await recordHistory(ctx.db.knex, node.id, { event: `Node created with driver ${hw.name} in state ${node.provision_state}`, event_type: 'provisioning' });
+  const base = baseUrl(req, ctx.config);
+  reply.code(201).header('Location', `${base}/v1/nodes/${node.uuid}`);
+  return showNode(req, ctx, node);
+}
+
+/** States in which interfaces (and the driver) may change without maintenance (manager.py update_node). */
+const INTERFACE_CHANGE_STATES = new Set<string>([ProvisionState.ENROLL, ProvisionState.INSPECTING, ProvisionState.INSPECT_WAIT, ProvisionState.MANAGEABLE, ProvisionState.AVAILABLE]);
+
+function checkUpdatable(node: NodeRecord, ident: string, version: number): void {
+  if (node.target_provision_state && !UPDATE_ALLOWED_STATES.has(node.provision_state)) {
+    throw new Conflict(`Node ${ident} can not be updated while a state transition is in progress.`, 'InvalidState');
+  }
+  if (node.provision_state === ProvisionState.INSPECTING && version >= 39) {
+    throw new Conflict(`Cannot update node "${ident}" while it is in state "${node.provision_state}".`, 'InvalidState');
+  }
+}
+
+async function patchNodeHandler(req: FastifyRequest<{ Params: { ident: string } }>, ctx: ApiContext) {
+  const { ident } = req.params;
+  const node = await findNodeOr404(ctx.db.knex, ident);
+  const ops = req.body as PatchOp[];
+  const visible = visibleNodeFields(req.apiVersion, undefined, true);
+  checkUpdatable(node, ident, req.apiVersion);
+
+  // The document patched: the node's raw (unmasked) writable fields as the request's version sees them.
+  const rel = await loadRelations(ctx.db.knex, [node], new Set(['chassis_uuid']));
+  const doc: Record<string, unknown> = {};
+  for (const f of NODE_PATCH_FIELDS) {
+    if (!visible.has(f) && f !== 'maintenance_reason') continue;
+    doc[f] = f === 'chassis_uuid' ? (node.chassis_id ? rel.chassisUuid.get(node.chassis_id) ?? null : null) : (node as unknown as Record<string, unknown>)[f];
+  }
+  const known = new Set([...visible, 'maintenance_reason']);
+  const { doc: patched, touched } = applyPatch(doc, ops, { allowed: NODE_PATCH_FIELDS, known });
+  checkFieldVersions(req, touched);
+  if (touched.size === 0) return showNode(req, ctx, node);
+
+  const driverName = (patched.driver ?? node.driver) as string;
+  let hw: HardwareType;
+  if (touched.has('driver')) {
+    validateSchema({ type: 'object', properties: { driver: NODE_INPUT_SCHEMAS.driver } }, { driver: patched.driver }, 'node');
+    hw = getHardwareType(driverName);
+  } else hw = getHardwareType(node.driver);
+
+  const changes: Record<string, unknown> = {};
+  for (const f of touched) changes[f] = patched[f] === null ? defaultAfterRemove(f, hw) : patched[f];
+  // A new driver: interfaces it doesn't support are reset when asked (?reset_interfaces=true), else refused.
+  const reset = (req.query as Query).reset_interfaces;
+  if (reset !== undefined) requireVersion(req, 45, 'The reset_interfaces parameter');
+  if (touched.has('driver')) {
+    const resetAll = reset !== undefined && optionalBool(req.query as Query, 'reset_interfaces');
+    for (const i of INTERFACE_NAMES) {
+      const key = `${i}_interface`;
+      if (touched.has(key)) continue;
+      const current = (node as unknown as Record<string, unknown>)[key] as string | null;
+      if (resetAll || (current && !hw.interfaces[i].includes(current))) {
+        if (!resetAll && current) throw new InvalidInput(`The ${key} "${current}" is not supported by hardware type ${hw.name}; pass reset_interfaces=true or set ${key} too.`, 'InterfaceNotFoundInEntrypoint');
+        changes[key] = hw.interfaces[i][0];
+      }
+    }
+  }
+  validateSchema({ type: 'object', properties: Object.fromEntries(Object.keys(changes).map((f) => [f, NODE_INPUT_SCHEMAS[f] ?? {}])) }, changes, 'node');
+  const fields = await checkNodeFields(ctx.db.knex, changes, hw, node.id);
+
+  const interfaceChange = Object.keys(changes).some((f) => f === 'driver' || f.endsWith('_interface'));
+  if (interfaceChange && !node.maintenance && !INTERFACE_CHANGE_STATES.has(node.provision_state)) {
+    throw new Conflict(`Node ${ident} can not change its driver or interfaces in state "${node.provision_state}"; allowed in ${[...INTERFACE_CHANGE_STATES].join(', ')} or in maintenance.`, 'InvalidState');
+  }
+  if ('instance_uuid' in fields && node.instance_uuid && fields.instance_uuid && fields.instance_uuid !== node.instance_uuid) {
+    throw new Conflict(`Node ${node.uuid} is associated with instance ${node.instance_uuid}.`, 'NodeAssociated');
+  }
+  if (fields.protected === true && node.provision_state !== ProvisionState.ACTIVE) {
+    throw new InvalidInput('Protection can only be set in the "active" state.', 'InvalidState');
+  }
+  if (fields.protected === false) fields.protected_reason = null;
+  if (fields.maintenance === false) Object.assign(fields, { maintenance_reason: null, fault: null });
+  if (fields.retired === false) fields.retired_reason = null;
+
+  let updated: NodeRecord | undefined;
+  try {
+    updated = await updateNode(ctx.db.knex, node.id, fields as Partial<NodeRecord>, { reservation: null, provision_state: node.provision_state });
+  } catch (err) {
+    if (isUniqueViolation(err, 'name')) throw new Conflict(`A node with name ${String(fields.name)} already exists.`, 'DuplicateName');
+    throw err;
+  }
+  if (!updated) throw await lockedOrChanged(ctx, node, ident);
+  if ('maintenance' in fields) await ctx.db.notify(WORK_CHANNEL, String(node.id));
+  return showNode(req, ctx, updated);
+}
+
+/** The 409 for a compare-and-set that lost: the node is locked, or its state moved meanwhile. */
+export async function lockedOrChanged(ctx: ApiContext, seen: NodeRecord, ident: string): Promise<Error> {
+  const now = await findNode(ctx.db.knex, seen.uuid);
+  if (!now) return notFound('Node', ident);
+  if (now.reservation) return new Conflict(`Node ${now.uuid} is locked by host ${now.reservation}, please retry after the current operation is completed.`, 'NodeLocked');
+  return new Conflict(`Node ${now.uuid} changed state from "${seen.provision_state}" to "${now.provision_state}" during the request; please retry.`, 'InvalidState');
+}
+
+async function deleteNodeHandler(req: FastifyRequest<{ Params: { ident: string } }>, reply: FastifyReply, ctx: ApiContext) {
+  const { ident } = req.params;
+  const node = await findNodeOr404(ctx.db.knex, ident);
+  if (node.protected) throw new Forbidden(`Node ${node.uuid} is protected and cannot be undeployed, rebuilt or deleted`, 'NodeProtected');
+  if (node.instance_uuid && !node.maintenance) throw new Conflict(`Node ${node.uuid} is associated with instance ${node.instance_uuid}.`, 'NodeAssociated');
+  if (!node.maintenance && !DELETE_ALLOWED_STATES.has(node.provision_state)) {
+    throw new Conflict(
+      `Can not delete node "${ident}" while it is in provision state "${node.provision_state}". Valid provision states to start deletion are: ${[...DELETE_ALLOWED_STATES].join(', ')}, or put the node in maintenance`,
+      'InvalidState',
+    );
+  }
+  if (node.reservation) throw await lockedOrChanged(ctx, node, ident);
+  if (!(await deleteNode(ctx.db.knex, node.id, { reservation: null }))) throw await lockedOrChanged(ctx, node, ident);
+  return noContent(reply);
+}
+
+export const nodeRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {
+  app.get('/nodes', (req) => listNodesReply(req, ctx, { detail: false, path: 'nodes' }));
+  app.get('/nodes/detail', (req) => listNodesReply(req, ctx, { detail: true, path: 'nodes/detail' }));
+  app.get<{ Params: { ident: string } }>('/nodes/:ident', async (req) => {
+    const node = await findNodeOr404(ctx.db.knex, req.params.ident);
+    return showNode(req, ctx, node, parseFields(req, req.query as Query, NODE_FIELD_VERSIONS));
+  });
+  app.post('/nodes', { schema: { body: NODE_CREATE_SCHEMA } }, (req, reply) => createNodeHandler(req, reply, ctx));
+  app.patch<{ Params: { ident: string } }>('/nodes/:ident', { schema: { body: PATCH_SCHEMA } }, (req) => patchNodeHandler(req, ctx));
+  app.delete<{ Params: { ident: string } }>('/nodes/:ident', (req, reply) => deleteNodeHandler(req, reply, ctx));
+};

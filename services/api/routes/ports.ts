@@ -1,0 +1,206 @@
+// /v1/ports (+ /detail, /v1/nodes/{ident}/ports, /v1/portgroups/{ident}/ports): a node's NICs.
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Knex } from 'knex';
+import { Conflict, InvalidInput } from '../../../common/errors.ts';
+import { isoTime } from '../../../db/index.ts';
+import { findNode, isUuid, nodeUuidsByIds } from '../../../db/nodes.ts';
+import { createPort, deletePort, findPortByAddress, findPortByUuid, listPorts, updatePort, type PortFilters, type PortRecord } from '../../../db/ports.ts';
+import { findPortgroup, portgroupUuidsByIds } from '../../../db/portgroups.ts';
+import type { ApiContext } from '../context.ts';
+import { notFound } from '../errors.ts';
+import { baseUrl, collection, noContent, optionalBool, parseFields, parsePage, pick, queryValue, selfLinks, type Query } from '../http.ts';
+import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
+import { checkMac, checkUuid, isUniqueViolation, nullable, validateSchema } from '../validation.ts';
+import { requireVersion } from '../version.ts';
+
+export const PORT_FIELD_VERSIONS: Record<string, number> = {
+  uuid: 1, address: 1, node_uuid: 1, extra: 1, created_at: 1, updated_at: 1, links: 1, internal_info: 18,
+  pxe_enabled: 19, local_link_connection: 19, portgroup_uuid: 24, physical_network: 34, is_smartnic: 53, name: 88,
+};
+const DEFAULT_FIELDS = ['uuid', 'address', 'links'];
+const SORT_KEYS = new Set(['id', 'uuid', 'address', 'created_at', 'updated_at', 'pxe_enabled', 'physical_network', 'name']);
+const LLC_KEYS = ['switch_id', 'port_id', 'switch_info', 'network_type'];
+
+const INPUT: Record<string, Record<string, unknown>> = {
+  uuid: { type: 'string' },
+  address: { type: 'string' },
+  node_uuid: { type: 'string' },
+  pxe_enabled: { type: 'boolean' },
+  local_link_connection: { type: 'object' },
+  physical_network: nullable('string', { maxLength: 64 }),
+  portgroup_uuid: nullable('string'),
+  is_smartnic: { type: 'boolean' },
+  extra: { type: 'object' },
+  name: nullable('string', { maxLength: 255 }),
+};
+const CREATE_SCHEMA = { type: 'object', required: ['address', 'node_uuid'], additionalProperties: false, properties: INPUT };
+const PATCHABLE = new Set(['address', 'node_uuid', 'portgroup_uuid', 'pxe_enabled', 'local_link_connection', 'physical_network', 'extra', 'is_smartnic', 'name']);
+
+interface Rel { nodes: Map<number, string>; portgroups: Map<number, string> }
+
+async function relations(knex: Knex, ports: PortRecord[]): Promise<Rel> {
+  const [nodes, portgroups] = await Promise.all([nodeUuidsByIds(knex, ports.map((p) => p.node_id)), portgroupUuidsByIds(knex, ports.map((p) => p.portgroup_id))]);
+  return { nodes, portgroups };
+}
+
+function renderPort(p: PortRecord, rel: Rel, fields: ReadonlySet<string>, base: string): Record<string, unknown> {
+  const full: Record<string, unknown> = {
+    uuid: p.uuid, address: p.address, node_uuid: rel.nodes.get(p.node_id) ?? null, extra: p.extra, internal_info: p.internal_info,
+    pxe_enabled: p.pxe_enabled, local_link_connection: p.local_link_connection, portgroup_uuid: p.portgroup_id === null ? null : rel.portgroups.get(p.portgroup_id) ?? null,
+    physical_network: p.physical_network, is_smartnic: p.is_smartnic, name: p.name,
+    created_at: isoTime(p.created_at), updated_at: isoTime(p.updated_at), links: selfLinks(base, 'ports', p.uuid),
+  };
+  return pick(full, fields);
+}
+
+function visible(version: number, requested: Set<string> | undefined, all: boolean): Set<string> {
+  const names = requested ? [...requested] : all ? Object.keys(PORT_FIELD_VERSIONS) : DEFAULT_FIELDS;
+  return new Set(names.filter((f) => PORT_FIELD_VERSIONS[f] <= version));
+}
+
+async function portOr404(knex: Knex, ident: string): Promise<PortRecord> {
+  const port = isUuid(ident) ? await findPortByUuid(knex, ident) : undefined;
+  if (!port) throw notFound('Port', ident);
+  return port;
+}
+
+export async function listPortsReply(req: FastifyRequest, ctx: ApiContext, opts: { detail: boolean; path: string; fixed?: PortFilters }): Promise<Record<string, unknown>> {
+  const q = req.query as Query;
+  let detail = opts.detail;
+  const detailParam = optionalBool(q, 'detail');
+  if (detailParam !== undefined) {
+    requireVersion(req, 43, 'The detail parameter');
+    if (detailParam && q.fields !== undefined) throw new InvalidInput('Can not specify ?detail=True and fields in the same request.');
+    detail ||= detailParam;
+  }
+  const requested = parseFields(req, q, PORT_FIELD_VERSIONS);
+  const fields = visible(req.apiVersion, requested, detail);
+  const filters: PortFilters = { ...opts.fixed };
+  const nodeIdent = queryValue(q, 'node') ?? queryValue(q, 'node_uuid');
+  if (queryValue(q, 'node') !== undefined && queryValue(q, 'node_uuid') !== undefined) throw new InvalidInput('Only one of node or node_uuid may be given.');
+  if (nodeIdent !== undefined) {
+    const node = await findNode(ctx.db.knex, nodeIdent);
+    if (!node) throw notFound('Node', nodeIdent);
+    filters.node_id = node.id;
+  }
+  const address = queryValue(q, 'address');
+  if (address !== undefined) filters.address = address;
+  const pg = queryValue(q, 'portgroup');
+  if (pg !== undefined) {
+    requireVersion(req, 24, 'The portgroup filter');
+    const group = await findPortgroup(ctx.db.knex, pg, isUuid(pg));
+    if (!group) throw notFound('Portgroup', pg);
+    filters.portgroup_id = group.id;
+  }
+  const shard = queryValue(q, 'shard');
+  if (shard !== undefined) {
+    requireVersion(req, 82, 'The shard filter');
+    filters.node_shards = shard.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+  const page = parsePage(q, ctx.config.api.maxLimit, SORT_KEYS);
+  let marker: PortRecord | undefined;
+  if (page.marker) marker = await portOr404(ctx.db.knex, page.marker);
+  const ports = await listPorts(ctx.db.knex, filters, { ...page, marker: marker as unknown as Record<string, unknown> });
+  const rel = fields.has('node_uuid') || fields.has('portgroup_uuid') ? await relations(ctx.db.knex, ports) : { nodes: new Map(), portgroups: new Map() };
+  const base = baseUrl(req, ctx.config);
+  return collection('ports', ports.map((p) => renderPort(p, rel, fields, base)), { base, path: opts.path, query: q, page, markerOf: (p) => p.uuid as string });
+}
+
+function checkLlc(llc: Record<string, unknown>): void {
+  for (const k of Object.keys(llc)) if (!LLC_KEYS.includes(k)) throw new InvalidInput(`Invalid local_link_connection key "${k}": allowed keys are ${LLC_KEYS.join(', ')}.`);
+}
+
+/** Resolves node_uuid / portgroup_uuid of a port body to ids, with Ironic's 400s. */
+async function resolveRefs(ctx: ApiContext, body: Record<string, unknown>, current?: PortRecord): Promise<Partial<PortRecord>> {
+  const out: Record<string, unknown> = { ...body };
+  delete out.node_uuid;
+  delete out.portgroup_uuid;
+  if (typeof body.address === 'string') out.address = checkMac(body.address);
+  if (body.local_link_connection) checkLlc(body.local_link_connection as Record<string, unknown>);
+  if (typeof body.uuid === 'string') out.uuid = checkUuid(body.uuid, 'uuid');
+  let nodeId = current?.node_id;
+  if ('node_uuid' in body) {
+    const uuid = checkUuid(String(body.node_uuid), 'node_uuid');
+    const node = await findNode(ctx.db.knex, uuid);
+    if (!node) throw new InvalidInput(`Node ${uuid} could not be found.`, 'NodeNotFound');
+    out.node_id = nodeId = node.id;
+  }
+  if ('portgroup_uuid' in body) {
+    if (body.portgroup_uuid === null) out.portgroup_id = null;
+    else {
+      const group = await findPortgroup(ctx.db.knex, String(body.portgroup_uuid), true);
+      if (!group) throw new InvalidInput(`Portgroup ${String(body.portgroup_uuid)} could not be found.`, 'PortgroupNotFound');
+      if (group.node_id !== nodeId) throw new InvalidInput(`Port group ${group.uuid} belongs to another node than the port.`);
+      out.portgroup_id = group.id;
+    }
+  }
+  return out as Partial<PortRecord>;
+}
+
+function versionCheck(req: FastifyRequest, fields: Iterable<string>): void {
+  for (const f of fields) requireVersion(req, PORT_FIELD_VERSIONS[f] ?? 1, `Field ${f}`);
+}
+
+async function duplicateMac(err: unknown, address: unknown): Promise<never> {
+  if (isUniqueViolation(err, 'address')) throw new Conflict(`A port with MAC address ${String(address).toLowerCase()} already exists.`, 'MACAlreadyExists');
+  throw err;
+}
+
+async function createPortHandler(req: FastifyRequest, reply: FastifyReply, ctx: ApiContext) {
+  const body = req.body as Record<string, unknown>;
+  versionCheck(req, Object.keys(body));
+  const fields = await resolveRefs(ctx, body);
+  if (await findPortByAddress(ctx.db.knex, fields.address!)) throw new Conflict(`A port with MAC address ${fields.address} already exists.`, 'MACAlreadyExists');
+  const port = await createPort(ctx.db.knex, fields as PortRecord).catch((err) => duplicateMac(err, fields.address));
+  const base = baseUrl(req, ctx.config);
+  reply.code(201).header('Location', `${base}/v1/ports/${port.uuid}`);
+  return renderPort(port, await relations(ctx.db.knex, [port]), visible(req.apiVersion, undefined, true), base);
+}
+
+async function patchPortHandler(req: FastifyRequest<{ Params: { uuid: string } }>, ctx: ApiContext) {
+  const port = await portOr404(ctx.db.knex, req.params.uuid);
+  const base = baseUrl(req, ctx.config);
+  const all = visible(req.apiVersion, undefined, true);
+  const doc = renderPort(port, await relations(ctx.db.knex, [port]), all, base);
+  const { doc: patched, touched } = applyPatch(doc, req.body as PatchOp[], { allowed: PATCHABLE, known: all });
+  versionCheck(req, touched);
+  const changes: Record<string, unknown> = {};
+  for (const f of touched) changes[f] = patched[f] === null && ['extra', 'local_link_connection'].includes(f) ? {} : patched[f];
+  validateSchema({ type: 'object', properties: INPUT }, changes, 'port');
+  if ('address' in changes && typeof changes.address !== 'string') throw new InvalidInput('Schema error for port: address is required');
+  const fields = await resolveRefs(ctx, changes, port);
+  const updated = await updatePort(ctx.db.knex, port.id, fields).catch((err) => duplicateMac(err, fields.address));
+  return renderPort(updated, await relations(ctx.db.knex, [updated]), all, base);
+}
+
+export const portRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {
+  app.get('/ports', (req) => listPortsReply(req, ctx, { detail: false, path: 'ports' }));
+  app.get('/ports/detail', (req) => listPortsReply(req, ctx, { detail: true, path: 'ports/detail' }));
+  app.get<{ Params: { uuid: string } }>('/ports/:uuid', async (req) => {
+    const port = await portOr404(ctx.db.knex, req.params.uuid);
+    const fields = visible(req.apiVersion, parseFields(req, req.query as Query, PORT_FIELD_VERSIONS), true);
+    return renderPort(port, await relations(ctx.db.knex, [port]), fields, baseUrl(req, ctx.config));
+  });
+  app.post('/ports', { schema: { body: CREATE_SCHEMA } }, (req, reply) => createPortHandler(req, reply, ctx));
+  app.patch<{ Params: { uuid: string } }>('/ports/:uuid', { schema: { body: PATCH_SCHEMA } }, (req) => patchPortHandler(req, ctx));
+  app.delete<{ Params: { uuid: string } }>('/ports/:uuid', async (req, reply) => {
+    const port = await portOr404(ctx.db.knex, req.params.uuid);
+    await deletePort(ctx.db.knex, port.id);
+    return noContent(reply);
+  });
+
+  for (const detail of [false, true]) {
+    const suffix = detail ? '/detail' : '';
+    app.get<{ Params: { ident: string } }>(`/nodes/:ident/ports${suffix}`, async (req) => {
+      const node = await findNode(ctx.db.knex, req.params.ident);
+      if (!node) throw notFound('Node', req.params.ident);
+      return listPortsReply(req, ctx, { detail, path: `nodes/${node.uuid}/ports${suffix}`, fixed: { node_id: node.id } });
+    });
+    app.get<{ Params: { ident: string } }>(`/portgroups/:ident/ports${suffix}`, async (req) => {
+      requireVersion(req, 24, 'Port groups');
+      const group = await findPortgroup(ctx.db.knex, req.params.ident, isUuid(req.params.ident));
+      if (!group) throw notFound('Portgroup', req.params.ident);
+      return listPortsReply(req, ctx, { detail, path: `portgroups/${group.uuid}/ports${suffix}`, fixed: { portgroup_id: group.id } });
+    });
+  }
+};

@@ -1,0 +1,74 @@
+// Microversion negotiation (ironic/api/controllers/base.py, v1/versions.py). The request's minor
+// version lands on `req.apiVersion`; every response carries the supported range.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { NotAcceptable } from '../../common/errors.ts';
+
+export const MIN_VERSION = 1;
+/**
+ * 1.89 is the lowest maximum Metal3's baremetal-operator accepts. Fields and verbs gated up to
+ * here are served; newer ones (disable_power_off 1.95, health 1.109, ...) are not claimed.
+ */
+export const MAX_VERSION = 89;
+
+export const VERSION_HEADER = 'X-OpenStack-Ironic-API-Version';
+export const MIN_VERSION_HEADER = 'X-OpenStack-Ironic-API-Minimum-Version';
+export const MAX_VERSION_HEADER = 'X-OpenStack-Ironic-API-Maximum-Version';
+
+export const versionString = (minor: number): string => `1.${minor}`;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The negotiated minor version (1.N -> N). */
+    apiVersion: number;
+  }
+}
+
+/** The `406` for a version outside the range: Ironic answers it with webob's {code,title,description}. */
+export class VersionNotAcceptable extends NotAcceptable {}
+
+function requestedVersion(req: FastifyRequest): string | undefined {
+  const ironic = req.headers['x-openstack-ironic-api-version'];
+  if (typeof ironic === 'string') return ironic.trim();
+  const generic = req.headers['openstack-api-version'];
+  if (typeof generic === 'string') {
+    const m = /^\s*baremetal\s+(\S+)\s*$/i.exec(generic);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** Parses the requested version; missing means the minimum, as in Ironic. Throws a 406 otherwise. */
+export function parseVersion(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return MIN_VERSION;
+  if (raw.toLowerCase() === 'latest') return MAX_VERSION;
+  const m = /^(\d+)\.(\d+)$/.exec(raw);
+  if (!m) throw new VersionNotAcceptable(`Invalid value for ${VERSION_HEADER} header: "${raw}". It must be "latest" or MAJOR.MINOR.`);
+  const major = Number(m[1]);
+  const minor = Number(m[2]);
+  if (major !== 1 || minor < MIN_VERSION || minor > MAX_VERSION) {
+    throw new VersionNotAcceptable(
+      `Version ${raw} was requested but the minor version is not supported by this service. The supported version range is: [${versionString(MIN_VERSION)}, ${versionString(MAX_VERSION)}].`,
+    );
+  }
+  return minor;
+}
+
+/** onRequest hook: negotiates and sets the version headers (also on the 406 itself). */
+export function negotiateVersion(req: FastifyRequest, reply: FastifyReply): void {
+  reply.header(MIN_VERSION_HEADER, versionString(MIN_VERSION));
+  reply.header(MAX_VERSION_HEADER, versionString(MAX_VERSION));
+  req.apiVersion = parseVersion(requestedVersion(req));
+  reply.header(VERSION_HEADER, versionString(req.apiVersion));
+}
+
+/** Throws 406 when the request's version is older than `minor` (a too-new field, filter or verb). */
+export function requireVersion(req: FastifyRequest, minor: number, what: string): void {
+  if (req.apiVersion < minor) {
+    throw new NotAcceptable(`${what} requires API version ${versionString(minor)} or later; the request asked for ${versionString(req.apiVersion)}.`);
+  }
+}
+
+/** Endpoints that did not exist at the requested version answer 404, as Ironic does. */
+export function endpointSince(req: FastifyRequest, minor: number): boolean {
+  return req.apiVersion >= minor;
+}
