@@ -48,6 +48,17 @@ export class NodeTask implements TaskContext {
     this.node = updated;
   }
 
+  /** Saves fields and writes the history line that says why, in one transaction (a reader never sees one without the other). */
+  async saveAndNote(fields: Partial<NodeRecord>, message: (node: NodeRecord) => string, severity: Severity = 'info'): Promise<void> {
+    if (this.closed) throw new LockLost(this.node.uuid, this.rt.host);
+    this.node = await this.rt.db.knex.transaction(async (trx) => {
+      const updated = await updateNode(trx, this.node.id, fields, { reservation: this.rt.host });
+      if (!updated) throw new LockLost(this.node.uuid, this.rt.host);
+      await recordHistory(trx, this.node.id, { event: message(updated), severity, event_type: this.eventType, conductor: this.rt.host });
+      return updated;
+    });
+  }
+
   async note(message: string, severity: Severity = 'info'): Promise<void> {
     await recordHistory(this.rt.db.knex, this.node.id, { event: message, severity, event_type: this.eventType, conductor: this.rt.host });
   }

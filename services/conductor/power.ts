@@ -25,8 +25,8 @@ export async function performPowerAction(ctx: NodeTask): Promise<void> {
   const timeout = request.timeout ?? ctx.config.conductor.powerStateChangeTimeout;
   const power = ctx.driver.power;
   ctx.eventType = 'power';
-  // The driver waits up to `timeout` for the BMC; a little more here catches a driver that doesn't.
-  const deadline = AbortSignal.timeout((timeout + 5) * 1000);
+  // The driver waits up to `timeout` for the BMC; a second more here catches a driver that doesn't.
+  const deadline = AbortSignal.timeout((timeout + 1) * 1000);
   const signal = AbortSignal.any([ctx.signal, deadline]);
   const saved = ctx.signal;
   ctx.signal = signal;
@@ -50,14 +50,15 @@ export async function performPowerAction(ctx: NodeTask): Promise<void> {
     })(), signal);
     const expected = request.target === PowerState.OFF || request.target === PowerState.SOFT_OFF ? PowerState.OFF : PowerState.ON;
     const observed = (await power.getPowerState(ctx)) ?? expected;
-    await ctx.save({ power_state: observed, target_power_state: null, driver_internal_info: withoutRequest(ctx.node.driver_internal_info) });
-    await ctx.note(`Power state set to "${observed}" (requested: ${request.target})`);
+    await ctx.saveAndNote(
+      { power_state: observed, target_power_state: null, driver_internal_info: withoutRequest(ctx.node.driver_internal_info) },
+      () => `Power state set to "${observed}" (requested: ${request.target})`,
+    );
   } catch (err) {
     if (ctx.signal.aborted && !deadline.aborted) throw err;
     const why = deadline.aborted ? `the BMC did not reach it within ${timeout} s` : errorMessage(err);
     const message = `Failed to change power state to "${request.target}": ${why}`;
-    await ctx.save({ target_power_state: null, last_error: message, driver_internal_info: withoutRequest(ctx.node.driver_internal_info) });
-    await ctx.note(message, 'error');
+    await ctx.saveAndNote({ target_power_state: null, last_error: message, driver_internal_info: withoutRequest(ctx.node.driver_internal_info) }, () => message, 'error');
   } finally {
     ctx.signal = saved;
   }
@@ -85,24 +86,26 @@ export async function syncPowerState(rt: Runtime, nodeId: number, failures: Map<
     rt.logger.warn({ node: node.uuid, attempt: count }, `power state sync failed: ${why}`);
     if (count >= rt.config.conductor.powerSyncMaxRetries) {
       const reason = `Power state sync failed ${count} times in a row, last: ${why}`;
-      const done = await updateNode(rt.db.knex, nodeId, { maintenance: true, fault: 'power failure', maintenance_reason: reason, last_error: reason }, { reservation: null, maintenance: false });
-      if (done) {
-        failures.delete(nodeId);
-        await recordHistory(rt.db.knex, nodeId, { event: `${reason}; node put in maintenance`, severity: 'error', event_type: 'power', conductor: rt.host });
-      }
+      const done = await rt.db.knex.transaction(async (trx) => {
+        const updated = await updateNode(trx, nodeId, { maintenance: true, fault: 'power failure', maintenance_reason: reason, last_error: reason }, { reservation: null, maintenance: false });
+        if (updated) await recordHistory(trx, nodeId, { event: `${reason}; node put in maintenance`, severity: 'error', event_type: 'power', conductor: rt.host });
+        return updated;
+      });
+      if (done) failures.delete(nodeId);
     }
     return;
   }
   failures.delete(nodeId);
   if (observed === null || observed === node.power_state) return;
   // Compare-and-set: nothing else changed the node (a lock, a requested change) since we read it.
-  const changed = await updateNode(rt.db.knex, nodeId, { power_state: observed }, { reservation: null, target_power_state: null, power_state: node.power_state });
-  if (changed) {
-    await recordHistory(rt.db.knex, nodeId, {
+  await rt.db.knex.transaction(async (trx) => {
+    const changed = await updateNode(trx, nodeId, { power_state: observed }, { reservation: null, target_power_state: null, power_state: node.power_state });
+    if (!changed) return;
+    await recordHistory(trx, nodeId, {
       event: node.power_state === null ? `Power state is "${observed}"` : `Power state changed outside Anvil: was "${node.power_state}", now "${observed}"`,
       severity: node.power_state === null ? 'info' : 'warning',
       event_type: 'power',
       conductor: rt.host,
     });
-  }
+  });
 }

@@ -22,14 +22,19 @@ export async function recoverLocksOf(rt: Runtime, hosts: string[], why: (host: s
     const message = `${why(holder)} while the node was "${node.provision_state}"; that operation was interrupted`;
     const fields: Partial<NodeRecord> = interrupted ? { ...failureFields(node, message), reservation: null } : { reservation: null };
     // Compare-and-set on the holder: if it came back and released the lock itself, leave the node be.
-    if (!(await updateNode(rt.db.knex, node.id, fields, { reservation: holder }))) continue;
-    freed++;
-    await recordHistory(rt.db.knex, node.id, {
-      event: interrupted ? `${message} ("${node.provision_state}" -> "${fields.provision_state}")` : `${why(holder)}; conductor ${rt.host} released its lock on the node`,
-      severity: interrupted ? 'error' : 'warning',
-      event_type: 'conductor',
-      conductor: rt.host,
+    const done = await rt.db.knex.transaction(async (trx) => {
+      const updated = await updateNode(trx, node.id, fields, { reservation: holder });
+      if (!updated) return false;
+      await recordHistory(trx, node.id, {
+        event: interrupted ? `${message} ("${node.provision_state}" -> "${fields.provision_state}")` : `${why(holder)}; conductor ${rt.host} released its lock on the node`,
+        severity: interrupted ? 'error' : 'warning',
+        event_type: 'conductor',
+        conductor: rt.host,
+      });
+      return true;
     });
+    if (!done) continue;
+    freed++;
     rt.logger.warn({ node: node.uuid, from: holder }, interrupted ? `took over node, ${node.provision_state} failed` : 'took over node');
   }
   for (const host of hosts) await requeueTasksOf(rt.db.knex, host);

@@ -35,12 +35,14 @@ export async function checkTimeouts(rt: Runtime): Promise<number> {
       if (!rt.owns(node)) continue;
       const message = `Timeout reached in "${t.state}" after ${seconds} s waiting for ${t.waitingFor} (conductor.timeouts.${t.key})`;
       // Compare-and-set: still unlocked, in the same state since the same moment, not in maintenance.
-      const changed = await updateNode(rt.db.knex, node.id, failureFields(node, message), {
-        reservation: null, provision_state: t.state, provision_updated_at: node.provision_updated_at, maintenance: false,
+      const changed = await rt.db.knex.transaction(async (trx) => {
+        const updated = await updateNode(trx, node.id, failureFields(node, message), {
+          reservation: null, provision_state: t.state, provision_updated_at: node.provision_updated_at, maintenance: false,
+        });
+        if (updated) await recordHistory(trx, node.id, { event: `${message} ("${t.state}" -> "${updated.provision_state}")`, severity: 'error', event_type: 'provisioning', conductor: rt.host });
+        return updated;
       });
-      if (!changed) continue;
-      failed++;
-      await recordHistory(rt.db.knex, node.id, { event: `${message} ("${t.state}" -> "${changed.provision_state}")`, severity: 'error', event_type: 'provisioning', conductor: rt.host });
+      if (changed) failed++;
     }
   }
   return failed;

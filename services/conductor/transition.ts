@@ -14,8 +14,7 @@ export function transitionFields(node: Pick<NodeRecord, 'uuid' | 'provision_stat
 /** Applies `event` to the node, with extra fields, and records the move in the node's history. */
 export async function transition(ctx: NodeTask, event: ProvisionEvent, why: string, extra: Partial<NodeRecord> = {}): Promise<void> {
   const from = ctx.node.provision_state;
-  await ctx.save({ ...transitionFields(ctx.node, event), ...extra });
-  await ctx.note(`${why}: "${from}" -> "${ctx.node.provision_state}"`);
+  await ctx.saveAndNote({ ...transitionFields(ctx.node, event), ...extra }, (node) => `${why}: "${from}" -> "${node.provision_state}"`);
 }
 
 /**
@@ -33,6 +32,5 @@ export function failureFields(node: Pick<NodeRecord, 'uuid' | 'provision_state' 
 /** Moves the locked node to its failure state with `message` as last_error, recorded as an error. */
 export async function fail(ctx: NodeTask, message: string, extra: Partial<NodeRecord> = {}): Promise<void> {
   const from = ctx.node.provision_state;
-  await ctx.save({ ...failureFields(ctx.node, message), ...extra });
-  await ctx.note(`${message} ("${from}" -> "${ctx.node.provision_state}")`, 'error');
+  await ctx.saveAndNote({ ...failureFields(ctx.node, message), ...extra }, (node) => `${message} ("${from}" -> "${node.provision_state}")`, 'error');
 }

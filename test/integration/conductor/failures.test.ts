@@ -1,0 +1,105 @@
+// Injected fake-hardware failures and slow BMCs end in the right failure states with a clear
+// last_error; timeouts of working and wait states; maintenance stops the conductor from acting.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { now } from '../../../db/index.ts';
+import { getNodeById, updateNode } from '../../../db/nodes.ts';
+import { WORK_CHANNEL } from '../../../db/tasks.ts';
+import type { Conductor } from '../../../services/conductor/conductor.ts';
+import { BACKENDS, createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
+import { fakeNode, history, requestProvision, startConductor, untilState } from './helpers.ts';
+
+describe.each(BACKENDS)('conductor failures and timeouts on %s', (backend) => {
+  let t: TestDatabase;
+  let conductor: Conductor;
+  beforeAll(async () => {
+    t = await createTestDatabase(backend);
+    conductor = await startConductor(t.db, 'fail-1', {
+      timeouts: { deployCallback: 2, cleanCallback: 2, inspectWait: 2, rescueCallback: 2, serviceCallback: 2, working: 1 },
+    });
+  });
+  afterAll(async () => {
+    await conductor.stop();
+    await t.drop();
+  });
+
+  it.each([
+    ['deploy', 'available', 'active', 'deploy failed', 'Deploy failed: Injected failure of fake deploy (driver_info.fake_fail)'],
+    ['tear_down', 'active', 'deleted', 'error', 'Tear down failed: Injected failure of fake tear down (driver_info.fake_fail)'],
+    ['validate', 'enroll', 'manage', 'enroll', 'Verification failed: Injected validation failure (driver_info.fake_fail contains "validate")'],
+    ['inspect', 'manageable', 'inspect', 'inspect failed', 'Inspection failed: Injected failure of fake inspect (driver_info.fake_fail)'],
+  ])('a failing fake %s ends in the failure state', async (op, from, verb, failed, message) => {
+    const node = await fakeNode(t.db, { provision_state: from, driver_info: { fake_fail: op } });
+    await requestProvision(t.db, node, verb);
+    const n = await untilState(t.db, node.id, failed);
+    expect(n.last_error).toBe(message);
+    expect(n.maintenance).toBe(false);
+    const last = (await history(t.db, node.id)).at(-1)!;
+    expect(last.severity).toBe('error');
+    expect(last.event).toContain(message);
+  });
+
+  it('a failing clean puts the node in maintenance with fault "clean failure"', async () => {
+    const node = await fakeNode(t.db, { provision_state: 'manageable', driver_info: { fake_fail: ['clean'] } });
+    await requestProvision(t.db, node, 'provide');
+    const n = await untilState(t.db, node.id, 'clean failed');
+    expect(n).toMatchObject({ maintenance: true, fault: 'clean failure', target_provision_state: 'available' });
+    expect(n.last_error).toBe('Cleaning failed: Injected failure of fake clean (driver_info.fake_fail)');
+    expect(n.maintenance_reason).toBe(n.last_error);
+  });
+
+  it('a step slower than timeouts.working fails its node, while a fast node next to it finishes', async () => {
+    const slow = await fakeNode(t.db, { provision_state: 'available', driver_info: { fake_delay: 30 } });
+    const fast = await fakeNode(t.db, { provision_state: 'available' });
+    await requestProvision(t.db, slow, 'active');
+    await requestProvision(t.db, fast, 'active');
+    await untilState(t.db, fast.id, 'active');
+    expect((await getNodeById(t.db.knex, slow.id))!.provision_state).toBe('deploying');
+    const n = await untilState(t.db, slow.id, 'deploy failed');
+    expect(n.last_error).toBe('Deploying timed out after 1 s (conductor.timeouts.working)');
+  });
+
+  it.each([
+    ['wait call-back', 'deploy failed', 'Timeout reached in "wait call-back" after 2 s waiting for the deploy agent to call back (conductor.timeouts.deployCallback)'],
+    ['clean wait', 'clean failed', 'Timeout reached in "clean wait" after 2 s waiting for the agent to finish cleaning (conductor.timeouts.cleanCallback)'],
+    ['rescue wait', 'rescue failed', 'Timeout reached in "rescue wait" after 2 s waiting for the rescue ramdisk to call back (conductor.timeouts.rescueCallback)'],
+    ['service wait', 'service failed', 'Timeout reached in "service wait" after 2 s waiting for the agent to finish servicing (conductor.timeouts.serviceCallback)'],
+  ])('a node in "%s" for too long goes to "%s"', async (state, failed, message) => {
+    const fresh = await fakeNode(t.db, { provision_state: state, provision_updated_at: now() });
+    const old = await fakeNode(t.db, { provision_state: state, provision_updated_at: now() - 3000 });
+    const n = await untilState(t.db, old.id, failed);
+    expect(n.last_error).toBe(message);
+    expect((await history(t.db, old.id)).at(-1)).toMatchObject({ severity: 'error', event: `${message} ("${state}" -> "${failed}")` });
+    expect((await getNodeById(t.db.knex, fresh.id))!.provision_state).toBe(state);
+  });
+
+  it('times out "inspect wait" from inspection_started_at', async () => {
+    const node = await fakeNode(t.db, { provision_state: 'inspect wait', provision_updated_at: now(), inspection_started_at: now() - 5000 });
+    const n = await untilState(t.db, node.id, 'inspect failed');
+    expect(n.last_error).toMatch(/^Timeout reached in "inspect wait" after 2 s waiting for the ramdisk to send inspection data/);
+  });
+
+  it('does not time out a waiting node in maintenance or locked by someone', async () => {
+    const maint = await fakeNode(t.db, { provision_state: 'wait call-back', provision_updated_at: now() - 10_000, maintenance: true });
+    const locked = await fakeNode(t.db, { provision_state: 'wait call-back', provision_updated_at: now() - 10_000, reservation: 'someone-else' });
+    const control = await fakeNode(t.db, { provision_state: 'wait call-back', provision_updated_at: now() - 10_000 });
+    await untilState(t.db, control.id, 'deploy failed');
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await getNodeById(t.db.knex, maint.id))!.provision_state).toBe('wait call-back');
+    expect((await getNodeById(t.db.knex, locked.id))!.provision_state).toBe('wait call-back');
+  });
+
+  it('maintenance stops the conductor from acting on a node until it is lifted', async () => {
+    const node = await fakeNode(t.db, { provision_state: 'available', maintenance: true, maintenance_reason: 'fan' });
+    await requestProvision(t.db, node, 'active');
+    const control = await fakeNode(t.db, { provision_state: 'available' });
+    await requestProvision(t.db, control, 'active');
+    await untilState(t.db, control.id, 'active');
+    await new Promise((r) => setTimeout(r, 500));
+    const held = (await getNodeById(t.db.knex, node.id))!;
+    expect(held).toMatchObject({ provision_state: 'deploying', reservation: null });
+    expect(await history(t.db, node.id)).toEqual([]);
+    await updateNode(t.db.knex, node.id, { maintenance: false, maintenance_reason: null });
+    await t.db.notify(WORK_CHANNEL, String(node.id));
+    await untilState(t.db, node.id, 'active');
+  });
+});
