@@ -91,10 +91,8 @@ export async function startTftpServer(opts: TftpOptions): Promise<TftpServer> {
     const socket = dgram.createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, opts.host === '0.0.0.0' ? undefined : opts.host, resolve));
     const send = (buf: Buffer): void => socket.send(buf, client.port, client.address);
-    const fail = (code: number, message: string): void => {
-      send(errorPacket(code, message));
-      socket.close();
-    };
+    // Closing at once would drop the datagram still queued.
+    const fail = (code: number, message: string): void => socket.send(errorPacket(code, message), client.port, client.address, () => socket.close());
     if (req.op === Op.WRQ) return fail(ErrorCode.ACCESS_VIOLATION, 'This server is read-only');
     if (req.mode !== 'octet' && req.mode !== 'netascii') return fail(ErrorCode.ILLEGAL_OPERATION, `Unsupported mode "${req.mode}"`);
 
