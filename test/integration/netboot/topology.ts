@@ -2,6 +2,7 @@
 //   prov  (Anvil netboot: DHCP, TFTP, HTTP)  p0 172.30.0.1/24 --- l0 172.30.0.2/24  leaf (router, dhcrelay)
 //   leaf  l1 172.30.1.1/24 --- n0  node   (relayed leaf subnet 172.30.1.0/24)
 //   prov  p1 172.30.2.1/24 --- d0  dnode  (directly attached subnet 172.30.2.0/24)
+//   leaf  tap0 172.30.3.1/24 (optional) --- a QEMU guest (relayed subnet 172.30.3.0/24)
 // Anvil runs as `anvil netboot --config FILE` inside prov, on a SQLite file the test also opens.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,7 +35,8 @@ export function randomMac(): string {
   return ['52', ...[...b].map((x) => x.toString(16).padStart(2, '0'))].join(':');
 }
 
-export async function buildTopology(opts: { discovery?: boolean; hosts?: unknown[] } = {}): Promise<Topology> {
+/** `vmTap` adds a tap device tap0 172.30.3.1/24 on the leaf (a second relayed subnet) for a QEMU guest. */
+export async function buildTopology(opts: { discovery?: boolean; hosts?: unknown[]; vmTap?: boolean } = {}): Promise<Topology> {
   const ns = createNamespaces();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'anvil-netboot-'));
   const tftpRoot = path.join(dir, 'tftpboot');
@@ -59,7 +61,14 @@ export async function buildTopology(opts: { discovery?: boolean; hosts?: unknown
     await ns.link({ role: 'prov', ifname: 'p1', addr: `${DIRECT_SERVER}/24` }, { role: 'dnode', ifname: 'd0' });
     await ns.run('leaf', ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     await ns.run('prov', ['ip', 'route', 'add', '172.30.1.0/24', 'via', '172.30.0.2']);
+    if (opts.vmTap) {
+      await ns.run('leaf', ['ip', 'tuntap', 'add', 'dev', 'tap0', 'mode', 'tap']);
+      await ns.run('leaf', ['ip', 'addr', 'add', '172.30.3.1/24', 'dev', 'tap0']);
+      await ns.run('leaf', ['ip', 'link', 'set', 'tap0', 'up']);
+      await ns.run('prov', ['ip', 'route', 'add', '172.30.3.0/24', 'via', '172.30.0.2']);
+    }
     const subnets = [
+      { name: 'vmleaf', cidr: '172.30.3.0/24', range: { start: '172.30.3.100', end: '172.30.3.110' }, router: '172.30.3.1' },
       { name: 'leaf1', cidr: '172.30.1.0/24', range: { start: '172.30.1.100', end: '172.30.1.150' }, router: '172.30.1.1', dns: ['172.30.1.1'], leaseTime: 600 },
       { name: 'prov', cidr: '172.30.2.0/24', direct: true, serverAddress: DIRECT_SERVER, range: { start: '172.30.2.50', end: '172.30.2.60' }, router: DIRECT_SERVER, leaseTime: 600 },
     ];
