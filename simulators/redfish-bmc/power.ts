@@ -17,13 +17,16 @@ const RESET_ACTIONS: Record<string, MachinePowerAction> = {
   Nmi: 'nmi',
 };
 
-/** Applies a reset type to the machine, after `delayMs` (real BMCs report the new state seconds after the 204). */
+/**
+ * Applies a reset type to the machine. A change between on and off shows after `delayMs` (real BMCs
+ * report it seconds after the 204); restarts happen at once, as the system stays On throughout.
+ */
 export async function applyReset(machine: SimulatedMachine, resetType: string, delayMs: number): Promise<void> {
   let action = RESET_ACTIONS[resetType];
   if (resetType === 'PushPowerButton') action = (await machine.powerState()) === 'on' ? 'soft-off' : 'on';
   if (!action) throw new Error(`Unknown ResetType ${resetType}`);
   const run = () => machine.power(action).catch(() => undefined);
-  if (delayMs > 0) setTimeout(run, delayMs).unref();
+  if (delayMs > 0 && (action === 'on' || action === 'off' || action === 'soft-off')) setTimeout(run, delayMs).unref();
   else await run();
 }
 

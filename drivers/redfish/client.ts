@@ -1,0 +1,282 @@
+// Anvil's Redfish client, on axios: Basic or session auth (X-Auth-Token, re-created on 401), TLS
+// with a CA choice, keep-alive, per-call timeouts, bounded retries with back-off for connection
+// errors and 5xx, ETag/If-Match on PATCH (with the 412/428 fallbacks real BMCs need), task monitors,
+// and Redfish error bodies turned into readable text.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { BmcTimeout, DriverError } from '../../common/errors.ts';
+import type { RedfishInfo } from './driver-info.ts';
+
+export type Json = Record<string, unknown>;
+
+export interface RedfishResponse {
+  status: number;
+  headers: Record<string, string>;
+  data: Json;
+}
+
+/** A Redfish call that failed with an HTTP status; messageIds from error.@Message.ExtendedInfo. */
+export class RedfishError extends DriverError {
+  constructor(message: string, readonly status: number, readonly messageIds: string[]) {
+    super(message, 'RedfishError');
+  }
+  /** Whether one of the BMC's message ids ends with `name` (registry versions differ: Base.1.5.X, Base.1.8.X). */
+  hasMessage(name: string): boolean {
+    return this.messageIds.some((id) => id === name || id.endsWith(`.${name}`));
+  }
+}
+
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ERR_SOCKET_CONNECTION_TIMEOUT']);
+const RUNNING_TASK_STATES = new Set(['New', 'Starting', 'Running', 'Pending', 'Stopping', 'Suspended', 'Service', 'Interrupted']);
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The readable text of a Redfish error body (every ExtendedInfo message, else error.message). */
+export function redfishErrorText(body: unknown): { text: string; ids: string[] } {
+  const err = isObject(body) && isObject(body.error) ? body.error : null;
+  if (!err) return { text: '', ids: [] };
+  const infos = Array.isArray(err['@Message.ExtendedInfo']) ? err['@Message.ExtendedInfo'].filter(isObject) : [];
+  const ids = infos.map((i) => String(i.MessageId ?? '')).filter(Boolean);
+  if (typeof err.code === 'string') ids.push(err.code);
+  const texts = infos.map((i) => [i.Message, i.Resolution ? `(${String(i.Resolution)})` : ''].filter(Boolean).join(' ')).filter(Boolean);
+  return { text: texts.length ? texts.join('; ') : String(err.message ?? ''), ids };
+}
+
+function caBundle(where: string): string[] {
+  if (statSync(where).isDirectory()) {
+    return readdirSync(where).filter((f) => /\.(pem|crt)$/i.test(f)).map((f) => readFileSync(path.join(where, f), 'utf8'));
+  }
+  return [readFileSync(where, 'utf8')];
+}
+
+const pathOf = (uri: string) => {
+  try {
+    return new URL(uri, 'http://x').pathname;
+  } catch {
+    return uri;
+  }
+};
+const etagKey = (uri: string) => pathOf(uri).toLowerCase().replace(/\/+$/, '');
+
+export class RedfishClient {
+  private readonly http: AxiosInstance;
+  private readonly agent: http.Agent;
+  private token: string | null = null;
+  private sessionUri: string | null = null;
+  private login: Promise<void> | null = null;
+  /** auto mode: null until decided. */
+  private useSession: boolean | null;
+  private readonly etags = new Map<string, string>();
+  private rootDoc: Json | null = null;
+
+  constructor(readonly info: RedfishInfo) {
+    const secure = info.origin.startsWith('https:');
+    this.agent = secure
+      ? new https.Agent({ keepAlive: true, maxSockets: 8, rejectUnauthorized: info.verifyCa !== false, ca: typeof info.verifyCa === 'string' ? caBundle(info.verifyCa) : undefined })
+      : new http.Agent({ keepAlive: true, maxSockets: 8 });
+    this.http = axios.create({
+      baseURL: info.origin,
+      timeout: info.timeoutSec * 1000,
+      httpAgent: secure ? undefined : this.agent,
+      httpsAgent: secure ? this.agent : undefined,
+      validateStatus: () => true,
+      maxRedirects: 0,
+      proxy: false,
+      transitional: { clarifyTimeoutError: true },
+      headers: { Accept: 'application/json', 'OData-Version': '4.0' },
+    });
+    this.useSession = !info.username ? false : info.authType === 'basic' ? false : info.authType === 'session' ? true : null;
+  }
+
+  /** The service root (cached): unauthenticated, as the standard allows. */
+  async root(): Promise<Json> {
+    if (!this.rootDoc) this.rootDoc = (await this.send('GET', this.info.root, undefined, {}, false)).data;
+    return this.rootDoc;
+  }
+
+  async get(uri: string): Promise<RedfishResponse> {
+    const res = await this.request('GET', uri);
+    const etag = res.headers.etag ?? (typeof res.data['@odata.etag'] === 'string' ? res.data['@odata.etag'] : undefined);
+    if (etag) this.etags.set(etagKey(uri), etag);
+    return res;
+  }
+
+  async getJson(uri: string): Promise<Json> {
+    return (await this.get(uri)).data;
+  }
+
+  /**
+   * PATCH with If-Match when the resource had an ETag. On 412 retry with a weak ETag made strong,
+   * then without If-Match (as python-sushy does); on 428 read the ETag and retry with it.
+   */
+  async patch(uri: string, body: Json): Promise<RedfishResponse> {
+    let etag = this.etags.get(etagKey(uri));
+    const tries: (string | null)[] = etag ? [etag, ...(etag.startsWith('W/') ? [etag.slice(2)] : []), null] : [null];
+    let last: RedfishError | null = null;
+    for (let i = 0; i < tries.length; i++) {
+      try {
+        return await this.waitIfTask(await this.request('PATCH', uri, body, tries[i] ? { 'If-Match': tries[i]! } : {}));
+      } catch (err) {
+        if (!(err instanceof RedfishError)) throw err;
+        last = err;
+        if (err.status === 428 && tries[i] === null && !etag) {
+          await this.get(uri);
+          etag = this.etags.get(etagKey(uri));
+          if (!etag) throw err;
+          tries.push(etag);
+          continue;
+        }
+        if (err.status !== 412) throw err;
+      }
+    }
+    throw last!;
+  }
+
+  /** POST; a 202 with a task monitor is polled to its end. */
+  async post(uri: string, body: Json): Promise<RedfishResponse> {
+    return this.waitIfTask(await this.request('POST', uri, body));
+  }
+
+  async delete(uri: string): Promise<RedfishResponse> {
+    return this.request('DELETE', uri);
+  }
+
+  private async waitIfTask(res: RedfishResponse): Promise<RedfishResponse> {
+    const location = res.headers.location;
+    if (res.status !== 202 || !location) return res;
+    return this.waitTask(location);
+  }
+
+  /** Polls a task monitor (or task) until it ends; throws with the task's messages if it failed. */
+  async waitTask(uri: string, timeoutSec = 600): Promise<RedfishResponse> {
+    const deadline = Date.now() + timeoutSec * 1000;
+    let delay = 100;
+    for (;;) {
+      const res = await this.request('GET', uri);
+      const state = typeof res.data.TaskState === 'string' ? res.data.TaskState : null;
+      if (res.status !== 202 && !(state && RUNNING_TASK_STATES.has(state))) {
+        if (state === 'Exception' || state === 'Killed' || state === 'Cancelled') {
+          const messages = Array.isArray(res.data.Messages) ? res.data.Messages.filter(isObject).map((m) => String(m.Message ?? '')).filter(Boolean) : [];
+          throw new RedfishError(`The BMC task ${pathOf(uri)} ended in state ${state}: ${messages.join('; ') || 'no message'}`, res.status, []);
+        }
+        return res;
+      }
+      if (Date.now() > deadline) throw new BmcTimeout(`The BMC task ${pathOf(uri)} did not finish within ${timeoutSec} s (state ${state ?? 'running'})`);
+      const retryAfter = Number(res.headers['retry-after']);
+      await sleep(Math.min(Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : delay, delay));
+      delay = Math.min(delay * 2, 2000);
+    }
+  }
+
+  /** An authenticated call; a session that the BMC forgot (401) is re-created once. */
+  async request(method: string, uri: string, body?: Json, headers: Record<string, string> = {}): Promise<RedfishResponse> {
+    const first = await this.send(method, uri, body, headers, true);
+    if (first.status === 401 && this.token) {
+      this.token = null;
+      this.sessionUri = null;
+      return this.check(method, uri, await this.send(method, uri, body, headers, true));
+    }
+    return this.check(method, uri, first);
+  }
+
+  private check(method: string, uri: string, res: RedfishResponse): RedfishResponse {
+    if (res.status < 400) return res;
+    const { text, ids } = redfishErrorText(res.data);
+    const reason = res.status === 401 ? 'the BMC refused the credentials (check redfish_username and redfish_password)' : text || 'no error message';
+    throw new RedfishError(`Redfish ${method} ${pathOf(uri)} on ${this.info.origin} failed with HTTP ${res.status}: ${reason}`, res.status, ids);
+  }
+
+  private async authHeaders(): Promise<Record<string, string>> {
+    if (!this.info.username) return {};
+    if (this.useSession !== false) {
+      if (!this.token) {
+        this.login ??= this.createSession().finally(() => { this.login = null; });
+        await this.login;
+      }
+      if (this.token) return { 'X-Auth-Token': this.token };
+    }
+    return { Authorization: `Basic ${Buffer.from(`${this.info.username}:${this.info.password ?? ''}`).toString('base64')}` };
+  }
+
+  private async createSession(): Promise<void> {
+    let sessions = `${this.info.root}/SessionService/Sessions`;
+    try {
+      const root = await this.root();
+      const links = isObject(root.Links) && isObject(root.Links.Sessions) ? root.Links.Sessions['@odata.id'] : undefined;
+      if (typeof links === 'string') sessions = links;
+    } catch (err) {
+      if (this.useSession === true) throw err;
+    }
+    const res = await this.send('POST', sessions, { UserName: this.info.username, Password: this.info.password ?? '' }, {}, false);
+    const token = res.headers['x-auth-token'];
+    if (res.status < 300 && token) {
+      this.token = token;
+      this.sessionUri = res.headers.location ?? (typeof res.data['@odata.id'] === 'string' ? res.data['@odata.id'] : null);
+      this.useSession = true;
+      return;
+    }
+    if (this.useSession === true) {
+      const { text } = redfishErrorText(res.data);
+      throw new RedfishError(`Cannot open a Redfish session on ${this.info.origin} (HTTP ${res.status}${text ? `: ${text}` : ''})`, res.status, []);
+    }
+    this.useSession = false; // auto: no usable SessionService (as on sushy-emulator): Basic from now on
+  }
+
+  /** One HTTP exchange with bounded retries and back-off for connection errors and 5xx (not 501). */
+  private async send(method: string, uri: string, body: Json | undefined, headers: Record<string, string>, auth: boolean): Promise<RedfishResponse> {
+    const url = uri.startsWith('/') ? uri : pathOf(uri);
+    let lastError: unknown = null;
+    for (let attempt = 1; attempt <= this.info.attempts; attempt++) {
+      try {
+        const res: AxiosResponse = await this.http.request({
+          method,
+          url,
+          data: body,
+          headers: { ...(auth ? await this.authHeaders() : {}), ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
+        });
+        const out = { status: res.status, headers: lowerHeaders(res.headers), data: isObject(res.data) ? res.data : {} };
+        if (res.status >= 500 && res.status !== 501 && res.status !== 505 && attempt < this.info.attempts) {
+          lastError = out;
+          await sleep(this.info.retryIntervalSec * 1000 * 2 ** (attempt - 1));
+          continue;
+        }
+        return out;
+      } catch (err) {
+        if (err instanceof RedfishError) throw err;
+        const code = (err as { code?: string }).code ?? '';
+        lastError = err;
+        if (!TRANSIENT_CODES.has(code) && !/socket hang up/i.test((err as Error).message)) break;
+        if (attempt < this.info.attempts) await sleep(this.info.retryIntervalSec * 1000 * 2 ** (attempt - 1));
+      }
+    }
+    if (lastError && isObject(lastError) && 'status' in lastError) return lastError as unknown as RedfishResponse;
+    const err = lastError as { code?: string; message?: string };
+    const tries = this.info.attempts > 1 ? ` after ${this.info.attempts} attempts` : '';
+    if (err?.code === 'ETIMEDOUT' || err?.code === 'ECONNABORTED') {
+      throw new BmcTimeout(`The BMC at ${this.info.origin} did not answer ${method} ${pathOf(uri)} within ${this.info.timeoutSec} s${tries}`);
+    }
+    throw new DriverError(`Cannot reach the BMC at ${this.info.origin} for ${method} ${pathOf(uri)}${tries}: ${err?.code ? `${err.code} ` : ''}${err?.message ?? String(err)}`);
+  }
+
+  /** Ends the session (BMCs cap them) and the keep-alive connections. */
+  async close(): Promise<void> {
+    const uri = this.sessionUri;
+    this.sessionUri = null;
+    if (uri && this.token) await this.send('DELETE', uri, undefined, {}, true).catch(() => undefined);
+    this.token = null;
+    this.agent.destroy();
+  }
+}
+
+function lowerHeaders(h: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!isObject(h)) return out;
+  for (const [k, v] of Object.entries(h)) if (v !== undefined && v !== null) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
+  return out;
+}

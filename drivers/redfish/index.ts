@@ -1,0 +1,48 @@
+// The `redfish` hardware type: Redfish power, management, inspect and virtual-media boot, beside
+// the network boot and deploy interfaces other families provide (listed by name).
+import type { DriverFamily, HardwareType } from '../interfaces.ts';
+import { redfishVirtualMediaBoot } from './boot.ts';
+import { redfishInspect } from './inspect.ts';
+import { redfishManagement } from './management.ts';
+import { redfishPower } from './power.ts';
+import type { Vendor } from './vendor.ts';
+
+export const REDFISH: Vendor = { name: 'redfish', bootName: 'redfish-virtual-media' };
+
+export const redfishPowerInterface = redfishPower(REDFISH);
+export const redfishManagementInterface = redfishManagement(REDFISH);
+export const redfishInspectInterface = redfishInspect(REDFISH);
+export const redfishBootInterface = redfishVirtualMediaBoot(REDFISH);
+
+/** A Redfish-based hardware type's interface lists: the vendor's own first, plain Redfish beside. */
+export function redfishHardwareType(name: string, vendor: Vendor): HardwareType {
+  const own = (generic: string) => (vendor.name === REDFISH.name ? [generic] : [vendor.name, generic]);
+  return {
+    name,
+    interfaces: {
+      power: own('redfish'),
+      management: own('redfish'),
+      boot: ['ipxe', 'pxe', 'http', ...(vendor.bootName === REDFISH.bootName ? [] : [vendor.bootName]), 'redfish-virtual-media', 'fake'],
+      deploy: ['direct', 'ramdisk', 'fake'],
+      inspect: [...own('redfish'), 'agent', 'no-inspect'],
+      bios: ['no-bios'],
+      console: ['no-console'],
+      firmware: ['no-firmware'],
+      network: ['noop', 'flat'],
+      raid: ['no-raid'],
+      rescue: ['no-rescue'],
+      storage: ['noop'],
+      vendor: ['no-vendor'],
+    },
+  };
+}
+
+export const redfishFamily: DriverFamily = {
+  implementations: {
+    power: [redfishPowerInterface],
+    management: [redfishManagementInterface],
+    inspect: [redfishInspectInterface],
+    boot: [redfishBootInterface],
+  },
+  hardwareTypes: [redfishHardwareType('redfish', REDFISH)],
+};

@@ -1,0 +1,80 @@
+// The Redfish power interface: ComputerSystem.Reset with the reset types the system advertises,
+// then a wait until the BMC reports the new state.
+import { BmcTimeout, UnsupportedOperation } from '../../common/errors.ts';
+import type { PowerInterface, TaskContext } from '../interfaces.ts';
+import { parseRedfishInfo, REDFISH_PROPERTIES } from './driver-info.ts';
+import { RedfishNode } from './system.ts';
+import type { Vendor } from './vendor.ts';
+
+/** Seconds to wait for a power change when the caller gives none (Ironic's power_state_change_timeout). */
+export const DEFAULT_POWER_TIMEOUT = 60;
+
+async function must(rn: RedfishNode, preferred: string[], what: string): Promise<string> {
+  const type = await rn.pickReset(preferred);
+  if (!type) throw new UnsupportedOperation(`The BMC of node ${rn.node.uuid} advertises none of the reset types ${preferred.join(', ')} needed to ${what}`);
+  return type;
+}
+
+async function powerOn(ctx: TaskContext, rn: RedfishNode, timeout: number): Promise<void> {
+  await rn.reset(await must(rn, ['On', 'ForceOn', 'PushPowerButton'], 'power on'));
+  await rn.waitForPower('power on', timeout, ctx.signal);
+}
+
+async function powerOff(ctx: TaskContext, rn: RedfishNode, timeout: number, soft: boolean): Promise<void> {
+  if (soft) {
+    const graceful = await rn.pickReset(['GracefulShutdown']);
+    if (graceful) {
+      await rn.reset(graceful);
+      try {
+        await rn.waitForPower('power off', timeout, ctx.signal);
+        return;
+      } catch (err) {
+        if (!(err instanceof BmcTimeout)) throw err;
+        await ctx.note(`Soft power off of node ${rn.node.uuid} did not finish in ${timeout} s; forcing power off`, 'warning');
+      }
+    }
+  }
+  await rn.reset(await must(rn, ['ForceOff', 'PushPowerButton'], 'power off'));
+  await rn.waitForPower('power off', timeout, ctx.signal);
+}
+
+export function redfishPower(vendor: Vendor): PowerInterface {
+  return {
+    name: vendor.name,
+    properties: REDFISH_PROPERTIES,
+    validate(node) {
+      parseRedfishInfo(node);
+    },
+    async getPowerState(ctx) {
+      return (await RedfishNode.open(ctx.node)).powerState();
+    },
+    async setPowerState(ctx, target, timeoutSec) {
+      const rn = await RedfishNode.open(ctx.node);
+      const timeout = timeoutSec ?? DEFAULT_POWER_TIMEOUT;
+      const current = await rn.powerState();
+      if (target === 'power on') {
+        if (current !== 'power on') await powerOn(ctx, rn, timeout);
+      } else if (current !== 'power off') {
+        await powerOff(ctx, rn, timeout, target === 'soft power off');
+      }
+    },
+    async reboot(ctx, soft, timeoutSec) {
+      const rn = await RedfishNode.open(ctx.node);
+      const timeout = timeoutSec ?? DEFAULT_POWER_TIMEOUT;
+      const system = await rn.system();
+      if ((await rn.powerState()) === 'power off') {
+        await powerOn(ctx, rn, timeout);
+        return;
+      }
+      const type = await rn.pickReset(soft ? ['GracefulRestart'] : ['ForceRestart', 'PowerCycle'], system);
+      if (type) {
+        await rn.reset(type, system);
+        // A restart may pass through off too quickly to see; the node must end up on.
+        await rn.waitForPower('power on', timeout, ctx.signal);
+        return;
+      }
+      await powerOff(ctx, rn, timeout, soft);
+      await powerOn(ctx, rn, timeout);
+    },
+  };
+}

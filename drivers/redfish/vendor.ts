@@ -1,0 +1,15 @@
+// What differs between plain Redfish, Dell iDRAC and HPE iLO: the interface names and a few
+// operations a vendor does its own way. Each family passes its Vendor to the shared factories.
+import type { BootDevice, BootMode } from '../interfaces.ts';
+import type { RedfishNode } from './system.ts';
+
+export interface Vendor {
+  /** Implementation names: power/management/inspect share one, boot has its own. */
+  readonly name: string;
+  readonly bootName: string;
+  /** Sets the boot override; the default PATCHes Boot on the system. */
+  setBootDevice?(rn: RedfishNode, device: BootDevice, persistent: boolean): Promise<void>;
+  setBootMode?(rn: RedfishNode, mode: BootMode): Promise<void>;
+  /** Makes the next boot (or every boot) start from the inserted virtual CD. */
+  bootFromMedia?(rn: RedfishNode, persistent: boolean): Promise<void>;
+}
