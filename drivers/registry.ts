@@ -6,9 +6,12 @@ import { agentFamily } from './agent/index.ts';
 import { fakeFamily } from './fake/index.ts';
 import { noopFamily } from './noop/index.ts';
 import { pxeFamily } from './pxe/index.ts';
+import { redfishFamily } from './redfish/index.ts';
+import { idracFamily } from './idrac/index.ts';
+import { iloFamily } from './ilo/index.ts';
 import type { DriverFamily, DriverInterface, HardwareType, InterfaceTypes, ResolvedDriver } from './interfaces.ts';
 
-const FAMILIES: DriverFamily[] = [noopFamily, fakeFamily, pxeFamily, agentFamily];
+const FAMILIES: DriverFamily[] = [noopFamily, fakeFamily, pxeFamily, agentFamily, redfishFamily, idracFamily, iloFamily];
 
 const implementations = new Map<InterfaceName, Map<string, DriverInterface>>(INTERFACE_NAMES.map((i) => [i, new Map()]));
 const hardwareTypes = new Map<string, HardwareType>();
