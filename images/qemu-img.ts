@@ -55,7 +55,10 @@ export async function checkImage(file: string, format: string, opts: QemuImgOpti
   const result = await execa('qemu-img', ['check', '-f', format, file], { timeout: opts.timeoutMs ?? 60_000, cancelSignal: opts.signal, reject: false });
   if (result.timedOut) throw new ImageError(`qemu-img check of ${file} timed out`);
   if (result.exitCode === 0 || result.exitCode === 3 || result.exitCode === 63) return;
-  const detail = `${result.stdout}\n${result.stderr}`.trim().split('\n').filter(Boolean).slice(-2).join('; ').replace(/qemu-img: /g, '');
+  const lines = `${result.stdout}\n${result.stderr}`.split('\n').map((l) => l.trim()).filter(Boolean);
+  const summary = lines.find((l) => /errors? (were|was) found/.test(l));
+  const first = lines.find((l) => /^(ERROR|qemu-img:)/.test(l));
+  const detail = [summary, first].filter(Boolean).join('; ').replace(/qemu-img: /g, '').slice(0, 400) || `exit ${result.exitCode}`;
   throw new ImageRefused(`Image ${file} is corrupt (qemu-img check exit ${result.exitCode}): ${detail}`);
 }
 
