@@ -1,0 +1,68 @@
+#!/bin/sh
+# PID 1 of Anvil's deploy ramdisk: mounts the kernel filesystems, loads the drivers the hardware asks
+# for, gets an address by DHCP on the boot NIC (BOOTIF, else the first NIC that answers) and runs the
+# deploy agent, restarting it if it dies (PID 1 must never exit: the kernel would panic).
+export PATH=/usr/sbin:/usr/bin HOME=/root
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm /run /tmp /var/tmp /var/log
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /run
+say() { echo "anvil-ramdisk: [$(cut -d' ' -f1 /proc/uptime)] $*" > /dev/console; }
+say "kernel $(uname -r) up, loading drivers"
+
+# Drivers for every device present (modalias); a driver can bring new devices (virtio_pci the virtio
+# devices, a disk controller its disks), so look again until nothing new is loaded.
+loaded=""
+for pass in 1 2 3 4; do
+  find /sys/devices -name modalias -exec cat {} + 2>/dev/null | sort -u | xargs modprobe -a -q 2>/dev/null
+  [ $pass = 1 ] && xargs modprobe -a -q < /etc/anvil/modules-always
+  now=$(cat /proc/modules | wc -l)
+  [ "$now" = "$loaded" ] && break
+  loaded=$now
+done
+say "$loaded modules loaded"
+mdev -s 2>/dev/null
+
+cmdline=" $(cat /proc/cmdline) "
+arg() { for word in $cmdline; do case "$word" in "$1="*) echo "${word#*=}" ;; esac; done; }
+
+if [ -z "${cmdline##* anvil.selftest *}" ]; then
+  say "selftest: $(node -e 'process.stdout.write(`node ${process.version} ok`)' 2>&1)"
+  say "selftest: $(qemu-img --version | head -n1)"
+  say "selftest: cpus $(nproc) memory $(sed -n 's/MemTotal: *//p' /proc/meminfo) disks $(ls /sys/block | grep -v -e '^loop' -e '^ram' | tr '\n' ' ')"
+  say "selftest: nics $(ls /sys/class/net | tr '\n' ' ')"
+  say "selftest done, powering off"
+  poweroff -f
+fi
+
+ip link set lo up
+# BOOTIF is 01-aa-bb-cc-dd-ee-ff (pxelinux style) or a plain MAC (iPXE's ${mac}).
+bootif=$(arg BOOTIF | sed -e 's/^01-//' -e 's/-/:/g' | tr 'A-F' 'a-f')
+nics=""
+for dev in /sys/class/net/*; do
+  name=${dev##*/}
+  [ "$name" = lo ] && continue
+  [ -e "$dev/device" ] || continue
+  if [ -n "$bootif" ] && [ "$(cat "$dev/address")" = "$bootif" ]; then nics="$name $nics"; else nics="$nics $name"; fi
+done
+while :; do
+  for nic in $nics; do
+    ip link set "$nic" up
+    say "DHCP on $nic ($(cat /sys/class/net/$nic/address))"
+    if udhcpc -i "$nic" -s /etc/anvil/udhcpc.sh -n -q -t 6 -T 2 >/dev/null 2>&1; then
+      say "$nic has $(ip -4 -o addr show dev "$nic" | awk '{print $4}')"
+      break 2
+    fi
+  done
+  say "no DHCP answer on any NIC ($nics), trying again"
+  sleep 5
+done
+
+while :; do
+  say "starting the agent"
+  node /anvil-agent.mjs
+  say "agent exited with status $?, restarting in 5 s"
+  sleep 5
+done

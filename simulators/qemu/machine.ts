@@ -1,0 +1,312 @@
+// A SimulatedMachine backed by a real QEMU virtual machine (TCG), so the Redfish and IPMI
+// simulators act as a virtual BMC for it, as VirtualBMC and sushy-tools do for libvirt.
+// Power on starts the QEMU process with the boot order the boot override asks for; power off quits
+// it through QMP. QEMU runs with -no-reboot, so a reboot from the guest ends the process and the
+// machine starts again with the then-current boot override, as a server's firmware would pick it.
+// Virtual media is an IDE CD-ROM changed through QMP blockdev-change-medium.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { imageInfo } from '../../images/qemu-img.ts';
+import type {
+  BootOverride, MachineBootDevice, MachineHardware, MachinePower, MachinePowerAction, SimulatedMachine, VirtualMedia,
+} from '../machine.ts';
+import { QmpClient, type QmpEvent } from './qmp.ts';
+
+export interface QemuNic {
+  mac: string;
+  /** A tap device to attach to (created beforehand, in `netns` when that is set). */
+  tap?: string;
+  /** QEMU user-mode networking instead of a tap (its built-in DHCP/TFTP; the host is 10.0.2.2). */
+  user?: { tftp?: string; bootfile?: string };
+}
+
+export interface QemuMachineOptions {
+  name: string;
+  uuid?: string;
+  /** Where the QMP socket, the serial console log and downloaded media live. */
+  workDir: string;
+  cpus?: number;
+  memoryMb?: number;
+  /** Disk images (virtio-blk, /dev/vda, /dev/vdb ...); qcow2 or raw, as qemu-img sees them. */
+  disks: string[];
+  nics: QemuNic[];
+  /** Run QEMU inside this network namespace (the one holding its taps). */
+  netns?: string;
+  /** What to boot when no override is set: like most servers, the disk first, then the network. */
+  defaultBootOrder?: string;
+  qemuBinary?: string;
+  /** Milliseconds to wait for QEMU to exit after a QMP quit before killing it. */
+  stopTimeoutMs?: number;
+}
+
+/** QEMU's -boot order letters for a boot device (SeaBIOS: c disk, d CD-ROM, n network). */
+export function bootOrderFor(device: MachineBootDevice, fallback: string): string {
+  switch (device) {
+    case 'pxe':
+    case 'http':
+      return 'n';
+    case 'disk':
+    case 'usb':
+      return 'c';
+    case 'cdrom':
+      return 'd';
+    case 'bios':
+    case 'none':
+      return fallback;
+  }
+}
+
+/** What a boot order letter starts first, for the 'boot' event. */
+function deviceOf(order: string): MachineBootDevice {
+  return order[0] === 'n' ? 'pxe' : order[0] === 'd' ? 'cdrom' : 'disk';
+}
+
+const CDROM_ID = 'cdrom0';
+/** SHUTDOWN reasons that -no-reboot turned from a reset into an exit. */
+const RESTART_REASONS = new Set(['guest-reset', 'host-qmp-system-reset']);
+
+export class QemuMachine extends EventEmitter implements SimulatedMachine {
+  readonly id: string;
+  readonly uuid: string;
+  readonly name: string;
+  private boot: BootOverride = { device: 'none', persistent: false, mode: 'bios' };
+  private media: VirtualMedia = { image: null, inserted: false };
+  private mediaFile: string | null = null;
+  private child: ChildProcess | null = null;
+  private qmp: QmpClient | null = null;
+  private lastShutdownReason: string | null = null;
+  /** The -boot order of the running process. */
+  private currentOrder: string | null = null;
+  /** Power actions run one after another. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private closing = false;
+
+  private constructor(private readonly opts: QemuMachineOptions, readonly hardware: MachineHardware) {
+    super();
+    this.name = opts.name;
+    this.id = opts.name;
+    this.uuid = opts.uuid ?? randomUUID();
+  }
+
+  /** Reads the disks' sizes (qemu-img info) for the hardware description and makes the work folder. */
+  static async create(opts: QemuMachineOptions): Promise<QemuMachine> {
+    await mkdir(opts.workDir, { recursive: true });
+    const disks = await Promise.all(opts.disks.map(async (file, i) => ({
+      name: `/dev/vd${String.fromCharCode(97 + i)}`,
+      sizeBytes: (await imageInfo(file)).virtualSize,
+      model: '',
+      rotational: false,
+      serial: `${opts.name}-disk${i}`,
+    })));
+    const hardware: MachineHardware = {
+      manufacturer: 'QEMU',
+      model: 'Anvil QEMU machine',
+      serial: opts.name,
+      cpus: opts.cpus ?? 1,
+      cpuModel: 'QEMU Virtual CPU version 2.5+',
+      cpuArch: 'x86_64',
+      memoryMb: opts.memoryMb ?? 1024,
+      disks,
+      nics: opts.nics.map((nic, i) => ({ name: `eth${i}`, mac: nic.mac.toLowerCase(), speedMbps: 1000 })),
+    };
+    return new QemuMachine(opts, hardware);
+  }
+
+  /** The serial console's log (the kernel and the agent print there). */
+  get consoleLog(): string {
+    return join(this.opts.workDir, 'console.log');
+  }
+
+  /** The -boot order the running QEMU was started with (null when off). */
+  get bootOrder(): string | null {
+    return this.currentOrder;
+  }
+
+  async powerState(): Promise<MachinePower> {
+    return this.child ? 'on' : 'off';
+  }
+
+  power(action: MachinePowerAction): Promise<void> {
+    const next = this.queue.then(() => this.doPower(action));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async doPower(action: MachinePowerAction): Promise<void> {
+    switch (action) {
+      case 'on':
+        if (!this.child) await this.start();
+        return;
+      case 'off':
+        await this.stop();
+        return;
+      case 'soft-off':
+        // ACPI power button: the guest decides, as on a real server.
+        if (this.qmp) await this.qmp.execute('system_powerdown');
+        return;
+      case 'reset':
+      case 'soft-reset':
+      case 'cycle':
+        // A new process, so the boot override set since the last start is honoured.
+        await this.stop();
+        await this.start();
+        return;
+      case 'nmi':
+        if (this.qmp) await this.qmp.execute('inject-nmi');
+        return;
+    }
+  }
+
+  getBootOverride(): BootOverride {
+    return { ...this.boot };
+  }
+
+  setBootOverride(override: Partial<BootOverride>): void {
+    this.boot = { ...this.boot, ...override };
+  }
+
+  getVirtualMedia(): VirtualMedia {
+    return { ...this.media };
+  }
+
+  /** Inserts an ISO given as a local path or an http(s) URL (downloaded first, as a BMC does). */
+  async insertMedia(image: string): Promise<void> {
+    const file = /^https?:\/\//.test(image) ? await this.download(image) : image;
+    if (!existsSync(file)) throw new Error(`virtual media ${image}: no such file`);
+    if (this.qmp) {
+      await this.qmp.execute('blockdev-change-medium', { id: CDROM_ID, filename: file, format: 'raw', 'read-only-mode': 'read-only' });
+    }
+    this.mediaFile = file;
+    this.media = { image, inserted: true };
+    this.emit('media', this.getVirtualMedia());
+  }
+
+  async ejectMedia(): Promise<void> {
+    if (this.qmp) await this.qmp.execute('eject', { id: CDROM_ID, force: true });
+    this.mediaFile = null;
+    this.media = { image: null, inserted: false };
+    this.emit('media', this.getVirtualMedia());
+  }
+
+  /** QMP query-block for the CD-ROM: the file QEMU has inserted, or null. */
+  async insertedMediaFile(): Promise<string | null> {
+    if (!this.qmp) return null;
+    const blocks = await this.qmp.execute<{ qdev?: string; inserted?: { file: string } }[]>('query-block');
+    return blocks.find((b) => b.qdev === CDROM_ID || b.qdev?.endsWith(`/${CDROM_ID}`))?.inserted?.file ?? null;
+  }
+
+  /** Powers off and forgets the machine (the work folder stays, for its console log). */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.power('off');
+  }
+
+  /** The QEMU command line for a start with this boot order. */
+  qemuArgs(order: string): string[] {
+    const o = this.opts;
+    const args = [
+      '-name', o.name, '-uuid', this.uuid,
+      '-accel', 'tcg', '-machine', 'pc', '-m', String(o.memoryMb ?? 1024), '-smp', String(o.cpus ?? 1),
+      '-smbios', `type=1,manufacturer=${this.hardware.manufacturer},product=${this.hardware.model},serial=${this.hardware.serial}`,
+      '-nodefaults', '-display', 'none', '-vga', 'none', '-no-reboot',
+      '-chardev', `file,id=serial0,path=${this.consoleLog},append=on`, '-serial', 'chardev:serial0',
+      '-qmp', `unix:${this.qmpPath},server=on,wait=off`,
+      '-boot', `order=${order}`,
+    ];
+    o.disks.forEach((file, i) => {
+      args.push('-drive', `file=${file},if=none,id=disk${i},cache=unsafe`, '-device', `virtio-blk-pci,drive=disk${i},serial=${this.hardware.disks[i]!.serial}`);
+    });
+    o.nics.forEach((nic, i) => {
+      if (nic.tap) args.push('-netdev', `tap,id=net${i},ifname=${nic.tap},script=no,downscript=no`);
+      else {
+        const user = [`user,id=net${i}`];
+        if (nic.user?.tftp) user.push(`tftp=${nic.user.tftp}`);
+        if (nic.user?.bootfile) user.push(`bootfile=${nic.user.bootfile}`);
+        args.push('-netdev', user.join(','));
+      }
+      args.push('-device', `virtio-net-pci,netdev=net${i},mac=${nic.mac}`);
+    });
+    args.push('-drive', `if=none,id=cd0,media=cdrom,readonly=on${this.mediaFile ? `,file=${this.mediaFile},format=raw` : ''}`);
+    args.push('-device', `ide-cd,drive=cd0,id=${CDROM_ID}`);
+    return args;
+  }
+
+  private get qmpPath(): string {
+    return join(this.opts.workDir, 'qmp.sock');
+  }
+
+  private async start(): Promise<void> {
+    const order = bootOrderFor(this.boot.device, this.opts.defaultBootOrder ?? 'cn');
+    if (!this.boot.persistent) this.boot = { ...this.boot, device: 'none' };
+    await rm(this.qmpPath, { force: true });
+    const qemu = this.opts.qemuBinary ?? 'qemu-system-x86_64';
+    const [cmd, args] = this.opts.netns
+      ? ['ip', ['netns', 'exec', this.opts.netns, qemu, ...this.qemuArgs(order)]]
+      : [qemu, this.qemuArgs(order)];
+    const stderr = await open(join(this.opts.workDir, 'qemu.stderr'), 'a');
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', stderr.fd] });
+    await stderr.close();
+    this.child = child;
+    this.currentOrder = order;
+    this.lastShutdownReason = null;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.once('exit', (code, signal) => this.exited(child, code, signal));
+    try {
+      const qmp = await Promise.race([
+        QmpClient.connect(this.qmpPath),
+        exited.then(() => {
+          throw new Error(`QEMU exited at start; see ${join(this.opts.workDir, 'qemu.stderr')}`);
+        }),
+      ]);
+      qmp.on('event', (ev: QmpEvent) => {
+        if (ev.event === 'SHUTDOWN') this.lastShutdownReason = String(ev.data?.reason ?? '');
+      });
+      this.qmp = qmp;
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw err;
+    }
+    this.emit('power', 'on');
+    this.emit('boot', deviceOf(order));
+  }
+
+  private async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+    this.lastShutdownReason = 'host-qmp-quit';
+    await this.qmp?.execute('quit').catch(() => undefined);
+    const timer = setTimeout(() => child.kill('SIGKILL'), this.opts.stopTimeoutMs ?? 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** The process ended: a guest reboot starts it again, anything else is power off. */
+  private exited(child: ChildProcess, code: number | null, signal: string | null): void {
+    if (this.child !== child) return;
+    this.qmp?.close();
+    this.qmp = null;
+    this.child = null;
+    this.currentOrder = null;
+    const reason = this.lastShutdownReason ?? (signal ? `killed by ${signal}` : `exit code ${code}`);
+    if (RESTART_REASONS.has(reason) && !this.closing) {
+      void this.power('on').catch(() => this.emit('power', 'off'));
+      return;
+    }
+    this.emit('power', 'off');
+  }
+
+  private async download(url: string): Promise<string> {
+    const res = await fetch(url);
+    if (!res.ok || !res.body) throw new Error(`virtual media ${url}: HTTP ${res.status}`);
+    const file = join(this.opts.workDir, `media-${Date.now()}.iso`);
+    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(file));
+    return file;
+  }
+}

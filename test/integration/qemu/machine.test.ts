@@ -1,0 +1,145 @@
+// The QEMU machine backend against a real QEMU (TCG): power through QMP, the boot order chosen at
+// each start, virtual media through blockdev-change-medium, and a real PXE boot of Anvil's ramdisk
+// (QEMU's user-mode network serves DHCP and TFTP inside QEMU; the kernel comes over HTTP from
+// 127.0.0.1) in its self-test mode, which prints what it sees and powers the machine off.
+import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildRamdisk, type Ramdisk } from '../../../ramdisk/build.ts';
+import { bootOrderFor, QemuMachine } from '../../../simulators/qemu/machine.ts';
+
+let dir: string;
+let ramdisk: Ramdisk;
+let http: Server;
+let machine: QemuMachine;
+
+async function serveFiles(files: Record<string, string>): Promise<Server> {
+  const server = createServer((req, res) => {
+    const file = files[req.url ?? ''];
+    if (!file) return void res.writeHead(404).end();
+    void stat(file).then((st) => {
+      res.writeHead(200, { 'content-length': st.size });
+      createReadStream(file).pipe(res);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}
+
+/** Waits until the console log holds `text` (the test's own timeout bounds the wait). */
+async function consoleShows(m: QemuMachine, text: string): Promise<string> {
+  for (;;) {
+    const log = await readFile(m.consoleLog, 'utf8').catch(() => '');
+    if (log.includes(text)) return log;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'anvil-qemu-'));
+  ramdisk = await buildRamdisk();
+  http = await serveFiles({ '/vmlinuz': ramdisk.kernel, '/initramfs': ramdisk.initramfs });
+  const port = (http.address() as AddressInfo).port;
+  // 10.0.2.2 is the host as QEMU's user-mode network shows it: port forwards to 127.0.0.1.
+  await writeFile(join(dir, 'boot.ipxe'), `#!ipxe\nkernel http://10.0.2.2:${port}/vmlinuz console=ttyS0 quiet anvil.selftest\ninitrd http://10.0.2.2:${port}/initramfs\nboot\n`);
+  await execa('qemu-img', ['create', '-f', 'qcow2', join(dir, 'disk.qcow2'), '5G']);
+  machine = await QemuMachine.create({
+    name: 'qemu-test-1',
+    workDir: join(dir, 'vm'),
+    cpus: 1,
+    memoryMb: 768,
+    disks: [join(dir, 'disk.qcow2')],
+    nics: [{ mac: '52:54:00:aa:00:01', user: { tftp: dir, bootfile: 'boot.ipxe' } }],
+  });
+}, 600_000);
+
+afterAll(async () => {
+  await machine?.close();
+  http?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('QEMU machine backend', () => {
+  it('describes the hardware it was given', () => {
+    expect(machine.hardware.cpus).toBe(1);
+    expect(machine.hardware.memoryMb).toBe(768);
+    expect(machine.hardware.disks).toEqual([expect.objectContaining({ name: '/dev/vda', sizeBytes: 5 * 1024 ** 3 })]);
+    expect(machine.hardware.nics).toEqual([{ name: 'eth0', mac: '52:54:00:aa:00:01', speedMbps: 1000 }]);
+  });
+
+  it('maps boot devices to QEMU boot orders', () => {
+    expect(bootOrderFor('pxe', 'cn')).toBe('n');
+    expect(bootOrderFor('disk', 'cn')).toBe('c');
+    expect(bootOrderFor('cdrom', 'cn')).toBe('d');
+    expect(bootOrderFor('none', 'cn')).toBe('cn');
+    expect(machine.qemuArgs('n')).toEqual(expect.arrayContaining(['-boot', 'order=n', '-accel', 'tcg', '-no-reboot']));
+  });
+
+  it('powers on and off through QMP, starting with the boot order of the override', async () => {
+    const events: string[] = [];
+    const onPower = (s: string) => events.push(`power:${s}`);
+    const onBoot = (d: string) => events.push(`boot:${d}`);
+    machine.on('power', onPower).on('boot', onBoot);
+    machine.setBootOverride({ device: 'disk', persistent: false });
+    await machine.power('on');
+    expect(await machine.powerState()).toBe('on');
+    expect(machine.bootOrder).toBe('c');
+    // A one-time override is used up by the start.
+    expect(machine.getBootOverride().device).toBe('none');
+
+    // A reset starts a new process, with the override set since.
+    machine.setBootOverride({ device: 'cdrom', persistent: true });
+    await machine.power('reset');
+    expect(machine.bootOrder).toBe('d');
+    expect(machine.getBootOverride()).toMatchObject({ device: 'cdrom', persistent: true });
+
+    await machine.power('off');
+    expect(await machine.powerState()).toBe('off');
+    expect(machine.bootOrder).toBeNull();
+    await machine.power('off');
+    machine.off('power', onPower).off('boot', onBoot);
+    expect(events).toEqual(['power:on', 'boot:disk', 'power:off', 'power:on', 'boot:cdrom', 'power:off']);
+  });
+
+  it('changes virtual media in the running machine and keeps it across a restart', async () => {
+    const tree = join(dir, 'iso');
+    await execa('mkdir', ['-p', tree]);
+    await writeFile(join(tree, 'hello.txt'), 'hello\n');
+    const iso = join(dir, 'media.iso');
+    await execa('xorriso', ['-as', 'mkisofs', '-quiet', '-V', 'TEST', '-o', iso, tree]);
+    machine.setBootOverride({ device: 'disk', persistent: false });
+    await machine.power('on');
+    expect(await machine.insertedMediaFile()).toBeNull();
+    await machine.insertMedia(iso);
+    expect(await machine.insertedMediaFile()).toBe(iso);
+    expect(machine.getVirtualMedia()).toEqual({ image: iso, inserted: true });
+    await machine.power('reset');
+    expect(await machine.insertedMediaFile()).toBe(iso);
+    await machine.ejectMedia();
+    expect(await machine.insertedMediaFile()).toBeNull();
+    await expect(machine.insertMedia(join(dir, 'missing.iso'))).rejects.toThrow(/no such file/);
+    await machine.power('off');
+  });
+
+  it('PXE-boots the ramdisk, which sees the machine and powers it off itself', async () => {
+    machine.setBootOverride({ device: 'pxe', persistent: false });
+    const off = once(machine, 'power').then(() => once(machine, 'power'));
+    await machine.power('on');
+    expect(machine.bootOrder).toBe('n');
+    const [state] = await off;
+    expect(state).toBe('off');
+    expect(await machine.powerState()).toBe('off');
+    const log = await consoleShows(machine, 'selftest done');
+    expect(log).toMatch(/selftest: node v20\.\d+\.\d+ ok/);
+    expect(log).toMatch(/selftest: qemu-img version \d/);
+    expect(log).toMatch(/selftest: cpus 1 memory \d+ kB disks .*vda/);
+    expect(log).toMatch(/selftest: nics eth0/);
+  }, 240_000);
+});
