@@ -1,3 +1,5 @@
+import { InvalidInput } from '../../common/errors.ts';
+
 // Vendor flavours of a generated system, shaped on the mockups in ../shared/redfish-mockups/:
 // where virtual media lives, which reset types are advertised and how, ETag rules, Ids, OEM parts.
 export type Flavor = 'generic' | 'idrac' | 'ilo';
@@ -94,6 +96,6 @@ export const FLAVOR_SPECS: Record<Flavor, FlavorSpec> = {
 
 export function parseFlavor(value: string): Flavor {
   const f = value.toLowerCase() as Flavor;
-  if (!FLAVORS.includes(f)) throw new Error(`Unknown Redfish simulator flavor "${value}": use one of ${FLAVORS.join(', ')}`);
+  if (!FLAVORS.includes(f)) throw new InvalidInput(`Unknown Redfish simulator flavor "${value}": use one of ${FLAVORS.join(', ')}`);
   return f;
 }
