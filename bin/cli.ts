@@ -4,11 +4,12 @@ import { AnvilError } from '../common/errors.ts';
 import { registerRoleCommands } from '../services/roles.ts';
 import { registerNetbootCommand } from '../services/netboot/cli.ts';
 import { registerSimulateIpmi } from '../simulators/ipmi-bmc/cli.ts';
+import { registerSimulateRedfish } from '../simulators/redfish-bmc/cli.ts';
 
 type Register = (program: Command) => void;
 
 // Sub-commands, one registration function per role or tool.
-const COMMANDS: Register[] = [registerRoleCommands, registerSimulateIpmi, registerNetbootCommand];
+const COMMANDS: Register[] = [registerRoleCommands, registerSimulateIpmi, registerNetbootCommand, registerSimulateRedfish];
 
 const program = new Command('anvil')
   .description('Anvil: bare-metal provisioning that speaks OpenStack Ironic\'s REST API')
