@@ -1,0 +1,117 @@
+// The `ipmitool` management interface: boot device and boot mode through the boot flags (System
+// Boot Options parameter 5, with its valid, persistent and EFI bits), sensors from the SDR
+// repository, and NMI. Every request is raw, so both transports share this code.
+import { InvalidInput } from '../../common/errors.ts';
+import type { BootDevice, BootMode, ManagementInterface, SensorReading, TaskContext } from '../interfaces.ts';
+import type { NodeRecord } from '../../db/nodes.ts';
+import { BootParam, ChassisControl, Cmd, NetFn } from './protocol/constants.ts';
+import { BOOT_DEVICE_SELECTORS, decodeBootFlags, encodeBootFlags, selectorName, type BootFlags } from './protocol/chassis.ts';
+import { decodeFullSensor, SENSOR_TYPE_NAMES, UNIT_NAMES } from './protocol/sdr.ts';
+import { IPMI_PROPERTIES, parseIpmiInfo, type IpmiInfo } from './driver-info.ts';
+import { ipmiRequest } from './client.ts';
+import { expectOk } from './transport.ts';
+
+const SUPPORTED: BootDevice[] = ['pxe', 'disk', 'cdrom', 'bios', 'safe'];
+
+/** The node's boot mode as Ironic decides it: the node field, then the capability, then UEFI. */
+function nodeBootMode(node: NodeRecord): BootMode {
+  if (node.boot_mode === 'uefi' || node.boot_mode === 'bios') return node.boot_mode;
+  const caps = node.properties?.capabilities;
+  const mode = typeof caps === 'string' ? /(?:^|,)boot_mode:(uefi|bios)(?:,|$)/.exec(caps)?.[1] : undefined;
+  return (mode as BootMode | undefined) ?? 'uefi';
+}
+
+async function readFlags(info: IpmiInfo): Promise<BootFlags> {
+  const data = expectOk(await ipmiRequest(info, 'change', NetFn.chassis, Cmd.getSystemBootOptions, [BootParam.flags, 0, 0]), 'Get System Boot Options (boot flags)', info.target);
+  // data: parameter version, parameter selector, then the five flag bytes
+  const flags = decodeBootFlags(data.subarray(2));
+  if (!flags) throw new InvalidInput(`BMC sent boot flags too short to read (${data.toString('hex')})`);
+  return flags;
+}
+
+async function writeFlags(info: IpmiInfo, flags: Parameters<typeof encodeBootFlags>[0]): Promise<void> {
+  if (info.disableBootTimeout) {
+    // Parameter 3 bit 3: don't clear the valid bit after 60 s. Some BMCs lack it; the flags matter, not this.
+    await ipmiRequest(info, 'change', NetFn.chassis, Cmd.setSystemBootOptions, [BootParam.flagValidClearing, 0x08]);
+  }
+  expectOk(await ipmiRequest(info, 'change', NetFn.chassis, Cmd.setSystemBootOptions, [BootParam.flags, ...encodeBootFlags(flags)]), 'Set System Boot Options (boot flags)', info.target);
+}
+
+async function sensors(info: IpmiInfo): Promise<SensorReading> {
+  const out: SensorReading = {};
+  const reservation = expectOk(await ipmiRequest(info, 'change', NetFn.storage, Cmd.reserveSdrRepository), 'Reserve SDR Repository', info.target);
+  let recordId = 0;
+  for (let guard = 0; recordId !== 0xffff && guard < 1024; guard++) {
+    const { next, record } = await readSdr(info, reservation, recordId);
+    const sensor = decodeFullSensor(record);
+    recordId = next;
+    if (!sensor) continue;
+    const res = await ipmiRequest(info, 'change', NetFn.sensor, Cmd.getSensorReading, [sensor.sensorNumber]);
+    const type = SENSOR_TYPE_NAMES[sensor.sensorType] ?? `Sensor type 0x${sensor.sensorType.toString(16)}`;
+    const units = UNIT_NAMES[sensor.unit] ?? 'unspecified';
+    const id = `${sensor.name} (0x${sensor.sensorNumber.toString(16)})`;
+    const unavailable = res.completion !== 0 || res.data.length < 2 || (res.data[1] & 0x20) !== 0;
+    (out[type] ??= {})[id] = {
+      'Sensor ID': id,
+      'Sensor Type (Threshold)': `${type} (0x${sensor.sensorType.toString(16).padStart(2, '0')})`,
+      'Sensor Reading': unavailable ? 'Unavailable' : `${sensor.convert(res.data[0])} (+/- 0) ${units}`,
+      Units: units,
+    };
+  }
+  return out;
+}
+
+/** One SDR: the whole record at once, or in 16-byte pieces when the BMC cannot return that much. */
+async function readSdr(info: IpmiInfo, reservation: Buffer, recordId: number): Promise<{ next: number; record: Buffer }> {
+  const get = (offset: number, count: number) => ipmiRequest(info, 'change', NetFn.storage, Cmd.getSdr,
+    [reservation[0], reservation[1], recordId & 0xff, recordId >> 8, offset, count]);
+  const whole = await get(0, 0xff);
+  if (whole.completion === 0 && whole.data.length >= 7) return { next: whole.data.readUInt16LE(0), record: whole.data.subarray(2) };
+  const head = expectOk(await get(0, 5), 'Get SDR', info.target);
+  const next = head.readUInt16LE(0);
+  const length = head[2 + 4];
+  const parts = [head.subarray(2)];
+  for (let offset = 5; offset < 5 + length; offset += 16) {
+    parts.push(expectOk(await get(offset, Math.min(16, 5 + length - offset)), 'Get SDR', info.target).subarray(2));
+  }
+  return { next, record: Buffer.concat(parts) };
+}
+
+export const ipmitoolManagement: ManagementInterface = {
+  name: 'ipmitool',
+  properties: IPMI_PROPERTIES,
+  validate(node) {
+    parseIpmiInfo(node);
+  },
+  async supportedBootDevices() {
+    return SUPPORTED;
+  },
+  async getBootDevice(ctx) {
+    const flags = await readFlags(parseIpmiInfo(ctx.node));
+    // Like Ironic, the selector counts even when the valid bit is clear (ipmi_sim never sets it).
+    return { boot_device: selectorName(flags.selector) as BootDevice | null, persistent: flags.persistent };
+  },
+  async setBootDevice(ctx, device, persistent) {
+    const selector = BOOT_DEVICE_SELECTORS[device];
+    if (selector === undefined) throw new InvalidInput(`Boot device "${device}" is not supported by the ipmitool management interface (${SUPPORTED.join(', ')})`);
+    await writeFlags(parseIpmiInfo(ctx.node), { valid: true, persistent, efi: nodeBootMode(ctx.node) === 'uefi', selector });
+  },
+  async getBootMode(ctx) {
+    const flags = await readFlags(parseIpmiInfo(ctx.node));
+    return flags.valid ? (flags.efi ? 'uefi' : 'bios') : null;
+  },
+  async setBootMode(ctx: TaskContext, mode: BootMode) {
+    const info = parseIpmiInfo(ctx.node);
+    const flags = await readFlags(info);
+    await writeFlags(info, { ...flags, valid: true, efi: mode === 'uefi' });
+    await ctx.save({ boot_mode: mode });
+  },
+  async getSensorsData(ctx) {
+    return sensors(parseIpmiInfo(ctx.node));
+  },
+  async injectNmi(ctx) {
+    const info = parseIpmiInfo(ctx.node);
+    expectOk(await ipmiRequest(info, 'change', NetFn.chassis, Cmd.chassisControl, [ChassisControl.diagnosticInterrupt]), 'chassis control (NMI)', info.target);
+  },
+};
+

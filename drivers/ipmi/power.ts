@@ -1,0 +1,71 @@
+// The `ipmitool` power interface: Get Chassis Status and Chassis Control, then a wait until the BMC
+// reports the new state (BMCs answer at once and change seconds later).
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DriverError } from '../../common/errors.ts';
+import type { PowerInterface, TaskContext } from '../interfaces.ts';
+import { ChassisControl, Cmd, NetFn } from './protocol/constants.ts';
+import { powerIsOn } from './protocol/chassis.ts';
+import { IPMI_PROPERTIES, parseIpmiInfo, type IpmiInfo } from './driver-info.ts';
+import { ipmiRequest, type RequestKind } from './client.ts';
+import { bmcLabel, expectOk } from './transport.ts';
+
+/** Ironic's default power_state_change_timeout. */
+const DEFAULT_TIMEOUT_SEC = 60;
+
+type PowerState = 'power on' | 'power off';
+
+export async function readPowerState(info: IpmiInfo, kind: RequestKind = 'read'): Promise<PowerState> {
+  const status = expectOk(await ipmiRequest(info, kind, NetFn.chassis, Cmd.getChassisStatus), 'Get Chassis Status', info.target);
+  if (status.length < 1) throw new DriverError(`BMC ${bmcLabel(info.target)} sent an empty chassis status`);
+  return powerIsOn(status) ? 'power on' : 'power off';
+}
+
+async function control(info: IpmiInfo, action: number, what: string): Promise<void> {
+  expectOk(await ipmiRequest(info, 'change', NetFn.chassis, Cmd.chassisControl, [action]), `chassis control (${what})`, info.target);
+}
+
+/** Polls until the BMC reports `target`; throws once `timeoutSec` has passed. */
+async function waitFor(ctx: TaskContext, info: IpmiInfo, target: PowerState, timeoutSec: number): Promise<void> {
+  const deadline = Date.now() + timeoutSec * 1000;
+  for (;;) {
+    if ((await readPowerState(info)) === target) return;
+    if (Date.now() >= deadline) {
+      throw new DriverError(`BMC ${bmcLabel(info.target)} of node ${ctx.node.uuid} did not reach "${target}" within ${timeoutSec} s`, 'PowerStateFailure');
+    }
+    await sleep(info.pollIntervalSec * 1000, undefined, { signal: ctx.signal });
+  }
+}
+
+export const ipmitoolPower: PowerInterface = {
+  name: 'ipmitool',
+  properties: IPMI_PROPERTIES,
+  validate(node) {
+    parseIpmiInfo(node);
+  },
+  async getPowerState(ctx) {
+    return readPowerState(parseIpmiInfo(ctx.node));
+  },
+  async setPowerState(ctx, target, timeoutSec = DEFAULT_TIMEOUT_SEC) {
+    const info = parseIpmiInfo(ctx.node);
+    if (target === 'power on') {
+      await control(info, ChassisControl.powerUp, 'power on');
+      await waitFor(ctx, info, 'power on', timeoutSec);
+    } else if (target === 'power off') {
+      await control(info, ChassisControl.powerDown, 'power off');
+      await waitFor(ctx, info, 'power off', timeoutSec);
+    } else {
+      await control(info, ChassisControl.softShutdown, 'soft power off');
+      await waitFor(ctx, info, 'power off', timeoutSec);
+    }
+  },
+  // As Ironic: off (hard or soft), wait, on — a reset is refused by some BMCs when the host is off.
+  async reboot(ctx, soft, timeoutSec = DEFAULT_TIMEOUT_SEC) {
+    const info = parseIpmiInfo(ctx.node);
+    if ((await readPowerState(info)) === 'power on') {
+      await control(info, soft ? ChassisControl.softShutdown : ChassisControl.powerDown, soft ? 'soft power off' : 'power off');
+      await waitFor(ctx, info, 'power off', timeoutSec);
+    }
+    await control(info, ChassisControl.powerUp, 'power on');
+    await waitFor(ctx, info, 'power on', timeoutSec);
+  },
+};

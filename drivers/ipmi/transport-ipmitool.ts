@@ -1,0 +1,118 @@
+// The reference transport, as Ironic does it: one `ipmitool` process per request, run through execa
+// with an argument list (no shell), the password in the environment (-E reads IPMI_PASSWORD), never
+// on the command line or in a log. Requests go as `raw`, so both transports share every decoder.
+import { execa } from 'execa';
+import { BmcTimeout, DriverError } from '../../common/errors.ts';
+import { bmcLabel, type IpmiTarget, type IpmiTransport, type RawResponse } from './transport.ts';
+
+const PRIVILEGE_NAMES: Readonly<Record<number, string>> = { 1: 'CALLBACK', 2: 'USER', 3: 'OPERATOR', 4: 'ADMINISTRATOR', 5: 'OEM' };
+
+/** Errors worth another process: the BMC was busy or the network lost a packet (Ironic's list, plus lost sessions). */
+const TRANSIENT = [/insufficient resource/i, /node busy/i, /timeout/i, /out of space/i, /BMC initialization in progress/i, /Unable to establish IPMI v2/i, /Unable to establish LAN session/i];
+
+export interface IpmitoolOptions {
+  /** The ipmitool binary. */
+  command?: string;
+  /** Processes tried per request when the error is transient. */
+  attempts?: number;
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(2, '0')}`;
+}
+
+export function ipmitoolArgs(target: IpmiTarget, suite: number | null, extra: string[]): string[] {
+  const args = [
+    '-I', target.protocolVersion === '1.5' ? 'lan' : 'lanplus',
+    '-H', target.address, '-p', String(target.port), '-U', target.username, '-E',
+    '-L', PRIVILEGE_NAMES[target.privilege] ?? 'ADMINISTRATOR',
+    '-N', String(Math.max(1, Math.ceil(target.timeoutMs / 1000))), '-R', String(target.retries + 1),
+    // -v so that authentication failures say why ("RAKP 2 HMAC is invalid"); it writes to stderr only.
+    '-v',
+  ];
+  if (target.protocolVersion === '2.0' && suite !== null) args.push('-C', String(suite));
+  const b = target.bridging;
+  if (b) {
+    args.push('-b', String(b.targetChannel), '-t', hex(b.targetAddress));
+    if (b.localAddress !== undefined) args.push('-m', hex(b.localAddress));
+    if (b.mode === 'dual') args.push('-B', String(b.transitChannel ?? 0), '-T', hex(b.transitAddress ?? 0));
+  }
+  return [...args, ...extra];
+}
+
+export class IpmitoolTransport implements IpmiTransport {
+  readonly name = 'ipmitool';
+  private readonly command: string;
+  private readonly attempts: number;
+  /** Cipher suite found to work per BMC when the node leaves it unset. */
+  private readonly suiteOf = new Map<string, number>();
+
+  constructor(opts: IpmitoolOptions = {}) {
+    this.command = opts.command ?? 'ipmitool';
+    this.attempts = opts.attempts ?? 2;
+  }
+
+  async request(target: IpmiTarget, netFn: number, cmd: number, data: readonly number[] | Buffer): Promise<RawResponse> {
+    const raw = ['raw', hex(netFn), hex(cmd), ...Array.from(data, hex)];
+    const key = bmcLabel(target);
+    const suites = target.protocolVersion === '1.5' ? [null] : target.cipherSuite !== null ? [target.cipherSuite] : this.suiteOf.has(key) ? [this.suiteOf.get(key)!] : [3, 17];
+    let last: Error | undefined;
+    for (const suite of suites) {
+      try {
+        const res = await this.run(target, suite, raw);
+        if (suite !== null) this.suiteOf.set(key, suite);
+        return res;
+      } catch (err) {
+        last = err as Error;
+        // Only a session that could not be set up is worth the other suite.
+        if (!(err instanceof BmcTimeout) && !/no cipher suite match|invalid authentication algorithm|invalid integrity algorithm/i.test(last.message)) throw err;
+      }
+    }
+    throw last!;
+  }
+
+  async close(): Promise<void> {}
+
+  private async run(target: IpmiTarget, suite: number | null, raw: string[]): Promise<RawResponse> {
+    const key = bmcLabel(target);
+    let lastText = '';
+    for (let attempt = 1; attempt <= this.attempts; attempt++) {
+      const result = await execa(this.command, ipmitoolArgs(target, suite, raw), {
+        env: { IPMI_PASSWORD: target.password },
+        extendEnv: true,
+        reject: false,
+        stdin: 'ignore',
+        // ipmitool's own -N/-R bound the wait; this only stops a process that hangs.
+        timeout: (target.timeoutMs * (target.retries + 2)) + 5000,
+      });
+      if (result.exitCode === 0 && !result.timedOut) return { completion: 0, data: parseHex(result.stdout) };
+      const stderr = String(result.stderr ?? '');
+      const completion = /rsp=0x([0-9a-f]{1,2})\)/i.exec(stderr);
+      if (completion) return { completion: parseInt(completion[1], 16), data: Buffer.alloc(0) };
+      if (/RAKP 2 HMAC is invalid/i.test(stderr)) throw new DriverError(`Authentication to BMC ${key} failed for user "${target.username}": wrong password (RAKP 2 HMAC is invalid)`);
+      const rakpError = /RAKP \d message indicates an error : (.*)/i.exec(stderr) ?? /Open Session Response.*?: (.*)/i.exec(stderr);
+      if (rakpError) {
+        if (/unauthorized name/i.test(rakpError[1])) throw new DriverError(`BMC ${key} does not know IPMI user "${target.username}" (RAKP 2: unauthorized name)`);
+        throw new DriverError(`BMC ${key} refused the session: ${rakpError[1].trim()}`);
+      }
+      if (result.failed && result.exitCode === undefined && !result.timedOut) throw new DriverError(`Cannot run ${this.command}: ${result.message}`);
+      lastText = lastLines(stderr) || (result.timedOut ? 'ipmitool did not finish' : `ipmitool exited with ${result.exitCode}`);
+      if (!TRANSIENT.some((re) => re.test(stderr)) && !result.timedOut) throw new DriverError(`ipmitool failed on BMC ${key}: ${lastText}`);
+    }
+    throw new BmcTimeout(`BMC ${key} did not answer ipmitool (${this.attempts} attempts): ${lastText}`);
+  }
+}
+
+/** ipmitool prints raw answers as hex bytes, 16 to a line. */
+function parseHex(stdout: string): Buffer {
+  const bytes = stdout.trim().split(/\s+/).filter(Boolean).map((b) => parseInt(b, 16));
+  if (bytes.some((b) => !Number.isInteger(b) || b < 0 || b > 255)) throw new DriverError(`Unexpected ipmitool output: ${stdout.slice(0, 200)}`);
+  return Buffer.from(bytes);
+}
+
+/** The useful end of ipmitool's verbose stderr (its -v chatter removed). */
+function lastLines(stderr: string): string {
+  return stderr.split('\n').map((l) => l.trim())
+    .filter((l) => l && !/^(Loading IANA|Running Get VSO|Invalid completion code received: Invalid command|Discovered IPMB|RAW REQ|RAW RSP|RAW REQUEST|[0-9a-f ]+$)/i.test(l))
+    .slice(-2).join('; ');
+}
