@@ -136,7 +136,7 @@ export class Agent {
     const root = await this.opts.hardware.rootDisk().catch(() => null);
     return {
       inventory,
-      root_disk: root ? inventory.disks.find((d) => d.name === root.path) ?? null : null,
+      root_disk: root ? inventory.disks.find((d) => d.name === root.name) ?? null : null,
       boot_interface: inventory.boot.pxe_interface ? `01-${inventory.boot.pxe_interface.replace(/:/g, '-')}` : null,
       lldp_raw: Object.fromEntries(inventory.interfaces.filter((i) => i.lldp).map((i) => [i.name, i.lldp])),
       error: null,

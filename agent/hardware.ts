@@ -9,6 +9,8 @@ import { promisify } from 'node:util';
 import type { Inventory, InventoryDisk, InventoryInterface } from './inventory.ts';
 
 export interface RootDisk {
+  /** The disk's name in the inventory (/dev/sda). */
+  name: string;
   /** A block device (/dev/sda) or a file standing for one. */
   path: string;
   sizeBytes: number;
@@ -141,7 +143,7 @@ export class LinuxHardware implements Hardware {
       ? disks.find((d) => d.name === this.opts.rootDevice)
       : disks.filter((d) => d.size >= MIN_ROOT_DISK_BYTES).sort((a, b) => a.size - b.size)[0];
     if (!chosen) throw new Error(this.opts.rootDevice ? `Root device ${this.opts.rootDevice} not found` : 'No disk of at least 4 GiB found for the root device');
-    return { path: chosen.name, sizeBytes: chosen.size, blockDevice: true };
+    return { name: chosen.name, path: chosen.name, sizeBytes: chosen.size, blockDevice: true };
   }
 
   async powerOff(): Promise<void> {

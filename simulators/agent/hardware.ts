@@ -78,7 +78,7 @@ export class SimulatedHardware implements Hardware {
       await fh.truncate(disk.sizeBytes);
       await fh.close();
     }
-    return { path: this.opts.diskPath, sizeBytes: disk.sizeBytes, blockDevice: false };
+    return { name: disk.name, path: this.opts.diskPath, sizeBytes: disk.sizeBytes, blockDevice: false };
   }
 
   async powerOff(): Promise<void> {

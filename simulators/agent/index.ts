@@ -90,9 +90,10 @@ export class AgentSimulator {
     await mkdir(this.opts.diskDir, { recursive: true });
     const p = params ?? (await this.opts.ramdiskParams?.(machine)) ?? {};
     const host = this.opts.host ?? '127.0.0.1';
+    const hardware = new SimulatedHardware({ machine, diskPath: this.diskPath(machine), ipv4Address: host, failures: this.failuresOf(machine) });
     const agent = new Agent({
       apiUrl: p.apiUrl ?? this.opts.apiUrl,
-      hardware: new SimulatedHardware({ machine, diskPath: this.diskPath(machine), ipv4Address: host, failures: this.failuresOf(machine) }),
+      hardware,
       logger: this.opts.logger.child({ machine: machine.name }),
       images: this.images,
       listenHost: host,
@@ -103,6 +104,8 @@ export class AgentSimulator {
       lookupRetryMs: this.opts.lookupRetryMs,
     });
     this.agents.set(machine.id, agent);
+    // The machine's disk exists from its first boot on, as a real disk would.
+    await hardware.rootDisk();
     await agent.start();
     return agent;
   }

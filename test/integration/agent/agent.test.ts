@@ -1,0 +1,205 @@
+// The agent (agent/) run by the simulator with a simulated machine, against a stand-in for
+// Ironic's ramdisk endpoints, driven through the conductor's AgentClient as the conductor does.
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../common/logger.ts';
+import { AgentClient, AgentBusy, type AgentCommandResult } from '../../../drivers/agent/client.ts';
+import { buildConfigDriveIso, encodeConfigDrive } from '../../../images/configdrive.ts';
+import { MemoryMachine, sampleHardware } from '../../../simulators/machine.ts';
+import { AgentSimulator } from '../../../simulators/agent/index.ts';
+import { makeTestImages, MIB, type TestImages } from '../images/fixtures.ts';
+import { startFakeIronic, type FakeIronic } from './fake-ironic.ts';
+
+let img: TestImages;
+let ironic: FakeIronic;
+let dir: string;
+let sim: AgentSimulator;
+let seq = 0;
+
+beforeAll(async () => {
+  img = await makeTestImages();
+  ironic = await startFakeIronic();
+  dir = await mkdtemp(path.join(os.tmpdir(), 'anvil-agent-'));
+  // A long interval: any second heartbeat comes from a finished async command.
+  sim = new AgentSimulator({ apiUrl: ironic.url, diskDir: dir, logger: silentLogger, heartbeatIntervalMs: 600_000, lookupRetryMs: 20 });
+});
+afterAll(async () => {
+  await sim.close();
+  await ironic.close();
+  await img.cleanup();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A machine whose agent has looked up and heart-beaten once; returns a client as the conductor has it. */
+async function bootMachine(opts: { diskBytes?: number } = {}) {
+  const index = ++seq;
+  const machine = new MemoryMachine(`m${index}`, `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`, `machine-${index}`, sampleHardware(index, { diskBytes: opts.diskBytes ?? 128 * MIB }));
+  ironic.nodes.set(machine.hardware.nics[1].mac, machine.uuid);
+  sim.attach(machine);
+  const before = ironic.heartbeats.length;
+  machine.setBootOverride({ device: 'pxe', persistent: false });
+  await machine.power('on');
+  const hb = await ironic.heartbeat(before + 1);
+  return { machine, hb, client: new AgentClient(String(hb.callback_url), ironic.token), heartbeatsSoFar: before + 1 };
+}
+
+async function poll(client: AgentClient, name: string): Promise<AgentCommandResult> {
+  for (;;) {
+    const last = await client.lastCommand(name);
+    if (last && last.command_status !== 'RUNNING') return last;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function writeImageStep(imageInfo: Record<string, unknown>, configdrive?: string) {
+  return { step: { interface: 'deploy', step: 'write_image', priority: 80, args: { image_info: imageInfo, configdrive } }, node: {}, ports: [], deploy_version: {} };
+}
+
+describe('simulated agent', () => {
+  it('looks its node up by MAC and heart-beats with callback URL, token and version', async () => {
+    const { machine, hb } = await bootMachine();
+    const lookup = ironic.lookups.at(-1)!;
+    expect(lookup.addresses).toEqual(machine.hardware.nics.map((n) => n.mac));
+    expect(lookup.version).toBe('1.62');
+    expect(hb).toMatchObject({ node: machine.uuid, agent_token: ironic.token, version: '1.68' });
+    expect(String(hb.callback_url)).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const status = await (await fetch(`${hb.callback_url}/v1/status`)).json();
+    expect(status.version).toMatch(/anvil/);
+  });
+
+  it('checks the token, refuses unknown commands and malformed bodies', async () => {
+    const { hb } = await bootMachine();
+    const url = String(hb.callback_url);
+    expect((await fetch(`${url}/v1/commands/`)).status).toBe(401);
+    expect((await fetch(`${url}/v1/commands/?agent_token=wrong`)).status).toBe(401);
+    const post = (body: string) => fetch(`${url}/v1/commands/?agent_token=${ironic.token}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    let res = await post('{"name": "nosuch.thing", "params": {}}');
+    expect(res.status).toBe(404);
+    expect((await res.json()).faultstring).toBe('Extension nosuch not found');
+    res = await post('{"name": "standby"}');
+    expect(res.status).toBe(400);
+    res = await post('{not json');
+    expect(res.status).toBe(400);
+    expect((await res.json()).faultstring).toMatch(/^Malformed JSON body/);
+    res = await post('{"name": "standby.sync", "params": [1]}');
+    expect(res.status).toBe(400);
+  });
+
+  it('lists its deploy and clean steps synchronously, shaped as IPA', async () => {
+    const { client } = await bootMachine();
+    const deploy = await client.execute('deploy.get_deploy_steps', { node: {}, ports: [] }, { wait: true });
+    expect(deploy).toMatchObject({ command_name: 'get_deploy_steps', command_status: 'SUCCEEDED', command_error: null });
+    expect((deploy.command_result as { deploy_steps: Record<string, unknown[]> }).deploy_steps.GenericHardwareManager).toEqual([
+      expect.objectContaining({ step: 'write_image', priority: 0, interface: 'deploy', reboot_requested: false }),
+    ]);
+    const clean = await client.execute('clean.get_clean_steps', { node: {}, ports: [] });
+    expect((clean.command_result as { clean_steps: Record<string, { step: string; priority: number }[]> }).clean_steps.GenericHardwareManager.map((s) => [s.step, s.priority]))
+      .toEqual([['erase_devices_metadata', 99], ['erase_devices', 10]]);
+  });
+
+  it('writes a qcow2 image and a config drive partition; one command at a time; heart-beats when done', async () => {
+    const { machine, client, heartbeatsSoFar } = await bootMachine();
+    const iso = await buildConfigDriveIso({ meta_data: { uuid: machine.uuid }, user_data: '#cloud-config\n' });
+    const started = await client.execute('deploy.execute_deploy_step', writeImageStep(
+      { id: 'disk.qcow2', urls: [pathToFileURL(img.qcow2).href], disk_format: 'qcow2', os_hash_algo: 'sha256', os_hash_value: img.sha256 },
+      encodeConfigDrive(iso),
+    ));
+    expect(started.command_status).toBe('RUNNING');
+    await expect(client.execute('standby.sync', {})).rejects.toBeInstanceOf(AgentBusy);
+    const done = await poll(client, 'execute_deploy_step');
+    expect(done.command_error).toBeNull();
+    expect(done).toMatchObject({ command_status: 'SUCCEEDED', command_result: { deploy_step: { step: 'write_image' } } });
+    // The agent heart-beats as soon as the async command ends (the interval is 10 minutes).
+    await ironic.heartbeat(heartbeatsSoFar + 1);
+
+    const disk = sim.diskPath(machine);
+    // Byte for byte past the MBR (whose partition table gained the config drive entry).
+    const cmp = await execa('qemu-img', ['compare', '-f', 'raw', '-F', 'raw',
+      `json:{"driver":"raw","offset":512,"size":${32 * MIB - 512},"file":{"driver":"file","filename":"${img.raw}"}}`,
+      `json:{"driver":"raw","offset":512,"size":${32 * MIB - 512},"file":{"driver":"file","filename":"${disk}"}}`], { reject: false });
+    expect(cmp.stdout).toContain('Images are identical');
+    const table = JSON.parse((await execa('sfdisk', ['-J', disk])).stdout).partitiontable;
+    expect(table.partitions).toHaveLength(2);
+    const cd = table.partitions[1];
+    expect(cd.start + cd.size).toBeLessThanOrEqual(128 * MIB / 512);
+    expect(cd.size * 512).toBe(64 * MIB);
+    const fh = await open(disk, 'r');
+    const out = Buffer.alloc(iso.length);
+    await fh.read(out, 0, iso.length, cd.start * 512);
+    await fh.close();
+    expect(out.equals(iso)).toBe(true);
+    const isoFile = path.join(dir, 'readback.iso');
+    await writeFile(isoFile, out);
+    expect((await execa('isoinfo', ['-d', '-i', isoFile])).stdout).toMatch(/Volume id: config-2/);
+    expect(JSON.parse((await execa('isoinfo', ['-R', '-i', isoFile, '-x', '/openstack/latest/meta_data.json'])).stdout).uuid).toBe(machine.uuid);
+
+    const uuids = await client.execute('standby.get_partition_uuids', {});
+    expect((uuids.command_result as Record<string, unknown>)['root uuid']).toBe(table.id.toLowerCase());
+  });
+
+  it('fails write_image on a wrong checksum, a corrupt image and an image bigger than the disk', async () => {
+    const { client } = await bootMachine({ diskBytes: 64 * MIB });
+    await client.execute('deploy.execute_deploy_step', writeImageStep({ urls: [pathToFileURL(img.qcow2).href], os_hash_algo: 'sha256', os_hash_value: 'b'.repeat(64) }));
+    let r = await poll(client, 'execute_deploy_step');
+    expect(r.command_status).toBe('FAILED');
+    expect(r.command_error).toMatchObject({ type: 'ImageChecksumError' });
+    expect(r.command_error!.message).toMatch(/^Error downloading image: sha256 checksum of image file:.*disk\.qcow2 is [0-9a-f]{64}, expected b{64}$/);
+
+    await client.execute('deploy.execute_deploy_step', writeImageStep({ urls: [pathToFileURL(img.corrupt).href] }));
+    r = await poll(client, 'execute_deploy_step');
+    expect(r.command_status).toBe('FAILED');
+    expect(r.command_error!.message).toMatch(/^Image file:.*corrupt\.qcow2 refused: Image .* is corrupt \(qemu-img check exit 2\): 2 errors were found on the image/);
+
+    const big = path.join(dir, 'big.qcow2');
+    await execa('qemu-img', ['create', '-f', 'qcow2', big, '100M']);
+    await client.execute('deploy.execute_deploy_step', writeImageStep({ urls: [pathToFileURL(big).href] }));
+    r = await poll(client, 'execute_deploy_step');
+    expect(r.command_error!.message).toMatch(/Image virtual size 104857600 bytes does not fit on the disk of 67108864 bytes/);
+  });
+
+  it('runs clean steps, fails one when told to, and powers its machine off', async () => {
+    const { machine, client } = await bootMachine({ diskBytes: 16 * MIB });
+    const disk = sim.diskPath(machine);
+    const fh = await open(disk, 'r+');
+    await fh.write(Buffer.alloc(MIB, 0xab), 0, MIB, 0);
+    await fh.close();
+    await client.execute('clean.execute_clean_step', { step: { interface: 'deploy', step: 'erase_devices_metadata', args: {} }, node: {}, ports: [], clean_version: {} });
+    expect((await poll(client, 'execute_clean_step')).command_status).toBe('SUCCEEDED');
+    expect((await readFile(disk)).subarray(0, MIB).every((b) => b === 0)).toBe(true);
+
+    sim.failuresOf(machine).set('clean.erase_devices', 'Disk /dev/sda refused to erase');
+    await client.execute('clean.execute_clean_step', { step: { interface: 'deploy', step: 'erase_devices', args: {} }, node: {}, ports: [], clean_version: {} });
+    const failed = await poll(client, 'execute_clean_step');
+    expect(failed).toMatchObject({ command_status: 'FAILED', command_error: { type: 'InjectedFailure', message: 'Disk /dev/sda refused to erase' } });
+
+    await client.execute('standby.power_off', {});
+    await new Promise<void>((resolve) => machine.once('power', () => resolve()));
+    expect(await machine.powerState()).toBe('off');
+    await sim.settle();
+    expect(sim.agentOf(machine)).toBeUndefined();
+  });
+
+  it('posts its inventory (with LLDP) when booted for inspection', async () => {
+    const index = ++seq;
+    const machine = new MemoryMachine(`m${index}`, `10000000-0000-4000-8000-${String(index).padStart(12, '0')}`, `machine-${index}`, sampleHardware(index, { diskBytes: 64 * MIB }));
+    const inspector = new AgentSimulator({ apiUrl: ironic.url, diskDir: dir, logger: silentLogger, heartbeatIntervalMs: 600_000, lookupRetryMs: 20, ramdiskParams: () => ({ inspectionCallbackUrl: `${ironic.url}/v1/continue_inspection` }) });
+    inspector.attach(machine);
+    const before = ironic.inspections.length;
+    machine.setBootOverride({ device: 'pxe' });
+    await machine.power('on');
+    const data = (await ironic.inspection(before + 1)) as { inventory: Record<string, any>; root_disk: { name: string }; boot_interface: string };
+    expect(data.inventory.cpu).toEqual({ model_name: 'Simulated CPU @ 2.40GHz', frequency: '2400.000', count: 8, architecture: 'x86_64', flags: expect.any(Array) });
+    expect(data.inventory.memory).toEqual({ total: 16384 * MIB, physical_mb: 16384 });
+    expect(data.inventory.disks[0]).toMatchObject({ name: '/dev/sda', size: 64 * MIB, rotational: false });
+    expect(data.inventory.interfaces.map((i: { mac_address: string }) => i.mac_address)).toEqual(machine.hardware.nics.map((n) => n.mac));
+    expect(data.inventory.interfaces[0].lldp[0]).toEqual([1, '04525400ff0001']);
+    expect(data.inventory.system_vendor).toMatchObject({ manufacturer: 'Anvil Simulated Systems', product_name: 'SIM-1U' });
+    expect(data.root_disk.name).toBe('/dev/sda');
+    expect(data.boot_interface).toBe(`01-${machine.hardware.nics[0].mac.replace(/:/g, '-')}`);
+    await inspector.close();
+  });
+});

@@ -1,0 +1,64 @@
+// The real agent as the ramdisk runs it: bundled into one JS file by esbuild and started with
+// node (no tsx), configured by a kernel command line file and CLI flags.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LinuxHardware } from '../../../agent/hardware.ts';
+import { parseBootif, parseCmdline, settingsFrom } from '../../../agent/main.ts';
+import { startFakeIronic, type FakeIronic } from './fake-ironic.ts';
+
+let dir: string;
+let ironic: FakeIronic;
+let child: ResultPromise | null = null;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'anvil-bundle-'));
+  ironic = await startFakeIronic();
+});
+afterAll(async () => {
+  child?.kill('SIGTERM');
+  await child?.catch(() => undefined);
+  await ironic.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('agent entry point', () => {
+  it('reads ipa-* kernel parameters and BOOTIF, flags winning', () => {
+    const cmdline = 'console=ttyS0 ipa-api-url=http://10.0.0.1:6385 BOOTIF=01-52-54-00-AA-BB-CC ipa-node-uuid=abc ipa-inspection-callback-url="http://10.0.0.1:6385/v1/continue_inspection"';
+    expect(parseCmdline(cmdline)['ipa-api-url']).toBe('http://10.0.0.1:6385');
+    expect(settingsFrom([], cmdline)).toEqual({
+      apiUrl: 'http://10.0.0.1:6385', nodeUuid: 'abc', bootif: '52:54:00:aa:bb:cc', inspectionCallbackUrl: 'http://10.0.0.1:6385/v1/continue_inspection',
+      listenHost: '0.0.0.0', listenPort: 9999, advertiseHost: undefined, rootDevice: undefined,
+    });
+    expect(settingsFrom(['--api-url', 'http://127.0.0.1:1', '--listen-port', '0'], cmdline)).toMatchObject({ apiUrl: 'http://127.0.0.1:1', listenPort: 0 });
+    expect(parseBootif('52:54:00:aa:bb:cc')).toBe('52:54:00:aa:bb:cc');
+    expect(parseBootif('garbage')).toBeUndefined();
+    expect(() => settingsFrom([], 'quiet')).toThrow('No API URL: pass --api-url or ipa-api-url= on the kernel command line');
+    expect(() => settingsFrom(['--listen-port', 'x', '--api-url', 'http://a'], '')).toThrow('Invalid listen port x');
+    expect(() => settingsFrom(['--bogus'], '')).toThrow(/Unknown option '--bogus'/);
+  });
+
+  it('reads this machine as LinuxHardware: CPUs and memory from /proc', async () => {
+    const inv = await new LinuxHardware().inventory();
+    expect(inv.cpu.count).toBe(os.cpus().length);
+    expect(inv.memory.physical_mb).toBe(Math.round(os.totalmem() / 1024 ** 2));
+    expect(['uefi', 'bios']).toContain(inv.boot.current_boot_mode);
+  });
+
+  it('bundles into one file that runs with node, looks up and heart-beats', async () => {
+    const bundle = path.join(dir, 'anvil-agent.mjs');
+    await execa('node_modules/.bin/esbuild', ['agent/main.ts', '--bundle', '--platform=node', '--target=node20', '--format=esm', `--outfile=${bundle}`,
+      '--banner:js=import{createRequire}from"module";const require=createRequire(import.meta.url);'], { cwd: process.cwd() });
+    // This machine's NICs are unknown to the stand-in API: the node is found by ipa-node-uuid.
+    ironic.nodes.set('52:54:00:99:99:99', '22222222-0000-4000-8000-000000000001');
+    const cmdline = path.join(dir, 'cmdline');
+    await writeFile(cmdline, `ipa-api-url=${ironic.url} ipa-node-uuid=22222222-0000-4000-8000-000000000001\n`);
+    child = execa('node', [bundle, '--cmdline', cmdline, '--listen-host', '127.0.0.1', '--listen-port', '0'], { reject: false });
+    const hb = await ironic.heartbeat(1);
+    expect(hb).toMatchObject({ node: '22222222-0000-4000-8000-000000000001', agent_token: ironic.token });
+    const status = await (await fetch(`${hb.callback_url}/v1/status`)).json();
+    expect(status.version).toMatch(/anvil/);
+  });
+});
