@@ -75,7 +75,10 @@ export function databaseLeases(knex: Knex): LeaseStore {
   }
 
   return {
-    offer(pool, mac, requested, until) {
+    async offer(pool, mac, requested, until) {
+      // The common case, a client that holds its address already, needs no write.
+      const bound = await knex('dhcp_leases').where({ mac, subnet: pool.name, state: 'bound' }).andWhere('expires_at', '>', now()).first('ip');
+      if (bound && inPool(pool, bound.ip)) return bound.ip as string;
       return transaction(async (trx) => {
         const own = await trx('dhcp_leases').where({ mac, subnet: pool.name }).whereNot({ state: 'declined' }).orderBy('expires_at', 'desc').first();
         if (own && inPool(pool, own.ip) && (await claim(trx, pool, mac, own.ip, 'offered', until))) return own.ip as string;

@@ -50,13 +50,22 @@ function bufferSource(data: Buffer): Source {
   return { size: data.length, read: async (o, l) => data.subarray(o, o + l), close: async () => undefined };
 }
 
+/** Reads ahead in large chunks: one file-system call per many blocks, not one per block. */
+const READ_AHEAD = 1024 * 1024;
+
 function fileSource(handle: FileHandle, size: number): Source {
+  let chunk = Buffer.alloc(0);
+  let chunkStart = 0;
   return {
     size,
     async read(offset, length) {
-      const buf = Buffer.alloc(Math.max(0, Math.min(length, size - offset)));
-      if (buf.length > 0) await handle.read(buf, 0, buf.length, offset);
-      return buf;
+      const end = Math.min(offset + length, size);
+      if (offset < chunkStart || end > chunkStart + chunk.length) {
+        chunkStart = offset;
+        chunk = Buffer.alloc(Math.max(0, Math.min(Math.max(READ_AHEAD, length), size - offset)));
+        if (chunk.length > 0) await handle.read(chunk, 0, chunk.length, offset);
+      }
+      return chunk.subarray(offset - chunkStart, end - chunkStart);
     },
     close: () => handle.close(),
   };

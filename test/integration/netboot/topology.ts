@@ -36,7 +36,7 @@ export function randomMac(): string {
 }
 
 /** `vmTap` adds a tap device tap0 172.30.3.1/24 on the leaf (a second relayed subnet) for a QEMU guest. */
-export async function buildTopology(opts: { discovery?: boolean; hosts?: unknown[]; vmTap?: boolean } = {}): Promise<Topology> {
+export async function buildTopology(opts: { discovery?: boolean; hosts?: unknown[]; vmTap?: boolean; leafRange?: { start: string; end: string }; logLevel?: string } = {}): Promise<Topology> {
   const ns = createNamespaces();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'anvil-netboot-'));
   const tftpRoot = path.join(dir, 'tftpboot');
@@ -69,7 +69,7 @@ export async function buildTopology(opts: { discovery?: boolean; hosts?: unknown
     }
     const subnets = [
       { name: 'vmleaf', cidr: '172.30.3.0/24', range: { start: '172.30.3.100', end: '172.30.3.110' }, router: '172.30.3.1' },
-      { name: 'leaf1', cidr: '172.30.1.0/24', range: { start: '172.30.1.100', end: '172.30.1.150' }, router: '172.30.1.1', dns: ['172.30.1.1'], leaseTime: 600 },
+      { name: 'leaf1', cidr: '172.30.1.0/24', range: opts.leafRange ?? { start: '172.30.1.100', end: '172.30.1.150' }, router: '172.30.1.1', dns: ['172.30.1.1'], leaseTime: 600 },
       { name: 'prov', cidr: '172.30.2.0/24', direct: true, serverAddress: DIRECT_SERVER, range: { start: '172.30.2.50', end: '172.30.2.60' }, router: DIRECT_SERVER, leaseTime: 600 },
     ];
     const dbUrl = `sqlite:${path.join(dir, 'anvil.sqlite')}`;
@@ -78,7 +78,7 @@ export async function buildTopology(opts: { discovery?: boolean; hosts?: unknown
     writeFileSync(configFile, stringify({
       dataDir: dir,
       database: { url: dbUrl },
-      log: { level: 'debug', pretty: false },
+      log: { level: opts.logLevel ?? 'debug', pretty: false },
       netboot: {
         serverAddress: SERVER,
         apiUrl: 'http://172.30.0.1:6385',
