@@ -1,0 +1,146 @@
+// Several conductors on one database: sharing nodes by the hash ring without ever acting on one
+// node at once, taking over from a conductor that stopped heart-beating, recovering their own
+// locks after a crash, conductor groups, and a graceful stop that hands work back.
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { registerConductor, getConductor } from '../../../db/conductors.ts';
+import { openDatabase, type Database } from '../../../db/index.ts';
+import { getNodeById, updateNode } from '../../../db/nodes.ts';
+import { enqueueTask, claimTask, waitForTask } from '../../../db/tasks.ts';
+import { fakeDeploy, fakePower } from '../../../drivers/fake/index.ts';
+import type { TaskContext } from '../../../drivers/interfaces.ts';
+import type { Conductor } from '../../../services/conductor/conductor.ts';
+import { BACKENDS, createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
+import { eventually, fakeNode, history, requestProvision, startConductor, untilState } from './helpers.ts';
+
+describe.each(BACKENDS)('several conductors on %s', (backend) => {
+  let t: TestDatabase;
+  const extraDbs: Database[] = [];
+  const running: Conductor[] = [];
+  /** Another connection to the same database, as a second process would have (PostgreSQL); SQLite shares its one. */
+  async function connection(): Promise<Database> {
+    if (backend === 'sqlite') return t.db;
+    const db = await openDatabase(t.url, { migrate: false });
+    extraDbs.push(db);
+    return db;
+  }
+  async function conductor(hostname: string, overrides: Parameters<typeof startConductor>[2] = {}): Promise<Conductor> {
+    const c = await startConductor(await connection(), hostname, overrides);
+    running.push(c);
+    return c;
+  }
+  beforeAll(async () => { t = await createTestDatabase(backend); });
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    for (const c of running.splice(0)) await c.stop();
+  });
+  afterAll(async () => {
+    for (const db of extraDbs) await db.close();
+    await t.drop();
+  });
+
+  it('share the nodes and never act on the same node at once', async () => {
+    const active = new Map<string, number>();
+    let overlaps = 0;
+    function guard<A extends [TaskContext, ...unknown[]], R>(obj: Record<string, unknown>, method: string): void {
+      const original = obj[method] as (...a: A) => Promise<R>;
+      vi.spyOn(obj as Record<string, (...a: A) => Promise<R>>, method).mockImplementation(async (...args: A) => {
+        const uuid = args[0].node.uuid;
+        if ((active.get(uuid) ?? 0) > 0) overlaps++;
+        active.set(uuid, (active.get(uuid) ?? 0) + 1);
+        try {
+          return await original.apply(obj, args);
+        } finally {
+          active.set(uuid, active.get(uuid)! - 1);
+        }
+      });
+    }
+    guard(fakeDeploy as unknown as Record<string, unknown>, 'deploy');
+    guard(fakeDeploy as unknown as Record<string, unknown>, 'clean');
+    guard(fakePower as unknown as Record<string, unknown>, 'getPowerState');
+    await conductor('ring-a', { workers: 8 });
+    await conductor('ring-b', { workers: 8 });
+    const nodes = await Promise.all(Array.from({ length: 40 }, () => fakeNode(t.db, { driver_info: { fake_delay: 0.02 } })));
+    for (const verb of ['manage', 'provide', 'active']) {
+      for (const n of nodes) await requestProvision(t.db, n, verb);
+      const target = { manage: 'manageable', provide: 'available', active: 'active' }[verb]!;
+      for (const n of nodes) await untilState(t.db, n.id, target, 30_000);
+    }
+    expect(overlaps).toBe(0);
+    const workers = new Set<string>();
+    for (const n of nodes) {
+      const lines = await history(t.db, n.id);
+      expect(lines.map((h) => h.event)).toEqual([
+        'Power and management access verified: "verifying" -> "manageable"',
+        'Automated cleaning finished: "cleaning" -> "available"',
+        'Deploy finished: "deploying" -> "active"',
+      ]);
+      for (const h of lines) workers.add(h.conductor!);
+    }
+    expect([...workers].sort()).toEqual(['ring-a', 'ring-b']);
+  });
+
+  it('take over the nodes and tasks of a conductor that stopped heart-beating', async () => {
+    await registerConductor(t.db.knex, 'ghost', '', ['fake-hardware']);
+    await t.db.knex('conductors').where({ hostname: 'ghost' }).update({ updated_at: Date.now() - 60_000 });
+    const deploying = await fakeNode(t.db, { provision_state: 'deploying', target_provision_state: 'active', reservation: 'ghost' });
+    const idle = await fakeNode(t.db, { provision_state: 'active', reservation: 'ghost' });
+    const taskNode = await fakeNode(t.db, { provision_state: 'manageable' });
+    const task = await enqueueTask(t.db, taskNode.id, 'get_boot_device');
+    expect(await claimTask(t.db.knex, task.id, 'ghost')).toBeDefined();
+    await conductor('survivor');
+    const n = await untilState(t.db, deploying.id, 'deploy failed');
+    expect(n.last_error).toBe('Conductor ghost stopped heart-beating for over 1 s while the node was "deploying"; that operation was interrupted');
+    expect((await history(t.db, deploying.id)).at(-1)).toMatchObject({ severity: 'error', conductor: 'survivor', event_type: 'conductor' });
+    await eventually(async () => (await getNodeById(t.db.knex, idle.id))!.reservation === null, 10_000, 'release');
+    expect((await getNodeById(t.db.knex, idle.id))!.provision_state).toBe('active');
+    expect((await waitForTask(t.db, task.id, 10_000)).status).toBe('done');
+    // Nothing is stuck: the failed deploy can be asked again and finishes.
+    await requestProvision(t.db, n, 'active');
+    await untilState(t.db, deploying.id, 'active');
+  });
+
+  it('on start, a conductor fails what its own crashed run left mid-way and releases its other locks', async () => {
+    const cleaning = await fakeNode(t.db, { provision_state: 'cleaning', target_provision_state: 'available', reservation: 'phoenix' });
+    const held = await fakeNode(t.db, { provision_state: 'available', reservation: 'phoenix' });
+    await conductor('phoenix');
+    const n = await untilState(t.db, cleaning.id, 'clean failed');
+    expect(n.last_error).toBe('Conductor phoenix restarted while the node was "cleaning"; that operation was interrupted');
+    expect(n.fault).toBe('clean failure');
+    expect((await getNodeById(t.db.knex, held.id))!.reservation).toBeNull();
+  });
+
+  it('work nodes of their own conductor group only', async () => {
+    const node = await fakeNode(t.db, { provision_state: 'available', conductor_group: 'rack-b' });
+    await conductor('group-default');
+    await requestProvision(t.db, node, 'active');
+    await new Promise((r) => setTimeout(r, 600));
+    expect((await getNodeById(t.db.knex, node.id))!.provision_state).toBe('deploying');
+    await conductor('group-b', { group: 'rack-b' });
+    const n = await untilState(t.db, node.id, 'active');
+    expect((await history(t.db, n.id)).at(-1)!.conductor).toBe('group-b');
+  });
+
+  it('let running work finish on stop, and hand back what overruns the grace period', async () => {
+    const quick = await fakeNode(t.db, { provision_state: 'available', driver_info: { fake_delay: 0.5 } });
+    const slow = await fakeNode(t.db, { provision_state: 'available', driver_info: { fake_delay: 30 } });
+    const started = new Set<string>();
+    const deploy = fakeDeploy.deploy;
+    vi.spyOn(fakeDeploy, 'deploy').mockImplementation(async (ctx) => {
+      started.add(ctx.node.uuid);
+      return deploy.call(fakeDeploy, ctx);
+    });
+    const c = await conductor('leaving', { shutdownTimeout: 1.5 });
+    await requestProvision(t.db, quick, 'active');
+    await requestProvision(t.db, slow, 'active');
+    await eventually(async () => started.has(slow.uuid) && started.has(quick.uuid), 10_000, 'both deploys to start');
+    await c.stop();
+    expect((await getNodeById(t.db.knex, quick.id))!.provision_state).toBe('active');
+    const handed = (await getNodeById(t.db.knex, slow.id))!;
+    expect(handed).toMatchObject({ provision_state: 'deploying', reservation: null, last_error: null });
+    expect((await history(t.db, slow.id)).at(-1)!.event).toBe('Conductor leaving stopped while the node was "deploying"; the node is handed back to be worked again');
+    expect((await getConductor(t.db.knex, 'leaving'))!.online).toBe(false);
+    await updateNode(t.db.knex, slow.id, { driver_info: {} });
+    await conductor('next');
+    await untilState(t.db, slow.id, 'active');
+  });
+});
