@@ -82,7 +82,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
   app.setErrorHandler((err, req, reply) => sendError(err, req, reply));
   app.setNotFoundHandler((req, reply) => sendError(new NotFound('The resource could not be found.'), req, reply));
 
-  const ctx: ApiContext = { db: opts.db, config: opts.config, logger: opts.logger, taskTimeoutMs: opts.taskTimeoutMs ?? 60_000 };
+  const ctx: ApiContext = { db: opts.db, config: opts.config, logger: opts.logger, taskTimeoutMs: opts.taskTimeoutMs ?? (opts.config.conductor.taskTimeout + 5) * 1000 };
   await app.register(rootRoutes, ctx);
   for (const prefix of ['/v1', '']) {
     for (const plugin of ROUTE_PLUGINS) await app.register(plugin, { ...ctx, prefix });

@@ -1,7 +1,7 @@
 // Microversion negotiation (ironic/api/controllers/base.py, v1/versions.py). The request's minor
 // version lands on `req.apiVersion`; every response carries the supported range.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { NotAcceptable } from '../../common/errors.ts';
+import { NotAcceptable, NotFound } from '../../common/errors.ts';
 
 export const MIN_VERSION = 1;
 /**
@@ -69,6 +69,6 @@ export function requireVersion(req: FastifyRequest, minor: number, what: string)
 }
 
 /** Endpoints that did not exist at the requested version answer 404, as Ironic does. */
-export function endpointSince(req: FastifyRequest, minor: number): boolean {
-  return req.apiVersion >= minor;
+export function requireEndpoint(req: FastifyRequest, minor: number): void {
+  if (req.apiVersion < minor) throw new NotFound('The resource could not be found.');
 }

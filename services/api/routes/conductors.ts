@@ -7,7 +7,7 @@ import { applyPage } from '../../../db/paging.ts';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
 import { baseUrl, collection, optionalBool, parseFields, parsePage, pick, selfLinks, type Query } from '../http.ts';
-import { requireVersion } from '../version.ts';
+import { requireEndpoint } from '../version.ts';
 
 const FIELD_VERSIONS: Record<string, number> = { hostname: 49, conductor_group: 49, alive: 49, drivers: 49, created_at: 49, updated_at: 49, links: 49 };
 const DEFAULT_FIELDS = ['hostname', 'conductor_group', 'alive', 'links'];
@@ -21,7 +21,7 @@ function render(c: ConductorRecord, ctx: ApiContext, fields: ReadonlySet<string>
 }
 
 function guard(req: FastifyRequest): void {
-  requireVersion(req, 49, 'Conductors');
+  requireEndpoint(req, 49);
 }
 
 export const conductorRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {

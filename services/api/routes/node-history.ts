@@ -6,7 +6,7 @@ import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
 import { baseUrl, collection, optionalBool, parsePage, type Query } from '../http.ts';
 import { findNodeOr404 } from '../lookup.ts';
-import { requireVersion } from '../version.ts';
+import { requireEndpoint } from '../version.ts';
 
 function renderEvent(h: HistoryRecord, base: string, nodeUuid: string, detail: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = { uuid: h.uuid, created_at: isoTime(h.created_at), severity: h.severity.toUpperCase(), event: h.event };
@@ -17,7 +17,7 @@ function renderEvent(h: HistoryRecord, base: string, nodeUuid: string, detail: b
 
 export const nodeHistoryRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {
   app.get<{ Params: { ident: string } }>('/nodes/:ident/history', async (req: FastifyRequest<{ Params: { ident: string } }>) => {
-    requireVersion(req, 78, 'Node history');
+    requireEndpoint(req, 78);
     const node = await findNodeOr404(ctx.db.knex, req.params.ident);
     const q = req.query as Query;
     const page = parsePage(q, ctx.config.api.maxLimit, new Set(['id']));
@@ -28,7 +28,7 @@ export const nodeHistoryRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx
     return collection('history', events.map((h) => renderEvent(h, base, node.uuid, detail)), { base, path: `nodes/${node.uuid}/history`, query: q, page, markerOf: (e) => e.uuid as string });
   });
   app.get<{ Params: { ident: string; event: string } }>('/nodes/:ident/history/:event', async (req) => {
-    requireVersion(req, 78, 'Node history');
+    requireEndpoint(req, 78);
     const node = await findNodeOr404(ctx.db.knex, req.params.ident);
     const row = await ctx.db.knex('node_history').where({ uuid: req.params.event, node_id: node.id }).first();
     if (!row) throw notFound('History event', req.params.event);

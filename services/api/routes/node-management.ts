@@ -11,7 +11,7 @@ import type { ApiContext } from '../context.ts';
 import { accepted, baseUrl, noContent } from '../http.ts';
 import { findNodeOr404 } from '../lookup.ts';
 import { runNodeTask } from '../tasks.ts';
-import { requireVersion } from '../version.ts';
+import { requireEndpoint, requireVersion } from '../version.ts';
 import { lockedOrChanged } from './nodes.ts';
 
 type Req<B = unknown> = FastifyRequest<{ Params: { ident: string }; Body: B }>;
@@ -92,7 +92,7 @@ export const nodeManagementRoutes: FastifyPluginAsync<ApiContext> = async (app, 
   });
 
   app.get<{ Params: { ident: string } }>('/nodes/:ident/inventory', async (req) => {
-    requireVersion(req, 81, 'The node inventory');
+    requireEndpoint(req, 81);
     const node = await findNodeOr404(ctx.db.knex, req.params.ident);
     const row = await ctx.db.knex('node_inventory').where({ node_id: node.id }).first();
     if (!row) throw new AnvilError(`Node inventory for node ${node.uuid} could not be found.`, 404, 'NodeInventoryNotFound');

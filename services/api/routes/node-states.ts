@@ -2,7 +2,7 @@
 // provision state or target power state) before answering 202; a conductor does the work.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Conflict, InvalidInput, MissingParameter, NotAcceptable } from '../../../common/errors.ts';
-import { ABORTABLE_STATES, nextState, PowerState, ProvisionState, targetFor, VERBS } from '../../../common/states.ts';
+import { ABORTABLE_STATES, nextState, PowerState, ProvisionState, targetFor, UNSTABLE_STATES, VERBS } from '../../../common/states.ts';
 import { isoTime, now } from '../../../db/index.ts';
 import { recordHistory } from '../../../db/history.ts';
 import { updateNode, type NodeRecord } from '../../../db/nodes.ts';
@@ -210,7 +210,8 @@ function statesView(node: NodeRecord, version: number): Record<string, unknown> 
 async function bootSettingHandler(req: Req<{ target: unknown }>, reply: FastifyReply, ctx: ApiContext, kind: 'set_boot_mode' | 'set_secure_boot') {
   requireVersion(req, 76, kind === 'set_boot_mode' ? 'Setting the boot mode' : 'Setting secure boot');
   const node = await findNodeOr404(ctx.db.knex, req.params.ident);
-  if (node.target_provision_state || node.reservation) throw await lockedOrChanged(ctx, { ...node, reservation: node.reservation ?? 'a state transition' }, req.params.ident);
+  if (node.reservation) throw await lockedOrChanged(ctx, node, req.params.ident);
+  if (UNSTABLE_STATES.has(node.provision_state)) throw new Conflict(`Node ${node.uuid} is in state "${node.provision_state}"; its boot mode and secure boot change only in a stable state.`, 'InvalidState');
   await enqueueTask(ctx.db, node.id, kind, { target: req.body.target });
   return accepted(reply, statesLocation(req, ctx, node));
 }

@@ -6,7 +6,7 @@ import { addTrait, countTraits, removeTrait, setTraits, traitsOfNode } from '../
 import type { ApiContext } from '../context.ts';
 import { noContent } from '../http.ts';
 import { findNodeOr404 } from '../lookup.ts';
-import { requireVersion } from '../version.ts';
+import { requireEndpoint } from '../version.ts';
 import { lockedOrChanged } from './nodes.ts';
 
 export const MAX_TRAITS = 50;
@@ -21,7 +21,7 @@ export function checkTrait(trait: string): void {
 type Req = FastifyRequest<{ Params: { ident: string; trait?: string }; Body: { traits: string[] } }>;
 
 async function writableNode(req: Req, ctx: ApiContext): Promise<NodeRecord> {
-  requireVersion(req, 37, 'Node traits');
+  requireEndpoint(req, 37);
   const node = await findNodeOr404(ctx.db.knex, req.params.ident);
   if (node.reservation) throw await lockedOrChanged(ctx, node, req.params.ident);
   return node;
@@ -29,7 +29,7 @@ async function writableNode(req: Req, ctx: ApiContext): Promise<NodeRecord> {
 
 export const nodeTraitRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {
   app.get<{ Params: { ident: string } }>('/nodes/:ident/traits', async (req) => {
-    requireVersion(req, 37, 'Node traits');
+    requireEndpoint(req, 37);
     const node = await findNodeOr404(ctx.db.knex, req.params.ident);
     return { traits: await traitsOfNode(ctx.db.knex, node.id) };
   });

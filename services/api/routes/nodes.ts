@@ -186,6 +186,8 @@ async function patchNodeHandler(req: FastifyRequest<{ Params: { ident: string } 
     if (!visible.has(f) && f !== 'maintenance_reason') continue;
     doc[f] = f === 'chassis_uuid' ? (node.chassis_id ? rel.chassisUuid.get(node.chassis_id) ?? null : null) : (node as unknown as Record<string, unknown>)[f];
   }
+  // A field that exists at a later version than the request's is a 406, not an unknown attribute.
+  checkFieldVersions(req, ops.map((op) => op.path.split('/')[1]).filter((f) => f in NODE_FIELD_VERSIONS));
   const known = new Set([...visible, 'maintenance_reason']);
   const { doc: patched, touched } = applyPatch(doc, ops, { allowed: NODE_PATCH_FIELDS, known });
   checkFieldVersions(req, touched);

@@ -10,7 +10,7 @@ import { notFound } from '../errors.ts';
 import { baseUrl, collection, noContent, optionalBool, parseFields, parsePage, pick, queryValue, selfLinks, type Query } from '../http.ts';
 import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
 import { checkMac, checkName, checkUuid, isUniqueViolation, nullable, validateSchema } from '../validation.ts';
-import { requireVersion } from '../version.ts';
+import { requireEndpoint, requireVersion } from '../version.ts';
 
 const FIELD_VERSIONS: Record<string, number> = {
   uuid: 23, name: 23, address: 23, node_uuid: 23, standalone_ports_supported: 23, extra: 23, internal_info: 23, created_at: 23, updated_at: 23, links: 23,
@@ -97,7 +97,7 @@ function conflict(err: unknown, fields: Partial<PortgroupRecord>): never {
 }
 
 function guard(req: FastifyRequest): void {
-  requireVersion(req, 23, 'Port groups');
+  requireEndpoint(req, 23);
 }
 
 export const portgroupRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {

@@ -11,7 +11,7 @@ import { notFound } from '../errors.ts';
 import { baseUrl, collection, noContent, optionalBool, parseFields, parsePage, pick, queryValue, selfLinks, type Query } from '../http.ts';
 import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
 import { checkMac, checkUuid, isUniqueViolation, nullable, validateSchema } from '../validation.ts';
-import { requireVersion } from '../version.ts';
+import { requireEndpoint, requireVersion } from '../version.ts';
 
 export const PORT_FIELD_VERSIONS: Record<string, number> = {
   uuid: 1, address: 1, node_uuid: 1, extra: 1, created_at: 1, updated_at: 1, links: 1, internal_info: 18,
@@ -197,7 +197,7 @@ export const portRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {
       return listPortsReply(req, ctx, { detail, path: `nodes/${node.uuid}/ports${suffix}`, fixed: { node_id: node.id } });
     });
     app.get<{ Params: { ident: string } }>(`/portgroups/:ident/ports${suffix}`, async (req) => {
-      requireVersion(req, 24, 'Port groups');
+      requireEndpoint(req, 24);
       const group = await findPortgroup(ctx.db.knex, req.params.ident, isUuid(req.params.ident));
       if (!group) throw notFound('Portgroup', req.params.ident);
       return listPortsReply(req, ctx, { detail, path: `portgroups/${group.uuid}/ports${suffix}`, fixed: { portgroup_id: group.id } });

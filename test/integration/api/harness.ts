@@ -1,0 +1,77 @@
+// An API server on a fresh database for the API tests, driven with app.inject().
+import type { FastifyInstance } from 'fastify';
+import os from 'node:os';
+import path from 'node:path';
+import { defaultConfig, type AnvilConfig } from '../../../common/config.ts';
+import { silentLogger } from '../../../common/logger.ts';
+import { registerConductor } from '../../../db/conductors.ts';
+import { createApiServer } from '../../../services/api/server.ts';
+import { createTestDatabase, type Backend, type TestDatabase } from '../../helpers/db.ts';
+
+export interface Reply {
+  status: number;
+  headers: Record<string, unknown>;
+  body: any;
+  raw: string;
+}
+
+export interface ApiHarness {
+  t: TestDatabase;
+  app: FastifyInstance;
+  config: AnvilConfig;
+  /** A request at `version` (default 1.89, i.e. latest); body objects are sent as JSON, strings as they are. */
+  call(method: string, url: string, body?: unknown, version?: string | null): Promise<Reply>;
+  close(): Promise<void>;
+}
+
+export function testConfig(): AnvilConfig {
+  const config = defaultConfig(path.join(os.tmpdir(), 'anvil-api-test'));
+  config.conductor.hostname = `api-test-${process.pid}`;
+  config.conductor.pollInterval = 0.05;
+  config.conductor.heartbeatInterval = 1;
+  config.conductor.timeoutCheckInterval = 1;
+  config.conductor.powerSyncInterval = 0;
+  return config;
+}
+
+export async function startHarness(backend: Backend, opts: { taskTimeoutMs?: number; conductorRow?: boolean } = {}): Promise<ApiHarness> {
+  const t = await createTestDatabase(backend);
+  const config = testConfig();
+  const app = await createApiServer({ db: t.db, config, logger: silentLogger, taskTimeoutMs: opts.taskTimeoutMs });
+  // Drivers are listed only when a live conductor serves them.
+  if (opts.conductorRow !== false) await registerConductor(t.db.knex, 'c1', '', ['fake-hardware', 'manual-management']);
+  return {
+    t,
+    app,
+    config,
+    async call(method, url, body, version = '1.89') {
+      const headers: Record<string, string> = {};
+      if (version !== null) headers['X-OpenStack-Ironic-API-Version'] = version;
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const res = await app.inject({ method: method as 'GET', url, headers, payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+      let parsed: unknown;
+      try {
+        parsed = res.body ? JSON.parse(res.body) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      return { status: res.statusCode, headers: res.headers, body: parsed, raw: res.body };
+    },
+    async close() {
+      await app.close();
+      await t.drop();
+    },
+  };
+}
+
+/** The faultstring inside Ironic's JSON-in-JSON error body. */
+export function fault(reply: Reply): string {
+  const inner = JSON.parse(reply.body.error_message);
+  return inner.faultstring ?? inner.description;
+}
+
+export async function createNode(h: ApiHarness, fields: Record<string, unknown> = {}): Promise<any> {
+  const r = await h.call('POST', '/v1/nodes', { driver: 'fake-hardware', ...fields });
+  if (r.status !== 201) throw new Error(`node create failed: ${r.status} ${r.raw}`);
+  return r.body;
+}
