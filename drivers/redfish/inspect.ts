@@ -94,7 +94,9 @@ export function redfishInspect(vendor: Vendor): InspectInterface {
       const largest = found.reduce((m, d) => Math.max(m, d.size), 0);
       const nics = (await members(rn, linkOf(system.EthernetInterfaces)))
         .map((n) => ({ name: String(n.Id ?? n.Name ?? ''), mac: String(n.MACAddress ?? n.PermanentMACAddress ?? '').toLowerCase().replace(/-/g, ':'), speed: n.SpeedMbps }))
-        .filter((n) => MAC.test(n.mac) && n.mac !== '00:00:00:00:00:00');
+        .filter((n) => MAC.test(n.mac) && n.mac !== '00:00:00:00:00:00')
+        // A VLAN interface repeats its parent's MAC: one port per MAC.
+        .filter((n, i, all) => all.findIndex((o) => o.mac === n.mac) === i);
       const bootMode = bootModeOf(system);
 
       const properties: Json = {};

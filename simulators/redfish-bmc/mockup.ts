@@ -23,7 +23,7 @@ interface MockSystem {
 interface MockMedia {
   key: string;
   system: MockSystem | null;
-  /** The first CD/DVD device of a system carries the machine's image. */
+  /** A CD/DVD device: the one last inserted into carries the machine's (single) CD image. */
   cd: boolean;
   image: string | null;
   inserted: boolean;
@@ -121,6 +121,7 @@ export class MockupBackend implements Backend {
   private readonly systems = new Map<string, MockSystem>();
   private readonly media = new Map<string, MockMedia>();
   private readonly actions = new Map<string, Action>();
+  private readonly activeCd = new Map<MockSystem, MockMedia>();
 
   private constructor(readonly dir: string, private readonly powerDelayMs: number) {
     this.resources = readTree(dir);
@@ -149,18 +150,18 @@ export class MockupBackend implements Backend {
       if (typeof reset === 'string') this.actions.set(key(reset), { kind: 'reset', system: sys });
       machine.on('boot', () => { sys.otherTarget = null; for (const m of this.media.values()) if (m.system === sys) m.bootOnNextReset = false; });
     }
-    const cdTaken = new Set<MockSystem | null>();
     for (const [k, doc] of this.resources) {
       const type = String(doc['@odata.type'] ?? '');
       if (!type.startsWith('#VirtualMedia.') || type.includes('Collection')) continue;
       const system = this.ownerOf(k);
       const types = Array.isArray(doc.MediaTypes) ? doc.MediaTypes.map(String) : null;
-      const isCd = types ? types.some((t) => t === 'CD' || t === 'DVD') : /cd/i.test(String(doc.Id ?? ''));
-      const cd = isCd && !cdTaken.has(system);
-      if (cd) cdTaken.add(system);
+      const cd = types ? types.some((t) => t === 'CD' || t === 'DVD') : /cd/i.test(String(doc.Id ?? ''));
       const m: MockMedia = { key: k, system, cd, image: typeof doc.Image === 'string' && doc.Image ? doc.Image : null, inserted: doc.Inserted === true, bootOnNextReset: false };
       this.media.set(k, m);
-      if (cd && system && m.inserted && m.image) await system.machine.insertMedia(m.image);
+      if (cd && system && (!this.activeCd.has(system) || m.inserted)) {
+        this.activeCd.set(system, m);
+        if (m.inserted && m.image) await system.machine.insertMedia(m.image);
+      }
       const actions = isObject(doc.Actions) ? doc.Actions : {};
       const oem = isObject(doc.Oem) && isObject(doc.Oem.Hpe) && isObject(doc.Oem.Hpe.Actions) ? doc.Oem.Hpe.Actions : {};
       for (const [name, spec] of [...Object.entries(actions), ...Object.entries(oem)]) {
@@ -235,12 +236,16 @@ export class MockupBackend implements Backend {
   }
 
   private mediaState(m: MockMedia): { image: string | null; inserted: boolean } {
-    if (m.cd && m.system) return m.system.machine.getVirtualMedia();
+    if (m.cd && m.system && this.activeCd.get(m.system) === m) return m.system.machine.getVirtualMedia();
     return { image: m.image, inserted: m.inserted };
   }
 
   private async setMedia(m: MockMedia, image: string | null): Promise<void> {
-    if (m.cd && m.system) {
+    const active = m.system ? this.activeCd.get(m.system) : undefined;
+    if (m.cd && m.system && (image !== null || active === m)) {
+      // The machine has one CD: the device inserted into last is the one it reads.
+      if (active && active !== m) { active.image = null; active.inserted = false; }
+      this.activeCd.set(m.system, m);
       if (image) await m.system.machine.insertMedia(image);
       else await m.system.machine.ejectMedia();
     } else {
