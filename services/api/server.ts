@@ -21,6 +21,7 @@ import { portgroupRoutes } from './routes/portgroups.ts';
 import { chassisRoutes } from './routes/chassis.ts';
 import { driverRoutes } from './routes/drivers.ts';
 import { conductorRoutes } from './routes/conductors.ts';
+import { ramdiskRoutes } from './routes/ramdisk.ts';
 
 export type ApiPlugin = FastifyPluginAsync<ApiContext>;
 
@@ -36,6 +37,7 @@ export const ROUTE_PLUGINS: ApiPlugin[] = [
   chassisRoutes,
   driverRoutes,
   conductorRoutes,
+  ramdiskRoutes,
 ];
 
 export interface ApiServerOptions {

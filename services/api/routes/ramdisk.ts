@@ -1,0 +1,199 @@
+// The endpoints the deploy ramdisk calls (ironic/api/controllers/v1/ramdisk.py): lookup by MAC
+// (handing out the agent token once), heart-beats (checked against that token, then queued for
+// the node's conductor), and inspection data. The API never talks to the agent itself.
+import { randomBytes } from 'node:crypto';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Knex } from 'knex';
+import { Conflict, InvalidInput, NotFound } from '../../../common/errors.ts';
+import { maskSecrets } from '../../../common/secrets.ts';
+import { LOOKUP_ALLOWED_STATES, ProvisionState as S } from '../../../common/states.ts';
+import { toJson } from '../../../db/index.ts';
+import { findNode, isUuid, rowToNode, type NodeRecord } from '../../../db/nodes.ts';
+import { normalizeMac } from '../../../db/ports.ts';
+import { enqueueTask } from '../../../db/tasks.ts';
+import type { ApiContext } from '../context.ts';
+import { accepted, baseUrl, queryValue, selfLinks, type Query } from '../http.ts';
+import { checkMac } from '../validation.ts';
+import { requireEndpoint, versionString } from '../version.ts';
+
+type Json = Record<string, unknown>;
+
+const LOOKUP_VERSION = 22;
+const TOKEN_VERSION = 62;
+const INVENTORY_REPLY_VERSION = 84;
+
+/** The node (one only) owning any of these MACs. */
+async function nodeByMacs(knex: Knex, macs: string[]): Promise<NodeRecord | undefined> {
+  if (macs.length === 0) return undefined;
+  const rows = await knex('ports').whereIn('address', macs).distinct('node_id');
+  if (rows.length !== 1) return undefined;
+  const row = await knex('nodes').where({ id: rows[0].node_id }).first();
+  return row ? rowToNode(row) : undefined;
+}
+
+/** What the agent is told to work with (Ironic's lookup `config`). */
+function agentConfig(ctx: ApiContext, token: string | undefined): Json {
+  return {
+    heartbeat_timeout: ctx.config.agent.heartbeatTimeout,
+    ...(token === undefined ? {} : { agent_token: token }),
+    agent_token_required: true,
+    metrics: { backend: 'noop', prepend_host: false, prepend_uuid: false, prepend_host_reverse: true, global_prefix: null },
+    metrics_statsd: { statsd_host: 'localhost', statsd_port: 8125 },
+    agent_containers: {},
+    agent_md5_checksum_enable: true,
+    disable_deep_image_inspection: false,
+    permitted_image_formats: ['raw', 'qcow2'],
+    agent_skip_bmc_detect: false,
+    enable_bios_bootloader_install: false,
+    tls_min_version: null,
+    tls_cipher_suites: null,
+  };
+}
+
+function nodeForAgent(node: NodeRecord, base: string): Json {
+  return {
+    uuid: node.uuid,
+    properties: node.properties,
+    instance_info: maskSecrets(node.instance_info),
+    driver_internal_info: maskSecrets(node.driver_internal_info),
+    links: selfLinks(base, 'nodes', node.uuid),
+  };
+}
+
+/**
+ * The first lookup of a ramdisk boot generates the token (stored in driver_internal_info); later
+ * ones get "******". The write is a compare-and-set on an unlocked, unchanged node, so a
+ * conductor holding the node never overwrites it: a locked node answers 409 and the agent retries.
+ */
+async function tokenFor(ctx: ApiContext, node: NodeRecord): Promise<string> {
+  if (typeof node.driver_internal_info.agent_secret_token === 'string') return '******';
+  const token = randomBytes(32).toString('base64url');
+  const info = { ...node.driver_internal_info, agent_secret_token: token };
+  const current = await ctx.db.knex('nodes').where({ id: node.id }).first('driver_internal_info');
+  const changed = await ctx.db.knex('nodes')
+    .where({ id: node.id, driver_internal_info: current.driver_internal_info })
+    .whereNull('reservation')
+    .update({ driver_internal_info: toJson(info) });
+  if (changed !== 1) throw new Conflict(`Node ${node.uuid} is busy; retry the lookup`, 'NodeLocked');
+  return token;
+}
+
+const HEARTBEAT_FIELD_VERSIONS: Record<string, number> = { agent_version: 36, agent_token: 62, agent_verify_ca: 68, agent_status: 72, agent_status_message: 72 };
+
+interface HeartbeatBody {
+  callback_url: string;
+  agent_token?: string;
+  agent_version?: string;
+  agent_verify_ca?: unknown;
+  agent_status?: string;
+  agent_status_message?: string;
+}
+
+function validUrl(value: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+export const ramdiskRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {
+  app.get<{ Querystring: Query }>('/lookup', async (req) => {
+    requireEndpoint(req, LOOKUP_VERSION);
+    const addresses = (queryValue(req.query, 'addresses') ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+    const nodeUuid = queryValue(req.query, 'node_uuid');
+    if (addresses.length === 0 && !nodeUuid) throw new InvalidInput('Either node_uuid or addresses must be provided');
+    const macs = addresses.map((a) => checkMac(a));
+    if (nodeUuid && !isUuid(nodeUuid)) throw new InvalidInput(`Expected a UUID for node_uuid, got "${nodeUuid}"`);
+    const node = nodeUuid ? await findNode(ctx.db.knex, nodeUuid) : await nodeByMacs(ctx.db.knex, macs);
+    const what = nodeUuid ? `node ${nodeUuid}` : `a node with address(es) ${macs.join(', ')}`;
+    if (!node) throw new NotFound(`Could not find ${what}`);
+    if (!LOOKUP_ALLOWED_STATES.has(node.provision_state)) {
+      throw new NotFound(`Could not find ${what} in a state that expects an agent (node ${node.uuid} is "${node.provision_state}")`);
+    }
+    const token = req.apiVersion >= TOKEN_VERSION ? await tokenFor(ctx, node) : undefined;
+    const fresh = (await findNode(ctx.db.knex, node.uuid))!;
+    return { node: nodeForAgent(fresh, baseUrl(req, ctx.config)), config: agentConfig(ctx, token) };
+  });
+
+  app.post<{ Params: { ident: string }; Body: HeartbeatBody }>(
+    '/heartbeat/:ident',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['callback_url'],
+          additionalProperties: false,
+          properties: {
+            callback_url: { type: 'string' },
+            agent_token: { type: ['string', 'null'] },
+            agent_version: { type: ['string', 'null'] },
+            agent_verify_ca: {},
+            agent_status: { type: ['string', 'null'], enum: ['start', 'end', 'error', null] },
+            agent_status_message: { type: ['string', 'null'] },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      requireEndpoint(req, LOOKUP_VERSION);
+      const body = req.body;
+      for (const [field, minor] of Object.entries(HEARTBEAT_FIELD_VERSIONS)) {
+        if ((body as unknown as Json)[field] !== undefined && req.apiVersion < minor) {
+          throw new InvalidInput(`Field "${field}" of a heartbeat needs API version ${versionString(minor)}; the request asked for ${versionString(req.apiVersion)}`);
+        }
+      }
+      if (!validUrl(body.callback_url)) throw new InvalidInput(`Invalid callback_url "${body.callback_url}": an http(s) URL is expected`);
+      const node = await findNode(ctx.db.knex, req.params.ident);
+      if (!node) throw new NotFound(`Node ${req.params.ident} could not be found.`, 'NodeNotFound');
+      const expected = node.driver_internal_info.agent_secret_token;
+      if (typeof expected !== 'string' || !body.agent_token || body.agent_token !== expected) {
+        throw new InvalidInput('Invalid or missing agent token received.', 'InvalidParameterValue');
+      }
+      const known = node.driver_internal_info.agent_url;
+      if (typeof known === 'string' && known !== body.callback_url) {
+        throw new InvalidInput(`Detected change in agent URL from ${known} to ${body.callback_url}; heartbeat refused`, 'InvalidParameterValue');
+      }
+      // One pending heartbeat per node is enough: the conductor reads the agent's state anyway.
+      const pending = await ctx.db.knex('node_tasks').where({ node_id: node.id, kind: 'heartbeat', status: 'pending' }).first('id');
+      if (!pending) {
+        await enqueueTask(ctx.db, node.id, 'heartbeat', {
+          callback_url: body.callback_url,
+          ...(body.agent_version ? { agent_version: body.agent_version } : {}),
+          ...(body.agent_status ? { agent_status: body.agent_status } : {}),
+          ...(body.agent_status_message ? { agent_status_message: body.agent_status_message } : {}),
+        });
+      }
+      return accepted(reply);
+    },
+  );
+
+  app.post<{ Querystring: Query; Body: Json }>('/continue_inspection', async (req, reply) => {
+    const data = req.body;
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new InvalidInput('The inspection data must be a JSON object');
+    const inventory = data.inventory as Json | undefined;
+    if (typeof inventory !== 'object' || inventory === null || !Array.isArray(inventory.interfaces)) {
+      throw new InvalidInput('The inspection data needs an "inventory" with a list of "interfaces"');
+    }
+    const macs: string[] = [];
+    for (const nic of inventory.interfaces as Json[]) {
+      if (nic && typeof nic.mac_address === 'string') {
+        try {
+          macs.push(normalizeMac(checkMac(nic.mac_address)));
+        } catch {
+          // an interface without a usable MAC cannot identify the node; others may
+        }
+      }
+    }
+    const nodeUuid = queryValue(req.query, 'node_uuid');
+    if (nodeUuid && !isUuid(nodeUuid)) throw new InvalidInput(`Expected a UUID for node_uuid, got "${nodeUuid}"`);
+    const node = nodeUuid ? await findNode(ctx.db.knex, nodeUuid) : await nodeByMacs(ctx.db.knex, macs);
+    if (!node || node.provision_state !== S.INSPECT_WAIT) {
+      throw new NotFound(node ? `Node ${node.uuid} is "${node.provision_state}", not waiting for inspection data` : `No node has any of the MAC addresses ${macs.join(', ') || '(none)'}`);
+    }
+    await enqueueTask(ctx.db, node.id, 'continue_inspection', { data });
+    reply.code(202);
+    if (req.apiVersion >= INVENTORY_REPLY_VERSION) return { node: { uuid: node.uuid }, config: agentConfig(ctx, undefined) };
+    return { uuid: node.uuid };
+  });
+};
