@@ -21,7 +21,25 @@ export interface ApiHarness {
   config: AnvilConfig;
   /** A request at `version` (default 1.89, i.e. latest); body objects are sent as JSON, strings as they are. */
   call(method: string, url: string, body?: unknown, version?: string | null): Promise<Reply>;
+  /** `call` on a second API server over the same database, waiting `taskTimeoutMs` for conductors. */
+  withTaskTimeout(taskTimeoutMs: number): Promise<ApiHarness['call']>;
   close(): Promise<void>;
+}
+
+function caller(app: FastifyInstance): ApiHarness['call'] {
+  return async (method, url, body, version = '1.89') => {
+    const headers: Record<string, string> = {};
+    if (version !== null) headers['X-OpenStack-Ironic-API-Version'] = version;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await app.inject({ method: method as 'GET', url, headers, payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+    let parsed: unknown;
+    try {
+      parsed = res.body ? JSON.parse(res.body) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.statusCode, headers: res.headers, body: parsed, raw: res.body };
+  };
 }
 
 export function testConfig(): AnvilConfig {
@@ -40,30 +58,24 @@ export async function startHarness(backend: Backend, opts: { taskTimeoutMs?: num
   const app = await createApiServer({ db: t.db, config, logger: silentLogger, taskTimeoutMs: opts.taskTimeoutMs });
   // Drivers are listed only when a live conductor serves them.
   if (opts.conductorRow !== false) await registerConductor(t.db.knex, 'c1', '', ['fake-hardware', 'manual-management']);
+  const extra: FastifyInstance[] = [];
   return {
     t,
     app,
     config,
-    async call(method, url, body, version = '1.89') {
-      const headers: Record<string, string> = {};
-      if (version !== null) headers['X-OpenStack-Ironic-API-Version'] = version;
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      const res = await app.inject({ method: method as 'GET', url, headers, payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
-      let parsed: unknown;
-      try {
-        parsed = res.body ? JSON.parse(res.body) : undefined;
-      } catch {
-        parsed = undefined;
-      }
-      return { status: res.statusCode, headers: res.headers, body: parsed, raw: res.body };
+    call: caller(app),
+    async withTaskTimeout(taskTimeoutMs) {
+      const other = await createApiServer({ db: t.db, config, logger: silentLogger, taskTimeoutMs });
+      extra.push(other);
+      return caller(other);
     },
     async close() {
+      for (const other of extra) await other.close();
       await app.close();
       await t.drop();
     },
   };
 }
-
 /** The faultstring inside Ironic's JSON-in-JSON error body. */
 export function fault(reply: Reply): string {
   const inner = JSON.parse(reply.body.error_message);
