@@ -113,29 +113,41 @@ export class RedfishClient {
 
   /**
    * PATCH with If-Match when the resource had an ETag. On 412 retry with a weak ETag made strong,
-   * then without If-Match (as python-sushy does); on 428 read the ETag and retry with it.
+   * then with a freshly read ETag, then without If-Match (python-sushy's order, plus the re-read);
+   * on 428 (If-Match required) read the ETag and retry with it.
    */
   async patch(uri: string, body: Json): Promise<RedfishResponse> {
-    let etag = this.etags.get(etagKey(uri));
-    const tries: (string | null)[] = etag ? [etag, ...(etag.startsWith('W/') ? [etag.slice(2)] : []), null] : [null];
-    let last: RedfishError | null = null;
-    for (let i = 0; i < tries.length; i++) {
-      try {
-        return await this.waitIfTask(await this.request('PATCH', uri, body, tries[i] ? { 'If-Match': tries[i]! } : {}));
-      } catch (err) {
-        if (!(err instanceof RedfishError)) throw err;
-        last = err;
-        if (err.status === 428 && tries[i] === null && !etag) {
-          await this.get(uri);
-          etag = this.etags.get(etagKey(uri));
-          if (!etag) throw err;
-          tries.push(etag);
-          continue;
-        }
-        if (err.status !== 412) throw err;
+    const send = async (etag: string | null) => this.waitIfTask(await this.request('PATCH', uri, body, etag ? { 'If-Match': etag } : {}));
+    const fresh = async () => {
+      await this.get(uri);
+      return this.etags.get(etagKey(uri)) ?? null;
+    };
+    const etag = this.etags.get(etagKey(uri)) ?? null;
+    try {
+      return await send(etag);
+    } catch (err) {
+      if (!(err instanceof RedfishError) || (err.status !== 412 && err.status !== 428)) throw err;
+      if (err.status === 428) {
+        const current = await fresh();
+        if (!current) throw err;
+        return send(current);
       }
+      let last: RedfishError = err;
+      const fallbacks: (() => Promise<string | null>)[] = [
+        ...(etag?.startsWith('W/') ? [async () => etag.slice(2)] : []),
+        fresh,
+        async () => null,
+      ];
+      for (const next of fallbacks) {
+        try {
+          return await send(await next());
+        } catch (e) {
+          if (!(e instanceof RedfishError) || (e.status !== 412 && e.status !== 428)) throw e;
+          last = e;
+        }
+      }
+      throw last;
     }
-    throw last!;
   }
 
   /** POST; a 202 with a task monitor is polled to its end. */
