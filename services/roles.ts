@@ -7,10 +7,13 @@ import { errorMessage } from '../common/errors.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
 import { openDatabase, type Database } from '../db/index.ts';
 import { Conductor } from './conductor/conductor.ts';
+import { startNetboot, type Netboot } from './netboot/index.ts';
 
 export interface RoleHandle {
   /** Where the API listens, when this process serves it. */
   apiUrl?: string;
+  /** The netboot role's HTTP boot server, when this process runs it. */
+  netbootUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -78,22 +81,30 @@ export async function startConductor(config: AnvilConfig, logger: Logger): Promi
   };
 }
 
-/** Every role in one process on one database connection (SQLite's in-process wake-ups reach the conductor). */
+/**
+ * Every role in one process on one database connection (SQLite's in-process wake-ups reach the
+ * conductor); the netboot role too when the configuration has a `netboot` section.
+ */
 export async function startAllInOne(config: AnvilConfig, logger: Logger, opts: { conductor?: boolean } = {}): Promise<RoleHandle> {
   const db = await open(config, logger);
   const conductor = opts.conductor === false ? undefined : new Conductor({ db, config, logger });
   let api: { url: string; close(): Promise<void> } | undefined;
+  let netboot: Netboot | undefined;
   try {
     await conductor?.start();
     api = await listenApi(db, config, logger);
+    if (config.netboot) netboot = await startNetboot({ db, config, logger });
   } catch (err) {
+    await api?.close();
     await conductor?.stop();
     await db.close();
     throw err;
   }
   return {
     apiUrl: api.url,
+    netbootUrl: netboot?.http ? netboot.config.http.publicUrl : undefined,
     async stop() {
+      await netboot?.close();
       await api.close();
       await conductor?.stop();
       await db.close();
