@@ -1,0 +1,124 @@
+// The ipmitool power and management interfaces, through each transport (ipmitool processes and
+// the native RMCP+ client), against three BMCs: OpenIPMI's ipmi_sim, a pyghmi BMC (VirtualBMC's
+// stack) and Anvil's simulator.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { BmcTimeout } from '../../../common/errors.ts';
+import { MemoryMachine, sampleHardware } from '../../../simulators/machine.ts';
+import { startIpmiSimulator, type IpmiSimulator } from '../../../simulators/ipmi-bmc/index.ts';
+import { ipmitoolArgs } from '../../../drivers/ipmi/transport-ipmitool.ts';
+import { closeIpmiClients } from '../../../drivers/ipmi/client.ts';
+import { parseIpmiInfo } from '../../../drivers/ipmi/driver-info.ts';
+import { redfishContext as taskContext } from '../redfish/context.ts';
+import { freeUdpPort, PEER_PASSWORD, PEER_USER, startIpmiSim, startPyghmiBmc, type IpmiSimPeer, type Peer } from './peers.ts';
+
+let ipmiSim: IpmiSimPeer;
+let pyghmi: Peer;
+let sim: IpmiSimulator;
+const machine = new MemoryMachine('m0', randomUUID(), 'node-0', sampleHardware(0));
+
+beforeAll(async () => {
+  [ipmiSim, pyghmi, sim] = await Promise.all([
+    startIpmiSim(), startPyghmiBmc(),
+    startIpmiSimulator({ machines: [machine], firstPort: 0, username: PEER_USER, password: PEER_PASSWORD }),
+  ]);
+}, 20_000);
+afterAll(async () => {
+  await closeIpmiClients();
+  await Promise.all([ipmiSim?.close(), pyghmi?.close(), sim?.close()]);
+});
+
+const TRANSPORTS = ['ipmitool', 'native'] as const;
+
+function ctx(port: number, transport: string, extra: Record<string, unknown> = {}) {
+  return taskContext('ipmi', {
+    ipmi_address: '127.0.0.1', ipmi_port: port, ipmi_username: PEER_USER, ipmi_password: PEER_PASSWORD, ipmi_cipher_suite: 3,
+    ipmi_transport: transport, ipmi_min_command_interval: 0, ipmi_power_poll_interval: 0.05, ipmi_command_timeout: 0.5, ipmi_retries: 2, ...extra,
+  });
+}
+
+describe.each(TRANSPORTS)('with the %s transport', (transport) => {
+  const peers = () => [['ipmi_sim', ipmiSim.port], ['pyghmi', pyghmi.port], ['anvil simulator', sim.ports[0]]] as const;
+
+  it('powers on and off and reads the state back on all three BMCs', async () => {
+    for (const [peer, port] of peers()) {
+      const c = ctx(port, transport);
+      await c.driver.power.setPowerState(c, 'power on', 10);
+      expect(await c.driver.power.getPowerState(c), peer).toBe('power on');
+      await c.driver.power.setPowerState(c, 'power off', 10);
+      expect(await c.driver.power.getPowerState(c), peer).toBe('power off');
+    }
+    expect(await ipmiSim.chassis('power')).toBe('0');
+  });
+
+  it('sets and reads the boot device on all three BMCs', async () => {
+    for (const [peer, port] of peers()) {
+      const c = ctx(port, transport);
+      await c.driver.management.setBootDevice(c, 'pxe', false);
+      expect((await c.driver.management.getBootDevice(c)).boot_device, peer).toBe('pxe');
+      await c.driver.management.setBootDevice(c, 'disk', true);
+      expect((await c.driver.management.getBootDevice(c)).boot_device, peer).toBe('disk');
+    }
+    expect(await ipmiSim.chassis('boot')).toBe('default');
+  });
+
+  it('keeps persistence and boot mode on the Anvil simulator, reboots, injects an NMI, reads sensors', async () => {
+    const c = ctx(sim.ports[0], transport);
+    await c.driver.management.setBootDevice(c, 'pxe', true);
+    expect(await c.driver.management.getBootDevice(c)).toEqual({ boot_device: 'pxe', persistent: true });
+    expect(machine.getBootOverride()).toEqual({ device: 'pxe', persistent: true, mode: 'uefi' });
+    await c.driver.management.setBootMode!(c, 'bios');
+    expect(await c.driver.management.getBootMode!(c)).toBe('bios');
+    expect(c.node.boot_mode).toBe('bios');
+    const boots: string[] = [];
+    machine.on('boot', (d: string) => boots.push(d));
+    await c.driver.power.reboot(c, false, 10);
+    await c.driver.power.reboot(c, true, 10);
+    expect(boots).toEqual(['pxe', 'pxe']);
+    await c.driver.management.injectNmi!(c);
+    const sensors = await c.driver.management.getSensorsData!(c);
+    expect(sensors.Temperature['CPU Temp (0x1)']['Sensor Reading']).toBe('45 (+/- 0) degrees C');
+    expect(sensors.Fan['Fan1 (0x3)']['Sensor Reading']).toBe('5400 (+/- 0) RPM');
+    await c.driver.power.setPowerState(c, 'soft power off', 10);
+    expect(await machine.powerState()).toBe('off');
+  });
+
+  it('says so clearly when the password or the user is wrong, without showing the password', async () => {
+    const wrong = ctx(sim.ports[0], transport, { ipmi_password: 'Wr0ng-Pa55' });
+    const err = await wrong.driver.power.getPowerState(wrong).then(() => null, (e: Error) => e);
+    expect(err?.message).toMatch(/wrong password \(RAKP 2 HMAC is invalid\)/);
+    expect(err?.message).not.toContain('Wr0ng-Pa55');
+    const nobody = ctx(sim.ports[0], transport, { ipmi_username: 'mallory' });
+    await expect(nobody.driver.power.getPowerState(nobody)).rejects.toThrow(/does not know IPMI user "mallory"/);
+  });
+
+  it('times out on a BMC that does not answer', async () => {
+    const silent = ctx(await freeUdpPort(), transport, { ipmi_command_timeout: 0.2, ipmi_retries: 0 });
+    await expect(silent.driver.power.getPowerState(silent)).rejects.toBeInstanceOf(BmcTimeout);
+  });
+});
+
+describe('cipher suites', () => {
+  it('falls back from 3 to 17 when the node leaves the suite unset, and uses 17 when told', async () => {
+    for (const transport of TRANSPORTS) {
+      const c = ctx(sim.ports[0], transport, { ipmi_cipher_suite: '' });
+      expect(await c.driver.power.getPowerState(c)).toMatch(/^power (on|off)$/);
+      const c17 = ctx(sim.ports[0], transport, { ipmi_cipher_suite: 17 });
+      expect(await c17.driver.power.getPowerState(c17)).toMatch(/^power (on|off)$/);
+      // neither ipmi_sim nor pyghmi offers 17
+      const refused = ctx(pyghmi.port, transport, { ipmi_cipher_suite: 17, ipmi_command_timeout: 0.3, ipmi_retries: 0 });
+      await expect(refused.driver.power.getPowerState(refused)).rejects.toThrow();
+    }
+  });
+});
+
+describe('ipmitool command line', () => {
+  it('carries no password: it goes through the environment (-E)', () => {
+    const info = parseIpmiInfo(ctx(623, 'ipmitool', { ipmi_password: 'hunter2' }).node);
+    const args = ipmitoolArgs(info.target, 3, ['raw', '0x00', '0x01']);
+    expect(args).toContain('-E');
+    expect(args.join(' ')).not.toContain('hunter2');
+    expect(args).not.toContain('-P');
+    expect(args).toEqual(expect.arrayContaining(['-C', '3', '-I', 'lanplus', '-p', '623']));
+  });
+});
