@@ -25,7 +25,7 @@ const MODULES = [
   'virtio_pci', 'virtio_net', 'virtio_blk', 'virtio_scsi',
   'e1000', 'e1000e', 'igb', 'ixgbe', 'i40e', 'ice', 'bnxt_en', 'tg3', 'mlx5_core',
   'ahci', 'ata_piix', 'nvme', 'megaraid_sas', 'mpt3sas', 'sd_mod', 'sr_mod',
-  'isofs', 'vfat', 'nls_cp437', 'nls_iso8859_1', 'af_packet',
+  'isofs', 'vfat', 'nls_cp437', 'nls_iso8859_1', 'af_packet', 'virtio_rng',
 ];
 /** Loaded at boot even though no device asks for them by modalias (disks appear after their controller). */
 const ALWAYS_LOADED = ['sd_mod', 'sr_mod', 'isofs', 'vfat', 'nls_cp437', 'nls_iso8859_1'];

@@ -12,18 +12,18 @@ mount -t tmpfs tmpfs /run
 say() { echo "anvil-ramdisk: [$(cut -d' ' -f1 /proc/uptime)] $*" > /dev/console; }
 say "kernel $(uname -r) up, loading drivers"
 
-# Drivers for every device present (modalias); a driver can bring new devices (virtio_pci the virtio
-# devices, a disk controller its disks), so look again until nothing new is loaded.
-loaded=""
-for pass in 1 2 3 4; do
-  find /sys/devices -name modalias -exec cat {} + 2>/dev/null | sort -u | xargs modprobe -a -q 2>/dev/null
+# Drivers for every device present (its modalias); a driver can bring new devices (virtio_pci the
+# virtio devices, a disk controller its disks), so look again for aliases not seen yet.
+echo - > /run/aliases.seen  # busybox grep -f matches everything with an empty file
+for pass in 1 2 3 4 5; do
+  new=$(cat /sys/bus/*/devices/*/modalias 2>/dev/null | sort -u | grep -vxF -f /run/aliases.seen)
+  [ -z "$new" ] && break
+  echo "$new" | xargs modprobe -a -q 2>/dev/null
+  echo "$new" >> /run/aliases.seen
   [ $pass = 1 ] && xargs modprobe -a -q < /etc/anvil/modules-always
-  now=$(cat /proc/modules | wc -l)
-  [ "$now" = "$loaded" ] && break
-  loaded=$now
 done
+loaded=$(wc -l < /proc/modules)
 say "$loaded modules loaded"
-mdev -s 2>/dev/null
 
 cmdline=" $(cat /proc/cmdline) "
 arg() { for word in $cmdline; do case "$word" in "$1="*) echo "${word#*=}" ;; esac; done; }
