@@ -22,6 +22,7 @@ import { chassisRoutes } from './routes/chassis.ts';
 import { driverRoutes } from './routes/drivers.ts';
 import { conductorRoutes } from './routes/conductors.ts';
 import { ramdiskRoutes } from './routes/ramdisk.ts';
+import { netbootRoutes } from '../netboot/api.ts';
 
 export type ApiPlugin = FastifyPluginAsync<ApiContext>;
 
@@ -38,6 +39,7 @@ export const ROUTE_PLUGINS: ApiPlugin[] = [
   driverRoutes,
   conductorRoutes,
   ramdiskRoutes,
+  netbootRoutes,
 ];
 
 export interface ApiServerOptions {

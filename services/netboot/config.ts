@@ -113,12 +113,12 @@ function listen(raw: Raw, where: string, fallback: string): { host: string; port
   return parseListen(str(raw, 'listen', where, fallback), `${where}.listen`);
 }
 
-function parseSubnet(raw: unknown, index: number): SubnetConfig & { parsed: Cidr } {
-  const where = `netboot.subnets[${index}]`;
+function parseSubnet(raw: unknown, index: number, label: string): SubnetConfig & { parsed: Cidr } {
+  const where = `${label}[${index}]`;
   if (!isObject(raw)) throw new InvalidInput(`${where} must be a mapping`);
   checkKeys(raw, ['name', 'cidr', 'direct', 'range', 'router', 'dns', 'domain', 'leaseTime', 'serverAddress'], where);
   const name = str(raw, 'name', where, `subnet${index}`);
-  const at = `netboot.subnets[${index}] (${name})`;
+  const at = `${where} (${name})`;
   const cidrText = str(raw, 'cidr', at);
   const parsed = parseCidr(cidrText);
   if (!parsed) throw new InvalidInput(`${at}.cidr is not an IPv4 CIDR such as 10.0.0.0/24: "${cidrText}"`);
@@ -162,23 +162,23 @@ function parseSubnet(raw: unknown, index: number): SubnetConfig & { parsed: Cidr
   };
 }
 
-function checkSubnets(subnets: Array<SubnetConfig & { parsed: Cidr }>): void {
+function checkSubnets(subnets: Array<SubnetConfig & { parsed: Cidr }>, label: string): void {
   const names = new Set<string>();
   for (const s of subnets) {
-    if (names.has(s.name)) throw new InvalidInput(`netboot.subnets: the name "${s.name}" is used twice`);
+    if (names.has(s.name)) throw new InvalidInput(`${label}: the name "${s.name}" is used twice`);
     names.add(s.name);
   }
   const direct = subnets.filter((s) => s.direct);
   if (direct.length > 1) {
     // Node's dgram cannot tell on which interface a broadcast arrived, so one direct link per process.
-    throw new InvalidInput(`netboot.subnets: only one subnet may be direct, got ${direct.map((s) => s.name).join(', ')}; run one netboot per link or relay the others`);
+    throw new InvalidInput(`${label}: only one subnet may be direct, got ${direct.map((s) => s.name).join(', ')}; run one netboot per link or relay the others`);
   }
   for (let i = 0; i < subnets.length; i++) {
     for (let j = i + 1; j < subnets.length; j++) {
       const a = subnets[i];
       const b = subnets[j];
       if (inCidr(b.parsed.network, a.parsed) || inCidr(a.parsed.network, b.parsed)) {
-        throw new InvalidInput(`netboot.subnets: ${a.name} (${a.cidr}) and ${b.name} (${b.cidr}) overlap`);
+        throw new InvalidInput(`${label}: ${a.name} (${a.cidr}) and ${b.name} (${b.cidr}) overlap`);
       }
     }
   }
@@ -195,6 +195,17 @@ function parseHost(raw: unknown, index: number): StaticHost {
   if (!PURPOSES.includes(purpose)) throw new InvalidInput(`${where}.purpose must be one of ${PURPOSES.join(', ')}, got "${purpose}"`);
   const opt = (k: string): string | undefined => (raw[k] === undefined ? undefined : str(raw, k, where));
   return { mac, purpose, nodeUuid: opt('nodeUuid'), kernel: opt('kernel'), ramdisk: opt('ramdisk'), append: opt('append') };
+}
+
+/**
+ * Validates a list of subnets as a whole (each one, unique names, no overlap, at most one direct);
+ * `label` names the list in error messages (`netboot.subnets`, or the API's).
+ */
+export function parseSubnets(raw: unknown, label: string): SubnetConfig[] {
+  if (!Array.isArray(raw)) throw new InvalidInput(`${label} must be a list`);
+  const subnets = raw.map((r, i) => parseSubnet(r, i, label));
+  checkSubnets(subnets, label);
+  return subnets.map(({ parsed: _parsed, ...s }) => s);
 }
 
 /** Parses and validates `config.netboot`; relative roots are resolved against config.dataDir. */
@@ -215,10 +226,7 @@ export function parseNetbootConfig(config: AnvilConfig): NetbootConfig {
 
   const root = (v: string): string => path.resolve(config.dataDir, v);
   const httpListen = listen(httpRaw, 'netboot.http', '0.0.0.0:8080');
-  const subnetsRaw = raw.subnets ?? [];
-  if (!Array.isArray(subnetsRaw)) throw new InvalidInput('netboot.subnets must be a list');
-  const subnets = subnetsRaw.map(parseSubnet);
-  checkSubnets(subnets);
+  const subnets = parseSubnets(raw.subnets ?? [], 'netboot.subnets');
   const hostsRaw = raw.hosts ?? [];
   if (!Array.isArray(hostsRaw)) throw new InvalidInput('netboot.hosts must be a list');
   const hosts = hostsRaw.map(parseHost);
@@ -259,7 +267,7 @@ export function parseNetbootConfig(config: AnvilConfig): NetbootConfig {
     deployKernel: str(raw, 'deployKernel', 'netboot', 'deploy.kernel'),
     deployRamdisk: str(raw, 'deployRamdisk', 'netboot', 'deploy.initramfs'),
     kernelAppend: str(raw, 'kernelAppend', 'netboot', ''),
-    subnets: subnets.map(({ parsed: _parsed, ...s }) => s),
+    subnets,
     hosts,
   };
 }

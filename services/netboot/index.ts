@@ -5,12 +5,13 @@ import type { AnvilConfig } from '../../common/config.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Database } from '../../db/index.ts';
 import { renderBootFile } from './bootconfig.ts';
-import { parseNetbootConfig, type NetbootConfig } from './config.ts';
+import { parseNetbootConfig, type NetbootConfig, type SubnetConfig } from './config.ts';
 import { databaseLeases } from './dhcp/leases.ts';
 import { startDhcpServer, type DhcpServer } from './dhcp/server.ts';
 import { startHttpBootServer, type HttpBootServer } from './http/server.ts';
 import { databaseTargets } from './targets.ts';
 import { startTftpServer, type TftpServer } from './tftp/server.ts';
+import { SUBNETS_CHANNEL, apiSubnets } from './subnets.ts';
 
 export interface Netboot {
   readonly config: NetbootConfig;
@@ -19,6 +20,9 @@ export interface Netboot {
   readonly http?: HttpBootServer;
   close(): Promise<void>;
 }
+
+/** Seconds between reloads of the subnets added through the API (a notification reloads sooner). */
+const SUBNET_RELOAD_SECONDS = 5;
 
 export async function startNetboot(opts: { db: Database; config: AnvilConfig; logger: Logger }): Promise<Netboot> {
   const logger = opts.logger.child({ role: 'netboot' });
@@ -52,7 +56,15 @@ export async function startNetboot(opts: { db: Database; config: AnvilConfig; lo
     }
     let dhcp: DhcpServer | undefined;
     if (config.dhcp.enabled) {
-      dhcp = await startDhcpServer({ config, view: { targets, leases: databaseLeases(opts.db.knex), now: Date.now }, logger });
+      let subnets: SubnetConfig[] = [...config.subnets, ...(await apiSubnets(opts.db))];
+      const reload = (): void => {
+        apiSubnets(opts.db).then((added) => { subnets = [...config.subnets, ...added]; }, (err) => logger.warn({ err }, 'cannot reload API subnets'));
+      };
+      const timer = setInterval(reload, SUBNET_RELOAD_SECONDS * 1000);
+      timer.unref();
+      const unlisten = await opts.db.listen(SUBNETS_CHANNEL, reload);
+      started.push({ close: async () => { clearInterval(timer); await unlisten(); } });
+      dhcp = await startDhcpServer({ config, view: { targets, leases: databaseLeases(opts.db.knex), now: Date.now }, logger, subnets: () => subnets });
       started.push(dhcp);
     }
     return { config, dhcp, tftp, http, close: stop };

@@ -3,7 +3,7 @@
 // that link, so the kernel sends the broadcast out of that interface (no raw sockets needed).
 import dgram from 'node:dgram';
 import type { Logger } from '../../../common/logger.ts';
-import type { NetbootConfig } from '../config.ts';
+import type { NetbootConfig, SubnetConfig } from '../config.ts';
 import { DhcpDecodeError, Opt, decodePacket, encodePacket, messageType, subOptions } from './codec.ts';
 import { decide, serverIdOf, type PolicyView } from './policy.ts';
 
@@ -31,7 +31,8 @@ function bind(socket: dgram.Socket, host: string, port: number): Promise<void> {
   });
 }
 
-export async function startDhcpServer(opts: { config: NetbootConfig; view: Omit<PolicyView, 'config'>; logger: Logger }): Promise<DhcpServer> {
+/** `subnets`, when given, supplies the current subnets (the config's plus those added through the API). */
+export async function startDhcpServer(opts: { config: NetbootConfig; view: Omit<PolicyView, 'config'>; logger: Logger; subnets?: () => SubnetConfig[] }): Promise<DhcpServer> {
   const { config, logger } = opts;
   const view: PolicyView = { ...opts.view, config };
   const stats: DhcpStats = { received: 0, malformed: 0, ignored: 0, replied: 0, errors: 0 };
@@ -69,7 +70,7 @@ export async function startDhcpServer(opts: { config: NetbootConfig; view: Omit<
     }
     let decision;
     try {
-      decision = await decide(req, { ...view, config: effective });
+      decision = await decide(req, { ...view, config: opts.subnets ? { ...effective, subnets: opts.subnets() } : effective });
     } catch (err) {
       if (!(err instanceof DhcpDecodeError)) throw err;
       stats.malformed++;
