@@ -10,7 +10,7 @@ declare -A NEED=(
   [dhcrelay]=isc-dhcp-relay [dhclient]=isc-dhcp-client [tftp]=tftp-hpa [atftp]=atftp
   [qemu-img]=qemu-utils [xorriso]=xorriso [genisoimage]=genisoimage [isoinfo]=genisoimage
   [qemu-system-x86_64]=qemu-system-x86 [ip]=iproute2 [busybox]=busybox-static [tcpdump]=tcpdump
-  [sfdisk]=fdisk [mkfs.ext4]=e2fsprogs [file]=file [radvd]=radvd [dnsmasq]=dnsmasq-base
+  [sfdisk]=fdisk [mkfs.ext4]=e2fsprogs [file]=file [radvd]=radvd [dnsmasq]=dnsmasq-base [curl]=curl
   [zstd]=zstd [strip]=binutils
 )
 missing=()
