@@ -5,6 +5,7 @@ import { DriverError, InvalidInput, MissingParameter } from '../../common/errors
 import { configDriveForDeploy } from '../../images/configdrive.ts';
 import { fileNameOf } from '../../images/download.ts';
 import type { DeployInterface, Step, TaskContext } from '../interfaces.ts';
+import { now } from '../../db/index.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import { AgentClient, commandErrorText } from './client.ts';
 import { imageUrlForAgent, instanceChecksum } from './image-source.ts';
@@ -177,6 +178,8 @@ export const directDeploy: DeployInterface = {
     const state = ctx.node.provision_state;
     const kind: StepKind | null = state === 'wait call-back' ? 'deploy' : state === 'clean wait' ? 'clean' : null;
     if (!kind) return 'wait';
+    // A live agent keeps the callback timeout away (Ironic's touch_provisioning on heart-beats).
+    await ctx.save({ provision_updated_at: now() });
     try {
       return await heartbeatSteps(ctx, kind);
     } catch (err) {
