@@ -92,6 +92,8 @@ describe('netboot in network namespaces (routed leaf through dhcrelay, and a dir
     expect(sha(readFileSync(out))).toBe(sha(efiLoader));
     const leases = await listLeases(topo.db.knex);
     expect(leases).toContainEqual(expect.objectContaining({ mac, ip: env.ip, subnet: 'prov', state: 'bound' }));
+    const ipxe = await topo.ns.run('dnode', ['curl', '-sf', `http://${SERVER}:${HTTP_PORT}/boot/${mac}.ipxe`]);
+    expect(ipxe).toContain(`BOOTIF=${mac}`);
   }, 30000);
 
   it('answers neither an unknown MAC nor the MAC of an active node', async () => {
