@@ -190,7 +190,12 @@ export class SimulatedBmc {
     this.expireSessions();
     // A console retrying its Open Session replaces its unfinished attempt.
     for (const [id, s] of this.sessions) if (s.peer === peer && s.consoleSessionId === req.consoleSessionId && !s.keys) this.sessions.delete(id);
-    if (this.sessions.size >= this.maxSessions) return reply(RakpStatus.insufficientResources);
+    // When full, an unfinished handshake gives way (stray or hostile Open Sessions cannot lock consoles out).
+    if (this.sessions.size >= this.maxSessions) {
+      const stale = [...this.sessions.values()].filter((s) => !s.keys).sort((a, b) => a.lastActivity - b.lastActivity)[0];
+      if (!stale) return reply(RakpStatus.insufficientResources);
+      this.sessions.delete(stale.bmcSessionId);
+    }
     const session: Session = {
       bmcSessionId: this.newSessionId(), consoleSessionId: req.consoleSessionId, suite,
       maxPrivilege: req.maxPrivilege === 0 ? Privilege.administrator : Math.min(req.maxPrivilege, Privilege.administrator),
