@@ -3,7 +3,7 @@ import { MessageType, Opt, RELAY_LINK_SELECTION, clientMac, encodeSubOptions, ip
 import { databaseLeases, listLeases } from '../../../services/netboot/dhcp/leases.ts';
 import { decide, type Decision, type PolicyView } from '../../../services/netboot/dhcp/policy.ts';
 import { databaseTargets } from '../../../services/netboot/targets.ts';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
+import { BACKENDS, createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
 import { enrollNode } from '../../integration/netboot/fixtures.ts';
 import { netbootConfig } from './config-fixture.ts';
 import { request } from './requests.ts';
@@ -16,7 +16,7 @@ function replied(d: Decision): Extract<Decision, { reply: DhcpPacket }> {
   return d;
 }
 
-describe('DHCP policy', () => {
+describe.each(BACKENDS)('DHCP policy with leases on %s', (backend) => {
   let tdb: TestDatabase;
   let view: PolicyView;
   let clock = 1_000_000;
@@ -27,7 +27,7 @@ describe('DHCP policy', () => {
   }
 
   beforeEach(async () => {
-    tdb = await createTestDatabase('sqlite');
+    tdb = await createTestDatabase(backend);
     clock = Date.now();
     view = makeView();
   });
