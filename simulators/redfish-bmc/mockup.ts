@@ -2,6 +2,7 @@
 // captured, with live state on top: each ComputerSystem is backed by a simulated machine (power,
 // boot override), virtual media devices insert and eject, and PATCHes of other resources merge in
 // (as the DMTF mockup server does). Partial trees get the collections they link but lack.
+import { InvalidInput } from '../../common/errors.ts';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { MemoryMachine, sampleHardware, type SimulatedMachine } from '../machine.ts';
@@ -46,7 +47,7 @@ function readTree(dir: string): Map<string, Json> {
       try {
         doc = JSON.parse(readFileSync(file, 'utf8'));
       } catch (err) {
-        throw new Error(`Mockup file ${file} is not valid JSON: ${(err as Error).message}`);
+        throw new InvalidInput(`Mockup file ${file} is not valid JSON: ${(err as Error).message}`);
       }
       if (isObject(doc)) out.set(key(`/redfish/v1${rel}`), doc);
     }
@@ -130,7 +131,7 @@ export class MockupBackend implements Backend {
 
   /** Loads the tree; machines (if given) back the tree's systems in order, else new ones are made. */
   static async load(dir: string, opts: { machines?: SimulatedMachine[]; powerDelayMs?: number } = {}): Promise<MockupBackend> {
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`Mockup directory ${dir} does not exist`);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InvalidInput(`Mockup directory ${dir} does not exist`);
     const backend = new MockupBackend(dir, opts.powerDelayMs ?? 0);
     await backend.wire(opts.machines ?? []);
     return backend;

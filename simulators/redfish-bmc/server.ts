@@ -1,6 +1,7 @@
 // The Redfish BMC simulator, as sushy-tools' emulator: many systems behind one endpoint, or one BMC
 // per port, each backed by a simulated machine. This module is the HTTP(S) front: auth (Basic and
 // sessions), injected faults, the service root, SessionService and TaskService; backends serve the rest.
+import { InvalidInput } from '../../common/errors.ts';
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -63,7 +64,7 @@ function parseListen(listen: RedfishSimulatorOptions['listen']): { host: string;
   if (listen === undefined) return { host: '127.0.0.1', port: 0 };
   if (typeof listen === 'object') return { host: listen.host ?? '127.0.0.1', port: listen.port ?? 0 };
   const m = /^(.*):(\d+)$/.exec(listen.trim());
-  if (!m) throw new Error(`listen must be HOST:PORT, got "${listen}"`);
+  if (!m) throw new InvalidInput(`listen must be HOST:PORT, got "${listen}"`);
   return { host: m[1].replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: Number(m[2]) };
 }
 
