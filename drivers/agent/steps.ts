@@ -115,7 +115,8 @@ export async function runSteps(ctx: TaskContext, kind: StepKind, local: Record<s
     if (last.command_status === 'RUNNING') return 'wait';
     const resultStep = ((last.command_result ?? {}) as Json)[`${kind}_step`] as Json | undefined;
     if (last.command_status !== 'SUCCEEDED') {
-      throw new DriverError(`Agent returned error for ${kind} step ${JSON.stringify(describe(step))} on node ${ctx.node.uuid} : Error performing ${kind}_step ${step.step}: ${commandErrorText(last)}`);
+      // The step is named without its args: they may hold the config drive.
+      throw new DriverError(`Agent returned error for ${kind} step ${JSON.stringify({ interface: step.interface, step: step.step, priority: step.priority })} on node ${ctx.node.uuid} : Error performing ${kind}_step ${step.step}: ${commandErrorText(last)}`);
     }
     if (resultStep && resultStep.step !== step.step) {
       throw new DriverError(`The agent's last ${kind} step was ${String(resultStep.step)}, expected ${step.step}`);

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../common/logger.ts';
 import { getNodeById } from '../../../db/nodes.ts';
 import { stopImageServer } from '../../../drivers/agent/image-source.ts';
+import { startImageServer, type ImageServer } from '../../../images/server.ts';
 import { createApiServer } from '../../../services/api/server.ts';
 import { Conductor } from '../../../services/conductor/conductor.ts';
 import type { MemoryMachine } from '../../../simulators/machine.ts';
@@ -28,6 +29,8 @@ let conductor: Conductor;
 let rack: TestRack;
 let img: TestImages;
 let dir: string;
+/** Serves the test images over HTTP, as an image store would. */
+let images: ImageServer;
 
 type Json = Record<string, any>;
 
@@ -78,6 +81,7 @@ async function setImage(uuid: string, fields: Json): Promise<void> {
 
 beforeAll(async () => {
   img = await makeTestImages();
+  images = await startImageServer({ root: img.dir });
   dir = await mkdtemp(path.join(os.tmpdir(), 'anvil-deploy-'));
   t = await createTestDatabase('sqlite');
   const config = testConfig('deploy-1', { timeouts: { ...testConfig('x').conductor.timeouts, deployCallback: 8, cleanCallback: 8 } });
@@ -97,6 +101,7 @@ afterAll(async () => {
   await conductor?.stop();
   await api?.close();
   await stopImageServer();
+  await images?.close();
   await t?.drop();
   await img?.cleanup();
   await rm(dir, { recursive: true, force: true });
@@ -165,13 +170,21 @@ describe('deploy through the simulated agent', () => {
     expect(head.every((b) => b === 0)).toBe(true);
   });
 
-  it('fails the deploy on a wrong checksum', async () => {
+  it('fails the deploy on a wrong checksum, found by the agent while downloading over HTTP', async () => {
     const { id, uuid } = await availableNode('bad-sum');
-    await setImage(uuid, { image_source: pathToFileURL(img.qcow2).href, image_os_hash_algo: 'sha256', image_os_hash_value: 'c'.repeat(64) });
+    await setImage(uuid, { image_source: `${images.url}/disk.qcow2`, image_checksum: 'c'.repeat(32) });
     await provision(uuid, 'active');
     const node = await untilState(t.db, id, 'deploy failed', 30_000);
-    expect(node.last_error).toMatch(/sha256 checksum of image file:.*disk\.qcow2 is [0-9a-f]{64}, expected c{64}/);
+    expect(node.last_error).toMatch(/Error performing deploy_step write_image: Error downloading image: md5 checksum of image http:.*\/disk\.qcow2 is [0-9a-f]{32}, expected c{32}$/);
     expect(node.power_state).toBe('power off');
+  });
+
+  it('fails the deploy of a file:// image with a wrong checksum before the agent is asked', async () => {
+    const { id, uuid } = await availableNode('bad-local-sum');
+    await setImage(uuid, { image_source: pathToFileURL(img.qcow2).href, image_os_hash_algo: 'sha512', image_os_hash_value: 'd'.repeat(128) });
+    await provision(uuid, 'active');
+    const node = await untilState(t.db, id, 'deploy failed', 30_000);
+    expect(node.last_error).toMatch(/^Deploy failed: sha512 checksum of image file:.*disk\.qcow2 is [0-9a-f]{128}, expected d{128}$/);
   });
 
   it('fails the deploy on a corrupt image', async () => {
@@ -188,7 +201,7 @@ describe('deploy through the simulated agent', () => {
     await setImage(uuid, { image_source: pathToFileURL(img.qcow2).href, image_os_hash_algo: 'sha256', image_os_hash_value: img.sha256 });
     await provision(uuid, 'active');
     const node = await untilState(t.db, id, 'deploy failed', 30_000);
-    expect(node.last_error).toMatch(/wait call-back.*8 s|timed out|Timeout/i);
+    expect(node.last_error).toBe('Timeout reached in "wait call-back" after 8 s waiting for the deploy agent to call back (conductor.timeouts.deployCallback)');
   });
 
   it('fails a manual clean step the agent cannot do, with maintenance set', async () => {
@@ -198,7 +211,7 @@ describe('deploy through the simulated agent', () => {
     rack.agents.failuresOf(machine).set('clean.erase_devices', 'Disk /dev/sda is write protected');
     await provision(uuid, 'clean', { clean_steps: [{ interface: 'deploy', step: 'erase_devices' }] });
     const node = await untilState(t.db, id, 'clean failed', 30_000);
-    expect(node.last_error).toMatch(/Agent returned error for clean step .*erase_devices.* Disk \/dev\/sda is write protected/);
+    expect(node.last_error).toBe(`Cleaning failed: Agent returned error for clean step {"interface":"deploy","step":"erase_devices","priority":0} on node ${uuid} : Error performing clean_step erase_devices: Disk /dev/sda is write protected`);
     expect(node.maintenance).toBe(true);
     expect((await getNodeById(t.db.knex, id))!.fault).toBe('clean failure');
   });
