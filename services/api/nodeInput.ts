@@ -7,7 +7,7 @@ import { INTERFACE_NAMES, type InterfaceName } from '../../db/nodes.ts';
 import { checkInterface } from '../../drivers/registry.ts';
 import type { HardwareType } from '../../drivers/interfaces.ts';
 import { NODE_FIELD_VERSIONS } from './nodeView.ts';
-import { checkName, checkUuid, nullable, object } from './validation.ts';
+import { BOOL, checkName, checkUuid, coerceBooleans, NULLABLE_BOOL, nullable, object } from './validation.ts';
 
 const str = (max?: number) => nullable('string', max ? { maxLength: max } : {});
 
@@ -23,25 +23,27 @@ export const NODE_INPUT_SCHEMAS: Record<string, Record<string, unknown>> = {
   network_data: object,
   resource_class: str(80),
   conductor_group: { type: 'string', maxLength: 255 },
-  automated_clean: nullable('boolean'),
+  automated_clean: NULLABLE_BOOL,
   chassis_uuid: str(36),
   owner: str(255),
   lessee: str(255),
   description: str(4096),
   parent_node: str(255),
   shard: str(255),
-  retired: { type: 'boolean' },
+  retired: BOOL,
   retired_reason: str(),
-  maintenance: { type: 'boolean' },
+  maintenance: BOOL,
   maintenance_reason: str(),
-  protected: { type: 'boolean' },
+  protected: BOOL,
   protected_reason: str(),
-  console_enabled: { type: 'boolean' },
+  console_enabled: BOOL,
   instance_uuid: str(36),
   boot_mode: str(16),
-  secure_boot: nullable('boolean'),
+  secure_boot: NULLABLE_BOOL,
   ...Object.fromEntries(INTERFACE_NAMES.map((i) => [`${i}_interface`, str(255)])),
 };
+
+const NODE_BOOLEAN_FIELDS = ['automated_clean', 'retired', 'maintenance', 'protected', 'console_enabled', 'secure_boot'];
 
 /** Fields POST /v1/nodes accepts. */
 export const NODE_CREATE_FIELDS = Object.keys(NODE_INPUT_SCHEMAS).filter((f) => f !== 'maintenance_reason' && f !== 'protected' && f !== 'protected_reason');
@@ -76,7 +78,7 @@ export function normalizeConductorGroup(group: string): string {
 
 /** Checks and converts the writable fields that need more than a type check. */
 export async function checkNodeFields(knex: Knex, fields: Record<string, unknown>, hw: HardwareType, nodeId?: number): Promise<Record<string, unknown>> {
-  const out = { ...fields };
+  const out = coerceBooleans({ ...fields }, NODE_BOOLEAN_FIELDS);
   if (typeof out.name === 'string') {
     checkName(out.name, 'node');
     const clash = await knex('nodes').select('id').where({ name: out.name }).first();

@@ -5,6 +5,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import type { FastifySchemaCompiler } from 'fastify';
 import { InvalidInput } from '../../common/errors.ts';
 import { describeSchemaError } from './errors.ts';
+import { parseBool } from './http.ts';
 
 export const ajv = new Ajv({ allErrors: false, coerceTypes: false, removeAdditional: false, useDefaults: false, strict: false });
 
@@ -20,6 +21,22 @@ export function validateSchema(schema: object, data: unknown, what: string): voi
     compiled.set(schema, fn);
   }
   if (!fn(data)) throw new InvalidInput(`Schema error for ${what}: ${describeSchemaError(fn.errors![0] as never, data)}`);
+}
+
+/**
+ * A boolean in a body: Ironic also takes strings ("true", "False", "1"...), and ironicclient sends
+ * some flags that way (`port create --pxe-enabled true`). coerceBooleans() converts them after validation.
+ */
+export const BOOL = { type: ['boolean', 'string'] } as const;
+export const NULLABLE_BOOL = { type: ['boolean', 'string', 'null'] } as const;
+
+/** Converts string booleans of `names` in `obj` (in place), strictly, as oslo bool_from_string. */
+export function coerceBooleans<T extends Record<string, unknown>>(obj: T, names: Iterable<string>): T {
+  for (const name of names) {
+    const v = obj[name];
+    if (typeof v === 'string') (obj as Record<string, unknown>)[name] = parseBool(name, v);
+  }
+  return obj;
 }
 
 export const nullable = (type: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ type: [type, 'null'], ...extra });

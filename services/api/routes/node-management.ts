@@ -11,6 +11,7 @@ import type { ApiContext } from '../context.ts';
 import { accepted, baseUrl, noContent } from '../http.ts';
 import { findNodeOr404 } from '../lookup.ts';
 import { runNodeTask } from '../tasks.ts';
+import { BOOL, coerceBooleans } from '../validation.ts';
 import { requireEndpoint, requireVersion } from '../version.ts';
 import { lockedOrChanged } from './nodes.ts';
 
@@ -71,12 +72,13 @@ export const nodeManagementRoutes: FastifyPluginAsync<ApiContext> = async (app, 
     const node = await findNodeOr404(ctx.db.knex, req.params.ident);
     return runNodeTask(ctx, node.id, 'get_boot_device');
   });
-  app.put<{ Params: { ident: string }; Body: { boot_device: string; persistent?: boolean } }>(
+  app.put<{ Params: { ident: string }; Body: { boot_device: string; persistent?: boolean | string } }>(
     '/nodes/:ident/management/boot_device',
-    { schema: { body: { type: 'object', required: ['boot_device'], additionalProperties: false, properties: { boot_device: { type: 'string', enum: BOOT_DEVICES }, persistent: { type: 'boolean' } } } } },
+    { schema: { body: { type: 'object', required: ['boot_device'], additionalProperties: false, properties: { boot_device: { type: 'string', enum: BOOT_DEVICES }, persistent: BOOL } } } },
     async (req, reply) => {
       const node = await findNodeOr404(ctx.db.knex, req.params.ident);
-      await runNodeTask(ctx, node.id, 'set_boot_device', { boot_device: req.body.boot_device, persistent: req.body.persistent ?? false });
+      const { persistent } = coerceBooleans({ persistent: req.body.persistent ?? false }, ['persistent']);
+      await runNodeTask(ctx, node.id, 'set_boot_device', { boot_device: req.body.boot_device, persistent });
       return noContent(reply);
     },
   );

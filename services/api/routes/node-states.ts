@@ -11,6 +11,7 @@ import type { ApiContext } from '../context.ts';
 import { accepted, baseUrl, noContent } from '../http.ts';
 import { findNodeOr404 } from '../lookup.ts';
 import { provisionStateFor } from '../nodeView.ts';
+import { BOOL, coerceBooleans } from '../validation.ts';
 import { requireVersion, versionString } from '../version.ts';
 import { lockedOrChanged } from './nodes.ts';
 
@@ -27,7 +28,7 @@ const PROVISION_SCHEMA = {
     deploy_steps: { type: 'array', items: STEP },
     service_steps: { type: 'array', items: STEP },
     rescue_password: { type: 'string' },
-    disable_ramdisk: { type: 'boolean' },
+    disable_ramdisk: BOOL,
   },
 };
 
@@ -46,6 +47,7 @@ interface ProvisionBody {
   service_steps?: unknown[];
   rescue_password?: string;
   disable_ramdisk?: boolean;
+  [key: string]: unknown;
 }
 
 type Req<B = unknown> = FastifyRequest<{ Params: { ident: string }; Body: B }>;
@@ -103,7 +105,7 @@ function checkProvisionArgs(req: FastifyRequest, body: ProvisionBody, ident: str
 
 async function provisionHandler(req: Req<ProvisionBody>, reply: FastifyReply, ctx: ApiContext) {
   const { ident } = req.params;
-  const body = req.body;
+  const body = coerceBooleans(req.body, ['disable_ramdisk']);
   const verb = VERBS[body.target];
   if (!verb) throw new InvalidInput(`Invalid target "${body.target}": it must be one of ${Object.keys(VERBS).join(', ')}.`, 'InvalidStateRequested');
   if (req.apiVersion < verb.minVersion) throw new NotAcceptable(`The "${body.target}" provision action requires API version ${versionString(verb.minVersion)} or later.`);

@@ -9,7 +9,7 @@ import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
 import { baseUrl, collection, noContent, optionalBool, parseFields, parsePage, pick, queryValue, selfLinks, type Query } from '../http.ts';
 import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
-import { checkMac, checkName, checkUuid, isUniqueViolation, nullable, validateSchema } from '../validation.ts';
+import { BOOL, checkMac, checkName, checkUuid, coerceBooleans, isUniqueViolation, nullable, validateSchema } from '../validation.ts';
 import { requireEndpoint, requireVersion } from '../version.ts';
 
 const FIELD_VERSIONS: Record<string, number> = {
@@ -25,7 +25,7 @@ const INPUT: Record<string, Record<string, unknown>> = {
   node_uuid: { type: 'string' },
   mode: nullable('string', { maxLength: 255 }),
   properties: { type: 'object' },
-  standalone_ports_supported: { type: 'boolean' },
+  standalone_ports_supported: BOOL,
   extra: { type: 'object' },
 };
 const CREATE_SCHEMA = { type: 'object', required: ['node_uuid'], additionalProperties: false, properties: INPUT };
@@ -76,7 +76,7 @@ async function listReply(req: FastifyRequest, ctx: ApiContext, detail: boolean, 
 }
 
 async function checkFields(ctx: ApiContext, body: Record<string, unknown>): Promise<Partial<PortgroupRecord>> {
-  const out: Record<string, unknown> = { ...body };
+  const out: Record<string, unknown> = coerceBooleans({ ...body }, ['standalone_ports_supported']);
   delete out.node_uuid;
   if (typeof body.name === 'string') checkName(body.name, 'portgroup');
   if (typeof body.address === 'string') out.address = checkMac(body.address);

@@ -10,7 +10,7 @@ import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
 import { baseUrl, collection, noContent, optionalBool, parseFields, parsePage, pick, queryValue, selfLinks, type Query } from '../http.ts';
 import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
-import { checkMac, checkUuid, isUniqueViolation, nullable, validateSchema } from '../validation.ts';
+import { BOOL, checkMac, checkUuid, coerceBooleans, isUniqueViolation, nullable, validateSchema } from '../validation.ts';
 import { requireEndpoint, requireVersion } from '../version.ts';
 
 export const PORT_FIELD_VERSIONS: Record<string, number> = {
@@ -25,11 +25,11 @@ const INPUT: Record<string, Record<string, unknown>> = {
   uuid: { type: 'string' },
   address: { type: 'string' },
   node_uuid: { type: 'string' },
-  pxe_enabled: { type: 'boolean' },
+  pxe_enabled: BOOL,
   local_link_connection: { type: 'object' },
   physical_network: nullable('string', { maxLength: 64 }),
   portgroup_uuid: nullable('string'),
-  is_smartnic: { type: 'boolean' },
+  is_smartnic: BOOL,
   extra: { type: 'object' },
   name: nullable('string', { maxLength: 255 }),
 };
@@ -112,7 +112,7 @@ function checkLlc(llc: Record<string, unknown>): void {
 
 /** Resolves node_uuid / portgroup_uuid of a port body to ids, with Ironic's 400s. */
 async function resolveRefs(ctx: ApiContext, body: Record<string, unknown>, current?: PortRecord): Promise<Partial<PortRecord>> {
-  const out: Record<string, unknown> = { ...body };
+  const out: Record<string, unknown> = coerceBooleans({ ...body }, ['pxe_enabled', 'is_smartnic']);
   delete out.node_uuid;
   delete out.portgroup_uuid;
   if (typeof body.address === 'string') out.address = checkMac(body.address);

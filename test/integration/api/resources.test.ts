@@ -44,7 +44,8 @@ describe.each(BACKENDS)('resources API on %s', (backend) => {
         [{ address: '52:54:00:ab:cd:11', node_uuid: '11111111-2222-3333-4444-555555555555' }, 400, 'could not be found'],
         [{ address: '52:54:00:ab:cd:11' }, 400, "'node_uuid' is a required property"],
         [{ address: '52:54:00:ab:cd:11', node_uuid: n.uuid, speed: 10 }, 400, "'speed' was unexpected"],
-        [{ address: '52:54:00:ab:cd:11', node_uuid: n.uuid, pxe_enabled: 'yes' }, 400, "is not of type 'boolean'"],
+        [{ address: '52:54:00:ab:cd:11', node_uuid: n.uuid, pxe_enabled: 'maybe' }, 400, 'Invalid value for pxe_enabled: "maybe"'],
+        [{ address: '52:54:00:ab:cd:11', node_uuid: n.uuid, pxe_enabled: 1 }, 400, "is not of type 'boolean,string'"],
         [{ address: '52:54:00:ab:cd:11', node_uuid: n.uuid, local_link_connection: { colour: 'x' } }, 400, 'Invalid local_link_connection key "colour"'],
       ];
       for (const [body, status, message] of cases) {
@@ -53,6 +54,9 @@ describe.each(BACKENDS)('resources API on %s', (backend) => {
         expect(fault(r)).toContain(message);
       }
       expect((await h.call('POST', '/v1/ports', { address: '52:54:00:ab:cd:12', node_uuid: n.uuid, physical_network: 'p' }, '1.33')).status).toBe(406);
+      // ironicclient sends `--pxe-enabled false` as a string, which Ironic accepts.
+      const stringBool = await h.call('POST', '/v1/ports', { address: '52:54:00:ab:cd:13', node_uuid: n.uuid, pxe_enabled: 'False' });
+      expect(stringBool.body.pxe_enabled).toBe(false);
       expect((await h.call('GET', '/v1/ports?node=ghost')).status).toBe(404);
     });
   });

@@ -1,0 +1,136 @@
+// The real `baremetal` CLI (Debian python3-ironicclient) against a listening Anvil API with a
+// Conductor in the same process and database: every command an operator types for the basic
+// lifecycle, including `--wait`. SQLite only: each command starts a Python process (~1.5 s), and
+// the PostgreSQL paths are covered by the app.inject() suites.
+import { execa } from 'execa';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../common/logger.ts';
+import { findNode } from '../../../db/nodes.ts';
+import { createApiServer } from '../../../services/api/server.ts';
+import { Conductor } from '../../../services/conductor/conductor.ts';
+import { createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
+import { testConfig } from './harness.ts';
+
+describe('baremetal CLI against Anvil (sqlite)', () => {
+  let t: TestDatabase;
+  let app: FastifyInstance;
+  let conductor: Conductor;
+  let endpoint: string;
+
+  beforeAll(async () => {
+    t = await createTestDatabase('sqlite');
+    const config = testConfig();
+    config.conductor.hostname = 'cli-conductor';
+    app = await createApiServer({ db: t.db, config, logger: silentLogger });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    endpoint = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    conductor = new Conductor({ db: t.db, config, logger: silentLogger });
+    await conductor.start();
+  });
+  afterAll(async () => {
+    await conductor?.stop();
+    await app?.close();
+    await t?.drop();
+  });
+
+  /** Runs `baremetal` with no auth, as an operator of a standalone Anvil would. */
+  async function baremetal(...args: string[]) {
+    const r = await execa('/usr/bin/baremetal', ['--os-auth-type', 'none', '--os-endpoint', endpoint, ...args], {
+      reject: false,
+      timeout: 120_000,
+      env: { OS_AUTH_TYPE: 'none', HOME: process.env.HOME ?? '/tmp' },
+      extendEnv: false,
+    });
+    return { code: r.exitCode, out: r.stdout, err: r.stderr };
+  }
+  async function ok(...args: string[]): Promise<string> {
+    const r = await baremetal(...args);
+    expect(r.code, `baremetal ${args.join(' ')}: ${r.err}`).toBe(0);
+    return r.out;
+  }
+  const json = async (...args: string[]) => JSON.parse(await ok(...args, '-f', 'json'));
+
+  /** Polls the database until the conductor has done what was asked (no timing asserted). */
+  async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      if (await check()) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`gave up waiting for ${what}`);
+  }
+
+  it('creates, lists, shows, sets and unsets a node', async () => {
+    const created = await json('node', 'create', '--driver', 'fake-hardware', '--name', 'n1', '--driver-info', 'ipmi_password=s3cret', '--property', 'cpus=4');
+    expect(created).toMatchObject({ name: 'n1', driver: 'fake-hardware', provision_state: 'enroll', power_interface: 'fake' });
+    expect(created.driver_info.ipmi_password).toBe('******');
+    const list = await json('node', 'list');
+    expect(list).toEqual([expect.objectContaining({ UUID: created.uuid, Name: 'n1', 'Provisioning State': 'enroll', Maintenance: false })]);
+    await ok('node', 'set', 'n1', '--property', 'cpu_arch=x86_64', '--extra', 'rack=r1', '--resource-class', 'gold');
+    await ok('node', 'unset', 'n1', '--property', 'cpus');
+    const shown = await json('node', 'show', 'n1', '--fields', 'properties', 'extra', 'resource_class', 'driver_info');
+    expect(shown).toEqual({ properties: { cpu_arch: 'x86_64' }, extra: { rack: 'r1' }, resource_class: 'gold', driver_info: { ipmi_password: '******' } });
+    expect(await json('node', 'list', '--long', '--provision-state', 'enroll', '--resource-class', 'gold')).toEqual([expect.objectContaining({ Driver: 'fake-hardware' })]);
+  });
+
+  it('creates, lists, shows and deletes ports', async () => {
+    const node = (await findNode(t.db.knex, 'n1'))!;
+    const port = await json('port', 'create', '52:54:00:12:34:56', '--node', node.uuid, '--pxe-enabled', 'true');
+    expect(port).toMatchObject({ address: '52:54:00:12:34:56', node_uuid: node.uuid, pxe_enabled: true });
+    const other = await json('port', 'create', '52:54:00:12:34:57', '--node', node.uuid);
+    expect(await json('port', 'list', '--node', 'n1')).toEqual([
+      expect.objectContaining({ Address: '52:54:00:12:34:56' }),
+      expect.objectContaining({ Address: '52:54:00:12:34:57' }),
+    ]);
+    expect((await json('port', 'show', port.uuid)).node_uuid).toBe(node.uuid);
+    await ok('port', 'delete', other.uuid);
+    expect(await json('port', 'list')).toHaveLength(1);
+    const byName = await baremetal('port', 'create', '52:54:00:12:34:58', '--node', 'n1');
+    expect(byName.code).not.toBe(0);
+    expect(byName.err).toContain('Expected UUID for node_uuid: n1');
+  });
+
+  it('lists drivers and conductors, and validates the node', async () => {
+    expect(await json('driver', 'list')).toEqual(expect.arrayContaining([{ 'Supported driver(s)': 'fake-hardware', 'Active host(s)': 'cli-conductor' }]));
+    expect(await json('conductor', 'list')).toEqual([{ Hostname: 'cli-conductor', 'Conductor Group': '', Alive: true }]);
+    const validate = await json('node', 'validate', 'n1');
+    expect(validate).toEqual(expect.arrayContaining([{ Interface: 'power', Result: true, Reason: null }, expect.objectContaining({ Interface: 'console', Result: false })]));
+  });
+
+  it('shows Ironic\'s error message for an impossible action', async () => {
+    const r = await baremetal('node', 'deploy', 'n1');
+    expect(r.code).not.toBe(0);
+    expect(r.err).toContain('The requested action "active" can not be performed on node "n1" while it is in state "enroll".');
+  });
+
+  it('manages, provides, deploys and undeploys with --wait', async () => {
+    const state = async () => (await findNode(t.db.knex, 'n1'))!.provision_state;
+    await ok('node', 'manage', 'n1', '--wait', '60');
+    expect(await state()).toBe('manageable');
+    await ok('node', 'provide', 'n1', '--wait', '60');
+    expect(await state()).toBe('available');
+    await ok('node', 'deploy', 'n1', '--wait', '60');
+    expect((await json('node', 'show', 'n1', '--fields', 'provision_state', 'target_provision_state'))).toEqual({ provision_state: 'active', target_provision_state: null });
+    await ok('node', 'undeploy', 'n1', '--wait', '60');
+    expect(await state()).toBe('available');
+  });
+
+  it('powers the node on and off, and sets and unsets maintenance', async () => {
+    await ok('node', 'power', 'on', 'n1');
+    await until(async () => (await findNode(t.db.knex, 'n1'))!.power_state === 'power on', 'power on');
+    await ok('node', 'power', 'off', 'n1');
+    await until(async () => (await findNode(t.db.knex, 'n1'))!.power_state === 'power off', 'power off');
+    await ok('node', 'maintenance', 'set', 'n1', '--reason', 'swap a disk');
+    expect(await json('node', 'show', 'n1', '--fields', 'maintenance', 'maintenance_reason')).toEqual({ maintenance: true, maintenance_reason: 'swap a disk' });
+    await ok('node', 'maintenance', 'unset', 'n1');
+    expect((await findNode(t.db.knex, 'n1'))!.maintenance).toBe(false);
+  });
+
+  it('lists the node history', async () => {
+    const history = await json('node', 'history', 'list', 'n1');
+    const events = history.map((e: Record<string, string>) => e['Description of the event']).join('\n');
+    expect(events).toContain('"manage" requested');
+    expect(events).toContain('"deleted" requested');
+    expect(history[0].Severity).toBe('INFO');
+  });
+});
