@@ -1,6 +1,7 @@
 // The `direct` deploy interface: the node boots the agent ramdisk, the agent downloads and
 // writes the image (and config drive), the conductor sets the boot device and powers the node
 // on. Cleaning runs the agent's clean steps. The steps and their priorities are Ironic's.
+import type { AnvilConfig } from '../../common/config.ts';
 import { DriverError, InvalidInput, MissingParameter } from '../../common/errors.ts';
 import { configDriveForDeploy } from '../../images/configdrive.ts';
 import { fileNameOf } from '../../images/download.ts';
@@ -50,11 +51,12 @@ async function imageInfo(ctx: TaskContext): Promise<Json> {
   return { id: fileNameOf(source), urls: [url], disk_format: ii.image_disk_format ?? null, container_format: 'bare', stream_raw_images: true, node_uuid: ctx.node.uuid, ...sums };
 }
 
-function deployPlan(ctx: TaskContext, offered: PlannedStep[]): PlannedStep[] {
+/** Ironic's deploy steps, the agent's own with a priority, and the user's deploy_steps (priority/args overrides or agent steps). */
+export function deployPlan(node: NodeRecord, offered: PlannedStep[]): PlannedStep[] {
   const plan: PlannedStep[] = DEPLOY_STEPS.map((s) => ({ ...s }));
   // Agent steps with a priority of their own run too (IPA offers write_image at 0: ours replaces it).
   for (const s of offered) if (s.priority > 0 && !plan.some((p) => p.step === s.step)) plan.push(s);
-  const requested = (ctx.node.driver_internal_info.user_deploy_steps ?? []) as Step[];
+  const requested = (node.driver_internal_info.user_deploy_steps ?? []) as Step[];
   for (const r of requested) {
     const existing = plan.find((p) => p.interface === r.interface && p.step === r.step);
     const agentStep = offered.find((p) => p.interface === r.interface && p.step === r.step);
@@ -62,21 +64,22 @@ function deployPlan(ctx: TaskContext, offered: PlannedStep[]): PlannedStep[] {
       if (r.priority !== undefined) existing.priority = r.priority;
       existing.args = { ...existing.args, ...(r.args ?? {}) };
     } else if (agentStep) plan.push({ ...agentStep, priority: r.priority ?? agentStep.priority, args: r.args ?? {} });
-    else throw new DriverError(`Deploy step ${r.interface}.${r.step} is not supported by node ${ctx.node.uuid} (its agent offers ${offered.map((s) => s.step).join(', ') || 'none'})`);
+    else throw new DriverError(`Deploy step ${r.interface}.${r.step} is not supported by node ${node.uuid} (its agent offers ${offered.map((s) => s.step).join(', ') || 'none'})`);
   }
   return plan.filter((s) => s.priority > 0).sort(byPriority);
 }
 
-function cleanPlan(ctx: TaskContext, offered: PlannedStep[]): PlannedStep[] {
-  const manual = ctx.node.driver_internal_info.clean_steps_requested as Step[] | null | undefined;
+/** Manual steps in the order given (each must be offered), or the automated ones by (overridden) priority. */
+export function cleanPlan(node: NodeRecord, config: AnvilConfig, offered: PlannedStep[]): PlannedStep[] {
+  const manual = node.driver_internal_info.clean_steps_requested as Step[] | null | undefined;
   if (manual) {
     return manual.map((r) => {
       const found = offered.find((s) => s.interface === r.interface && s.step === r.step);
-      if (!found) throw new DriverError(`Clean step ${r.interface}.${r.step} is not supported by node ${ctx.node.uuid} (its agent offers ${offered.map((s) => `${s.interface}.${s.step}`).join(', ') || 'none'})`);
+      if (!found) throw new DriverError(`Clean step ${r.interface}.${r.step} is not supported by node ${node.uuid} (its agent offers ${offered.map((s) => `${s.interface}.${s.step}`).join(', ') || 'none'})`);
       return { ...found, args: r.args ?? {}, priority: 0 };
     });
   }
-  const tuning = agentTuning(ctx.config);
+  const tuning = agentTuning(config);
   const overrides: Record<string, number> = { erase_devices: tuning.eraseDevicesPriority, erase_devices_metadata: tuning.eraseDevicesMetadataPriority };
   return offered.map((s) => ({ ...s, priority: overrides[s.step] ?? s.priority })).filter((s) => s.priority > 0).sort(byPriority);
 }
@@ -116,7 +119,7 @@ async function finishCleaning(ctx: TaskContext): Promise<void> {
 
 async function heartbeatSteps(ctx: TaskContext, kind: StepKind): Promise<'done' | 'wait'> {
   if (!(progressKeys(kind).steps in ctx.node.driver_internal_info)) {
-    await planSteps(ctx, kind, (offered) => (kind === 'deploy' ? deployPlan(ctx, offered) : cleanPlan(ctx, offered)));
+    await planSteps(ctx, kind, (offered) => (kind === 'deploy' ? deployPlan(ctx.node, offered) : cleanPlan(ctx.node, ctx.config, offered)));
   }
   if (kind === 'deploy') {
     const info = ctx.node.driver_internal_info;
