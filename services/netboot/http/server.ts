@@ -89,7 +89,8 @@ export async function startHttpBootServer(opts: { host: string; port: number; ro
     stream.pipe(res);
   }
 
-  const server = http.createServer((req, res) => {
+  // Long keep-alive: firmware HTTP clients fetch kernel and ramdisk one after the other.
+  const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     handle(req, res).catch((err) => {
       logger.error({ err, url: req.url }, 'HTTP boot request failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });

@@ -34,7 +34,7 @@ describe('netboot in network namespaces (routed leaf through dhcrelay, and a dir
     // ISC's relay between the leaf subnet (l1, down) and the provisioning network (l0, up), adding option 82.
     topo.ns.spawn('leaf', ['dhcrelay', '-4', '-d', '-a', '--no-pid', '-id', 'l1', '-iu', 'l0', SERVER]);
     await new Promise((r) => setTimeout(r, 500));
-  }, 30000);
+  }, 60000);
 
   afterAll(async () => {
     await topo?.stop();

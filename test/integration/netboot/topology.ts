@@ -93,7 +93,7 @@ export async function buildTopology(opts: { discovery?: boolean; hosts?: unknown
     server.all!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
     const started = Date.now();
     while (!output.includes('netboot ready')) {
-      if (server.exitCode !== null || Date.now() - started > 15000) throw new Error(`anvil netboot did not start:\n${output}`);
+      if (server.exitCode !== null || Date.now() - started > 45000) throw new Error(`anvil netboot did not start:\n${output}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     return { ns, dir, db, tftpRoot, httpRoot, log: () => output, stop };

@@ -49,7 +49,13 @@ export class RawTftp {
 
   /** Reads a whole file; returns its bytes and the negotiated options. */
   async fetch(port: number, file: string, options: Record<string, string> = {}): Promise<{ data: Buffer; oack?: string }> {
-    this.rrq(port, file, options);
+    // The request is sent again while nothing answers, as real clients do (a datagram may be lost).
+    let first: Received | undefined;
+    for (let attempt = 0; !first; attempt++) {
+      this.rrq(port, file, options);
+      first = await this.next(1000).catch((err) => { if (attempt >= 9) throw err; return undefined; });
+    }
+    this.queue.unshift(first);
     const chunks: Buffer[] = [];
     let oack: string | undefined;
     let blksize = 512;
