@@ -17,7 +17,7 @@ import { createApiServer } from '../../../services/api/server.ts';
 import { Conductor } from '../../../services/conductor/conductor.ts';
 import type { MemoryMachine } from '../../../simulators/machine.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
-import { testConfig, untilState } from '../conductor/helpers.ts';
+import { eventually, testConfig, untilState } from '../conductor/helpers.ts';
 import { makeTestImages, MIB, type TestImages } from '../images/fixtures.ts';
 import { TestRack } from './rack.ts';
 
@@ -84,7 +84,7 @@ beforeAll(async () => {
   images = await startImageServer({ root: img.dir });
   dir = await mkdtemp(path.join(os.tmpdir(), 'anvil-deploy-'));
   t = await createTestDatabase('sqlite');
-  const config = testConfig('deploy-1', { timeouts: { ...testConfig('x').conductor.timeouts, deployCallback: 8, cleanCallback: 8 } });
+  const config = testConfig('deploy-1', { timeouts: { ...testConfig('x').conductor.timeouts, deployCallback: 5, cleanCallback: 5 } });
   config.images = { cacheDir: path.join(dir, 'cache'), cacheMaxBytes: 512 * MIB };
   Object.assign(config.agent, { powerOffWait: 0.5, powerOffPollInterval: 0.1, commandTimeout: 30 });
   api = await createApiServer({ db: t.db, config, logger: silentLogger });
@@ -201,7 +201,25 @@ describe('deploy through the simulated agent', () => {
     await setImage(uuid, { image_source: pathToFileURL(img.qcow2).href, image_os_hash_algo: 'sha256', image_os_hash_value: img.sha256 });
     await provision(uuid, 'active');
     const node = await untilState(t.db, id, 'deploy failed', 30_000);
-    expect(node.last_error).toBe('Timeout reached in "wait call-back" after 8 s waiting for the deploy agent to call back (conductor.timeouts.deployCallback)');
+    expect(node.last_error).toBe('Timeout reached in "wait call-back" after 5 s waiting for the deploy agent to call back (conductor.timeouts.deployCallback)');
+  });
+
+  it('aborts cleaning that waits for a silent agent: clean failed, machine off', async () => {
+    const { id, uuid, machine } = await availableNode('abort-clean');
+    await provision(uuid, 'manage');
+    await untilState(t.db, id, 'manageable');
+    rack.agents.failuresOf(machine).set('heartbeat', '');
+    await provision(uuid, 'clean', { clean_steps: [{ interface: 'deploy', step: 'erase_devices_metadata' }] });
+    await untilState(t.db, id, 'clean wait');
+    expect(await machine.powerState()).toBe('on');
+    await provision(uuid, 'abort');
+    // The API fails the node at once; the conductor's abort task then stops the agent's boot.
+    await eventually(async () => (await t.db.knex('node_tasks').where({ node_id: id, kind: 'abort', status: 'done' }).first()) ?? false, 15_000, 'the abort task');
+    const node = await untilState(t.db, id, 'clean failed');
+    expect(node.last_error).toMatch(/Aborted/i);
+    expect(node.power_state).toBe('power off');
+    expect(await machine.powerState()).toBe('off');
+    expect(node.driver_internal_info.clean_steps_requested).toBeUndefined();
   });
 
   it('fails a manual clean step the agent cannot do, with maintenance set', async () => {
