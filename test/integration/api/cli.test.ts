@@ -12,7 +12,8 @@ import { Conductor } from '../../../services/conductor/conductor.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
 import { testConfig } from './harness.ts';
 
-describe('baremetal CLI against Anvil (sqlite)', () => {
+// Each command is a Python start-up (seconds on a loaded machine): generous per-test timeouts.
+describe('baremetal CLI against Anvil (sqlite)', { timeout: 300_000 }, () => {
   let t: TestDatabase;
   let app: FastifyInstance;
   let conductor: Conductor;
