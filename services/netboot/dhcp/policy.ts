@@ -182,7 +182,7 @@ export async function decide(req: DhcpPacket, view: PolicyView): Promise<Decisio
       const ip = requested ?? (req.ciaddr !== ZERO ? req.ciaddr : undefined);
       if (!ip) return { ignored: 'REQUEST names no address', mac };
       if (!inCidr(ip, parseCidr(subnet.cidr)!)) return nak(config, req, subnet, mac, `${ip} is not on subnet ${subnet.cidr}`);
-      const bound = await view.leases.bind(pool, mac, ip, view.now() + subnet.leaseTime * 1000);
+      const bound = await view.leases.bind(pool, mac, ip, view.now() + subnet.leaseTime * 1000, optionString(req, Opt.HOSTNAME));
       if (!bound) return nak(config, req, subnet, mac, `${ip} is not available`);
       const reply = baseReply(req, 'ACK', serverId);
       reply.yiaddr = ip;

@@ -96,12 +96,12 @@ describe.each(BACKENDS)('DHCP policy with leases on %s', (backend) => {
   it('ACKs a REQUEST for the offered address, keeps it across a restart, and NAKs another client asking for it', async () => {
     await enrollNode(tdb.db, { mac: MAC, state: 'deploying' });
     const offer = replied(await decide(request({ mac: MAC, type: 'DISCOVER', giaddr: '10.1.1.1' }), view));
-    const ack = replied(await decide(request({ mac: MAC, type: 'REQUEST', giaddr: '10.1.1.1', requested: offer.reply.yiaddr, serverId: '10.0.0.1', options: [[Opt.RELAY_AGENT, AGENT]] }), view));
+    const ack = replied(await decide(request({ mac: MAC, type: 'REQUEST', giaddr: '10.1.1.1', requested: offer.reply.yiaddr, serverId: '10.0.0.1', options: [[Opt.RELAY_AGENT, AGENT], [Opt.HOSTNAME, Buffer.from('node-a')]] }), view));
     expect(ack.reply.options.get(Opt.MESSAGE_TYPE)![0]).toBe(MessageType.ACK);
     expect(ack.reply.yiaddr).toBe(offer.reply.yiaddr);
     expect(ack.reply.options.get(Opt.LEASE_TIME)!.readUInt32BE(0)).toBe(1200);
     expect(ack.reply.options.get(Opt.RELAY_AGENT)).toEqual(AGENT);
-    expect(await listLeases(tdb.db.knex)).toEqual([expect.objectContaining({ ip: offer.reply.yiaddr, mac: MAC, state: 'bound', subnet: 'leaf1' })]);
+    expect(await listLeases(tdb.db.knex)).toEqual([expect.objectContaining({ ip: offer.reply.yiaddr, mac: MAC, state: 'bound', subnet: 'leaf1', hostname: 'node-a' })]);
 
     // A new server process on the same database: the client keeps its address.
     const restarted = makeView();
