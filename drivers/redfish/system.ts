@@ -39,6 +39,18 @@ export function splitResetTypes(values: unknown[]): string[] {
 }
 
 const systemPaths = new WeakMap<RedfishClient, Map<string, string>>();
+// Many nodes behind one endpoint find their systems in the same collection: read it once a while.
+const MEMBERS_TTL_MS = 30_000;
+const systemMembers = new WeakMap<RedfishClient, { at: number; members: Promise<string[]> }>();
+
+function membersOf(client: RedfishClient, systems: string, fresh = false): Promise<string[]> {
+  const cached = systemMembers.get(client);
+  if (cached && !fresh && Date.now() - cached.at < MEMBERS_TTL_MS) return cached.members;
+  const members = client.getJson(systems).then(memberLinks);
+  members.catch(() => systemMembers.delete(client));
+  systemMembers.set(client, { at: Date.now(), members });
+  return members;
+}
 
 async function resolveSystem(client: RedfishClient, node: NodeRecord, systemId: string | null): Promise<string> {
   const cache = systemPaths.get(client) ?? new Map<string, string>();
@@ -53,7 +65,9 @@ async function resolveSystem(client: RedfishClient, node: NodeRecord, systemId: 
     await client.get(systemId);
     found = systemId;
   } else {
-    const members = memberLinks(await client.getJson(systems));
+    let members = await membersOf(client, systems);
+    const listed = (list: string[]) => systemId === null || list.some((m) => m.replace(/\/+$/, '').split('/').pop()!.toLowerCase() === systemId.toLowerCase());
+    if (!listed(members)) members = await membersOf(client, systems, true);
     if (members.length === 0) throw new DriverError(`The BMC at ${client.info.origin} lists no systems in ${systems}`);
     if (systemId === null) {
       if (members.length > 1) {
