@@ -19,14 +19,14 @@ import type { MemoryMachine } from '../../../simulators/machine.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
 import { eventually, testConfig, untilState } from '../conductor/helpers.ts';
 import { makeTestImages, MIB, type TestImages } from '../images/fixtures.ts';
-import { TestRack } from './rack.ts';
+import { FakePowerRack } from '../../../simulators/agent/fake-power-rack.ts';
 
 const DISK = 128 * MIB;
 let t: TestDatabase;
 let api: FastifyInstance;
 let apiUrl: string;
 let conductor: Conductor;
-let rack: TestRack;
+let rack: FakePowerRack;
 let img: TestImages;
 let dir: string;
 /** Serves the test images over HTTP, as an image store would. */
@@ -93,7 +93,7 @@ beforeAll(async () => {
   config.api.publicUrl = apiUrl;
   conductor = new Conductor({ db: t.db, config, logger: silentLogger });
   await conductor.start();
-  rack = new TestRack(apiUrl, path.join(dir, 'disks'), silentLogger);
+  rack = new FakePowerRack({ apiUrl, diskDir: path.join(dir, 'disks'), logger: silentLogger, heartbeatIntervalMs: 300, lookupRetryMs: 50 });
 });
 
 afterAll(async () => {
