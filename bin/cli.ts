@@ -5,11 +5,12 @@ import { registerRoleCommands } from '../services/roles.ts';
 import { registerNetbootCommand } from '../services/netboot/cli.ts';
 import { registerSimulateIpmi } from '../simulators/ipmi-bmc/cli.ts';
 import { registerSimulateRedfish } from '../simulators/redfish-bmc/cli.ts';
+import { registerDemoCommand } from '../simulators/rack/demo.ts';
 
 type Register = (program: Command) => void;
 
 // Sub-commands, one registration function per role or tool.
-const COMMANDS: Register[] = [registerRoleCommands, registerSimulateIpmi, registerNetbootCommand, registerSimulateRedfish];
+const COMMANDS: Register[] = [registerRoleCommands, registerSimulateIpmi, registerNetbootCommand, registerSimulateRedfish, registerDemoCommand];
 
 const program = new Command('anvil')
   .description('Anvil: bare-metal provisioning that speaks OpenStack Ironic\'s REST API')
@@ -19,7 +20,8 @@ for (const register of COMMANDS) register(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  const message = err instanceof AnvilError ? err.message : (err as Error).stack ?? String(err);
+  // Our own errors and plain ones read as sentences; a stack only helps with a bug (ANVIL_DEBUG=1).
+  const message = err instanceof AnvilError || (err instanceof Error && !process.env.ANVIL_DEBUG) ? err.message : (err as Error).stack ?? String(err);
   process.stderr.write(`anvil: ${message}\n`);
   process.exit(1);
 }

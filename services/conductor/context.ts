@@ -2,7 +2,7 @@
 // Every save is a compare-and-set on `reservation`, so a conductor that lost its lock (it was
 // declared dead and its nodes taken over) cannot overwrite what the new owner does.
 import type { TaskContext } from '../../drivers/interfaces.ts';
-import type { ResolvedDriver } from '../../drivers/interfaces.ts';
+import type { PowerInterface, ResolvedDriver } from '../../drivers/interfaces.ts';
 import { resolveDriver } from '../../drivers/registry.ts';
 import { recordHistory, type Severity } from '../../db/history.ts';
 import { updateNode, type NodeRecord } from '../../db/nodes.ts';
@@ -48,15 +48,24 @@ export class NodeTask implements TaskContext {
     this.node = updated;
   }
 
-  /** Saves fields and writes the history line that says why, in one transaction (a reader never sees one without the other). */
+  /**
+   * Saves fields with the history line that says why. The line is written first, so a reader who
+   * sees the new state also finds its line; if the save then finds the lock lost, the line is taken
+   * back. (Two statements rather than a transaction's four: this is the conductor's hot path.)
+   */
   async saveAndNote(fields: Partial<NodeRecord>, message: (node: NodeRecord) => string, severity: Severity = 'info'): Promise<void> {
     if (this.closed) throw new LockLost(this.node.uuid, this.rt.host);
-    this.node = await this.rt.db.knex.transaction(async (trx) => {
-      const updated = await updateNode(trx, this.node.id, fields, { reservation: this.rt.host });
-      if (!updated) throw new LockLost(this.node.uuid, this.rt.host);
-      await recordHistory(trx, this.node.id, { event: message(updated), severity, event_type: this.eventType, conductor: this.rt.host });
-      return updated;
-    });
+    const event = message({ ...this.node, ...fields });
+    await this.note(event, severity);
+    const updated = await updateNode(this.rt.db.knex, this.node.id, fields, { reservation: this.rt.host });
+    if (!updated) {
+      const knex = this.rt.db.knex;
+      await knex('node_history')
+        .where('id', knex('node_history').max('id').where({ node_id: this.node.id, conductor: this.rt.host, event }))
+        .delete();
+      throw new LockLost(this.node.uuid, this.rt.host);
+    }
+    this.node = updated;
   }
 
   async note(message: string, severity: Severity = 'info'): Promise<void> {
@@ -68,6 +77,11 @@ export class NodeTask implements TaskContext {
     return this.rt.db.knex;
   }
 
+  /** Whether this context still holds the node lock (the last transition may have released it with its own update). */
+  get locked(): boolean {
+    return !this.closed && this.node.reservation === this.rt.host;
+  }
+
   /** After the work is over nothing may save through this context any more (a driver call left running in the background). */
   close(): void {
     this.closed = true;
@@ -75,9 +89,31 @@ export class NodeTask implements TaskContext {
 }
 
 /** Builds the context of a node this conductor has locked. Throws when the node's driver can't be composed. */
-export async function openTask(rt: Runtime, node: NodeRecord, signal: AbortSignal): Promise<NodeTask> {
-  const driver = resolveDriver(node);
-  return new NodeTask(rt, node, await portsOfNode(rt.db.knex, node.id), driver, signal);
+export function openTask(rt: Runtime, node: NodeRecord, ports: readonly PortRecord[], signal: AbortSignal): NodeTask {
+  const resolved = resolveDriver(node);
+  const driver: ResolvedDriver = { ...resolved, power: recordingPower(resolved.power) };
+  return new NodeTask(rt, node, ports, driver, signal);
+}
+
+/**
+ * The node's power interface, recording every change it makes in power_state, as Ironic's
+ * node_power_action does: a deploy that powers the node on leaves it shown as `power on`.
+ */
+function recordingPower(power: PowerInterface): PowerInterface {
+  return {
+    name: power.name,
+    properties: power.properties,
+    validate: (node, ports) => power.validate(node, ports),
+    getPowerState: (ctx) => power.getPowerState(ctx),
+    async setPowerState(ctx, target, timeoutSec) {
+      await power.setPowerState(ctx, target, timeoutSec);
+      await ctx.save({ power_state: target === 'soft power off' ? 'power off' : target });
+    },
+    async reboot(ctx, soft, timeoutSec) {
+      await power.reboot(ctx, soft, timeoutSec);
+      await ctx.save({ power_state: 'power on' });
+    },
+  };
 }
 
 /** A context for reads without the lock (Ironic's shared lock), as the power-state sync uses. */

@@ -1,0 +1,158 @@
+// The virtual rack: a simulated datacenter. N machines, each behind a BMC (one Redfish endpoint
+// for all, or an IPMI BMC per machine), with NICs whose MACs Anvil knows and a disk file. A
+// machine that powers on with boot device PXE "netboots": it asks the netboot role for its iPXE
+// script and starts the deploy agent with the kernel arguments found there. One that boots from
+// disk runs its deployed image: the rack checks the disk file holds one.
+import { open } from 'node:fs/promises';
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../../common/logger.ts';
+import { errorMessage } from '../../common/errors.ts';
+import { AgentSimulator } from '../agent/index.ts';
+import { startIpmiSimulator, type IpmiSimulator } from '../ipmi-bmc/index.ts';
+import type { MachineBootDevice, SimulatedMachine } from '../machine.ts';
+import { makeMachines, startRedfishSimulator, type RedfishSimulator } from '../redfish-bmc/index.ts';
+import { fetchBootScript, ramdiskParamsOf } from './netboot-client.ts';
+
+export type RackBmc = 'redfish' | 'ipmi';
+
+export interface RackOptions {
+  machines: number;
+  /** The Anvil API the agents call when no netboot role tells them otherwise. */
+  apiUrl: string;
+  /** Where the machines' disk files live. */
+  diskDir: string;
+  logger: Logger;
+  bmc?: RackBmc;
+  /** The netboot role's HTTP boot server: machines fetch their iPXE script there. */
+  netbootUrl?: string;
+  username?: string;
+  password?: string;
+  /** Agents' heart-beat interval (IPA's default is minutes apart; a rack wants seconds). */
+  heartbeatIntervalMs?: number;
+}
+
+/** What a machine's firmware did, for the person watching the rack. */
+export type RackEvent =
+  | { machine: string; kind: 'netboot'; mac: string; purpose: string }
+  | { machine: string; kind: 'netboot-refused'; reason: string }
+  | { machine: string; kind: 'disk-boot'; bootable: boolean; partitionTable: 'gpt' | 'mbr' | null }
+  | { machine: string; kind: 'power'; state: string };
+
+/** The POST /v1/nodes body and ports that enroll one machine of the rack. */
+export interface Enrollment {
+  node: { name: string; driver: string; driver_info: Record<string, unknown> };
+  ports: { address: string; pxe_enabled: boolean }[];
+}
+
+const NETWORK_BOOTS: MachineBootDevice[] = ['pxe', 'http'];
+
+export class VirtualRack extends EventEmitter {
+  private constructor(
+    readonly machines: SimulatedMachine[],
+    readonly agents: AgentSimulator,
+    private readonly bmc: RackBmc,
+    private readonly redfish: RedfishSimulator | undefined,
+    private readonly ipmi: IpmiSimulator | undefined,
+    private readonly opts: RackOptions,
+    private readonly detachers: (() => void)[] = [],
+  ) {
+    super();
+  }
+
+  static async start(opts: RackOptions): Promise<VirtualRack> {
+    const machines = makeMachines(opts.machines);
+    const bmc = opts.bmc ?? 'redfish';
+    const auth = { username: opts.username ?? 'admin', password: opts.password ?? 'password' };
+    const redfish = bmc === 'redfish' ? await startRedfishSimulator({ machines, auth, powerDelayMs: 0 }) : undefined;
+    const ipmi = bmc === 'ipmi' ? await startIpmiSimulator({ machines, firstPort: 0, ...auth }) : undefined;
+    const agents = new AgentSimulator({
+      apiUrl: opts.apiUrl,
+      diskDir: opts.diskDir,
+      logger: opts.logger,
+      heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 1000,
+      lookupRetryMs: 500,
+    });
+    const rack = new VirtualRack(machines, agents, bmc, redfish, ipmi, opts);
+    for (const m of machines) rack.follow(m);
+    return rack;
+  }
+
+  /** The API calls that enroll machine `index` (driver, BMC address and credentials, MACs). */
+  enrollment(index: number): Enrollment {
+    const m = this.machines[index];
+    const username = this.opts.username ?? 'admin';
+    const password = this.opts.password ?? 'password';
+    const driver_info: Record<string, unknown> = this.bmc === 'redfish'
+      ? { redfish_address: this.redfish!.url, redfish_system_id: `/redfish/v1/Systems/${this.redfish!.systemIds[index]}`, redfish_username: username, redfish_password: password, redfish_verify_ca: false }
+      : { ipmi_address: this.ipmi!.host, ipmi_port: this.ipmi!.ports[index], ipmi_username: username, ipmi_password: password, ipmi_cipher_suite: 3 };
+    // The first NIC boots from the network; inspection finds the others.
+    return { node: { name: m.name, driver: this.bmc, driver_info }, ports: [{ address: m.hardware.nics[0].mac, pxe_enabled: true }] };
+  }
+
+  diskPath(machine: SimulatedMachine): string {
+    return this.agents.diskPath(machine);
+  }
+
+  private follow(machine: SimulatedMachine): void {
+    const onBoot = (device: MachineBootDevice) => {
+      const work = NETWORK_BOOTS.includes(device) ? this.netboot(machine) : this.diskBoot(machine);
+      work.catch((err) => this.opts.logger.error({ err, machine: machine.name }, `boot of ${machine.name} failed: ${errorMessage(err)}`));
+    };
+    const onPower = (state: string) => {
+      this.emit('event', { machine: machine.name, kind: 'power', state } satisfies RackEvent);
+      if (state === 'off') this.agents.stopAgent(machine).catch(() => undefined);
+    };
+    machine.on('boot', onBoot);
+    machine.on('power', onPower);
+    this.detachers.push(() => {
+      machine.off('boot', onBoot);
+      machine.off('power', onPower);
+    });
+  }
+
+  private async netboot(machine: SimulatedMachine): Promise<void> {
+    await this.agents.stopAgent(machine);
+    const macs = machine.hardware.nics.map((n) => n.mac);
+    let params = {};
+    if (this.opts.netbootUrl) {
+      const found = await fetchBootScript(this.opts.netbootUrl, macs);
+      if (!found) {
+        this.emit('event', { machine: machine.name, kind: 'netboot-refused', reason: 'the netboot role serves none of its MACs' } satisfies RackEvent);
+        return;
+      }
+      params = ramdiskParamsOf(found.script);
+      const purpose = /Anvil (\w+) ramdisk/.exec(found.script)?.[1] ?? 'ramdisk';
+      this.emit('event', { machine: machine.name, kind: 'netboot', mac: found.mac, purpose } satisfies RackEvent);
+    }
+    await this.agents.startAgent(machine, params);
+  }
+
+  /** Booting from disk: the machine runs whatever image its disk holds. */
+  private async diskBoot(machine: SimulatedMachine): Promise<void> {
+    await this.agents.stopAgent(machine);
+    const partitionTable = await partitionTableOf(this.diskPath(machine));
+    this.emit('event', { machine: machine.name, kind: 'disk-boot', bootable: partitionTable !== null, partitionTable } satisfies RackEvent);
+  }
+
+  async close(): Promise<void> {
+    for (const detach of this.detachers) detach();
+    await this.agents.close();
+    await this.redfish?.close();
+    await this.ipmi?.close();
+  }
+}
+
+/** The partition table a disk file starts with: GPT ("EFI PART" in LBA 1), MBR (0x55AA), or none. */
+export async function partitionTableOf(disk: string): Promise<'gpt' | 'mbr' | null> {
+  const file = await open(disk, 'r').catch(() => undefined);
+  if (!file) return null;
+  try {
+    const head = Buffer.alloc(1024);
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    if (bytesRead >= 520 && head.subarray(512, 520).toString('latin1') === 'EFI PART') return 'gpt';
+    if (bytesRead >= 512 && head[510] === 0x55 && head[511] === 0xaa) return 'mbr';
+    return null;
+  } finally {
+    await file.close();
+  }
+}
