@@ -188,13 +188,18 @@ export class RedfishClient {
 
   /** An authenticated call; a session that the BMC forgot (401) is re-created once. */
   async request(method: string, uri: string, body?: Json, headers: Record<string, string> = {}): Promise<RedfishResponse> {
-    const first = await this.send(method, uri, body, headers, true);
-    if (first.status === 401 && this.token) {
+    let res = await this.send(method, uri, body, headers, true);
+    if (res.status === 401 && this.token) {
       this.token = null;
       this.sessionUri = null;
-      return this.check(method, uri, await this.send(method, uri, body, headers, true));
+      res = await this.send(method, uri, body, headers, true);
     }
-    return this.check(method, uri, first);
+    // sushy-emulator answers /Systems/<name> with 307 to /Systems/<uuid>, for PATCH and POST too: follow, keeping the method.
+    for (let hops = 0; (res.status === 307 || res.status === 308) && res.headers.location && hops < 3; hops++) {
+      uri = res.headers.location;
+      res = await this.send(method, uri, body, headers, true);
+    }
+    return this.check(method, uri, res);
   }
 
   private check(method: string, uri: string, res: RedfishResponse): RedfishResponse {
