@@ -42,8 +42,9 @@ export class NativeTransport implements IpmiTransport {
   private socket?: dgram.Socket;
   private opening?: Promise<dgram.Socket>;
   private readonly sessions = new Map<string, Session>();
-  /** The one exchange waiting for an answer from each BMC (calls to one BMC are serialised upstream). */
-  private readonly waiters = new Map<string, Waiter>();
+  private readonly handshakes = new Map<string, Promise<Session>>();
+  /** Exchanges waiting for an answer, per BMC (usually one: calls to a BMC are serialised upstream). */
+  private readonly waiters = new Map<string, Set<Waiter>>();
   /** Cipher suite found to work per BMC when the node leaves it unset. */
   private readonly suiteOf = new Map<string, number>();
   private readonly maxIdleMs: number;
@@ -65,14 +66,27 @@ export class NativeTransport implements IpmiTransport {
     }
     const fresh = !session;
     try {
-      session ??= await this.openSession(target, identity);
+      session ??= await this.sessionFor(target, identity);
       return await this.command(target, session, netFn, cmd, Buffer.from(data));
     } catch (err) {
-      this.sessions.delete(key);
+      if (this.sessions.get(key) === session) this.sessions.delete(key);
       // The BMC may have restarted or dropped the session: one new session, one more try.
-      if (!fresh && err instanceof BmcTimeout) return this.command(target, await this.openSession(target, identity), netFn, cmd, Buffer.from(data));
+      if (!fresh && err instanceof BmcTimeout) return this.command(target, await this.sessionFor(target, identity), netFn, cmd, Buffer.from(data));
       throw err;
     }
+  }
+
+  /** The BMC's session, opened once however many requests ask for it at the same time. */
+  private sessionFor(target: IpmiTarget, identity: string): Promise<Session> {
+    const key = bmcLabel(target);
+    const existing = this.sessions.get(key);
+    if (existing && existing.identity === identity) return Promise.resolve(existing);
+    let pending = this.handshakes.get(key);
+    if (!pending) {
+      pending = this.openSession(target, identity).finally(() => this.handshakes.delete(key));
+      this.handshakes.set(key, pending);
+    }
+    return pending;
   }
 
   async close(): Promise<void> {
@@ -85,56 +99,54 @@ export class NativeTransport implements IpmiTransport {
 
   private async getSocket(): Promise<dgram.Socket> {
     if (this.socket) return this.socket;
-    this.opening ??= new Promise<dgram.Socket>((resolve, reject) => {
-      const socket = dgram.createSocket({ type: 'udp6', ipv6Only: false });
+    this.opening ??= bindSocket('udp6').catch(() => bindSocket('udp4')).then((socket) => {
       socket.on('message', (msg, rinfo) => this.receive(msg, rinfo));
-      socket.once('error', reject);
-      socket.bind(0, '::', () => {
-        socket.off('error', reject);
-        socket.on('error', () => {});
-        socket.unref();
-        this.socket = socket;
-        resolve(socket);
-      });
+      this.socket = socket;
+      return socket;
     });
     return this.opening;
+  }
+
+  /** Where to send: a dual-stack socket takes IPv4 addresses in their IPv6-mapped form. */
+  private destination(address: string): string {
+    return this.socket?.address().family === 'IPv6' && !address.includes(':') ? `::ffff:${address}` : address;
   }
 
   private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const address = rinfo.address.startsWith('::ffff:') ? rinfo.address.slice(7) : rinfo.address;
     const key = bmcLabel({ address, port: rinfo.port });
-    const waiter = this.waiters.get(key);
-    if (!waiter) return;
+    const waiting = this.waiters.get(key);
+    if (!waiting?.size) return;
     const session = this.sessions.get(key);
     const packet = decodePacket(msg, (id) => (session && id === session.consoleSessionId ? session.keys : undefined));
-    if (packet?.kind === 'v20' && waiter(packet)) this.waiters.delete(key);
+    if (packet?.kind !== 'v20') return;
+    for (const waiter of waiting) if (waiter(packet)) return;
   }
 
   /** Sends what `build` makes until `accept` takes an answer, `target.retries` times more after the first. */
   private async exchange<T>(target: IpmiTarget, what: string, build: () => Buffer, accept: (p: V20Packet) => T | undefined): Promise<T> {
     const socket = await this.getSocket();
     const key = bmcLabel(target);
-    const address = target.address.includes(':') ? target.address : `::ffff:${target.address}`;
+    const address = this.destination(target.address);
     for (let attempt = 0; attempt <= target.retries; attempt++) {
       const result = await new Promise<T | undefined>((resolve) => {
-        const timer = setTimeout(() => {
-          this.waiters.delete(key);
-          resolve(undefined);
-        }, target.timeoutMs);
-        this.waiters.set(key, (packet) => {
+        const waiting = this.waiters.get(key) ?? new Set<Waiter>();
+        this.waiters.set(key, waiting);
+        const done = (value: T | undefined) => {
+          clearTimeout(timer);
+          waiting.delete(waiter);
+          if (!waiting.size && this.waiters.get(key) === waiting) this.waiters.delete(key);
+          resolve(value);
+        };
+        const waiter: Waiter = (packet) => {
           const value = accept(packet);
           if (value === undefined) return false;
-          clearTimeout(timer);
-          resolve(value);
+          done(value);
           return true;
-        });
-        socket.send(build(), target.port, address, (err) => {
-          if (err) {
-            clearTimeout(timer);
-            this.waiters.delete(key);
-            resolve(undefined);
-          }
-        });
+        };
+        const timer = setTimeout(() => done(undefined), target.timeoutMs);
+        waiting.add(waiter);
+        socket.send(build(), target.port, address, (err) => { if (err) done(undefined); });
       });
       if (result !== undefined) return result;
     }
@@ -246,12 +258,25 @@ export class NativeTransport implements IpmiTransport {
     data.writeUInt32LE(session.bmcSessionId);
     session.outboundSeq++;
     const packet = encodeV20({ payloadType: Payload.ipmi, sessionId: session.bmcSessionId, sessionSeq: session.outboundSeq, payload: encodeRequest({ netFn: NetFn.app, cmd: Cmd.closeSession, data, rqSeq: (session.rqSeq + 1) & 0x3f }) }, session.keys);
-    const address = target.address.includes(':') ? target.address : `::ffff:${target.address}`;
-    this.socket?.send(packet, target.port, address);
+    this.socket?.send(packet, target.port, this.destination(target.address));
   }
 }
 
 class NoSuiteMatch extends Error {}
+
+/** One unreferenced socket for every BMC: dual-stack where the host has IPv6, IPv4 otherwise. */
+function bindSocket(type: 'udp4' | 'udp6'): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = type === 'udp6' ? dgram.createSocket({ type, ipv6Only: false }) : dgram.createSocket(type);
+    socket.once('error', reject);
+    socket.bind(0, type === 'udp6' ? '::' : '0.0.0.0', () => {
+      socket.off('error', reject);
+      socket.on('error', () => {});
+      socket.unref();
+      resolve(socket);
+    });
+  });
+}
 
 async function resolve(target: IpmiTarget): Promise<string> {
   try {

@@ -122,3 +122,13 @@ describe('ipmitool command line', () => {
     expect(args).toEqual(expect.arrayContaining(['-C', '3', '-I', 'lanplus', '-p', '623']));
   });
 });
+
+describe('native sessions', () => {
+  it('keeps one session per BMC and matches concurrent answers to their requests', async () => {
+    const c = ctx(sim.ports[0], 'native', { ipmi_max_in_flight: 8 });
+    const before = sim.bmcs[0].sessionCount;
+    const states = await Promise.all(Array.from({ length: 24 }, () => c.driver.power.getPowerState(c)));
+    expect(new Set(states).size).toBe(1);
+    expect(sim.bmcs[0].sessionCount).toBeLessThanOrEqual(before + 1);
+  });
+});
