@@ -287,3 +287,16 @@ export async function nodeUuidsByIds(knex: Knex, ids: readonly number[]): Promis
   const rows = await knex('nodes').select('id', 'uuid').whereIn('id', unique);
   return new Map(rows.map((r: { id: number; uuid: string }) => [r.id, r.uuid]));
 }
+
+/** Takes the locks of several nodes in one compare-and-set; returns the nodes it got (the others are held elsewhere). */
+export async function claimNodes(knex: Knex, ids: number[], host: string): Promise<NodeRecord[]> {
+  if (ids.length === 0) return [];
+  const rows = await knex('nodes').whereIn('id', ids).whereNull('reservation').update({ reservation: host, conductor: host, updated_at: now() }).returning('*');
+  return rows.map(rowToNode);
+}
+
+/** Releases the locks `host` holds on these nodes. */
+export async function releaseNodes(knex: Knex, ids: number[], host: string): Promise<number> {
+  if (ids.length === 0) return 0;
+  return knex('nodes').whereIn('id', ids).where({ reservation: host }).update({ reservation: null });
+}

@@ -89,3 +89,14 @@ export async function updatePort(knex: Knex, id: number, fields: Partial<PortRec
 export async function deletePort(knex: Knex, id: number): Promise<void> {
   await knex('ports').where({ id }).delete();
 }
+
+/** Ports of several nodes in one query, by node id (the conductor loads a batch of nodes at once). */
+export async function portsOfNodes(knex: Knex, nodeIds: number[]): Promise<Map<number, PortRecord[]>> {
+  const byNode = new Map<number, PortRecord[]>();
+  if (nodeIds.length === 0) return byNode;
+  for (const row of await knex('ports').whereIn('node_id', nodeIds).orderBy('id')) {
+    const port = rowToPort(row);
+    byNode.set(port.node_id, [...(byNode.get(port.node_id) ?? []), port]);
+  }
+  return byNode;
+}

@@ -12,7 +12,7 @@ import type { Database } from '../../db/index.ts';
 import { groupsWithWork, nodesForPowerSync, releaseAllReservations, reservationHolders } from '../../db/nodes.ts';
 import { hostsWithRunningTasks, requeueTasksOf, WORK_CHANNEL } from '../../db/tasks.ts';
 import { listHardwareTypes } from '../../drivers/registry.ts';
-import { findWork } from './claim.ts';
+import { claimBatch, findWork, type ClaimedNode, type WorkItem } from './claim.ts';
 import { GroupRings } from './hash-ring.ts';
 import { workNode } from './node-work.ts';
 import { WorkerPool } from './pool.ts';
@@ -36,7 +36,8 @@ export class Conductor {
   private rings = new GroupRings([]);
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   /** Nodes found with work, waiting for a free worker, in the order found. */
-  private readonly queue = new Set<number>();
+  private readonly queue = new Map<number, WorkItem>();
+  private pumpTimer?: NodeJS.Timeout;
   private readonly timers: NodeJS.Timeout[] = [];
   private heartbeatTimer?: NodeJS.Timeout;
   private unlisten?: () => Promise<void>;
@@ -46,6 +47,7 @@ export class Conductor {
   private lastScanEnd = 0;
   /** Pause between scans, twice the last scan's duration: a busy database isn't flooded by wake-ups. */
   private scanGap = 0;
+  /** Wake-ups from outside (notifications, the poll); work finishing compares it to know if it missed one. */
   private wakeups = 0;
   private readonly busy = new Set<string>();
   private readonly powerFailures = new Map<number, number>();
@@ -82,11 +84,13 @@ export class Conductor {
     await recoverLocksOf(this.rt, [this.host], (h) => `Conductor ${h} restarted`, false);
     this.state = 'running';
     this.unlisten = await this.db.listen(WORK_CHANNEL, (payload) => {
-      if (payload === MEMBERSHIP_CHANGED) this.periodic('membership', () => this.refreshMembership());
-      this.wake();
+      if (payload === MEMBERSHIP_CHANGED) this.periodic('ring', () => this.refreshMembership());
+      this.notified();
     });
-    this.heartbeatTimer = setInterval(() => this.periodic('heartbeat', () => this.heartbeat()), c.heartbeatInterval * 1000);
-    this.timers.push(setInterval(() => this.wake(), c.pollInterval * 1000));
+    // The heart-beat runs on its own so a slow take-over can never delay it.
+    this.heartbeatTimer = setInterval(() => this.periodic('heartbeat', () => heartbeatConductor(this.db.knex, this.host), true), c.heartbeatInterval * 1000);
+    this.timers.push(setInterval(() => this.periodic('membership', () => this.watchConductors()), c.heartbeatInterval * 1000));
+    this.timers.push(setInterval(() => this.notified(), c.pollInterval * 1000));
     this.timers.push(setInterval(() => this.periodic('timeouts', () => checkTimeouts(this.rt)), c.timeoutCheckInterval * 1000));
     if (c.powerSyncInterval > 0) this.timers.push(setInterval(() => this.periodic('power sync', () => this.syncPower()), c.powerSyncInterval * 1000));
     await this.db.notify(WORK_CHANNEL, MEMBERSHIP_CHANGED);
@@ -100,6 +104,7 @@ export class Conductor {
     this.state = 'stopping';
     for (const t of this.timers) clearInterval(t);
     clearTimeout(this.scanTimer);
+    clearTimeout(this.pumpTimer);
     this.queue.clear();
     await this.unlisten?.();
     const grace = this.config.conductor.shutdownTimeout * 1000;
@@ -121,16 +126,16 @@ export class Conductor {
   }
 
   /** Runs a periodic job unless its previous run is still going; errors are logged, the next run retries. */
-  private periodic(name: string, job: () => Promise<unknown>): void {
-    if (this.busy.has(name) || this.state !== 'running') return;
+  private periodic(name: string, job: () => Promise<unknown>, evenWhileStopping = false): void {
+    if (this.busy.has(name) || (this.state !== 'running' && !evenWhileStopping)) return;
     this.busy.add(name);
     job()
       .catch((err) => this.logger.warn({ err }, `${name} failed: ${errorMessage(err)}`))
       .finally(() => this.busy.delete(name));
   }
 
-  private async heartbeat(): Promise<void> {
-    await heartbeatConductor(this.db.knex, this.host);
+  /** Follows who is alive: rebuilds the rings, takes over from dead conductors, reports unserved groups. */
+  private async watchConductors(): Promise<void> {
     await this.refreshMembership();
     await this.takeOverDeadConductors();
     await this.reportUnservedGroups();
@@ -166,10 +171,14 @@ export class Conductor {
     }
   }
 
+  private notified(): void {
+    this.wakeups++;
+    this.wake();
+  }
+
   /** Asks for a scan for work soon (coalesced, at most one running, paced by the last scan's duration). */
   private wake(): void {
     if (this.state !== 'running') return;
-    this.wakeups++;
     this.rescan = true;
     if (this.scanning || this.scanTimer) return;
     const wait = Math.max(0, this.lastScanEnd + this.scanGap - Date.now());
@@ -185,7 +194,11 @@ export class Conductor {
     this.rescan = false;
     const started = Date.now();
     try {
-      for (const id of await findWork(this.rt)) if (!this.pool.has(id)) this.queue.add(id);
+      for (const item of await findWork(this.rt)) {
+        const queued = this.queue.get(item.id);
+        if (queued) queued.tasks ||= item.tasks;
+        else if (!this.pool.has(item.id)) this.queue.set(item.id, item);
+      }
     } catch (err) {
       this.logger.warn({ err }, `looking for work failed: ${errorMessage(err)}`);
     } finally {
@@ -197,13 +210,41 @@ export class Conductor {
     if (this.rescan) this.wake();
   }
 
-  /** Starts queued nodes while workers are free. */
+  /**
+   * Starts queued nodes on free workers, claimed in batches: when few workers are free and more
+   * work waits, it waits a moment for more to free up, so one statement locks many nodes.
+   */
   private pump(): void {
-    for (const id of this.queue) {
-      if (this.state !== 'running' || this.pool.free() === 0) return;
+    if (this.state !== 'running' || this.queue.size === 0 || this.pool.free() === 0) return;
+    const batchMin = Math.min(this.queue.size, Math.max(1, Math.floor(this.pool.limit / 8)));
+    if (this.pool.free() < batchMin) {
+      this.pumpTimer ??= setTimeout(() => {
+        this.pumpTimer = undefined;
+        this.startBatch();
+      }, 5);
+      return;
+    }
+    this.startBatch();
+  }
+
+  private startBatch(): void {
+    if (this.state !== 'running') return;
+    const batch: WorkItem[] = [];
+    for (const [id, item] of this.queue) {
+      if (batch.length >= this.pool.free()) break;
       this.queue.delete(id);
-      const wakeupsAtStart = this.wakeups;
-      this.pool.tryRun(id, async () => { await workNode(this.rt, id); }, () => {
+      if (!this.pool.has(id)) batch.push(item);
+    }
+    if (batch.length === 0) return;
+    const claimed: Promise<Map<number, ClaimedNode>> = claimBatch(this.rt, batch);
+    claimed.catch((err) => this.logger.warn({ err }, `claiming nodes failed: ${errorMessage(err)}`));
+    const wakeupsAtStart = this.wakeups;
+    for (const item of batch) {
+      this.pool.tryRun(item.id, async () => {
+        // A node locked elsewhere (a take-over in progress, say) is left for a later scan.
+        const mine = (await claimed).get(item.id);
+        if (mine) await workNode(this.rt, mine);
+      }, () => {
         // Work asked for this node while it was locked was not seen by scans in between: look again.
         if (this.wakeups !== wakeupsAtStart) this.wake();
         this.pump();

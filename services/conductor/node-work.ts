@@ -3,17 +3,16 @@
 // release the lock. Each working state's step gets timeouts.working; a step that overruns sends
 // the node to its failure state, one interrupted by the conductor's stop is handed back.
 import { errorMessage } from '../../common/errors.ts';
-import { WORKING_STATES } from '../../common/states.ts';
+import { nextState, WORKING_STATES } from '../../common/states.ts';
 import { recordHistory } from '../../db/history.ts';
-import { claimNode, releaseNode, updateNode, type NodeRecord } from '../../db/nodes.ts';
+import { releaseNode, updateNode, type NodeRecord } from '../../db/nodes.ts';
+import type { ClaimedNode } from './claim.ts';
 import { LockLost, openTask, type NodeTask } from './context.ts';
 import { FLOWS } from './flows.ts';
 import { failPendingTasks, runPendingTasks } from './node-tasks.ts';
 import { performPowerAction } from './power.ts';
 import { untilAborted, type Runtime } from './runtime.ts';
 import { fail, failureFields, transition } from './transition.ts';
-
-export type WorkOutcome = 'done' | 'locked';
 
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
@@ -36,10 +35,12 @@ async function runProvisioning(rt: Runtime, ctx: NodeTask): Promise<void> {
       } catch (err) {
         if (outer.aborted || err instanceof LockLost) throw err;
         const message = deadline.aborted ? `${capitalize(state)} timed out after ${seconds} s (conductor.timeouts.working)` : `${flow.operation} failed: ${errorMessage(err)}`;
-        await fail(ctx, message);
+        await fail(ctx, message, { reservation: null });
         return;
       }
-      await transition(ctx, step.event, step.why, step.fields);
+      // The last move of this run releases the lock in the same update.
+      const last = !WORKING_STATES.has(nextState(state, step.event) ?? '') || ctx.node.maintenance || rt.stopping;
+      await transition(ctx, step.event, step.why, last ? { ...step.fields, reservation: null } : step.fields);
     }
   } finally {
     ctx.signal = outer;
@@ -59,19 +60,18 @@ async function failUndrivable(rt: Runtime, node: NodeRecord, err: unknown): Prom
   await failPendingTasks(rt, node.id, why);
 }
 
-/** Works one node; 'locked' when another holder has its lock (the caller retries later). */
-export async function workNode(rt: Runtime, nodeId: number): Promise<WorkOutcome> {
-  const node = await claimNode(rt.db.knex, nodeId, rt.host);
-  if (!node) return 'locked';
+/** Works one node this conductor has locked (claim.ts), then releases it. */
+export async function workNode(rt: Runtime, claimed: ClaimedNode): Promise<void> {
+  const { node } = claimed;
   let ctx: NodeTask | undefined;
   try {
     try {
-      ctx = await openTask(rt, node, rt.stopSignal);
+      ctx = openTask(rt, node, claimed.ports, rt.stopSignal);
     } catch (err) {
       await failUndrivable(rt, node, err);
-      return 'done';
+      return;
     }
-    await runPendingTasks(rt, ctx);
+    if (claimed.tasks) await runPendingTasks(rt, ctx);
     if (ctx.node.target_power_state) await performPowerAction(ctx);
     await runProvisioning(rt, ctx);
   } catch (err) {
@@ -87,8 +87,8 @@ export async function workNode(rt: Runtime, nodeId: number): Promise<WorkOutcome
       rt.logger.error({ node: node.uuid, err }, `node work failed: ${errorMessage(err)}`);
     }
   } finally {
+    const stillLocked = !ctx || ctx.locked;
     ctx?.close();
-    await releaseNode(rt.db.knex, nodeId, rt.host);
+    if (stillLocked) await releaseNode(rt.db.knex, node.id, rt.host);
   }
-  return 'done';
 }

@@ -89,7 +89,7 @@ describe.each(BACKENDS)('several conductors on %s', (backend) => {
     expect(await claimTask(t.db.knex, task.id, 'ghost')).toBeDefined();
     await conductor('survivor');
     const n = await untilState(t.db, deploying.id, 'deploy failed');
-    expect(n.last_error).toBe('Conductor ghost stopped heart-beating for over 1 s while the node was "deploying"; that operation was interrupted');
+    expect(n.last_error).toBe('Conductor ghost stopped heart-beating for over 3 s while the node was "deploying"; that operation was interrupted');
     expect((await history(t.db, deploying.id)).at(-1)).toMatchObject({ severity: 'error', conductor: 'survivor', event_type: 'conductor' });
     await eventually(async () => (await getNodeById(t.db.knex, idle.id))!.reservation === null, 10_000, 'release');
     expect((await getNodeById(t.db.knex, idle.id))!.provision_state).toBe('active');

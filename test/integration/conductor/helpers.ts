@@ -15,8 +15,9 @@ export function testConfig(hostname: string, overrides: Partial<AnvilConfig['con
   config.conductor = {
     ...config.conductor,
     hostname,
-    heartbeatInterval: 0.2,
-    heartbeatTimeout: 1,
+    heartbeatInterval: 0.3,
+    // Long enough that a loaded test machine does not declare a live conductor dead.
+    heartbeatTimeout: 3,
     pollInterval: 0.2,
     workers: 20,
     powerSyncInterval: 0,

@@ -33,7 +33,7 @@ describe('conductor processes on pg', () => {
     writeFileSync(configFile, [
       'conductor:',
       '  heartbeatInterval: 0.3',
-      '  heartbeatTimeout: 2',
+      '  heartbeatTimeout: 3',
       '  pollInterval: 0.3',
       '  timeoutCheckInterval: 0.5',
       '  powerSyncInterval: 0',
@@ -119,7 +119,7 @@ describe('conductor processes on pg', () => {
     for (const n of nodes) {
       const done = await untilState(t.db, n.id, victims.includes(n.id) ? 'deploy failed' : 'active', 30_000);
       if (victims.includes(n.id)) {
-        expect(done.last_error).toBe('Conductor victim stopped heart-beating for over 2 s while the node was "deploying"; that operation was interrupted');
+        expect(done.last_error).toBe('Conductor victim stopped heart-beating for over 3 s while the node was "deploying"; that operation was interrupted');
       }
     }
     // The failed deploys can be asked again; the survivor finishes them.
