@@ -21,6 +21,7 @@ import { portgroupRoutes } from './routes/portgroups.ts';
 import { chassisRoutes } from './routes/chassis.ts';
 import { driverRoutes } from './routes/drivers.ts';
 import { conductorRoutes } from './routes/conductors.ts';
+import { allocationRoutes } from './routes/allocations.ts';
 import { ramdiskRoutes } from './routes/ramdisk.ts';
 import { netbootRoutes } from '../netboot/api.ts';
 
@@ -38,6 +39,7 @@ export const ROUTE_PLUGINS: ApiPlugin[] = [
   chassisRoutes,
   driverRoutes,
   conductorRoutes,
+  allocationRoutes,
   ramdiskRoutes,
   netbootRoutes,
 ];

@@ -188,6 +188,11 @@ export const ramdiskRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) =>
     const nodeUuid = queryValue(req.query, 'node_uuid');
     if (nodeUuid && !isUuid(nodeUuid)) throw new InvalidInput(`Expected a UUID for node_uuid, got "${nodeUuid}"`);
     const node = nodeUuid ? await findNode(ctx.db.knex, nodeUuid) : await nodeByMacs(ctx.db.knex, macs);
+    // The machine can boot and post before its conductor has recorded `inspect wait`: 409 makes the
+    // agent retry (as IPA does on 409), where 404 would end its inspection.
+    if (node?.provision_state === S.INSPECTING) {
+      throw new Conflict(`Node ${node.uuid} is still "inspecting": its conductor has not finished starting the inspection, retry shortly`);
+    }
     if (!node || node.provision_state !== S.INSPECT_WAIT) {
       throw new NotFound(node ? `Node ${node.uuid} is "${node.provision_state}", not waiting for inspection data` : `No node has any of the MAC addresses ${macs.join(', ') || '(none)'}`);
     }
