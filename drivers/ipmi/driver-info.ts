@@ -18,6 +18,8 @@ export interface IpmiInfo {
   pollIntervalSec: number;
   /** Disable the BMC's 60-second clearing of the boot flags before setting them (Ironic's ipmi_disable_boot_timeout). */
   disableBootTimeout: boolean;
+  /** Send the boot device again before every power-on, for BMCs that forget it (Ironic's ipmi_force_boot_device). */
+  forceBootDevice: boolean;
 }
 
 export const IPMI_PROPERTIES: Readonly<Record<string, string>> = {
@@ -36,6 +38,7 @@ export const IPMI_PROPERTIES: Readonly<Record<string, string>> = {
   ipmi_transit_address: 'Transit address for dual bridging. Required for dual bridging.',
   ipmi_local_address: 'Local IPMB address for bridged requests. Optional.',
   ipmi_disable_boot_timeout: 'Stop the BMC clearing the boot flags after 60 s. Optional, default true.',
+  ipmi_force_boot_device: 'Send the boot device again before every power-on. Optional, default false.',
   ipmi_transport: 'ipmitool or native (Anvil). Optional: the native client reads the power state, ipmitool does the rest.',
   ipmi_min_command_interval: 'Seconds between two commands to this BMC (Anvil). Optional, default 0.5.',
   ipmi_max_in_flight: 'Commands to this BMC at once (Anvil). Optional, default 1.',
@@ -152,5 +155,6 @@ export function parseIpmiInfo(node: NodeRecord): IpmiInfo {
     },
     pollIntervalSec: number(node, 'ipmi_power_poll_interval', 1, { min: 0.01, max: 60 }),
     disableBootTimeout: bool(node, 'ipmi_disable_boot_timeout', true),
+    forceBootDevice: bool(node, 'ipmi_force_boot_device', false),
   };
 }

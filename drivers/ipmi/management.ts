@@ -77,6 +77,20 @@ async function readSdr(info: IpmiInfo, reservation: Buffer, recordId: number): P
   return { next, record: Buffer.concat(parts) };
 }
 
+/** Where the boot device to send again before each power-on is kept (ipmi_force_boot_device). */
+const FORCED_KEY = 'ipmi_forced_boot_device';
+
+/** With ipmi_force_boot_device, sends the last boot device again; a one-time device is then forgotten. */
+export async function resendBootDevice(ctx: TaskContext, info: IpmiInfo): Promise<void> {
+  const forced = ctx.node.driver_internal_info[FORCED_KEY] as { device: BootDevice; persistent: boolean } | undefined;
+  if (!info.forceBootDevice || !forced || BOOT_DEVICE_SELECTORS[forced.device] === undefined) return;
+  await writeFlags(info, { valid: true, persistent: forced.persistent, efi: nodeBootMode(ctx.node) === 'uefi', selector: BOOT_DEVICE_SELECTORS[forced.device] });
+  if (!forced.persistent) {
+    const { [FORCED_KEY]: _used, ...rest } = ctx.node.driver_internal_info;
+    await ctx.save({ driver_internal_info: rest });
+  }
+}
+
 export const ipmitoolManagement: ManagementInterface = {
   name: 'ipmitool',
   properties: IPMI_PROPERTIES,
@@ -94,7 +108,9 @@ export const ipmitoolManagement: ManagementInterface = {
   async setBootDevice(ctx, device, persistent) {
     const selector = BOOT_DEVICE_SELECTORS[device];
     if (selector === undefined) throw new InvalidInput(`Boot device "${device}" is not supported by the ipmitool management interface (${SUPPORTED.join(', ')})`);
-    await writeFlags(parseIpmiInfo(ctx.node), { valid: true, persistent, efi: nodeBootMode(ctx.node) === 'uefi', selector });
+    const info = parseIpmiInfo(ctx.node);
+    await writeFlags(info, { valid: true, persistent, efi: nodeBootMode(ctx.node) === 'uefi', selector });
+    if (info.forceBootDevice) await ctx.save({ driver_internal_info: { ...ctx.node.driver_internal_info, [FORCED_KEY]: { device, persistent } } });
   },
   async getBootMode(ctx) {
     const flags = await readFlags(parseIpmiInfo(ctx.node));

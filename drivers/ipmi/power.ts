@@ -8,6 +8,7 @@ import { powerIsOn } from './protocol/chassis.ts';
 import { IPMI_PROPERTIES, parseIpmiInfo, type IpmiInfo } from './driver-info.ts';
 import { ipmiRequest, type RequestKind } from './client.ts';
 import { bmcLabel, expectOk } from './transport.ts';
+import { resendBootDevice } from './management.ts';
 
 /** Ironic's default power_state_change_timeout. */
 const DEFAULT_TIMEOUT_SEC = 60;
@@ -48,6 +49,7 @@ export const ipmitoolPower: PowerInterface = {
   async setPowerState(ctx, target, timeoutSec = DEFAULT_TIMEOUT_SEC) {
     const info = parseIpmiInfo(ctx.node);
     if (target === 'power on') {
+      await resendBootDevice(ctx, info);
       await control(info, ChassisControl.powerUp, 'power on');
       await waitFor(ctx, info, 'power on', timeoutSec);
     } else if (target === 'power off') {
@@ -65,6 +67,7 @@ export const ipmitoolPower: PowerInterface = {
       await control(info, soft ? ChassisControl.softShutdown : ChassisControl.powerDown, soft ? 'soft power off' : 'power off');
       await waitFor(ctx, info, 'power off', timeoutSec);
     }
+    await resendBootDevice(ctx, info);
     await control(info, ChassisControl.powerUp, 'power on');
     await waitFor(ctx, info, 'power on', timeoutSec);
   },

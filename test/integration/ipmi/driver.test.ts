@@ -132,3 +132,18 @@ describe('native sessions', () => {
     expect(sim.bmcs[0].sessionCount).toBeLessThanOrEqual(before + 1);
   });
 });
+
+describe('ipmi_force_boot_device', () => {
+  it('sends the boot device again before power-on to a BMC that forgot it, once for a one-time device', async () => {
+    const c = ctx(sim.ports[0], 'native', { ipmi_force_boot_device: true });
+    await c.driver.power.setPowerState(c, 'power off', 10);
+    await c.driver.management.setBootDevice(c, 'pxe', false);
+    machine.setBootOverride({ device: 'none' }); // the BMC forgets
+    const boots: string[] = [];
+    machine.on('boot', (d: string) => boots.push(d));
+    await c.driver.power.setPowerState(c, 'power on', 10);
+    await c.driver.power.reboot(c, false, 10);
+    expect(boots).toEqual(['pxe', 'disk']);
+    expect(c.node.driver_internal_info.ipmi_forced_boot_device).toBeUndefined();
+  });
+});
