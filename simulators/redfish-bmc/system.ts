@@ -636,7 +636,10 @@ export class SimSystem {
     const first = attrs.get('ServerBoot.1#FirstBootDevice');
     if (first !== undefined && !SCP_DEVICE[first]) return redfishError(400, 'IDRAC.2.8.SYS045', `The value ${first} of ServerBoot.1#FirstBootDevice is not supported.`);
     const id = `JID_${String(randomInt(1e11, 1e12))}`;
+    const once = attrs.get('ServerBoot.1#BootOnce');
     ctx.tasks.create('Import Configuration', this.opts.taskMs, () => {
+      // As on iDRAC, values are checked when the job runs: the task ends in Exception.
+      if (once !== undefined && once !== 'Enabled' && once !== 'Disabled') throw new Error(`SYS055: The value ${once} of ServerBoot.1#BootOnce is not valid; use Enabled or Disabled.`);
       if (first) this.machine.setBootOverride({ device: SCP_DEVICE[first], persistent: attrs.get('ServerBoot.1#BootOnce') !== 'Enabled' });
       const mode = attrs.get('BIOS.Setup.1-1#BootMode');
       if (mode) this.machine.setBootOverride({ mode: /^uefi$/i.test(mode) ? 'uefi' : 'bios' });

@@ -5,6 +5,9 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NodeRecord } from '../../../db/nodes.ts';
+import { RedfishClient } from '../../../drivers/redfish/client.ts';
+import { parseRedfishInfo } from '../../../drivers/redfish/driver-info.ts';
 import { registerSimulateRedfish } from '../../../simulators/redfish-bmc/cli.ts';
 import { startRedfishSimulator, type RedfishSimulator } from '../../../simulators/redfish-bmc/index.ts';
 
@@ -21,7 +24,7 @@ const messageId = (r: { body: { error?: { '@Message.ExtendedInfo'?: { MessageId:
 describe('Redfish simulator over HTTP', () => {
   let sim: RedfishSimulator;
   beforeAll(async () => {
-    sim = await startRedfishSimulator({ systems: 3, flavor: (_m, i) => (['generic', 'idrac', 'ilo'] as const)[i], auth: { username: 'admin', password: 'pw' }, taskMs: 20 });
+    sim = await startRedfishSimulator({ systems: 3, flavor: (_m, i) => (['generic', 'idrac', 'ilo'] as const)[i], auth: { username: 'admin', password: 'pw' }, taskMs: 1000 });
   });
   afterAll(async () => { await sim.close(); });
   const sys = (i: number) => `${sim.url}/redfish/v1/Systems/${sim.systemIds[i]}`;
@@ -107,9 +110,9 @@ describe('Redfish simulator over HTTP', () => {
     const task = imported.headers.get('location')!;
     expect(task).toMatch(/\/TaskService\/Tasks\/JID_\d+$/);
     let state = '';
-    for (let i = 0; i < 100 && state !== 'Completed'; i++) {
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline && state !== 'Completed';) {
       state = (await call(`${sim.url}${task}`)).body.TaskState;
-      if (state !== 'Completed') await new Promise((r) => setTimeout(r, 20));
+      if (state !== 'Completed') await new Promise((r) => setTimeout(r, 50));
     }
     expect(state).toBe('Completed');
     expect(sim.machines[1].getBootOverride()).toMatchObject({ device: 'cdrom', persistent: false });
@@ -125,6 +128,24 @@ describe('Redfish simulator over HTTP', () => {
     expect((await call(`${sim.url}${jobUri}`)).body.JobState).toBe('Completed');
     expect(sim.machines[1].getBootOverride().mode).toBe('bios');
     expect((await call(`${sys(1)}/Bios`)).body.Attributes.BootMode).toBe('Bios');
+  });
+
+  it('serves task monitors (202 while running) that the client waits out, and failed tasks as errors', async () => {
+    const client = new RedfishClient(parseRedfishInfo({ uuid: 'n', driver_info: { redfish_address: sim.url, redfish_username: 'admin', redfish_password: 'pw', redfish_auth_type: 'basic' } } as unknown as NodeRecord));
+    const isc = `/redfish/v1/Managers/${sim.systemIds[1]}/Actions/Oem/EID_674_Manager.ImportSystemConfiguration`;
+    const buffer = (once: string) => `<SystemConfiguration><Component FQDD="iDRAC.Embedded.1"><Attribute Name="ServerBoot.1#BootOnce">${once}</Attribute><Attribute Name="ServerBoot.1#FirstBootDevice">PXE</Attribute></Component></SystemConfiguration>`;
+    try {
+      const started = await client.request('POST', isc, { ShareParameters: { Target: 'ALL' }, ImportBuffer: buffer('Disabled') });
+      const monitor = started.headers.location.replace('/Tasks/', '/TaskMonitors/');
+      expect((await call(`${sim.url}${monitor}`)).status).toBe(202);
+      const done = await client.waitTask(monitor, 10);
+      expect(done.status).toBe(200);
+      expect(done.data.TaskState).toBe('Completed');
+      expect(sim.machines[1].getBootOverride()).toMatchObject({ device: 'pxe', persistent: true });
+      await expect(client.post(isc, { ShareParameters: { Target: 'ALL' }, ImportBuffer: buffer('Sometimes') })).rejects.toThrow(/ended in state Exception: SYS055: The value Sometimes of ServerBoot.1#BootOnce is not valid/);
+    } finally {
+      await client.close();
+    }
   });
 
   it('counts down an injected error and then recovers', async () => {
