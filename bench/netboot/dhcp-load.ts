@@ -38,10 +38,10 @@ socket.on('message', (msg) => {
 let xidSeq = 1;
 function ask(bytes: Buffer, xid: number): Promise<ReturnType<typeof decodePacket>> {
   return new Promise((resolve, reject) => {
-    // A lost datagram is sent again, as a client would.
+    // A lost datagram is sent again after 4 s, as RFC 2131 4.1 has clients do.
     let tries = 0;
     const send = (): void => { socket.send(bytes, 67, '255.255.255.255'); };
-    const timer = setInterval(() => { if (++tries > 5) { clearInterval(timer); waiting.delete(xid); reject(new Error(`no answer to xid ${xid}`)); } else send(); }, 1000);
+    const timer = setInterval(() => { if (++tries > 4) { clearInterval(timer); waiting.delete(xid); reject(new Error(`no answer to xid ${xid}`)); } else send(); }, 4000);
     waiting.set(xid, (p) => { clearInterval(timer); waiting.delete(xid); resolve(p); });
     send();
   });

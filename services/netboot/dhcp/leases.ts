@@ -83,11 +83,11 @@ export function databaseLeases(knex: Knex): LeaseStore {
         const own = await trx('dhcp_leases').where({ mac, subnet: pool.name }).whereNot({ state: 'declined' }).orderBy('expires_at', 'desc').first();
         if (own && inPool(pool, own.ip) && (await claim(trx, pool, mac, own.ip, 'offered', until))) return own.ip as string;
         if (requested && inPool(pool, requested) && (await claim(trx, pool, mac, requested, 'offered', until))) return requested;
-        const held = new Set<string>(
-          (await trx('dhcp_leases').where({ subnet: pool.name }).andWhere('expires_at', '>', now()).select('ip')).map((r: { ip: string }) => r.ip),
-        );
+        const t = now();
+        const rows: Array<{ ip: string; expires_at: number | string }> = await trx('dhcp_leases').where({ subnet: pool.name }).select('ip', 'expires_at');
+        const held = new Set(rows.filter((r) => Number(r.expires_at) > t).map((r) => r.ip));
         // Free addresses never leased come first, so a returning client more likely finds its old one.
-        const known = new Set<string>((await trx('dhcp_leases').where({ subnet: pool.name }).select('ip')).map((r: { ip: string }) => r.ip));
+        const known = new Set(rows.map((r) => r.ip));
         const end = ipToInt(pool.range.end);
         let stale: string | undefined;
         for (let n = ipToInt(pool.range.start); n <= end; n++) {
