@@ -55,6 +55,16 @@ export interface AnvilConfig {
   agent: {
     /** Seconds the agent may go between heart-beats (Ironic [api]ramdisk_heartbeat_timeout). */
     heartbeatTimeout: number;
+    /** Seconds to wait for the agent's own power off before a hard power off (Ironic: 6 polls × 5 s). */
+    powerOffWait: number;
+    /** Seconds between power-state reads while waiting for it. */
+    powerOffPollInterval: number;
+    /** Seconds a command call to the agent may take (Ironic [agent]command_timeout). */
+    commandTimeout: number;
+    /** Priority of the agent's erase_devices in automated cleaning; 0 leaves the full erase out. */
+    eraseDevicesPriority: number;
+    /** Priority of erase_devices_metadata in automated cleaning. */
+    eraseDevicesMetadataPriority: number;
   };
   images: { cacheDir: string; cacheMaxBytes: number };
   /** Role-specific sections parsed by their own modules (e.g. netboot). */
@@ -83,7 +93,7 @@ export function defaultConfig(cwd = process.cwd()): AnvilConfig {
       shutdownTimeout: 60,
       timeouts: { deployCallback: 1800, cleanCallback: 1800, inspectWait: 1800, rescueCallback: 1800, serviceCallback: 1800, working: 1800 },
     },
-    agent: { heartbeatTimeout: 300 },
+    agent: { heartbeatTimeout: 300, powerOffWait: 30, powerOffPollInterval: 5, commandTimeout: 60, eraseDevicesPriority: 0, eraseDevicesMetadataPriority: 99 },
     images: { cacheDir: path.join(dataDir, 'images'), cacheMaxBytes: 20 * 1024 ** 3 },
     log: { level: 'info', pretty: Boolean(process.stdout.isTTY) },
   };

@@ -1,5 +1,5 @@
-// Tunables of the agent drivers, read from the `agent` section of the configuration with
-// Ironic's defaults. (They are optional keys: common/config.ts only declares heartbeatTimeout.)
+// Tunables of the agent drivers from the `agent` section of the configuration; a missing or
+// invalid value falls back to Ironic's default.
 import type { AnvilConfig } from '../../common/config.ts';
 
 export interface AgentTuning {
