@@ -70,3 +70,16 @@ describe('direct deploy validation and tuning', () => {
     expect(agentTuning(config)).toEqual({ powerOffWait: 2, powerOffPollInterval: 5, commandTimeout: 60, eraseDevicesPriority: 0, eraseDevicesMetadataPriority: 99 });
   });
 });
+
+describe('agent tunables in the configuration file', () => {
+  it('are read from the agent section of the YAML file', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { loadConfig } = await import('../../../common/config.ts');
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'anvil-cfg-')), 'anvil.yaml');
+    writeFileSync(file, 'agent:\n  powerOffWait: 12\n  eraseDevicesPriority: 5\n');
+    const config = loadConfig({ file, env: {} });
+    expect(agentTuning(config)).toMatchObject({ powerOffWait: 12, eraseDevicesPriority: 5, eraseDevicesMetadataPriority: 99 });
+  });
+});
