@@ -269,9 +269,47 @@ async function compress(entries: CpioEntry[], out: string): Promise<void> {
   });
 }
 
+/**
+ * Runs `work` holding an exclusive lock file in `cacheDir`, so that test files building at the same
+ * time (vitest runs two at once) do not download or unpack into the same place together.
+ */
+async function withLock<T>(cacheDir: string, work: () => Promise<T>): Promise<T> {
+  const lock = join(cacheDir, 'build.lock');
+  await mkdir(cacheDir, { recursive: true });
+  for (;;) {
+    try {
+      await writeFile(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(await readFile(lock, 'utf8').catch(() => '0'));
+      if (holder > 0 && !processAlive(holder)) await rm(lock, { force: true });
+      else await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await rm(lock, { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Builds the ramdisk, or returns the cached one made from the same inputs. */
 export async function buildRamdisk(opts: RamdiskBuildOptions = {}): Promise<Ramdisk> {
   const cacheDir = opts.cacheDir ?? DEFAULT_CACHE_DIR;
+  return withLock(cacheDir, () => buildUnlocked(cacheDir, opts));
+}
+
+async function buildUnlocked(cacheDir: string, opts: RamdiskBuildOptions): Promise<Ramdisk> {
   const log = opts.log ?? (() => {});
   const tmp = join(cacheDir, 'tmp', String(process.pid));
   await mkdir(tmp, { recursive: true });

@@ -218,6 +218,8 @@ export class QemuMachine extends EventEmitter implements SimulatedMachine {
       '-chardev', `file,id=serial0,path=${this.consoleLog},append=on`, '-serial', 'chardev:serial0',
       '-qmp', `unix:${this.qmpPath},server=on,wait=off`,
       '-boot', `order=${order}`,
+      // Entropy from the host, so the guest kernel's random pool is ready at once (TCG has no RDRAND).
+      '-device', 'virtio-rng-pci',
     ];
     o.disks.forEach((file, i) => {
       args.push('-drive', `file=${file},if=none,id=disk${i},cache=unsafe`, '-device', `virtio-blk-pci,drive=disk${i},serial=${this.hardware.disks[i]!.serial}`);
