@@ -56,7 +56,7 @@ describe('PXE boot of a QEMU guest through the relay', () => {
     let console_ = '';
     while (!console_.includes(MARKER)) {
       if (qemu.exitCode !== null && !existsSync(serial)) throw new Error(`QEMU exited: ${(await qemu).all}`);
-      if (Date.now() - started > 60000) throw new Error(`no ramdisk marker on the serial console after 60 s:\n${console_.slice(-3000)}\n--- netboot log ---\n${topo.log().slice(-3000)}`);
+      if (Date.now() - started > 90000) throw new Error(`no ramdisk marker on the serial console after 90 s:\n${console_.slice(-3000)}\n--- netboot log ---\n${topo.log().slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 250));
       console_ = existsSync(serial) ? readFileSync(serial, 'latin1') : '';
     }
@@ -65,5 +65,5 @@ describe('PXE boot of a QEMU guest through the relay', () => {
     expect(line).toContain(`ipa-api-url=http://${SERVER}:6385 ipa-node-uuid=${node.uuid} BOOTIF=${mac} console=ttyS0 quiet`);
     // The guest's iPXE got its address from the VM leaf pool, through the relay on tap0.
     expect(topo.log()).toMatch(new RegExp(`"mac":"${mac}","subnet":"vmleaf","type":"ACK"[^\\n]*"circuitId":"tap0"`));
-  }, 90000);
+  }, 120000);
 });
