@@ -37,7 +37,7 @@ describe.each(BACKENDS)('conductor with the Redfish simulator as BMC on %s', (ba
       redfish_system_id: sim.systemIds[system],
       redfish_username: 'admin',
       redfish_password: 'pw',
-      redfish_timeout: 0.5,
+      redfish_timeout: 10,
       redfish_connection_attempts: 2,
       redfish_retry_interval: 0.05,
       ...extra,
@@ -78,7 +78,7 @@ describe.each(BACKENDS)('conductor with the Redfish simulator as BMC on %s', (ba
 
   it('ends verification against a BMC that never answers in enroll with a clear last_error', async () => {
     sim.faults.set(sim.systemIds[1], { hang: true });
-    const node = await redfishNode(1);
+    const node = await redfishNode(1, { redfish_timeout: 0.5 });
     await requestProvision(t.db, node, 'manage');
     const r = await untilState(t.db, node.id, 'enroll');
     expect(r.last_error).toMatch(/did not answer GET \/redfish\/v1\/Systems\/node-0002 within 0.5 s after 2 attempts/);

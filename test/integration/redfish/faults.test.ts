@@ -17,7 +17,7 @@ describe('Redfish driver under injected faults', () => {
     redfish_system_id: sim.systemIds[0],
     redfish_username: 'admin',
     redfish_password: 'pw',
-    redfish_timeout: 0.3,
+    redfish_timeout: 10,
     redfish_connection_attempts: 2,
     redfish_retry_interval: 0.05,
     ...extra,
@@ -49,7 +49,7 @@ describe('Redfish driver under injected faults', () => {
 
   it('gives up on a BMC that never answers after the per-call timeout and bounded retries', async () => {
     sim.faults.set(sim.systemIds[0], { hang: true });
-    const err = await power().setPowerState(redfishContext('redfish', info()), 'power on', 2).catch((e) => e);
+    const err = await power().setPowerState(redfishContext('redfish', info({ redfish_timeout: 0.3 })), 'power on', 2).catch((e) => e);
     expect(err).toBeInstanceOf(BmcTimeout);
     expect(err.message).toMatch(/did not answer GET \/redfish\/v1\/Systems\/node-0001 within 0.3 s after 2 attempts/);
     sim.faults.clear();
