@@ -82,11 +82,14 @@ const BOOL_FIELDS = ['maintenance', 'console_enabled', 'protected', 'retired', '
 const NULLABLE_BOOL_FIELDS = ['automated_clean', 'secure_boot'] as const;
 
 export function rowToNode(row: Record<string, unknown>): NodeRecord {
-  const node = { ...row } as Record<string, unknown>;
+  // Decoded fields first, then the rest: adding keys to a spread copy of a partial row (list
+  // queries select a few columns) drives V8 into a slow path that cost ~50 µs a row.
+  const node: Record<string, unknown> = {};
   for (const f of JSON_FIELDS) node[f] = fromJson(row[f] as string, {});
   for (const f of NULLABLE_JSON_FIELDS) node[f] = fromJson(row[f] as string, null);
   for (const f of BOOL_FIELDS) node[f] = toBool(row[f]);
   for (const f of NULLABLE_BOOL_FIELDS) node[f] = toNullableBool(row[f]);
+  for (const key in row) if (!(key in node)) node[key] = row[key];
   return node as unknown as NodeRecord;
 }
 
