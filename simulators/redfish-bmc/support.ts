@@ -117,7 +117,7 @@ export class TaskStore {
     const task: SimTask = { id, name, state: 'Running', message: 'The task is running.', started: Date.now(), ended: null };
     this.tasks.set(id.toLowerCase(), task);
     void (async () => {
-      if (durationMs > 0) await sleep(durationMs);
+      if (durationMs > 0) await sleep(durationMs, undefined, { ref: false });
       try {
         await work();
         task.state = 'Completed';

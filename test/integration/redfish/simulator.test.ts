@@ -19,12 +19,14 @@ async function call(url: string, method = 'GET', body?: unknown, headers: Record
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
 }
 
+const scp = (once: string) => `<SystemConfiguration><Component FQDD="iDRAC.Embedded.1"><Attribute Name="ServerBoot.1#BootOnce">${once}</Attribute><Attribute Name="ServerBoot.1#FirstBootDevice">PXE</Attribute></Component></SystemConfiguration>`;
+
 const messageId = (r: { body: { error?: { '@Message.ExtendedInfo'?: { MessageId: string }[] } } }) => r.body.error?.['@Message.ExtendedInfo']?.[0]?.MessageId;
 
 describe('Redfish simulator over HTTP', () => {
   let sim: RedfishSimulator;
   beforeAll(async () => {
-    sim = await startRedfishSimulator({ systems: 3, flavor: (_m, i) => (['generic', 'idrac', 'ilo'] as const)[i], auth: { username: 'admin', password: 'pw' }, taskMs: 1000 });
+    sim = await startRedfishSimulator({ systems: 3, flavor: (_m, i) => (['generic', 'idrac', 'ilo'] as const)[i], auth: { username: 'admin', password: 'pw' }, taskMs: 50 });
   });
   afterAll(async () => { await sim.close(); });
   const sys = (i: number) => `${sim.url}/redfish/v1/Systems/${sim.systemIds[i]}`;
@@ -130,19 +132,16 @@ describe('Redfish simulator over HTTP', () => {
     expect((await call(`${sys(1)}/Bios`)).body.Attributes.BootMode).toBe('Bios');
   });
 
-  it('serves task monitors (202 while running) that the client waits out, and failed tasks as errors', async () => {
+  it('serves task monitors that the client waits out, and failed tasks as errors', async () => {
     const client = new RedfishClient(parseRedfishInfo({ uuid: 'n', driver_info: { redfish_address: sim.url, redfish_username: 'admin', redfish_password: 'pw', redfish_auth_type: 'basic' } } as unknown as NodeRecord));
     const isc = `/redfish/v1/Managers/${sim.systemIds[1]}/Actions/Oem/EID_674_Manager.ImportSystemConfiguration`;
-    const buffer = (once: string) => `<SystemConfiguration><Component FQDD="iDRAC.Embedded.1"><Attribute Name="ServerBoot.1#BootOnce">${once}</Attribute><Attribute Name="ServerBoot.1#FirstBootDevice">PXE</Attribute></Component></SystemConfiguration>`;
     try {
-      const started = await client.request('POST', isc, { ShareParameters: { Target: 'ALL' }, ImportBuffer: buffer('Disabled') });
-      const monitor = started.headers.location.replace('/Tasks/', '/TaskMonitors/');
-      expect((await call(`${sim.url}${monitor}`)).status).toBe(202);
-      const done = await client.waitTask(monitor, 10);
+      const started = await client.request('POST', isc, { ShareParameters: { Target: 'ALL' }, ImportBuffer: scp('Disabled') });
+      const done = await client.waitTask(started.headers.location.replace('/Tasks/', '/TaskMonitors/'), 10);
       expect(done.status).toBe(200);
       expect(done.data.TaskState).toBe('Completed');
       expect(sim.machines[1].getBootOverride()).toMatchObject({ device: 'pxe', persistent: true });
-      await expect(client.post(isc, { ShareParameters: { Target: 'ALL' }, ImportBuffer: buffer('Sometimes') })).rejects.toThrow(/ended in state Exception: SYS055: The value Sometimes of ServerBoot.1#BootOnce is not valid/);
+      await expect(client.post(isc, { ShareParameters: { Target: 'ALL' }, ImportBuffer: scp('Sometimes') })).rejects.toThrow(/ended in state Exception: SYS055: The value Sometimes of ServerBoot.1#BootOnce is not valid/);
     } finally {
       await client.close();
     }
@@ -177,6 +176,26 @@ describe('Redfish simulator, one BMC per port', () => {
       expect(over.status).toBe(503);
       expect(messageId(over)).toBe('Base.1.8.SessionLimitExceeded');
     } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe('Redfish simulator task monitor', () => {
+  it('answers 202 with a Location while the task runs; the client gives up after its timeout', async () => {
+    const sim = await startRedfishSimulator({ systems: 1, flavor: 'idrac', taskMs: 3_600_000 });
+    const client = new RedfishClient(parseRedfishInfo({ uuid: 'n', driver_info: { redfish_address: sim.url } } as unknown as NodeRecord));
+    try {
+      const started = await client.request('POST', `/redfish/v1/Managers/${sim.systemIds[0]}/Actions/Oem/EID_674_Manager.ImportSystemConfiguration`, { ShareParameters: { Target: 'ALL' }, ImportBuffer: scp('Enabled') });
+      expect(started.status).toBe(202);
+      const monitor = started.headers.location.replace('/Tasks/', '/TaskMonitors/');
+      const polled = await call(`${sim.url}${monitor}`, 'GET', undefined, {});
+      expect(polled.status).toBe(202);
+      expect(polled.headers.get('location')).toBe(monitor);
+      expect(polled.body.TaskState).toBe('Running');
+      await expect(client.waitTask(monitor, 0.3)).rejects.toThrow(/did not finish within 0.3 s \(state Running\)/);
+    } finally {
+      await client.close();
       await sim.close();
     }
   });
