@@ -9,6 +9,7 @@ import { deploy, clean } from './extensions/steps.ts';
 import { image, log } from './extensions/misc.ts';
 import { standby } from './extensions/standby.ts';
 import type { Hardware } from './hardware.ts';
+import { rootDeviceHints } from './root-device.ts';
 import { TempImageStore, type ImageStore } from './image-store.ts';
 
 type Json = Record<string, unknown>;
@@ -133,7 +134,7 @@ export class Agent {
   /** The inventory and plugin data IPA's inspector posts. */
   async inspectionData(): Promise<Json> {
     const inventory = await this.opts.hardware.inventory();
-    const root = await this.opts.hardware.rootDisk().catch(() => null);
+    const root = await this.opts.hardware.rootDisk(rootDeviceHints(this.runtime.node)).catch(() => null);
     return {
       inventory,
       root_disk: root ? inventory.disks.find((d) => d.name === root.name) ?? null : null,

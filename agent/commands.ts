@@ -3,6 +3,7 @@
 import type { Logger } from '../common/logger.ts';
 import type { Hardware } from './hardware.ts';
 import type { ImageStore } from './image-store.ts';
+import { rootDeviceHints } from './root-device.ts';
 
 type Json = Record<string, unknown>;
 
@@ -39,6 +40,17 @@ export function commandError(err: unknown): { type: string; code: number; messag
   const e = err as Error & { code?: unknown };
   const message = e?.message ?? String(err);
   return { type: typeof e?.code === 'string' ? e.code : (e?.name ?? 'CommandExecutionError'), code: 500, message, details: message };
+}
+
+/** The root disk for the node the agent serves (root device hints from the node, if any). */
+export function rootDiskOf(rt: AgentRuntime) {
+  return rt.hardware.rootDisk(rootDeviceHints(rt.node));
+}
+
+/** Steps carry the node as the conductor sees it now: newer than the lookup's copy. */
+export function updateNode(rt: AgentRuntime, params: Json): void {
+  const node = params.node as Json | undefined;
+  if (node && typeof node === 'object' && typeof node.uuid === 'string') rt.node = { ...(rt.node ?? {}), ...node };
 }
 
 /** Fails the command when the hardware was told to (simulated agents' failure injection). */

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Inventory, InventoryDisk, InventoryInterface } from './inventory.ts';
+import { pickRootDisk } from './root-device.ts';
 
 export interface RootDisk {
   /** The disk's name in the inventory (/dev/sda). */
@@ -21,8 +22,8 @@ export interface Hardware {
   inventory(): Promise<Inventory>;
   /** MAC addresses the agent looks its node up by. */
   macAddresses(): Promise<string[]>;
-  /** The disk images are written to (IPA picks the smallest disk of at least 4 GiB without root hints). */
-  rootDisk(): Promise<RootDisk>;
+  /** The disk images are written to: the one matching the root device hints, else the smallest big enough. */
+  rootDisk(hints?: Record<string, unknown> | null): Promise<RootDisk>;
   powerOff(): Promise<void>;
   reboot(): Promise<void>;
   /** Test hook: an error message when the named step/command is told to fail, else null. */
@@ -137,12 +138,9 @@ export class LinuxHardware implements Hardware {
     };
   }
 
-  async rootDisk(): Promise<RootDisk> {
-    const disks = await this.disks();
-    const chosen = this.opts.rootDevice
-      ? disks.find((d) => d.name === this.opts.rootDevice)
-      : disks.filter((d) => d.size >= MIN_ROOT_DISK_BYTES).sort((a, b) => a.size - b.size)[0];
-    if (!chosen) throw new Error(this.opts.rootDevice ? `Root device ${this.opts.rootDevice} not found` : 'No disk of at least 4 GiB found for the root device');
+  async rootDisk(hints?: Record<string, unknown> | null): Promise<RootDisk> {
+    // --root-device wins over the node's hints: it is how the ramdisk was told what to use.
+    const chosen = pickRootDisk(await this.disks(), this.opts.rootDevice ? { name: this.opts.rootDevice } : hints ?? null, MIN_ROOT_DISK_BYTES);
     return { name: chosen.name, path: chosen.name, sizeBytes: chosen.size, blockDevice: true };
   }
 

@@ -1,7 +1,7 @@
 // Deploy and clean steps the agent offers, with IPA's GenericHardwareManager names and default
 // priorities (Ironic may override priorities; 0 runs only when asked for).
 import { eraseAll, eraseMetadata } from './disk.ts';
-import { checkInjected, type AgentRuntime } from './commands.ts';
+import { checkInjected, rootDiskOf, updateNode, type AgentRuntime } from './commands.ts';
 
 type Json = Record<string, unknown>;
 
@@ -36,7 +36,7 @@ export const CLEAN_STEPS: AgentStep[] = [
     abortable: true,
     argsinfo: null,
     async run(_args, rt) {
-      const disk = await rt.hardware.rootDisk();
+      const disk = await rootDiskOf(rt);
       await eraseMetadata(disk.path, disk.sizeBytes);
       return { [disk.path]: 'metadata erased' };
     },
@@ -49,7 +49,7 @@ export const CLEAN_STEPS: AgentStep[] = [
     abortable: true,
     argsinfo: null,
     async run(_args, rt) {
-      const disk = await rt.hardware.rootDisk();
+      const disk = await rootDiskOf(rt);
       await eraseAll(disk.path, disk.sizeBytes);
       return { [disk.path]: 'erased with zeros' };
     },
@@ -61,10 +61,12 @@ export function describeSteps(steps: AgentStep[]): Json[] {
 }
 
 /** Runs one step by name, checking injected failures first. */
-export async function runStep(steps: AgentStep[], kind: 'deploy' | 'clean', stepArg: Json, rt: AgentRuntime): Promise<unknown> {
+export async function runStep(steps: AgentStep[], kind: 'deploy' | 'clean', params: Json, rt: AgentRuntime): Promise<unknown> {
+  const stepArg = (params.step ?? {}) as Json;
   const name = String(stepArg.step ?? '');
   const found = steps.find((s) => s.step === name);
   if (!found) throw new Error(`Unknown ${kind} step ${name}`);
   checkInjected(rt, `${kind}.${name}`);
+  updateNode(rt, params);
   return found.run((stepArg.args ?? {}) as Json, rt);
 }

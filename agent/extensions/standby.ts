@@ -4,7 +4,7 @@ import { checksumFrom } from '../../images/checksum.ts';
 import { decodeConfigDrive } from '../../images/configdrive.ts';
 import { openSource } from '../../images/download.ts';
 import { partitionUuids, writeConfigDrivePartition } from '../disk.ts';
-import { AgentCommandError, checkInjected, type AgentRuntime, type Extension } from '../commands.ts';
+import { AgentCommandError, checkInjected, rootDiskOf, type AgentRuntime, type Extension } from '../commands.ts';
 
 type Json = Record<string, unknown>;
 
@@ -25,7 +25,7 @@ async function prepareImage(params: Json, rt: AgentRuntime): Promise<string> {
   const urls = Array.isArray(info.urls) ? info.urls.map(String) : [];
   if (urls.length === 0) throw new AgentCommandError('image_info.urls is missing: nothing to write', 'ImageDownloadError', 400);
   const checksum = checksumFrom({ os_hash_algo: info.os_hash_algo, os_hash_value: info.os_hash_value, checksum: info.checksum });
-  const disk = await rt.hardware.rootDisk();
+  const disk = await rootDiskOf(rt);
   rt.logger.info({ image: info.id, disk: disk.path }, 'downloading image');
   checkInjected(rt, 'download');
   let image;
@@ -79,7 +79,7 @@ export const standby: Extension = {
     async: false,
     async run(_params, rt) {
       checkInjected(rt, 'standby.get_partition_uuids');
-      return partitionUuids((await rt.hardware.rootDisk()).path);
+      return partitionUuids((await rootDiskOf(rt)).path);
     },
   },
   power_off: {

@@ -15,7 +15,7 @@ export const deploy: Extension = {
     async: true,
     async run(params, rt) {
       const step = (params.step ?? {}) as Json;
-      return { deploy_result: await runStep(DEPLOY_STEPS, 'deploy', step, rt), deploy_step: step };
+      return { deploy_result: await runStep(DEPLOY_STEPS, 'deploy', params, rt), deploy_step: step };
     },
   },
 };
@@ -31,7 +31,7 @@ export const clean: Extension = {
     async: true,
     async run(params, rt) {
       const step = (params.step ?? {}) as Json;
-      return { clean_result: await runStep(CLEAN_STEPS, 'clean', step, rt), clean_step: step };
+      return { clean_result: await runStep(CLEAN_STEPS, 'clean', params, rt), clean_step: step };
     },
   },
 };

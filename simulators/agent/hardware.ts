@@ -3,6 +3,7 @@
 import { open, stat } from 'node:fs/promises';
 import type { Hardware, RootDisk } from '../../agent/hardware.ts';
 import { lldpTlvs, type Inventory } from '../../agent/inventory.ts';
+import { pickRootDisk } from '../../agent/root-device.ts';
 import type { SimulatedMachine } from '../machine.ts';
 
 /**
@@ -69,16 +70,25 @@ export class SimulatedHardware implements Hardware {
     return this.opts.machine.hardware.nics.map((n) => n.mac.toLowerCase());
   }
 
-  async rootDisk(): Promise<RootDisk> {
-    const disk = this.opts.machine.hardware.disks[0];
-    if (!disk) throw new Error(`Machine ${this.opts.machine.name} has no disk`);
-    const size = await stat(this.opts.diskPath).then((s) => s.size, () => -1);
-    if (size !== disk.sizeBytes) {
-      const fh = await open(this.opts.diskPath, size < 0 ? 'w' : 'r+');
-      await fh.truncate(disk.sizeBytes);
+  /** The file standing for disk `index` (the first is diskPath itself). */
+  diskFile(index: number): string {
+    return index === 0 ? this.opts.diskPath : this.opts.diskPath.replace(/(\.disk)?$/, `-${index}.disk`);
+  }
+
+  async rootDisk(hints?: Record<string, unknown> | null): Promise<RootDisk> {
+    const disks = (await this.inventory()).disks;
+    if (disks.length === 0) throw new Error(`Machine ${this.opts.machine.name} has no disk`);
+    // Simulated disks may be tiny: no minimum size.
+    const chosen = pickRootDisk(disks, hints ?? null, 0);
+    const index = disks.indexOf(chosen);
+    const file = this.diskFile(index);
+    const size = await stat(file).then((s) => s.size, () => -1);
+    if (size !== chosen.size) {
+      const fh = await open(file, size < 0 ? 'w' : 'r+');
+      await fh.truncate(chosen.size);
       await fh.close();
     }
-    return { name: disk.name, path: this.opts.diskPath, sizeBytes: disk.sizeBytes, blockDevice: false };
+    return { name: chosen.name, path: file, sizeBytes: chosen.size, blockDevice: false };
   }
 
   async powerOff(): Promise<void> {
