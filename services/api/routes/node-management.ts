@@ -93,6 +93,19 @@ export const nodeManagementRoutes: FastifyPluginAsync<ApiContext> = async (app, 
     return noContent(reply);
   });
 
+  // No interface caches BIOS settings or firmware components yet, so these lists are empty, as
+  // Ironic's are for a node whose interfaces never read them (BMO asks for both).
+  app.get<{ Params: { ident: string } }>('/nodes/:ident/bios', async (req) => {
+    requireEndpoint(req, 40);
+    await findNodeOr404(ctx.db.knex, req.params.ident);
+    return { bios: [] };
+  });
+  app.get<{ Params: { ident: string } }>('/nodes/:ident/firmware', async (req) => {
+    requireEndpoint(req, 86);
+    await findNodeOr404(ctx.db.knex, req.params.ident);
+    return { firmware: [] };
+  });
+
   app.get<{ Params: { ident: string } }>('/nodes/:ident/inventory', async (req) => {
     requireEndpoint(req, 81);
     const node = await findNodeOr404(ctx.db.knex, req.params.ident);

@@ -125,6 +125,23 @@ describe.each(BACKENDS)('resources API on %s', (backend) => {
     });
   });
 
+  describe('inventory, bios and firmware', () => {
+    it('serves the stored inventory, 404 before inspection, and empty BIOS and firmware lists', async () => {
+      const n = await createNode(h);
+      const none = await h.call('GET', `/v1/nodes/${n.uuid}/inventory`);
+      expect(none.status).toBe(404);
+      expect(fault(none)).toBe(`Node inventory for node ${n.uuid} could not be found.`);
+      const node = await h.t.db.knex('nodes').where({ uuid: n.uuid }).first();
+      const inventory = { cpu: { count: 4, architecture: 'x86_64' }, memory: { physical_mb: 8192 } };
+      await h.t.db.knex('node_inventory').insert({ node_id: node.id, inventory: JSON.stringify(inventory), plugin_data: '{"macs": []}', created_at: Date.now() });
+      expect((await h.call('GET', `/v1/nodes/${n.uuid}/inventory`)).body).toEqual({ inventory, plugin_data: { macs: [] } });
+      expect((await h.call('GET', `/v1/nodes/${n.uuid}/inventory`, undefined, '1.80')).status).toBe(404);
+      expect((await h.call('GET', `/v1/nodes/${n.uuid}/bios?detail=true`)).body).toEqual({ bios: [] });
+      expect((await h.call('GET', `/v1/nodes/${n.uuid}/firmware`)).body).toEqual({ firmware: [] });
+      expect((await h.call('GET', '/v1/nodes/ghost/bios')).status).toBe(404);
+    });
+  });
+
   describe('traits and history', () => {
     it('replaces, adds and removes traits and shows them on the node', async () => {
       const n = await createNode(h);
