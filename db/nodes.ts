@@ -207,12 +207,6 @@ export async function nodesReservedBy(knex: Knex, hosts: string[]): Promise<Node
   return knex('nodes').select(SUMMARY_COLUMNS).whereIn('reservation', hosts).orderBy('id');
 }
 
-/** Takes the node lock (compare-and-set) and records `host` as the conductor working the node. */
-export async function claimNode(knex: Knex, id: number, host: string): Promise<NodeRecord | undefined> {
-  const [row] = await knex('nodes').where({ id }).whereNull('reservation').update({ reservation: host, conductor: host, updated_at: now() }).returning('*');
-  return row ? rowToNode(row) : undefined;
-}
-
 /** Conductor groups that have nodes with conductor work waiting (to tell of groups no conductor serves). */
 export async function groupsWithWork(knex: Knex, workingStates: Iterable<string>): Promise<string[]> {
   const rows = await knex('nodes')

@@ -204,7 +204,9 @@ export class Conductor {
     } finally {
       this.scanning = false;
       this.lastScanEnd = Date.now();
-      this.scanGap = Math.min(1000, 2 * (this.lastScanEnd - started));
+      // While a backlog is queued, new requests can wait a little: rescanning a long list of
+      // waiting nodes on every wake-up would take the database from the work itself.
+      this.scanGap = Math.min(1000, Math.max(2 * (this.lastScanEnd - started), this.queue.size > this.pool.limit ? 250 : 0));
     }
     this.pump();
     if (this.rescan) this.wake();

@@ -1,0 +1,254 @@
+// Lifecycle benchmark through the public REST API only (Ironic's API with its microversion
+// header), so the same script measures Anvil and any other Ironic-compatible service:
+// enroll N fake-hardware nodes, then manage -> provide -> deploy until every node is active, then
+// list them with detail. Prints nodes/second per phase, p50/p99 API latency and peak RSS.
+//
+//   npm run bench:lifecycle -- N
+//   ANVIL_BENCH_URL=http://host:6385  endpoint to measure; unset: an `anvil all-in-one` is started
+//   ANVIL_BENCH_DATABASE_URL          database of that all-in-one (default: a new SQLite file)
+//   ANVIL_BENCH_PIDS=1,2              server processes whose peak RSS to report (an external endpoint)
+//   ANVIL_BENCH_CONCURRENCY=32        requests in flight at once
+//   ANVIL_BENCH_MICROVERSION=1.72     X-OpenStack-Ironic-API-Version sent
+//   OS_TOKEN                          sent as X-Auth-Token when set (Ironic with keystone)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const N = Number(process.argv[2] ?? 100);
+const CONCURRENCY = Number(process.env.ANVIL_BENCH_CONCURRENCY ?? 32);
+const MICROVERSION = process.env.ANVIL_BENCH_MICROVERSION ?? '1.72';
+const POLL_MS = 100;
+const PHASE_TIMEOUT_MS = Number(process.env.ANVIL_BENCH_PHASE_TIMEOUT ?? 1800) * 1000;
+
+if (!Number.isInteger(N) || N < 1) {
+  process.stderr.write('usage: bench/lifecycle.ts N   (N: number of nodes, e.g. 100, 1000, 10000)\n');
+  process.exit(2);
+}
+
+const latencies: number[] = [];
+
+interface Reply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+async function call(base: string, method: string, urlPath: string, body?: unknown, record = true): Promise<Reply> {
+  const headers: Record<string, string> = { 'X-OpenStack-Ironic-API-Version': MICROVERSION, Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (process.env.OS_TOKEN) headers['X-Auth-Token'] = process.env.OS_TOKEN;
+  const started = performance.now();
+  const res = await fetch(base + urlPath, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (record) latencies.push(performance.now() - started);
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** Runs `fn` over `items` with at most CONCURRENCY in flight. */
+async function pooled<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(CONCURRENCY, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  });
+  await Promise.all(lanes);
+}
+
+/** A request that may meet a locked node (409) is retried, as clients of Ironic do. */
+async function withRetry(base: string, method: string, urlPath: string, body: unknown, expected: number): Promise<Reply> {
+  for (let attempt = 0; ; attempt++) {
+    const reply = await call(base, method, urlPath, body);
+    if (reply.status === expected) return reply;
+    if (reply.status !== 409 || attempt > 200) throw new Error(`${method} ${urlPath} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Every node's provision state, by listing pages with only the fields needed (not recorded as API latency). */
+async function provisionStates(base: string): Promise<Map<string, string>> {
+  const states = new Map<string, string>();
+  let url = '/v1/nodes?fields=uuid,provision_state&limit=1000';
+  for (;;) {
+    const reply = await call(base, 'GET', url, undefined, false);
+    if (reply.status !== 200) throw new Error(`listing nodes answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+    const nodes = reply.body.nodes as { uuid: string; provision_state: string }[];
+    for (const n of nodes) states.set(n.uuid, n.provision_state);
+    const next = reply.body.next as string | undefined;
+    if (!next || nodes.length === 0) return states;
+    const u = new URL(next);
+    url = u.pathname + u.search;
+  }
+}
+
+/** Whether any node is still in one of `states` (one node asked for: polling stays cheap for the server). */
+async function anyIn(base: string, states: string[]): Promise<boolean> {
+  for (const state of states) {
+    const reply = await call(base, 'GET', `/v1/nodes?provision_state=${encodeURIComponent(state)}&fields=uuid&limit=1`, undefined, false);
+    if (reply.status !== 200) throw new Error(`listing nodes answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+    if ((reply.body.nodes as unknown[]).length > 0) return true;
+  }
+  return false;
+}
+
+/**
+ * Waits until no node is in the phase's transient states (the API saved each node's new state
+ * before answering 202), then checks every node reached `target`; returns those that failed.
+ */
+async function waitForState(base: string, uuids: string[], transient: string[], target: string): Promise<{ failed: Map<string, string> }> {
+  const deadline = Date.now() + PHASE_TIMEOUT_MS;
+  while (await anyIn(base, transient)) {
+    if (Date.now() > deadline) throw new Error(`nodes did not leave ${transient.join('/')} in time`);
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  const states = await provisionStates(base);
+  const failed = new Map<string, string>();
+  for (const uuid of uuids) {
+    const s = states.get(uuid);
+    if (s !== target) failed.set(uuid, s ?? 'missing');
+  }
+  return { failed };
+}
+
+interface PhaseResult {
+  name: string;
+  seconds: number;
+  nodes: number;
+  failed: number;
+}
+
+/** Times a phase that works on every node (enroll, list). */
+async function phase(name: string, uuids: string[], run: () => Promise<void>): Promise<PhaseResult> {
+  const started = performance.now();
+  await run();
+  return { name, seconds: (performance.now() - started) / 1000, nodes: uuids.length, failed: 0 };
+}
+
+async function provisionPhase(base: string, name: string, uuids: string[], verb: string, transient: string[], target: string): Promise<PhaseResult> {
+  const started = performance.now();
+  await pooled(uuids, async (uuid) => {
+    await withRetry(base, 'PUT', `/v1/nodes/${uuid}/states/provision`, { target: verb }, 202);
+  });
+  const { failed } = await waitForState(base, uuids, transient, target);
+  const seconds = (performance.now() - started) / 1000;
+  if (failed.size > 0) {
+    const sample = [...failed.entries()].slice(0, 3).map(([u, s]) => `${u}: ${s}`).join(', ');
+    process.stderr.write(`${name}: ${failed.size} nodes ended in a failure state (${sample})\n`);
+  }
+  return { name, seconds, nodes: uuids.length - failed.size, failed: failed.size };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Peak resident set size (VmHWM) of a process, in MiB, from /proc. */
+function peakRssMiB(pid: number): number | undefined {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+/** Starts `anvil all-in-one` on a free port and waits until its API answers. */
+async function startAnvil(): Promise<{ base: string; child: ChildProcess; database: string; cleanup: () => void }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'anvil-bench-'));
+  const database = process.env.ANVIL_BENCH_DATABASE_URL ?? `sqlite:${path.join(dir, 'anvil.sqlite')}`;
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/anvil.js'), 'all-in-one'], {
+    cwd: dir,
+    env: { ...process.env, ANVIL_DATABASE_URL: database, ANVIL_API_LISTEN: `127.0.0.1:${port}`, ANVIL_LOG_LEVEL: process.env.ANVIL_LOG_LEVEL ?? 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`anvil all-in-one exited with ${child.exitCode}`);
+    try {
+      if ((await call(base, 'GET', '/', undefined, false)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('anvil all-in-one did not start within 120 s');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { base, child, database, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+async function main(): Promise<void> {
+  const external = process.env.ANVIL_BENCH_URL?.replace(/\/$/, '');
+  const anvil = external ? undefined : await startAnvil();
+  const base = external ?? anvil!.base;
+  const pids = anvil ? [anvil.child.pid!] : (process.env.ANVIL_BENCH_PIDS ?? '').split(',').filter(Boolean).map(Number);
+  process.stdout.write(`lifecycle bench: ${N} nodes against ${base}${anvil ? ` (anvil all-in-one on ${anvil.database.replace(/\/\/[^@]*@/, '//')})` : ''}, ${CONCURRENCY} requests in flight, microversion ${MICROVERSION}\n`);
+
+  try {
+    const results: PhaseResult[] = [];
+    const uuids: string[] = [];
+    const names = Array.from({ length: N }, (_, i) => `bench-${Date.now().toString(36)}-${i}`);
+    results.push(await phase('enroll', names, () => pooled(names, async (name) => {
+      const reply = await call(base, 'POST', '/v1/nodes', {
+        name,
+        driver: 'fake-hardware',
+        power_interface: 'fake',
+        management_interface: 'fake',
+        boot_interface: 'fake',
+        deploy_interface: 'fake',
+        instance_info: { image_source: 'http://127.0.0.1/bench.qcow2' },
+      });
+      if (reply.status !== 201) throw new Error(`POST /v1/nodes answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+      uuids.push(reply.body.uuid as string);
+    })));
+    results.push(await provisionPhase(base, 'manage', uuids, 'manage', ['verifying'], 'manageable'));
+    results.push(await provisionPhase(base, 'provide', uuids, 'provide', ['cleaning', 'clean wait'], 'available'));
+    results.push(await provisionPhase(base, 'deploy', uuids, 'active', ['deploying', 'wait call-back'], 'active'));
+    results.push(await phase('list detail', uuids, async () => {
+      let url = '/v1/nodes/detail?limit=1000';
+      let seen = 0;
+      for (;;) {
+        const reply = await call(base, 'GET', url);
+        if (reply.status !== 200) throw new Error(`GET ${url} answered ${reply.status}`);
+        const nodes = reply.body.nodes as unknown[];
+        seen += nodes.length;
+        const next = reply.body.next as string | undefined;
+        if (!next || nodes.length === 0) break;
+        const u = new URL(next);
+        url = u.pathname + u.search;
+      }
+      if (seen < N) throw new Error(`listed ${seen} nodes, expected at least ${N}`);
+    }));
+
+    process.stdout.write(`${'phase'.padEnd(12)} ${'nodes/s'.padStart(10)} ${'seconds'.padStart(9)} ${'failed'.padStart(7)}\n`);
+    for (const r of results) {
+      process.stdout.write(`${r.name.padEnd(12)} ${(r.nodes / r.seconds).toFixed(1).padStart(10)} ${r.seconds.toFixed(2).padStart(9)} ${String(r.failed).padStart(7)}\n`);
+    }
+    const sorted = [...latencies].sort((a, b) => a - b);
+    process.stdout.write(`API latency over ${sorted.length} requests: p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms\n`);
+    const server = pids.map(peakRssMiB).filter((v): v is number => v !== undefined);
+    const client = process.resourceUsage().maxRSS / 1024;
+    process.stdout.write(`peak RSS: server ${server.length ? `${server.reduce((a, b) => a + b, 0).toFixed(1)} MiB` : 'unknown (set ANVIL_BENCH_PIDS)'}, bench client ${client.toFixed(1)} MiB\n`);
+  } finally {
+    if (anvil) {
+      anvil.child.kill('SIGTERM');
+      await new Promise((r) => anvil.child.once('exit', r));
+      anvil.cleanup();
+    }
+  }
+}
+
+await main();
