@@ -65,7 +65,7 @@ export class IpmitoolTransport implements IpmiTransport {
       } catch (err) {
         last = err as Error;
         // Only a session that could not be set up is worth the other suite.
-        if (!(err instanceof BmcTimeout) && !/no cipher suite match|invalid authentication algorithm|invalid integrity algorithm/i.test(last.message)) throw err;
+        if (!(err instanceof BmcTimeout) && !/cipher suite|authentication algorithm|integrity algorithm|confidentiality algorithm/i.test(last.message)) throw err;
       }
     }
     throw last!;

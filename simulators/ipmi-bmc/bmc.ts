@@ -27,6 +27,8 @@ export interface BmcOptions {
   sessionTimeoutMs?: number;
   /** Sessions open at once; more get "insufficient resources". */
   maxSessions?: number;
+  /** Cipher suites offered (default 3 and 17); [17] plays a modern BMC that disabled suite 3. */
+  cipherSuites?: readonly number[];
 }
 
 interface Session {
@@ -44,7 +46,9 @@ interface Session {
 }
 
 /** Cipher suite records of Get Channel Cipher Suites: 0xC0, id, auth, integrity (0x40|n), confidentiality (0x80|n). */
-const CIPHER_SUITE_RECORDS = Buffer.from(Object.values(CIPHER_SUITES).flatMap((s) => [0xc0, s.id, s.auth, 0x40 | s.integrity, 0x80 | s.confidentiality]));
+function cipherSuiteRecords(suites: readonly CipherSuite[]): Buffer {
+  return Buffer.from(suites.flatMap((s) => [0xc0, s.id, s.auth, 0x40 | s.integrity, 0x80 | s.confidentiality]));
+}
 
 export class SimulatedBmc {
   private socket?: dgram.Socket;
@@ -53,6 +57,8 @@ export class SimulatedBmc {
   private readonly kuid: Buffer;
   private readonly sessionTimeoutMs: number;
   private readonly maxSessions: number;
+  private readonly suites: CipherSuite[];
+  private readonly suiteRecords: Buffer;
   port: number;
 
   constructor(private readonly opts: BmcOptions) {
@@ -61,6 +67,12 @@ export class SimulatedBmc {
     this.kuid = userKey(opts.password);
     this.sessionTimeoutMs = opts.sessionTimeoutMs ?? 60_000;
     this.maxSessions = opts.maxSessions ?? 32;
+    this.suites = (opts.cipherSuites ?? [3, 17]).map((id) => {
+      const suite = CIPHER_SUITES[id];
+      if (!suite) throw new Error(`The IPMI simulator offers cipher suites ${Object.keys(CIPHER_SUITES).join(' and ')}, not ${id}`);
+      return suite;
+    });
+    this.suiteRecords = cipherSuiteRecords(this.suites);
   }
 
   get machine(): SimulatedMachine {
@@ -161,7 +173,7 @@ export class SimulatedBmc {
       if (req.data.length < 3) return encodeResponse(req, Completion.requestLengthInvalid);
       if ((req.data[1] & 0x3f) !== Payload.ipmi) return encodeResponse(req, Completion.invalidDataField);
       const index = req.data[2] & 0x3f;
-      return encodeResponse(req, Completion.ok, Buffer.concat([Buffer.from([0x01]), CIPHER_SUITE_RECORDS.subarray(index * 16, index * 16 + 16)]));
+      return encodeResponse(req, Completion.ok, Buffer.concat([Buffer.from([0x01]), this.suiteRecords.subarray(index * 16, index * 16 + 16)]));
     }
     if (req.netFn === NetFn.app && (req.cmd === Cmd.getDeviceGuid || req.cmd === 0x37)) return encodeResponse(req, Completion.ok, this.state.guid);
     return encodeResponse(req, Completion.insufficientPrivilege);
@@ -183,7 +195,7 @@ export class SimulatedBmc {
       }),
     });
     const suite = suiteFor(req.auth, req.integrity, req.confidentiality);
-    if (!suite) return reply(RakpStatus.noCipherSuiteMatch);
+    if (!suite || !this.suites.includes(suite)) return reply(RakpStatus.noCipherSuiteMatch);
     // Requested maximum privilege: 0 means "the highest allowed"; both forms are accepted.
     if (req.maxPrivilege > Privilege.oem) return reply(RakpStatus.invalidRole);
     if (req.consoleSessionId === 0) return reply(RakpStatus.invalidSessionId);

@@ -22,12 +22,15 @@ export function registerSimulateIpmi(program: Command): void {
     .option('--port <port>', 'UDP port of the first BMC', integer('port', 1, 65535), 6230)
     .option('--username <name>', 'IPMI user name', 'admin')
     .option('--password <password>', 'IPMI password', 'password')
-    .action(async (opts: { bmcs: number; listen: string; port: number; username: string; password: string }) => {
+    .option('--cipher-suites <list>', 'cipher suites offered, comma-separated (17 alone plays a BMC that disabled suite 3)', '3,17')
+    .action(async (opts: { bmcs: number; listen: string; port: number; username: string; password: string; cipherSuites: string }) => {
+      const cipherSuites = opts.cipherSuites.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+      if (!cipherSuites.length || cipherSuites.some((n) => n !== 3 && n !== 17)) throw new InvalidInput(`--cipher-suites must list 3 and/or 17, got "${opts.cipherSuites}"`);
       if (opts.port + opts.bmcs - 1 > 65535) throw new InvalidInput(`--port ${opts.port} with --bmcs ${opts.bmcs} runs past port 65535`);
       if (Buffer.byteLength(opts.username) > 16) throw new InvalidInput('--username must be at most 16 bytes (IPMI limit)');
       if (Buffer.byteLength(opts.password) > 20) throw new InvalidInput('--password must be at most 20 bytes (IPMI 2.0 limit)');
       const machines = Array.from({ length: opts.bmcs }, (_, k) => new MemoryMachine(`ipmi-${k}`, randomUUID(), `ipmi-node-${k}`, sampleHardware(k)));
-      const sim = await startIpmiSimulator({ machines, host: opts.listen, firstPort: opts.port, username: opts.username, password: opts.password });
+      const sim = await startIpmiSimulator({ machines, host: opts.listen, firstPort: opts.port, username: opts.username, password: opts.password, cipherSuites });
       process.stdout.write(`IPMI simulator ready: ${opts.bmcs} BMC(s) on ${opts.listen} UDP ports ${sim.ports[0]}-${sim.ports[sim.ports.length - 1]}\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);

@@ -12,6 +12,8 @@ export interface IpmiSimulatorOptions {
   password?: string;
   sessionTimeoutMs?: number;
   maxSessions?: number;
+  /** Cipher suites offered (default 3 and 17). */
+  cipherSuites?: readonly number[];
 }
 
 export interface IpmiSimulator {
@@ -27,7 +29,7 @@ export async function startIpmiSimulator(opts: IpmiSimulatorOptions): Promise<Ip
   const firstPort = opts.firstPort ?? 6230;
   const bmcs = opts.machines.map((machine, k) => new SimulatedBmc({
     machine, host, port: firstPort === 0 ? 0 : firstPort + k, username: opts.username ?? 'admin', password: opts.password ?? 'password',
-    sessionTimeoutMs: opts.sessionTimeoutMs, maxSessions: opts.maxSessions,
+    sessionTimeoutMs: opts.sessionTimeoutMs, maxSessions: opts.maxSessions, cipherSuites: opts.cipherSuites,
   }));
   const close = async () => { await Promise.all(bmcs.map((b) => b.close())); };
   try {

@@ -112,6 +112,24 @@ describe('cipher suites', () => {
   });
 });
 
+describe('a BMC that disabled cipher suite 3', () => {
+  it('is reached with suite 17 when the node leaves the suite unset, and refuses 3 with a clear message', async () => {
+    const modern = await startIpmiSimulator({ machines: [new MemoryMachine('m17', randomUUID(), 'node-17', sampleHardware(17))], firstPort: 0, username: PEER_USER, password: PEER_PASSWORD, cipherSuites: [17] });
+    try {
+      for (const transport of TRANSPORTS) {
+        const c = ctx(modern.ports[0], transport, { ipmi_cipher_suite: '' });
+        await c.driver.power.setPowerState(c, 'power on', 10);
+        expect(await modern.bmcs[0].machine.powerState()).toBe('on');
+        await c.driver.power.setPowerState(c, 'power off', 10);
+        const three = ctx(modern.ports[0], transport, { ipmi_cipher_suite: 3 });
+        await expect(three.driver.power.getPowerState(three)).rejects.toThrow(/cipher suite/);
+      }
+    } finally {
+      await modern.close();
+    }
+  });
+});
+
 describe('ipmitool command line', () => {
   it('carries no password: it goes through the environment (-E)', () => {
     const info = parseIpmiInfo(ctx(623, 'ipmitool', { ipmi_password: 'hunter2' }).node);
