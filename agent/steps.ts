@@ -38,7 +38,7 @@ export const CLEAN_STEPS: AgentStep[] = [
     async run(_args, rt) {
       const disk = await rootDiskOf(rt);
       await eraseMetadata(disk.path, disk.sizeBytes);
-      return { [disk.path]: 'metadata erased' };
+      return { [disk.name]: 'metadata erased' };
     },
   },
   {
@@ -51,7 +51,7 @@ export const CLEAN_STEPS: AgentStep[] = [
     async run(_args, rt) {
       const disk = await rootDiskOf(rt);
       await eraseAll(disk.path, disk.sizeBytes);
-      return { [disk.path]: 'erased with zeros' };
+      return { [disk.name]: 'erased with zeros' };
     },
   },
 ];

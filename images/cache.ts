@@ -25,6 +25,8 @@ export class ImageCache {
   private readonly entries = new Map<string, Entry>();
   private loaded: Promise<void> | null = null;
   private clock = 0;
+  /** Requests served from the cache (or joined to a download under way) and requests that produced the file. */
+  readonly stats = { hits: 0, misses: 0 };
 
   constructor(readonly dir: string, readonly maxBytes: number) {}
 
@@ -51,6 +53,8 @@ export class ImageCache {
   async get(key: string, produce: (dest: string) => Promise<void>): Promise<CacheLease> {
     await this.load();
     let entry = this.entries.get(key);
+    if (entry) this.stats.hits++;
+    else this.stats.misses++;
     if (!entry) {
       const file = path.join(this.dir, key);
       const fresh: Entry = { file, size: 0, lastUsed: ++this.clock, refs: 0, failed: false, ready: Promise.resolve() };

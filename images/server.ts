@@ -71,7 +71,8 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse): 
   createReadStream(file, { start, end }).on('error', () => res.destroy()).pipe(res);
 }
 
-export async function startImageServer(opts: { root: string; host?: string; port?: number }): Promise<ImageServer> {
+/** `advertiseHost`: the host put in `url` when clients reach the server by another name than it binds to (0.0.0.0). */
+export async function startImageServer(opts: { root: string; host?: string; port?: number; advertiseHost?: string }): Promise<ImageServer> {
   const server = createServer((req, res) => {
     handle(opts.root, req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
@@ -84,8 +85,9 @@ export async function startImageServer(opts: { root: string; host?: string; port
     server.listen(opts.port ?? 0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  const shown = opts.advertiseHost ?? host;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`,
     server,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();

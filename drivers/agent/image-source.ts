@@ -2,7 +2,7 @@
 // are; a file:// source (readable only by the conductor) is copied into the image cache, its
 // checksum verified on the way, and served by the conductor's image HTTP server.
 import { rm } from 'node:fs/promises';
-import type { AnvilConfig } from '../../common/config.ts';
+import { apiPublicUrl, type AnvilConfig } from '../../common/config.ts';
 import { ImageCache } from '../../images/cache.ts';
 import { checksumFrom, type ChecksumSpec } from '../../images/checksum.ts';
 import { downloadImage } from '../../images/download.ts';
@@ -17,7 +17,9 @@ function sharedCache(config: AnvilConfig): ImageCache {
 }
 
 function sharedServer(config: AnvilConfig): Promise<ImageServer> {
-  server ??= startImageServer({ root: config.images.cacheDir, host: config.api.host }).then((s) => {
+  // Bound where the API is; advertised by the name agents reach the API at.
+  const advertiseHost = new URL(apiPublicUrl(config)).hostname.replace(/^\[(.*)\]$/, '$1');
+  server ??= startImageServer({ root: config.images.cacheDir, host: config.api.host, advertiseHost }).then((s) => {
     s.server.unref();
     return s;
   });

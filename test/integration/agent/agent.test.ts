@@ -1,6 +1,6 @@
 // The agent (agent/) run by the simulator with a simulated machine, against a stand-in for
 // Ironic's ramdisk endpoints, driven through the conductor's AgentClient as the conductor does.
-import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -53,6 +53,12 @@ async function poll(client: AgentClient, name: string): Promise<AgentCommandResu
     if (last && last.command_status !== 'RUNNING') return last;
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** Fills a disk file with non-zero bytes. */
+async function fillDisk(disk: string): Promise<void> {
+  const size = (await stat(disk)).size;
+  await writeFile(disk, Buffer.alloc(size, 0x5a));
 }
 
 function writeImageStep(imageInfo: Record<string, unknown>, configdrive?: string) {
@@ -170,6 +176,11 @@ describe('simulated agent', () => {
     await client.execute('clean.execute_clean_step', { step: { interface: 'deploy', step: 'erase_devices_metadata', args: {} }, node: {}, ports: [], clean_version: {} });
     expect((await poll(client, 'execute_clean_step')).command_status).toBe('SUCCEEDED');
     expect((await readFile(disk)).subarray(0, MIB).every((b) => b === 0)).toBe(true);
+
+    await fillDisk(disk);
+    await client.execute('clean.execute_clean_step', { step: { interface: 'deploy', step: 'erase_devices', args: {} }, node: {}, ports: [], clean_version: {} });
+    expect((await poll(client, 'execute_clean_step')).command_result).toEqual({ clean_result: { '/dev/sda': 'erased with zeros' }, clean_step: expect.objectContaining({ step: 'erase_devices' }) });
+    expect((await readFile(disk)).every((b) => b === 0)).toBe(true);
 
     sim.failuresOf(machine).set('clean.erase_devices', 'Disk /dev/sda refused to erase');
     await client.execute('clean.execute_clean_step', { step: { interface: 'deploy', step: 'erase_devices', args: {} }, node: {}, ports: [], clean_version: {} });
