@@ -154,16 +154,16 @@ export const ramdiskRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) =>
       if (typeof known === 'string' && known !== body.callback_url) {
         throw new InvalidInput(`Detected change in agent URL from ${known} to ${body.callback_url}; heartbeat refused`, 'InvalidParameterValue');
       }
-      // One pending heartbeat per node is enough: the conductor reads the agent's state anyway.
-      const pending = await ctx.db.knex('node_tasks').where({ node_id: node.id, kind: 'heartbeat', status: 'pending' }).first('id');
-      if (!pending) {
-        await enqueueTask(ctx.db, node.id, 'heartbeat', {
-          callback_url: body.callback_url,
-          ...(body.agent_version ? { agent_version: body.agent_version } : {}),
-          ...(body.agent_status ? { agent_status: body.agent_status } : {}),
-          ...(body.agent_status_message ? { agent_status_message: body.agent_status_message } : {}),
-        });
-      }
+      const args = {
+        callback_url: body.callback_url,
+        ...(body.agent_version ? { agent_version: body.agent_version } : {}),
+        ...(body.agent_status ? { agent_status: body.agent_status } : {}),
+        ...(body.agent_status_message ? { agent_status_message: body.agent_status_message } : {}),
+      };
+      // One pending heartbeat per node is enough (the conductor reads the agent's state anyway):
+      // a newer one refreshes the pending one's arguments instead of queueing behind it.
+      const refreshed = await ctx.db.knex('node_tasks').where({ node_id: node.id, kind: 'heartbeat', status: 'pending' }).update({ args: toJson(args) });
+      if (refreshed === 0) await enqueueTask(ctx.db, node.id, 'heartbeat', args);
       return accepted(reply);
     },
   );

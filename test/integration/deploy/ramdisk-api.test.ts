@@ -77,10 +77,10 @@ describe.each(BACKENDS)('ramdisk API on %s', (backend) => {
     const ok = await hb(good);
     expect(ok.statusCode).toBe(202);
     expect(ok.body).toBe('');
-    expect((await hb(good)).statusCode).toBe(202);
+    expect((await hb({ ...good, agent_version: '10.0.1' })).statusCode).toBe(202);
     const tasks = await t.db.knex('node_tasks').where({ node_id: n.id, kind: 'heartbeat' });
     expect(tasks).toHaveLength(1);
-    expect(JSON.parse(tasks[0].args)).toEqual({ callback_url: 'http://127.0.0.1:9999', agent_version: '10.0.0' });
+    expect(JSON.parse(tasks[0].args)).toEqual({ callback_url: 'http://127.0.0.1:9999', agent_version: '10.0.1' });
 
     expect(fault(await hb({ ...good, agent_token: 'stolen' }))).toBe('Invalid or missing agent token received.');
     expect(fault(await hb({ callback_url: good.callback_url }))).toBe('Invalid or missing agent token received.');
