@@ -26,7 +26,7 @@ export function ipmitoolArgs(target: IpmiTarget, suite: number | null, extra: st
     '-I', target.protocolVersion === '1.5' ? 'lan' : 'lanplus',
     '-H', target.address, '-p', String(target.port), '-U', target.username, '-E',
     '-L', PRIVILEGE_NAMES[target.privilege] ?? 'ADMINISTRATOR',
-    '-N', String(Math.max(1, Math.ceil(target.timeoutMs / 1000))), '-R', String(target.retries + 1),
+    '-N', String(Math.max(1, Math.ceil(target.timeoutMs / 1000))), '-R', String(Math.max(1, target.retries)),
     // -v so that authentication failures say why ("RAKP 2 HMAC is invalid"); it writes to stderr only.
     '-v',
   ];
