@@ -157,11 +157,6 @@ export class CommandServer {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
-
-  /** Waits for the running command, if any (used when stopping). */
-  async idle(): Promise<void> {
-    await Promise.all(this.commands.map((c) => c.done));
-  }
 }
 
 const MAX_BODY = 128 * 1024 * 1024;
