@@ -12,7 +12,7 @@ const transports = { ipmitool: new IpmitoolTransport(), native: new NativeTransp
 /** `read`: a power-state read, which `auto` sends through the native client. */
 export type RequestKind = 'read' | 'change';
 
-export function transportFor(info: IpmiInfo, kind: RequestKind): IpmiTransport {
+function transportFor(info: IpmiInfo, kind: RequestKind): IpmiTransport {
   if (info.transport === 'auto') return kind === 'read' ? transports.native : transports.ipmitool;
   return transports[info.transport];
 }

@@ -1,7 +1,5 @@
 // Numbers from the IPMI 2.0 specification that the codec, the clients and the simulator share.
 
-export const RMCP_PORT = 623;
-
 /** Network functions (requests; a response is netFn | 1). */
 export const NetFn = { chassis: 0x00, sensor: 0x04, app: 0x06, storage: 0x0a } as const;
 
@@ -109,7 +107,6 @@ export function rakpStatusText(status: number): string {
 
 /** Privilege levels. */
 export const Privilege = { callback: 1, user: 2, operator: 3, administrator: 4, oem: 5 } as const;
-export type PrivilegeName = keyof typeof Privilege;
 
 /** Chassis Control sub-commands. */
 export const ChassisControl = { powerDown: 0, powerUp: 1, powerCycle: 2, hardReset: 3, diagnosticInterrupt: 4, softShutdown: 5 } as const;
