@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRamdisk, type Ramdisk } from '../../../ramdisk/build.ts';
+import { startIpmiSimulator } from '../../../simulators/ipmi-bmc/index.ts';
 import { bootOrderFor, QemuMachine } from '../../../simulators/qemu/machine.ts';
+import { startRedfishSimulator } from '../../../simulators/redfish-bmc/index.ts';
 
 let dir: string;
 let ramdisk: Ramdisk;
@@ -33,6 +35,11 @@ async function serveFiles(files: Record<string, string>): Promise<Server> {
   return server;
 }
 
+/** Waits until the machine's power state is `state` (BMCs answer before the change is done). */
+async function powerBecomes(m: QemuMachine, state: 'on' | 'off'): Promise<void> {
+  while ((await m.powerState()) !== state) await new Promise((r) => setTimeout(r, 50));
+}
+
 /** Waits until the console log holds `text` (the test's own timeout bounds the wait). */
 async function consoleShows(m: QemuMachine, text: string): Promise<string> {
   for (;;) {
@@ -42,10 +49,18 @@ async function consoleShows(m: QemuMachine, text: string): Promise<string> {
   }
 }
 
+async function makeIso(iso: string): Promise<void> {
+  const tree = `${iso}.tree`;
+  await execa('mkdir', ['-p', tree]);
+  await writeFile(join(tree, 'hello.txt'), 'hello\n');
+  await execa('xorriso', ['-as', 'mkisofs', '-quiet', '-V', 'TEST', '-o', iso, tree]);
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'anvil-qemu-'));
   ramdisk = await buildRamdisk();
-  http = await serveFiles({ '/vmlinuz': ramdisk.kernel, '/initramfs': ramdisk.initramfs });
+  await makeIso(join(dir, 'media.iso'));
+  http = await serveFiles({ '/vmlinuz': ramdisk.kernel, '/initramfs': ramdisk.initramfs, '/media.iso': join(dir, 'media.iso') });
   const port = (http.address() as AddressInfo).port;
   // 10.0.2.2 is the host as QEMU's user-mode network shows it: port forwards to 127.0.0.1.
   await writeFile(join(dir, 'boot.ipxe'), `#!ipxe\nkernel http://10.0.2.2:${port}/vmlinuz console=ttyS0 quiet anvil.selftest\ninitrd http://10.0.2.2:${port}/initramfs\nboot\n`);
@@ -109,11 +124,7 @@ describe('QEMU machine backend', () => {
   });
 
   it('changes virtual media in the running machine and keeps it across a restart', async () => {
-    const tree = join(dir, 'iso');
-    await execa('mkdir', ['-p', tree]);
-    await writeFile(join(tree, 'hello.txt'), 'hello\n');
     const iso = join(dir, 'media.iso');
-    await execa('xorriso', ['-as', 'mkisofs', '-quiet', '-V', 'TEST', '-o', iso, tree]);
     machine.setBootOverride({ device: 'disk', persistent: false });
     await machine.power('on');
     expect(await machine.insertedMediaFile()).toBeNull();
@@ -142,4 +153,59 @@ describe('QEMU machine backend', () => {
     expect(log).toMatch(/selftest: cpus 1 memory \d+ kB disks .*vda/);
     expect(log).toMatch(/selftest: nics eth0/);
   }, 240_000);
+
+  it('is driven by the IPMI simulator: real ipmitool sets the boot device and the power', async () => {
+    const ipmi = await startIpmiSimulator({ machines: [machine], firstPort: 0, password: 'qemu-pw' });
+    const ipmitool = async (...args: string[]) => (await execa('ipmitool', ['-I', 'lanplus', '-H', '127.0.0.1', '-p', String(ipmi.ports[0]), '-U', 'admin', '-E', '-C', '3', ...args], { env: { IPMI_PASSWORD: 'qemu-pw' } })).stdout;
+    try {
+      await ipmitool('chassis', 'bootdev', 'pxe');
+      expect(machine.getBootOverride()).toMatchObject({ device: 'pxe', persistent: false });
+      await ipmitool('chassis', 'power', 'on');
+      await powerBecomes(machine, 'on');
+      expect(machine.bootOrder).toBe('n');
+      expect(await ipmitool('chassis', 'power', 'status')).toContain('Chassis Power is on');
+      await ipmitool('chassis', 'power', 'off');
+      await powerBecomes(machine, 'off');
+      expect(await ipmitool('chassis', 'power', 'status')).toContain('Chassis Power is off');
+    } finally {
+      await ipmi.close();
+    }
+  }, 60_000);
+
+  it('is driven by the Redfish simulator: boot override, reset, and virtual media fetched from a URL', async () => {
+    const redfish = await startRedfishSimulator({ machines: [machine] });
+    const call = async (method: string, path: string, body?: unknown, etag?: string) => {
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...(etag ? { 'if-match': etag } : {}) };
+      const res = await fetch(`${redfish.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      expect(res.status, `${method} ${path}`).toBeLessThan(300);
+      return res.status === 204 ? null : ((await res.json()) as Record<string, any>);
+    };
+    try {
+      const system = `/redfish/v1/Systems/${redfish.systemIds[0]}`;
+      const etag = (await fetch(`${redfish.url}${system}`)).headers.get('etag') ?? undefined;
+      await call('PATCH', system, { Boot: { BootSourceOverrideTarget: 'Cd', BootSourceOverrideEnabled: 'Once' } }, etag);
+      await call('POST', `${system}/Actions/ComputerSystem.Reset`, { ResetType: 'On' });
+      await powerBecomes(machine, 'on');
+      expect(machine.bootOrder).toBe('d');
+      expect((await call('GET', system))!.PowerState).toBe('On');
+
+      // Virtual media hangs off the system or its manager, depending on the BMC's flavour.
+      const manager = (await call('GET', '/redfish/v1/Managers'))!.Members[0]['@odata.id'];
+      const collection = (await call('GET', system))!.VirtualMedia ?? (await call('GET', manager))!.VirtualMedia;
+      const media = (await call('GET', collection['@odata.id']))!.Members as { '@odata.id': string }[];
+      const cd = media.find((m) => /cd/i.test(m['@odata.id']))!['@odata.id'];
+      const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/media.iso`;
+      await call('POST', `${cd}/Actions/VirtualMedia.InsertMedia`, { Image: url, Inserted: true });
+      const inserted = await machine.insertedMediaFile();
+      expect(inserted).not.toBeNull();
+      expect((await readFile(inserted!)).equals(await readFile(join(dir, 'media.iso')))).toBe(true);
+      await call('POST', `${cd}/Actions/VirtualMedia.EjectMedia`, {});
+      expect(await machine.insertedMediaFile()).toBeNull();
+
+      await call('POST', `${system}/Actions/ComputerSystem.Reset`, { ResetType: 'ForceOff' });
+      await powerBecomes(machine, 'off');
+    } finally {
+      await redfish.close();
+    }
+  }, 60_000);
 });
