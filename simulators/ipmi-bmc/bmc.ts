@@ -5,6 +5,7 @@
 import dgram from 'node:dgram';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SimulatedMachine } from '../machine.ts';
+import { DriverError } from '../../common/errors.ts';
 import { Cmd, Completion, NetFn, Payload, Privilege, RakpStatus } from '../../drivers/ipmi/protocol/constants.ts';
 import {
   CIPHER_SUITES, deriveKeys, rakp2AuthCode, rakp3AuthCode, rakp4CheckValue, sessionIntegrityKey, suiteFor, userKey,
@@ -86,9 +87,9 @@ export class SimulatedBmc {
       this.receive(msg, rinfo).catch(() => {});
     });
     await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
+      socket.once('error', (err) => reject(new DriverError(`IPMI simulator cannot listen on UDP ${this.opts.host}:${this.opts.port}: ${err.message}`)));
       socket.bind(this.opts.port, this.opts.host, () => {
-        socket.off('error', reject);
+        socket.removeAllListeners('error');
         socket.on('error', () => {});
         resolve();
       });

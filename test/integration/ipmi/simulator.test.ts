@@ -107,3 +107,10 @@ describe('ipmitool against the simulator', () => {
     expect(outs.map((o) => o.stdout)).toEqual(ks.map((k) => (k % 2 === 0 ? 'Chassis Power is on' : 'Chassis Power is off')));
   });
 });
+
+describe('startIpmiSimulator', () => {
+  it('says which port is taken, and leaves nothing listening', async () => {
+    const m = new MemoryMachine('busy', randomUUID(), 'busy', sampleHardware(99));
+    await expect(startIpmiSimulator({ machines: [m], firstPort: sim.ports[0] })).rejects.toThrow(`IPMI simulator cannot listen on UDP 127.0.0.1:${sim.ports[0]}`);
+  });
+});
