@@ -21,8 +21,6 @@ export interface ApiHarness {
   config: AnvilConfig;
   /** A request at `version` (default 1.89, i.e. latest); body objects are sent as JSON, strings as they are. */
   call(method: string, url: string, body?: unknown, version?: string | null): Promise<Reply>;
-  /** `call` on a second API server over the same database, waiting `taskTimeoutMs` for conductors. */
-  withTaskTimeout(taskTimeoutMs: number): Promise<ApiHarness['call']>;
   close(): Promise<void>;
 }
 
@@ -58,19 +56,12 @@ export async function startHarness(backend: Backend, opts: { taskTimeoutMs?: num
   const app = await createApiServer({ db: t.db, config, logger: silentLogger, taskTimeoutMs: opts.taskTimeoutMs });
   // Drivers are listed only when a live conductor serves them.
   if (opts.conductorRow !== false) await registerConductor(t.db.knex, 'c1', '', ['fake-hardware', 'manual-management']);
-  const extra: FastifyInstance[] = [];
   return {
     t,
     app,
     config,
     call: caller(app),
-    async withTaskTimeout(taskTimeoutMs) {
-      const other = await createApiServer({ db: t.db, config, logger: silentLogger, taskTimeoutMs });
-      extra.push(other);
-      return caller(other);
-    },
     async close() {
-      for (const other of extra) await other.close();
       await app.close();
       await t.drop();
     },

@@ -188,17 +188,23 @@ describe.each(BACKENDS)('node states API on %s', (backend) => {
   });
 
   describe('with a conductor', () => {
+    // Its own database: the nodes the tests above left in working states would be its backlog.
+    let hc: ApiHarness;
     let conductor: Conductor;
     let call: ApiHarness['call'];
     beforeAll(async () => {
-      call = await h.withTaskTimeout(30_000);
-      conductor = new Conductor({ db: h.t.db, config: h.config, logger: silentLogger });
+      hc = await startHarness(backend, { taskTimeoutMs: 60_000, conductorRow: false });
+      call = hc.call;
+      conductor = new Conductor({ db: hc.t.db, config: hc.config, logger: silentLogger });
       await conductor.start();
     });
-    afterAll(async () => { await conductor.stop(); });
+    afterAll(async () => {
+      await conductor.stop();
+      await hc.close();
+    });
 
     it('sets and reads the boot device through the conductor', async () => {
-      const n = await createNode(h, { name: `boot-${backend}` });
+      const n = await createNode(hc, { name: `boot-${backend}` });
       const put = await call('PUT', `/v1/nodes/${n.uuid}/management/boot_device`, { boot_device: 'pxe', persistent: true });
       expect(put.status).toBe(204);
       const get = await call('GET', `/v1/nodes/${n.uuid}/management/boot_device`);
