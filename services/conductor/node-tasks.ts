@@ -82,8 +82,8 @@ async function abort(ctx: NodeTask, args: Args): Promise<null> {
     problems.push(`stopping the ${from === S.INSPECT_WAIT ? 'inspection' : 'agent'}: ${errorMessage(err)}`);
   }
   try {
+    // The context's power interface records the new power_state (context.ts recordingPower).
     await ctx.driver.power.setPowerState(ctx, 'power off', ctx.config.conductor.powerStateChangeTimeout);
-    await ctx.save({ power_state: 'power off' });
   } catch (err) {
     problems.push(`powering off: ${errorMessage(err)}`);
   }
