@@ -147,6 +147,27 @@ describe('simulated agent', () => {
     expect((uuids.command_result as Record<string, unknown>)['root uuid']).toBe(table.id.toLowerCase());
   });
 
+  it('adds the config drive to a GPT image as a partition named config-2, the backup GPT moved to the disk end', async () => {
+    const { machine, client } = await bootMachine({ diskBytes: 160 * MIB });
+    const raw = path.join(dir, 'gpt.raw');
+    await execa('truncate', ['-s', '48M', raw]);
+    await execa('sfdisk', ['-q', raw], { input: 'label: gpt\nsize=8M, type=uefi\nsize=20M, type=linux\n' });
+    const qcow2 = path.join(dir, 'gpt.qcow2');
+    await execa('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, qcow2]);
+    const iso = await buildConfigDriveIso({ meta_data: { uuid: machine.uuid } });
+    await client.execute('deploy.execute_deploy_step', writeImageStep({ urls: [pathToFileURL(qcow2).href], disk_format: 'qcow2' }, encodeConfigDrive(iso)));
+    expect((await poll(client, 'execute_deploy_step')).command_error).toBeNull();
+    const disk = sim.diskPath(machine);
+    const table = JSON.parse((await execa('sfdisk', ['-J', disk])).stdout).partitiontable;
+    expect(table.label).toBe('gpt');
+    expect(table.partitions.map((p: { name?: string }) => p.name ?? null)).toEqual([null, null, 'config-2']);
+    expect(table.lastlba).toBe(160 * MIB / 512 - 34);
+    const verify = await execa('sfdisk', ['--verify', disk], { reject: false });
+    expect(verify.stdout).toContain('No errors detected');
+    const uuids = (await client.execute('standby.get_partition_uuids', {})).command_result as Record<string, unknown>;
+    expect(uuids['efi system partition uuid']).toBe(table.partitions[0].uuid.toLowerCase());
+  });
+
   it('fails write_image on a wrong checksum, a corrupt image and an image bigger than the disk', async () => {
     const { client } = await bootMachine({ diskBytes: 64 * MIB });
     await client.execute('deploy.execute_deploy_step', writeImageStep({ urls: [pathToFileURL(img.qcow2).href], os_hash_algo: 'sha256', os_hash_value: 'b'.repeat(64) }));
