@@ -8,6 +8,7 @@ import { recordHistory } from '../../../db/history.ts';
 import { updateNode, type NodeRecord } from '../../../db/nodes.ts';
 import { enqueueTask, WORK_CHANNEL } from '../../../db/tasks.ts';
 import type { ApiContext } from '../context.ts';
+import { Forbidden } from '../errors.ts';
 import { accepted, baseUrl, noContent } from '../http.ts';
 import { findNodeOr404 } from '../lookup.ts';
 import { provisionStateFor } from '../nodeView.ts';
@@ -116,7 +117,7 @@ async function provisionHandler(req: Req<ProvisionBody>, reply: FastifyReply, ct
     throw new InvalidInput(`The ${body.target} operation can't be performed on node ${node.uuid} because it's in maintenance mode.`, 'NodeInMaintenance');
   }
   if ((event === 'rebuild' || event === 'delete') && node.protected) {
-    throw new Conflict(`Node ${node.uuid} is protected and cannot be undeployed, rebuilt or deleted`, 'NodeProtected');
+    throw new Forbidden(`Node ${node.uuid} is protected and cannot be undeployed, rebuilt or deleted`, 'NodeProtected');
   }
   if (event === 'abort') {
     if (node.provision_state === ProvisionState.INSPECT_WAIT) requireVersion(req, 41, 'Aborting inspection');

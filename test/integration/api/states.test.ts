@@ -85,6 +85,11 @@ describe.each(BACKENDS)('node states API on %s', (backend) => {
       expect(node.driver_internal_info.user_deploy_steps).toEqual(steps);
       expect((await h.call('GET', `/v1/nodes/${n.uuid}`)).body.instance_info.configdrive).toBe('******');
 
+      const guarded = await nodeIn('active', { protected: true });
+      const protectedNode = await provision(guarded.uuid, { target: 'deleted' });
+      expect(protectedNode.status).toBe(403);
+      expect(fault(protectedNode)).toContain('is protected');
+
       const m = await nodeIn('available', { maintenance: true });
       const refused = await provision(m.uuid, { target: 'active' });
       expect(refused.status).toBe(400);
