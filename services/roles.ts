@@ -93,7 +93,8 @@ export async function startAllInOne(config: AnvilConfig, logger: Logger, opts: {
   try {
     await conductor?.start();
     api = await listenApi(db, config, logger);
-    if (config.netboot) netboot = await startNetboot({ db, config, logger });
+    // Agents are told the API's URL as it is bound (an ephemeral port in tests), unless one is configured.
+    if (config.netboot) netboot = await startNetboot({ db, config: { ...config, api: { ...config.api, publicUrl: config.api.publicUrl ?? api.url } }, logger });
   } catch (err) {
     await api?.close();
     await conductor?.stop();

@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../../common/logger.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { AgentSimulator } from '../agent/index.ts';
+import type { ImageStore } from '../../agent/image-store.ts';
 import { startIpmiSimulator, type IpmiSimulator } from '../ipmi-bmc/index.ts';
 import type { MachineBootDevice, SimulatedMachine } from '../machine.ts';
 import { makeMachines, startRedfishSimulator, type RedfishSimulator } from '../redfish-bmc/index.ts';
@@ -27,6 +28,8 @@ export interface RackOptions {
   netbootUrl?: string;
   username?: string;
   password?: string;
+  /** The agents' shared image cache (default: one in diskDir). */
+  images?: ImageStore;
   /** Agents' heart-beat interval (IPA's default is minutes apart; a rack wants seconds). */
   heartbeatIntervalMs?: number;
 }
@@ -71,6 +74,7 @@ export class VirtualRack extends EventEmitter {
       logger: opts.logger,
       heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 1000,
       lookupRetryMs: 500,
+      images: opts.images,
     });
     const rack = new VirtualRack(machines, agents, bmc, redfish, ipmi, opts);
     for (const m of machines) rack.follow(m);
