@@ -16,7 +16,15 @@ function sharedCache(config: AnvilConfig): ImageCache {
   return cache;
 }
 
+let serverRoot: string | null = null;
+
 function sharedServer(config: AnvilConfig): Promise<ImageServer> {
+  // A process that runs Anvil again with another cache folder (tests, benches) gets a server of that folder.
+  if (server && serverRoot !== config.images.cacheDir) {
+    void server.then((s) => s.close(), () => undefined);
+    server = null;
+  }
+  serverRoot = config.images.cacheDir;
   // Bound where the API is; advertised by the name agents reach the API at.
   const advertiseHost = new URL(apiPublicUrl(config)).hostname.replace(/^\[(.*)\]$/, '$1');
   server ??= startImageServer({ root: config.images.cacheDir, host: config.api.host, advertiseHost }).then((s) => {
