@@ -10,6 +10,7 @@ import type {
   ManagementInterface, PowerInterface, TaskContext,
 } from '../interfaces.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
+import { NO_OP_INTERFACE_LISTS } from '../noop/index.ts';
 
 type FakeOperation = 'power' | 'boot_device' | 'boot' | 'deploy' | 'tear_down' | 'clean' | 'inspect' | 'validate';
 
@@ -164,14 +165,7 @@ export const manualManagement: HardwareType = {
     boot: ['fake'],
     deploy: ['fake'],
     inspect: ['no-inspect'],
-    bios: ['no-bios'],
-    console: ['no-console'],
-    firmware: ['no-firmware'],
-    network: ['noop', 'flat'],
-    raid: ['no-raid'],
-    rescue: ['no-rescue'],
-    storage: ['noop'],
-    vendor: ['no-vendor'],
+    ...NO_OP_INTERFACE_LISTS,
   },
 };
 

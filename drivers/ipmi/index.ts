@@ -3,6 +3,7 @@
 import type { DriverFamily, HardwareType } from '../interfaces.ts';
 import { ipmitoolManagement } from './management.ts';
 import { ipmitoolPower } from './power.ts';
+import { NO_OP_INTERFACE_LISTS } from '../noop/index.ts';
 
 function ipmiHardwareType(name: string): HardwareType {
   return {
@@ -13,14 +14,7 @@ function ipmiHardwareType(name: string): HardwareType {
       boot: ['ipxe', 'pxe', 'http', 'fake'],
       deploy: ['direct', 'fake'],
       inspect: ['agent', 'no-inspect', 'fake'],
-      bios: ['no-bios'],
-      console: ['no-console'],
-      firmware: ['no-firmware'],
-      network: ['noop', 'flat'],
-      raid: ['no-raid'],
-      rescue: ['no-rescue'],
-      storage: ['noop'],
-      vendor: ['no-vendor'],
+      ...NO_OP_INTERFACE_LISTS,
     },
   };
 }

@@ -7,6 +7,18 @@ function noop(name: string): GenericInterface {
   return { name, validate() {} };
 }
 
+/** The interface lists of a hardware type that manages none of these interfaces: only the no-ops. */
+export const NO_OP_INTERFACE_LISTS = {
+  bios: ['no-bios'],
+  console: ['no-console'],
+  firmware: ['no-firmware'],
+  network: ['noop', 'flat'],
+  raid: ['no-raid'],
+  rescue: ['no-rescue'],
+  storage: ['noop'],
+  vendor: ['no-vendor'],
+} as const;
+
 export const noInspect: InspectInterface = {
   name: 'no-inspect',
   validate() {},

@@ -6,6 +6,7 @@ import { redfishInspect } from './inspect.ts';
 import { redfishManagement } from './management.ts';
 import { redfishPower } from './power.ts';
 import type { Vendor } from './vendor.ts';
+import { NO_OP_INTERFACE_LISTS } from '../noop/index.ts';
 
 export const REDFISH: Vendor = { name: 'redfish', bootName: 'redfish-virtual-media' };
 
@@ -25,14 +26,7 @@ export function redfishHardwareType(name: string, vendor: Vendor): HardwareType 
       boot: ['ipxe', 'pxe', 'http', ...(vendor.bootName === REDFISH.bootName ? [] : [vendor.bootName]), 'redfish-virtual-media', 'fake'],
       deploy: ['direct', 'ramdisk', 'fake'],
       inspect: [...own('redfish'), 'agent', 'no-inspect'],
-      bios: ['no-bios'],
-      console: ['no-console'],
-      firmware: ['no-firmware'],
-      network: ['noop', 'flat'],
-      raid: ['no-raid'],
-      rescue: ['no-rescue'],
-      storage: ['noop'],
-      vendor: ['no-vendor'],
+      ...NO_OP_INTERFACE_LISTS,
     },
   };
 }
