@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Anvil's tests need on a fresh Debian 12 machine: Debian's tools (the real peers the
 # tests talk to), the npm packages from the lock file, and a running PostgreSQL. Safe to run again.
+# With --no-postgres it installs what `npm start` needs and leaves PostgreSQL alone (the main job runs on SQLite).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +32,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+if [ "${1:-}" != "--no-postgres" ] && ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   echo "setup: starting PostgreSQL"
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
   for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
