@@ -150,7 +150,7 @@ See docs/configuration.md for every setting.`;
 /** Registers `all-in-one`, `api` and `conductor` (bin/cli.ts COMMANDS). */
 export function registerRoleCommands(program: Command): void {
   const roles: [string, string, (config: AnvilConfig, logger: Logger) => Promise<RoleHandle>][] = [
-    ['all-in-one', 'Run every role (API and conductor) in one process; with no configuration, on a SQLite file under ./data', startAllInOne],
+    ['all-in-one', 'Run every role in one process (API and conductor, and netboot when configured); with no configuration, on a SQLite file under ./data', startAllInOne],
     ['api', 'Run the Ironic-compatible REST API', startApi],
     ['conductor', 'Run a conductor: it claims nodes, drives their state machine and talks to their BMCs', startConductor],
   ];
