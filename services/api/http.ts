@@ -57,6 +57,18 @@ export function optionalBool(q: Query, name: string): boolean | undefined {
 }
 
 /**
+ * Whether a collection is shown in detail: by its path (/detail) or by ?detail=True (1.43), which
+ * cannot go with ?fields=.
+ */
+export function wantsDetail(req: FastifyRequest, q: Query, byPath: boolean): boolean {
+  const param = optionalBool(q, 'detail');
+  if (param === undefined) return byPath;
+  requireVersion(req, 43, 'The detail parameter');
+  if (param && q.fields !== undefined) throw new InvalidInput('Can not specify ?detail=True and fields in the same request.');
+  return byPath || param;
+}
+
+/**
  * `fields=a,b`: checked against the fields visible at the request's version. Unknown ones are a
  * 400 as in Ironic; ones newer than the request a 406. `links` is always kept.
  */

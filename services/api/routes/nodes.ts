@@ -11,7 +11,7 @@ import { defaultInterfaces, getHardwareType } from '../../../drivers/registry.ts
 import type { HardwareType } from '../../../drivers/interfaces.ts';
 import type { ApiContext } from '../context.ts';
 import { Forbidden, notFound } from '../errors.ts';
-import { baseUrl, collection, noContent, optionalBool, parseFields, parsePage, queryValue, type Query } from '../http.ts';
+import { wantsDetail, baseUrl, collection, noContent, optionalBool, parseFields, parsePage, queryValue, type Query } from '../http.ts';
 import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
 import { findNodeOr404 } from '../lookup.ts';
 import { checkNodeFields, defaultAfterRemove, fieldVersion, NODE_CREATE_SCHEMA, NODE_INPUT_SCHEMAS, NODE_PATCH_FIELDS, normalizeConductorGroup } from '../nodeInput.ts';
@@ -97,13 +97,7 @@ async function parseNodeFilters(req: FastifyRequest, ctx: ApiContext, q: Query):
  */
 export async function listNodesReply(req: FastifyRequest, ctx: ApiContext, opts: { detail: boolean; path: string; fixed?: NodeFilters }): Promise<Record<string, unknown>> {
   const q = req.query as Query;
-  let detail = opts.detail;
-  const detailParam = optionalBool(q, 'detail');
-  if (detailParam !== undefined) {
-    requireVersion(req, 43, 'The detail parameter');
-    if (detailParam && q.fields !== undefined) throw new InvalidInput('Can not specify ?detail=True and fields in the same request.');
-    detail = detail || detailParam;
-  }
+  const detail = wantsDetail(req, q, opts.detail);
   if (opts.detail && q.fields !== undefined) throw new InvalidInput('The fields parameter is not allowed on /detail.');
   const requested = parseFields(req, q, NODE_FIELD_VERSIONS);
   const fields = visibleNodeFields(req.apiVersion, requested, detail);

@@ -7,7 +7,7 @@ import { findNode, isUuid, nodeUuidsByIds } from '../../../db/nodes.ts';
 import { createPortgroup, deletePortgroup, findPortgroup, listPortgroups, portgroupHasPorts, updatePortgroup, type PortgroupFilters, type PortgroupRecord } from '../../../db/portgroups.ts';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
-import { baseUrl, collection, noContent, optionalBool, parseFields, parsePage, pick, queryValue, selfLinks, type Query } from '../http.ts';
+import { wantsDetail, baseUrl, collection, noContent, parseFields, parsePage, pick, queryValue, selfLinks, type Query } from '../http.ts';
 import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
 import { BOOL, checkMac, checkName, checkUuid, coerceBooleans, isUniqueViolation, nullable, validateSchema } from '../validation.ts';
 import { requireEndpoint, requireVersion } from '../version.ts';
@@ -54,10 +54,8 @@ async function groupOr404(knex: Knex, ident: string): Promise<PortgroupRecord> {
 
 async function listReply(req: FastifyRequest, ctx: ApiContext, detail: boolean, path: string, fixed: PortgroupFilters = {}) {
   const q = req.query as Query;
-  const detailParam = optionalBool(q, 'detail');
-  if (detailParam && q.fields !== undefined) throw new InvalidInput('Can not specify ?detail=True and fields in the same request.');
   const requested = parseFields(req, q, FIELD_VERSIONS);
-  const fields = visible(req.apiVersion, requested, detail || Boolean(detailParam));
+  const fields = visible(req.apiVersion, requested, wantsDetail(req, q, detail));
   const filters: PortgroupFilters = { ...fixed };
   const nodeIdent = queryValue(q, 'node');
   if (nodeIdent !== undefined) {

@@ -8,7 +8,7 @@ import { createPort, deletePort, findPortByAddress, findPortByUuid, listPorts, u
 import { findPortgroup, portgroupUuidsByIds } from '../../../db/portgroups.ts';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
-import { baseUrl, collection, noContent, optionalBool, parseFields, parsePage, pick, queryValue, selfLinks, type Query } from '../http.ts';
+import { wantsDetail, baseUrl, collection, noContent, parseFields, parsePage, pick, queryValue, selfLinks, type Query } from '../http.ts';
 import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
 import { BOOL, checkMac, checkUuid, coerceBooleans, isUniqueViolation, nullable, validateSchema } from '../validation.ts';
 import { requireEndpoint, requireVersion } from '../version.ts';
@@ -66,13 +66,7 @@ async function portOr404(knex: Knex, ident: string): Promise<PortRecord> {
 
 export async function listPortsReply(req: FastifyRequest, ctx: ApiContext, opts: { detail: boolean; path: string; fixed?: PortFilters }): Promise<Record<string, unknown>> {
   const q = req.query as Query;
-  let detail = opts.detail;
-  const detailParam = optionalBool(q, 'detail');
-  if (detailParam !== undefined) {
-    requireVersion(req, 43, 'The detail parameter');
-    if (detailParam && q.fields !== undefined) throw new InvalidInput('Can not specify ?detail=True and fields in the same request.');
-    detail ||= detailParam;
-  }
+  const detail = wantsDetail(req, q, opts.detail);
   const requested = parseFields(req, q, PORT_FIELD_VERSIONS);
   const fields = visible(req.apiVersion, requested, detail);
   const filters: PortFilters = { ...opts.fixed };
