@@ -10,7 +10,7 @@ import { fakeDeploy, fakePower } from '../../../drivers/fake/index.ts';
 import type { TaskContext } from '../../../drivers/interfaces.ts';
 import type { Conductor } from '../../../services/conductor/conductor.ts';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
-import { eventually, fakeNode, history, requestProvision, startConductor, untilState } from './helpers.ts';
+import { eventually, fakeNode, history, ONE_LIFECYCLE, requestProvision, runLifecycle, startConductor, untilState } from './helpers.ts';
 
 describe.each(BACKENDS)('several conductors on %s', (backend) => {
   let t: TestDatabase;
@@ -60,23 +60,10 @@ describe.each(BACKENDS)('several conductors on %s', (backend) => {
     await conductor('ring-a', { workers: 8 });
     await conductor('ring-b', { workers: 8 });
     const nodes = await Promise.all(Array.from({ length: 40 }, () => fakeNode(t.db, { driver_info: { fake_delay: 0.02 } })));
-    for (const verb of ['manage', 'provide', 'active']) {
-      for (const n of nodes) await requestProvision(t.db, n, verb);
-      const target = { manage: 'manageable', provide: 'available', active: 'active' }[verb]!;
-      for (const n of nodes) await untilState(t.db, n.id, target, 30_000);
-    }
+    const { events, conductors } = await runLifecycle(t.db, nodes);
     expect(overlaps).toBe(0);
-    const workers = new Set<string>();
-    for (const n of nodes) {
-      const lines = await history(t.db, n.id);
-      expect(lines.map((h) => h.event)).toEqual([
-        'Power and management access verified: "verifying" -> "manageable"',
-        'Automated cleaning finished: "cleaning" -> "available"',
-        'Deploy finished: "deploying" -> "active"',
-      ]);
-      for (const h of lines) workers.add(h.conductor!);
-    }
-    expect([...workers].sort()).toEqual(['ring-a', 'ring-b']);
+    for (const e of events) expect(e).toEqual(ONE_LIFECYCLE);
+    expect(conductors).toEqual(['ring-a', 'ring-b']);
   });
 
   it('take over the nodes and tasks of a conductor that stopped heart-beating', async () => {

@@ -101,3 +101,30 @@ export async function untilState(db: Database, nodeId: number, state: string | s
 export async function history(db: Database, nodeId: number): Promise<HistoryRecord[]> {
   return historyOfNode(db.knex, nodeId);
 }
+
+/**
+ * Takes the nodes manage → provide → deploy, each step for all of them, and returns what each
+ * node's history says was done, and the conductors that did it.
+ */
+export async function runLifecycle(db: Database, nodes: NodeRecord[]): Promise<{ events: string[][]; conductors: string[] }> {
+  for (const [verb, state] of [['manage', 'manageable'], ['provide', 'available'], ['active', 'active']]) {
+    for (const n of nodes) await requestProvision(db, n, verb);
+    for (const n of nodes) await untilState(db, n.id, state, 30_000);
+  }
+  const events: string[][] = [];
+  const conductors = new Set<string>();
+  for (const n of nodes) {
+    const lines = await history(db, n.id);
+    events.push(lines.map((h) => h.event));
+    for (const h of lines) conductors.add(h.conductor!);
+  }
+  return { events, conductors: [...conductors].sort() };
+}
+
+/** The history of a node that went manage → provide → deploy once, on fake hardware. */
+export const ONE_LIFECYCLE = [
+  'Power and management access verified: "verifying" -> "manageable"',
+  'Automated cleaning finished: "cleaning" -> "available"',
+  'Deploy finished: "deploying" -> "active"',
+];
+

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getConductor } from '../../../db/conductors.ts';
 import { getNodeById, updateNode } from '../../../db/nodes.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
-import { eventually, fakeNode, history, requestProvision, untilState } from './helpers.ts';
+import { eventually, fakeNode, ONE_LIFECYCLE, requestProvision, runLifecycle, untilState } from './helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 
@@ -80,21 +80,9 @@ describe('conductor processes on pg', () => {
     // Let each see the other before work arrives, so the ring splits the nodes from the start.
     await new Promise((r) => setTimeout(r, 700));
     const nodes = await Promise.all(Array.from({ length: 30 }, () => fakeNode(t.db, { driver_info: { fake_delay: 0.05 } })));
-    for (const [verb, state] of [['manage', 'manageable'], ['provide', 'available'], ['active', 'active']]) {
-      for (const n of nodes) await requestProvision(t.db, n, verb);
-      for (const n of nodes) await untilState(t.db, n.id, state, 30_000);
-    }
-    const workers = new Set<string>();
-    for (const n of nodes) {
-      const lines = await history(t.db, n.id);
-      expect(lines.map((h) => h.event)).toEqual([
-        'Power and management access verified: "verifying" -> "manageable"',
-        'Automated cleaning finished: "cleaning" -> "available"',
-        'Deploy finished: "deploying" -> "active"',
-      ]);
-      for (const h of lines) workers.add(h.conductor!);
-    }
-    expect([...workers].sort()).toEqual(['proc-a', 'proc-b']);
+    const { events, conductors } = await runLifecycle(t.db, nodes);
+    for (const e of events) expect(e).toEqual(ONE_LIFECYCLE);
+    expect(conductors).toEqual(['proc-a', 'proc-b']);
     a.child.kill('SIGTERM');
     b.child.kill('SIGTERM');
     expect(await a.exited).toBe(0);
