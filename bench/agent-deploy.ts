@@ -14,11 +14,11 @@ import { execa } from 'execa';
 import { defaultConfig } from '../common/config.ts';
 import { silentLogger } from '../common/logger.ts';
 import { openDatabase } from '../db/index.ts';
-import { stopImageServer } from '../drivers/agent/image-source.ts';
+import { stopImageServer } from '../drivers/in-band/image-source.ts';
 import { startImageServer } from '../images/server.ts';
 import { createApiServer } from '../services/api/server.ts';
 import { Conductor } from '../services/conductor/conductor.ts';
-import { FakePowerRack } from '../simulators/agent/fake-power-rack.ts';
+import { FakePowerRack } from '../simulators/ramdisk-agents/fake-power-rack.ts';
 
 const N = Number(process.argv[2] ?? 20);
 const MIB = 1024 * 1024;

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CachedImageStore } from '../agent/image-store.ts';
+import { CachedImageStore } from '../deploy-agent/image-store.ts';
 import { defaultConfig } from '../common/config.ts';
 import { silentLogger } from '../common/logger.ts';
 import { ImageCache } from '../images/cache.ts';

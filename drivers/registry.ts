@@ -2,7 +2,7 @@
 // driver from its `driver` and `*_interface` fields. Each family adds itself to FAMILIES.
 import { InvalidInput } from '../common/errors.ts';
 import { INTERFACE_NAMES, type InterfaceName, type NodeRecord } from '../db/nodes.ts';
-import { agentFamily } from './agent/index.ts';
+import { inBandFamily } from './in-band/index.ts';
 import { fakeFamily } from './fake/index.ts';
 import { ipmiFamily } from './ipmi/index.ts';
 import { noopFamily } from './noop/index.ts';
@@ -12,7 +12,7 @@ import { idracFamily } from './idrac/index.ts';
 import { iloFamily } from './ilo/index.ts';
 import type { DriverFamily, DriverInterface, HardwareType, InterfaceTypes, ResolvedDriver } from './interfaces.ts';
 
-const FAMILIES: DriverFamily[] = [noopFamily, fakeFamily, pxeFamily, agentFamily, redfishFamily, idracFamily, iloFamily, ipmiFamily];
+const FAMILIES: DriverFamily[] = [noopFamily, fakeFamily, pxeFamily, inBandFamily, redfishFamily, idracFamily, iloFamily, ipmiFamily];
 
 const implementations = new Map<InterfaceName, Map<string, DriverInterface>>(INTERFACE_NAMES.map((i) => [i, new Map()]));
 const hardwareTypes = new Map<string, HardwareType>();

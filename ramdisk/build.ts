@@ -319,7 +319,7 @@ async function buildUnlocked(cacheDir: string, opts: RamdiskBuildOptions): Promi
       ...baseEntries(await readFile(join(HERE, 'init.sh')), await readFile(join(HERE, 'udhcpc.sh'))),
       ...(await programEntries(tmp, log)),
       ...(await moduleEntries(kernel.root, kernel.version, tmp)),
-      { type: 'file', path: 'anvil-agent.mjs', mode: 0o644, data: await bundleAgent(opts.agentEntry ?? join(REPO_ROOT, 'agent', 'main.ts')) } as CpioEntry,
+      { type: 'file', path: 'anvil-agent.mjs', mode: 0o644, data: await bundleAgent(opts.agentEntry ?? join(REPO_ROOT, 'deploy-agent', 'main.ts')) } as CpioEntry,
     ];
     const kernelData = await readFile(kernel.vmlinuz);
     const key = entriesHash(entries, kernelData);

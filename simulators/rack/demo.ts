@@ -13,7 +13,7 @@ import { loadConfig } from '../../common/config.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { startAllInOne } from '../../services/roles.ts';
-import { readPartitionTable } from '../../agent/disk.ts';
+import { readPartitionTable } from '../../deploy-agent/disk.ts';
 import { ALL_PHASES, runCycle, type NodeState, type Phase } from './cycle.ts';
 import { VirtualRack, type RackBmc, type RackEvent } from './index.ts';
 

@@ -3,7 +3,7 @@
 // A MAC the netboot role does not serve gets no script, and the machine boots nothing — as a
 // real server left waiting at its PXE prompt.
 import axios from 'axios';
-import type { RamdiskParams } from '../agent/index.ts';
+import type { RamdiskParams } from '../ramdisk-agents/index.ts';
 
 /** Kernel arguments of the first `kernel` line of an iPXE script, as key → value. */
 export function kernelArguments(script: string): Map<string, string> {

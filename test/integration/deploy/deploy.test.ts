@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../common/logger.ts';
 import { getNodeById } from '../../../db/nodes.ts';
-import { stopImageServer } from '../../../drivers/agent/image-source.ts';
+import { stopImageServer } from '../../../drivers/in-band/image-source.ts';
 import { startImageServer, type ImageServer } from '../../../images/server.ts';
 import { createApiServer } from '../../../services/api/server.ts';
 import { Conductor } from '../../../services/conductor/conductor.ts';
@@ -19,7 +19,7 @@ import type { MemoryMachine } from '../../../simulators/machine.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
 import { eventually, testConfig, untilState } from '../conductor/helpers.ts';
 import { makeTestImages, MIB, type TestImages } from '../images/fixtures.ts';
-import { FakePowerRack } from '../../../simulators/agent/fake-power-rack.ts';
+import { FakePowerRack } from '../../../simulators/ramdisk-agents/fake-power-rack.ts';
 
 const DISK = 128 * MIB;
 let t: TestDatabase;

@@ -4,7 +4,7 @@
 import { InvalidInput } from '../../common/errors.ts';
 import type { InspectInterface, InspectedPort, InspectionResult } from '../interfaces.ts';
 import { normalizeMac } from '../../db/ports.ts';
-import { bootRamdisk, withoutAgentBoot } from './power.ts';
+import { bootRamdisk, withoutAgentBoot } from './ramdisk-boot.ts';
 
 type Json = Record<string, unknown>;
 

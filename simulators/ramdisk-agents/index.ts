@@ -1,11 +1,11 @@
-// Simulated deploy agents: the real agent program (agent/) run with SimulatedHardware, many in one
+// Simulated deploy agents: the real agent program (deploy-agent/) run with SimulatedHardware, many in one
 // process, each on its own port. An agent starts when its machine boots from the network and
 // stops when the machine powers off — as a ramdisk would.
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from '../../common/logger.ts';
-import { Agent } from '../../agent/agent.ts';
-import { CachedImageStore, type ImageStore } from '../../agent/image-store.ts';
+import { Agent } from '../../deploy-agent/agent.ts';
+import { CachedImageStore, type ImageStore } from '../../deploy-agent/image-store.ts';
 import { ImageCache } from '../../images/cache.ts';
 import type { MachineBootDevice, SimulatedMachine } from '../machine.ts';
 import { SimulatedHardware, type Failures } from './hardware.ts';

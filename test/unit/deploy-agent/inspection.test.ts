@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { lldpTlvs } from '../../../agent/inventory.ts';
-import { inspectionResult, linkFromLldp, propertiesFrom } from '../../../drivers/agent/inspect.ts';
+import { lldpTlvs } from '../../../deploy-agent/inventory.ts';
+import { inspectionResult, linkFromLldp, propertiesFrom } from '../../../drivers/in-band/inspect.ts';
 
 const GIB = 1024 ** 3;
 

@@ -10,7 +10,7 @@ import { now } from '../../db/index.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import { AgentClient, commandErrorText } from './client.ts';
 import { imageUrlForAgent, instanceChecksum } from './image-source.ts';
-import { bootRamdisk, powerOffAgent, withoutAgentBoot } from './power.ts';
+import { bootRamdisk, powerOffAgent, withoutAgentBoot } from './ramdisk-boot.ts';
 import { agentTuning } from './settings.ts';
 import { byPriority, clearedProgress, planSteps, progressKeys, runSteps, validateUserSteps, type LocalStep, type PlannedStep, type StepKind } from './steps.ts';
 

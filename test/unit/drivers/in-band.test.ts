@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../../common/config.ts';
 import type { NodeRecord } from '../../../db/nodes.ts';
-import { cleanPlan, deployPlan, directDeploy } from '../../../drivers/agent/direct.ts';
-import { agentOfferedSteps, validateUserSteps, type PlannedStep } from '../../../drivers/agent/steps.ts';
-import { agentTuning } from '../../../drivers/agent/settings.ts';
+import { cleanPlan, deployPlan, directDeploy } from '../../../drivers/in-band/direct.ts';
+import { agentOfferedSteps, validateUserSteps, type PlannedStep } from '../../../drivers/in-band/steps.ts';
+import { agentTuning } from '../../../drivers/in-band/settings.ts';
 
 const node = (fields: Partial<NodeRecord> = {}) => ({ uuid: 'n1', provision_state: 'available', driver_internal_info: {}, instance_info: {}, ...fields }) as NodeRecord;
 

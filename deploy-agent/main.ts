@@ -86,7 +86,7 @@ export async function main(argv = process.argv.slice(2)): Promise<Agent> {
   return agent;
 }
 
-// Run when executed directly (node agent.js / tsx agent/main.ts), not when imported by tests.
+// Run when executed directly (node agent.js / tsx deploy-agent/main.ts), not when imported by tests.
 const entry = process.argv[1] ?? '';
 if (/(^|[\\/])(main\.ts|anvil-agent(\.m?js)?)$/.test(entry)) {
   main().catch((err) => {

@@ -1,9 +1,9 @@
 // The agent's view of a simulated machine: inventory from its MachineHardware, a file for its
 // disk, power through the SimulatedMachine, and failures a test asks for.
 import { open, stat } from 'node:fs/promises';
-import type { Hardware, RootDisk } from '../../agent/hardware.ts';
-import { lldpTlvs, type Inventory } from '../../agent/inventory.ts';
-import { pickRootDisk } from '../../agent/root-device.ts';
+import type { Hardware, RootDisk } from '../../deploy-agent/hardware.ts';
+import { lldpTlvs, type Inventory } from '../../deploy-agent/inventory.ts';
+import { pickRootDisk } from '../../deploy-agent/root-device.ts';
 import type { SimulatedMachine } from '../machine.ts';
 
 /**

@@ -2,10 +2,10 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { InventoryDisk } from '../../../agent/inventory.ts';
-import { pickRootDisk, rootDeviceHints } from '../../../agent/root-device.ts';
+import type { InventoryDisk } from '../../../deploy-agent/inventory.ts';
+import { pickRootDisk, rootDeviceHints } from '../../../deploy-agent/root-device.ts';
 import { MemoryMachine, sampleHardware } from '../../../simulators/machine.ts';
-import { SimulatedHardware } from '../../../simulators/agent/hardware.ts';
+import { SimulatedHardware } from '../../../simulators/ramdisk-agents/hardware.ts';
 
 const GIB = 1024 ** 3;
 const disk = (name: string, size: number, extra: Partial<InventoryDisk> = {}): InventoryDisk => ({

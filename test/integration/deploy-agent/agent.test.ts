@@ -1,4 +1,4 @@
-// The agent (agent/) run by the simulator with a simulated machine, against a stand-in for
+// The agent (deploy-agent/) run by the simulator with a simulated machine, against a stand-in for
 // Ironic's ramdisk endpoints, driven through the conductor's AgentClient as the conductor does.
 import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -7,10 +7,10 @@ import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../common/logger.ts';
-import { AgentClient, AgentBusy, type AgentCommandResult } from '../../../drivers/agent/client.ts';
+import { AgentClient, AgentBusy, type AgentCommandResult } from '../../../drivers/in-band/client.ts';
 import { buildConfigDriveIso, encodeConfigDrive } from '../../../images/configdrive.ts';
 import { MemoryMachine, sampleHardware } from '../../../simulators/machine.ts';
-import { AgentSimulator } from '../../../simulators/agent/index.ts';
+import { AgentSimulator } from '../../../simulators/ramdisk-agents/index.ts';
 import { makeTestImages, MIB, type TestImages } from '../images/fixtures.ts';
 import { startFakeIronic, type FakeIronic } from './fake-ironic.ts';
 

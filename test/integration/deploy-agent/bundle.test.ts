@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LinuxHardware } from '../../../agent/hardware.ts';
-import { parseBootif, parseCmdline, settingsFrom } from '../../../agent/main.ts';
+import { LinuxHardware } from '../../../deploy-agent/hardware.ts';
+import { parseBootif, parseCmdline, settingsFrom } from '../../../deploy-agent/main.ts';
 import { startFakeIronic, type FakeIronic } from './fake-ironic.ts';
 
 let dir: string;
@@ -49,7 +49,7 @@ describe('agent entry point', () => {
 
   it('bundles into one file that runs with node, looks up and heart-beats', async () => {
     const bundle = path.join(dir, 'anvil-agent.mjs');
-    await execa('node_modules/.bin/esbuild', ['agent/main.ts', '--bundle', '--platform=node', '--target=node20', '--format=esm', `--outfile=${bundle}`,
+    await execa('node_modules/.bin/esbuild', ['deploy-agent/main.ts', '--bundle', '--platform=node', '--target=node20', '--format=esm', `--outfile=${bundle}`,
       '--banner:js=import{createRequire}from"module";const require=createRequire(import.meta.url);'], { cwd: process.cwd() });
     // This machine's NICs are unknown to the stand-in API: the node is found by ipa-node-uuid.
     ironic.nodes.set('52:54:00:99:99:99', '22222222-0000-4000-8000-000000000001');
