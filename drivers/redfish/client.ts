@@ -73,7 +73,8 @@ export class RedfishClient {
   /** auto mode: null until decided. */
   private useSession: boolean | null;
   private readonly etags = new Map<string, string>();
-  private rootDoc: Json | null = null;
+  /** The last good service root and when it was read. */
+  private rootDoc: { doc: Json; at: number } | null = null;
 
   constructor(readonly info: RedfishInfo) {
     const secure = info.origin.startsWith('https:');
@@ -94,10 +95,15 @@ export class RedfishClient {
     this.useSession = !info.username ? false : info.authType === 'basic' ? false : info.authType === 'session' ? true : null;
   }
 
-  /** The service root (cached): unauthenticated, as the standard allows. */
+  /**
+   * The service root, read unauthenticated as the standard allows. Only a good answer is kept, and
+   * for cacheTtlSec: a BMC that answered 503 once is asked again next time.
+   */
   async root(): Promise<Json> {
-    if (!this.rootDoc) this.rootDoc = (await this.send('GET', this.info.root, undefined, {}, false)).data;
-    return this.rootDoc;
+    if (this.rootDoc && Date.now() - this.rootDoc.at < this.info.cacheTtlSec * 1000) return this.rootDoc.doc;
+    const res = this.check('GET', this.info.root, await this.send('GET', this.info.root, undefined, {}, false));
+    this.rootDoc = { doc: res.data, at: Date.now() };
+    return res.data;
   }
 
   async get(uri: string): Promise<RedfishResponse> {

@@ -1,5 +1,5 @@
 // driver_info keys as Ironic names them (drivers/modules/redfish/utils.py), parsed and validated
-// with messages that name the key. Anvil adds three optional tuning keys.
+// with messages that name the key. Anvil adds four optional tuning keys.
 import { existsSync } from 'node:fs';
 import { InvalidInput, MissingParameter } from '../../common/errors.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
@@ -24,6 +24,8 @@ export interface RedfishInfo {
   attempts: number;
   /** Seconds before the first retry (doubled at each next one). */
   retryIntervalSec: number;
+  /** Seconds the driver keeps what the BMC said of its layout (service root, systems). */
+  cacheTtlSec: number;
 }
 
 export const REDFISH_PROPERTIES: Readonly<Record<string, string>> = {
@@ -36,6 +38,7 @@ export const REDFISH_PROPERTIES: Readonly<Record<string, string>> = {
   redfish_timeout: 'Seconds one Redfish call may take (Anvil). Optional, default 30.',
   redfish_connection_attempts: 'Attempts for connection errors and 5xx answers (Anvil). Optional, default 3.',
   redfish_retry_interval: 'Seconds before the first retry, doubled each time (Anvil). Optional, default 1.',
+  redfish_cache_ttl: 'Seconds the service root and the system paths the BMC gave are reused before they are read again; only good answers are kept (Anvil). Optional, default 30.',
 };
 
 const TRUE = new Set(['true', '1', 'yes', 'on', 't', 'y']);
@@ -107,5 +110,6 @@ export function parseRedfishInfo(node: NodeRecord): RedfishInfo {
     timeoutSec: positiveNumber(node, 'redfish_timeout', 30),
     attempts: positiveNumber(node, 'redfish_connection_attempts', 3, true),
     retryIntervalSec: positiveNumber(node, 'redfish_retry_interval', 1),
+    cacheTtlSec: positiveNumber(node, 'redfish_cache_ttl', 30),
   };
 }

@@ -38,14 +38,16 @@ export function splitResetTypes(values: unknown[]): string[] {
   return [...new Set(out)];
 }
 
-const systemPaths = new WeakMap<RedfishClient, Map<string, string>>();
+// What the BMC said of its systems is kept for driver_info/redfish_cache_ttl, and only when it was good.
+const systemPaths = new WeakMap<RedfishClient, Map<string, { at: number; path: string }>>();
 // Many nodes behind one endpoint find their systems in the same collection: read it once a while.
-const MEMBERS_TTL_MS = 30_000;
 const systemMembers = new WeakMap<RedfishClient, { at: number; members: Promise<string[]> }>();
+
+const isFresh = (client: RedfishClient, at: number) => Date.now() - at < client.info.cacheTtlSec * 1000;
 
 function membersOf(client: RedfishClient, systems: string, fresh = false): Promise<string[]> {
   const cached = systemMembers.get(client);
-  if (cached && !fresh && Date.now() - cached.at < MEMBERS_TTL_MS) return cached.members;
+  if (cached && !fresh && isFresh(client, cached.at)) return cached.members;
   const members = client.getJson(systems).then(memberLinks);
   members.catch(() => systemMembers.delete(client));
   systemMembers.set(client, { at: Date.now(), members });
@@ -53,10 +55,10 @@ function membersOf(client: RedfishClient, systems: string, fresh = false): Promi
 }
 
 async function resolveSystem(client: RedfishClient, node: NodeRecord, systemId: string | null): Promise<string> {
-  const cache = systemPaths.get(client) ?? new Map<string, string>();
+  const cache = systemPaths.get(client) ?? new Map<string, { at: number; path: string }>();
   systemPaths.set(client, cache);
   const cached = cache.get(systemId ?? '');
-  if (cached) return cached;
+  if (cached && isFresh(client, cached.at)) return cached.path;
   const root = await client.root();
   const systems = linkOf(root.Systems);
   if (!systems) throw new DriverError(`The BMC at ${client.info.origin} has no Systems collection in its service root`);
@@ -84,7 +86,7 @@ async function resolveSystem(client: RedfishClient, node: NodeRecord, systemId: 
       if (!found) throw new InvalidInput(`The system "${systemId}" (driver_info/redfish_system_id of node ${node.uuid}) is not among the ${members.length} systems of the BMC at ${client.info.origin}`);
     }
   }
-  cache.set(systemId ?? '', found);
+  cache.set(systemId ?? '', { at: Date.now(), path: found });
   return found;
 }
 

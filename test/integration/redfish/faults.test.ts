@@ -8,6 +8,7 @@ import { RedfishClient } from '../../../drivers/redfish/client.ts';
 import { closeAllClients } from '../../../drivers/redfish/connections.ts';
 import { parseRedfishInfo } from '../../../drivers/redfish/driver-info.ts';
 import { startRedfishSimulator, type RedfishSimulator } from '../../../simulators/redfish-bmc/index.ts';
+import { startBmcFaultProxy, type BmcFaultProxy } from '../../helpers/bmc-fault-proxy.ts';
 import { redfishContext } from './context.ts';
 
 describe('Redfish driver under injected faults', () => {
@@ -109,6 +110,54 @@ describe('Redfish driver under injected faults', () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+describe('Redfish driver behind a faulty link (fault proxy)', () => {
+  let sim: RedfishSimulator;
+  let proxy: BmcFaultProxy;
+  const info = (extra: Record<string, unknown> = {}) => ({
+    redfish_address: proxy.url,
+    redfish_system_id: sim.systemIds[0],
+    redfish_timeout: 2,
+    redfish_connection_attempts: 2,
+    redfish_retry_interval: 0.05,
+    ...extra,
+  });
+  const power = () => getImplementation('power', 'redfish');
+  const rootReads = () => proxy.seen.filter((s) => /^GET \/redfish\/v1\/?$/.test(s)).length;
+
+  beforeAll(async () => {
+    sim = await startRedfishSimulator({ systems: 1 });
+    proxy = await startBmcFaultProxy(sim.url);
+  });
+  afterAll(async () => {
+    await closeAllClients();
+    await proxy.close();
+    await sim.close();
+  });
+
+  it('a service root that answered 503 is not kept: the next action asks the BMC again and works', async () => {
+    const ctx = redfishContext('redfish', info());
+    proxy.set({ path: /^\/redfish\/v1\/?$/, fault: { kind: 'status', status: 503 } });
+    const err = await power().getPowerState(ctx).catch((e) => e);
+    expect(err).toBeInstanceOf(DriverError);
+    expect(err.message).toBe(`Redfish GET /redfish/v1 on ${proxy.url} failed with HTTP 503: Fault proxy: HTTP 503 for GET /redfish/v1`);
+    proxy.clear();
+    const before = proxy.seen.length;
+    expect(await power().getPowerState(ctx)).toBe('power off');
+    expect(proxy.seen.length).toBeGreaterThan(before);
+  });
+
+  it('keeps a good service root for redfish_cache_ttl seconds, then reads it again', async () => {
+    const ctx = redfishContext('redfish', info({ redfish_cache_ttl: 0.3 }));
+    await power().getPowerState(ctx);
+    const first = rootReads();
+    await power().getPowerState(ctx);
+    expect(rootReads()).toBe(first);
+    await new Promise((r) => setTimeout(r, 400));
+    await power().getPowerState(ctx);
+    expect(rootReads()).toBe(first + 1);
   });
 });
 

@@ -9,7 +9,7 @@ const node = (driver_info: Record<string, unknown>) => ({ uuid: 'n-1', driver_in
 describe('redfish driver_info', () => {
   it('defaults the scheme to https, the root to /redfish/v1 and auth to auto', () => {
     expect(parseRedfishInfo(node({ redfish_address: '10.0.0.5:8443' }))).toMatchObject({
-      origin: 'https://10.0.0.5:8443', root: '/redfish/v1', systemId: null, verifyCa: true, authType: 'auto', timeoutSec: 30, attempts: 3, retryIntervalSec: 1,
+      origin: 'https://10.0.0.5:8443', root: '/redfish/v1', systemId: null, verifyCa: true, authType: 'auto', timeoutSec: 30, attempts: 3, retryIntervalSec: 1, cacheTtlSec: 30,
     });
     expect(parseRedfishInfo(node({ redfish_address: 'http://bmc.example/custom/root/' }))).toMatchObject({ origin: 'http://bmc.example', root: '/custom/root' });
   });
