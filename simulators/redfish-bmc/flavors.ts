@@ -1,6 +1,6 @@
 import { InvalidInput } from '../../common/errors.ts';
 
-// Vendor flavours of a generated system, shaped on the mockups in ../shared/redfish-mockups/:
+// Vendor flavours of a generated system, shaped on the mockups in test/fixtures/redfish-mockups/:
 // where virtual media lives, which reset types are advertised and how, ETag rules, Ids, OEM parts.
 export type Flavor = 'generic' | 'idrac' | 'ilo';
 export const FLAVORS: readonly Flavor[] = ['generic', 'idrac', 'ilo'];

@@ -5,16 +5,15 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getImplementation } from '../../../drivers/registry.ts';
 import { closeAllClients } from '../../../drivers/redfish/connections.ts';
 import { redfishContext } from './context.ts';
-import { mockupRoot } from './mockups.ts';
+import { mockup } from './mockups.ts';
 
 function amiBmc() {
   const state = { power: 'On', image: null as string | null, inserts: [] as Record<string, unknown>[], resets: [] as string[], target: 'None' };
-  const refusal = readFileSync(path.join(mockupRoot(), 'sushy-json-samples/transfer_proto_required_error.json'), 'utf8');
+  const refusal = readFileSync(mockup('sushy-json-samples/transfer_proto_required_error.json'), 'utf8');
   const sys = '/redfish/v1/Systems/Self';
   const cd = '/redfish/v1/Managers/Self/VirtualMedia/CD1';
   const server = http.createServer((req, res) => {

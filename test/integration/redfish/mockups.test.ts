@@ -1,4 +1,4 @@
-// The Redfish driver against each real vendor's mockup tree in ../shared/redfish-mockups/, served
+// The Redfish driver against each real vendor's mockup tree in test/fixtures/redfish-mockups/, served
 // read-mostly by the simulator with live power, boot override and virtual media.
 import { afterEach, describe, expect, it } from 'vitest';
 import { getImplementation } from '../../../drivers/registry.ts';

@@ -1,14 +1,13 @@
 // Pieces of Redfish vocabulary the drivers decode: vendor error bodies, reset types (even
 // concatenated ones), boot override bodies for BMCs that lack Continuous or call the CD UsbCd.
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { redfishErrorText } from '../../../drivers/redfish/client.ts';
 import { bootOverrideBody } from '../../../drivers/redfish/management.ts';
 import { powerStateOf, splitResetTypes } from '../../../drivers/redfish/system.ts';
-import { mockupRoot } from '../../integration/redfish/mockups.ts';
+import { mockup } from '../../integration/redfish/mockups.ts';
 
-const sample = (file: string) => JSON.parse(readFileSync(path.join(mockupRoot(), file), 'utf8'));
+const sample = (file: string) => JSON.parse(readFileSync(mockup(file), 'utf8'));
 
 describe('Redfish vocabulary', () => {
   it('turns vendor error bodies into readable text with their message ids', () => {
