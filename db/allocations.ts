@@ -96,6 +96,20 @@ export async function claimNodeFor(knex: Knex, a: AllocationRecord, candidateIds
   return undefined;
 }
 
+/** Gives the allocation the node it named (backfill) by compare-and-set: false when another allocation has it. */
+export async function claimNamedNode(knex: Knex, a: AllocationRecord, node: { id: number; instance_uuid: string | null }): Promise<boolean> {
+  const n = await knex('nodes').where({ id: node.id }).whereNull('allocation_id').update({ allocation_id: a.id, instance_uuid: node.instance_uuid ?? a.uuid });
+  return n > 0;
+}
+
+/** uuid of each allocation id in `ids` (to render a node's allocation_uuid). */
+export async function allocationUuidsByIds(knex: Knex, ids: readonly (number | null)[]): Promise<Map<number, string>> {
+  const unique = [...new Set(ids.filter((i): i is number => typeof i === 'number'))];
+  if (unique.length === 0) return new Map();
+  const rows = await knex('allocations').select('id', 'uuid').whereIn('id', unique);
+  return new Map(rows.map((r: { id: number; uuid: string }) => [r.id, r.uuid]));
+}
+
 /** Deletes an allocation and frees its node (clearing instance_uuid only if the allocation set it). */
 export async function deleteAllocation(knex: Knex, a: AllocationRecord): Promise<void> {
   await knex.transaction(async (trx) => {

@@ -1,6 +1,7 @@
 // The conductors table: one row a conductor process, heart-beaten while it lives.
 import type { Knex } from 'knex';
 import { fromJson, now, toBool, toJson } from './index.ts';
+import { applyPage, type PageQuery } from './paging.ts';
 
 export interface ConductorRecord {
   id: number;
@@ -43,6 +44,11 @@ export async function aliveConductors(knex: Knex, timeoutMs: number): Promise<Co
 
 export async function listConductors(knex: Knex): Promise<ConductorRecord[]> {
   return (await knex('conductors').orderBy('hostname')).map(rowToConductor);
+}
+
+/** One page of conductors (GET /v1/conductors). */
+export async function pageOfConductors(knex: Knex, page: PageQuery): Promise<ConductorRecord[]> {
+  return (await applyPage(knex('conductors').select('conductors.*'), page, 'conductors')).map(rowToConductor);
 }
 
 export async function getConductor(knex: Knex, hostname: string): Promise<ConductorRecord | undefined> {

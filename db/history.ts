@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { now } from './index.ts';
+import { updateNode, type NodeRecord } from './nodes.ts';
 
 export type Severity = 'info' | 'warning' | 'error';
 
@@ -47,4 +48,26 @@ export async function historyOfNode(knex: Knex, nodeId: number, opts: { limit?: 
   }
   if (opts.limit) q.limit(opts.limit);
   return q;
+}
+
+/** One event of a node, by its uuid. */
+export async function findHistoryEvent(knex: Knex, nodeId: number, uuid: string): Promise<HistoryRecord | undefined> {
+  return knex('node_history').where({ uuid, node_id: nodeId }).first();
+}
+
+/** Takes back the last line `conductor` wrote with this text (its save then failed: the move did not happen). */
+export async function retractHistory(knex: Knex, nodeId: number, conductor: string, event: string): Promise<void> {
+  await knex('node_history').where('id', knex('node_history').max('id').where({ node_id: nodeId, conductor, event })).delete();
+}
+
+/**
+ * Updates a node by compare-and-set (`where`, as updateNode) and, when it matched, writes the
+ * history line that says why, in one transaction. Returns the updated node, or undefined.
+ */
+export async function updateNodeWithHistory(knex: Knex, id: number, fields: Partial<NodeRecord>, where: Record<string, unknown>, entry: (node: NodeRecord) => HistoryEntry): Promise<NodeRecord | undefined> {
+  return knex.transaction(async (trx) => {
+    const updated = await updateNode(trx, id, fields, where);
+    if (updated) await recordHistory(trx, id, entry(updated));
+    return updated;
+  });
 }

@@ -78,6 +78,8 @@ export interface NodeRecord {
 
 const JSON_FIELDS = ['driver_info', 'driver_internal_info', 'instance_info', 'properties', 'extra', 'network_data', 'raid_config', 'target_raid_config'] as const;
 const NULLABLE_JSON_FIELDS = ['clean_step', 'deploy_step', 'service_step'] as const;
+/** Columns stored as JSON text (they can't be sorted on). */
+export const NODE_JSON_COLUMNS: readonly string[] = [...JSON_FIELDS, ...NULLABLE_JSON_FIELDS];
 const BOOL_FIELDS = ['maintenance', 'console_enabled', 'protected', 'retired', 'disable_power_off'] as const;
 const NULLABLE_BOOL_FIELDS = ['automated_clean', 'secure_boot'] as const;
 
@@ -124,6 +126,25 @@ export async function getNodeById(knex: Knex, id: number): Promise<NodeRecord | 
 export async function findNode(knex: Knex, ident: string): Promise<NodeRecord | undefined> {
   const row = isUuid(ident) ? await knex('nodes').where({ uuid: ident.toLowerCase() }).first() : await knex('nodes').where({ name: ident }).first();
   return row ? rowToNode(row) : undefined;
+}
+
+/** The id of the node named `name`, if any (names are unique). */
+export async function nodeIdByName(knex: Knex, name: string): Promise<number | undefined> {
+  const row = await knex('nodes').select('id').where({ name }).first();
+  return row?.id;
+}
+
+/**
+ * Changes driver_internal_info of an unlocked node by compare-and-set on its current value (the
+ * API's writes beside a conductor that may take the lock at any time). False when the node is
+ * locked or changed meanwhile.
+ */
+export async function changeUnlockedInternalInfo(knex: Knex, id: number, change: (info: Json) => Json): Promise<boolean> {
+  const current = await knex('nodes').where({ id }).first('driver_internal_info');
+  if (!current) return false;
+  const next = change(fromJson(current.driver_internal_info, {}));
+  const changed = await knex('nodes').where({ id, driver_internal_info: current.driver_internal_info }).whereNull('reservation').update({ driver_internal_info: toJson(next) });
+  return changed === 1;
 }
 
 /** Updates fields of a node and bumps updated_at; returns the new row, or undefined if `where` did not match. */

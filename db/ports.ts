@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { fromJson, now, toBool, toJson } from './index.ts';
+import { getNodeById, type NodeRecord } from './nodes.ts';
 import { applyPage, type PageQuery } from './paging.ts';
 
 type Json = Record<string, unknown>;
@@ -35,6 +36,14 @@ export function rowToPort(row: Record<string, unknown>): PortRecord {
     internal_info: fromJson(row.internal_info as string, {}),
     extra: fromJson(row.extra as string, {}),
   };
+}
+
+/** The node owning any of these MACs, when exactly one does (the agent's lookup). */
+export async function nodeOwningMacs(knex: Knex, macs: readonly string[]): Promise<NodeRecord | undefined> {
+  if (macs.length === 0) return undefined;
+  const rows = await knex('ports').whereIn('address', macs.map(normalizeMac)).distinct('node_id');
+  if (rows.length !== 1) return undefined;
+  return getNodeById(knex, rows[0].node_id);
 }
 
 export async function portsOfNode(knex: Knex, nodeId: number): Promise<PortRecord[]> {

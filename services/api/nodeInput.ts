@@ -3,7 +3,7 @@
 import type { Knex } from 'knex';
 import { InvalidInput, Conflict } from '../../common/errors.ts';
 import { findChassis } from '../../db/chassis.ts';
-import { INTERFACE_NAMES, type InterfaceName } from '../../db/nodes.ts';
+import { INTERFACE_NAMES, nodeIdByName, type InterfaceName } from '../../db/nodes.ts';
 import { checkInterface } from '../../drivers/registry.ts';
 import type { HardwareType } from '../../drivers/interfaces.ts';
 import { NODE_FIELD_VERSIONS } from './nodeView.ts';
@@ -81,8 +81,8 @@ export async function checkNodeFields(knex: Knex, fields: Record<string, unknown
   const out = coerceBooleans({ ...fields }, NODE_BOOLEAN_FIELDS);
   if (typeof out.name === 'string') {
     checkName(out.name, 'node');
-    const clash = await knex('nodes').select('id').where({ name: out.name }).first();
-    if (clash && clash.id !== nodeId) throw new Conflict(`A node with name ${out.name} already exists.`, 'DuplicateName');
+    const clash = await nodeIdByName(knex, out.name);
+    if (clash !== undefined && clash !== nodeId) throw new Conflict(`A node with name ${out.name} already exists.`, 'DuplicateName');
   }
   if (typeof out.uuid === 'string') out.uuid = checkUuid(out.uuid, 'uuid');
   if (typeof out.instance_uuid === 'string') out.instance_uuid = checkUuid(out.instance_uuid, 'instance_uuid');

@@ -3,6 +3,7 @@
 import type { Knex } from 'knex';
 import { isoTime } from '../../db/index.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
+import { allocationUuidsByIds } from '../../db/allocations.ts';
 import { chassisUuidsByIds } from '../../db/chassis.ts';
 import { traitsOfNodes } from '../../db/traits.ts';
 import { maskSecrets } from '../../common/secrets.ts';
@@ -41,16 +42,9 @@ export async function loadRelations(knex: Knex, nodes: readonly NodeRecord[], fi
   const [chassisUuid, traits, allocationUuid] = await Promise.all([
     fields.has('chassis_uuid') ? chassisUuidsByIds(knex, nodes.map((n) => n.chassis_id)) : new Map<number, string>(),
     fields.has('traits') ? traitsOfNodes(knex, ids) : new Map<number, string[]>(),
-    fields.has('allocation_uuid') ? allocationUuids(knex, nodes.map((n) => n.allocation_id)) : new Map<number, string>(),
+    fields.has('allocation_uuid') ? allocationUuidsByIds(knex, nodes.map((n) => n.allocation_id)) : new Map<number, string>(),
   ]);
   return { chassisUuid, traits, allocationUuid };
-}
-
-async function allocationUuids(knex: Knex, ids: readonly (number | null)[]): Promise<Map<number, string>> {
-  const unique = [...new Set(ids.filter((i): i is number => typeof i === 'number'))];
-  if (unique.length === 0) return new Map();
-  const rows = await knex('allocations').select('id', 'uuid').whereIn('id', unique);
-  return new Map(rows.map((r: { id: number; uuid: string }) => [r.id, r.uuid]));
 }
 
 /** The fields a request sees: `fields=` if given, else all (detail/show) or the defaults (list). */

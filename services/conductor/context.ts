@@ -4,7 +4,7 @@
 import type { TaskContext } from '../../drivers/interfaces.ts';
 import type { PowerInterface, ResolvedDriver } from '../../drivers/interfaces.ts';
 import { resolveDriver } from '../../drivers/registry.ts';
-import { recordHistory, type Severity } from '../../db/history.ts';
+import { recordHistory, retractHistory, type Severity } from '../../db/history.ts';
 import { updateNode, type NodeRecord } from '../../db/nodes.ts';
 import { portsOfNode, type PortRecord } from '../../db/ports.ts';
 import type { Logger } from '../../common/logger.ts';
@@ -59,10 +59,7 @@ export class NodeTask implements TaskContext {
     await this.note(event, severity);
     const updated = await updateNode(this.rt.db.knex, this.node.id, fields, { reservation: this.rt.host });
     if (!updated) {
-      const knex = this.rt.db.knex;
-      await knex('node_history')
-        .where('id', knex('node_history').max('id').where({ node_id: this.node.id, conductor: this.rt.host, event }))
-        .delete();
+      await retractHistory(this.rt.db.knex, this.node.id, this.rt.host, event);
       throw new LockLost(this.node.uuid, this.rt.host);
     }
     this.node = updated;

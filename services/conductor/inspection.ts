@@ -1,6 +1,6 @@
 // Applying what an inspection found (drivers' InspectionResult) to the locked node: properties
 // merged, the inventory stored for GET /v1/nodes/{id}/inventory, and a port for each new MAC.
-import { now, toJson } from '../../db/index.ts';
+import { saveInventory } from '../../db/inventory.ts';
 import { createPort, findPortByAddress, normalizeMac } from '../../db/ports.ts';
 import type { InspectionResult } from '../../drivers/interfaces.ts';
 import type { NodeTask } from './context.ts';
@@ -8,13 +8,7 @@ import type { NodeTask } from './context.ts';
 export async function applyInspection(ctx: NodeTask, result: InspectionResult): Promise<void> {
   const knex = ctx.knex;
   if (result.properties) await ctx.save({ properties: { ...ctx.node.properties, ...result.properties } });
-  if (result.inventory) {
-    const ts = now();
-    await knex('node_inventory')
-      .insert({ node_id: ctx.node.id, inventory: toJson(result.inventory), plugin_data: toJson(result.plugin_data ?? {}), created_at: ts, updated_at: null })
-      .onConflict('node_id')
-      .merge({ inventory: toJson(result.inventory), plugin_data: toJson(result.plugin_data ?? {}), updated_at: ts });
-  }
+  if (result.inventory) await saveInventory(knex, ctx.node.id, { inventory: result.inventory, plugin_data: result.plugin_data ?? {} });
   const created: string[] = [];
   for (const port of result.ports ?? []) {
     const address = normalizeMac(port.address);

@@ -3,8 +3,8 @@
 // BMC reports.
 import { errorMessage, InvalidInput } from '../../common/errors.ts';
 import { PowerState } from '../../common/states.ts';
-import { recordHistory } from '../../db/history.ts';
-import { getNodeById, updateNode } from '../../db/nodes.ts';
+import { updateNodeWithHistory } from '../../db/history.ts';
+import { getNodeById } from '../../db/nodes.ts';
 import type { NodeTask } from './context.ts';
 import { openReadOnlyTask } from './context.ts';
 import { untilAborted, type Runtime } from './runtime.ts';
@@ -86,11 +86,8 @@ export async function syncPowerState(rt: Runtime, nodeId: number, failures: Map<
     rt.logger.warn({ node: node.uuid, attempt: count }, `power state sync failed: ${why}`);
     if (count >= rt.config.conductor.powerSyncMaxRetries) {
       const reason = `Power state sync failed ${count} times in a row, last: ${why}`;
-      const done = await rt.db.knex.transaction(async (trx) => {
-        const updated = await updateNode(trx, nodeId, { maintenance: true, fault: 'power failure', maintenance_reason: reason, last_error: reason }, { reservation: null, maintenance: false });
-        if (updated) await recordHistory(trx, nodeId, { event: `${reason}; node put in maintenance`, severity: 'error', event_type: 'power', conductor: rt.host });
-        return updated;
-      });
+      const done = await updateNodeWithHistory(rt.db.knex, nodeId, { maintenance: true, fault: 'power failure', maintenance_reason: reason, last_error: reason }, { reservation: null, maintenance: false },
+        () => ({ event: `${reason}; node put in maintenance`, severity: 'error', event_type: 'power', conductor: rt.host }));
       if (done) failures.delete(nodeId);
     }
     return;
@@ -98,14 +95,10 @@ export async function syncPowerState(rt: Runtime, nodeId: number, failures: Map<
   failures.delete(nodeId);
   if (observed === null || observed === node.power_state) return;
   // Compare-and-set: nothing else changed the node (a lock, a requested change) since we read it.
-  await rt.db.knex.transaction(async (trx) => {
-    const changed = await updateNode(trx, nodeId, { power_state: observed }, { reservation: null, target_power_state: null, power_state: node.power_state });
-    if (!changed) return;
-    await recordHistory(trx, nodeId, {
-      event: node.power_state === null ? `Power state is "${observed}"` : `Power state changed outside Anvil: was "${node.power_state}", now "${observed}"`,
-      severity: node.power_state === null ? 'info' : 'warning',
-      event_type: 'power',
-      conductor: rt.host,
-    });
-  });
+  await updateNodeWithHistory(rt.db.knex, nodeId, { power_state: observed }, { reservation: null, target_power_state: null, power_state: node.power_state }, () => ({
+    event: node.power_state === null ? `Power state is "${observed}"` : `Power state changed outside Anvil: was "${node.power_state}", now "${observed}"`,
+    severity: node.power_state === null ? 'info' : 'warning',
+    event_type: 'power',
+    conductor: rt.host,
+  }));
 }

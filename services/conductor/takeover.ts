@@ -3,8 +3,8 @@
 // as Ironic does with STUCK_STATES_TREATED_AS_FAIL: half-done BMC work is not resumed blindly, the
 // operator sees why in last_error and can retry. Its claimed tasks go back to the queue.
 import { WORKING_STATES } from '../../common/states.ts';
-import { recordHistory } from '../../db/history.ts';
-import { nodesReservedBy, updateNode, type NodeRecord } from '../../db/nodes.ts';
+import { updateNodeWithHistory } from '../../db/history.ts';
+import { nodesReservedBy, type NodeRecord } from '../../db/nodes.ts';
 import { requeueTasksOf } from '../../db/tasks.ts';
 import type { Runtime } from './runtime.ts';
 import { failureFields } from './transition.ts';
@@ -22,17 +22,12 @@ export async function recoverLocksOf(rt: Runtime, hosts: string[], why: (host: s
     const message = `${why(holder)} while the node was "${node.provision_state}"; that operation was interrupted`;
     const fields: Partial<NodeRecord> = interrupted ? { ...failureFields(node, message), reservation: null } : { reservation: null };
     // Compare-and-set on the holder: if it came back and released the lock itself, leave the node be.
-    const done = await rt.db.knex.transaction(async (trx) => {
-      const updated = await updateNode(trx, node.id, fields, { reservation: holder });
-      if (!updated) return false;
-      await recordHistory(trx, node.id, {
-        event: interrupted ? `${message} ("${node.provision_state}" -> "${fields.provision_state}")` : `${why(holder)}; conductor ${rt.host} released its lock on the node`,
-        severity: interrupted ? 'error' : 'warning',
-        event_type: 'conductor',
-        conductor: rt.host,
-      });
-      return true;
-    });
+    const done = await updateNodeWithHistory(rt.db.knex, node.id, fields, { reservation: holder }, () => ({
+      event: interrupted ? `${message} ("${node.provision_state}" -> "${fields.provision_state}")` : `${why(holder)}; conductor ${rt.host} released its lock on the node`,
+      severity: interrupted ? 'error' : 'warning',
+      event_type: 'conductor',
+      conductor: rt.host,
+    }));
     if (!done) continue;
     freed++;
     rt.logger.warn({ node: node.uuid, from: holder }, interrupted ? `took over node, ${node.provision_state} failed` : 'took over node');

@@ -6,8 +6,8 @@
 import type { TimeoutsConfig } from '../../common/config.ts';
 import { ProvisionState as S } from '../../common/states.ts';
 import { now } from '../../db/index.ts';
-import { recordHistory } from '../../db/history.ts';
-import { nodesInStateSince, updateNode } from '../../db/nodes.ts';
+import { updateNodeWithHistory } from '../../db/history.ts';
+import { nodesInStateSince } from '../../db/nodes.ts';
 import type { Runtime } from './runtime.ts';
 import { failureFields } from './transition.ts';
 
@@ -35,13 +35,9 @@ export async function checkTimeouts(rt: Runtime): Promise<number> {
       if (!rt.owns(node)) continue;
       const message = `Timeout reached in "${t.state}" after ${seconds} s waiting for ${t.waitingFor} (conductor.timeouts.${t.key})`;
       // Compare-and-set: still unlocked, in the same state since the same moment, not in maintenance.
-      const changed = await rt.db.knex.transaction(async (trx) => {
-        const updated = await updateNode(trx, node.id, failureFields(node, message), {
-          reservation: null, provision_state: t.state, provision_updated_at: node.provision_updated_at, maintenance: false,
-        });
-        if (updated) await recordHistory(trx, node.id, { event: `${message} ("${t.state}" -> "${updated.provision_state}")`, severity: 'error', event_type: 'provisioning', conductor: rt.host });
-        return updated;
-      });
+      const changed = await updateNodeWithHistory(rt.db.knex, node.id, failureFields(node, message), {
+        reservation: null, provision_state: t.state, provision_updated_at: node.provision_updated_at, maintenance: false,
+      }, (updated) => ({ event: `${message} ("${t.state}" -> "${updated.provision_state}")`, severity: 'error', event_type: 'provisioning', conductor: rt.host }));
       if (changed) failed++;
     }
   }

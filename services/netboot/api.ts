@@ -6,7 +6,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ApiContext } from '../api/context.ts';
 import { isoTime } from '../../db/index.ts';
-import { listLeases } from './dhcp/leases.ts';
+import { listLeases } from '../../db/dhcp-leases.ts';
 import { addSubnet, apiSubnets, configuredSubnets, removeSubnet } from './subnets.ts';
 
 export const netbootRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {

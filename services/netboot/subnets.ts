@@ -2,7 +2,8 @@
 // netboot_subnets). Both are validated together, so an API subnet never overlaps a configured one.
 import type { AnvilConfig } from '../../common/config.ts';
 import { Conflict, InvalidInput, NotFound } from '../../common/errors.ts';
-import { fromJson, now, toJson, type Database } from '../../db/index.ts';
+import type { Database } from '../../db/index.ts';
+import { deleteStoredSubnet, storedSubnets, storeSubnet } from '../../db/netboot-subnets.ts';
 import { parseSubnets, type SubnetConfig } from './config.ts';
 
 /** Notified when API subnets change, so running netboot roles reload them at once. */
@@ -15,8 +16,7 @@ export function configuredSubnets(config: AnvilConfig): SubnetConfig[] {
 }
 
 export async function apiSubnets(db: Database): Promise<SubnetConfig[]> {
-  const rows = await db.knex('netboot_subnets').orderBy('name');
-  return rows.map((r: { definition: string }) => fromJson<SubnetConfig>(r.definition, {} as SubnetConfig));
+  return storedSubnets<SubnetConfig>(db.knex);
 }
 
 export async function addSubnet(db: Database, config: AnvilConfig, input: Record<string, unknown>): Promise<SubnetConfig> {
@@ -26,14 +26,13 @@ export async function addSubnet(db: Database, config: AnvilConfig, input: Record
   const existing = [...configuredSubnets(config), ...(await apiSubnets(db))];
   if (existing.some((s) => s.name === subnet.name)) throw new Conflict(`A subnet named "${subnet.name}" already exists`);
   parseSubnets([...existing, subnet], 'subnets');
-  await db.knex('netboot_subnets').insert({ name: subnet.name, definition: toJson(subnet), created_at: now() });
+  await storeSubnet(db.knex, subnet);
   await db.notify(SUBNETS_CHANNEL, subnet.name);
   return subnet;
 }
 
 export async function removeSubnet(db: Database, config: AnvilConfig, name: string): Promise<void> {
   if (configuredSubnets(config).some((s) => s.name === name)) throw new InvalidInput(`Subnet "${name}" comes from the config file; remove it there`);
-  const deleted = await db.knex('netboot_subnets').where({ name }).del();
-  if (!deleted) throw new NotFound(`Subnet ${name} could not be found.`);
+  if (!(await deleteStoredSubnet(db.knex, name))) throw new NotFound(`Subnet ${name} could not be found.`);
   await db.notify(SUBNETS_CHANNEL, name);
 }

@@ -5,9 +5,9 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
 import { Conflict, InvalidInput } from '../../../common/errors.ts';
 import { ProvisionState } from '../../../common/states.ts';
-import { allocationOfNode, claimNodeFor, createAllocation, deleteAllocation, findAllocation, listAllocations, updateAllocation, type AllocationFilters, type AllocationRecord } from '../../../db/allocations.ts';
+import { allocationOfNode, claimNamedNode, claimNodeFor, createAllocation, deleteAllocation, findAllocation, listAllocations, updateAllocation, type AllocationFilters, type AllocationRecord } from '../../../db/allocations.ts';
 import { isoTime } from '../../../db/index.ts';
-import { findNode, isUuid, nodeUuidsByIds } from '../../../db/nodes.ts';
+import { findNode, getNodeById, isUuid, nodeUuidsByIds } from '../../../db/nodes.ts';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
 import { baseUrl, collection, noContent, parseFields, parsePage, pick, queryValue, selfLinks, type Query } from '../http.ts';
@@ -87,7 +87,7 @@ async function createHandler(req: FastifyRequest<{ Body: CreateBody }>, reply: F
     throw err;
   }
   if (backfill) {
-    const claimed = await ctx.db.knex('nodes').where({ id: backfill.id }).whereNull('allocation_id').update({ allocation_id: a.id, instance_uuid: backfill.instance_uuid ?? a.uuid });
+    const claimed = await claimNamedNode(ctx.db.knex, a, backfill);
     a = await updateAllocation(ctx.db.knex, a.id, claimed ? { state: 'active', node_id: backfill.id } : { state: 'error', last_error: `Node ${backfill.uuid} was allocated by another request meanwhile.` });
   } else {
     const nodeId = await claimNodeFor(ctx.db.knex, a, candidates.length ? candidates.map((c) => c.id) : undefined);
@@ -100,7 +100,7 @@ async function createHandler(req: FastifyRequest<{ Body: CreateBody }>, reply: F
 
 async function remove(ctx: ApiContext, a: AllocationRecord, reply: FastifyReply) {
   if (a.node_id !== null) {
-    const node = await ctx.db.knex('nodes').select('uuid', 'provision_state', 'maintenance').where({ id: a.node_id }).first();
+    const node = await getNodeById(ctx.db.knex, a.node_id);
     if (node && node.provision_state === ProvisionState.ACTIVE && !node.maintenance) {
       throw new Conflict(`Cannot remove allocation ${a.uuid} of node ${node.uuid} in state "active" unless the node is in maintenance.`, 'InvalidState');
     }

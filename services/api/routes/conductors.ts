@@ -1,9 +1,8 @@
 // /v1/conductors (1.49): the conductor processes and whether they are alive.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { InvalidInput } from '../../../common/errors.ts';
-import { getConductor, isAlive, type ConductorRecord } from '../../../db/conductors.ts';
-import { fromJson, isoTime, toBool } from '../../../db/index.ts';
-import { applyPage } from '../../../db/paging.ts';
+import { getConductor, isAlive, pageOfConductors, type ConductorRecord } from '../../../db/conductors.ts';
+import { isoTime } from '../../../db/index.ts';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
 import { baseUrl, collection, optionalBool, parseFields, parsePage, pick, selfLinks, type Query } from '../http.ts';
@@ -38,9 +37,9 @@ export const conductorRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) 
       marker = await getConductor(ctx.db.knex, page.marker);
       if (!marker) throw notFound('Conductor', page.marker);
     }
-    const rows = await applyPage(ctx.db.knex('conductors').select('conductors.*'), { ...page, marker: marker as unknown as Record<string, unknown> }, 'conductors');
+    const rows = await pageOfConductors(ctx.db.knex, { ...page, marker: marker as unknown as Record<string, unknown> });
     const base = baseUrl(req, ctx.config);
-    const items = (rows as Record<string, unknown>[]).map((r) => render({ ...(r as unknown as ConductorRecord), online: toBool(r.online), drivers: fromJson(r.drivers as string, []) }, ctx, fields, base));
+    const items = rows.map((c) => render(c, ctx, fields, base));
     return collection('conductors', items, { base, path: 'conductors', query: q, page, markerOf: (c) => c.hostname as string });
   });
   app.get<{ Params: { hostname: string } }>('/conductors/:hostname', async (req) => {

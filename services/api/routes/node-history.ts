@@ -1,6 +1,6 @@
 // /v1/nodes/{ident}/history (1.78): what happened to the node, newest last.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { historyOfNode, type HistoryRecord } from '../../../db/history.ts';
+import { findHistoryEvent, historyOfNode, type HistoryRecord } from '../../../db/history.ts';
 import { isoTime } from '../../../db/index.ts';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
@@ -21,7 +21,7 @@ export const nodeHistoryRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx
     const node = await findNodeOr404(ctx.db.knex, req.params.ident);
     const q = req.query as Query;
     const page = parsePage(q, ctx.config.api.maxLimit, new Set(['id']));
-    if (page.marker && !(await ctx.db.knex('node_history').where({ uuid: page.marker, node_id: node.id }).first())) throw notFound('History event', page.marker);
+    if (page.marker && !(await findHistoryEvent(ctx.db.knex, node.id, page.marker))) throw notFound('History event', page.marker);
     const events = await historyOfNode(ctx.db.knex, node.id, { limit: page.limit, marker: page.marker });
     const base = baseUrl(req, ctx.config);
     const detail = optionalBool(q, 'detail') ?? false;
@@ -30,8 +30,8 @@ export const nodeHistoryRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx
   app.get<{ Params: { ident: string; event: string } }>('/nodes/:ident/history/:event', async (req) => {
     requireEndpoint(req, 78);
     const node = await findNodeOr404(ctx.db.knex, req.params.ident);
-    const row = await ctx.db.knex('node_history').where({ uuid: req.params.event, node_id: node.id }).first();
-    if (!row) throw notFound('History event', req.params.event);
-    return renderEvent(row as HistoryRecord, baseUrl(req, ctx.config), node.uuid, true);
+    const event = await findHistoryEvent(ctx.db.knex, node.id, req.params.event);
+    if (!event) throw notFound('History event', req.params.event);
+    return renderEvent(event, baseUrl(req, ctx.config), node.uuid, true);
   });
 };

@@ -1,8 +1,8 @@
 // /v1/nodes/{ident}: maintenance, validate, management/boot_device, inject_nmi and inventory.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AnvilError, errorMessage } from '../../../common/errors.ts';
-import { fromJson } from '../../../db/index.ts';
 import { recordHistory } from '../../../db/history.ts';
+import { inventoryOfNode } from '../../../db/inventory.ts';
 import { INTERFACE_NAMES, updateNode, type NodeRecord } from '../../../db/nodes.ts';
 import { portsOfNode } from '../../../db/ports.ts';
 import { WORK_CHANNEL } from '../../../db/tasks.ts';
@@ -109,8 +109,8 @@ export const nodeManagementRoutes: FastifyPluginAsync<ApiContext> = async (app, 
   app.get<{ Params: { ident: string } }>('/nodes/:ident/inventory', async (req) => {
     requireEndpoint(req, 81);
     const node = await findNodeOr404(ctx.db.knex, req.params.ident);
-    const row = await ctx.db.knex('node_inventory').where({ node_id: node.id }).first();
-    if (!row) throw new AnvilError(`Node inventory for node ${node.uuid} could not be found.`, 404, 'NodeInventoryNotFound');
-    return { inventory: fromJson(row.inventory, {}), plugin_data: fromJson(row.plugin_data, {}) };
+    const found = await inventoryOfNode(ctx.db.knex, node.id);
+    if (!found) throw new AnvilError(`Node inventory for node ${node.uuid} could not be found.`, 404, 'NodeInventoryNotFound');
+    return found;
   });
 };

@@ -5,7 +5,7 @@ import { Conflict, InvalidInput } from '../../../common/errors.ts';
 import { ALL_PROVISION_STATES, DELETE_ALLOWED_STATES, ProvisionState, UPDATE_ALLOWED_STATES } from '../../../common/states.ts';
 import { WORK_CHANNEL } from '../../../db/tasks.ts';
 import { recordHistory } from '../../../db/history.ts';
-import { createNode, deleteNode, findNode, INTERFACE_NAMES, listNodes, updateNode, type NodeFilters, type NodeRecord } from '../../../db/nodes.ts';
+import { createNode, deleteNode, findNode, INTERFACE_NAMES, listNodes, NODE_JSON_COLUMNS, updateNode, type NodeFilters, type NodeRecord } from '../../../db/nodes.ts';
 import { findChassis } from '../../../db/chassis.ts';
 import { defaultInterfaces, getHardwareType } from '../../../drivers/registry.ts';
 import type { HardwareType } from '../../../drivers/interfaces.ts';
@@ -21,8 +21,7 @@ import { requireVersion } from '../version.ts';
 
 const NOT_COLUMNS = new Set(['links', 'ports', 'states', 'portgroups', 'volume', 'chassis_uuid', 'allocation_uuid', 'traits']);
 const NODE_COLUMNS = new Set(Object.keys(NODE_FIELD_VERSIONS).filter((f) => !NOT_COLUMNS.has(f)));
-const JSON_COLUMNS = new Set(['driver_info', 'driver_internal_info', 'instance_info', 'properties', 'extra', 'network_data', 'raid_config', 'target_raid_config', 'clean_step', 'deploy_step', 'service_step']);
-export const NODE_SORT_KEYS: ReadonlySet<string> = new Set(['id', ...[...NODE_COLUMNS].filter((c) => !JSON_COLUMNS.has(c))]);
+export const NODE_SORT_KEYS: ReadonlySet<string> = new Set(['id', ...[...NODE_COLUMNS].filter((c) => !NODE_JSON_COLUMNS.includes(c))]);
 
 /** Columns a set of visible fields needs from the nodes row. */
 function columnsFor(fields: ReadonlySet<string>): string[] {

@@ -3,14 +3,12 @@
 // the node's conductor), and inspection data. The API never talks to the agent itself.
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Knex } from 'knex';
 import { Conflict, InvalidInput, NotFound } from '../../../common/errors.ts';
 import { maskSecrets } from '../../../common/secrets.ts';
 import { LOOKUP_ALLOWED_STATES, ProvisionState as S } from '../../../common/states.ts';
-import { toJson } from '../../../db/index.ts';
-import { findNode, isUuid, rowToNode, type NodeRecord } from '../../../db/nodes.ts';
-import { normalizeMac } from '../../../db/ports.ts';
-import { enqueueTask } from '../../../db/tasks.ts';
+import { changeUnlockedInternalInfo, findNode, isUuid, type NodeRecord } from '../../../db/nodes.ts';
+import { nodeOwningMacs, normalizeMac } from '../../../db/ports.ts';
+import { enqueueTask, refreshPendingTask } from '../../../db/tasks.ts';
 import type { ApiContext } from '../context.ts';
 import { accepted, baseUrl, queryValue, selfLinks, type Query } from '../http.ts';
 import { checkMac } from '../validation.ts';
@@ -21,15 +19,6 @@ type Json = Record<string, unknown>;
 const LOOKUP_VERSION = 22;
 const TOKEN_VERSION = 62;
 const INVENTORY_REPLY_VERSION = 84;
-
-/** The node (one only) owning any of these MACs. */
-async function nodeByMacs(knex: Knex, macs: string[]): Promise<NodeRecord | undefined> {
-  if (macs.length === 0) return undefined;
-  const rows = await knex('ports').whereIn('address', macs).distinct('node_id');
-  if (rows.length !== 1) return undefined;
-  const row = await knex('nodes').where({ id: rows[0].node_id }).first();
-  return row ? rowToNode(row) : undefined;
-}
 
 /** What the agent is told to work with (Ironic's lookup `config`). */
 function agentConfig(ctx: ApiContext, token: string | undefined): Json {
@@ -68,13 +57,8 @@ function nodeForAgent(node: NodeRecord, base: string): Json {
 async function tokenFor(ctx: ApiContext, node: NodeRecord): Promise<string> {
   if (typeof node.driver_internal_info.agent_secret_token === 'string') return '******';
   const token = randomBytes(32).toString('base64url');
-  const info = { ...node.driver_internal_info, agent_secret_token: token };
-  const current = await ctx.db.knex('nodes').where({ id: node.id }).first('driver_internal_info');
-  const changed = await ctx.db.knex('nodes')
-    .where({ id: node.id, driver_internal_info: current.driver_internal_info })
-    .whereNull('reservation')
-    .update({ driver_internal_info: toJson(info) });
-  if (changed !== 1) throw new Conflict(`Node ${node.uuid} is busy; retry the lookup`, 'NodeLocked');
+  const changed = await changeUnlockedInternalInfo(ctx.db.knex, node.id, (info) => ({ ...info, agent_secret_token: token }));
+  if (!changed) throw new Conflict(`Node ${node.uuid} is busy; retry the lookup`, 'NodeLocked');
   return token;
 }
 
@@ -105,7 +89,7 @@ export const ramdiskRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) =>
     if (addresses.length === 0 && !nodeUuid) throw new InvalidInput('Either node_uuid or addresses must be provided');
     const macs = addresses.map((a) => checkMac(a));
     if (nodeUuid && !isUuid(nodeUuid)) throw new InvalidInput(`Expected a UUID for node_uuid, got "${nodeUuid}"`);
-    const node = nodeUuid ? await findNode(ctx.db.knex, nodeUuid) : await nodeByMacs(ctx.db.knex, macs);
+    const node = nodeUuid ? await findNode(ctx.db.knex, nodeUuid) : await nodeOwningMacs(ctx.db.knex, macs);
     const what = nodeUuid ? `node ${nodeUuid}` : `a node with address(es) ${macs.join(', ')}`;
     if (!node) throw new NotFound(`Could not find ${what}`);
     if (!LOOKUP_ALLOWED_STATES.has(node.provision_state)) {
@@ -162,8 +146,7 @@ export const ramdiskRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) =>
       };
       // One pending heartbeat per node is enough (the conductor reads the agent's state anyway):
       // a newer one refreshes the pending one's arguments instead of queueing behind it.
-      const refreshed = await ctx.db.knex('node_tasks').where({ node_id: node.id, kind: 'heartbeat', status: 'pending' }).update({ args: toJson(args) });
-      if (refreshed === 0) await enqueueTask(ctx.db, node.id, 'heartbeat', args);
+      if (!(await refreshPendingTask(ctx.db.knex, node.id, 'heartbeat', args))) await enqueueTask(ctx.db, node.id, 'heartbeat', args);
       return accepted(reply);
     },
   );
@@ -187,7 +170,7 @@ export const ramdiskRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) =>
     }
     const nodeUuid = queryValue(req.query, 'node_uuid');
     if (nodeUuid && !isUuid(nodeUuid)) throw new InvalidInput(`Expected a UUID for node_uuid, got "${nodeUuid}"`);
-    const node = nodeUuid ? await findNode(ctx.db.knex, nodeUuid) : await nodeByMacs(ctx.db.knex, macs);
+    const node = nodeUuid ? await findNode(ctx.db.knex, nodeUuid) : await nodeOwningMacs(ctx.db.knex, macs);
     // The machine can boot and post before its conductor has recorded `inspect wait`: 409 makes the
     // agent retry (as IPA does on 409), where 404 would end its inspection.
     if (node?.provision_state === S.INSPECTING) {

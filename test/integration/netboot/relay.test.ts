@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listLeases } from '../../../services/netboot/dhcp/leases.ts';
+import { listLeases } from '../../../db/dhcp-leases.ts';
 import { enrollNode } from './fixtures.ts';
 import { canUseNetns } from './netns.ts';
 import { DIRECT_SERVER, HTTP_PORT, SERVER, buildTopology, clientScript, parseEnv, randomMac, type Topology } from './topology.ts';

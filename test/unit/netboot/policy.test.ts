@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MessageType, Opt, RELAY_LINK_SELECTION, clientMac, encodeSubOptions, ips, optionIp, optionString, subOptions, u16, type DhcpPacket } from '../../../services/netboot/dhcp/codec.ts';
-import { databaseLeases, listLeases } from '../../../services/netboot/dhcp/leases.ts';
+import { listLeases } from '../../../db/dhcp-leases.ts';
+import { databaseLeases } from '../../../services/netboot/dhcp/leases.ts';
 import { decide, type Decision, type PolicyView } from '../../../services/netboot/dhcp/policy.ts';
 import { databaseTargets } from '../../../services/netboot/targets.ts';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
