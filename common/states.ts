@@ -218,6 +218,33 @@ export const LOOKUP_ALLOWED_STATES: ReadonlySet<string> = new Set([
   S.DEPLOYING, S.DEPLOY_WAIT, S.CLEANING, S.CLEAN_WAIT, S.INSPECTING, S.INSPECT_WAIT, S.RESCUING, S.RESCUE_WAIT, S.SERVICE_WAIT,
 ]);
 
+/**
+ * Maintenance works as in Ironic with [conductor]allow_provisioning_in_maintenance = False, the
+ * setting under which no node waits in maintenance for ever. The API refuses these verbs on a node
+ * in maintenance (400 NodeInMaintenance), naming the operation as Ironic does (api node.py,
+ * deployments.validate_node, manager.py do_node_clean/rescue/unrescue/service, do_provisioning_action).
+ */
+export const REFUSED_IN_MAINTENANCE: Readonly<Partial<Record<ProvisionEvent, string>>> = {
+  deploy: 'provisioning', rebuild: 'provisioning', clean: 'cleaning', provide: 'providing', rescue: 'rescuing', unrescue: 'unrescuing', service: 'service',
+};
+
+/**
+ * Operations a conductor stops when it finds their node in maintenance (a heart-beat in the wait
+ * state, or the working state itself), with the last_error Ironic gives (agent_base.py
+ * _heartbeat_in_maintenance). Other working states (verifying, inspecting, deleting, ...) run in
+ * maintenance, as Ironic's do.
+ */
+export const ABORTED_IN_MAINTENANCE: Readonly<Record<string, string>> = {
+  [S.CLEANING]: 'Cleaning aborted as node is in maintenance mode',
+  [S.CLEAN_WAIT]: 'Cleaning aborted as node is in maintenance mode',
+  [S.DEPLOYING]: 'Deploy aborted as node is in maintenance mode',
+  [S.DEPLOY_WAIT]: 'Deploy aborted as node is in maintenance mode',
+  [S.RESCUING]: 'Rescue aborted as node is in maintenance mode',
+  [S.RESCUE_WAIT]: 'Rescue aborted as node is in maintenance mode',
+  [S.SERVICING]: 'Service aborted as node is in maintenance mode',
+  [S.SERVICE_WAIT]: 'Service aborted as node is in maintenance mode',
+};
+
 /** The failure state each transient state falls to when its work fails or times out. */
 export function failureState(state: string): ProvisionStateName | undefined {
   return nextState(state, 'fail');

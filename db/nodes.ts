@@ -189,23 +189,23 @@ export interface NodeSummary {
 const SUMMARY_COLUMNS = ['id', 'uuid', 'conductor_group', 'provision_state', 'target_provision_state', 'provision_updated_at', 'inspection_started_at', 'reservation'];
 
 /**
- * Unlocked nodes of a conductor group that have conductor work: a working provision state (not in
- * maintenance) or a requested power change.
+ * Unlocked nodes of a conductor group that have conductor work: a working provision state (in
+ * maintenance too: the conductor finishes or aborts it) or a requested power change.
  */
 export async function nodesNeedingWork(knex: Knex, group: string, workingStates: Iterable<string>): Promise<NodeSummary[]> {
   return knex('nodes')
     .select(SUMMARY_COLUMNS)
     .where({ conductor_group: group })
     .whereNull('reservation')
-    .where((q) => q.where((w) => w.whereIn('provision_state', [...workingStates]).where({ maintenance: false })).orWhereNotNull('target_power_state'))
+    .where((q) => q.whereIn('provision_state', [...workingStates]).orWhereNotNull('target_power_state'))
     .orderBy('id');
 }
 
-/** Unlocked nodes of a group, not in maintenance, in `state` since before `cutoff` ms (the timeout check). */
+/** Unlocked nodes of a group, in maintenance or not, in `state` since before `cutoff` ms (the timeout check). */
 export async function nodesInStateSince(knex: Knex, group: string, state: string, cutoff: number, column: 'provision_updated_at' | 'inspection_started_at' = 'provision_updated_at'): Promise<NodeSummary[]> {
   return knex('nodes')
     .select(SUMMARY_COLUMNS)
-    .where({ conductor_group: group, provision_state: state, maintenance: false })
+    .where({ conductor_group: group, provision_state: state })
     .whereNull('reservation')
     .where((q) => q.where(column, '<', cutoff).orWhere((w) => w.whereNull(column).where('provision_updated_at', '<', cutoff)))
     .orderBy('id');
@@ -232,7 +232,7 @@ export async function nodesReservedBy(knex: Knex, hosts: string[]): Promise<Node
 export async function groupsWithWork(knex: Knex, workingStates: Iterable<string>): Promise<string[]> {
   const rows = await knex('nodes')
     .distinct('conductor_group')
-    .where((q) => q.where((w) => w.whereIn('provision_state', [...workingStates]).where({ maintenance: false })).orWhereNotNull('target_power_state'));
+    .where((q) => q.whereIn('provision_state', [...workingStates]).orWhereNotNull('target_power_state'));
   return rows.map((r: { conductor_group: string }) => r.conductor_group);
 }
 

@@ -2,7 +2,7 @@
 // a node, run with the node locked. One handler per kind; a failed task carries the error's message
 // (and, in `result`, its HTTP status and code, so the API answers 400 for bad input, 500 otherwise).
 import { AnvilError, Conflict, errorMessage, InvalidInput, UnsupportedOperation } from '../../common/errors.ts';
-import { nextState, ProvisionState as S, WAIT_STATES } from '../../common/states.ts';
+import { ABORTED_IN_MAINTENANCE, nextState, ProvisionState as S, WAIT_STATES } from '../../common/states.ts';
 import { now } from '../../db/index.ts';
 import { claimTask, finishTask, pendingTasks, requeueTask } from '../../db/tasks.ts';
 import type { BootDevice, Heartbeat } from '../../drivers/interfaces.ts';
@@ -44,7 +44,13 @@ async function heartbeat(ctx: NodeTask, args: Args, rt: Runtime): Promise<null> 
     driver_internal_info: { ...info, agent_url: hb.callback_url, agent_version: hb.agent_version ?? info.agent_version, agent_last_heartbeat: now() },
   });
   const state = ctx.node.provision_state;
-  // In maintenance, as in Ironic, a heartbeat is recorded and nothing else happens.
+  // In maintenance a heartbeat aborts the operations maintenance forbids and is only recorded otherwise, as in Ironic.
+  const aborted = ctx.node.maintenance && WAIT_STATES.has(state) ? ABORTED_IN_MAINTENANCE[state] : undefined;
+  if (aborted) {
+    ctx.eventType = FLOWS[nextState(state, 'resume')!].eventType;
+    await fail(ctx, aborted);
+    return null;
+  }
   if (ctx.node.maintenance || !WAIT_STATES.has(state) || state === S.INSPECT_WAIT) return null;
   const flow = FLOWS[nextState(state, 'resume')!];
   ctx.eventType = flow.eventType;

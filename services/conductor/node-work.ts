@@ -1,9 +1,10 @@
 // One unit of conductor work on one node: take the lock, answer its pending tasks, carry out a
 // requested power change, drive its provision state until it rests (or waits for the agent), and
 // release the lock. Each working state's step gets timeouts.working; a step that overruns sends
-// the node to its failure state, one interrupted by the conductor's stop is handed back.
+// the node to its failure state, one interrupted by the conductor's stop is handed back. A node in
+// maintenance is worked too, except the operations maintenance aborts (ABORTED_IN_MAINTENANCE).
 import { errorMessage } from '../../common/errors.ts';
-import { nextState, WORKING_STATES } from '../../common/states.ts';
+import { ABORTED_IN_MAINTENANCE, nextState, WORKING_STATES } from '../../common/states.ts';
 import { recordHistory } from '../../db/history.ts';
 import { releaseNode, updateNode, type NodeRecord } from '../../db/nodes.ts';
 import type { ClaimedNode } from './claim.ts';
@@ -22,9 +23,15 @@ function capitalize(s: string): string {
 async function runProvisioning(rt: Runtime, ctx: NodeTask): Promise<void> {
   const outer = ctx.signal;
   try {
-    while (WORKING_STATES.has(ctx.node.provision_state) && !ctx.node.maintenance && !rt.stopping) {
+    while (WORKING_STATES.has(ctx.node.provision_state) && !rt.stopping) {
       const state = ctx.node.provision_state;
       const flow = FLOWS[state];
+      const aborted = ctx.node.maintenance ? ABORTED_IN_MAINTENANCE[state] : undefined;
+      if (aborted) {
+        ctx.eventType = flow.eventType;
+        await fail(ctx, aborted, { reservation: null });
+        return;
+      }
       const seconds = rt.config.conductor.timeouts.working;
       const deadline = AbortSignal.timeout(seconds * 1000);
       ctx.signal = AbortSignal.any([outer, deadline]);
@@ -39,7 +46,7 @@ async function runProvisioning(rt: Runtime, ctx: NodeTask): Promise<void> {
         return;
       }
       // The last move of this run releases the lock in the same update.
-      const last = !WORKING_STATES.has(nextState(state, step.event) ?? '') || ctx.node.maintenance || rt.stopping;
+      const last = !WORKING_STATES.has(nextState(state, step.event) ?? '') || rt.stopping;
       await transition(ctx, step.event, step.why, last ? { ...step.fields, reservation: null } : step.fields);
     }
   } finally {
@@ -52,7 +59,7 @@ async function failUndrivable(rt: Runtime, node: NodeRecord, err: unknown): Prom
   const why = `Cannot load the driver of the node: ${errorMessage(err)}`;
   const fields: Partial<NodeRecord> = {};
   if (node.target_power_state) Object.assign(fields, { target_power_state: null, last_error: why });
-  if (WORKING_STATES.has(node.provision_state) && !node.maintenance) Object.assign(fields, failureFields(node, why));
+  if (WORKING_STATES.has(node.provision_state)) Object.assign(fields, failureFields(node, why));
   if (Object.keys(fields).length > 0) {
     await updateNode(rt.db.knex, node.id, fields, { reservation: rt.host });
     await recordHistory(rt.db.knex, node.id, { event: why, severity: 'error', conductor: rt.host });

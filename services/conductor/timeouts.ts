@@ -1,8 +1,9 @@
 // Timeouts of the states that wait for the deploy agent or ramdisk (Ironic's *_callback_timeout,
 // inspect_wait_timeout): a node waiting too long goes to the state's failure state with a
-// last_error that says which state timed out after how long. Working states (deploying, cleaning,
-// ...) are timed by the conductor running their step (node-work.ts). Hold states wait for a person
-// and have no timeout, as in Ironic.
+// last_error that says which state timed out after how long, in maintenance too (unlike Ironic,
+// where such a node waits for ever). Working states (deploying, cleaning, ...) are timed by the
+// conductor running their step (node-work.ts). Hold states wait for a person and have no timeout,
+// as in Ironic.
 import type { TimeoutsConfig } from '../../common/config.ts';
 import { ProvisionState as S } from '../../common/states.ts';
 import { now } from '../../db/index.ts';
@@ -34,9 +35,9 @@ export async function checkTimeouts(rt: Runtime): Promise<number> {
     for (const node of await nodesInStateSince(rt.db.knex, rt.group, t.state, now() - seconds * 1000, t.since)) {
       if (!rt.owns(node)) continue;
       const message = `Timeout reached in "${t.state}" after ${seconds} s waiting for ${t.waitingFor} (conductor.timeouts.${t.key})`;
-      // Compare-and-set: still unlocked, in the same state since the same moment, not in maintenance.
+      // Compare-and-set: still unlocked, in the same state since the same moment.
       const changed = await updateNodeWithHistory(rt.db.knex, node.id, failureFields(node, message), {
-        reservation: null, provision_state: t.state, provision_updated_at: node.provision_updated_at, maintenance: false,
+        reservation: null, provision_state: t.state, provision_updated_at: node.provision_updated_at,
       }, (updated) => ({ event: `${message} ("${t.state}" -> "${updated.provision_state}")`, severity: 'error', event_type: 'provisioning', conductor: rt.host }));
       if (changed) failed++;
     }

@@ -2,7 +2,7 @@
 // provision state or target power state) before answering 202; a conductor does the work.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Conflict, InvalidInput, MissingParameter, NotAcceptable } from '../../../common/errors.ts';
-import { ABORTABLE_STATES, nextState, PowerState, ProvisionState, targetFor, UNSTABLE_STATES, VERBS } from '../../../common/states.ts';
+import { ABORTABLE_STATES, nextState, PowerState, ProvisionState, REFUSED_IN_MAINTENANCE, targetFor, UNSTABLE_STATES, VERBS } from '../../../common/states.ts';
 import { isoTime, now } from '../../../db/index.ts';
 import { recordHistory } from '../../../db/history.ts';
 import { updateNode, type NodeRecord } from '../../../db/nodes.ts';
@@ -113,9 +113,8 @@ async function provisionHandler(req: Req<ProvisionBody>, reply: FastifyReply, ct
   const node = await findNodeOr404(ctx.db.knex, ident);
   checkProvisionArgs(req, body, ident);
   const { event } = verb;
-  if (node.maintenance && (event === 'deploy' || event === 'rebuild' || event === 'clean')) {
-    throw new InvalidInput(`The ${body.target} operation can't be performed on node ${node.uuid} because it's in maintenance mode.`, 'NodeInMaintenance');
-  }
+  const refused = node.maintenance ? REFUSED_IN_MAINTENANCE[event] : undefined;
+  if (refused) throw new InvalidInput(`The ${refused} operation can't be performed on node ${node.uuid} because it's in maintenance mode.`, 'NodeInMaintenance');
   if ((event === 'rebuild' || event === 'delete') && node.protected) {
     throw new Forbidden(`Node ${node.uuid} is protected and cannot be undeployed, rebuilt or deleted`, 'NodeProtected');
   }

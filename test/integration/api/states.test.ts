@@ -96,6 +96,31 @@ describe.each(BACKENDS)('node states API on %s', (backend) => {
       expect(fault(refused)).toContain("because it's in maintenance mode");
     });
 
+    it.each([
+      ['active', 'available', {}, 'provisioning'],
+      ['rebuild', 'active', {}, 'provisioning'],
+      ['provide', 'manageable', {}, 'providing'],
+      ['clean', 'manageable', { clean_steps: [{ interface: 'deploy', step: 'erase_devices' }] }, 'cleaning'],
+      ['rescue', 'active', { rescue_password: 'pw' }, 'rescuing'],
+      ['unrescue', 'rescue', {}, 'unrescuing'],
+      ['service', 'active', { service_steps: [{ interface: 'deploy', step: 'x' }] }, 'service'],
+    ])('refuses "%s" on a node in maintenance as Ironic does, changing nothing', async (target, state, args, operation) => {
+      const n = await nodeIn(state, { maintenance: true, maintenance_reason: 'clean failure' });
+      const r = await provision(n.uuid, { target, ...args }, '1.87');
+      expect(r.status).toBe(400);
+      expect(JSON.parse(r.body.error_message).faultcode).toBe('Client');
+      expect(fault(r)).toBe(`The ${operation} operation can't be performed on node ${n.uuid} because it's in maintenance mode.`);
+      expect((await findNode(h.t.db.knex, n.uuid))!).toMatchObject({ provision_state: state, maintenance: true, driver_internal_info: {}, instance_info: {} });
+    });
+
+    it('accepts in maintenance the verbs Ironic accepts there (manage, inspect, undeploy, abort)', async () => {
+      for (const [target, state, next] of [['manage', 'enroll', 'verifying'], ['manage', 'clean failed', 'manageable'], ['inspect', 'manageable', 'inspecting'], ['deleted', 'active', 'deleting'], ['abort', 'clean wait', 'clean failed']]) {
+        const n = await nodeIn(state, { maintenance: true });
+        expect((await provision(n.uuid, { target }, '1.87')).status).toBe(202);
+        expect((await findNode(h.t.db.knex, n.uuid))!.provision_state).toBe(next);
+      }
+    });
+
     it('starts manual cleaning towards manageable with the steps stored', async () => {
       const n = await nodeIn('manageable');
       const steps = [{ interface: 'deploy', step: 'erase_devices_metadata' }];

@@ -1,8 +1,8 @@
 // Injected fake-hardware failures and slow BMCs end in the right failure states with a clear
-// last_error; timeouts of working and wait states; maintenance stops the conductor from acting.
+// last_error; timeouts of working and wait states, in maintenance too; what maintenance aborts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { now } from '../../../db/index.ts';
-import { getNodeById, updateNode } from '../../../db/nodes.ts';
+import { getNodeById } from '../../../db/nodes.ts';
 import { WORK_CHANNEL } from '../../../db/tasks.ts';
 import type { Conductor } from '../../../services/conductor/conductor.ts';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
@@ -78,28 +78,40 @@ describe.each(BACKENDS)('conductor failures and timeouts on %s', (backend) => {
     expect(n.last_error).toMatch(/^Timeout reached in "inspect wait" after 2 s waiting for the ramdisk to send inspection data/);
   });
 
-  it('does not time out a waiting node in maintenance or locked by someone', async () => {
+  it('times out a waiting node in maintenance too, never one locked by someone', async () => {
     const maint = await fakeNode(t.db, { provision_state: 'wait call-back', provision_updated_at: now() - 10_000, maintenance: true });
     const locked = await fakeNode(t.db, { provision_state: 'wait call-back', provision_updated_at: now() - 10_000, reservation: 'someone-else' });
-    const control = await fakeNode(t.db, { provision_state: 'wait call-back', provision_updated_at: now() - 10_000 });
-    await untilState(t.db, control.id, 'deploy failed');
+    const n = await untilState(t.db, maint.id, 'deploy failed');
+    expect(n).toMatchObject({ maintenance: true, last_error: 'Timeout reached in "wait call-back" after 2 s waiting for the deploy agent to call back (conductor.timeouts.deployCallback)' });
     await new Promise((r) => setTimeout(r, 500));
-    expect((await getNodeById(t.db.knex, maint.id))!.provision_state).toBe('wait call-back');
     expect((await getNodeById(t.db.knex, locked.id))!.provision_state).toBe('wait call-back');
   });
 
-  it('maintenance stops the conductor from acting on a node until it is lifted', async () => {
-    const node = await fakeNode(t.db, { provision_state: 'available', maintenance: true, maintenance_reason: 'fan' });
-    await requestProvision(t.db, node, 'active');
-    const control = await fakeNode(t.db, { provision_state: 'available' });
-    await requestProvision(t.db, control, 'active');
-    await untilState(t.db, control.id, 'active');
-    await new Promise((r) => setTimeout(r, 500));
-    const held = (await getNodeById(t.db.knex, node.id))!;
-    expect(held).toMatchObject({ provision_state: 'deploying', reservation: null });
-    expect(await history(t.db, node.id)).toEqual([]);
-    await updateNode(t.db.knex, node.id, { maintenance: false, maintenance_reason: null });
+  // Nodes left in a working or wait state with maintenance on, as an API that accepted "provide"
+  // on a node in maintenance left them: each reaches a stable or failure state, and says why.
+  it.each([
+    ['cleaning', 'clean failed', 'Cleaning aborted as node is in maintenance mode'],
+    ['deploying', 'deploy failed', 'Deploy aborted as node is in maintenance mode'],
+    ['rescuing', 'rescue failed', 'Rescue aborted as node is in maintenance mode'],
+    ['clean wait', 'clean failed', 'Timeout reached in "clean wait" after 2 s waiting for the agent to finish cleaning (conductor.timeouts.cleanCallback)'],
+    ['verifying', 'manageable', null],
+    ['inspecting', 'manageable', null],
+  ])('a node wedged in "%s" with maintenance on is recovered to "%s"', async (state, end, message) => {
+    const node = await fakeNode(t.db, { provision_state: state, target_provision_state: 'available', provision_updated_at: now() - 60_000, maintenance: true, maintenance_reason: 'clean failure' });
     await t.db.notify(WORK_CHANNEL, String(node.id));
-    await untilState(t.db, node.id, 'active');
+    const n = await untilState(t.db, node.id, end);
+    expect(n).toMatchObject({ maintenance: true, last_error: message });
+    if (message) expect((await history(t.db, node.id)).at(-1)).toMatchObject({ severity: 'error', event: `${message} ("${state}" -> "${end}")` });
+  });
+
+  it('runs an undeploy in maintenance, then aborts the cleaning that follows', async () => {
+    const node = await fakeNode(t.db, { provision_state: 'active', maintenance: true, maintenance_reason: 'fan' });
+    await requestProvision(t.db, node, 'deleted');
+    const n = await untilState(t.db, node.id, 'clean failed');
+    expect(n).toMatchObject({ maintenance: true, fault: 'clean failure', last_error: 'Cleaning aborted as node is in maintenance mode' });
+    expect((await history(t.db, node.id)).map((h) => h.event)).toEqual([
+      'Instance torn down, cleaning follows: "deleting" -> "cleaning"',
+      'Cleaning aborted as node is in maintenance mode ("cleaning" -> "clean failed")',
+    ]);
   });
 });

@@ -142,13 +142,17 @@ describe.each(BACKENDS)('power and node tasks on %s', (backend) => {
     expect(spy).toHaveBeenCalledTimes(2);
   });
 
-  it('a heartbeat in maintenance is only recorded; one without callback_url is refused', async () => {
+  it('a heartbeat in maintenance aborts a deploy, is only recorded in inspect wait; one without callback_url is refused', async () => {
     const node = await fakeNode(t.db, { provision_state: 'wait call-back', target_provision_state: 'active', provision_updated_at: now(), maintenance: true });
     let task = await waitForTask(t.db, (await enqueueTask(t.db, node.id, 'heartbeat', { callback_url: 'http://127.0.0.1:9999' })).id, 10_000);
     expect(task.status).toBe('done');
-    const n = (await getNodeById(t.db.knex, node.id))!;
-    expect(n.provision_state).toBe('wait call-back');
+    const n = await untilState(t.db, node.id, 'deploy failed');
+    expect(n).toMatchObject({ last_error: 'Deploy aborted as node is in maintenance mode', maintenance: true });
     expect(n.driver_internal_info.agent_url).toBe('http://127.0.0.1:9999');
+    const inspecting = await fakeNode(t.db, { provision_state: 'inspect wait', target_provision_state: 'manageable', provision_updated_at: now(), inspection_started_at: now(), maintenance: true });
+    task = await waitForTask(t.db, (await enqueueTask(t.db, inspecting.id, 'heartbeat', { callback_url: 'http://127.0.0.1:9999' })).id, 10_000);
+    expect(task.status).toBe('done');
+    expect((await getNodeById(t.db.knex, inspecting.id))!).toMatchObject({ provision_state: 'inspect wait', last_error: null });
     task = await waitForTask(t.db, (await enqueueTask(t.db, node.id, 'heartbeat', {})).id, 10_000);
     expect(task).toMatchObject({ status: 'failed', error: 'A heartbeat needs a callback_url', result: { status: 400 } });
   });
