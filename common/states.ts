@@ -262,6 +262,25 @@ const TARGETS: Record<string, ProvisionStateName> = {
   [S.RESCUING]: S.RESCUE, [S.RESCUE_WAIT]: S.RESCUE, [S.RESCUE_FAILED]: S.RESCUE,
 };
 
+/** What a move along the table changes on the node row. */
+export interface TransitionFields {
+  provision_state: ProvisionStateName;
+  target_provision_state: ProvisionStateName | null;
+  provision_updated_at: number;
+}
+
+/**
+ * The fields that move a node from its state by `event`, for the API's verbs and the conductor's
+ * outcomes alike, or undefined when the table has no such move. The target is carried along, so a
+ * manual clean keeps `manageable` to its end; `clean` from manageable is what starts one.
+ */
+export function transitionFields(node: { provision_state: string; target_provision_state: string | null }, event: ProvisionEvent): TransitionFields | undefined {
+  const to = nextState(node.provision_state, event);
+  if (!to) return undefined;
+  const carried = event === 'clean' && node.provision_state === S.MANAGEABLE ? S.MANAGEABLE : node.target_provision_state;
+  return { provision_state: to, target_provision_state: targetFor(to, carried), provision_updated_at: Date.now() };
+}
+
 /**
  * target_provision_state for a node entering `state`. Stable states have none. Cleaning keeps
  * `manageable` as its target when it is a manual clean (the caller passes the target it had).

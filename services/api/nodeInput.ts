@@ -8,6 +8,7 @@ import { checkInterface } from '../../drivers/registry.ts';
 import type { HardwareType } from '../../drivers/interfaces.ts';
 import { NODE_FIELD_VERSIONS } from './nodeView.ts';
 import { BOOL, checkName, checkUuid, coerceBooleans, NULLABLE_BOOL, nullable, object } from './validation.ts';
+import { requireMinor } from './version.ts';
 
 const str = (max?: number) => nullable('string', max ? { maxLength: max } : {});
 
@@ -69,6 +70,11 @@ export function defaultAfterRemove(field: string, hw: HardwareType | undefined):
 
 export function fieldVersion(field: string): number {
   return NODE_FIELD_VERSIONS[field] ?? (field === 'maintenance_reason' ? 1 : 999);
+}
+
+/** 406 for a field newer than the request's version. */
+export function checkFieldVersions(version: number, fields: Iterable<string>): void {
+  for (const f of fields) requireMinor(version, fieldVersion(f), `Field ${f}`);
 }
 
 export function normalizeConductorGroup(group: string): string {

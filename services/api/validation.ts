@@ -31,10 +31,11 @@ export const BOOL = { type: ['boolean', 'string'] } as const;
 export const NULLABLE_BOOL = { type: ['boolean', 'string', 'null'] } as const;
 
 /** Converts string booleans of `names` in `obj` (in place), strictly, as oslo bool_from_string. */
-export function coerceBooleans<T extends Record<string, unknown>>(obj: T, names: Iterable<string>): T {
+export function coerceBooleans<T extends object>(obj: T, names: Iterable<keyof T & string>): T {
+  const fields = obj as Record<string, unknown>;
   for (const name of names) {
-    const v = obj[name];
-    if (typeof v === 'string') (obj as Record<string, unknown>)[name] = parseBool(name, v);
+    const v = fields[name];
+    if (typeof v === 'string') fields[name] = parseBool(name, v);
   }
   return obj;
 }

@@ -63,8 +63,13 @@ export function negotiateVersion(req: FastifyRequest, reply: FastifyReply): void
 
 /** Throws 406 when the request's version is older than `minor` (a too-new field, filter or verb). */
 export function requireVersion(req: FastifyRequest, minor: number, what: string): void {
-  if (req.apiVersion < minor) {
-    throw new NotAcceptable(`${what} requires API version ${versionString(minor)} or later; the request asked for ${versionString(req.apiVersion)}.`);
+  requireMinor(req.apiVersion, minor, what);
+}
+
+/** requireVersion for code that is handed the negotiated version rather than the request. */
+export function requireMinor(version: number, minor: number, what: string): void {
+  if (version < minor) {
+    throw new NotAcceptable(`${what} requires API version ${versionString(minor)} or later; the request asked for ${versionString(version)}.`);
   }
 }
 

@@ -1,19 +1,19 @@
 // /v1/nodes/{ident}/states: provision and power actions. The API records the intent (new
 // provision state or target power state) before answering 202; a conductor does the work.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { Conflict, InvalidInput, MissingParameter, NotAcceptable } from '../../../common/errors.ts';
-import { ABORTABLE_STATES, nextState, PowerState, ProvisionState, REFUSED_IN_MAINTENANCE, targetFor, UNSTABLE_STATES, VERBS } from '../../../common/states.ts';
-import { isoTime, now } from '../../../db/index.ts';
+import { Conflict, InvalidInput } from '../../../common/errors.ts';
+import { PowerState, ProvisionState, UNSTABLE_STATES } from '../../../common/states.ts';
+import { isoTime } from '../../../db/index.ts';
 import { recordHistory } from '../../../db/history.ts';
 import { updateNode, type NodeRecord } from '../../../db/nodes.ts';
 import { enqueueTask, WORK_CHANNEL } from '../../../db/tasks.ts';
 import type { ApiContext } from '../context.ts';
-import { Forbidden } from '../errors.ts';
 import { accepted, baseUrl, noContent } from '../http.ts';
 import { findNodeOr404 } from '../lookup.ts';
 import { provisionStateFor } from '../nodeView.ts';
 import { BOOL, coerceBooleans } from '../validation.ts';
-import { requireVersion, versionString } from '../version.ts';
+import { requireVersion } from '../version.ts';
+import { askProvision, verbOf, type ProvisionBody } from '../provision-verbs.ts';
 import { lockedOrChanged } from './nodes.ts';
 
 const STEP = { type: 'object', required: ['interface', 'step'], properties: { interface: { type: 'string' }, step: { type: 'string' }, args: { type: 'object' }, priority: { type: 'integer' }, order: { type: 'integer' } } };
@@ -40,17 +40,6 @@ const POWER_SCHEMA = {
   properties: { target: { type: 'string' }, timeout: { type: 'integer' } },
 };
 
-interface ProvisionBody {
-  target: string;
-  configdrive?: string | Record<string, unknown> | null;
-  clean_steps?: unknown[];
-  deploy_steps?: unknown[];
-  service_steps?: unknown[];
-  rescue_password?: string;
-  disable_ramdisk?: boolean;
-  [key: string]: unknown;
-}
-
 type Req<B = unknown> = FastifyRequest<{ Params: { ident: string }; Body: B }>;
 
 function statesLocation(req: FastifyRequest, ctx: ApiContext, node: NodeRecord): string {
@@ -61,101 +50,21 @@ function invalidState(action: string, node: NodeRecord, ident: string): InvalidI
   return new InvalidInput(`The requested action "${action}" can not be performed on node "${ident}" while it is in state "${node.provision_state}".`, 'InvalidStateRequested');
 }
 
-const CONFIGDRIVE_KEYS = ['meta_data', 'network_data', 'user_data', 'vendor_data'];
-
-function checkConfigdrive(req: FastifyRequest, drive: string | Record<string, unknown>): void {
-  if (typeof drive === 'string') {
-    if (!drive.includes('://') && !/^[A-Za-z0-9+/=\s]*$/.test(drive)) {
-      throw new InvalidInput('The configdrive must be a URL or base64 encoded gzipped ISO9660 image; it holds characters outside base64.');
-    }
-    return;
-  }
-  requireVersion(req, 56, 'A configdrive given as a JSON object');
-  for (const key of Object.keys(drive)) {
-    if (!CONFIGDRIVE_KEYS.includes(key)) throw new InvalidInput(`Invalid configdrive key "${key}": allowed keys are ${CONFIGDRIVE_KEYS.join(', ')}.`);
-  }
-  if ('vendor_data' in drive) requireVersion(req, 59, 'configdrive.vendor_data');
-  const ud = drive.user_data;
-  if (ud !== undefined && ud !== null && typeof ud !== 'string' && typeof ud !== 'object') throw new InvalidInput('configdrive.user_data must be a string, an object or a list.');
-}
-
-/** Checks the request body against the verb (ironic node.py NodeStatesController.provision). */
-function checkProvisionArgs(req: FastifyRequest, body: ProvisionBody, ident: string): void {
-  const { target } = body;
-  const deployLike = target === 'active' || target === 'deploy' || target === 'rebuild';
-  if (body.configdrive != null) {
-    if (!deployLike) throw new InvalidInput('Adding a config drive is only supported when setting provision state to active or rebuild');
-    checkConfigdrive(req, body.configdrive);
-  }
-  if (body.clean_steps !== undefined && target !== 'clean') throw new InvalidInput('"clean_steps" is only valid when setting target provision state to clean');
-  if (target === 'clean' && !body.clean_steps) throw new MissingParameter('"clean_steps" is required when setting target provision state to clean');
-  if (body.deploy_steps !== undefined) {
-    requireVersion(req, 69, 'deploy_steps');
-    if (!deployLike) throw new InvalidInput('"deploy_steps" is only valid when setting target provision state to active or rebuild');
-  }
-  if (body.service_steps !== undefined && target !== 'service') throw new InvalidInput('"service_steps" is only valid when setting target provision state to service');
-  if (target === 'service' && !body.service_steps) throw new MissingParameter('"service_steps" is required when setting target provision state to service');
-  if (body.rescue_password !== undefined && target !== 'rescue') throw new InvalidInput('"rescue_password" is only valid when setting target provision state to rescue');
-  if (target === 'rescue' && !body.rescue_password?.trim()) throw new MissingParameter('A non-empty "rescue_password" is required when setting target provision state to rescue');
-  if (body.disable_ramdisk !== undefined) {
-    requireVersion(req, 70, 'disable_ramdisk');
-    if (target !== 'clean' && target !== 'service') throw new InvalidInput('"disable_ramdisk" is only valid when setting target provision state to clean or service');
-  }
-  void ident;
-}
-
+/** Finds the node, asks the verb table (provision-verbs.ts), writes what it answers. */
 async function provisionHandler(req: Req<ProvisionBody>, reply: FastifyReply, ctx: ApiContext) {
   const { ident } = req.params;
   const body = coerceBooleans(req.body, ['disable_ramdisk']);
-  const verb = VERBS[body.target];
-  if (!verb) throw new InvalidInput(`Invalid target "${body.target}": it must be one of ${Object.keys(VERBS).join(', ')}.`, 'InvalidStateRequested');
-  if (req.apiVersion < verb.minVersion) throw new NotAcceptable(`The "${body.target}" provision action requires API version ${versionString(verb.minVersion)} or later.`);
+  const event = verbOf(body.target, req.apiVersion);
   const node = await findNodeOr404(ctx.db.knex, ident);
-  checkProvisionArgs(req, body, ident);
-  const { event } = verb;
-  const refused = node.maintenance ? REFUSED_IN_MAINTENANCE[event] : undefined;
-  if (refused) throw new InvalidInput(`The ${refused} operation can't be performed on node ${node.uuid} because it's in maintenance mode.`, 'NodeInMaintenance');
-  if ((event === 'rebuild' || event === 'delete') && node.protected) {
-    throw new Forbidden(`Node ${node.uuid} is protected and cannot be undeployed, rebuilt or deleted`, 'NodeProtected');
-  }
-  if (event === 'abort') {
-    if (node.provision_state === ProvisionState.INSPECT_WAIT) requireVersion(req, 41, 'Aborting inspection');
-    if (node.provision_state === ProvisionState.DEPLOY_WAIT) requireVersion(req, 110, 'Aborting a deployment in "wait call-back"');
-  }
-  const next = nextState(node.provision_state, event);
-  if (!next || (event === 'abort' && !ABORTABLE_STATES.has(node.provision_state))) {
+  const asked = askProvision(event, body, node, req.apiVersion);
+  if (!asked) {
     if (node.reservation) throw await lockedOrChanged(ctx, node, ident);
     throw invalidState(body.target, { ...node, provision_state: provisionStateFor(node.provision_state, req.apiVersion) }, ident);
   }
-
-  const fields: Partial<NodeRecord> = {
-    provision_state: next,
-    target_provision_state: targetFor(next, event === 'clean' ? ProvisionState.MANAGEABLE : event === 'abort' ? node.target_provision_state : undefined),
-    last_error: event === 'abort' ? `Aborted by user in state "${node.provision_state}"` : null,
-    provision_updated_at: now(),
-  };
-  if (event === 'inspect') fields.inspection_started_at = now();
-  const internal = { ...node.driver_internal_info };
-  const instance = { ...node.instance_info };
-  if (body.configdrive != null) instance.configdrive = body.configdrive;
-  if (body.rescue_password !== undefined) instance.rescue_password = body.rescue_password;
-  if (body.deploy_steps !== undefined) internal.user_deploy_steps = body.deploy_steps;
-  else if (event === 'deploy' || event === 'rebuild') delete internal.user_deploy_steps;
-  if (event === 'clean') internal.manual_clean_steps = body.clean_steps;
-  else if (event === 'provide') delete internal.manual_clean_steps;
-  if (body.service_steps !== undefined) internal.service_steps = body.service_steps;
-  if (body.disable_ramdisk !== undefined) internal.disable_ramdisk = body.disable_ramdisk;
-  if (JSON.stringify(internal) !== JSON.stringify(node.driver_internal_info)) fields.driver_internal_info = internal;
-  if (JSON.stringify(instance) !== JSON.stringify(node.instance_info)) fields.instance_info = instance;
-
-  const updated = await updateNode(ctx.db.knex, node.id, fields, { provision_state: node.provision_state, reservation: null });
+  const updated = await updateNode(ctx.db.knex, node.id, asked.fields, { provision_state: node.provision_state, reservation: null });
   if (!updated) throw await lockedOrChanged(ctx, node, ident);
-  await recordHistory(ctx.db.knex, node.id, {
-    event: event === 'abort' ? `Aborted by user in state "${node.provision_state}"; now "${next}"` : `"${body.target}" requested: "${node.provision_state}" -> "${next}"`,
-    event_type: 'provisioning',
-    severity: event === 'abort' ? 'warning' : 'info',
-  });
-  if (event === 'abort') await enqueueTask(ctx.db, node.id, 'abort', { from_state: node.provision_state });
+  await recordHistory(ctx.db.knex, node.id, { ...asked.history, event_type: 'provisioning' });
+  if (asked.task) await enqueueTask(ctx.db, node.id, asked.task.kind, asked.task.args);
   else await ctx.db.notify(WORK_CHANNEL, String(node.id));
   return accepted(reply, statesLocation(req, ctx, node));
 }

@@ -2,21 +2,21 @@
 // update and delete, with Ironic's codes and messages.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Conflict, InvalidInput } from '../../../common/errors.ts';
-import { ALL_PROVISION_STATES, DELETE_ALLOWED_STATES, ProvisionState, UPDATE_ALLOWED_STATES } from '../../../common/states.ts';
+import { ALL_PROVISION_STATES, DELETE_ALLOWED_STATES, ProvisionState } from '../../../common/states.ts';
 import { WORK_CHANNEL } from '../../../db/tasks.ts';
 import { recordHistory } from '../../../db/history.ts';
 import { createNode, deleteNode, findNode, INTERFACE_NAMES, listNodes, NODE_JSON_COLUMNS, updateNode, type NodeFilters, type NodeRecord } from '../../../db/nodes.ts';
 import { findChassis } from '../../../db/chassis.ts';
 import { defaultInterfaces, getHardwareType } from '../../../drivers/registry.ts';
-import type { HardwareType } from '../../../drivers/interfaces.ts';
 import type { ApiContext } from '../context.ts';
 import { Forbidden, notFound } from '../errors.ts';
 import { wantsDetail, baseUrl, collection, noContent, optionalBool, parseFields, parsePage, queryValue, type Query } from '../http.ts';
-import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
+import { PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
 import { findNodeOr404 } from '../lookup.ts';
-import { checkNodeFields, defaultAfterRemove, fieldVersion, NODE_CREATE_SCHEMA, NODE_INPUT_SCHEMAS, NODE_PATCH_FIELDS, normalizeConductorGroup } from '../nodeInput.ts';
+import { nodeChanges, withFieldRules } from '../node-patch.ts';
+import { checkFieldVersions, checkNodeFields, NODE_CREATE_SCHEMA, normalizeConductorGroup } from '../nodeInput.ts';
 import { loadRelations, NODE_FIELD_VERSIONS, renderNode, visibleNodeFields } from '../nodeView.ts';
-import { isUniqueViolation, validateSchema } from '../validation.ts';
+import { isUniqueViolation } from '../validation.ts';
 import { requireVersion } from '../version.ts';
 
 const NOT_COLUMNS = new Set(['links', 'ports', 'states', 'portgroups', 'volume', 'chassis_uuid', 'allocation_uuid', 'traits']);
@@ -121,13 +121,9 @@ export async function showNode(req: FastifyRequest, ctx: ApiContext, node: NodeR
   return renderNode(node, rel, fields, req.apiVersion, baseUrl(req, ctx.config), requested === undefined);
 }
 
-function checkFieldVersions(req: FastifyRequest, fields: Iterable<string>): void {
-  for (const f of fields) requireVersion(req, fieldVersion(f), `Field ${f}`);
-}
-
 async function createNodeHandler(req: FastifyRequest, reply: FastifyReply, ctx: ApiContext) {
   const body = req.body as Record<string, unknown>;
-  checkFieldVersions(req, Object.keys(body));
+  checkFieldVersions(req.apiVersion, Object.keys(body));
   const hw = getHardwareType(body.driver as string);
   const fields = await checkNodeFields(ctx.db.knex, body, hw);
   if (typeof fields.uuid === 'string' && (await findNode(ctx.db.knex, fields.uuid))) throw new Conflict(`A node with UUID ${fields.uuid} already exists.`, 'NodeAlreadyExists');
@@ -153,89 +149,24 @@ async function createNodeHandler(req: FastifyRequest, reply: FastifyReply, ctx: 
   return showNode(req, ctx, node);
 }
 
-/** States in which interfaces (and the driver) may change without maintenance (manager.py update_node). */
-const INTERFACE_CHANGE_STATES = new Set<string>([ProvisionState.ENROLL, ProvisionState.INSPECTING, ProvisionState.INSPECT_WAIT, ProvisionState.MANAGEABLE, ProvisionState.AVAILABLE]);
-
-function checkUpdatable(node: NodeRecord, ident: string, version: number): void {
-  if (node.target_provision_state && !UPDATE_ALLOWED_STATES.has(node.provision_state)) {
-    throw new Conflict(`Node ${ident} can not be updated while a state transition is in progress.`, 'InvalidState');
-  }
-  if (node.provision_state === ProvisionState.INSPECTING && version >= 39) {
-    throw new Conflict(`Cannot update node "${ident}" while it is in state "${node.provision_state}".`, 'InvalidState');
-  }
-}
-
+/** Finds the node, asks what the patch changes (node-patch.ts), writes it. */
 async function patchNodeHandler(req: FastifyRequest<{ Params: { ident: string } }>, ctx: ApiContext) {
   const { ident } = req.params;
   const node = await findNodeOr404(ctx.db.knex, ident);
-  const ops = req.body as PatchOp[];
-  const visible = visibleNodeFields(req.apiVersion, undefined, true);
-  checkUpdatable(node, ident, req.apiVersion);
-
-  // The document patched: the node's raw (unmasked) writable fields as the request's version sees them.
   const rel = await loadRelations(ctx.db.knex, [node], new Set(['chassis_uuid']));
-  const doc: Record<string, unknown> = {};
-  for (const f of NODE_PATCH_FIELDS) {
-    if (!visible.has(f) && f !== 'maintenance_reason') continue;
-    doc[f] = f === 'chassis_uuid' ? (node.chassis_id ? rel.chassisUuid.get(node.chassis_id) ?? null : null) : (node as unknown as Record<string, unknown>)[f];
-  }
-  // A field that exists at a later version than the request's is a 406, not an unknown attribute.
-  checkFieldVersions(req, ops.map((op) => op.path.split('/')[1]).filter((f) => f in NODE_FIELD_VERSIONS));
-  const known = new Set([...visible, 'maintenance_reason']);
-  const { doc: patched, touched } = applyPatch(doc, ops, { allowed: NODE_PATCH_FIELDS, known });
-  checkFieldVersions(req, touched);
-  if (touched.size === 0) return showNode(req, ctx, node);
-
-  const driverName = (patched.driver ?? node.driver) as string;
-  let hw: HardwareType;
-  if (touched.has('driver')) {
-    validateSchema({ type: 'object', properties: { driver: NODE_INPUT_SCHEMAS.driver } }, { driver: patched.driver }, 'node');
-    hw = getHardwareType(driverName);
-  } else hw = getHardwareType(node.driver);
-
-  const changes: Record<string, unknown> = {};
-  for (const f of touched) changes[f] = patched[f] === null ? defaultAfterRemove(f, hw) : patched[f];
-  // A new driver: interfaces it doesn't support are reset when asked (?reset_interfaces=true), else refused.
-  const reset = (req.query as Query).reset_interfaces;
-  if (reset !== undefined) requireVersion(req, 45, 'The reset_interfaces parameter');
-  if (touched.has('driver')) {
-    const resetAll = reset !== undefined && optionalBool(req.query as Query, 'reset_interfaces');
-    for (const i of INTERFACE_NAMES) {
-      const key = `${i}_interface`;
-      if (touched.has(key)) continue;
-      const current = (node as unknown as Record<string, unknown>)[key] as string | null;
-      if (resetAll || (current && !hw.interfaces[i].includes(current))) {
-        if (!resetAll && current) throw new InvalidInput(`The ${key} "${current}" is not supported by hardware type ${hw.name}; pass reset_interfaces=true or set ${key} too.`, 'InterfaceNotFoundInEntrypoint');
-        changes[key] = hw.interfaces[i][0];
-      }
-    }
-  }
-  validateSchema({ type: 'object', properties: Object.fromEntries(Object.keys(changes).map((f) => [f, NODE_INPUT_SCHEMAS[f] ?? {}])) }, changes, 'node');
-  const fields = await checkNodeFields(ctx.db.knex, changes, hw, node.id);
-
-  const interfaceChange = Object.keys(changes).some((f) => f === 'driver' || f.endsWith('_interface'));
-  if (interfaceChange && !node.maintenance && !INTERFACE_CHANGE_STATES.has(node.provision_state)) {
-    throw new Conflict(`Node ${ident} can not change its driver or interfaces in state "${node.provision_state}"; allowed in ${[...INTERFACE_CHANGE_STATES].join(', ')} or in maintenance.`, 'InvalidState');
-  }
-  if ('instance_uuid' in fields && node.instance_uuid && fields.instance_uuid && fields.instance_uuid !== node.instance_uuid) {
-    throw new Conflict(`Node ${node.uuid} is associated with instance ${node.instance_uuid}.`, 'NodeAssociated');
-  }
-  if (fields.protected === true && node.provision_state !== ProvisionState.ACTIVE) {
-    throw new InvalidInput('Protection can only be set in the "active" state.', 'InvalidState');
-  }
-  if (fields.protected === false) fields.protected_reason = null;
-  if (fields.maintenance === false) Object.assign(fields, { maintenance_reason: null, fault: null });
-  if (fields.retired === false) fields.retired_reason = null;
-
+  const chassisUuid = node.chassis_id ? rel.chassisUuid.get(node.chassis_id) ?? null : null;
+  const asked = nodeChanges(node, req.body as PatchOp[], { ident, version: req.apiVersion, query: req.query as Query, chassisUuid });
+  if (!asked) return showNode(req, ctx, node);
+  const { fields, wakes } = withFieldRules(node, ident, await checkNodeFields(ctx.db.knex, asked.changes, asked.hw, node.id));
   let updated: NodeRecord | undefined;
   try {
-    updated = await updateNode(ctx.db.knex, node.id, fields as Partial<NodeRecord>, { reservation: null, provision_state: node.provision_state });
+    updated = await updateNode(ctx.db.knex, node.id, fields, { reservation: null, provision_state: node.provision_state });
   } catch (err) {
     if (isUniqueViolation(err, 'name')) throw new Conflict(`A node with name ${String(fields.name)} already exists.`, 'DuplicateName');
     throw err;
   }
   if (!updated) throw await lockedOrChanged(ctx, node, ident);
-  if ('maintenance' in fields) await ctx.db.notify(WORK_CHANNEL, String(node.id));
+  if (wakes) await ctx.db.notify(WORK_CHANNEL, String(node.id));
   return showNode(req, ctx, updated);
 }
 

@@ -2,9 +2,9 @@
 // or the power request on the node row, then notify WORK_CHANNEL. No API server is involved.
 import { defaultConfig, type AnvilConfig } from '../../../common/config.ts';
 import { silentLogger } from '../../../common/logger.ts';
-import { nextState, targetFor, VERBS } from '../../../common/states.ts';
+import { transitionFields, VERBS } from '../../../common/states.ts';
 import { historyOfNode, type HistoryRecord } from '../../../db/history.ts';
-import { now, type Database } from '../../../db/index.ts';
+import type { Database } from '../../../db/index.ts';
 import { createNode, getNodeById, updateNode, type NodeRecord } from '../../../db/nodes.ts';
 import { WORK_CHANNEL } from '../../../db/tasks.ts';
 import { Conductor } from '../../../services/conductor/conductor.ts';
@@ -42,18 +42,12 @@ export async function fakeNode(db: Database, fields: Partial<NodeRecord> = {}): 
 /** What the API does for PUT /states/provision: the next state saved (compare-and-set), conductors woken. */
 export async function requestProvision(db: Database, node: NodeRecord, verb: string, internal: Record<string, unknown> = {}): Promise<NodeRecord> {
   const current = (await getNodeById(db.knex, node.id))!;
-  const next = nextState(current.provision_state, VERBS[verb].event);
-  if (!next) throw new Error(`verb ${verb} not allowed in ${current.provision_state}`);
+  const move = transitionFields(current, VERBS[verb].event);
+  if (!move) throw new Error(`verb ${verb} not allowed in ${current.provision_state}`);
   const updated = await updateNode(
     db.knex,
     node.id,
-    {
-      provision_state: next,
-      target_provision_state: targetFor(next, verb === 'clean' ? 'manageable' : current.target_provision_state),
-      last_error: null,
-      provision_updated_at: now(),
-      driver_internal_info: { ...current.driver_internal_info, ...internal },
-    },
+    { ...move, last_error: null, driver_internal_info: { ...current.driver_internal_info, ...internal } },
     { provision_state: current.provision_state, reservation: null },
   );
   if (!updated) throw new Error(`node ${node.uuid} changed under the request`);

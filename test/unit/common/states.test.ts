@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALL_PROVISION_STATES, failureState, nextState, targetFor, VERBS, WAIT_STATES, WORKING_STATES } from '../../../common/states.ts';
+import { ALL_PROVISION_STATES, failureState, nextState, targetFor, transitionFields, VERBS, WAIT_STATES, WORKING_STATES } from '../../../common/states.ts';
 
 describe('provision state machine', () => {
   it('follows the happy path from enroll to active and back to available', () => {
@@ -46,5 +46,17 @@ describe('provision state machine', () => {
     expect(targetFor('cleaning')).toBe('available');
     expect(targetFor('clean wait', 'manageable')).toBe('manageable');
     expect(targetFor('inspect wait')).toBe('manageable');
+  });
+
+  it('gives the API and the conductor the same transition fields, carrying a manual clean\'s target', () => {
+    const at = (provision_state: string, target_provision_state: string | null = null) => ({ provision_state, target_provision_state });
+    expect(transitionFields(at('manageable'), 'clean')).toMatchObject({ provision_state: 'cleaning', target_provision_state: 'manageable' });
+    expect(transitionFields(at('manageable'), 'provide')).toMatchObject({ provision_state: 'cleaning', target_provision_state: 'available' });
+    expect(transitionFields(at('deleting', 'available'), 'clean')).toMatchObject({ provision_state: 'cleaning', target_provision_state: 'available' });
+    expect(transitionFields(at('clean hold', 'manageable'), 'unhold')).toMatchObject({ provision_state: 'clean wait', target_provision_state: 'manageable' });
+    expect(transitionFields(at('clean wait', 'manageable'), 'abort')).toMatchObject({ provision_state: 'clean failed', target_provision_state: 'manageable' });
+    expect(transitionFields(at('cleaning', 'available'), 'done')).toMatchObject({ provision_state: 'available', target_provision_state: null });
+    expect(typeof transitionFields(at('available'), 'deploy')!.provision_updated_at).toBe('number');
+    expect(transitionFields(at('enroll'), 'deploy')).toBeUndefined();
   });
 });
