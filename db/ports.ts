@@ -1,6 +1,7 @@
 // Data access for ports (a node's NICs, by MAC address).
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { normalizeMac } from '../common/mac.ts';
 import { fromJson, now, toBool, toJson } from './index.ts';
 import { getNodeById, type NodeRecord } from './nodes.ts';
 import { applyPage, type PageQuery } from './paging.ts';
@@ -49,11 +50,6 @@ export async function nodeOwningMacs(knex: Knex, macs: readonly string[]): Promi
 export async function portsOfNode(knex: Knex, nodeId: number): Promise<PortRecord[]> {
   const rows = await knex('ports').where({ node_id: nodeId }).orderBy('id');
   return rows.map(rowToPort);
-}
-
-/** MAC addresses are stored lower-case, as Ironic does. */
-export function normalizeMac(mac: string): string {
-  return mac.trim().toLowerCase();
 }
 
 function portToRow(fields: Partial<PortRecord>): Record<string, unknown> {

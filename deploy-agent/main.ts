@@ -4,6 +4,7 @@
 // flags of the same names without "ipa-" (--api-url ...), flags winning.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { canonicalMac } from '../common/mac.ts';
 import { createLogger } from '../common/logger.ts';
 import { Agent } from './agent.ts';
 import { LinuxHardware } from './hardware.ts';
@@ -18,8 +19,7 @@ export function parseCmdline(text: string): Record<string, string> {
 /** BOOTIF=01-aa-bb-cc-dd-ee-ff (pxelinux/iPXE form) or a plain MAC, as aa:bb:cc:dd:ee:ff. */
 export function parseBootif(value: string | undefined): string | undefined {
   if (!value) return undefined;
-  const hex = value.toLowerCase().replace(/^01-(?=([0-9a-f]{2}-){5})/, '').replace(/[-:]/g, '');
-  return /^[0-9a-f]{12}$/.test(hex) ? hex.match(/../g)!.join(':') : undefined;
+  return canonicalMac(value.replace(/^01-(?=([0-9a-fA-F]{2}-){5}[0-9a-fA-F]{2}$)/, ''));
 }
 
 export interface AgentSettings {

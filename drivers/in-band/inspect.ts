@@ -3,7 +3,7 @@
 // local_link_connection from LLDP) and the stored inventory — Ironic's default hooks.
 import { InvalidInput } from '../../common/errors.ts';
 import type { InspectInterface, InspectedPort, InspectionResult } from '../interfaces.ts';
-import { normalizeMac } from '../../db/ports.ts';
+import { normalizeMac } from '../../common/mac.ts';
 import { bootRamdisk, withoutAgentBoot } from './ramdisk-boot.ts';
 
 type Json = Record<string, unknown>;

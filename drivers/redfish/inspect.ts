@@ -1,6 +1,7 @@
 // Out-of-band inspection through Redfish: CPUs, memory, disks (Storage/Drives and SimpleStorage),
 // NICs with their MACs (which become ports) and the boot mode, stored as Ironic stores them:
 // properties (cpus, cpu_arch, memory_mb, local_gb, capabilities) and an IPA-shaped inventory.
+import { normalizeMac } from '../../common/mac.ts';
 import type { InspectInterface, InspectedPort } from '../interfaces.ts';
 import { RedfishError, type Json } from './client.ts';
 import { parseRedfishInfo, REDFISH_PROPERTIES } from './driver-info.ts';
@@ -93,7 +94,7 @@ export function redfishInspect(vendor: Vendor): InspectInterface {
       const found = await disks(rn, system);
       const largest = found.reduce((m, d) => Math.max(m, d.size), 0);
       const nics = (await members(rn, linkOf(system.EthernetInterfaces)))
-        .map((n) => ({ name: String(n.Id ?? n.Name ?? ''), mac: String(n.MACAddress ?? n.PermanentMACAddress ?? '').toLowerCase().replace(/-/g, ':'), speed: n.SpeedMbps }))
+        .map((n) => ({ name: String(n.Id ?? n.Name ?? ''), mac: normalizeMac(String(n.MACAddress ?? n.PermanentMACAddress ?? '')), speed: n.SpeedMbps }))
         .filter((n) => MAC.test(n.mac) && n.mac !== '00:00:00:00:00:00')
         // A VLAN interface repeats its parent's MAC: one port per MAC.
         .filter((n, i, all) => all.findIndex((o) => o.mac === n.mac) === i);

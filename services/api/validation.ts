@@ -4,6 +4,7 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { FastifySchemaCompiler } from 'fastify';
 import { InvalidInput } from '../../common/errors.ts';
+import { canonicalMac } from '../../common/mac.ts';
 import { describeSchemaError } from './errors.ts';
 import { parseBool } from './http.ts';
 
@@ -55,10 +56,10 @@ export function checkName(name: string, kind: string): void {
   }
 }
 
-const MAC_RE = /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$|^([0-9a-f]{2}[:-]){19}[0-9a-f]{2}$/i;
 export function checkMac(address: string): string {
-  if (!MAC_RE.test(address)) throw new InvalidInput(`Expected a MAC address but received ${address}.`, 'InvalidMAC');
-  return address.toLowerCase().replace(/-/g, ':');
+  const mac = canonicalMac(address);
+  if (!mac) throw new InvalidInput(`Expected a MAC address but received ${address}.`, 'InvalidMAC');
+  return mac;
 }
 
 export function checkUuid(value: string, field: string): string {

@@ -1,7 +1,8 @@
 // Applying what an inspection found (drivers' InspectionResult) to the locked node: properties
 // merged, the inventory stored for GET /v1/nodes/{id}/inventory, and a port for each new MAC.
 import { saveInventory } from '../../db/inventory.ts';
-import { createPort, findPortByAddress, normalizeMac } from '../../db/ports.ts';
+import { normalizeMac } from '../../common/mac.ts';
+import { createPort, findPortByAddress } from '../../db/ports.ts';
 import type { InspectionResult } from '../../drivers/interfaces.ts';
 import type { NodeTask } from './context.ts';
 

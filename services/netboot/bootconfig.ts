@@ -1,6 +1,6 @@
 // Boot configurations rendered per node on demand: the iPXE script (HTTP and TFTP), and the
 // pxelinux and GRUB configs PXE loaders look up by MAC over TFTP.
-import { canonicalMac } from './net.ts';
+import { canonicalMac } from '../../common/mac.ts';
 import type { BootTarget, TargetDirectory } from './targets.ts';
 
 export function ipxeScript(t: BootTarget): string {

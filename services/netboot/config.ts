@@ -5,7 +5,8 @@ import path from 'node:path';
 import { apiPublicUrl, parseListen, type AnvilConfig } from '../../common/config.ts';
 import { InvalidInput } from '../../common/errors.ts';
 import type { RamdiskPurpose } from '../../drivers/interfaces.ts';
-import { broadcastOf, canonicalMac, inCidr, intToIp, ipToInt, isIPv4, parseCidr, type Cidr } from './net.ts';
+import { canonicalMac } from '../../common/mac.ts';
+import { broadcastOf, inCidr, intToIp, ipToInt, isIPv4, parseCidr, type Cidr } from './net.ts';
 
 export interface SubnetConfig {
   name: string;

@@ -46,10 +46,3 @@ export function inCidr(ip: string | number, cidr: Cidr): boolean {
 export function broadcastOf(cidr: Cidr): number {
   return (cidr.network | (~cidr.mask >>> 0)) >>> 0;
 }
-
-/** MAC in canonical lower-case colon form, or undefined when it is not a 48-bit MAC. */
-export function canonicalMac(text: string): string | undefined {
-  const hex = text.trim().toLowerCase().replace(/[:-]/g, '');
-  if (!/^[0-9a-f]{12}$/.test(hex)) return undefined;
-  return hex.match(/../g)!.join(':');
-}

@@ -6,7 +6,7 @@ import { fromJson } from '../../db/index.ts';
 import { ProvisionState as S } from '../../common/states.ts';
 import type { RamdiskPurpose } from '../../drivers/interfaces.ts';
 import type { NetbootConfig } from './config.ts';
-import { canonicalMac } from './net.ts';
+import { canonicalMac } from '../../common/mac.ts';
 
 /** States in which a node boots the agent ramdisk from the network, and what for. */
 export const RAMDISK_STATES: ReadonlyMap<string, RamdiskPurpose> = new Map([

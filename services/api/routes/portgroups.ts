@@ -2,6 +2,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
 import { Conflict, InvalidInput } from '../../../common/errors.ts';
+import { normalizeMac } from '../../../common/mac.ts';
 import { isoTime } from '../../../db/index.ts';
 import { findNode, isUuid, nodeUuidsByIds } from '../../../db/nodes.ts';
 import { createPortgroup, deletePortgroup, findPortgroup, listPortgroups, portgroupHasPorts, updatePortgroup, type PortgroupFilters, type PortgroupRecord } from '../../../db/portgroups.ts';
@@ -64,7 +65,7 @@ async function listReply(req: FastifyRequest, ctx: ApiContext, detail: boolean, 
     filters.node_id = node.id;
   }
   const address = queryValue(q, 'address');
-  if (address !== undefined) filters.address = address.toLowerCase();
+  if (address !== undefined) filters.address = normalizeMac(address);
   const page = parsePage(q, ctx.config.api.maxLimit, SORT_KEYS);
   const marker = page.marker ? await groupOr404(ctx.db.knex, page.marker) : undefined;
   const groups = await listPortgroups(ctx.db.knex, filters, { ...page, marker: marker as unknown as Record<string, unknown> });

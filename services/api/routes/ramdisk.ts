@@ -7,7 +7,7 @@ import { Conflict, InvalidInput, NotFound } from '../../../common/errors.ts';
 import { maskSecrets } from '../../../common/secrets.ts';
 import { LOOKUP_ALLOWED_STATES, ProvisionState as S } from '../../../common/states.ts';
 import { changeUnlockedInternalInfo, findNode, isUuid, type NodeRecord } from '../../../db/nodes.ts';
-import { nodeOwningMacs, normalizeMac } from '../../../db/ports.ts';
+import { nodeOwningMacs } from '../../../db/ports.ts';
 import { enqueueTask, refreshPendingTask } from '../../../db/tasks.ts';
 import type { ApiContext } from '../context.ts';
 import { accepted, baseUrl, queryValue, selfLinks, type Query } from '../http.ts';
@@ -162,7 +162,7 @@ export const ramdiskRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) =>
     for (const nic of inventory.interfaces as Json[]) {
       if (nic && typeof nic.mac_address === 'string') {
         try {
-          macs.push(normalizeMac(checkMac(nic.mac_address)));
+          macs.push(checkMac(nic.mac_address));
         } catch {
           // an interface without a usable MAC cannot identify the node; others may
         }
