@@ -17,6 +17,41 @@ export interface TimeoutsConfig {
   working: number;
 }
 
+export type AuthStrategy = 'noauth' | 'http_basic' | 'keystone';
+
+/** Who may call the API (docs/security.md). */
+export interface AuthConfig {
+  strategy: AuthStrategy;
+  /** noauth on a non-loopback address: refused unless this is true (and then warned about at every start). */
+  allowInsecureNoauth: boolean;
+  /** http_basic: an Apache htpasswd file with bcrypt entries (Ironic's http_basic_auth_user_file). */
+  userFile?: string;
+  /** http_basic: the realm of the 401's WWW-Authenticate challenge. */
+  realm: string;
+  /** A YAML file of policy rules that override Ironic's defaults. */
+  policyFile?: string;
+  /** The project whose `service` role members count as a service (Ironic's rule:service_role). */
+  serviceProjectName: string;
+  keystone: {
+    /** Keystone's public endpoint, e.g. http://127.0.0.1:5000/v3 */
+    authUrl?: string;
+    /** Announced in 401s' `WWW-Authenticate: Keystone uri="..."` (default: authUrl without /v3). */
+    wwwAuthenticateUri?: string;
+    /** Anvil's own service user that validates tokens. */
+    username?: string;
+    password?: string;
+    projectName: string;
+    userDomainName: string;
+    projectDomainName: string;
+    /** Seconds a validated token is trusted before Keystone is asked again (never past its expiry). */
+    cacheSeconds: number;
+    /** Seconds one call to Keystone may take. */
+    timeout: number;
+    /** A CA file for an HTTPS Keystone. */
+    caFile?: string;
+  };
+}
+
 export interface AnvilConfig {
   dataDir: string;
   database: { url: string };
@@ -26,7 +61,10 @@ export interface AnvilConfig {
     /** The URL others (the CLI, agents) reach the API at; used in links. Defaults to http://host:port. */
     publicUrl?: string;
     maxLimit: number;
+    /** HTTPS when cert and key are set (PEM files); clientCa makes the API require client certificates. */
+    tls: { cert?: string; key?: string; clientCa?: string };
   };
+  auth: AuthConfig;
   conductor: {
     hostname: string;
     group: string;
@@ -77,7 +115,19 @@ export function defaultConfig(cwd = process.cwd()): AnvilConfig {
   return {
     dataDir,
     database: { url: `sqlite:${path.join(dataDir, 'anvil.sqlite')}` },
-    api: { host: '127.0.0.1', port: 6385, maxLimit: 1000 },
+    api: { host: '127.0.0.1', port: 6385, maxLimit: 1000, tls: { cert: undefined, key: undefined, clientCa: undefined } },
+    auth: {
+      strategy: 'noauth',
+      allowInsecureNoauth: false,
+      userFile: undefined,
+      realm: 'Baremetal API',
+      policyFile: undefined,
+      serviceProjectName: 'service',
+      keystone: {
+        authUrl: undefined, wwwAuthenticateUri: undefined, username: undefined, password: undefined,
+        projectName: 'service', userDomainName: 'Default', projectDomainName: 'Default', cacheSeconds: 300, timeout: 10, caFile: undefined,
+      },
+    },
     conductor: {
       hostname: os.hostname(),
       group: '',
@@ -125,7 +175,8 @@ export function parseListen(value: string, what: string): { host: string; port: 
 
 /**
  * Loads the configuration: defaults, then the YAML file (if any), then environment variables
- * ANVIL_DATABASE_URL, ANVIL_API_LISTEN, ANVIL_CONDUCTOR_HOSTNAME, ANVIL_CONDUCTOR_GROUP, ANVIL_LOG_LEVEL.
+ * ANVIL_DATABASE_URL, ANVIL_API_LISTEN, ANVIL_CONDUCTOR_HOSTNAME, ANVIL_CONDUCTOR_GROUP, ANVIL_LOG_LEVEL,
+ * ANVIL_AUTH_STRATEGY, ANVIL_HTTP_BASIC_USER_FILE, ANVIL_POLICY_FILE, ANVIL_TLS_CERT, ANVIL_TLS_KEY, ANVIL_TLS_CLIENT_CA.
  */
 export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): AnvilConfig {
   const env = opts.env ?? process.env;
@@ -152,9 +203,21 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; cwd?:
   if (env.ANVIL_CONDUCTOR_HOSTNAME) config.conductor.hostname = env.ANVIL_CONDUCTOR_HOSTNAME;
   if (env.ANVIL_CONDUCTOR_GROUP !== undefined) config.conductor.group = env.ANVIL_CONDUCTOR_GROUP.toLowerCase();
   if (env.ANVIL_LOG_LEVEL) config.log.level = env.ANVIL_LOG_LEVEL;
+  if (env.ANVIL_AUTH_STRATEGY) config.auth.strategy = env.ANVIL_AUTH_STRATEGY as AuthStrategy;
+  if (env.ANVIL_HTTP_BASIC_USER_FILE) config.auth.userFile = env.ANVIL_HTTP_BASIC_USER_FILE;
+  if (env.ANVIL_POLICY_FILE) config.auth.policyFile = env.ANVIL_POLICY_FILE;
+  if (env.ANVIL_TLS_CERT) config.api.tls.cert = env.ANVIL_TLS_CERT;
+  if (env.ANVIL_TLS_KEY) config.api.tls.key = env.ANVIL_TLS_KEY;
+  if (env.ANVIL_TLS_CLIENT_CA) config.api.tls.clientCa = env.ANVIL_TLS_CLIENT_CA;
+  if (!AUTH_STRATEGIES.includes(config.auth.strategy)) {
+    throw new InvalidInput(`auth.strategy must be one of ${AUTH_STRATEGIES.join(', ')}, got "${String(config.auth.strategy)}"`);
+  }
+  if (Boolean(config.api.tls.cert) !== Boolean(config.api.tls.key)) throw new InvalidInput('api.tls needs both cert and key (ANVIL_TLS_CERT and ANVIL_TLS_KEY)');
   return config;
 }
 
+export const AUTH_STRATEGIES: readonly AuthStrategy[] = ['noauth', 'http_basic', 'keystone'];
+
 export function apiPublicUrl(config: AnvilConfig): string {
-  return (config.api.publicUrl ?? `http://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${config.api.port}`).replace(/\/$/, '');
+  return (config.api.publicUrl ?? `${config.api.tls.cert ? 'https' : 'http'}://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${config.api.port}`).replace(/\/$/, '');
 }

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { fromJson, now, toJson } from './index.ts';
+import { nodesOfProject } from './nodes.ts';
 import { applyPage, type PageQuery } from './paging.ts';
 
 export interface AllocationRecord {
@@ -58,11 +59,12 @@ export async function allocationOfNode(knex: Knex, nodeId: number): Promise<Allo
   return row ? rowToAllocation(row) : undefined;
 }
 
-export interface AllocationFilters { node_id?: number; resource_class?: string; state?: string; owner?: string }
+export interface AllocationFilters { node_id?: number; resource_class?: string; state?: string; owner?: string; /** allocations this project owns */ project?: string }
 
 export async function listAllocations(knex: Knex, f: AllocationFilters, page: PageQuery): Promise<AllocationRecord[]> {
   const q = knex('allocations').select('allocations.*');
   for (const k of ['node_id', 'resource_class', 'state', 'owner'] as const) if (f[k] !== undefined) q.where(`allocations.${k}`, f[k] as string | number);
+  if (f.project !== undefined) q.where('allocations.owner', f.project);
   return (await applyPage(q, page, 'allocations')).map(rowToAllocation);
 }
 
@@ -82,6 +84,8 @@ export async function claimNodeFor(knex: Knex, a: AllocationRecord, candidateIds
   const q = knex('nodes').select('id').where({ provision_state: 'available', maintenance: false }).whereNull('instance_uuid').whereNull('allocation_id').whereNull('reservation');
   if (a.resource_class !== null) q.where('resource_class', a.resource_class);
   if (candidateIds) q.whereIn('id', candidateIds);
+  // A project's allocation gets only a node the project owns or leases (Ironic's conductor filters the same way).
+  if (a.owner !== null) q.whereIn('id', nodesOfProject(knex, a.owner));
   for (const trait of a.traits) q.whereIn('id', knex('node_traits').select('node_id').where({ trait }));
   const ids = ((await q.limit(200)) as { id: number }[]).map((r) => r.id);
   for (let i = ids.length - 1; i > 0; i--) {

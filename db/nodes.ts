@@ -263,6 +263,13 @@ export interface NodeFilters {
   parent_node?: string;
   /** Child nodes (with parent_node set) are left out unless asked for, as in Ironic >= 1.83. */
   include_children?: boolean;
+  /** Nodes this project owns or leases (a project-scoped caller's share). */
+  project?: string;
+}
+
+/** Ids of the nodes a project owns or leases, as a subquery. */
+export function nodesOfProject(knex: Knex, project: string): Knex.QueryBuilder {
+  return knex('nodes').select('id').where('owner', project).orWhere('lessee', project);
 }
 
 export function applyNodeFilters(q: Knex.QueryBuilder, f: NodeFilters): Knex.QueryBuilder {
@@ -281,6 +288,7 @@ export function applyNodeFilters(q: Knex.QueryBuilder, f: NodeFilters): Knex.Que
     else q.whereNull('nodes.shard');
   }
   if (f.parent_node === undefined && !f.include_children) q.whereNull('nodes.parent_node');
+  if (f.project !== undefined) q.where((w) => w.where('nodes.owner', f.project as string).orWhere('nodes.lessee', f.project as string));
   return q;
 }
 

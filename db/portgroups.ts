@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { fromJson, now, toBool, toJson } from './index.ts';
+import { nodesOfProject } from './nodes.ts';
 import { applyPage, type PageQuery } from './paging.ts';
 
 type Json = Record<string, unknown>;
@@ -52,12 +53,13 @@ export async function getPortgroupById(knex: Knex, id: number): Promise<Portgrou
   return row ? rowToPortgroup(row) : undefined;
 }
 
-export interface PortgroupFilters { node_id?: number; address?: string }
+export interface PortgroupFilters { node_id?: number; address?: string; /** port groups of nodes this project owns or leases */ project?: string }
 
 export async function listPortgroups(knex: Knex, filters: PortgroupFilters, page: PageQuery): Promise<PortgroupRecord[]> {
   const q = knex('portgroups').select('portgroups.*');
   if (filters.node_id !== undefined) q.where('portgroups.node_id', filters.node_id);
   if (filters.address !== undefined) q.where('portgroups.address', filters.address);
+  if (filters.project !== undefined) q.whereIn('portgroups.node_id', nodesOfProject(knex, filters.project));
   return (await applyPage(q, page, 'portgroups')).map(rowToPortgroup);
 }
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { normalizeMac } from '../common/mac.ts';
 import { fromJson, now, toBool, toJson } from './index.ts';
-import { getNodeById, type NodeRecord } from './nodes.ts';
+import { getNodeById, nodesOfProject, type NodeRecord } from './nodes.ts';
 import { applyPage, type PageQuery } from './paging.ts';
 
 type Json = Record<string, unknown>;
@@ -73,7 +73,7 @@ export async function findPortByAddress(knex: Knex, address: string): Promise<Po
   return row ? rowToPort(row) : undefined;
 }
 
-export interface PortFilters { node_id?: number; address?: string; portgroup_id?: number; node_shards?: string[] }
+export interface PortFilters { node_id?: number; address?: string; portgroup_id?: number; node_shards?: string[]; /** ports of nodes this project owns or leases */ project?: string }
 
 export async function listPorts(knex: Knex, filters: PortFilters, page: PageQuery): Promise<PortRecord[]> {
   const q = knex('ports').select('ports.*');
@@ -81,6 +81,7 @@ export async function listPorts(knex: Knex, filters: PortFilters, page: PageQuer
   if (filters.address !== undefined) q.where('ports.address', normalizeMac(filters.address));
   if (filters.portgroup_id !== undefined) q.where('ports.portgroup_id', filters.portgroup_id);
   if (filters.node_shards) q.whereIn('ports.node_id', knex('nodes').select('id').whereIn('shard', filters.node_shards));
+  if (filters.project !== undefined) q.whereIn('ports.node_id', nodesOfProject(knex, filters.project));
   return (await applyPage(q, page, 'ports')).map(rowToPort);
 }
 

@@ -6,6 +6,8 @@ import type { AnvilConfig } from '../../common/config.ts';
 import { InvalidInput, NotFound } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Database } from '../../db/index.ts';
+import { registerAuth } from './auth/index.ts';
+import { tlsOptions } from './auth/tls.ts';
 import type { ApiContext } from './context.ts';
 import { sendError } from './errors.ts';
 import { validatorCompiler } from './validation.ts';
@@ -67,6 +69,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
     bodyLimit: 64 * 1024 * 1024,
     genReqId: () => `req-${randomUUID()}`,
+    ...tlsOptions(opts.config),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.decorateRequest('apiVersion', 1);
@@ -89,6 +92,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
   app.setNotFoundHandler((req, reply) => sendError(new NotFound('The resource could not be found.'), req, reply));
 
   const ctx: ApiContext = { db: opts.db, config: opts.config, logger: opts.logger, taskTimeoutMs: opts.taskTimeoutMs ?? (opts.config.conductor.taskTimeout + 5) * 1000 };
+  registerAuth(app, ctx);
   await app.register(rootRoutes, ctx);
   for (const prefix of ['/v1', '']) {
     for (const plugin of ROUTE_PLUGINS) await app.register(plugin, { ...ctx, prefix });

@@ -114,7 +114,7 @@ export const allocationRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx)
     requireEndpoint(req, 52);
     const q = req.query as Query;
     const fields = visible(req.apiVersion, parseFields(req, q, FIELD_VERSIONS));
-    const f: AllocationFilters = {};
+    const f: AllocationFilters = { project: req.auth.project };
     const nodeIdent = queryValue(q, 'node');
     if (nodeIdent !== undefined) f.node_id = (await findNodeOr404(ctx.db.knex, nodeIdent)).id;
     for (const k of ['resource_class', 'state', 'owner'] as const) {

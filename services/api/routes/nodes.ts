@@ -100,7 +100,7 @@ export async function listNodesReply(req: FastifyRequest, ctx: ApiContext, opts:
   if (opts.detail && q.fields !== undefined) throw new InvalidInput('The fields parameter is not allowed on /detail.');
   const requested = parseFields(req, q, NODE_FIELD_VERSIONS);
   const fields = visibleNodeFields(req.apiVersion, requested, detail);
-  const filters = { ...(await parseNodeFilters(req, ctx, q)), ...opts.fixed };
+  const filters = { ...(await parseNodeFilters(req, ctx, q)), ...opts.fixed, project: req.auth.project };
   const page = parsePage(q, ctx.config.api.maxLimit, NODE_SORT_KEYS);
   let marker: NodeRecord | undefined;
   if (page.marker) {

@@ -57,7 +57,7 @@ async function listReply(req: FastifyRequest, ctx: ApiContext, detail: boolean, 
   const q = req.query as Query;
   const requested = parseFields(req, q, FIELD_VERSIONS);
   const fields = visible(req.apiVersion, requested, wantsDetail(req, q, detail));
-  const filters: PortgroupFilters = { ...fixed };
+  const filters: PortgroupFilters = { ...fixed, project: req.auth.project };
   const nodeIdent = queryValue(q, 'node');
   if (nodeIdent !== undefined) {
     const node = await findNode(ctx.db.knex, nodeIdent);

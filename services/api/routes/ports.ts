@@ -69,7 +69,7 @@ export async function listPortsReply(req: FastifyRequest, ctx: ApiContext, opts:
   const detail = wantsDetail(req, q, opts.detail);
   const requested = parseFields(req, q, PORT_FIELD_VERSIONS);
   const fields = visible(req.apiVersion, requested, detail);
-  const filters: PortFilters = { ...opts.fixed };
+  const filters: PortFilters = { ...opts.fixed, project: req.auth.project };
   const nodeIdent = queryValue(q, 'node') ?? queryValue(q, 'node_uuid');
   if (queryValue(q, 'node') !== undefined && queryValue(q, 'node_uuid') !== undefined) throw new InvalidInput('Only one of node or node_uuid may be given.');
   if (nodeIdent !== undefined) {

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import os from 'node:os';
 import path from 'node:path';
 import { defaultConfig, type AnvilConfig } from '../../../common/config.ts';
-import { silentLogger } from '../../../common/logger.ts';
+import { silentLogger, type Logger } from '../../../common/logger.ts';
 import { registerConductor } from '../../../db/conductors.ts';
 import { createApiServer } from '../../../services/api/server.ts';
 import { createTestDatabase, type Backend, type TestDatabase } from '../../helpers/db.ts';
@@ -50,10 +50,11 @@ export function testConfig(): AnvilConfig {
   return config;
 }
 
-export async function startHarness(backend: Backend, opts: { taskTimeoutMs?: number; conductorRow?: boolean } = {}): Promise<ApiHarness> {
+export async function startHarness(backend: Backend, opts: { taskTimeoutMs?: number; conductorRow?: boolean; configure?: (config: AnvilConfig) => void; logger?: Logger } = {}): Promise<ApiHarness> {
   const t = await createTestDatabase(backend);
   const config = testConfig();
-  const app = await createApiServer({ db: t.db, config, logger: silentLogger, taskTimeoutMs: opts.taskTimeoutMs });
+  opts.configure?.(config);
+  const app = await createApiServer({ db: t.db, config, logger: opts.logger ?? silentLogger, taskTimeoutMs: opts.taskTimeoutMs });
   // Drivers are listed only when a live conductor serves them.
   if (opts.conductorRow !== false) await registerConductor(t.db.knex, 'c1', '', ['fake-hardware', 'manual-management']);
   return {

@@ -1,0 +1,60 @@
+// The auth layer of the API, registered before any route: the strategy authenticates each
+// request (onRequest), the policy authorizes it (preValidation). Public routes (root documents,
+// the ramdisk's endpoints) skip both; an unknown path still needs credentials.
+import type { FastifyInstance } from 'fastify';
+import type { ApiContext } from '../context.ts';
+import { ANONYMOUS } from './identity.ts';
+import { authorize, type RequestAuth } from './authorize.ts';
+import { Policy } from './policy/enforcer.ts';
+import { ROUTE_POLICIES, routeKey, type RoutePolicy } from './policy/routes.ts';
+import { createAuthenticator, Unauthorized, type Authenticator } from './strategy.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: RequestAuth;
+  }
+  interface FastifyContextConfig {
+    policy?: RoutePolicy;
+  }
+}
+
+export interface AuthLayer {
+  authenticator: Authenticator;
+  policy: Policy;
+}
+
+/** Adds authentication and authorization to the app; call before registering routes. */
+export function registerAuth(app: FastifyInstance, ctx: ApiContext): AuthLayer {
+  const authenticator = createAuthenticator(ctx.config, ctx.logger);
+  const policy = Policy.fromConfig(ctx.config.auth, ctx.logger);
+  app.decorateRequest('auth', null as unknown as RequestAuth);
+
+  app.addHook('onRoute', (route) => {
+    const method = [route.method].flat()[0];
+    const entry = ROUTE_POLICIES[routeKey(method, route.url)];
+    if (!entry) ctx.logger.warn(`route ${method} ${route.url} has no policy rule (services/api/auth/policy/routes.ts): every request to it is refused`);
+    route.config = { ...(route.config as object), policy: entry };
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    const route = req.routeOptions.config?.policy;
+    if (route?.public) {
+      req.auth = { identity: ANONYMOUS };
+      return;
+    }
+    try {
+      req.auth = { identity: await authenticator.authenticate(req) };
+    } catch (err) {
+      if (err instanceof Unauthorized && authenticator.challenge) reply.header('WWW-Authenticate', authenticator.challenge);
+      throw err;
+    }
+  });
+
+  app.addHook('preValidation', async (req) => {
+    if (req.is404) return;
+    await authorize(req, ctx.db.knex, policy, req.routeOptions.config?.policy);
+  });
+
+  app.addHook('onClose', async () => authenticator.close?.());
+  return { authenticator, policy };
+}

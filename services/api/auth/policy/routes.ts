@@ -1,0 +1,146 @@
+// Which rule guards which route: one entry per method and path (without the /v1 prefix, which
+// every path is also served without). The authorization hook reads this table; route handlers
+// never look at roles. A route missing here is refused to everyone (default-deny).
+import type { FastifyRequest } from 'fastify';
+import type { TargetKind } from './targets.ts';
+
+export type ListKind = 'node' | 'port' | 'portgroup' | 'allocation';
+
+export interface RoutePolicy {
+  /** No credentials asked (root documents; the ramdisk's endpoints, which check the agent token). */
+  public?: boolean;
+  /** Rules the caller must pass, all of them (a function of the request for PATCH of nodes). */
+  rules: readonly string[] | ((req: FastifyRequest) => string[]);
+  /** What the rules' %(node.owner)s etc. refer to. */
+  target?: TargetKind;
+  /** A collection: list_all shows everything; list alone shows the caller's project's share. */
+  list?: ListKind;
+  /** Ironic's special cases: creating self-owned nodes and allocations, deleting self-owned nodes. */
+  special?: 'nodeCreate' | 'nodeDelete' | 'allocationCreate';
+}
+
+/** ironic/api/controllers/v1/node.py _authorize_patch_and_get_node: one rule per patched field. */
+export function nodePatchRules(req: FastifyRequest): string[] {
+  const ops = Array.isArray(req.body) ? (req.body as { path?: unknown; value?: unknown }[]) : [];
+  const rules = new Set<string>();
+  let generic = false;
+  for (const op of ops) {
+    const path = typeof op?.path === 'string' ? op.path : '';
+    const field = path.split('/')[1] ?? '';
+    if (field === 'instance_info') rules.add('baremetal:node:update_instance_info');
+    else if (field === 'extra') rules.add('baremetal:node:update_extra');
+    else if (field === 'automated_clean' && isFalse(op.value)) rules.add('baremetal:node:disable_cleaning');
+    else if (field === 'driver_info') rules.add('baremetal:node:update:driver_info');
+    else if (field === 'properties') rules.add('baremetal:node:update:properties');
+    else if (field === 'chassis_uuid') rules.add('baremetal:node:update:chassis_uuid');
+    else if (field === 'instance_uuid') rules.add('baremetal:node:update:instance_uuid');
+    else if (field === 'lessee') rules.add('baremetal:node:update:lessee');
+    else if (field === 'owner') rules.add('baremetal:node:update:owner');
+    else if (field === 'driver' || field.endsWith('_interface')) rules.add('baremetal:node:update:driver_interfaces');
+    else if (field === 'network_data') rules.add('baremetal:node:update:network_data');
+    else if (field === 'conductor_group') rules.add('baremetal:node:update:conductor_group');
+    else if (field === 'name') rules.add('baremetal:node:update:name');
+    else if (field === 'retired' || field === 'retired_reason') rules.add('baremetal:node:update:retired');
+    else if (field === 'shard') rules.add('baremetal:node:update:shard');
+    else if (field === 'parent_node') rules.add('baremetal:node:update:parent_node');
+    else generic = true;
+  }
+  if (generic || rules.size === 0) rules.add('baremetal:node:update');
+  return [...rules];
+}
+
+function isFalse(v: unknown): boolean {
+  return v === false || (typeof v === 'string' && ['0', 'f', 'false', 'off', 'n', 'no'].includes(v.trim().toLowerCase()));
+}
+
+const node = (rule: string): RoutePolicy => ({ rules: [rule], target: 'node' });
+
+export const ROUTE_POLICIES: Record<string, RoutePolicy> = {
+  'GET /': { public: true, rules: [] },
+  'GET /lookup': { public: true, rules: ['baremetal:driver:ipa_lookup'] },
+  'POST /heartbeat/:ident': { public: true, rules: ['baremetal:node:ipa_heartbeat'] },
+  'POST /continue_inspection': { public: true, rules: ['baremetal:driver:ipa_continue_inspection'] },
+
+  'GET /nodes': { rules: [], list: 'node' },
+  'GET /nodes/detail': { rules: [], list: 'node' },
+  'POST /nodes': { rules: [], special: 'nodeCreate' },
+  'GET /nodes/:ident': node('baremetal:node:get'),
+  'PATCH /nodes/:ident': { rules: nodePatchRules, target: 'node' },
+  'DELETE /nodes/:ident': { rules: [], target: 'node', special: 'nodeDelete' },
+  'GET /nodes/:ident/states': node('baremetal:node:get_states'),
+  'PUT /nodes/:ident/states/provision': node('baremetal:node:set_provision_state'),
+  'PUT /nodes/:ident/states/power': node('baremetal:node:set_power_state'),
+  'PUT /nodes/:ident/states/raid': node('baremetal:node:set_raid_state'),
+  'PUT /nodes/:ident/states/boot_mode': node('baremetal:node:set_boot_mode'),
+  'PUT /nodes/:ident/states/secure_boot': node('baremetal:node:set_secure_boot'),
+  'PUT /nodes/:ident/maintenance': node('baremetal:node:set_maintenance'),
+  'DELETE /nodes/:ident/maintenance': node('baremetal:node:clear_maintenance'),
+  'GET /nodes/:ident/validate': node('baremetal:node:validate'),
+  'GET /nodes/:ident/management/boot_device': node('baremetal:node:get_boot_device'),
+  'PUT /nodes/:ident/management/boot_device': node('baremetal:node:set_boot_device'),
+  'GET /nodes/:ident/management/boot_device/supported': node('baremetal:node:get_boot_device'),
+  'PUT /nodes/:ident/management/inject_nmi': node('baremetal:node:inject_nmi'),
+  'GET /nodes/:ident/bios': node('baremetal:node:bios:get'),
+  'GET /nodes/:ident/firmware': node('baremetal:node:firmware:get'),
+  'GET /nodes/:ident/inventory': node('baremetal:node:inventory:get'),
+  'GET /nodes/:ident/history': node('baremetal:node:history:get'),
+  'GET /nodes/:ident/history/:event': node('baremetal:node:history:get'),
+  'GET /nodes/:ident/traits': node('baremetal:node:traits:list'),
+  'PUT /nodes/:ident/traits': node('baremetal:node:traits:set'),
+  'PUT /nodes/:ident/traits/:trait': node('baremetal:node:traits:set'),
+  'DELETE /nodes/:ident/traits': node('baremetal:node:traits:delete'),
+  'DELETE /nodes/:ident/traits/:trait': node('baremetal:node:traits:delete'),
+  'GET /nodes/:ident/ports': { rules: [], target: 'node', list: 'port' },
+  'GET /nodes/:ident/ports/detail': { rules: [], target: 'node', list: 'port' },
+  'GET /nodes/:ident/portgroups': { rules: [], target: 'node', list: 'portgroup' },
+  'GET /nodes/:ident/allocation': { rules: ['baremetal:allocation:get'], target: 'allocationOfNode' },
+  'DELETE /nodes/:ident/allocation': { rules: ['baremetal:allocation:delete'], target: 'allocationOfNode' },
+
+  'GET /ports': { rules: [], list: 'port' },
+  'GET /ports/detail': { rules: [], list: 'port' },
+  'GET /ports/:uuid': { rules: ['baremetal:port:get'], target: 'port' },
+  'POST /ports': { rules: ['baremetal:port:create'], target: 'bodyNode' },
+  'PATCH /ports/:uuid': { rules: ['baremetal:port:update'], target: 'port' },
+  'DELETE /ports/:uuid': { rules: ['baremetal:port:delete'], target: 'port' },
+
+  'GET /portgroups': { rules: [], list: 'portgroup' },
+  'GET /portgroups/detail': { rules: [], list: 'portgroup' },
+  'GET /portgroups/:ident': { rules: ['baremetal:portgroup:get'], target: 'portgroup' },
+  'GET /portgroups/:ident/ports': { rules: [], target: 'portgroup', list: 'port' },
+  'GET /portgroups/:ident/ports/detail': { rules: [], target: 'portgroup', list: 'port' },
+  'POST /portgroups': { rules: ['baremetal:portgroup:create'], target: 'bodyNode' },
+  'PATCH /portgroups/:ident': { rules: ['baremetal:portgroup:update'], target: 'portgroup' },
+  'DELETE /portgroups/:ident': { rules: ['baremetal:portgroup:delete'], target: 'portgroup' },
+
+  'GET /chassis': { rules: ['baremetal:chassis:get'] },
+  'GET /chassis/detail': { rules: ['baremetal:chassis:get'] },
+  'GET /chassis/:uuid': { rules: ['baremetal:chassis:get'] },
+  'GET /chassis/:uuid/nodes': { rules: ['baremetal:chassis:get'] },
+  'POST /chassis': { rules: ['baremetal:chassis:create'] },
+  'PATCH /chassis/:uuid': { rules: ['baremetal:chassis:update'] },
+  'DELETE /chassis/:uuid': { rules: ['baremetal:chassis:delete'] },
+
+  'GET /drivers': { rules: ['baremetal:driver:get'] },
+  'GET /drivers/:name': { rules: ['baremetal:driver:get'] },
+  'GET /drivers/:name/properties': { rules: ['baremetal:driver:get_properties'] },
+
+  'GET /conductors': { rules: ['baremetal:conductor:get'] },
+  'GET /conductors/:hostname': { rules: ['baremetal:conductor:get'] },
+
+  'GET /allocations': { rules: [], list: 'allocation' },
+  'POST /allocations': { rules: [], special: 'allocationCreate' },
+  'GET /allocations/:ident': { rules: ['baremetal:allocation:get'], target: 'allocation' },
+  'PATCH /allocations/:ident': { rules: ['baremetal:allocation:update'], target: 'allocation' },
+  'DELETE /allocations/:ident': { rules: ['baremetal:allocation:delete'], target: 'allocation' },
+
+  'GET /netboot/subnets': { rules: ['anvil:netboot:get'] },
+  'POST /netboot/subnets': { rules: ['anvil:netboot:update'] },
+  'DELETE /netboot/subnets/:name': { rules: ['anvil:netboot:update'] },
+  'GET /netboot/leases': { rules: ['anvil:netboot:get'] },
+};
+
+/** The table's key of a registered route: HEAD as GET, the /v1 prefix and a trailing slash dropped. */
+export function routeKey(method: string, url: string): string {
+  const path = url.replace(/^\/v1(?=\/|$)/, '').replace(/(.)\/$/, '$1') || '/';
+  return `${method === 'HEAD' ? 'GET' : method} ${path}`;
+}

@@ -1,0 +1,143 @@
+// Ironic's secure-RBAC policy defaults (ironic/common/policy.py), rule for rule, plus Anvil's own
+// additions under `anvil:`. Rules as data: a name, its check string, the token scopes it accepts
+// and what it guards. docs/security.md lists them all; a policy file can override any of them.
+
+// The personas, spelled as Ironic spells them.
+const SYSTEM_ADMIN = 'role:admin and system_scope:all';
+const SYSTEM_MEMBER = '(role:member and system_scope:all) or rule:service_role';
+const SYSTEM_READER = '(role:reader and system_scope:all) or (role:service and system_scope:all) or rule:service_role';
+const PROJECT_ADMIN = 'role:admin and project_id:%(node.owner)s';
+const PROJECT_MEMBER = 'role:member and (project_id:%(node.owner)s or project_id:%(node.lessee)s)';
+const PROJECT_READER = 'role:reader and (project_id:%(node.owner)s or project_id:%(node.lessee)s)';
+const SYSTEM_SERVICE = 'role:service and system_scope:all';
+const PROJECT_SERVICE = 'role:service and project_id:%(node.owner)s';
+const SYSTEM_OR_PROJECT_MEMBER = `(${SYSTEM_MEMBER}) or (${PROJECT_MEMBER}) or (${SYSTEM_SERVICE})`;
+const SYSTEM_OR_PROJECT_READER = `(${SYSTEM_READER}) or (${PROJECT_READER}) or (${PROJECT_SERVICE})`;
+const PROJECT_OWNER_ADMIN = 'role:admin and project_id:%(node.owner)s';
+const PROJECT_OWNER_MANAGER = 'role:manager and project_id:%(node.owner)s';
+const PROJECT_OWNER_MEMBER = 'role:member and project_id:%(node.owner)s';
+const PROJECT_OWNER_READER = 'role:reader and project_id:%(node.owner)s';
+const PROJECT_LESSEE_ADMIN = 'role:admin and project_id:%(node.lessee)s';
+const PROJECT_LESSEE_MANAGER = 'role:manager and project_id:%(node.lessee)s';
+const ALLOCATION_OWNER_MEMBER = 'role:member and project_id:%(allocation.owner)s';
+const ALLOCATION_OWNER_READER = 'role:reader and project_id:%(allocation.owner)s';
+const SYSTEM_OR_OWNER_MEMBER_AND_LESSEE_ADMIN = `(${SYSTEM_MEMBER}) or (${SYSTEM_SERVICE}) or (${PROJECT_OWNER_MEMBER}) or (${PROJECT_LESSEE_ADMIN}) or (${PROJECT_LESSEE_MANAGER}) or (${PROJECT_SERVICE})`;
+const SYSTEM_ADMIN_OR_OWNER_ADMIN = `(${SYSTEM_ADMIN}) or (${SYSTEM_SERVICE}) or (${PROJECT_OWNER_ADMIN}) or (${PROJECT_OWNER_MANAGER}) or (${PROJECT_SERVICE})`;
+const SYSTEM_MEMBER_OR_OWNER_ADMIN = `(${SYSTEM_MEMBER}) or (${SYSTEM_SERVICE}) or (${PROJECT_OWNER_ADMIN}) or (${PROJECT_OWNER_MANAGER}) or (${PROJECT_SERVICE})`;
+const SYSTEM_MEMBER_OR_OWNER_MEMBER = `(${SYSTEM_MEMBER}) or (${SYSTEM_SERVICE}) or (${PROJECT_OWNER_MEMBER}) or (${PROJECT_SERVICE})`;
+const SYSTEM_OR_OWNER_READER = `(${SYSTEM_READER}) or (${SYSTEM_SERVICE}) or (${PROJECT_OWNER_READER}) or (${PROJECT_SERVICE})`;
+const ALLOCATION_MEMBER = `(${SYSTEM_MEMBER}) or (${ALLOCATION_OWNER_MEMBER})`;
+const ALLOCATION_READER = `(${SYSTEM_READER}) or (${ALLOCATION_OWNER_READER})`;
+const ALLOCATION_CREATOR = `(${SYSTEM_MEMBER}) or (role:member)`;
+const API_READER = '(role:reader) or (role:service)';
+
+export type Scope = 'system' | 'project';
+
+export interface RuleDefault {
+  name: string;
+  check: string;
+  /** Token scopes the rule accepts (oslo scope_types, enforced as Ironic enforces them). */
+  scopes: readonly Scope[];
+  description: string;
+}
+
+const BOTH: readonly Scope[] = ['system', 'project'];
+const SYSTEM: readonly Scope[] = ['system'];
+
+const TABLE: [name: string, check: string, scopes: readonly Scope[], description: string][] = [
+  // Building blocks other rules refer to.
+  ['service_role', 'role:service and project_name:%(config.service_project_name)s', BOTH, 'A service user of the service project (auth.serviceProjectName)'],
+  ['show_password', '!', BOTH, 'Show secrets of driver_info in answers (never, by default)'],
+  ['show_instance_secrets', '!', BOTH, 'Show secrets of instance_info in answers (never, by default)'],
+
+  ['baremetal:node:create', `(${SYSTEM_ADMIN}) or (${SYSTEM_SERVICE})`, BOTH, 'Create nodes'],
+  ['baremetal:node:create:self_owned_node', '(role:admin) or (role:service)', BOTH, 'Create nodes owned by the caller\'s project'],
+  ['baremetal:node:list', API_READER, BOTH, 'List nodes, filtered to those the caller\'s project owns or leases'],
+  ['baremetal:node:list_all', SYSTEM_READER, BOTH, 'List every node'],
+  ['baremetal:node:get', SYSTEM_OR_PROJECT_READER, BOTH, 'Show a node (without it, the node answers 404)'],
+  ['baremetal:node:get:filter_threshold', SYSTEM_READER, BOTH, 'See every field of a node; others go through the get:<field> rules'],
+  ['baremetal:node:get:last_error', SYSTEM_OR_OWNER_READER, BOTH, 'See a node\'s last_error'],
+  ['baremetal:node:get:reservation', SYSTEM_OR_OWNER_READER, BOTH, 'See a node\'s reservation'],
+  ['baremetal:node:get:driver_internal_info', SYSTEM_OR_OWNER_READER, BOTH, 'See a node\'s driver_internal_info'],
+  ['baremetal:node:get:driver_info', SYSTEM_OR_OWNER_READER, BOTH, 'See a node\'s driver_info'],
+  ['baremetal:node:update:driver_info', SYSTEM_MEMBER_OR_OWNER_MEMBER, BOTH, 'Change driver_info (BMC address and credentials)'],
+  ['baremetal:node:update:properties', SYSTEM_MEMBER_OR_OWNER_MEMBER, BOTH, 'Change properties'],
+  ['baremetal:node:update:chassis_uuid', SYSTEM_ADMIN, BOTH, 'Change chassis_uuid'],
+  ['baremetal:node:update:instance_uuid', SYSTEM_MEMBER_OR_OWNER_MEMBER, BOTH, 'Change instance_uuid'],
+  ['baremetal:node:update:lessee', SYSTEM_MEMBER_OR_OWNER_MEMBER, BOTH, 'Change lessee'],
+  ['baremetal:node:update:owner', SYSTEM_MEMBER, BOTH, 'Change owner'],
+  ['baremetal:node:update:driver_interfaces', SYSTEM_MEMBER_OR_OWNER_ADMIN, BOTH, 'Change driver and *_interface fields'],
+  ['baremetal:node:update:network_data', SYSTEM_MEMBER_OR_OWNER_MEMBER, BOTH, 'Change network_data'],
+  ['baremetal:node:update:conductor_group', SYSTEM_MEMBER, BOTH, 'Change conductor_group'],
+  ['baremetal:node:update:name', SYSTEM_MEMBER_OR_OWNER_MEMBER, BOTH, 'Change name'],
+  ['baremetal:node:update:retired', SYSTEM_MEMBER_OR_OWNER_MEMBER, BOTH, 'Change retired and retired_reason'],
+  ['baremetal:node:update:shard', SYSTEM_ADMIN, BOTH, 'Change shard'],
+  ['baremetal:node:update:parent_node', SYSTEM_MEMBER, BOTH, 'Change parent_node'],
+  ['baremetal:node:update', SYSTEM_OR_PROJECT_MEMBER, BOTH, 'Change any other node field'],
+  ['baremetal:node:update_extra', SYSTEM_OR_PROJECT_MEMBER, BOTH, 'Change extra'],
+  ['baremetal:node:update_instance_info', SYSTEM_OR_OWNER_MEMBER_AND_LESSEE_ADMIN, BOTH, 'Change instance_info'],
+  ['baremetal:node:update_owner_provisioned', SYSTEM_ADMIN, SYSTEM, 'Change the owner of an active node'],
+  ['baremetal:node:disable_cleaning', SYSTEM_ADMIN, SYSTEM, 'Set automated_clean to false'],
+  ['baremetal:node:delete', SYSTEM_ADMIN, BOTH, 'Delete nodes'],
+  ['baremetal:node:delete:self_owned_node', PROJECT_ADMIN, BOTH, 'Delete nodes the caller\'s project owns'],
+  ['baremetal:node:validate', SYSTEM_OR_OWNER_MEMBER_AND_LESSEE_ADMIN, BOTH, 'Validate a node\'s interfaces'],
+  ['baremetal:node:set_maintenance', SYSTEM_OR_OWNER_MEMBER_AND_LESSEE_ADMIN, BOTH, 'Set maintenance'],
+  ['baremetal:node:clear_maintenance', SYSTEM_OR_OWNER_MEMBER_AND_LESSEE_ADMIN, BOTH, 'Clear maintenance'],
+  ['baremetal:node:get_boot_device', SYSTEM_MEMBER_OR_OWNER_ADMIN, BOTH, 'Read the boot device and the supported ones'],
+  ['baremetal:node:set_boot_device', SYSTEM_MEMBER_OR_OWNER_ADMIN, BOTH, 'Set the boot device'],
+  ['baremetal:node:inject_nmi', SYSTEM_MEMBER_OR_OWNER_ADMIN, BOTH, 'Inject an NMI'],
+  ['baremetal:node:get_states', SYSTEM_OR_PROJECT_READER, BOTH, 'Show power and provision state'],
+  ['baremetal:node:set_power_state', SYSTEM_OR_PROJECT_MEMBER, BOTH, 'Power on, off, reboot'],
+  ['baremetal:node:set_boot_mode', SYSTEM_OR_PROJECT_MEMBER, BOTH, 'Change the boot mode'],
+  ['baremetal:node:set_secure_boot', SYSTEM_OR_PROJECT_MEMBER, BOTH, 'Change secure boot'],
+  ['baremetal:node:set_provision_state', SYSTEM_OR_OWNER_MEMBER_AND_LESSEE_ADMIN, BOTH, 'Provision actions: manage, provide, inspect, clean, deploy, undeploy, rescue, abort...'],
+  ['baremetal:node:set_raid_state', SYSTEM_MEMBER_OR_OWNER_MEMBER, BOTH, 'Set the target RAID configuration'],
+  ['baremetal:node:traits:list', SYSTEM_OR_PROJECT_READER, BOTH, 'List a node\'s traits'],
+  ['baremetal:node:traits:set', SYSTEM_MEMBER_OR_OWNER_ADMIN, BOTH, 'Add or replace traits'],
+  ['baremetal:node:traits:delete', SYSTEM_MEMBER_OR_OWNER_ADMIN, BOTH, 'Remove traits'],
+  ['baremetal:node:bios:get', SYSTEM_OR_PROJECT_READER, BOTH, 'Read BIOS settings'],
+  ['baremetal:node:firmware:get', SYSTEM_OR_PROJECT_READER, BOTH, 'Read firmware components'],
+  ['baremetal:node:history:get', SYSTEM_OR_OWNER_READER, BOTH, 'Read a node\'s history'],
+  ['baremetal:node:inventory:get', SYSTEM_OR_OWNER_READER, BOTH, 'Read a node\'s inspection inventory'],
+
+  ['baremetal:port:get', SYSTEM_OR_PROJECT_READER, BOTH, 'Show a port (follows its node)'],
+  ['baremetal:port:list', API_READER, BOTH, 'List ports of the nodes the caller\'s project owns or leases'],
+  ['baremetal:port:list_all', SYSTEM_READER, BOTH, 'List every port'],
+  ['baremetal:port:create', SYSTEM_ADMIN_OR_OWNER_ADMIN, BOTH, 'Create ports'],
+  ['baremetal:port:delete', SYSTEM_ADMIN_OR_OWNER_ADMIN, BOTH, 'Delete ports'],
+  ['baremetal:port:update', SYSTEM_MEMBER_OR_OWNER_ADMIN, BOTH, 'Change ports'],
+
+  ['baremetal:portgroup:get', SYSTEM_OR_PROJECT_READER, BOTH, 'Show a port group (follows its node)'],
+  ['baremetal:portgroup:list', API_READER, BOTH, 'List port groups of the nodes the caller\'s project owns or leases'],
+  ['baremetal:portgroup:list_all', SYSTEM_READER, BOTH, 'List every port group'],
+  ['baremetal:portgroup:create', SYSTEM_ADMIN_OR_OWNER_ADMIN, BOTH, 'Create port groups'],
+  ['baremetal:portgroup:delete', SYSTEM_ADMIN_OR_OWNER_ADMIN, BOTH, 'Delete port groups'],
+  ['baremetal:portgroup:update', SYSTEM_MEMBER_OR_OWNER_ADMIN, BOTH, 'Change port groups'],
+
+  ['baremetal:chassis:get', SYSTEM_READER, SYSTEM, 'List and show chassis'],
+  ['baremetal:chassis:create', SYSTEM_ADMIN, SYSTEM, 'Create chassis'],
+  ['baremetal:chassis:delete', SYSTEM_ADMIN, SYSTEM, 'Delete chassis'],
+  ['baremetal:chassis:update', SYSTEM_MEMBER, SYSTEM, 'Change chassis'],
+
+  ['baremetal:driver:get', SYSTEM_READER, SYSTEM, 'List and show drivers'],
+  ['baremetal:driver:get_properties', SYSTEM_READER, SYSTEM, 'Show a driver\'s properties'],
+
+  ['baremetal:node:ipa_heartbeat', '', BOTH, 'Heartbeats of the deploy ramdisk (checked against the agent token instead)'],
+  ['baremetal:driver:ipa_lookup', '', BOTH, 'Lookup of the deploy ramdisk (hands out the agent token once)'],
+  ['baremetal:driver:ipa_continue_inspection', '', BOTH, 'Inspection data from the ramdisk'],
+
+  ['baremetal:conductor:get', SYSTEM_READER, BOTH, 'List and show conductors'],
+
+  ['baremetal:allocation:get', ALLOCATION_READER, BOTH, 'Show an allocation (without it, 404)'],
+  ['baremetal:allocation:list', API_READER, BOTH, 'List the allocations the caller\'s project owns'],
+  ['baremetal:allocation:list_all', SYSTEM_READER, BOTH, 'List every allocation'],
+  ['baremetal:allocation:create', ALLOCATION_CREATOR, BOTH, 'Create allocations (a project member\'s are owned by its project)'],
+  ['baremetal:allocation:create_restricted', SYSTEM_MEMBER, BOTH, 'Create allocations with any owner'],
+  ['baremetal:allocation:delete', ALLOCATION_MEMBER, BOTH, 'Delete allocations'],
+  ['baremetal:allocation:update', ALLOCATION_MEMBER, BOTH, 'Change an allocation\'s name, extra and owner'],
+
+  ['anvil:netboot:get', SYSTEM_READER, SYSTEM, 'Read the provisioning network\'s subnets and DHCP leases (Anvil\'s own API)'],
+  ['anvil:netboot:update', SYSTEM_ADMIN, SYSTEM, 'Add and remove relayed subnets (Anvil\'s own API)'],
+];
+
+export const RULE_DEFAULTS: readonly RuleDefault[] = TABLE.map(([name, check, scopes, description]) => ({ name, check, scopes, description }));

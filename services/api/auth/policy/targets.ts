@@ -1,0 +1,75 @@
+// What a rule's %(node.owner)s / %(node.lessee)s / %(allocation.owner)s refer to, per kind of
+// route: the node a path names, the node of a port or port group, an allocation, the node a
+// request body names. Loaded only when a rule looks at it.
+import type { FastifyRequest } from 'fastify';
+import type { Knex } from 'knex';
+import { allocationOfNode, findAllocation } from '../../../../db/allocations.ts';
+import { findNode, isUuid } from '../../../../db/nodes.ts';
+import { findPortgroup } from '../../../../db/portgroups.ts';
+import { findPortByUuid } from '../../../../db/ports.ts';
+import type { Target } from './checks.ts';
+
+export type TargetKind = 'node' | 'port' | 'portgroup' | 'allocation' | 'allocationOfNode' | 'bodyNode';
+
+interface Loaded { target: Target; ident: string }
+
+type Params = Record<string, string | undefined>;
+
+async function nodeTarget(knex: Knex, nodeIdOrIdent: number | string): Promise<Target | undefined> {
+  const q = knex('nodes').first('owner', 'lessee');
+  const row = typeof nodeIdOrIdent === 'number' ? await q.where({ id: nodeIdOrIdent }) : await findNode(knex, nodeIdOrIdent);
+  return row ? { 'node.owner': row.owner ?? null, 'node.lessee': row.lessee ?? null } : undefined;
+}
+
+/** The target of a request, or undefined when the object it names does not exist. */
+export async function loadTarget(knex: Knex, kind: TargetKind, req: FastifyRequest): Promise<Loaded | undefined> {
+  const params = (req.params ?? {}) as Params;
+  switch (kind) {
+    case 'node': {
+      const ident = params.ident ?? '';
+      const target = await nodeTarget(knex, ident);
+      return target && { target, ident };
+    }
+    case 'port': {
+      const ident = params.uuid ?? '';
+      const port = isUuid(ident) ? await findPortByUuid(knex, ident) : undefined;
+      const target = port && (await nodeTarget(knex, port.node_id));
+      return target && { target, ident };
+    }
+    case 'portgroup': {
+      const ident = params.ident ?? '';
+      const group = await findPortgroup(knex, ident, isUuid(ident));
+      const target = group && (await nodeTarget(knex, group.node_id));
+      return target && { target, ident };
+    }
+    case 'allocation': {
+      const ident = params.ident ?? '';
+      const a = await findAllocation(knex, ident, isUuid(ident));
+      return a && { target: { 'allocation.owner': a.owner ?? null }, ident };
+    }
+    case 'allocationOfNode': {
+      const ident = params.ident ?? '';
+      const node = await findNode(knex, ident);
+      if (!node) return undefined;
+      const a = await allocationOfNode(knex, node.id);
+      return { target: { 'node.owner': node.owner, 'node.lessee': node.lessee, 'allocation.owner': a?.owner ?? null }, ident };
+    }
+    case 'bodyNode': {
+      const body = req.body as Record<string, unknown> | undefined;
+      const ident = typeof body?.node_uuid === 'string' ? body.node_uuid : '';
+      const target = ident ? await nodeTarget(knex, ident) : undefined;
+      return target && { target, ident };
+    }
+  }
+}
+
+/** The rule that decides whether the caller may know the object exists, and the 404 it gets otherwise. */
+export const VISIBILITY: Record<TargetKind, { rule: string; kind: string } | undefined> = {
+  node: { rule: 'baremetal:node:get', kind: 'Node' },
+  port: { rule: 'baremetal:node:get', kind: 'Port' },
+  portgroup: { rule: 'baremetal:node:get', kind: 'Portgroup' },
+  allocation: { rule: 'baremetal:allocation:get', kind: 'Allocation' },
+  allocationOfNode: { rule: 'baremetal:node:get', kind: 'Node' },
+  // Ironic checks the create rule against the body's node and never hides it.
+  bodyNode: undefined,
+};
