@@ -31,8 +31,8 @@ async function open(config: AnvilConfig, logger: Logger): Promise<Database> {
   }
 }
 
-function displayUrl(host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+function displayUrl(host: string, port: number, tls: boolean): string {
+  return `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 async function listenApi(db: Database, config: AnvilConfig, logger: Logger): Promise<{ url: string; close(): Promise<void> }> {
@@ -42,7 +42,7 @@ async function listenApi(db: Database, config: AnvilConfig, logger: Logger): Pro
   await app.listen({ host: config.api.host, port: config.api.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.api.port;
-  const url = displayUrl(config.api.host, port);
+  const url = displayUrl(config.api.host, port, Boolean(config.api.tls.cert));
   logger.info(`API listening on ${url}`);
   return { url, close: () => app.close() };
 }
