@@ -6,8 +6,9 @@ import type { AnvilConfig } from '../common/config.ts';
 import type { Logger } from '../common/logger.ts';
 import type { NodeRecord, InterfaceName } from '../db/nodes.ts';
 import type { PortRecord } from '../db/ports.ts';
+import type { BootRecord, RamdiskPurpose } from '../db/boot-records.ts';
 
-export type { InterfaceName };
+export type { BootRecord, InterfaceName, RamdiskPurpose };
 type Json = Record<string, unknown>;
 
 export type BootDevice = 'pxe' | 'disk' | 'cdrom' | 'bios' | 'safe' | 'wanboot' | 'uefi http';
@@ -29,6 +30,8 @@ export interface TaskContext {
   save(fields: Partial<NodeRecord>): Promise<void>;
   /** A line in the node's history for the person watching (`baremetal node history list`). */
   note(message: string, severity?: 'info' | 'warning' | 'error'): Promise<void>;
+  /** Replaces what the node's MACs boot from the network (db/boot-records.ts); [] withdraws it. The boot interface's to call. */
+  setBootRecords(records: readonly BootRecord[]): Promise<void>;
 }
 
 /** Whether an interface is usable for a node, as `GET /v1/nodes/{id}/validate` reports it. */
@@ -68,8 +71,6 @@ export interface ManagementInterface extends DriverInterface {
   getSensorsData?(ctx: TaskContext): Promise<SensorReading>;
   injectNmi?(ctx: TaskContext): Promise<void>;
 }
-
-export type RamdiskPurpose = 'deploy' | 'clean' | 'inspect' | 'rescue';
 
 export interface BootInterface extends DriverInterface {
   /** Makes the node's next boot load the deploy ramdisk (PXE files, virtual media...) and sets the boot device. */

@@ -51,6 +51,7 @@ const contexts: TaskContext[] = Array.from({ length: systems }, (_, i) => ({
   signal: new AbortController().signal,
   async save() {},
   async note() {},
+  async setBootRecords() {},
 }));
 const power = getImplementation('power', 'redfish');
 

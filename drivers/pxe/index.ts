@@ -1,17 +1,11 @@
 // Network boot interfaces `pxe`, `ipxe` and `http` (UEFI HTTP boot). Preparing a boot writes no
-// files: the netboot role renders each node's loader config and iPXE script on demand from the
-// record kept here in driver_internal_info.boot, so conductor and netboot may run on different
-// hosts and share only the database.
+// files: it writes a boot record for each PXE-enabled port (db/boot-records.ts), from which the
+// netboot role renders the loader config and iPXE script on demand, so conductor and netboot may
+// run on different hosts and share only the database. Cleaning up withdraws the records.
 import { InvalidInput } from '../../common/errors.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import type { PortRecord } from '../../db/ports.ts';
-import type { BootDevice, BootInterface, DriverFamily, RamdiskPurpose, TaskContext } from '../interfaces.ts';
-
-export interface BootRecord {
-  purpose: RamdiskPurpose;
-  interface: string;
-  prepared_at: number;
-}
+import type { BootDevice, BootInterface, BootRecord, DriverFamily, RamdiskPurpose, TaskContext } from '../interfaces.ts';
 
 const PROPERTIES = {
   deploy_kernel: 'URL or file under the netboot HTTP root of the agent kernel. Optional: defaults to netboot.deployKernel.',
@@ -31,9 +25,17 @@ function validate(node: NodeRecord, ports: readonly PortRecord[]): void {
   }
 }
 
-function withoutBoot(node: NodeRecord): Record<string, unknown> {
-  const { boot: _boot, ...rest } = node.driver_internal_info;
-  return rest;
+/** What each PXE-enabled port boots for `purpose`: the rescue or deploy ramdisk of driver_info, else netboot's default. */
+export function ramdiskBootRecords(node: NodeRecord, ports: readonly PortRecord[], purpose: RamdiskPurpose): BootRecord[] {
+  const info = node.driver_info;
+  const pick = (key: 'kernel' | 'ramdisk'): string | null => {
+    const v = (purpose === 'rescue' ? info[`rescue_${key}`] : undefined) ?? info[`deploy_${key}`];
+    return typeof v === 'string' && v ? v : null;
+  };
+  const kernelArgs = typeof info.kernel_append_params === 'string' ? info.kernel_append_params : '';
+  return ports.filter((p) => p.pxe_enabled).map((p) => ({
+    kind: 'ramdisk', mac: p.address, portId: p.id, purpose, kernel: pick('kernel'), initrd: pick('ramdisk'), kernelArgs, ipxeScript: null, bootFile: null, expiresAt: null,
+  }));
 }
 
 function networkBoot(name: 'pxe' | 'ipxe' | 'http'): BootInterface {
@@ -47,19 +49,18 @@ function networkBoot(name: 'pxe' | 'ipxe' | 'http'): BootInterface {
     properties: PROPERTIES,
     validate,
     async prepareRamdisk(ctx, purpose) {
-      const boot: BootRecord = { purpose, interface: name, prepared_at: Date.now() };
-      await ctx.save({ driver_internal_info: { ...ctx.node.driver_internal_info, boot } });
+      await ctx.setBootRecords(ramdiskBootRecords(ctx.node, ctx.ports, purpose));
       await ctx.driver.management.setBootDevice(ctx, await bootDevice(ctx), false);
     },
     async cleanUpRamdisk(ctx) {
-      if (ctx.node.driver_internal_info.boot !== undefined) await ctx.save({ driver_internal_info: withoutBoot(ctx.node) });
+      await ctx.setBootRecords([]);
     },
     async prepareInstance(ctx) {
-      if (ctx.node.driver_internal_info.boot !== undefined) await ctx.save({ driver_internal_info: withoutBoot(ctx.node) });
+      await ctx.setBootRecords([]);
       await ctx.driver.management.setBootDevice(ctx, 'disk', true);
     },
     async cleanUpInstance(ctx) {
-      if (ctx.node.driver_internal_info.boot !== undefined) await ctx.save({ driver_internal_info: withoutBoot(ctx.node) });
+      await ctx.setBootRecords([]);
     },
   };
 }

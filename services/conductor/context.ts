@@ -1,9 +1,9 @@
 // The TaskContext a driver gets (drivers/interfaces.ts): the node as locked by this conductor.
 // Every save is a compare-and-set on `reservation`, so a conductor that lost its lock (it was
 // declared dead and its nodes taken over) cannot overwrite what the new owner does.
-import type { TaskContext } from '../../drivers/interfaces.ts';
-import type { PowerInterface, ResolvedDriver } from '../../drivers/interfaces.ts';
+import type { BootRecord, PowerInterface, ResolvedDriver, TaskContext } from '../../drivers/interfaces.ts';
 import { resolveDriver } from '../../drivers/registry.ts';
+import { setBootRecords } from '../../db/boot-records.ts';
 import { recordHistory, retractHistory, type Severity } from '../../db/history.ts';
 import { updateNode, type NodeRecord } from '../../db/nodes.ts';
 import { portsOfNode, type PortRecord } from '../../db/ports.ts';
@@ -67,6 +67,11 @@ export class NodeTask implements TaskContext {
 
   async note(message: string, severity: Severity = 'info'): Promise<void> {
     await recordHistory(this.rt.db.knex, this.node.id, { event: message, severity, event_type: this.eventType, conductor: this.rt.host });
+  }
+
+  async setBootRecords(records: readonly BootRecord[]): Promise<void> {
+    if (this.readOnly || this.closed) throw new LockLost(this.node.uuid, this.rt.host);
+    await setBootRecords(this.rt.db.knex, this.node, records);
   }
 
   /** The database, for what the conductor stores beside the node row (inventory, ports). */

@@ -6,6 +6,7 @@
 import { errorMessage } from '../../common/errors.ts';
 import { ABORTED_IN_MAINTENANCE, nextState, WORKING_STATES } from '../../common/states.ts';
 import { recordHistory } from '../../db/history.ts';
+import { withdrawBootRecords } from '../../db/boot-records.ts';
 import { releaseNode, updateNode, type NodeRecord } from '../../db/nodes.ts';
 import type { ClaimedNode } from './claim.ts';
 import { LockLost, openTask, type NodeTask } from './context.ts';
@@ -63,6 +64,7 @@ async function failUndrivable(rt: Runtime, node: NodeRecord, err: unknown): Prom
   if (Object.keys(fields).length > 0) {
     await updateNode(rt.db.knex, node.id, fields, { reservation: rt.host });
     await recordHistory(rt.db.knex, node.id, { event: why, severity: 'error', conductor: rt.host });
+    if (fields.provision_state) await withdrawBootRecords(rt.db.knex, node.id);
   }
   await failPendingTasks(rt, node.id, why);
 }

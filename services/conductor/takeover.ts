@@ -3,6 +3,7 @@
 // as Ironic does with STUCK_STATES_TREATED_AS_FAIL: half-done BMC work is not resumed blindly, the
 // operator sees why in last_error and can retry. Its claimed tasks go back to the queue.
 import { WORKING_STATES } from '../../common/states.ts';
+import { withdrawBootRecords } from '../../db/boot-records.ts';
 import { updateNodeWithHistory } from '../../db/history.ts';
 import { nodesReservedBy, type NodeRecord } from '../../db/nodes.ts';
 import { requeueTasksOf } from '../../db/tasks.ts';
@@ -29,6 +30,7 @@ export async function recoverLocksOf(rt: Runtime, hosts: string[], why: (host: s
       conductor: rt.host,
     }));
     if (!done) continue;
+    if (interrupted) await withdrawBootRecords(rt.db.knex, node.id);
     freed++;
     rt.logger.warn({ node: node.uuid, from: holder }, interrupted ? `took over node, ${node.provision_state} failed` : 'took over node');
   }

@@ -7,6 +7,7 @@
 import type { TimeoutsConfig } from '../../common/config.ts';
 import { ProvisionState as S } from '../../common/states.ts';
 import { now } from '../../db/index.ts';
+import { withdrawBootRecords } from '../../db/boot-records.ts';
 import { updateNodeWithHistory } from '../../db/history.ts';
 import { nodesInStateSince } from '../../db/nodes.ts';
 import type { Runtime } from './runtime.ts';
@@ -39,7 +40,9 @@ export async function checkTimeouts(rt: Runtime): Promise<number> {
       const changed = await updateNodeWithHistory(rt.db.knex, node.id, failureFields(node, message), {
         reservation: null, provision_state: t.state, provision_updated_at: node.provision_updated_at,
       }, (updated) => ({ event: `${message} ("${t.state}" -> "${updated.provision_state}")`, severity: 'error', event_type: 'provisioning', conductor: rt.host }));
-      if (changed) failed++;
+      if (!changed) continue;
+      await withdrawBootRecords(rt.db.knex, node.id);
+      failed++;
     }
   }
   return failed;

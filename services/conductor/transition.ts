@@ -1,5 +1,6 @@
 // Moving a locked node along the state machine (common/states.ts) and saying so in its history.
 import { ProvisionState as S, transitionFields, type ProvisionEvent } from '../../common/states.ts';
+import { withdrawBootRecords } from '../../db/boot-records.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import type { NodeTask } from './context.ts';
 
@@ -30,8 +31,12 @@ export function failureFields(node: Moving, message: string): Partial<NodeRecord
   return fields;
 }
 
-/** Moves the locked node to its failure state with `message` as last_error, recorded as an error. */
+/**
+ * Moves the locked node to its failure state with `message` as last_error, recorded as an error.
+ * The failed operation's network boot ends with it (as every path to a failure state does).
+ */
 export async function fail(ctx: NodeTask, message: string, extra: Partial<NodeRecord> = {}): Promise<void> {
   const from = ctx.node.provision_state;
   await ctx.saveAndNote({ ...failureFields(ctx.node, message), ...extra }, (node) => `${message} ("${from}" -> "${node.provision_state}")`, 'error');
+  await withdrawBootRecords(ctx.knex, ctx.node.id);
 }

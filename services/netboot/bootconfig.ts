@@ -46,7 +46,7 @@ export async function renderBootFile(relPath: string, targets: TargetDirectory):
   if (m) {
     const mac = canonicalMac(m[1]);
     const t = mac && (await targets.lookup(mac));
-    return t ? ipxeScript(t) : undefined;
+    return t ? t.ipxeScript ?? ipxeScript(t) : undefined;
   }
   m = /^pxelinux\.cfg\/01-([0-9a-fA-F-]{17})$/.exec(relPath);
   if (m) {

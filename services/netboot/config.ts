@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { apiPublicUrl, parseListen, type AnvilConfig } from '../../common/config.ts';
 import { InvalidInput } from '../../common/errors.ts';
-import type { RamdiskPurpose } from '../../drivers/interfaces.ts';
+import type { RamdiskPurpose } from '../../db/boot-records.ts';
 import { canonicalMac } from '../../common/mac.ts';
 import { broadcastOf, inCidr, intToIp, ipToInt, isIPv4, parseCidr, type Cidr } from './net.ts';
 

@@ -1,5 +1,5 @@
 // The netboot role: DHCP (direct and relayed), TFTP and HTTP boot, all answering from the database
-// (ports of nodes that need the ramdisk) plus the config's static hosts.
+// (the boot records the boot interfaces wrote) plus the config's static hosts.
 import { mkdir } from 'node:fs/promises';
 import type { AnvilConfig } from '../../common/config.ts';
 import type { Logger } from '../../common/logger.ts';

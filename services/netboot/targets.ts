@@ -1,24 +1,11 @@
-// Who the netboot role serves, and what it boots: a MAC of a port of a node in a state that
-// needs the ramdisk (the boot interface recorded the purpose in driver_internal_info.boot), or a
-// static host of the config. Everything else gets no answer.
+// Who the netboot role serves, and what it boots: a MAC with a boot record (db/boot-records.ts,
+// written by the node's boot interface), or a static host of the config. Everything else gets no
+// answer. This module only turns a record into URLs and a kernel command line: which machine
+// boots what was decided by the boot interface that wrote the record.
 import type { Knex } from 'knex';
-import { fromJson } from '../../db/index.ts';
-import { ProvisionState as S } from '../../common/states.ts';
-import type { RamdiskPurpose } from '../../drivers/interfaces.ts';
-import type { NetbootConfig } from './config.ts';
 import { canonicalMac } from '../../common/mac.ts';
-
-/** States in which a node boots the agent ramdisk from the network, and what for. */
-export const RAMDISK_STATES: ReadonlyMap<string, RamdiskPurpose> = new Map([
-  [S.DEPLOYING, 'deploy'], [S.DEPLOY_WAIT, 'deploy'],
-  [S.CLEANING, 'clean'], [S.CLEAN_WAIT, 'clean'],
-  [S.INSPECTING, 'inspect'], [S.INSPECT_WAIT, 'inspect'],
-  [S.RESCUING, 'rescue'], [S.RESCUE_WAIT, 'rescue'],
-  [S.SERVICING, 'clean'], [S.SERVICE_WAIT, 'clean'],
-]);
-
-/** Boot interfaces that boot from an ISO, not from the network: their nodes are not answered. */
-const NON_NETWORK_BOOT = /virtual-media/;
+import { bootRecordOf, type RamdiskPurpose, type StoredBootRecord } from '../../db/boot-records.ts';
+import type { NetbootConfig, StaticHost } from './config.ts';
 
 export interface BootTarget {
   mac: string;
@@ -30,6 +17,10 @@ export interface BootTarget {
   ramdiskUrl: string;
   /** The whole kernel command line after the initrd argument. */
   cmdline: string;
+  /** Served as the iPXE script instead of the one rendered from the fields above. */
+  ipxeScript?: string;
+  /** Named in the DHCP answer instead of the loader for the client's architecture. */
+  bootFile?: string;
 }
 
 export interface TargetDirectory {
@@ -49,59 +40,42 @@ function cmdline(config: NetbootConfig, mac: string, purpose: RamdiskPurpose, no
   return args.join(' ');
 }
 
-/** The boot target of a discovered (unknown) machine: the inspection ramdisk. */
-export function discoveryTarget(config: NetbootConfig, mac: string): BootTarget {
+/** The ramdisk boot of a MAC: the record's kernel and initrd (else the config's), the agent's arguments, the site's and the node's. */
+function ramdiskTarget(config: NetbootConfig, mac: string, boot: { purpose: RamdiskPurpose; nodeUuid?: string; kernel?: string | null; initrd?: string | null; kernelArgs?: string }): BootTarget {
   return {
     mac,
-    purpose: 'inspect',
-    kernelUrl: url(config, config.deployKernel),
-    ramdiskUrl: url(config, config.deployRamdisk),
-    cmdline: cmdline(config, mac, 'inspect', undefined, config.kernelAppend),
+    purpose: boot.purpose,
+    nodeUuid: boot.nodeUuid,
+    kernelUrl: url(config, boot.kernel ?? config.deployKernel),
+    ramdiskUrl: url(config, boot.initrd ?? config.deployRamdisk),
+    cmdline: cmdline(config, mac, boot.purpose, boot.nodeUuid, [config.kernelAppend, boot.kernelArgs ?? ''].join(' ')),
   };
 }
 
+function recordTarget(config: NetbootConfig, r: StoredBootRecord): BootTarget {
+  const target = ramdiskTarget(config, r.mac, { ...r, nodeUuid: r.nodeUuid ?? undefined });
+  if (r.ipxeScript !== null) target.ipxeScript = r.ipxeScript;
+  if (r.bootFile !== null) target.bootFile = r.bootFile;
+  return target;
+}
+
+function staticTarget(config: NetbootConfig, host: StaticHost): BootTarget {
+  return ramdiskTarget(config, host.mac, { purpose: host.purpose, nodeUuid: host.nodeUuid, kernel: host.kernel, initrd: host.ramdisk, kernelArgs: host.append });
+}
+
+/** The boot target of a discovered (unknown) machine: the inspection ramdisk. */
+export function discoveryTarget(config: NetbootConfig, mac: string): BootTarget {
+  return ramdiskTarget(config, mac, { purpose: 'inspect' });
+}
+
 export function databaseTargets(knex: Knex, config: NetbootConfig): TargetDirectory {
-  const statics = new Map(config.hosts.map((h) => [h.mac, h]));
+  const statics = new Map(config.hosts.map((h) => [h.mac, staticTarget(config, h)]));
   return {
     async lookup(macText) {
       const mac = canonicalMac(macText);
       if (!mac) return undefined;
-      const row = await knex('ports')
-        .join('nodes', 'nodes.id', 'ports.node_id')
-        .where('ports.address', mac)
-        .first('nodes.uuid', 'nodes.provision_state', 'nodes.driver_info', 'nodes.driver_internal_info', 'nodes.boot_interface', 'ports.pxe_enabled');
-      if (row) {
-        const state = RAMDISK_STATES.get(row.provision_state as string);
-        if (!state || NON_NETWORK_BOOT.test(String(row.boot_interface ?? ''))) return undefined;
-        if (!(row.pxe_enabled === true || row.pxe_enabled === 1)) return undefined;
-        const info = fromJson<Record<string, unknown>>(row.driver_info as string, {});
-        const internal = fromJson<Record<string, unknown>>(row.driver_internal_info as string, {});
-        const recorded = (internal.boot as { purpose?: RamdiskPurpose } | undefined)?.purpose;
-        const purpose = recorded ?? state;
-        const pick = (key: string, fallback: string): string => {
-          const v = (purpose === 'rescue' ? info[`rescue_${key}`] : undefined) ?? info[`deploy_${key}`];
-          return typeof v === 'string' && v ? v : fallback;
-        };
-        const append = [config.kernelAppend, typeof info.kernel_append_params === 'string' ? info.kernel_append_params : ''].join(' ');
-        return {
-          mac,
-          purpose,
-          nodeUuid: row.uuid as string,
-          kernelUrl: url(config, pick('kernel', config.deployKernel)),
-          ramdiskUrl: url(config, pick('ramdisk', config.deployRamdisk)),
-          cmdline: cmdline(config, mac, purpose, row.uuid as string, append),
-        };
-      }
-      const host = statics.get(mac);
-      if (!host) return undefined;
-      return {
-        mac,
-        purpose: host.purpose,
-        nodeUuid: host.nodeUuid,
-        kernelUrl: url(config, host.kernel ?? config.deployKernel),
-        ramdiskUrl: url(config, host.ramdisk ?? config.deployRamdisk),
-        cmdline: cmdline(config, mac, host.purpose, host.nodeUuid, [config.kernelAppend, host.append ?? ''].join(' ')),
-      };
+      const record = await bootRecordOf(knex, mac);
+      return record ? recordTarget(config, record) : statics.get(mac);
     },
   };
 }

@@ -62,10 +62,14 @@ function clientKind(req: DhcpPacket): ClientKind {
   };
 }
 
-/** The boot file name: iPXE chains to the node's script; other firmware gets the iPXE loader for its architecture. */
-export function bootFile(config: NetbootConfig, kind: ClientKind, mac: string): string {
+/**
+ * The boot file name: iPXE chains to the node's script; other firmware gets the boot record's file,
+ * else the iPXE loader for its architecture.
+ */
+export function bootFile(config: NetbootConfig, kind: ClientKind, target: Pick<BootTarget, 'mac' | 'bootFile'>): string {
   const http = config.http.publicUrl;
-  if (kind.ipxe) return `${http}/boot/${mac}.ipxe`;
+  if (kind.ipxe) return `${http}/boot/${target.mac}.ipxe`;
+  if (target.bootFile) return target.bootFile;
   if (kind.httpClient || kind.arch === ARCH.EFI_X64_HTTP || kind.arch === ARCH.EFI_ARM64_HTTP) {
     return `${http}/${kind.arch === ARCH.EFI_ARM64_HTTP ? config.bootFiles.uefiArm64 : config.bootFiles.httpClient}`;
   }
@@ -83,7 +87,7 @@ function baseReply(req: DhcpPacket, type: MessageTypeName, serverId: string): Dh
 }
 
 /** Network settings, PXE fields and the relay's option 82 echoed back (RFC 3046). */
-function fillReply(config: NetbootConfig, subnet: SubnetConfig, req: DhcpPacket, reply: DhcpPacket, mac: string, withLease: boolean): void {
+function fillReply(config: NetbootConfig, subnet: SubnetConfig, req: DhcpPacket, reply: DhcpPacket, target: BootTarget, withLease: boolean): void {
   const cidr = parseCidr(subnet.cidr)!;
   const o = reply.options;
   if (withLease) {
@@ -100,7 +104,7 @@ function fillReply(config: NetbootConfig, subnet: SubnetConfig, req: DhcpPacket,
   const kind = clientKind(req);
   const server = serverIdOf(config, subnet);
   reply.siaddr = server;
-  reply.file = bootFile(config, kind, mac);
+  reply.file = bootFile(config, kind, target);
   const asked = req.options.get(Opt.PARAMETER_LIST) ?? Buffer.alloc(0);
   if (asked.includes(Opt.TFTP_SERVER)) o.set(Opt.TFTP_SERVER, str(server));
   if (asked.includes(Opt.BOOTFILE)) o.set(Opt.BOOTFILE, str(reply.file));
@@ -170,7 +174,7 @@ export async function decide(req: DhcpPacket, view: PolicyView): Promise<Decisio
       if (!ip) return { ignored: `no free address left in subnet ${subnet.name}`, mac };
       const reply = baseReply(req, 'OFFER', serverId);
       reply.yiaddr = ip;
-      fillReply(config, subnet, req, reply, mac, true);
+      fillReply(config, subnet, req, reply, target, true);
       return answer(config, req, reply, subnet, mac);
     }
     case 'REQUEST': {
@@ -187,14 +191,14 @@ export async function decide(req: DhcpPacket, view: PolicyView): Promise<Decisio
       const reply = baseReply(req, 'ACK', serverId);
       reply.yiaddr = ip;
       reply.ciaddr = req.ciaddr;
-      fillReply(config, subnet, req, reply, mac, true);
+      fillReply(config, subnet, req, reply, target, true);
       return answer(config, req, reply, subnet, mac);
     }
     case 'INFORM': {
       // RFC 2131 3.4: configuration only, no lease; answered to the client's own address.
       const reply = baseReply(req, 'ACK', serverId);
       reply.ciaddr = req.ciaddr;
-      fillReply(config, subnet, req, reply, mac, false);
+      fillReply(config, subnet, req, reply, target, false);
       return answer(config, req, reply, subnet, mac);
     }
     default:

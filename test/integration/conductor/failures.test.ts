@@ -1,8 +1,10 @@
 // Injected fake-hardware failures and slow BMCs end in the right failure states with a clear
 // last_error; timeouts of working and wait states, in maintenance too; what maintenance aborts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootRecordOf, setBootRecords } from '../../../db/boot-records.ts';
 import { now } from '../../../db/index.ts';
-import { getNodeById } from '../../../db/nodes.ts';
+import { getNodeById, type NodeRecord } from '../../../db/nodes.ts';
+import { createPort } from '../../../db/ports.ts';
 import { WORK_CHANNEL } from '../../../db/tasks.ts';
 import type { Conductor } from '../../../services/conductor/conductor.ts';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
@@ -22,6 +24,15 @@ describe.each(BACKENDS)('conductor failures and timeouts on %s', (backend) => {
     await t.drop();
   });
 
+  /** Gives the node a port that boots its ramdisk from the network, as a network boot interface would; returns the MAC. */
+  let macs = 0;
+  async function netbooting(node: NodeRecord): Promise<string> {
+    const mac = `52:54:00:fa:00:${(++macs).toString(16).padStart(2, '0')}`;
+    const port = await createPort(t.db.knex, { address: mac, node_id: node.id });
+    await setBootRecords(t.db.knex, node, [{ kind: 'ramdisk', mac, portId: port.id, purpose: 'deploy', kernel: null, initrd: null, kernelArgs: '', ipxeScript: null, bootFile: null, expiresAt: null }]);
+    return mac;
+  }
+
   it.each([
     ['deploy', 'available', 'active', 'deploy failed', 'Deploy failed: Injected failure of fake deploy (driver_info.fake_fail)'],
     ['tear_down', 'active', 'deleted', 'error', 'Tear down failed: Injected failure of fake tear down (driver_info.fake_fail)'],
@@ -29,9 +40,12 @@ describe.each(BACKENDS)('conductor failures and timeouts on %s', (backend) => {
     ['inspect', 'manageable', 'inspect', 'inspect failed', 'Inspection failed: Injected failure of fake inspect (driver_info.fake_fail)'],
   ])('a failing fake %s ends in the failure state', async (op, from, verb, failed, message) => {
     const node = await fakeNode(t.db, { provision_state: from, driver_info: { fake_fail: op } });
+    const mac = await netbooting(node);
     await requestProvision(t.db, node, verb);
     const n = await untilState(t.db, node.id, failed);
     expect(n.last_error).toBe(message);
+    // The failed operation's network boot ended with it.
+    expect(await bootRecordOf(t.db.knex, mac)).toBeUndefined();
     expect(n.maintenance).toBe(false);
     const last = (await history(t.db, node.id)).at(-1)!;
     expect(last.severity).toBe('error');
@@ -66,10 +80,13 @@ describe.each(BACKENDS)('conductor failures and timeouts on %s', (backend) => {
   ])('a node in "%s" for too long goes to "%s"', async (state, failed, message) => {
     const fresh = await fakeNode(t.db, { provision_state: state, provision_updated_at: now() });
     const old = await fakeNode(t.db, { provision_state: state, provision_updated_at: now() - 3000 });
+    const [freshMac, oldMac] = [await netbooting(fresh), await netbooting(old)];
     const n = await untilState(t.db, old.id, failed);
     expect(n.last_error).toBe(message);
     expect((await history(t.db, old.id)).at(-1)).toMatchObject({ severity: 'error', event: `${message} ("${state}" -> "${failed}")` });
     expect((await getNodeById(t.db.knex, fresh.id))!.provision_state).toBe(state);
+    expect(await bootRecordOf(t.db.knex, oldMac)).toBeUndefined();
+    expect(await bootRecordOf(t.db.knex, freshMac)).toMatchObject({ mac: freshMac, nodeId: fresh.id, nodeUuid: fresh.uuid });
   });
 
   it('times out "inspect wait" from inspection_started_at', async () => {

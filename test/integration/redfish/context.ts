@@ -4,10 +4,10 @@ import { defaultConfig } from '../../../common/config.ts';
 import { silentLogger } from '../../../common/logger.ts';
 import type { NodeRecord } from '../../../db/nodes.ts';
 import type { PortRecord } from '../../../db/ports.ts';
-import type { TaskContext } from '../../../drivers/interfaces.ts';
+import type { BootRecord, TaskContext } from '../../../drivers/interfaces.ts';
 import { resolveDriver } from '../../../drivers/registry.ts';
 
-export type TestContext = TaskContext & { node: NodeRecord; notes: string[] };
+export type TestContext = TaskContext & { node: NodeRecord; notes: string[]; bootRecords: BootRecord[] };
 
 export function redfishContext(driver: string, driverInfo: Record<string, unknown>, extra: Partial<NodeRecord> = {}): TestContext {
   const node = {
@@ -24,6 +24,7 @@ export function redfishContext(driver: string, driverInfo: Record<string, unknow
   const ctx: TestContext = {
     node,
     notes: [],
+    bootRecords: [],
     ports: [] as PortRecord[],
     driver: resolveDriver({ driver }),
     logger: silentLogger,
@@ -31,6 +32,7 @@ export function redfishContext(driver: string, driverInfo: Record<string, unknow
     signal: new AbortController().signal,
     async save(fields: Partial<NodeRecord>) { ctx.node = { ...ctx.node, ...fields }; },
     async note(message: string) { ctx.notes.push(message); },
+    async setBootRecords(records) { ctx.bootRecords = [...records]; },
   };
   return ctx;
 }

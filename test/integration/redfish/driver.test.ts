@@ -143,6 +143,8 @@ describe.each(CASES)('$driver driver against the $flavor simulator', ({ flavor, 
     expect(machine().getVirtualMedia()).toEqual({ image: 'http://127.0.0.1:9/deploy.iso', inserted: true });
     expect(machine().getBootOverride()).toMatchObject({ device: 'cdrom', persistent: false });
     expect(ctx.node.driver_internal_info.boot).toMatchObject({ purpose: 'deploy', via: 'virtual-media' });
+    // It boots from the BMC's CD: the netboot role is given nothing to serve.
+    expect(ctx.bootRecords).toEqual([]);
     // Preparing again replaces the media (eject, insert).
     await bootIface.prepareRamdisk(ctx, 'clean');
     expect(machine().getVirtualMedia().inserted).toBe(true);

@@ -8,6 +8,7 @@ import { silentLogger } from '../../../common/logger.ts';
 import { parseRange, startHttpBootServer, type HttpBootServer } from '../../../services/netboot/http/server.ts';
 import { databaseTargets } from '../../../services/netboot/targets.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
+import { setBootRecords } from '../../../db/boot-records.ts';
 import { enrollNode } from '../../integration/netboot/fixtures.ts';
 import { netbootConfig } from './config-fixture.ts';
 
@@ -41,7 +42,6 @@ describe('HTTP boot server', () => {
     const node = await enrollNode(tdb.db, {
       mac, state: 'inspecting',
       driver_info: { deploy_kernel: 'images/deploy.kernel', deploy_ramdisk: 'http://images.example/ipa.initramfs', kernel_append_params: 'nofb' },
-      driver_internal_info: { boot: { purpose: 'inspect', interface: 'ipxe' } },
     });
     uuid = node.uuid;
     await enrollNode(tdb.db, { mac: '52:54:00:12:00:02', state: 'active' });
@@ -65,6 +65,13 @@ describe('HTTP boot server', () => {
     expect((await get(server.port, `/boot/${mac.replace(/:/g, '-')}.ipxe`)).status).toBe(200);
     expect((await get(server.port, `/pxelinux.cfg/01-${mac.replace(/:/g, '-')}`)).body.toString()).toContain('append initrd=http://images.example/ipa.initramfs ipa-api-url=');
     expect((await get(server.port, `/grub/grub.cfg-01-${mac.replace(/:/g, '-')}`)).body.toString()).toContain('linux http://10.0.0.1:8080/images/deploy.kernel ipa-api-url=');
+  });
+
+  it('hands out the iPXE script of a boot record verbatim', async () => {
+    const script = '#!ipxe\nchain http://images.example/custom.ipxe\n';
+    const node = await enrollNode(tdb.db, { mac: '52:54:00:12:00:03', state: 'deploying', booting: null });
+    await setBootRecords(tdb.db.knex, node, [{ kind: 'ramdisk', mac: '52:54:00:12:00:03', portId: null, purpose: 'deploy', kernel: null, initrd: null, kernelArgs: '', ipxeScript: script, bootFile: null, expiresAt: null }]);
+    expect((await get(server.port, '/boot/52:54:00:12:00:03.ipxe')).body.toString()).toBe(script);
   });
 
   it('has no script for an active node or an unknown MAC', async () => {

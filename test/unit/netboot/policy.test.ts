@@ -4,6 +4,7 @@ import { listLeases } from '../../../db/dhcp-leases.ts';
 import { databaseLeases } from '../../../services/netboot/dhcp/leases.ts';
 import { decide, type Decision, type PolicyView } from '../../../services/netboot/dhcp/policy.ts';
 import { databaseTargets } from '../../../services/netboot/targets.ts';
+import { setBootRecords } from '../../../db/boot-records.ts';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
 import { enrollNode } from '../../integration/netboot/fixtures.ts';
 import { netbootConfig } from './config-fixture.ts';
@@ -87,6 +88,23 @@ describe.each(BACKENDS)('DHCP policy with leases on %s', (backend) => {
     expect(subOptions(d.reply.options.get(Opt.IPXE_ENCAP)!).get(176)).toEqual(Buffer.from([1]));
   });
 
+  it('serves exactly the boot record: its boot file to the firmware, nothing once it expired or was withdrawn', async () => {
+    const node = await enrollNode(tdb.db, { mac: MAC, state: 'deploying', booting: null });
+    const ramdisk = { kind: 'ramdisk', mac: MAC, portId: null, purpose: 'deploy', kernel: null, initrd: null, kernelArgs: '', ipxeScript: null } as const;
+    const discover = (options: Array<[number, Buffer]> = []) => decide(request({ mac: MAC, type: 'DISCOVER', giaddr: '10.1.1.1', options }), view);
+    expect(await discover()).toEqual({ ignored: 'MAC is not being provisioned', mac: MAC });
+    await setBootRecords(tdb.db.knex, node, [{ ...ramdisk, bootFile: 'shimx64.efi', expiresAt: null }]);
+    expect(replied(await discover([[Opt.CLIENT_ARCH, u16(7)]])).reply.file).toBe('shimx64.efi');
+    // iPXE, once running, still gets the node's script.
+    expect(replied(await discover([[Opt.USER_CLASS, Buffer.from('iPXE')]])).reply.file).toBe(`http://10.0.0.1:8080/boot/${MAC}.ipxe`);
+    await setBootRecords(tdb.db.knex, node, [{ ...ramdisk, bootFile: null, expiresAt: Date.now() - 1 }]);
+    expect(await discover()).toEqual({ ignored: 'MAC is not being provisioned', mac: MAC });
+    await setBootRecords(tdb.db.knex, node, [{ ...ramdisk, bootFile: null, expiresAt: Date.now() + 60_000 }]);
+    expect(replied(await discover()).reply.file).toBe('undionly.kpxe');
+    await setBootRecords(tdb.db.knex, node, []);
+    expect(await discover()).toEqual({ ignored: 'MAC is not being provisioned', mac: MAC });
+  });
+
   it('gives UEFI HTTP boot clients a URL and the HTTPClient vendor class', async () => {
     await enrollNode(tdb.db, { mac: MAC, state: 'deploying' });
     const d = replied(await decide(request({ mac: MAC, type: 'DISCOVER', giaddr: '10.1.1.1', options: [[Opt.VENDOR_CLASS, Buffer.from('HTTPClient:Arch:00016:UNDI:003001')], [Opt.CLIENT_ARCH, u16(16)]] }), view));
@@ -159,7 +177,8 @@ describe.each(BACKENDS)('DHCP policy with leases on %s', (backend) => {
   it('answers only MACs being provisioned, static hosts, and unknown MACs when discovery is on', async () => {
     await enrollNode(tdb.db, { mac: '52:54:00:00:02:01', state: 'active' });
     await enrollNode(tdb.db, { mac: '52:54:00:00:02:02', state: 'available' });
-    await enrollNode(tdb.db, { mac: '52:54:00:00:02:03', state: 'deploying', boot_interface: 'redfish-virtual-media' });
+    // Deploying, but through virtual media: its boot interface wrote no boot record.
+    await enrollNode(tdb.db, { mac: '52:54:00:00:02:03', state: 'deploying', booting: null });
     for (const mac of ['52:54:00:00:02:01', '52:54:00:00:02:02', '52:54:00:00:02:03', '52:54:00:00:02:04']) {
       expect(await decide(request({ mac, type: 'DISCOVER', giaddr: '10.1.1.1' }), view)).toEqual({ ignored: 'MAC is not being provisioned', mac });
     }
