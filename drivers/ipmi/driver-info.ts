@@ -42,7 +42,7 @@ export const IPMI_PROPERTIES: Readonly<Record<string, string>> = {
   ipmi_transport: 'ipmitool or native (Anvil). Optional: the native client reads the power state, ipmitool does the rest.',
   ipmi_min_command_interval: 'Seconds between two commands to this BMC (Anvil). Optional, default 0.5.',
   ipmi_max_in_flight: 'Commands to this BMC at once (Anvil). Optional, default 1.',
-  ipmi_command_timeout: 'Seconds to wait for one answer (Anvil). Optional, default 1.',
+  ipmi_command_timeout: 'Seconds to wait for one answer before the first retransmission; each next wait doubles (Anvil). Optional, default 1.',
   ipmi_retries: 'Retransmissions when the BMC stays silent (Anvil). Optional, default 3.',
   ipmi_power_poll_interval: 'Seconds between power-state reads while waiting for a change (Anvil). Optional, default 1.',
 };

@@ -10,6 +10,16 @@ const PRIVILEGE_NAMES: Readonly<Record<number, string>> = { 1: 'CALLBACK', 2: 'U
 /** Errors worth another process: the BMC was busy or the network lost a packet (Ironic's list, plus lost sessions). */
 const TRANSIENT = [/insufficient resource/i, /node busy/i, /timeout/i, /out of space/i, /BMC initialization in progress/i, /Unable to establish IPMI v2/i, /Unable to establish LAN session/i];
 
+/**
+ * ipmitool's signs that an answer came later than its -N wait. It then retransmits, and may take
+ * the late answer to its first message as the answer to its retransmission: a BMC slower than -N
+ * shows up as "RAKP 2 HMAC is invalid" or "invalid session ID", which say nothing true.
+ */
+const TOO_SLOW = /no response from|timeout|IPMI Request Match NOT FOUND/i;
+
+/** The longest -N a slow BMC gets, in seconds. */
+const MAX_WAIT_SEC = 8;
+
 export interface IpmitoolOptions {
   /** The ipmitool binary. */
   command?: string;
@@ -46,6 +56,8 @@ export class IpmitoolTransport implements IpmiTransport {
   private readonly attempts: number;
   /** Cipher suite found to work per BMC when the node leaves it unset. */
   private readonly suiteOf = new Map<string, number>();
+  /** The -N (seconds) that worked for a BMC slower than its ipmi_command_timeout: later requests start there. */
+  private readonly waitOf = new Map<string, number>();
 
   constructor(opts: IpmitoolOptions = {}) {
     this.command = opts.command ?? 'ipmitool';
@@ -73,22 +85,41 @@ export class IpmitoolTransport implements IpmiTransport {
 
   async close(): Promise<void> {}
 
+  /**
+   * Runs ipmitool until it answers, up to `attempts` processes. An attempt that shows the BMC
+   * answering later than -N is retried with -N doubled (up to MAX_WAIT_SEC), so a slow BMC works
+   * and its errors are not mistaken for a wrong password.
+   */
   private async run(target: IpmiTarget, suite: number | null, raw: string[]): Promise<RawResponse> {
     const key = bmcLabel(target);
+    const configured = Math.max(1, Math.ceil(target.timeoutMs / 1000));
+    let wait = Math.max(configured, this.waitOf.get(key) ?? 0);
     let lastText = '';
+    let slow = false;
+    let waited = wait;
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
-      const result = await execa(this.command, ipmitoolArgs(target, suite, raw), {
+      waited = wait;
+      const result = await execa(this.command, ipmitoolArgs({ ...target, timeoutMs: wait * 1000 }, suite, raw), {
         env: { IPMI_PASSWORD: target.password },
         extendEnv: true,
         reject: false,
         stdin: 'ignore',
-        // ipmitool's own -N/-R bound the wait; this only stops a process that hangs.
-        timeout: (target.timeoutMs * (target.retries + 2)) + 5000,
+        // ipmitool's own -N/-R bound each of its ~8 exchanges; this only stops a process that hangs.
+        timeout: wait * 1000 * (target.retries + 1) * 8 + 5000,
       });
-      if (result.exitCode === 0 && !result.timedOut) return { completion: 0, data: parseHex(result.stdout) };
+      if (result.exitCode === 0 && !result.timedOut) {
+        if (wait > configured) this.waitOf.set(key, wait);
+        return { completion: 0, data: parseHex(result.stdout) };
+      }
       const stderr = String(result.stderr ?? '');
       const completion = /rsp=0x([0-9a-f]{1,2})\)/i.exec(stderr);
       if (completion) return { completion: parseInt(completion[1], 16), data: Buffer.alloc(0) };
+      slow = TOO_SLOW.test(stderr) || Boolean(result.timedOut);
+      lastText = lastLines(stderr) || (result.timedOut ? 'ipmitool did not finish' : `ipmitool exited with ${result.exitCode}`);
+      if (slow) {
+        wait = Math.min(wait * 2, MAX_WAIT_SEC);
+        continue;
+      }
       if (/RAKP 2 HMAC is invalid/i.test(stderr)) throw new DriverError(`Authentication to BMC ${key} failed for user "${target.username}": wrong password (RAKP 2 HMAC is invalid)`);
       const rakpError = /RAKP \d message indicates an error : (.*)/i.exec(stderr) ?? /Open Session Response.*?: (.*)/i.exec(stderr);
       if (rakpError) {
@@ -96,9 +127,9 @@ export class IpmitoolTransport implements IpmiTransport {
         throw new DriverError(`BMC ${key} refused the session: ${rakpError[1].trim()}`);
       }
       if (result.failed && result.exitCode === undefined && !result.timedOut) throw new DriverError(`Cannot run ${this.command}: ${result.message}`);
-      lastText = lastLines(stderr) || (result.timedOut ? 'ipmitool did not finish' : `ipmitool exited with ${result.exitCode}`);
-      if (!TRANSIENT.some((re) => re.test(stderr)) && !result.timedOut) throw new DriverError(`ipmitool failed on BMC ${key}: ${lastText}`);
+      if (!TRANSIENT.some((re) => re.test(stderr))) throw new DriverError(`ipmitool failed on BMC ${key}: ${lastText}`);
     }
+    if (slow) throw new BmcTimeout(`BMC ${key} did not answer ipmitool within its wait (${this.attempts} attempts, the last waiting ${waited} s for each message, ${target.retries} retransmissions): ${lastText}`);
     throw new BmcTimeout(`BMC ${key} did not answer ipmitool (${this.attempts} attempts): ${lastText}`);
   }
 }

@@ -123,12 +123,20 @@ export class NativeTransport implements IpmiTransport {
     for (const waiter of waiting) if (waiter(packet)) return;
   }
 
-  /** Sends what `build` makes until `accept` takes an answer, `target.retries` times more after the first. */
+  /**
+   * Sends what `build` makes until `accept` takes an answer, `target.retries` times more after the
+   * first, each wait twice the last: a BMC slower than timeoutMs is answered by its late answer to
+   * an earlier transmission (`accept` takes it as well), and is not flooded with retransmissions,
+   * each of which a real BMC may treat as a new request (a new session, a new RAKP random).
+   */
   private async exchange<T>(target: IpmiTarget, what: string, build: () => Buffer, accept: (p: V20Packet) => T | undefined): Promise<T> {
     const socket = await this.getSocket();
     const key = bmcLabel(target);
     const address = this.destination(target.address);
+    let waitedMs = 0;
     for (let attempt = 0; attempt <= target.retries; attempt++) {
+      const waitMs = target.timeoutMs * 2 ** attempt;
+      waitedMs += waitMs;
       const result = await new Promise<T | undefined>((resolve) => {
         const waiting = this.waiters.get(key) ?? new Set<Waiter>();
         this.waiters.set(key, waiting);
@@ -144,13 +152,13 @@ export class NativeTransport implements IpmiTransport {
           done(value);
           return true;
         };
-        const timer = setTimeout(() => done(undefined), target.timeoutMs);
+        const timer = setTimeout(() => done(undefined), waitMs);
         waiting.add(waiter);
         socket.send(build(), target.port, address, (err) => { if (err) done(undefined); });
       });
       if (result !== undefined) return result;
     }
-    throw new BmcTimeout(`BMC ${key} did not answer ${what} (${target.retries + 1} attempts of ${target.timeoutMs} ms)`);
+    throw new BmcTimeout(`BMC ${key} did not answer ${what}: no answer after ${waitedMs / 1000} s (${target.retries + 1} attempts, waits from ${target.timeoutMs} ms doubling)`);
   }
 
   private async openSession(target: IpmiTarget, identity: string): Promise<Session> {
@@ -197,7 +205,7 @@ export class NativeTransport implements IpmiTransport {
       () => encodeV20({ payloadType: Payload.rakp1, sessionId: 0, sessionSeq: 0, payload: encodeRakp1({ tag, bmcSessionId: open.bmcSessionId, consoleRandom: rakp.consoleRandom, role: rakp.role, username: rakp.username }) }),
       (p) => {
         const r = p.payloadType === Payload.rakp2 ? decodeRakp2(p.payload) : null;
-        return r && r.consoleSessionId === consoleSessionId ? r : undefined;
+        return r && isOurs(r, consoleSessionId, tag) ? r : undefined;
       });
     if (rakp2.status === RakpStatus.unauthorizedName) throw new DriverError(`BMC ${key} does not know IPMI user "${target.username}" (RAKP 2: unauthorized name)`);
     if (rakp2.status !== RakpStatus.ok) throw new DriverError(`BMC ${key} refused the session for user "${target.username}": ${rakpStatusText(rakp2.status)}`);
@@ -214,7 +222,7 @@ export class NativeTransport implements IpmiTransport {
       () => encodeV20({ payloadType: Payload.rakp3, sessionId: 0, sessionSeq: 0, payload: encodeRakp3({ tag, status: 0, bmcSessionId: open.bmcSessionId, authCode: rakp3AuthCode(suite, kuid, rakp) }) }),
       (p) => {
         const r = p.payloadType === Payload.rakp4 ? decodeRakp4(p.payload) : null;
-        return r && r.consoleSessionId === consoleSessionId ? r : undefined;
+        return r && isOurs(r, consoleSessionId, tag) ? r : undefined;
       });
     if (rakp4.status !== RakpStatus.ok) throw new DriverError(`BMC ${key} rejected RAKP 3: ${rakpStatusText(rakp4.status)}`);
     const check = rakp4CheckValue(suite, sik, rakp);
@@ -263,6 +271,14 @@ export class NativeTransport implements IpmiTransport {
 }
 
 class NoSuiteMatch extends Error {}
+
+/**
+ * Whether a RAKP answer is to this handshake: it names our console session, or it is an error for
+ * a session the BMC does not know (then it cannot name ours: console session id 0) with our tag.
+ */
+function isOurs(r: { consoleSessionId: number; tag: number; status: number }, consoleSessionId: number, tag: number): boolean {
+  return r.consoleSessionId === consoleSessionId || (r.consoleSessionId === 0 && r.tag === tag && r.status !== RakpStatus.ok);
+}
 
 /** One unreferenced socket for every BMC: dual-stack where the host has IPv6, IPv4 otherwise. */
 function bindSocket(type: 'udp4' | 'udp6'): Promise<dgram.Socket> {

@@ -51,9 +51,19 @@ function cipherSuiteRecords(suites: readonly CipherSuite[]): Buffer {
   return Buffer.from(suites.flatMap((s) => [0xc0, s.id, s.auth, 0x40 | s.integrity, 0x80 | s.confidentiality]));
 }
 
+/** How long a handshake answer is kept to answer a retransmission of the same request. */
+const RETRANSMIT_WINDOW_MS = 30_000;
+
 export class SimulatedBmc {
   private socket?: dgram.Socket;
   private readonly sessions = new Map<number, Session>();
+  /**
+   * Answers to Open Session, RAKP 1 and RAKP 3 by peer and request bytes. A console that times out
+   * sends the same request again; answering it anew (a second session, a new BMC random) would
+   * void the first answer, which a console on a slow link takes, and its next message would fail
+   * with "invalid session ID". A retransmission gets the answer the original got.
+   */
+  private readonly handshakeAnswers = new Map<string, { at: number; answer: Buffer | null }>();
   private readonly state: BmcState;
   private readonly kuid: Buffer;
   private readonly sessionTimeoutMs: number;
@@ -101,6 +111,7 @@ export class SimulatedBmc {
     const socket = this.socket;
     this.socket = undefined;
     this.sessions.clear();
+    this.handshakeAnswers.clear();
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
 
@@ -129,9 +140,9 @@ export class SimulatedBmc {
       return encodeV15({ sessionSeq: 0, sessionId: 0, payload: res });
     }
     switch (packet.payloadType) {
-      case Payload.openSessionRequest: return this.openSession(packet.payload, peer);
-      case Payload.rakp1: return this.rakp1(packet.payload, peer);
-      case Payload.rakp3: return this.rakp3(packet.payload, peer);
+      case Payload.openSessionRequest: return this.onceFor(peer, packet.payloadType, packet.payload, () => this.openSession(packet.payload, peer));
+      case Payload.rakp1: return this.onceFor(peer, packet.payloadType, packet.payload, () => this.rakp1(packet.payload, peer));
+      case Payload.rakp3: return this.onceFor(peer, packet.payloadType, packet.payload, () => this.rakp3(packet.payload, peer));
       case Payload.ipmi: break;
       default: return null;
     }
@@ -151,6 +162,21 @@ export class SimulatedBmc {
     const payload = await this.inSession(session, req);
     session.outboundSeq = (session.outboundSeq % 0xffffffff) + 1;
     return encodeV20({ payloadType: Payload.ipmi, sessionId: session.consoleSessionId, sessionSeq: session.outboundSeq, payload }, session.keys);
+  }
+
+  /** Answers a handshake request once; the same bytes from the same peer again get the same answer. */
+  private onceFor(peer: string, type: number, payload: Buffer, answer: () => Buffer | null): Buffer | null {
+    const now = Date.now();
+    for (const [k, v] of this.handshakeAnswers) {
+      if (now - v.at <= RETRANSMIT_WINDOW_MS) break;
+      this.handshakeAnswers.delete(k);
+    }
+    const key = `${peer}|${type}|${payload.toString('hex')}`;
+    const seen = this.handshakeAnswers.get(key);
+    if (seen) return seen.answer;
+    const fresh = answer();
+    this.handshakeAnswers.set(key, { at: now, answer: fresh });
+    return fresh;
   }
 
   /** A 32-entry window around the highest sequence number seen, as the spec allows (§6.12.13). */

@@ -98,3 +98,63 @@ export async function startBmcFaultProxy(target: string): Promise<BmcFaultProxy>
     close: () => (server.listening ? shut() : Promise.resolve()),
   };
 }
+
+export interface UdpFaultProxy {
+  /** The UDP port to give the driver instead of the BMC's. */
+  port: number;
+  /** Datagrams seen from consoles. */
+  readonly received: number;
+  /** Delay of every datagram, each way (a link with this much latency); 0 passes them at once. */
+  delayMs: number;
+  /** Drops every datagram (the BMC goes dark) while true. */
+  dark: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * A UDP proxy on loopback in front of an IPMI BMC: each console address gets its own upstream
+ * socket so answers find their way back; datagrams can be delayed or dropped.
+ */
+export async function startUdpFaultProxy(target: { host: string; port: number }): Promise<UdpFaultProxy> {
+  const dgram = await import('node:dgram');
+  const front = dgram.createSocket('udp4');
+  const upstreams = new Map<string, import('node:dgram').Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const later = (fn: () => void) => {
+    if (state.delayMs <= 0) return fn();
+    const t = setTimeout(() => { timers.delete(t); fn(); }, state.delayMs);
+    timers.add(t);
+  };
+  const state = { delayMs: 0, dark: false, received: 0 };
+  front.on('message', (msg, from) => {
+    state.received++;
+    if (state.dark) return;
+    const key = `${from.address}:${from.port}`;
+    let up = upstreams.get(key);
+    if (!up) {
+      up = dgram.createSocket('udp4');
+      up.on('message', (answer) => {
+        if (!state.dark) later(() => { if (!state.dark) front.send(answer, from.port, from.address); });
+      });
+      up.on('error', () => {});
+      upstreams.set(key, up);
+    }
+    const socket = up;
+    later(() => socket.send(msg, target.port, target.host));
+  });
+  front.on('error', () => {});
+  await new Promise<void>((resolve) => front.bind(0, '127.0.0.1', () => resolve()));
+  return {
+    port: front.address().port,
+    get received() { return state.received; },
+    get delayMs() { return state.delayMs; },
+    set delayMs(v: number) { state.delayMs = v; },
+    get dark() { return state.dark; },
+    set dark(v: boolean) { state.dark = v; },
+    async close() {
+      for (const t of timers) clearTimeout(t);
+      for (const s of upstreams.values()) s.close();
+      await new Promise<void>((resolve) => front.close(() => resolve()));
+    },
+  };
+}

@@ -10,6 +10,7 @@ import { ipmitoolArgs } from '../../../drivers/ipmi/transport-ipmitool.ts';
 import { closeIpmiClients } from '../../../drivers/ipmi/client.ts';
 import { parseIpmiInfo } from '../../../drivers/ipmi/driver-info.ts';
 import { redfishContext as taskContext } from '../redfish/context.ts';
+import { startUdpFaultProxy, type UdpFaultProxy } from '../../helpers/bmc-fault-proxy.ts';
 import { freeUdpPort, PEER_PASSWORD, PEER_USER, startIpmiSim, startPyghmiBmc, type IpmiSimPeer, type Peer } from './peers.ts';
 
 let ipmiSim: IpmiSimPeer;
@@ -96,6 +97,46 @@ describe.each(TRANSPORTS)('with the %s transport', (transport) => {
     const silent = ctx(await freeUdpPort(), transport, { ipmi_command_timeout: 0.2, ipmi_retries: 0 });
     await expect(silent.driver.power.getPowerState(silent)).rejects.toBeInstanceOf(BmcTimeout);
   });
+});
+
+// A BMC slower than ipmi_command_timeout: both transports retransmit, and the BMC's late answer to
+// the first transmission must neither void the session (the simulator once replaced a session on a
+// retransmitted Open Session: "invalid session ID") nor pass for a wrong password (ipmitool takes a
+// stale RAKP 2 as the answer to its retransmitted RAKP 1: "RAKP 2 HMAC is invalid").
+describe('a BMC behind a slow link (UDP fault proxy)', () => {
+  let proxy: UdpFaultProxy;
+  beforeAll(async () => { proxy = await startUdpFaultProxy({ host: '127.0.0.1', port: sim.ports[0] }); });
+  afterAll(async () => { await proxy?.close(); });
+
+  it('works with the native transport when each answer takes longer than ipmi_command_timeout', async () => {
+    proxy.delayMs = 200;
+    const c = ctx(proxy.port, 'native', { ipmi_command_timeout: 0.25, ipmi_retries: 3 });
+    await c.driver.power.setPowerState(c, 'power on', 10);
+    expect(await c.driver.power.getPowerState(c)).toBe('power on');
+    await c.driver.power.setPowerState(c, 'power off', 10);
+    expect(await machine.powerState()).toBe('off');
+  }, 30_000);
+
+  it('works with ipmitool on a BMC slower than its 1 s wait', async () => {
+    proxy.delayMs = 600;
+    const c = ctx(proxy.port, 'ipmitool', { ipmi_command_timeout: 1, ipmi_retries: 3 });
+    expect(await c.driver.power.getPowerState(c)).toBe('power off');
+  }, 60_000);
+
+  it('says what happened when the BMC never answers, naming it', async () => {
+    proxy.delayMs = 0;
+    proxy.dark = true;
+    try {
+      const native = ctx(proxy.port, 'native', { ipmi_command_timeout: 0.2, ipmi_retries: 1 });
+      await expect(native.driver.power.getPowerState(native)).rejects.toThrow(`BMC 127.0.0.1:${proxy.port} did not answer Open Session: no answer after 0.6 s (2 attempts, waits from 200 ms doubling)`);
+      const tool = ctx(proxy.port, 'ipmitool', { ipmi_command_timeout: 1, ipmi_retries: 1 });
+      const err = await tool.driver.power.getPowerState(tool).catch((e: Error) => e);
+      expect(err).toBeInstanceOf(BmcTimeout);
+      expect((err as Error).message).toBe(`BMC 127.0.0.1:${proxy.port} did not answer ipmitool (2 attempts): Error issuing Get Channel Authentication Capabilities request; Error: Unable to establish IPMI v2 / RMCP+ session`);
+    } finally {
+      proxy.dark = false;
+    }
+  }, 60_000);
 });
 
 describe('cipher suites', () => {
