@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Anvil's tests need on a fresh Debian 12 machine: Debian's tools (the real peers the
-# tests talk to), the npm packages from the lock file, and a running PostgreSQL. Safe to run again.
+# tests talk to), the npm packages from the lock file, and a PostgreSQL (scripts/setup-postgres.sh).
+# Safe to run again.
 # With --no-postgres it installs what `npm start` needs and leaves PostgreSQL alone (the main job runs on SQLite).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ declare -A NEED=(
   [qemu-img]=qemu-utils [xorriso]=xorriso [genisoimage]=genisoimage [isoinfo]=genisoimage
   [qemu-system-x86_64]=qemu-system-x86 [ip]=iproute2 [busybox]=busybox-static [tcpdump]=tcpdump
   [sfdisk]=fdisk [mkfs.ext4]=e2fsprogs [file]=file [radvd]=radvd [dnsmasq]=dnsmasq-base [curl]=curl
-  [zstd]=zstd [strip]=binutils [htpasswd]=apache2-utils [openssl]=openssl [keystone-manage]=python3-keystone
+  [zstd]=zstd [strip]=binutils [htpasswd]=apache2-utils [openssl]=openssl [keystone-manage]=python3-keystone [sysctl]=procps
 )
 missing=()
 for cmd in "${!NEED[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}"); done
@@ -27,13 +28,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Native modules (better-sqlite3) build against the headers that came with Node, when its prebuilt
+# binary cannot be downloaded, instead of fetching the headers from nodejs.org.
+node_prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+[ -n "${npm_config_nodedir:-}" ] || [ ! -f "$node_prefix/include/node/node.h" ] || export npm_config_nodedir=$node_prefix
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-if [ "${1:-}" != "--no-postgres" ] && ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
-  echo "setup: starting PostgreSQL"
-  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
-  for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
-fi
+[ "${1:-}" = "--no-postgres" ] || bash scripts/setup-postgres.sh

@@ -1,14 +1,17 @@
 // Test databases: every API and conductor test runs on both back ends. SQLite gets a fresh file;
-// PostgreSQL gets a fresh database created in the server at ANVIL_TEST_PG (default: the local
-// one, database `test`) and dropped afterwards, so test files never see each other's rows.
+// PostgreSQL gets a fresh database created in the server at ANVIL_TEST_PG (else the one
+// scripts/setup-postgres.sh found or made, else the local one with trust, database `test`) and
+// dropped afterwards, so test files never see each other's rows.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { openDatabase, type Database } from '../../db/index.ts';
 
-export const PG_ADMIN_URL = process.env.ANVIL_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+const SETUP_URL_FILE = path.resolve(import.meta.dirname, '../../.cache/test-postgres.url');
+export const PG_ADMIN_URL = process.env.ANVIL_TEST_PG
+  ?? (existsSync(SETUP_URL_FILE) ? readFileSync(SETUP_URL_FILE, 'utf8').trim() : 'postgres://postgres@127.0.0.1:5432/test');
 
 export interface TestDatabase {
   db: Database;
