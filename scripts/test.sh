@@ -13,7 +13,10 @@ npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const skipped = r.numPendingTests + r.numTodoTests;
-  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  // A file whose setup fails fails no test of its own (they count as skipped): count failed files too.
+  const failedFiles = r.testResults.filter((f) => f.status === "failed").length;
+  const files = failedFiles ? `; ${failedFiles} of ${r.testResults.length} files failed` : "";
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : "") + files);
 ' "$report" || true
 rm -f "$report"
 exit $status
