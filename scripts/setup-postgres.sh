@@ -21,7 +21,7 @@ connects() {
   node -e '
     const c = new (require("pg").Client)({ connectionString: process.argv[1], connectionTimeoutMillis: 5000 });
     c.connect().then(() => c.end()).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(1); });
-  ' "$1" 2>"${2:-/dev/null}"
+  ' "$1"
 }
 
 record() {
@@ -31,11 +31,11 @@ record() {
 }
 
 if [ -n "${ANVIL_TEST_PG:-}" ]; then
-  connects "$ANVIL_TEST_PG" /dev/stderr || { echo "setup: cannot connect to ANVIL_TEST_PG" >&2; exit 1; }
+  connects "$ANVIL_TEST_PG" || { echo "setup: cannot connect to ANVIL_TEST_PG" >&2; exit 1; }
   exit 0
 fi
-if connects "$trusted"; then record "$trusted"; exit 0; fi
-if connects "$ours"; then record "$ours"; exit 0; fi
+if connects "$trusted" 2>/dev/null; then record "$trusted"; exit 0; fi
+if connects "$ours" 2>/dev/null; then record "$ours"; exit 0; fi
 
 if ! command -v pg_lsclusters >/dev/null 2>&1; then
   echo "setup: installing PostgreSQL from Debian"
@@ -90,5 +90,5 @@ if ! grep -qxF "$rule" "$hba"; then
   mv "$hba.anvil" "$hba"
   as_postgres -c 'SELECT pg_reload_conf()' >/dev/null
 fi
-connects "$ours" /dev/stderr || { echo "setup: PostgreSQL $version/$name still refuses $ours" >&2; exit 1; }
+connects "$ours" || { echo "setup: PostgreSQL $version/$name still refuses $ours" >&2; exit 1; }
 record "$ours"
