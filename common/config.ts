@@ -63,6 +63,12 @@ export interface AnvilConfig {
     maxLimit: number;
     /** HTTPS when cert and key are set (PEM files); clientCa makes the API require client certificates. */
     tls: { cert?: string; key?: string; clientCa?: string };
+    /** Largest request body in bytes (Ironic/oslo.middleware max_request_body_size: 112 KiB); larger is a 413. */
+    maxBodyBytes: number;
+    /** Deepest nesting of arrays and objects in a body, and in a resource after a JSON patch. */
+    maxJsonDepth: number;
+    /** Seconds a client has to send a whole request, headers and body; then 408. */
+    requestTimeout: number;
   };
   auth: AuthConfig;
   conductor: {
@@ -115,7 +121,7 @@ export function defaultConfig(cwd = process.cwd()): AnvilConfig {
   return {
     dataDir,
     database: { url: `sqlite:${path.join(dataDir, 'anvil.sqlite')}` },
-    api: { host: '127.0.0.1', port: 6385, maxLimit: 1000, tls: { cert: undefined, key: undefined, clientCa: undefined } },
+    api: { host: '127.0.0.1', port: 6385, maxLimit: 1000, maxBodyBytes: 114688, maxJsonDepth: 100, requestTimeout: 60, tls: { cert: undefined, key: undefined, clientCa: undefined } },
     auth: {
       strategy: 'noauth',
       allowInsecureNoauth: false,
@@ -157,7 +163,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function merge(base: Record<string, unknown>, override: Record<string, unknown>, where: string, open: Set<string>): void {
   for (const [key, value] of Object.entries(override)) {
     const here = where ? `${where}.${key}` : key;
-    if (!(key in base) && !open.has(where ? where : key) && !open.has(here)) {
+    if (!Object.hasOwn(base, key) && !open.has(where ? where : key) && !open.has(here)) {
       throw new InvalidInput(`Unknown configuration key "${here}"`);
     }
     if (isObject(base[key]) && isObject(value) && !open.has(here)) merge(base[key] as Record<string, unknown>, value, here, open);

@@ -1,21 +1,58 @@
 // Ironic masks values under password/secret/token-like keys (oslo mask_dict_password); so do we,
-// in API responses and in logs.
+// in API responses and in logs. Passwords written into URLs (`http://user:pw@host`) are masked too,
+// wherever a string holds one.
 const SECRET_KEY = /(password|passwd|secret|token|_key$|^key$|credential|configdrive|image_url)/i;
 export const MASK = '******';
+
+/** scheme://user:PASSWORD@ — the user part has no ':', the password no '@', '/', '?' or '#'. */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*:)[^\s/?#@]+@/gi;
 
 export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key);
 }
 
-/** A deep copy of `value` with every secret-looking key's value replaced by `******`. */
+/** `text` with the password of every URL in it replaced by `******`. */
+export function maskUrlPasswords(text: string): string {
+  return text.includes('://') ? text.replace(URL_PASSWORD, `$1${MASK}@`) : text;
+}
+
+function isMaskedEntry(key: string, v: unknown): boolean {
+  return isSecretKey(key) && v !== null && v !== undefined && v !== '';
+}
+
+/**
+ * An Error as a log line shows it (type, message, stack, its own fields), masked: its message
+ * and stack are not enumerable, so a plain copy would keep nothing.
+ */
+function maskError(err: Error): Record<string, unknown> {
+  const own = Object.entries(err).filter(([k]) => k !== 'message' && k !== 'stack');
+  return maskSecrets(Object.fromEntries([
+    ['type', err.name], ['message', err.message], ...(err.stack ? [['stack', err.stack]] : []), ...own,
+    ...(err.cause !== undefined ? [['cause', err.cause]] : []),
+  ]));
+}
+
+/**
+ * A deep copy of `value` with every secret-looking key's value replaced by `******` and URL
+ * passwords masked. Keys are copied as own properties (never through a setter), so a stored
+ * `__proto__` key stays a key and never changes the copy's prototype.
+ */
 export function maskSecrets<T>(value: T): T {
+  if (typeof value === 'string') return maskUrlPasswords(value) as T;
   if (Array.isArray(value)) return value.map((v) => maskSecrets(v)) as T;
+  if (value instanceof Error) return maskError(value) as T;
   if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      out[k] = isSecretKey(k) && v !== null && v !== undefined && v !== '' ? MASK : maskSecrets(v);
-    }
-    return out as T;
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, isMaskedEntry(k, v) ? MASK : maskSecrets(v)])) as T;
   }
   return value;
+}
+
+/** Whether masking would hide anything in `value`. */
+export function hasSecret(value: unknown): boolean {
+  if (typeof value === 'string') return maskUrlPasswords(value) !== value;
+  if (Array.isArray(value)) return value.some(hasSecret);
+  if (value && typeof value === 'object') {
+    return Object.entries(value as Record<string, unknown>).some(([k, v]) => isMaskedEntry(k, v) || hasSecret(v));
+  }
+  return false;
 }

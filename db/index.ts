@@ -72,7 +72,8 @@ function knexConfig(url: string): { kind: DbKind; config: Knex.Config } {
 
 export async function openDatabase(url: string, opts: { migrate?: boolean } = {}): Promise<Database> {
   const { kind, config } = knexConfig(url);
-  const knex = knexFactory(config);
+  // A failed query's error names its SQL with placeholders, never the bound values (a BMC password).
+  const knex = knexFactory({ ...config, compileSqlOnError: false });
   if (opts.migrate !== false) await migrate(knex);
 
   const local = new EventEmitter();

@@ -1,7 +1,9 @@
 // Every error becomes Ironic's body in this one place: a JSON object whose `error_message` is
 // itself a JSON string (ironic/api/middleware/parsable_error.py), which ironicclient decodes.
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AnvilError, InvalidInput, NotFound, errorMessage } from '../../common/errors.ts';
+import { AnvilError, InvalidInput, NotFound } from '../../common/errors.ts';
 import { VersionNotAcceptable } from './version.ts';
 
 export function ironicErrorBody(status: number, message: string): { error_message: string } {
@@ -72,15 +74,48 @@ export function toAnvilError(err: unknown, req?: FastifyRequest): AnvilError {
   }
   if (err instanceof SyntaxError) return new InvalidInput(`The request body is not valid JSON: ${err.message}`);
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return new AnvilError(fe.message, fe.statusCode, fe.code ?? 'ClientError');
-  return new AnvilError(errorMessage(err), 500, 'InternalError');
+  return internalError(err, req);
+}
+
+/**
+ * A 500 says which request failed and in which layer, never the raw message: a database error's
+ * holds the SQL statement. The log line (same request id) has the message and stack.
+ */
+function internalError(err: unknown, req?: FastifyRequest): AnvilError {
+  const code = (err as { code?: unknown } | null)?.code;
+  const what = typeof code === 'string' && (/^[0-9A-Z]{5}$/.test(code) || code.startsWith('SQLITE_'))
+    ? `a database error (${code})`
+    : `an unexpected ${err instanceof Error ? err.name : typeof err}`;
+  const request = req ? `${req.method} ${req.routeOptions?.url ?? req.url.split('?')[0]}` : 'The request';
+  return new AnvilError(`${request} failed with ${what}; the API log has the details${req ? ` under request id ${req.id}` : ''}.`, 500, 'InternalError');
 }
 
 export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const e = toAnvilError(err, req);
-  if (e.status >= 500) req.log.error({ err }, 'request failed');
-  else req.log.debug({ code: e.code, msg: e.message }, 'client error');
+  let e: AnvilError;
+  try {
+    e = toAnvilError(err, req);
+    if (e.status >= 500) req.log.error({ err }, 'request failed');
+    else req.log.debug({ code: e.code, msg: e.message }, 'client error');
+  } catch {
+    // Describing the error failed too (a hostile value in it): still answer in Ironic's format.
+    e = internalError(err, req);
+  }
   if (e instanceof VersionNotAcceptable) {
     return reply.code(406).type('application/json').send({ error_message: JSON.stringify({ code: 406, title: 'Not Acceptable', description: e.message }) });
   }
   return reply.code(e.status).type('application/json').send(ironicErrorBody(e.status, e.message));
+}
+
+const CLIENT_ERRORS: Record<string, [number, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'The request was not received in time (api.requestTimeout).'],
+  HPE_HEADER_OVERFLOW: [431, 'The request headers are too large.'],
+};
+
+/** Fastify's clientErrorHandler: a request Node cut before routing (slow, malformed) still gets Ironic's body. */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'The request is not valid HTTP.'];
+  const body = JSON.stringify(ironicErrorBody(status, message));
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\n\r\n${body}`);
+  socket.destroy(err);
 }

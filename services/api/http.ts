@@ -7,11 +7,16 @@ import { requireVersion } from './version.ts';
 
 export interface Link { href: string; rel: string; type?: string }
 
-/** The URL clients reach us at: the configured public URL, else what the request was sent to. */
+/**
+ * The URL clients reach us at: the configured public URL, else the address and port the
+ * connection was accepted on (the listen address, made concrete when it is 0.0.0.0). Never the
+ * Host header: the client writes it, and it would be copied into every link we hand out.
+ */
 export function baseUrl(req: FastifyRequest, config: AnvilConfig): string {
-  if (config.api.publicUrl) return apiPublicUrl(config);
-  const host = req.headers.host ?? `${config.api.host}:${config.api.port}`;
-  return `${req.protocol}://${host}`;
+  const { localAddress, localPort } = req.socket ?? {};
+  if (config.api.publicUrl || !localAddress || !localPort) return apiPublicUrl(config);
+  const host = localAddress.replace(/^::ffff:(?=\d)/, '');
+  return `${req.protocol}://${host.includes(':') ? `[${host}]` : host}:${localPort}`;
 }
 
 /** Ironic's self + bookmark pair (the bookmark has no /v1). */

@@ -2,6 +2,8 @@
 // apply_jsonpatch): no new attributes at the root, `remove` of a root field resets it, and only
 // the resource's patchable fields may be touched.
 import { InvalidInput } from '../../common/errors.ts';
+import { hasSecret, isSecretKey } from '../../common/secrets.ts';
+import { checkJsonLimits, type JsonLimits } from './body.ts';
 
 export interface PatchOp {
   op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
@@ -30,8 +32,14 @@ class PatchError extends InvalidInput {
   constructor(message: string) { super(`Couldn't apply patch: ${message}`, 'PatchError'); }
 }
 
+/** Names that address JavaScript's object machinery, never a field: a path through them is refused. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
 function parsePointer(path: string): string[] {
-  return path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const bad = parts.find((p) => PROTOTYPE_KEYS.has(p));
+  if (bad !== undefined) throw new PatchError(`the path ${path} is refused: "${bad}" names the prototype machinery of JavaScript objects, not a field`);
+  return parts;
 }
 
 type Container = Record<string, unknown> | unknown[];
@@ -39,8 +47,8 @@ type Container = Record<string, unknown> | unknown[];
 function resolveParent(doc: Record<string, unknown>, parts: string[], path: string): { parent: Container; key: string } {
   let cur: unknown = doc;
   for (const part of parts.slice(0, -1)) {
-    if (Array.isArray(cur)) cur = cur[Number(part)];
-    else if (cur && typeof cur === 'object') cur = (cur as Record<string, unknown>)[part];
+    if (Array.isArray(cur)) cur = /^(0|[1-9]\d*)$/.test(part) ? cur[Number(part)] : undefined;
+    else if (cur && typeof cur === 'object' && Object.hasOwn(cur, part)) cur = (cur as Record<string, unknown>)[part];
     else cur = undefined;
     if (cur === undefined || cur === null || typeof cur !== 'object') throw new PatchError(`can't resolve path ${path}: no parent object`);
   }
@@ -59,7 +67,7 @@ function getValue(doc: Record<string, unknown>, path: string): unknown {
   const parts = parsePointer(path);
   const { parent, key } = resolveParent(doc, parts, path);
   if (Array.isArray(parent)) return parent[arrayIndex(parent, key, path, false)];
-  if (!(key in parent)) throw new PatchError(`can't remove or read non-existent object '${key}' (${path})`);
+  if (!Object.hasOwn(parent, key)) throw new PatchError(`can't remove or read non-existent object '${key}' (${path})`);
   return parent[key];
 }
 
@@ -75,7 +83,7 @@ function removeValue(doc: Record<string, unknown>, path: string): void {
   const { parent, key } = resolveParent(doc, parts, path);
   if (Array.isArray(parent)) parent.splice(arrayIndex(parent, key, path, false), 1);
   else {
-    if (!(key in parent)) throw new PatchError(`can't remove non-existent object '${key}' (${path})`);
+    if (!Object.hasOwn(parent, key)) throw new PatchError(`can't remove non-existent object '${key}' (${path})`);
     delete parent[key];
   }
 }
@@ -85,6 +93,21 @@ export interface PatchRules {
   allowed: ReadonlySet<string>;
   /** Root fields that exist on the resource (all shown fields): `add` of any other is refused. */
   known: ReadonlySet<string>;
+  /** Root fields shown with their secrets masked: a secret in them can be written, never read back. */
+  masked?: ReadonlySet<string>;
+  /** The patched document must fit what a request body may carry. */
+  limits: JsonLimits;
+}
+
+/**
+ * copy/move out of, or test against, a secret would reveal what the API masks (`test` answers
+ * whether a guess is right): refused whether the path names the secret or holds one deeper.
+ */
+function refuseSecretRead(doc: Record<string, unknown>, path: string, op: PatchOp['op'], rules: PatchRules): void {
+  const parts = parsePointer(path);
+  if (!rules.masked?.has(parts[0])) return;
+  if (!parts.slice(1).some(isSecretKey) && !hasSecret(getValue(doc, path))) return;
+  throw new PatchError(`"${op}" can't read ${path}: it is or holds a secret, which is write-only (set it with "add" or "replace")`);
 }
 
 function checkRoot(path: string, rules: PatchRules): string {
@@ -127,11 +150,13 @@ export function applyPatch(doc: Record<string, unknown>, ops: readonly PatchOp[]
         else removeValue(out, op.path);
         break;
       case 'test':
+        refuseSecretRead(out, op.path, op.op, rules);
         if (JSON.stringify(getValue(out, op.path)) !== JSON.stringify(op.value)) throw new PatchError(`test failed: ${op.path} is not ${JSON.stringify(op.value)}`);
         break;
       case 'move': case 'copy': {
         if (!op.from) throw new InvalidInput(`'from' is a required property for "${op.op}"`, 'PatchError');
         const fromRoot = checkRoot(op.from, rules);
+        refuseSecretRead(out, op.from, op.op, rules);
         const value = structuredClone(getValue(out, op.from));
         if (op.op === 'move') {
           if (parsePointer(op.from).length === 1) out[fromRoot] = null;
@@ -145,5 +170,6 @@ export function applyPatch(doc: Record<string, unknown>, ops: readonly PatchOp[]
     }
     if (op.op !== 'test') touched.add(root);
   }
+  checkJsonLimits(out, rules.limits, 'patched resource');
   return { doc: out, touched };
 }

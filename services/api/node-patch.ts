@@ -8,9 +8,10 @@ import { INTERFACE_NAMES, type NodeRecord } from '../../db/nodes.ts';
 import { getHardwareType } from '../../drivers/registry.ts';
 import type { HardwareType } from '../../drivers/interfaces.ts';
 import { optionalBool, type Query } from './http.ts';
+import type { JsonLimits } from './body.ts';
 import { applyPatch, type PatchOp } from './jsonPatch.ts';
 import { checkFieldVersions, defaultAfterRemove, NODE_INPUT_SCHEMAS, NODE_PATCH_FIELDS } from './nodeInput.ts';
-import { NODE_FIELD_VERSIONS, visibleNodeFields } from './nodeView.ts';
+import { NODE_FIELD_VERSIONS, NODE_MASKED_FIELDS, visibleNodeFields } from './nodeView.ts';
 import { validateSchema } from './validation.ts';
 import { requireMinor } from './version.ts';
 
@@ -83,6 +84,8 @@ export interface PatchRequest {
   query: Query;
   /** The uuid of the node's chassis, shown in the patched document as chassis_uuid. */
   chassisUuid: string | null;
+  /** What the patched node may weigh and nest (those of a request body). */
+  limits: JsonLimits;
 }
 
 /**
@@ -100,7 +103,7 @@ export function nodeChanges(node: NodeRecord, ops: PatchOp[], req: PatchRequest)
   }
   // A field that exists at a later version than the request's is a 406, not an unknown attribute.
   checkFieldVersions(req.version, ops.map((op) => op.path.split('/')[1]).filter((f) => f in NODE_FIELD_VERSIONS));
-  const { doc: patched, touched } = applyPatch(doc, ops, { allowed: NODE_PATCH_FIELDS, known: new Set([...visible, 'maintenance_reason']) });
+  const { doc: patched, touched } = applyPatch(doc, ops, { allowed: NODE_PATCH_FIELDS, known: new Set([...visible, 'maintenance_reason']), masked: NODE_MASKED_FIELDS, limits: req.limits });
   checkFieldVersions(req.version, touched);
   if (touched.size === 0) return undefined;
 

@@ -26,6 +26,9 @@ export const NODE_FIELD_VERSIONS: Record<string, number> = {
   parent_node: 83, firmware_interface: 86, service_step: 87,
 };
 
+/** Fields shown with their secrets masked; through a JSON patch those secrets are write-only. */
+export const NODE_MASKED_FIELDS: ReadonlySet<string> = new Set(['driver_info', 'driver_internal_info', 'instance_info']);
+
 /** What GET /v1/nodes shows without `fields` or `detail`. */
 export const NODE_DEFAULT_FIELDS = ['uuid', 'name', 'instance_uuid', 'maintenance', 'power_state', 'provision_state', 'links'];
 
@@ -69,6 +72,7 @@ export function renderNode(node: NodeRecord, rel: NodeRelations, fields: Readonl
 }
 
 function fieldValue(node: NodeRecord, f: string, rel: NodeRelations, version: number, base: string, withLinkLists: boolean): unknown {
+  if (NODE_MASKED_FIELDS.has(f)) return maskSecrets((node as unknown as Record<string, unknown>)[f]);
   switch (f) {
     case 'links':
       return selfLinks(base, 'nodes', node.uuid);
@@ -76,8 +80,6 @@ function fieldValue(node: NodeRecord, f: string, rel: NodeRelations, version: nu
       return withLinkLists ? selfLinks(base, 'nodes', `${node.uuid}/${f}`) : undefined;
     case 'created_at': case 'updated_at': case 'provision_updated_at': case 'inspection_started_at': case 'inspection_finished_at':
       return isoTime(node[f]);
-    case 'driver_info': case 'driver_internal_info': case 'instance_info':
-      return maskSecrets(node[f]);
     case 'provision_state':
       return provisionStateFor(node.provision_state, version);
     case 'target_provision_state':

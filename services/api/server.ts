@@ -3,13 +3,14 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { AnvilConfig } from '../../common/config.ts';
-import { InvalidInput, NotFound } from '../../common/errors.ts';
+import { NotFound } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Database } from '../../db/index.ts';
 import { registerAuth } from './auth/index.ts';
 import { tlsOptions } from './auth/tls.ts';
 import type { ApiContext } from './context.ts';
-import { sendError } from './errors.ts';
+import { jsonLimits, parseJsonBody, refuseNulInUrl } from './body.ts';
+import { clientErrorHandler, sendError } from './errors.ts';
 import { validatorCompiler } from './validation.ts';
 import { negotiateVersion } from './version.ts';
 import { rootRoutes } from './routes/root.ts';
@@ -53,32 +54,31 @@ export interface ApiServerOptions {
   taskTimeoutMs?: number;
 }
 
-function parseJson(body: string): unknown {
-  if (body.trim() === '') return undefined;
-  try {
-    return JSON.parse(body);
-  } catch (err) {
-    throw new InvalidInput(`The request body is not valid JSON: ${(err as Error).message}`);
-  }
-}
-
 export async function createApiServer(opts: ApiServerOptions): Promise<FastifyInstance> {
+  // A slow body is cut as slow headers are. Node swaps the two timeouts when headers may take
+  // longer than the whole request, and checks them at most every 30 s: keep both in step.
+  const requestTimeoutMs = opts.config.api.requestTimeout * 1000;
+  const timeouts = { headersTimeout: Math.min(60_000, requestTimeoutMs), connectionsCheckingInterval: Math.min(30_000, requestTimeoutMs / 4) };
+  const tls = tlsOptions(opts.config);
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
-    bodyLimit: 64 * 1024 * 1024,
+    bodyLimit: opts.config.api.maxBodyBytes,
+    requestTimeout: requestTimeoutMs,
+    clientErrorHandler,
     genReqId: () => `req-${randomUUID()}`,
-    ...tlsOptions(opts.config),
+    ...(tls.https ? { https: { ...tls.https, ...timeouts } } : { http: timeouts }),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.decorateRequest('apiVersion', 1);
 
   // Bodies are JSON whatever the label (clients such as curl omit it); an empty body is no body.
+  const limits = jsonLimits(opts.config);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
     try {
-      done(null, parseJson(body as string));
+      done(null, parseJsonBody(body as string, limits));
     } catch (err) {
       done(err as Error, undefined);
     }
@@ -86,6 +86,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('Openstack-Request-Id', req.id);
+    refuseNulInUrl(req);
     negotiateVersion(req, reply);
   });
   app.setErrorHandler((err, req, reply) => sendError(err, req, reply));

@@ -11,6 +11,7 @@ import { findNode, getNodeById, isUuid, nodeUuidsByIds } from '../../../db/nodes
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
 import { baseUrl, collection, noContent, parseFields, parsePage, pick, queryValue, selfLinks, type Query } from '../http.ts';
+import { jsonLimits } from '../body.ts';
 import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
 import { findNodeOr404 } from '../lookup.ts';
 import { checkName, checkUuid, isUniqueViolation, nullable, validateSchema } from '../validation.ts';
@@ -137,7 +138,7 @@ export const allocationRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx)
     requireEndpoint(req, 57);
     const a = await allocationOr404(ctx.db.knex, req.params.ident);
     const all = visible(req.apiVersion);
-    const { doc, touched } = applyPatch({ name: a.name, extra: a.extra, owner: a.owner }, req.body as PatchOp[], { allowed: new Set(['name', 'extra', ...(req.apiVersion >= 60 ? ['owner'] : [])]), known: all });
+    const { doc, touched } = applyPatch({ name: a.name, extra: a.extra, owner: a.owner }, req.body as PatchOp[], { allowed: new Set(['name', 'extra', ...(req.apiVersion >= 60 ? ['owner'] : [])]), known: all, limits: jsonLimits(ctx.config) });
     const changes: Record<string, unknown> = {};
     for (const f of touched) changes[f] = f === 'extra' && doc.extra === null ? {} : doc[f];
     validateSchema({ type: 'object', properties: INPUT }, changes, 'allocation');

@@ -7,6 +7,7 @@ import { isoTime } from '../../../db/index.ts';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
 import { baseUrl, collection, noContent, optionalBool, parseFields, parsePage, pick, selfLinks, type Query } from '../http.ts';
+import { jsonLimits } from '../body.ts';
 import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
 import { checkUuid, isUuidLike, nullable, validateSchema } from '../validation.ts';
 import { listNodesReply } from './nodes.ts';
@@ -68,7 +69,7 @@ export const chassisRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) =>
   app.patch<{ Params: { uuid: string } }>('/chassis/:uuid', { schema: { body: PATCH_SCHEMA } }, async (req) => {
     const c = await chassisOr404(ctx.db.knex, req.params.uuid);
     const base = baseUrl(req, ctx.config);
-    const { doc, touched } = applyPatch({ uuid: c.uuid, description: c.description, extra: c.extra }, req.body as PatchOp[], { allowed: new Set(['description', 'extra']), known: new Set(Object.keys(FIELD_VERSIONS)) });
+    const { doc, touched } = applyPatch({ uuid: c.uuid, description: c.description, extra: c.extra }, req.body as PatchOp[], { allowed: new Set(['description', 'extra']), known: new Set(Object.keys(FIELD_VERSIONS)), limits: jsonLimits(ctx.config) });
     const changes: Record<string, unknown> = {};
     for (const f of touched) changes[f] = f === 'extra' && doc.extra === null ? {} : doc[f];
     validateSchema({ type: 'object', properties: INPUT }, changes, 'chassis');

@@ -11,6 +11,7 @@ import { defaultInterfaces, getHardwareType } from '../../../drivers/registry.ts
 import type { ApiContext } from '../context.ts';
 import { Forbidden, notFound } from '../errors.ts';
 import { wantsDetail, baseUrl, collection, noContent, optionalBool, parseFields, parsePage, queryValue, type Query } from '../http.ts';
+import { jsonLimits } from '../body.ts';
 import { PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
 import { findNodeOr404 } from '../lookup.ts';
 import { nodeChanges, withFieldRules } from '../node-patch.ts';
@@ -155,7 +156,7 @@ async function patchNodeHandler(req: FastifyRequest<{ Params: { ident: string } 
   const node = await findNodeOr404(ctx.db.knex, ident);
   const rel = await loadRelations(ctx.db.knex, [node], new Set(['chassis_uuid']));
   const chassisUuid = node.chassis_id ? rel.chassisUuid.get(node.chassis_id) ?? null : null;
-  const asked = nodeChanges(node, req.body as PatchOp[], { ident, version: req.apiVersion, query: req.query as Query, chassisUuid });
+  const asked = nodeChanges(node, req.body as PatchOp[], { ident, version: req.apiVersion, query: req.query as Query, chassisUuid, limits: jsonLimits(ctx.config) });
   if (!asked) return showNode(req, ctx, node);
   const { fields, wakes } = withFieldRules(node, ident, await checkNodeFields(ctx.db.knex, asked.changes, asked.hw, node.id));
   let updated: NodeRecord | undefined;

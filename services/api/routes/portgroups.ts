@@ -9,6 +9,7 @@ import { createPortgroup, deletePortgroup, findPortgroup, listPortgroups, portgr
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
 import { wantsDetail, baseUrl, collection, noContent, parseFields, parsePage, pick, queryValue, selfLinks, type Query } from '../http.ts';
+import { jsonLimits } from '../body.ts';
 import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
 import { BOOL, checkMac, checkName, checkUuid, coerceBooleans, isUniqueViolation, nullable, validateSchema } from '../validation.ts';
 import { requireEndpoint, requireVersion } from '../version.ts';
@@ -130,7 +131,7 @@ export const portgroupRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) 
     const base = baseUrl(req, ctx.config);
     const all = visible(req.apiVersion, undefined, true);
     const doc = render(g, await nodeUuidsByIds(ctx.db.knex, [g.node_id]), all, base, false);
-    const { doc: patched, touched } = applyPatch(doc, req.body as PatchOp[], { allowed: PATCHABLE, known: all });
+    const { doc: patched, touched } = applyPatch(doc, req.body as PatchOp[], { allowed: PATCHABLE, known: all, limits: jsonLimits(ctx.config) });
     const changes: Record<string, unknown> = {};
     for (const f of touched) changes[f] = patched[f] === null && ['extra', 'properties'].includes(f) ? {} : patched[f] === null && f === 'standalone_ports_supported' ? true : patched[f];
     validateSchema({ type: 'object', properties: INPUT }, changes, 'portgroup');

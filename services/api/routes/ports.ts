@@ -9,6 +9,7 @@ import { findPortgroup, portgroupUuidsByIds } from '../../../db/portgroups.ts';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
 import { wantsDetail, baseUrl, collection, noContent, parseFields, parsePage, pick, queryValue, selfLinks, type Query } from '../http.ts';
+import { jsonLimits } from '../body.ts';
 import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
 import { BOOL, checkMac, checkUuid, coerceBooleans, isUniqueViolation, nullable, validateSchema } from '../validation.ts';
 import { requireEndpoint, requireVersion } from '../version.ts';
@@ -156,7 +157,7 @@ async function patchPortHandler(req: FastifyRequest<{ Params: { uuid: string } }
   const base = baseUrl(req, ctx.config);
   const all = visible(req.apiVersion, undefined, true);
   const doc = renderPort(port, await relations(ctx.db.knex, [port]), all, base);
-  const { doc: patched, touched } = applyPatch(doc, req.body as PatchOp[], { allowed: PATCHABLE, known: all });
+  const { doc: patched, touched } = applyPatch(doc, req.body as PatchOp[], { allowed: PATCHABLE, known: all, limits: jsonLimits(ctx.config) });
   versionCheck(req, touched);
   const changes: Record<string, unknown> = {};
   for (const f of touched) changes[f] = patched[f] === null && ['extra', 'local_link_connection'].includes(f) ? {} : patched[f];
