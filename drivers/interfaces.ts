@@ -171,4 +171,9 @@ export interface HardwareType {
 export interface DriverFamily {
   readonly implementations: { readonly [K in InterfaceName]?: readonly InterfaceTypes[K][] };
   readonly hardwareTypes: readonly HardwareType[];
+  /**
+   * Lets go of what the family keeps across nodes (client caches, BMC sessions, sockets, servers),
+   * when the process's last conductor stops (registry.ts holdDriverFamilies). A later call opens anew.
+   */
+  close?(): Promise<void>;
 }

@@ -24,6 +24,27 @@ for (const family of FAMILIES) {
   for (const hw of family.hardwareTypes) hardwareTypes.set(hw.name, hw);
 }
 
+let holders = 0;
+
+/**
+ * Marks the families as in use (a conductor runs); the returned function lets go, and the last
+ * one to let go closes every family: sessions are logged out on the BMCs, sockets and servers
+ * closed. Several conductors may share one process (tests, benches): the families stay open
+ * while any of them runs.
+ */
+export function holdDriverFamilies(): () => Promise<void> {
+  holders++;
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    if (--holders > 0) return;
+    const results = await Promise.allSettled(FAMILIES.map((f) => f.close?.()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+}
+
 export function listHardwareTypes(): HardwareType[] {
   return [...hardwareTypes.values()].sort((a, b) => a.name.localeCompare(b.name));
 }

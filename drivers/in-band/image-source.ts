@@ -34,7 +34,7 @@ function sharedServer(config: AnvilConfig): Promise<ImageServer> {
   return server;
 }
 
-/** Stops the image server of this process (conductor shutdown, tests). */
+/** Stops the image server of this process (the in-band family's close). */
 export async function stopImageServer(): Promise<void> {
   const s = server;
   server = null;

@@ -22,7 +22,7 @@ export function ipmiRequest(info: IpmiInfo, kind: RequestKind, netFn: number, cm
   return scheduler.run(bmcLabel(info.target), info.limits, () => transport.request(info.target, netFn, cmd, data));
 }
 
-/** Closes the native sessions' socket (tests, shutdown). */
+/** Closes the native sessions' socket (the ipmi family's close). */
 export async function closeIpmiClients(): Promise<void> {
   await transports.native.close();
 }

@@ -1,6 +1,7 @@
 // The `ipmi` hardware type (and `vbmc`, the name VirtualBMC testers use): ipmitool power and
 // management over IPMI 2.0 LAN, beside the network boot and deploy interfaces other families provide.
 import type { DriverFamily, HardwareType } from '../interfaces.ts';
+import { closeIpmiClients } from './client.ts';
 import { ipmitoolManagement } from './management.ts';
 import { ipmitoolPower } from './power.ts';
 import { NO_OP_INTERFACE_LISTS } from '../noop/index.ts';
@@ -22,4 +23,5 @@ function ipmiHardwareType(name: string): HardwareType {
 export const ipmiFamily: DriverFamily = {
   implementations: { power: [ipmitoolPower], management: [ipmitoolManagement] },
   hardwareTypes: [ipmiHardwareType('ipmi'), ipmiHardwareType('vbmc')],
+  close: closeIpmiClients,
 };

@@ -28,7 +28,7 @@ export function clientFor(node: NodeRecord): RedfishClient {
   return client;
 }
 
-/** Closes every cached client (sessions deleted); for tests and shutdown. */
+/** Closes every cached client, deleting its session on the BMC (the redfish family's close). */
 export async function closeAllClients(): Promise<void> {
   const all = [...clients.values()];
   clients.clear();

@@ -2,6 +2,7 @@
 // the network boot and deploy interfaces other families provide (listed by name).
 import type { DriverFamily, HardwareType } from '../interfaces.ts';
 import { redfishVirtualMediaBoot } from './boot.ts';
+import { closeAllClients } from './connections.ts';
 import { redfishInspect } from './inspect.ts';
 import { redfishManagement } from './management.ts';
 import { redfishPower } from './power.ts';
@@ -39,4 +40,6 @@ export const redfishFamily: DriverFamily = {
     boot: [redfishBootInterface],
   },
   hardwareTypes: [redfishHardwareType('redfish', REDFISH)],
+  // Every Redfish-based family (idrac, ilo) shares these clients: closing them here closes theirs.
+  close: closeAllClients,
 };

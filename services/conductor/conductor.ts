@@ -11,7 +11,7 @@ import { aliveConductors, heartbeatConductor, listConductors, registerConductor,
 import type { Database } from '../../db/index.ts';
 import { groupsWithWork, nodesForPowerSync, releaseAllReservations, reservationHolders } from '../../db/nodes.ts';
 import { hostsWithRunningTasks, requeueTasksOf, WORK_CHANNEL } from '../../db/tasks.ts';
-import { listHardwareTypes } from '../../drivers/registry.ts';
+import { holdDriverFamilies, listHardwareTypes } from '../../drivers/registry.ts';
 import { claimBatch, findWork, type ClaimedNode, type WorkItem } from './claim.ts';
 import { GroupRings } from './hash-ring.ts';
 import { workNode } from './node-work.ts';
@@ -41,6 +41,7 @@ export class Conductor {
   private readonly timers: NodeJS.Timeout[] = [];
   private heartbeatTimer?: NodeJS.Timeout;
   private unlisten?: () => Promise<void>;
+  private releaseDrivers?: () => Promise<void>;
   private scanTimer?: NodeJS.Timeout;
   private scanning = false;
   private rescan = false;
@@ -83,6 +84,7 @@ export class Conductor {
     // Locks left by our own previous run (a crash): that run is over, its operations were interrupted.
     await recoverLocksOf(this.rt, [this.host], (h) => `Conductor ${h} restarted`, false);
     this.state = 'running';
+    this.releaseDrivers = holdDriverFamilies();
     this.unlisten = await this.db.listen(WORK_CHANNEL, (payload) => {
       if (payload === MEMBERSHIP_CHANGED) this.periodic('ring', () => this.refreshMembership());
       this.notified();
@@ -121,6 +123,8 @@ export class Conductor {
     await requeueTasksOf(this.db.knex, this.host);
     await unregisterConductor(this.db.knex, this.host);
     await this.db.notify(WORK_CHANNEL, MEMBERSHIP_CHANGED).catch(() => undefined);
+    // The last conductor of the process closes the drivers' clients, BMC sessions, sockets and servers.
+    await this.releaseDrivers?.().catch((err) => this.logger.warn({ err }, `closing the drivers failed: ${errorMessage(err)}`));
     this.state = 'stopped';
     this.logger.info(`conductor ${this.host} stopped`);
   }
