@@ -1,5 +1,5 @@
 // Deploys through simulated agents, in one process: the API and a conductor on SQLite, N
-// fake-power nodes whose machines boot the real agent code (simulators/agent) with files as
+// fake-power nodes whose machines boot the real agent code (simulators/ramdisk-agents) with files as
 // disks. Every node deploys the same qcow2 with a config drive, then is undeployed (cleaned).
 // Prints seconds per phase, nodes/second, how many times the image was downloaded (the agents'
 // shared cache), and peak RSS. Figures only; nothing passes or fails.

@@ -74,7 +74,7 @@ export const VERBS: Record<string, { event: ProvisionEvent; minVersion: number }
 const S = ProvisionState;
 type Row = [from: ProvisionStateName, event: ProvisionEvent, to: ProvisionStateName];
 
-// Transcribed from ironic/common/state_machine.py (see shared/reference/ironic-api.md §1.3).
+// Transcribed from the add_transition calls of ironic/common/states.py.
 const TRANSITIONS: Row[] = [
   [S.ENROLL, 'manage', S.VERIFYING],
   [S.VERIFYING, 'done', S.MANAGEABLE],
@@ -250,7 +250,7 @@ export function failureState(state: string): ProvisionStateName | undefined {
   return nextState(state, 'fail');
 }
 
-// The target_provision_state shown while a node is in a transient state (ironic-api.md §1.1).
+// The target_provision_state shown while a node is in a transient state, as Ironic's conductor sets it.
 const TARGETS: Record<string, ProvisionStateName> = {
   [S.VERIFYING]: S.MANAGEABLE,
   [S.INSPECTING]: S.MANAGEABLE, [S.INSPECT_WAIT]: S.MANAGEABLE, [S.INSPECT_FAILED]: S.MANAGEABLE,

@@ -1,4 +1,4 @@
-// What a conductor does in each working provision state (CONTRACTS.md "Conductor flows per state").
+// What a conductor does in each working provision state.
 // A flow runs one step with the node locked and says which event follows; the engine
 // (node-work.ts) applies it, and a thrown error sends the node to the state's failure state.
 import { UnsupportedOperation } from '../../common/errors.ts';

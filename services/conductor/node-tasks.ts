@@ -104,7 +104,7 @@ function bootDeviceArgs(args: Args): { device: BootDevice; persistent: boolean }
   return { device: args.boot_device as BootDevice, persistent: args.persistent === true };
 }
 
-/** Handlers by task kind (CONTRACTS.md "Node tasks"). */
+/** Handlers by task kind. */
 export const TASK_HANDLERS: Readonly<Record<string, TaskHandler>> = {
   get_boot_device: { run: (ctx) => ctx.driver.management.getBootDevice(ctx) },
   get_supported_boot_devices: { run: (ctx) => ctx.driver.management.supportedBootDevices(ctx) },

@@ -1,4 +1,4 @@
-// Driving a conductor in tests the way the API does (CONTRACTS.md): write the next provision state
+// Driving a conductor in tests the way the API does: write the next provision state
 // or the power request on the node row, then notify WORK_CHANNEL. No API server is involved.
 import { defaultConfig, type AnvilConfig } from '../../../common/config.ts';
 import { silentLogger } from '../../../common/logger.ts';

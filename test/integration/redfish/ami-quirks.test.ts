@@ -1,4 +1,4 @@
-// The driver against what AMI-based BMCs do (bmc-quirks.md, sushy's samples): reset types only
+// The driver against what AMI-based BMCs do (as sushy's samples show them): reset types only
 // through @Redfish.ActionInfo and only On/ForceOff/ForceRestart/GracefulShutdown, virtual media
 // under Managers/Self with no MediaTypes, and InsertMedia refused (400) without
 // TransferProtocolType. A small stand-in server plays those parts.

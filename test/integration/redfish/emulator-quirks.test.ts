@@ -1,4 +1,4 @@
-// The driver tolerates what sushy-tools' emulator does (bmc-quirks.md): no SessionService (auto
+// The driver tolerates what sushy-tools' emulator does: no SessionService (auto
 // auth falls back to Basic), 307 from /Systems/<name> to /Systems/<uuid> for every method, a power
 // change visible only a while after the 204, BootSourceOverrideEnabled always Continuous, and 501
 // for a reset type it lists. A small stand-in server plays those parts.
