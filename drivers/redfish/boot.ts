@@ -18,7 +18,7 @@ function isoUrl(node: NodeRecord, where: 'driver_info' | 'instance_info', key: s
 }
 
 async function boot(ctx: TaskContext, vendor: Vendor, image: string, persistent: boolean): Promise<void> {
-  const rn = await RedfishNode.open(ctx.node);
+  const rn = await RedfishNode.open(ctx);
   const device = await rn.cdDevice();
   await rn.insertMedia(device, image);
   if (vendor.bootFromMedia) await vendor.bootFromMedia(rn, persistent);
@@ -26,7 +26,7 @@ async function boot(ctx: TaskContext, vendor: Vendor, image: string, persistent:
 }
 
 async function eject(ctx: TaskContext): Promise<void> {
-  const rn = await RedfishNode.open(ctx.node);
+  const rn = await RedfishNode.open(ctx);
   await rn.ejectMedia(await rn.cdDevice());
 }
 
@@ -59,7 +59,7 @@ export function redfishVirtualMediaBoot(vendor: Vendor): BootInterface {
         return;
       }
       await eject(ctx);
-      const rn = await RedfishNode.open(ctx.node);
+      const rn = await RedfishNode.open(ctx);
       await (vendor.setBootDevice ?? standardSetBootDevice)(rn, 'disk', true);
     },
     async cleanUpInstance(ctx) {

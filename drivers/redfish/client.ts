@@ -64,6 +64,25 @@ const pathOf = (uri: string) => {
 };
 const etagKey = (uri: string) => pathOf(uri).toLowerCase().replace(/\/+$/, '');
 
+/** What one failed attempt met, in words: what a person reading last_error needs. */
+function attemptFailure(err: { code?: string; message?: string }, timeoutSec: number): string {
+  switch (err.code) {
+    case 'ECONNREFUSED': return 'connection refused';
+    case 'ECONNRESET': case 'EPIPE': return 'connection reset';
+    case 'ETIMEDOUT': case 'ECONNABORTED': case 'ERR_SOCKET_CONNECTION_TIMEOUT': return `no answer within ${timeoutSec} s`;
+    case 'EHOSTUNREACH': case 'ENETUNREACH': return 'no route to the host';
+    default: return /socket hang up/i.test(err.message ?? '') ? 'connection closed without an answer' : `${err.code ? `${err.code} ` : ''}${err.message ?? String(err)}`;
+  }
+}
+
+const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+
+/**
+ * A client's calls bound to one operation's signal (the task context's): when it aborts, the call
+ * in flight ends at once with what the BMC did so far, instead of the operation's deadline hiding it.
+ */
+export type RedfishCalls = Pick<RedfishClient, 'info' | 'root' | 'get' | 'getJson' | 'patch' | 'post' | 'delete' | 'request' | 'waitTask'>;
+
 export class RedfishClient {
   private readonly http: AxiosInstance;
   private readonly agent: http.Agent;
@@ -99,22 +118,37 @@ export class RedfishClient {
    * The service root, read unauthenticated as the standard allows. Only a good answer is kept, and
    * for cacheTtlSec: a BMC that answered 503 once is asked again next time.
    */
-  async root(): Promise<Json> {
+  async root(signal?: AbortSignal): Promise<Json> {
     if (this.rootDoc && Date.now() - this.rootDoc.at < this.info.cacheTtlSec * 1000) return this.rootDoc.doc;
-    const res = this.check('GET', this.info.root, await this.send('GET', this.info.root, undefined, {}, false));
+    const res = this.check('GET', this.info.root, await this.send('GET', this.info.root, undefined, {}, false, signal));
     this.rootDoc = { doc: res.data, at: Date.now() };
     return res.data;
   }
 
-  async get(uri: string): Promise<RedfishResponse> {
-    const res = await this.request('GET', uri);
+  /** This client's calls, each ended by `signal` (see RedfishCalls). */
+  bound(signal: AbortSignal): RedfishCalls {
+    return {
+      info: this.info,
+      root: () => this.root(signal),
+      get: (uri) => this.get(uri, signal),
+      getJson: (uri) => this.getJson(uri, signal),
+      patch: (uri, body) => this.patch(uri, body, signal),
+      post: (uri, body) => this.post(uri, body, signal),
+      delete: (uri) => this.delete(uri, signal),
+      request: (method, uri, body, headers) => this.request(method, uri, body, headers, signal),
+      waitTask: (uri, timeoutSec) => this.waitTask(uri, timeoutSec, signal),
+    };
+  }
+
+  async get(uri: string, signal?: AbortSignal): Promise<RedfishResponse> {
+    const res = await this.request('GET', uri, undefined, {}, signal);
     const etag = res.headers.etag ?? (typeof res.data['@odata.etag'] === 'string' ? res.data['@odata.etag'] : undefined);
     if (etag) this.etags.set(etagKey(uri), etag);
     return res;
   }
 
-  async getJson(uri: string): Promise<Json> {
-    return (await this.get(uri)).data;
+  async getJson(uri: string, signal?: AbortSignal): Promise<Json> {
+    return (await this.get(uri, signal)).data;
   }
 
   /**
@@ -122,10 +156,10 @@ export class RedfishClient {
    * then with a freshly read ETag, then without If-Match (python-sushy's order, plus the re-read);
    * on 428 (If-Match required) read the ETag and retry with it.
    */
-  async patch(uri: string, body: Json): Promise<RedfishResponse> {
-    const send = async (etag: string | null) => this.waitIfTask(await this.request('PATCH', uri, body, etag ? { 'If-Match': etag } : {}));
+  async patch(uri: string, body: Json, signal?: AbortSignal): Promise<RedfishResponse> {
+    const send = async (etag: string | null) => this.waitIfTask(await this.request('PATCH', uri, body, etag ? { 'If-Match': etag } : {}, signal), signal);
     const fresh = async () => {
-      await this.get(uri);
+      await this.get(uri, signal);
       return this.etags.get(etagKey(uri)) ?? null;
     };
     const etag = this.etags.get(etagKey(uri)) ?? null;
@@ -157,26 +191,26 @@ export class RedfishClient {
   }
 
   /** POST; a 202 with a task monitor is polled to its end. */
-  async post(uri: string, body: Json): Promise<RedfishResponse> {
-    return this.waitIfTask(await this.request('POST', uri, body));
+  async post(uri: string, body: Json, signal?: AbortSignal): Promise<RedfishResponse> {
+    return this.waitIfTask(await this.request('POST', uri, body, {}, signal), signal);
   }
 
-  async delete(uri: string): Promise<RedfishResponse> {
-    return this.request('DELETE', uri);
+  async delete(uri: string, signal?: AbortSignal): Promise<RedfishResponse> {
+    return this.request('DELETE', uri, undefined, {}, signal);
   }
 
-  private async waitIfTask(res: RedfishResponse): Promise<RedfishResponse> {
+  private async waitIfTask(res: RedfishResponse, signal?: AbortSignal): Promise<RedfishResponse> {
     const location = res.headers.location;
     if (res.status !== 202 || !location) return res;
-    return this.waitTask(location);
+    return this.waitTask(location, undefined, signal);
   }
 
   /** Polls a task monitor (or task) until it ends; throws with the task's messages if it failed. */
-  async waitTask(uri: string, timeoutSec = 600): Promise<RedfishResponse> {
+  async waitTask(uri: string, timeoutSec = 600, signal?: AbortSignal): Promise<RedfishResponse> {
     const deadline = Date.now() + timeoutSec * 1000;
     let delay = 100;
     for (;;) {
-      const res = await this.request('GET', uri);
+      const res = await this.request('GET', uri, undefined, {}, signal);
       const state = typeof res.data.TaskState === 'string' ? res.data.TaskState : null;
       if (res.status !== 202 && !(state && RUNNING_TASK_STATES.has(state))) {
         if (state === 'Exception' || state === 'Killed' || state === 'Cancelled') {
@@ -187,23 +221,23 @@ export class RedfishClient {
       }
       if (Date.now() > deadline) throw new BmcTimeout(`The BMC task ${pathOf(uri)} did not finish within ${timeoutSec} s (state ${state ?? 'running'})`);
       const retryAfter = Number(res.headers['retry-after']);
-      await sleep(Math.min(Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : delay, delay));
+      await sleep(Math.min(Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : delay, delay), undefined, signal ? { signal } : undefined);
       delay = Math.min(delay * 2, 2000);
     }
   }
 
   /** An authenticated call; a session that the BMC forgot (401) is re-created once. */
-  async request(method: string, uri: string, body?: Json, headers: Record<string, string> = {}): Promise<RedfishResponse> {
-    let res = await this.send(method, uri, body, headers, true);
+  async request(method: string, uri: string, body?: Json, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<RedfishResponse> {
+    let res = await this.send(method, uri, body, headers, true, signal);
     if (res.status === 401 && this.token) {
       this.token = null;
       this.sessionUri = null;
-      res = await this.send(method, uri, body, headers, true);
+      res = await this.send(method, uri, body, headers, true, signal);
     }
     // sushy-emulator answers /Systems/<name> with 307 to /Systems/<uuid>, for PATCH and POST too: follow, keeping the method.
     for (let hops = 0; (res.status === 307 || res.status === 308) && res.headers.location && hops < 3; hops++) {
       uri = res.headers.location;
-      res = await this.send(method, uri, body, headers, true);
+      res = await this.send(method, uri, body, headers, true, signal);
     }
     return this.check(method, uri, res);
   }
@@ -251,40 +285,63 @@ export class RedfishClient {
     this.useSession = false; // auto: no usable SessionService (as on sushy-emulator): Basic from now on
   }
 
-  /** One HTTP exchange with bounded retries and back-off for connection errors and 5xx (not 501). */
-  private async send(method: string, uri: string, body: Json | undefined, headers: Record<string, string>, auth: boolean): Promise<RedfishResponse> {
+  /**
+   * One HTTP exchange with bounded retries and back-off for connection errors and 5xx (not 501).
+   * When `signal` aborts (the operation's time is up), it stops at once and says what each attempt met.
+   */
+  private async send(method: string, uri: string, body: Json | undefined, headers: Record<string, string>, auth: boolean, signal?: AbortSignal): Promise<RedfishResponse> {
     const url = uri.startsWith('/') ? uri : pathOf(uri);
+    const what = `${method} ${pathOf(uri)}`;
+    const met: string[] = [];
     let lastError: unknown = null;
+    let began = Date.now();
+    const gaveUp = (inFlight: boolean) => new BmcTimeout(
+      `No answer from the BMC at ${this.info.origin} to ${what} before the operation's time ran out: ${[...met.map((m, i) => `attempt ${i + 1}: ${m}`), ...(inFlight ? [`attempt ${met.length + 1}: no answer after ${seconds(Date.now() - began)}`] : [])].join('; ')}`,
+    );
+    const pause = async (attempt: number) => {
+      try {
+        await sleep(this.info.retryIntervalSec * 1000 * 2 ** (attempt - 1), undefined, signal ? { signal } : undefined);
+      } catch (err) {
+        if (signal?.aborted) throw gaveUp(false);
+        throw err;
+      }
+    };
     for (let attempt = 1; attempt <= this.info.attempts; attempt++) {
+      if (signal?.aborted) throw gaveUp(false);
+      began = Date.now();
       try {
         const res: AxiosResponse = await this.http.request({
           method,
           url,
           data: body,
+          signal,
           headers: { ...(auth ? await this.authHeaders() : {}), ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
         });
         const out = { status: res.status, headers: lowerHeaders(res.headers), data: isObject(res.data) ? res.data : {} };
         if (res.status >= 500 && res.status !== 501 && res.status !== 505 && attempt < this.info.attempts) {
           lastError = out;
-          await sleep(this.info.retryIntervalSec * 1000 * 2 ** (attempt - 1));
+          met.push(`HTTP ${res.status}`);
+          await pause(attempt);
           continue;
         }
         return out;
       } catch (err) {
-        if (err instanceof RedfishError) throw err;
+        if (err instanceof RedfishError || err instanceof BmcTimeout) throw err;
+        if (signal?.aborted) throw gaveUp(true);
         const code = (err as { code?: string }).code ?? '';
         lastError = err;
+        met.push(attemptFailure(err as Error, this.info.timeoutSec));
         if (!TRANSIENT_CODES.has(code) && !/socket hang up/i.test((err as Error).message)) break;
-        if (attempt < this.info.attempts) await sleep(this.info.retryIntervalSec * 1000 * 2 ** (attempt - 1));
+        if (attempt < this.info.attempts) await pause(attempt);
       }
     }
     if (lastError && isObject(lastError) && 'status' in lastError) return lastError as unknown as RedfishResponse;
     const err = lastError as { code?: string; message?: string };
-    const tries = this.info.attempts > 1 ? ` after ${this.info.attempts} attempts` : '';
+    const tries = met.length > 1 ? ` after ${met.length} attempts` : '';
     if (err?.code === 'ETIMEDOUT' || err?.code === 'ECONNABORTED') {
-      throw new BmcTimeout(`The BMC at ${this.info.origin} did not answer ${method} ${pathOf(uri)} within ${this.info.timeoutSec} s${tries}`);
+      throw new BmcTimeout(`The BMC at ${this.info.origin} did not answer ${what} within ${this.info.timeoutSec} s${tries}`);
     }
-    throw new DriverError(`Cannot reach the BMC at ${this.info.origin} for ${method} ${pathOf(uri)}${tries}: ${err?.code ? `${err.code} ` : ''}${err?.message ?? String(err)}`);
+    throw new DriverError(`Cannot reach the BMC at ${this.info.origin} for ${what}${tries}: ${attemptFailure(err, this.info.timeoutSec)}${err?.code ? ` (${err.code})` : ''}`);
   }
 
   /** Ends the session (BMCs cap them) and the keep-alive connections. */

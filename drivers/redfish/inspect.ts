@@ -82,7 +82,7 @@ export function redfishInspect(vendor: Vendor): InspectInterface {
       parseRedfishInfo(node);
     },
     async inspect(ctx) {
-      const rn = await RedfishNode.open(ctx.node);
+      const rn = await RedfishNode.open(ctx);
       const system = await rn.system();
       const summary = isObject(system.ProcessorSummary) ? system.ProcessorSummary : {};
       const cpus = (await members(rn, linkOf(system.Processors))).filter((p) => p.ProcessorType === undefined || p.ProcessorType === 'CPU');

@@ -99,13 +99,13 @@ export function redfishManagement(vendor: Vendor): ManagementInterface {
       parseRedfishInfo(node);
     },
     async supportedBootDevices(ctx) {
-      const system = await (await RedfishNode.open(ctx.node)).system();
+      const system = await (await RedfishNode.open(ctx)).system();
       const allowed = allowedTargets(system);
       const devices = (Object.keys(TARGETS) as BootDevice[]).filter((d) => !allowed || TARGETS[d]!.some((t) => allowed.includes(t)));
       return devices;
     },
     async getBootDevice(ctx) {
-      const boot = bootOf(await (await RedfishNode.open(ctx.node)).system());
+      const boot = bootOf(await (await RedfishNode.open(ctx)).system());
       const enabled = boot.BootSourceOverrideEnabled;
       return {
         boot_device: enabled === 'Disabled' ? null : DEVICES[String(boot.BootSourceOverrideTarget)] ?? null,
@@ -113,19 +113,19 @@ export function redfishManagement(vendor: Vendor): ManagementInterface {
       };
     },
     async setBootDevice(ctx, device, persistent) {
-      const rn = await RedfishNode.open(ctx.node);
+      const rn = await RedfishNode.open(ctx);
       await (vendor.setBootDevice ?? standardSetBootDevice)(rn, device, persistent);
     },
     async getBootMode(ctx) {
-      return bootModeOf(await (await RedfishNode.open(ctx.node)).system());
+      return bootModeOf(await (await RedfishNode.open(ctx)).system());
     },
     async setBootMode(ctx, mode) {
-      const rn = await RedfishNode.open(ctx.node);
+      const rn = await RedfishNode.open(ctx);
       await (vendor.setBootMode ?? standardSetBootMode)(rn, mode);
       await ctx.save({ boot_mode: mode });
     },
     async setSecureBoot(ctx, enabled) {
-      const rn = await RedfishNode.open(ctx.node);
+      const rn = await RedfishNode.open(ctx);
       const link = linkOf((await rn.system()).SecureBoot);
       if (!link) throw new UnsupportedOperation(`The BMC of node ${ctx.node.uuid} has no SecureBoot resource; secure boot cannot be changed through Redfish`);
       const current = await rn.client.getJson(link);
@@ -133,10 +133,10 @@ export function redfishManagement(vendor: Vendor): ManagementInterface {
       await ctx.save({ secure_boot: enabled });
     },
     async getSensorsData(ctx) {
-      return sensors(await RedfishNode.open(ctx.node));
+      return sensors(await RedfishNode.open(ctx));
     },
     async injectNmi(ctx) {
-      const rn = await RedfishNode.open(ctx.node);
+      const rn = await RedfishNode.open(ctx);
       const type = await rn.pickReset(['Nmi']);
       if (!type) throw new UnsupportedOperation(`The BMC of node ${ctx.node.uuid} does not advertise the Nmi reset type`);
       await rn.reset(type);

@@ -46,10 +46,10 @@ export function redfishPower(vendor: Vendor): PowerInterface {
       parseRedfishInfo(node);
     },
     async getPowerState(ctx) {
-      return (await RedfishNode.open(ctx.node)).powerState();
+      return (await RedfishNode.open(ctx)).powerState();
     },
     async setPowerState(ctx, target, timeoutSec) {
-      const rn = await RedfishNode.open(ctx.node);
+      const rn = await RedfishNode.open(ctx);
       const timeout = timeoutSec ?? DEFAULT_POWER_TIMEOUT;
       const current = await rn.powerState();
       if (target === 'power on') {
@@ -59,7 +59,7 @@ export function redfishPower(vendor: Vendor): PowerInterface {
       }
     },
     async reboot(ctx, soft, timeoutSec) {
-      const rn = await RedfishNode.open(ctx.node);
+      const rn = await RedfishNode.open(ctx);
       const timeout = timeoutSec ?? DEFAULT_POWER_TIMEOUT;
       const system = await rn.system();
       if ((await rn.powerState()) === 'power off') {

@@ -4,7 +4,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BmcTimeout, DriverError, InvalidInput, MissingParameter, UnsupportedOperation } from '../../common/errors.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
-import { RedfishError, type Json, type RedfishClient } from './client.ts';
+import type { TaskContext } from '../interfaces.ts';
+import { RedfishError, type Json, type RedfishCalls, type RedfishClient } from './client.ts';
 import { clientFor } from './connections.ts';
 import { parseRedfishInfo } from './driver-info.ts';
 
@@ -45,31 +46,32 @@ const systemMembers = new WeakMap<RedfishClient, { at: number; members: Promise<
 
 const isFresh = (client: RedfishClient, at: number) => Date.now() - at < client.info.cacheTtlSec * 1000;
 
-function membersOf(client: RedfishClient, systems: string, fresh = false): Promise<string[]> {
+function membersOf(client: RedfishClient, calls: RedfishCalls, systems: string, fresh = false): Promise<string[]> {
   const cached = systemMembers.get(client);
   if (cached && !fresh && isFresh(client, cached.at)) return cached.members;
-  const members = client.getJson(systems).then(memberLinks);
+  const members = calls.getJson(systems).then(memberLinks);
   members.catch(() => systemMembers.delete(client));
   systemMembers.set(client, { at: Date.now(), members });
   return members;
 }
 
-async function resolveSystem(client: RedfishClient, node: NodeRecord, systemId: string | null): Promise<string> {
+/** The system's path; `calls` are the client's calls bound to the operation, the client keys the caches. */
+async function resolveSystem(client: RedfishClient, calls: RedfishCalls, node: NodeRecord, systemId: string | null): Promise<string> {
   const cache = systemPaths.get(client) ?? new Map<string, { at: number; path: string }>();
   systemPaths.set(client, cache);
   const cached = cache.get(systemId ?? '');
   if (cached && isFresh(client, cached.at)) return cached.path;
-  const root = await client.root();
+  const root = await calls.root();
   const systems = linkOf(root.Systems);
   if (!systems) throw new DriverError(`The BMC at ${client.info.origin} has no Systems collection in its service root`);
   let found: string | null = null;
   if (systemId?.startsWith('/')) {
-    await client.get(systemId);
+    await calls.get(systemId);
     found = systemId;
   } else {
-    let members = await membersOf(client, systems);
+    let members = await membersOf(client, calls, systems);
     const listed = (list: string[]) => systemId === null || list.some((m) => m.replace(/\/+$/, '').split('/').pop()!.toLowerCase() === systemId.toLowerCase());
-    if (!listed(members)) members = await membersOf(client, systems, true);
+    if (!listed(members)) members = await membersOf(client, calls, systems, true);
     if (members.length === 0) throw new DriverError(`The BMC at ${client.info.origin} lists no systems in ${systems}`);
     if (systemId === null) {
       if (members.length > 1) {
@@ -80,7 +82,7 @@ async function resolveSystem(client: RedfishClient, node: NodeRecord, systemId: 
       const want = systemId.toLowerCase();
       found = members.find((m) => m.replace(/\/+$/, '').split('/').pop()!.toLowerCase() === want) ?? null;
       for (const m of found ? [] : members) {
-        const doc = await client.getJson(m);
+        const doc = await calls.getJson(m);
         if (String(doc.Id ?? '').toLowerCase() === want || String(doc.UUID ?? '').toLowerCase() === want) { found = m; break; }
       }
       if (!found) throw new InvalidInput(`The system "${systemId}" (driver_info/redfish_system_id of node ${node.uuid}) is not among the ${members.length} systems of the BMC at ${client.info.origin}`);
@@ -103,11 +105,13 @@ export function powerStateOf(system: Json): PowerState {
 export interface MediaDevice { path: string; doc: Json }
 
 export class RedfishNode {
-  private constructor(readonly client: RedfishClient, readonly node: NodeRecord, readonly systemPath: string) {}
+  private constructor(readonly client: RedfishCalls, readonly node: NodeRecord, readonly systemPath: string) {}
 
-  static async open(node: NodeRecord): Promise<RedfishNode> {
-    const client = clientFor(node);
-    return new RedfishNode(client, node, await resolveSystem(client, node, parseRedfishInfo(node).systemId));
+  /** The node's system, its calls ended by the task's signal (a timed-out operation says what the BMC did). */
+  static async open(ctx: Pick<TaskContext, 'node' | 'signal'>): Promise<RedfishNode> {
+    const client = clientFor(ctx.node);
+    const calls = client.bound(ctx.signal);
+    return new RedfishNode(calls, ctx.node, await resolveSystem(client, calls, ctx.node, parseRedfishInfo(ctx.node).systemId));
   }
 
   system(): Promise<Json> {

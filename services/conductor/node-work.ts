@@ -13,7 +13,7 @@ import { LockLost, openTask, type NodeTask } from './context.ts';
 import { FLOWS } from './flows.ts';
 import { failPendingTasks, runPendingTasks } from './node-tasks.ts';
 import { performPowerAction } from './power.ts';
-import { untilAborted, type Runtime } from './runtime.ts';
+import { reasonAfterAbort, untilAborted, type Runtime } from './runtime.ts';
 import { fail, failureFields, transition } from './transition.ts';
 
 function capitalize(s: string): string {
@@ -38,11 +38,15 @@ async function runProvisioning(rt: Runtime, ctx: NodeTask): Promise<void> {
       ctx.signal = AbortSignal.any([outer, deadline]);
       ctx.eventType = flow.eventType;
       let step;
+      const work = flow.run(ctx);
       try {
-        step = await untilAborted(flow.run(ctx), ctx.signal);
+        step = await untilAborted(work, ctx.signal);
       } catch (err) {
         if (outer.aborted || err instanceof LockLost) throw err;
-        const message = deadline.aborted ? `${capitalize(state)} timed out after ${seconds} s (conductor.timeouts.working)` : `${flow.operation} failed: ${errorMessage(err)}`;
+        const reason = deadline.aborted ? await reasonAfterAbort(work) : undefined;
+        const message = deadline.aborted
+          ? `${capitalize(state)} timed out after ${seconds} s (conductor.timeouts.working)${reason ? `: ${reason}` : ''}`
+          : `${flow.operation} failed: ${errorMessage(err)}`;
         await fail(ctx, message, { reservation: null });
         return;
       }

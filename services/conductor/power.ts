@@ -7,7 +7,7 @@ import { updateNodeWithHistory } from '../../db/history.ts';
 import { getNodeById } from '../../db/nodes.ts';
 import type { NodeTask } from './context.ts';
 import { openReadOnlyTask } from './context.ts';
-import { untilAborted, type Runtime } from './runtime.ts';
+import { reasonAfterAbort, untilAborted, type Runtime } from './runtime.ts';
 
 interface PowerRequest {
   target: string;
@@ -30,24 +30,25 @@ export async function performPowerAction(ctx: NodeTask): Promise<void> {
   const signal = AbortSignal.any([ctx.signal, deadline]);
   const saved = ctx.signal;
   ctx.signal = signal;
+  const work = (async () => {
+    switch (request.target) {
+      case PowerState.ON:
+      case PowerState.OFF:
+      case PowerState.SOFT_OFF:
+        await power.setPowerState(ctx, request.target, timeout);
+        break;
+      case PowerState.REBOOT:
+        await power.reboot(ctx, false, timeout);
+        break;
+      case PowerState.SOFT_REBOOT:
+        await power.reboot(ctx, true, timeout);
+        break;
+      default:
+        throw new InvalidInput(`unknown power target "${request.target}"`);
+    }
+  })();
   try {
-    await untilAborted((async () => {
-      switch (request.target) {
-        case PowerState.ON:
-        case PowerState.OFF:
-        case PowerState.SOFT_OFF:
-          await power.setPowerState(ctx, request.target, timeout);
-          break;
-        case PowerState.REBOOT:
-          await power.reboot(ctx, false, timeout);
-          break;
-        case PowerState.SOFT_REBOOT:
-          await power.reboot(ctx, true, timeout);
-          break;
-        default:
-          throw new InvalidInput(`unknown power target "${request.target}"`);
-      }
-    })(), signal);
+    await untilAborted(work, signal);
     const expected = request.target === PowerState.OFF || request.target === PowerState.SOFT_OFF ? PowerState.OFF : PowerState.ON;
     const observed = (await power.getPowerState(ctx)) ?? expected;
     await ctx.saveAndNote(
@@ -56,7 +57,7 @@ export async function performPowerAction(ctx: NodeTask): Promise<void> {
     );
   } catch (err) {
     if (ctx.signal.aborted && !deadline.aborted) throw err;
-    const why = deadline.aborted ? `the BMC did not reach it within ${timeout} s` : errorMessage(err);
+    const why = deadline.aborted ? (await reasonAfterAbort(work)) ?? `the power change did not finish within ${timeout} s` : errorMessage(err);
     const message = `Failed to change power state to "${request.target}": ${why}`;
     await ctx.saveAndNote({ target_power_state: null, last_error: message, driver_internal_info: withoutRequest(ctx.node.driver_internal_info) }, () => message, 'error');
   } finally {
@@ -75,14 +76,17 @@ export async function syncPowerState(rt: Runtime, nodeId: number, failures: Map<
   const deadline = AbortSignal.timeout(rt.config.conductor.powerStateChangeTimeout * 1000);
   const signal = AbortSignal.any([rt.stopSignal, deadline]);
   let observed: string | null;
+  let read: Promise<string | null> | undefined;
   try {
     const ctx = await openReadOnlyTask(rt, node, signal);
-    observed = await untilAborted(ctx.driver.power.getPowerState(ctx), signal);
+    read = ctx.driver.power.getPowerState(ctx);
+    observed = await untilAborted(read, signal);
   } catch (err) {
     if (rt.stopSignal.aborted) return;
     const count = (failures.get(nodeId) ?? 0) + 1;
     failures.set(nodeId, count);
-    const why = deadline.aborted ? `the BMC did not answer within ${rt.config.conductor.powerStateChangeTimeout} s` : errorMessage(err);
+    const seconds = rt.config.conductor.powerStateChangeTimeout;
+    const why = deadline.aborted ? (read && (await reasonAfterAbort(read))) || `the power state read did not finish within ${seconds} s` : errorMessage(err);
     rt.logger.warn({ node: node.uuid, attempt: count }, `power state sync failed: ${why}`);
     if (count >= rt.config.conductor.powerSyncMaxRetries) {
       const reason = `Power state sync failed ${count} times in a row, last: ${why}`;

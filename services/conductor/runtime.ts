@@ -1,5 +1,6 @@
 // What every part of a conductor shares: the database, its identity, its view of the ring and the
 // signal that tells running work the conductor is going away.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnvilConfig } from '../../common/config.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Database } from '../../db/index.ts';
@@ -38,4 +39,15 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<
       (e) => { signal.removeEventListener('abort', onAbort); reject(e); },
     );
   });
+}
+
+/**
+ * What `work` says once its signal aborted it: a driver that honours the signal ends at once with
+ * what it was waiting for ("no answer from the BMC at ... after 30 s"), which the deadline alone
+ * cannot know. Undefined when the work says nothing of its own within `graceMs`.
+ */
+export async function reasonAfterAbort(work: Promise<unknown>, graceMs = 1000): Promise<string | undefined> {
+  const settled = await Promise.race([work.then(() => undefined, (err: unknown) => err), sleep(graceMs, undefined, { ref: false })]);
+  if (!(settled instanceof Error) || settled.name === 'AbortError' || settled.name === 'TimeoutError' || settled instanceof ConductorStopping) return undefined;
+  return settled.message;
 }

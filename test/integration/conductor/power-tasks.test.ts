@@ -58,7 +58,7 @@ describe.each(BACKENDS)('power and node tasks on %s', (backend) => {
     const node = await fakeNode(t.db, { provision_state: 'manageable', power_state: 'power off', driver_info: { fake_delay: 60 } });
     await requestPower(t.db, node, 'power on', 1);
     const n = await untilPowerSettled(node.id);
-    expect(n.last_error).toBe('Failed to change power state to "power on": the BMC did not reach it within 1 s');
+    expect(n.last_error).toBe('Failed to change power state to "power on": the power change did not finish within 1 s');
   });
 
   it('syncs power_state with what the BMC reports, and leaves nodes in maintenance alone', async () => {

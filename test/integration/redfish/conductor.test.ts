@@ -7,6 +7,7 @@ import { portsOfNode } from '../../../db/ports.ts';
 import { closeAllClients } from '../../../drivers/redfish/connections.ts';
 import type { Conductor } from '../../../services/conductor/conductor.ts';
 import { startRedfishSimulator, type RedfishSimulator } from '../../../simulators/redfish-bmc/index.ts';
+import { startBmcFaultProxy, type BmcFaultProxy } from '../../helpers/bmc-fault-proxy.ts';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
 import { eventually, fakeNode, requestPower, requestProvision, startConductor, untilState } from '../conductor/helpers.ts';
 
@@ -14,15 +15,18 @@ describe.each(BACKENDS)('conductor with the Redfish simulator as BMC on %s', (ba
   let t: TestDatabase;
   let conductor: Conductor;
   let sim: RedfishSimulator;
+  let proxy: BmcFaultProxy;
 
   beforeAll(async () => {
     t = await createTestDatabase(backend);
     sim = await startRedfishSimulator({ systems: 4, auth: { username: 'admin', password: 'pw' }, powerDelayMs: 20 });
+    proxy = await startBmcFaultProxy(sim.url);
     conductor = await startConductor(t.db, `redfish-${backend}`);
   });
   afterAll(async () => {
     await conductor.stop();
     await closeAllClients();
+    await proxy.close();
     await sim.close();
     await t.drop();
   });
@@ -107,5 +111,34 @@ describe.each(BACKENDS)('conductor with the Redfish simulator as BMC on %s', (ba
     expect(r.power_state).toBe('power off');
     expect(r.provision_state).toBe('manageable');
     sim.faults.clear(sim.systemIds[3]);
+  });
+
+  const powerOutcome = (id: number) => eventually(async () => {
+    const n = (await getNodeById(t.db.knex, id))!;
+    return n.target_power_state === null && n.reservation === null ? n : undefined;
+  });
+
+  it('says a power change failed because the BMC never answered (and where), not that the state was not reached', async () => {
+    proxy.set({ path: new RegExp(`/Systems/${sim.systemIds[0]}$`), fault: { kind: 'hang' } });
+    try {
+      const node = await redfishNode(0, { redfish_address: proxy.url, redfish_timeout: 30 });
+      await requestPower(t.db, node, 'power on', 1);
+      const r = await powerOutcome(node.id);
+      expect(r.last_error).toMatch(new RegExp(`^Failed to change power state to "power on": No answer from the BMC at ${proxy.url} to GET /redfish/v1/Systems/${sim.systemIds[0]} before the operation's time ran out: attempt 1: no answer after [12](\\.\\d)? s$`));
+    } finally {
+      proxy.clear();
+    }
+  });
+
+  it('says when the BMC refuses connections, naming it', async () => {
+    const node = await redfishNode(1, { redfish_address: proxy.url });
+    await proxy.goDark();
+    try {
+      await requestPower(t.db, node, 'power on', 5);
+      const r = await powerOutcome(node.id);
+      expect(r.last_error).toMatch(new RegExp(`^Failed to change power state to "power on": Cannot reach the BMC at ${proxy.url} for GET /redfish/v1\\S* after 2 attempts: connection refused \\(ECONNREFUSED\\)$`));
+    } finally {
+      await proxy.comeBack();
+    }
   });
 });

@@ -117,7 +117,7 @@ describe('the Redfish driver on real vendors\' mockups', () => {
     expect(await getImplementation('power', 'redfish').getPowerState(ctx)).toBe('power off');
     // The captured system has no Reset action: the driver says so instead of guessing a URI.
     await expect(getImplementation('power', 'redfish').setPowerState(ctx, 'power on', 5)).rejects.toThrow(/has no ComputerSystem.Reset action/);
-    const rn = await RedfishNode.open(ctx.node);
+    const rn = await RedfishNode.open(ctx);
     const device = await rn.cdDevice();
     expect(device.path).toMatch(/^\/redfish\/v1\/Systems\/System.Embedded.1\/VirtualMedia\/[12]$/);
     await rn.insertMedia(device, ISO);
