@@ -64,10 +64,16 @@ export async function retractHistory(knex: Knex, nodeId: number, conductor: stri
  * Updates a node by compare-and-set (`where`, as updateNode) and, when it matched, writes the
  * history line that says why, in one transaction. Returns the updated node, or undefined.
  */
-export async function updateNodeWithHistory(knex: Knex, id: number, fields: Partial<NodeRecord>, where: Record<string, unknown>, entry: (node: NodeRecord) => HistoryEntry): Promise<NodeRecord | undefined> {
+export async function updateNodeWithHistory(
+  knex: Knex, id: number, fields: Partial<NodeRecord>, where: Record<string, unknown>, entry: (node: NodeRecord) => HistoryEntry,
+  alongside?: (trx: Knex.Transaction, node: NodeRecord) => Promise<void>,
+): Promise<NodeRecord | undefined> {
   return knex.transaction(async (trx) => {
     const updated = await updateNode(trx, id, fields, where);
-    if (updated) await recordHistory(trx, id, entry(updated));
+    if (updated) {
+      await recordHistory(trx, id, entry(updated));
+      if (alongside) await alongside(trx, updated);
+    }
     return updated;
   });
 }

@@ -39,10 +39,10 @@ export async function checkTimeouts(rt: Runtime): Promise<number> {
       // Compare-and-set: still unlocked, in the same state since the same moment.
       const changed = await updateNodeWithHistory(rt.db.knex, node.id, failureFields(node, message), {
         reservation: null, provision_state: t.state, provision_updated_at: node.provision_updated_at,
-      }, (updated) => ({ event: `${message} ("${t.state}" -> "${updated.provision_state}")`, severity: 'error', event_type: 'provisioning', conductor: rt.host }));
-      if (!changed) continue;
-      await withdrawBootRecords(rt.db.knex, node.id);
-      failed++;
+      }, (updated) => ({ event: `${message} ("${t.state}" -> "${updated.provision_state}")`, severity: 'error', event_type: 'provisioning', conductor: rt.host }),
+      // In the same transaction: netboot never sees a failed node that still boots its ramdisk.
+      (trx) => withdrawBootRecords(trx, node.id));
+      if (changed) failed++;
     }
   }
   return failed;

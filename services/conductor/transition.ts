@@ -37,6 +37,7 @@ export function failureFields(node: Moving, message: string): Partial<NodeRecord
  */
 export async function fail(ctx: NodeTask, message: string, extra: Partial<NodeRecord> = {}): Promise<void> {
   const from = ctx.node.provision_state;
-  await ctx.saveAndNote({ ...failureFields(ctx.node, message), ...extra }, (node) => `${message} ("${from}" -> "${node.provision_state}")`, 'error');
+  // Withdrawn first: netboot never sees a failed node that still boots its ramdisk.
   await withdrawBootRecords(ctx.knex, ctx.node.id);
+  await ctx.saveAndNote({ ...failureFields(ctx.node, message), ...extra }, (node) => `${message} ("${from}" -> "${node.provision_state}")`, 'error');
 }
