@@ -201,6 +201,9 @@ export const WAIT_STATES: ReadonlySet<string> = new Set([S.INSPECT_WAIT, S.CLEAN
 /** Ironic's UNSTABLE_STATES: a node in one of these is in the middle of something. */
 export const UNSTABLE_STATES: ReadonlySet<string> = new Set([...WORKING_STATES, ...WAIT_STATES]);
 
+/** States where an operation waits for an operator's unhold (or abort). */
+export const HOLD_STATES: ReadonlySet<string> = new Set([S.CLEAN_HOLD, S.DEPLOY_HOLD, S.SERVICE_HOLD]);
+
 /** Where `abort` is honoured (manager.py _do_abort). */
 export const ABORTABLE_STATES: ReadonlySet<string> = new Set([
   S.CLEAN_WAIT, S.RESCUE_WAIT, S.INSPECT_WAIT, S.CLEAN_HOLD, S.DEPLOY_WAIT, S.DEPLOY_HOLD, S.SERVICE_WAIT, S.SERVICE_HOLD, S.SERVICE_FAILED,
@@ -267,18 +270,23 @@ export interface TransitionFields {
   provision_state: ProvisionStateName;
   target_provision_state: ProvisionStateName | null;
   provision_updated_at: number;
+  /** Cleared when the node comes to rest: the operation the request asked for is over (db/requests.ts). */
+  provision_request?: null;
 }
 
 /**
  * The fields that move a node from its state by `event`, for the API's verbs and the conductor's
  * outcomes alike, or undefined when the table has no such move. The target is carried along, so a
- * manual clean keeps `manageable` to its end; `clean` from manageable is what starts one.
+ * manual clean keeps `manageable` to its end; `clean` from manageable is what starts one. A node
+ * that comes to rest (a stable or failure state) drops the arguments of its operation.
  */
 export function transitionFields(node: { provision_state: string; target_provision_state: string | null }, event: ProvisionEvent): TransitionFields | undefined {
   const to = nextState(node.provision_state, event);
   if (!to) return undefined;
   const carried = event === 'clean' && node.provision_state === S.MANAGEABLE ? S.MANAGEABLE : node.target_provision_state;
-  return { provision_state: to, target_provision_state: targetFor(to, carried), provision_updated_at: Date.now() };
+  const fields: TransitionFields = { provision_state: to, target_provision_state: targetFor(to, carried), provision_updated_at: Date.now() };
+  if (!UNSTABLE_STATES.has(to) && !HOLD_STATES.has(to)) fields.provision_request = null;
+  return fields;
 }
 
 /**

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { fromJson, now, toBool, toJson, toNullableBool } from './index.ts';
 import { applyPage, type PageQuery } from './paging.ts';
+import type { PowerRequest, ProvisionRequest } from './requests.ts';
 
 export const INTERFACE_NAMES = ['bios', 'boot', 'console', 'deploy', 'firmware', 'inspect', 'management', 'network', 'power', 'raid', 'rescue', 'storage', 'vendor'] as const;
 export type InterfaceName = (typeof INTERFACE_NAMES)[number];
@@ -16,6 +17,7 @@ export interface NodeRecord {
   name: string | null;
   driver: string;
   driver_info: Json;
+  /** Conductor and driver progress; every key is declared in drivers/internal-info.ts. */
   driver_internal_info: Json;
   instance_info: Json;
   instance_uuid: string | null;
@@ -74,10 +76,14 @@ export interface NodeRecord {
   allocation_id: number | null;
   created_at: number;
   updated_at: number | null;
+  /** Arguments of the provision operation in progress (db/requests.ts). */
+  provision_request: ProvisionRequest | null;
+  /** A power change the API recorded and no conductor has made yet. */
+  power_request: PowerRequest | null;
 }
 
 const JSON_FIELDS = ['driver_info', 'driver_internal_info', 'instance_info', 'properties', 'extra', 'network_data', 'raid_config', 'target_raid_config'] as const;
-const NULLABLE_JSON_FIELDS = ['clean_step', 'deploy_step', 'service_step'] as const;
+const NULLABLE_JSON_FIELDS = ['clean_step', 'deploy_step', 'service_step', 'provision_request', 'power_request'] as const;
 /** Columns stored as JSON text (they can't be sorted on). */
 export const NODE_JSON_COLUMNS: readonly string[] = [...JSON_FIELDS, ...NULLABLE_JSON_FIELDS];
 const BOOL_FIELDS = ['maintenance', 'console_enabled', 'protected', 'retired', 'disable_power_off'] as const;

@@ -7,6 +7,7 @@ import type { Logger } from '../common/logger.ts';
 import type { NodeRecord, InterfaceName } from '../db/nodes.ts';
 import type { PortRecord } from '../db/ports.ts';
 import type { BootRecord, RamdiskPurpose } from '../db/boot-records.ts';
+import type { RequestedStep } from '../db/requests.ts';
 
 export type { BootRecord, InterfaceName, RamdiskPurpose };
 type Json = Record<string, unknown>;
@@ -26,7 +27,7 @@ export interface TaskContext {
   readonly config: AnvilConfig;
   /** Aborted when the conductor stops or the operation is aborted. */
   readonly signal: AbortSignal;
-  /** Saves fields of the node (progress in driver_internal_info, discovered properties...). */
+  /** Saves fields of the node (progress in driver_internal_info, see internal-info.ts; discovered properties...). */
   save(fields: Partial<NodeRecord>): Promise<void>;
   /** A line in the node's history for the person watching (`baremetal node history list`). */
   note(message: string, severity?: 'info' | 'warning' | 'error'): Promise<void>;
@@ -84,11 +85,35 @@ export interface BootInterface extends DriverInterface {
 /** `done` finishes the operation; `wait` parks the node in the matching wait state until heartbeats move it on. */
 export type Outcome = 'done' | 'wait';
 
-export interface Step {
+/** A step as the user names it (deploy_steps, clean_steps): the request's, db/requests.ts. */
+export type Step = RequestedStep;
+
+export type StepKind = 'deploy' | 'clean';
+
+/** A step in a node's plan, as the step engine runs it. */
+export interface PlannedStep {
   interface: string;
   step: string;
-  args?: Json;
-  priority?: number;
+  priority: number;
+  args: Json;
+  /** Run by the agent (execute_<kind>_step) rather than by the conductor. */
+  agent: boolean;
+}
+
+/** What a deploy request carries to the deploy interface. */
+export interface DeployArgs {
+  /** The user's deploy_steps: priority and argument overrides, or steps the agent offers. */
+  steps?: Step[];
+  /** The config drive asked for (a URL, base64 gzipped ISO, or its contents); a rebuild without one keeps the instance's. */
+  configdrive?: string | Json;
+}
+
+/** What a clean request carries to the deploy interface. */
+export interface CleanArgs {
+  /** Manual cleaning's steps, run in this order; undefined for automated cleaning. */
+  steps?: Step[];
+  /** Clean without booting the ramdisk (API 1.70). */
+  disableRamdisk?: boolean;
 }
 
 export interface Heartbeat {
@@ -99,14 +124,17 @@ export interface Heartbeat {
 }
 
 export interface DeployInterface extends DriverInterface {
-  /** The node is `deploying` (deploy steps from the request, if any, are in driver_internal_info.deploy_steps). */
-  deploy(ctx: TaskContext): Promise<Outcome>;
+  /** The node is `deploying`, with what the request asked for. */
+  deploy(ctx: TaskContext, args: DeployArgs): Promise<Outcome>;
   /** The node is `deleting`: power off and undo the instance's boot setup. */
   tearDown(ctx: TaskContext): Promise<void>;
-  /** The node is `cleaning`: automated cleaning when `manualSteps` is undefined. */
-  clean(ctx: TaskContext, manualSteps?: Step[]): Promise<Outcome>;
-  /** An agent heart-beat while the node waits (`wait call-back`, `clean wait`, `rescue wait`, `service wait`). */
-  heartbeat(ctx: TaskContext, heartbeat: Heartbeat): Promise<Outcome>;
+  /** The node is `cleaning`: automated cleaning when `args.steps` is undefined. */
+  clean(ctx: TaskContext, args: CleanArgs): Promise<Outcome>;
+  /**
+   * An agent heart-beat while the node waits (`wait call-back`, `clean wait`, `rescue wait`,
+   * `service wait`), with the steps the operation's request named (deploy_steps, manual clean_steps).
+   */
+  heartbeat(ctx: TaskContext, heartbeat: Heartbeat, requested?: Step[]): Promise<Outcome>;
   /** Abort of a wait state: stop the agent's work; the node then goes to the failure state. */
   abort?(ctx: TaskContext): Promise<void>;
   /** Rescue/unrescue, where supported. */

@@ -10,6 +10,7 @@ import type {
   ManagementInterface, PowerInterface, TaskContext,
 } from '../interfaces.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
+import { internalInfo, withInternalInfo } from '../internal-info.ts';
 import { NO_OP_INTERFACE_LISTS } from '../noop/index.ts';
 
 type FakeOperation = 'power' | 'boot_device' | 'boot' | 'deploy' | 'tear_down' | 'clean' | 'inspect' | 'validate';
@@ -72,13 +73,13 @@ export const fakeManagement: ManagementInterface = {
     return FAKE_BOOT_DEVICES;
   },
   async getBootDevice(ctx) {
-    const info = ctx.node.driver_internal_info;
-    return { boot_device: (info.fake_boot_device as BootDevice | undefined) ?? null, persistent: (info.fake_boot_persistent as boolean | undefined) ?? null };
+    const info = internalInfo(ctx.node);
+    return { boot_device: info.fake_boot_device ?? null, persistent: info.fake_boot_persistent ?? null };
   },
   async setBootDevice(ctx, device, persistent) {
     if (!FAKE_BOOT_DEVICES.includes(device)) throw new InvalidInput(`Boot device ${device} is not supported by the fake management interface`);
     await act(ctx, 'boot_device');
-    await ctx.save({ driver_internal_info: { ...ctx.node.driver_internal_info, fake_boot_device: device, fake_boot_persistent: persistent } });
+    await ctx.save(withInternalInfo(ctx.node, { fake_boot_device: device, fake_boot_persistent: persistent }));
   },
   async getBootMode(ctx) {
     return (ctx.node.boot_mode as BootMode | null) ?? null;

@@ -2,6 +2,7 @@
 // with the node's agent token, GET the command list to poll async results.
 import { DriverError } from '../../common/errors.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
+import { internalInfo } from '../internal-info.ts';
 
 type Json = Record<string, unknown>;
 
@@ -34,9 +35,8 @@ export class AgentClient {
   constructor(readonly url: string, private readonly token: string | null, private readonly timeoutMs = 60_000) {}
 
   static forNode(node: NodeRecord, timeoutMs?: number): AgentClient {
-    const url = node.driver_internal_info.agent_url;
+    const { agent_url: url, agent_secret_token: token } = internalInfo(node);
     if (typeof url !== 'string' || !url) throw new DriverError(`Node ${node.uuid} has no agent URL: the agent has not heart-beaten yet`);
-    const token = node.driver_internal_info.agent_secret_token;
     return new AgentClient(url, typeof token === 'string' ? token : null, timeoutMs);
   }
 

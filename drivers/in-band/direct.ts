@@ -6,13 +6,14 @@ import { DriverError, InvalidInput, MissingParameter } from '../../common/errors
 import { configDriveForDeploy } from '../../images/configdrive.ts';
 import { fileNameOf } from '../../images/download.ts';
 import type { DeployInterface, Step, TaskContext } from '../interfaces.ts';
+import { internalInfo, stepProgressKeys, withInternalInfo } from '../internal-info.ts';
 import { now } from '../../db/index.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import { AgentClient, commandErrorText } from './client.ts';
 import { imageUrlForAgent, instanceChecksum } from './image-source.ts';
 import { bootRamdisk, powerOffAgent, withoutAgentBoot } from './ramdisk-boot.ts';
 import { agentTuning } from './settings.ts';
-import { byPriority, clearedProgress, planSteps, progressKeys, runSteps, validateUserSteps, type LocalStep, type PlannedStep, type StepKind } from './steps.ts';
+import { byPriority, clearedProgress, planSteps, runSteps, validateUserSteps, type LocalStep, type PlannedStep, type StepKind } from './steps.ts';
 
 type Json = Record<string, unknown>;
 
@@ -52,11 +53,10 @@ async function imageInfo(ctx: TaskContext): Promise<Json> {
 }
 
 /** Ironic's deploy steps, the agent's own with a priority, and the user's deploy_steps (priority/args overrides or agent steps). */
-export function deployPlan(node: NodeRecord, offered: PlannedStep[]): PlannedStep[] {
+export function deployPlan(node: NodeRecord, offered: PlannedStep[], requested: Step[] = []): PlannedStep[] {
   const plan: PlannedStep[] = DEPLOY_STEPS.map((s) => ({ ...s }));
   // Agent steps with a priority of their own run too (IPA offers write_image at 0: ours replaces it).
   for (const s of offered) if (s.priority > 0 && !plan.some((p) => p.step === s.step)) plan.push(s);
-  const requested = (node.driver_internal_info.user_deploy_steps ?? []) as Step[];
   for (const r of requested) {
     const existing = plan.find((p) => p.interface === r.interface && p.step === r.step);
     const agentStep = offered.find((p) => p.interface === r.interface && p.step === r.step);
@@ -69,9 +69,8 @@ export function deployPlan(node: NodeRecord, offered: PlannedStep[]): PlannedSte
   return plan.filter((s) => s.priority > 0).sort(byPriority);
 }
 
-/** Manual steps in the order given (each must be offered), or the automated ones by (overridden) priority. */
-export function cleanPlan(node: NodeRecord, config: AnvilConfig, offered: PlannedStep[]): PlannedStep[] {
-  const manual = node.driver_internal_info.clean_steps_requested as Step[] | null | undefined;
+/** Manual steps in the order given (each must be offered), or, with none, the automated ones by (overridden) priority. */
+export function cleanPlan(node: NodeRecord, config: AnvilConfig, offered: PlannedStep[], manual?: Step[]): PlannedStep[] {
   if (manual) {
     return manual.map((r) => {
       const found = offered.find((s) => s.interface === r.interface && s.step === r.step);
@@ -96,7 +95,6 @@ const localDeploySteps: Record<string, LocalStep> = {
       const res = await client.execute('image.install_bootloader', { root_uuid: found['root uuid'], efi_system_part_uuid: esp, prep_boot_part_uuid: found['PReP Boot partition uuid'] ?? null, target_boot_mode: 'uefi' }, { wait: true });
       if (res.command_status !== 'SUCCEEDED') throw new DriverError(`Installing the boot loader failed: ${commandErrorText(res)}`);
     }
-    await ctx.save({ driver_internal_info: { ...ctx.node.driver_internal_info, root_uuid_or_disk_id: found['root uuid'] ?? null } });
     await ctx.driver.boot.prepareInstance(ctx);
     await ctx.driver.management.setBootDevice(ctx, 'disk', true);
   },
@@ -114,26 +112,26 @@ const localDeploySteps: Record<string, LocalStep> = {
 async function finishCleaning(ctx: TaskContext): Promise<void> {
   await ctx.driver.power.setPowerState(ctx, 'power off');
   await ctx.driver.boot.cleanUpRamdisk(ctx);
-  await ctx.save({ driver_internal_info: withoutAgentBoot(ctx.node.driver_internal_info, [...clearedProgress('clean'), 'clean_steps_requested']) });
+  await ctx.save(withoutAgentBoot(ctx, clearedProgress('clean')));
 }
 
-async function heartbeatSteps(ctx: TaskContext, kind: StepKind): Promise<'done' | 'wait'> {
-  if (!(progressKeys(kind).steps in ctx.node.driver_internal_info)) {
-    await planSteps(ctx, kind, (offered) => (kind === 'deploy' ? deployPlan(ctx.node, offered) : cleanPlan(ctx.node, ctx.config, offered)));
+async function heartbeatSteps(ctx: TaskContext, kind: StepKind, requested: Step[] | undefined): Promise<'done' | 'wait'> {
+  const planned = stepProgressKeys(kind).steps;
+  if (internalInfo(ctx.node)[planned] === undefined) {
+    await planSteps(ctx, kind, (offered) => (kind === 'deploy' ? deployPlan(ctx.node, offered, requested) : cleanPlan(ctx.node, ctx.config, offered, requested)));
   }
   if (kind === 'deploy') {
-    const info = ctx.node.driver_internal_info;
-    const steps = info[progressKeys('deploy').steps] as PlannedStep[];
+    const steps = internalInfo(ctx.node).deploy_steps ?? [];
     const write = steps.find((s) => s.step === 'write_image' && s.interface === 'deploy');
     if (write && !write.args.image_info) {
       write.args = { ...write.args, image_info: await imageInfo(ctx), configdrive: ctx.node.instance_info.configdrive ?? null };
-      await ctx.save({ driver_internal_info: { ...info, [progressKeys('deploy').steps]: steps } });
+      await ctx.save(withInternalInfo(ctx.node, { deploy_steps: steps }));
     }
   }
   const outcome = await runSteps(ctx, kind, kind === 'deploy' ? localDeploySteps : {});
   if (outcome === 'done') {
     if (kind === 'clean') await finishCleaning(ctx);
-    else await ctx.save({ driver_internal_info: withoutAgentBoot(ctx.node.driver_internal_info, [...clearedProgress('deploy'), 'user_deploy_steps']) });
+    else await ctx.save(withoutAgentBoot(ctx, clearedProgress('deploy')));
   }
   return outcome;
 }
@@ -148,16 +146,15 @@ export const directDeploy: DeployInterface = {
     if (['deploying', 'wait call-back', 'available', 'active'].includes(node.provision_state) || node.instance_info.image_source !== undefined) validateInstanceInfo(node);
   },
 
-  async deploy(ctx) {
+  async deploy(ctx, args) {
     validateInstanceInfo(ctx.node);
-    const configdrive = await configDriveForDeploy(ctx.node.instance_info.configdrive, ctx.node);
+    const configdrive = await configDriveForDeploy(args.configdrive ?? ctx.node.instance_info.configdrive, ctx.node);
     const ii = { ...ctx.node.instance_info };
     if (configdrive) ii.configdrive = configdrive;
     else delete ii.configdrive;
     await ctx.save({ instance_info: ii });
-    const requested = ctx.node.driver_internal_info.user_deploy_steps;
-    if (requested !== undefined && requested !== null) validateUserSteps(requested, 'deploy_steps');
-    await bootRamdisk(ctx, 'deploy', {}, clearedProgress('deploy'));
+    if (args.steps !== undefined) validateUserSteps(args.steps, 'deploy_steps');
+    await bootRamdisk(ctx, 'deploy', clearedProgress('deploy'));
     await ctx.save({ deploy_step: { interface: 'deploy', step: 'deploy', priority: 100, args: {} } });
     await ctx.note('Booting the deploy ramdisk; waiting for the agent');
     return 'wait';
@@ -166,25 +163,25 @@ export const directDeploy: DeployInterface = {
   async tearDown(ctx) {
     await ctx.driver.power.setPowerState(ctx, 'power off');
     await ctx.driver.boot.cleanUpInstance(ctx);
-    await ctx.save({ driver_internal_info: withoutAgentBoot(ctx.node.driver_internal_info, [...clearedProgress('deploy'), 'root_uuid_or_disk_id']) });
+    await ctx.save(withoutAgentBoot(ctx, clearedProgress('deploy')));
   },
 
-  async clean(ctx, manualSteps) {
-    const manual = manualSteps === undefined ? null : validateUserSteps(manualSteps, 'clean_steps');
-    await bootRamdisk(ctx, 'clean', { clean_steps_requested: manual }, clearedProgress('clean'));
+  async clean(ctx, args) {
+    const manual = args.steps === undefined ? null : validateUserSteps(args.steps, 'clean_steps');
+    await bootRamdisk(ctx, 'clean', clearedProgress('clean'));
     await ctx.save({ clean_step: {} });
     await ctx.note(`Booting the agent ramdisk for ${manual ? 'manual' : 'automated'} cleaning`);
     return 'wait';
   },
 
-  async heartbeat(ctx) {
+  async heartbeat(ctx, _heartbeat, requested) {
     const state = ctx.node.provision_state;
     const kind: StepKind | null = state === 'wait call-back' ? 'deploy' : state === 'clean wait' ? 'clean' : null;
     if (!kind) return 'wait';
     // A live agent keeps the callback timeout away (Ironic's touch_provisioning on heart-beats).
     await ctx.save({ provision_updated_at: now() });
     try {
-      return await heartbeatSteps(ctx, kind);
+      return await heartbeatSteps(ctx, kind, requested);
     } catch (err) {
       // Ironic powers a node off when its deploy fails; a failed clean is left for an operator.
       if (kind === 'deploy') await ctx.driver.power.setPowerState(ctx, 'power off').catch(() => undefined);
@@ -195,6 +192,6 @@ export const directDeploy: DeployInterface = {
   async abort(ctx) {
     await ctx.driver.power.setPowerState(ctx, 'power off');
     await ctx.driver.boot.cleanUpRamdisk(ctx);
-    await ctx.save({ driver_internal_info: withoutAgentBoot(ctx.node.driver_internal_info, [...clearedProgress('deploy'), ...clearedProgress('clean'), 'clean_steps_requested']) });
+    await ctx.save(withoutAgentBoot(ctx, [...clearedProgress('deploy'), ...clearedProgress('clean')]));
   },
 };

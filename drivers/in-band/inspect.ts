@@ -76,7 +76,7 @@ export const agentInspect: InspectInterface = {
   name: 'agent',
   validate() {},
   async inspect(ctx) {
-    await bootRamdisk(ctx, 'inspect', {}, []);
+    await bootRamdisk(ctx, 'inspect', []);
     await ctx.note('Booting the agent ramdisk for inspection; waiting for its inventory');
     return { outcome: 'wait' };
   },
@@ -84,7 +84,7 @@ export const agentInspect: InspectInterface = {
     const result = inspectionResult(data);
     await ctx.driver.power.setPowerState(ctx, 'power off');
     await ctx.driver.boot.cleanUpRamdisk(ctx);
-    await ctx.save({ driver_internal_info: withoutAgentBoot(ctx.node.driver_internal_info) });
+    await ctx.save(withoutAgentBoot(ctx));
     return result;
   },
   async abort(ctx) {

@@ -1,21 +1,18 @@
 // Booting a node into the agent ramdisk and taking it down again, shared by deploy, clean and inspect.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RamdiskPurpose, TaskContext } from '../interfaces.ts';
+import { AGENT_BOOT_KEYS, withoutInternalInfo, type InternalKey } from '../internal-info.ts';
 import { AgentClient } from './client.ts';
 import { agentTuning } from './settings.ts';
 
-/** Agent fields that belong to one boot of the ramdisk: a new boot gets a new token (Ironic's wipe_token_and_url). */
-const AGENT_BOOT_FIELDS = ['agent_secret_token', 'agent_secret_token_pregenerated', 'agent_url', 'agent_last_heartbeat', 'agent_version'];
-
-export function withoutAgentBoot(info: Record<string, unknown>, extra: string[] = []): Record<string, unknown> {
-  const out = { ...info };
-  for (const key of [...AGENT_BOOT_FIELDS, ...extra]) delete out[key];
-  return out;
+/** The fields that forget this ramdisk boot's agent (and `progress` keys of the steps it ran). */
+export function withoutAgentBoot(ctx: TaskContext, progress: readonly InternalKey[] = []) {
+  return withoutInternalInfo(ctx.node, [...AGENT_BOOT_KEYS, ...progress]);
 }
 
 /** Powers off, prepares the ramdisk boot, powers on: the agent will look itself up. */
-export async function bootRamdisk(ctx: TaskContext, purpose: RamdiskPurpose, progress: Record<string, unknown>, clear: string[]): Promise<void> {
-  await ctx.save({ driver_internal_info: { ...withoutAgentBoot(ctx.node.driver_internal_info, clear), ...progress } });
+export async function bootRamdisk(ctx: TaskContext, purpose: RamdiskPurpose, progress: readonly InternalKey[]): Promise<void> {
+  await ctx.save(withoutAgentBoot(ctx, progress));
   await ctx.driver.power.setPowerState(ctx, 'power off');
   await ctx.driver.boot.prepareRamdisk(ctx, purpose);
   await ctx.driver.power.setPowerState(ctx, 'power on');
@@ -42,5 +39,5 @@ export async function powerOffAgent(ctx: TaskContext): Promise<void> {
     }
   }
   await ctx.driver.power.setPowerState(ctx, 'power off');
-  await ctx.save({ driver_internal_info: withoutAgentBoot(ctx.node.driver_internal_info) });
+  await ctx.save(withoutAgentBoot(ctx));
 }

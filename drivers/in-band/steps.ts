@@ -2,35 +2,20 @@
 // the first heart-beat (the agent's steps merged with the conductor's own, by priority), then
 // each heart-beat runs local steps, sends the next agent step, or checks the one in flight.
 import { DriverError, InvalidInput } from '../../common/errors.ts';
-import type { Step, TaskContext } from '../interfaces.ts';
+import type { PlannedStep, Step, StepKind, TaskContext } from '../interfaces.ts';
+import { internalInfo, stepProgressKeys, withInternalInfo, withoutInternalInfo, type InternalKey } from '../internal-info.ts';
 import { AgentBusy, AgentClient, commandErrorText } from './client.ts';
 import { agentTuning } from './settings.ts';
 
 type Json = Record<string, unknown>;
-export type StepKind = 'deploy' | 'clean';
-
-export interface PlannedStep {
-  interface: string;
-  step: string;
-  priority: number;
-  args: Json;
-  /** Run by the agent (execute_<kind>_step) rather than by the conductor. */
-  agent: boolean;
-}
+export type { PlannedStep, StepKind };
 
 /** A conductor-side step: runs during a heart-beat while the node is locked. */
 export type LocalStep = (ctx: TaskContext, step: PlannedStep) => Promise<void>;
 
-/** Progress kept in driver_internal_info, per kind. */
-export const progressKeys = (kind: StepKind) => ({
-  steps: `${kind}_steps`,
-  index: `${kind}_step_index`,
-  inFlight: `${kind}_step_in_flight`,
-  agentVersion: `${kind}_hardware_manager_version`,
-});
-
-export function clearedProgress(kind: StepKind): string[] {
-  return Object.values(progressKeys(kind));
+/** The progress keys of a kind of steps, to forget when the operation ends. */
+export function clearedProgress(kind: StepKind): InternalKey[] {
+  return Object.values(stepProgressKeys(kind));
 }
 
 /** What the agent offers: `{<kind>_steps: {<manager>: [steps]}, hardware_manager_version}`. */
@@ -72,15 +57,15 @@ function describe(step: PlannedStep): Json {
  * agent step is in flight (or the agent is busy). A failed agent step throws with its error.
  */
 export async function runSteps(ctx: TaskContext, kind: StepKind, local: Record<string, LocalStep>): Promise<'done' | 'wait'> {
-  const keys = progressKeys(kind);
+  const keys = stepProgressKeys(kind);
   const stepField = kind === 'deploy' ? 'deploy_step' : 'clean_step';
   const client = () => AgentClient.forNode(ctx.node, agentTuning(ctx.config).commandTimeout * 1000);
   for (;;) {
-    const info = ctx.node.driver_internal_info;
-    const steps = (info[keys.steps] ?? []) as PlannedStep[];
-    const index = Number(info[keys.index] ?? 0);
+    const info = internalInfo(ctx.node);
+    const steps = info[keys.steps] ?? [];
+    const index = info[keys.index] ?? 0;
     if (index >= steps.length) {
-      await ctx.save({ [stepField]: {}, driver_internal_info: { ...info, [keys.index]: index } });
+      await ctx.save({ [stepField]: {}, ...withInternalInfo(ctx.node, { [keys.index]: index }) });
       return 'done';
     }
     const step = steps[index];
@@ -90,7 +75,7 @@ export async function runSteps(ctx: TaskContext, kind: StepKind, local: Record<s
       await ctx.save({ [stepField]: describe(step) });
       await ctx.note(`Running ${kind} step ${step.interface}.${step.step}`);
       await fn(ctx, step);
-      await ctx.save({ driver_internal_info: { ...ctx.node.driver_internal_info, [keys.index]: index + 1 } });
+      await ctx.save(withInternalInfo(ctx.node, { [keys.index]: index + 1 }));
       continue;
     }
     const command = `execute_${kind}_step`;
@@ -106,7 +91,7 @@ export async function runSteps(ctx: TaskContext, kind: StepKind, local: Record<s
         if (err instanceof AgentBusy) return 'wait';
         throw err;
       }
-      await ctx.save({ [stepField]: describe(step), driver_internal_info: { ...ctx.node.driver_internal_info, [keys.inFlight]: index } });
+      await ctx.save({ [stepField]: describe(step), ...withInternalInfo(ctx.node, { [keys.inFlight]: index }) });
       await ctx.note(`Agent started ${kind} step ${step.interface}.${step.step}`);
       return 'wait';
     }
@@ -122,8 +107,7 @@ export async function runSteps(ctx: TaskContext, kind: StepKind, local: Record<s
       throw new DriverError(`The agent's last ${kind} step was ${String(resultStep.step)}, expected ${step.step}`);
     }
     await ctx.note(`Agent finished ${kind} step ${step.interface}.${step.step}`);
-    const { [keys.inFlight]: _done, ...rest } = ctx.node.driver_internal_info;
-    await ctx.save({ driver_internal_info: { ...rest, [keys.index]: index + 1 } });
+    await ctx.save(withoutInternalInfo(ctx.node, [keys.inFlight], { [keys.index]: index + 1 }));
   }
 }
 
@@ -134,7 +118,7 @@ export async function planSteps(ctx: TaskContext, kind: StepKind, makePlan: (off
   if (result.command_status !== 'SUCCEEDED') throw new DriverError(`The agent could not list its ${kind} steps: ${commandErrorText(result)}`);
   const { steps, version } = agentOfferedSteps(result.command_result, kind);
   const plan = makePlan(steps);
-  const keys = progressKeys(kind);
-  await ctx.save({ driver_internal_info: { ...ctx.node.driver_internal_info, [keys.steps]: plan, [keys.index]: 0, [keys.agentVersion]: version } });
+  const keys = stepProgressKeys(kind);
+  await ctx.save(withInternalInfo(ctx.node, { [keys.steps]: plan, [keys.index]: 0, [keys.agentVersion]: version }));
   await ctx.note(`${kind === 'deploy' ? 'Deploy' : 'Clean'} steps: ${plan.map((s) => `${s.step}(${s.priority})`).join(', ') || 'none'}`);
 }

@@ -10,6 +10,7 @@ import { decodeFullSensor, SENSOR_TYPE_NAMES, UNIT_NAMES } from './protocol/sdr.
 import { IPMI_PROPERTIES, parseIpmiInfo, type IpmiInfo } from './driver-info.ts';
 import { ipmiRequest } from './client.ts';
 import { expectOk } from './transport.ts';
+import { internalInfo, withInternalInfo, withoutInternalInfo } from '../internal-info.ts';
 
 const SUPPORTED: BootDevice[] = ['pxe', 'disk', 'cdrom', 'bios', 'safe'];
 
@@ -77,17 +78,13 @@ async function readSdr(info: IpmiInfo, reservation: Buffer, recordId: number): P
   return { next, record: Buffer.concat(parts) };
 }
 
-/** Where the boot device to send again before each power-on is kept (ipmi_force_boot_device). */
-const FORCED_KEY = 'ipmi_forced_boot_device';
-
 /** With ipmi_force_boot_device, sends the last boot device again; a one-time device is then forgotten. */
 export async function resendBootDevice(ctx: TaskContext, info: IpmiInfo): Promise<void> {
-  const forced = ctx.node.driver_internal_info[FORCED_KEY] as { device: BootDevice; persistent: boolean } | undefined;
+  const forced = internalInfo(ctx.node).ipmi_forced_boot_device;
   if (!info.forceBootDevice || !forced || BOOT_DEVICE_SELECTORS[forced.device] === undefined) return;
   await writeFlags(info, { valid: true, persistent: forced.persistent, efi: nodeBootMode(ctx.node) === 'uefi', selector: BOOT_DEVICE_SELECTORS[forced.device] });
   if (!forced.persistent) {
-    const { [FORCED_KEY]: _used, ...rest } = ctx.node.driver_internal_info;
-    await ctx.save({ driver_internal_info: rest });
+    await ctx.save(withoutInternalInfo(ctx.node, ['ipmi_forced_boot_device']));
   }
 }
 
@@ -110,7 +107,7 @@ export const ipmitoolManagement: ManagementInterface = {
     if (selector === undefined) throw new InvalidInput(`Boot device "${device}" is not supported by the ipmitool management interface (${SUPPORTED.join(', ')})`);
     const info = parseIpmiInfo(ctx.node);
     await writeFlags(info, { valid: true, persistent, efi: nodeBootMode(ctx.node) === 'uefi', selector });
-    if (info.forceBootDevice) await ctx.save({ driver_internal_info: { ...ctx.node.driver_internal_info, [FORCED_KEY]: { device, persistent } } });
+    if (info.forceBootDevice) await ctx.save(withInternalInfo(ctx.node, { ipmi_forced_boot_device: { device, persistent } }));
   },
   async getBootMode(ctx) {
     const flags = await readFlags(parseIpmiInfo(ctx.node));

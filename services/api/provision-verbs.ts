@@ -6,6 +6,7 @@
 import { InvalidInput, MissingParameter, NotAcceptable } from '../../common/errors.ts';
 import { ABORTABLE_STATES, ProvisionState as S, REFUSED_IN_MAINTENANCE, transitionFields, VERBS, type ProvisionEvent } from '../../common/states.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
+import type { ProvisionRequest } from '../../db/requests.ts';
 import { Forbidden } from './errors.ts';
 import { requireMinor, versionString } from './version.ts';
 
@@ -49,8 +50,12 @@ interface VerbRules {
   onlyIn?: ReadonlySet<string>;
   /** The verb's own checks of the body against the node at the request's version. */
   check?(body: ProvisionBody, node: NodeRecord, version: number): void;
-  /** Fields the request records for the conductor (arguments, timestamps). */
-  record?(node: NodeRecord, body: ProvisionBody): Partial<NodeRecord>;
+  /** The arguments the request carries to the conductor (db/requests.ts); a verb without any records none. */
+  request?(body: ProvisionBody): ProvisionRequest;
+  /** The verb goes on with the operation in progress and keeps its request (unhold). */
+  continues?: boolean;
+  /** Other fields the verb sets. */
+  fields?(node: NodeRecord): Partial<NodeRecord>;
   /** The history line and task of this verb, when not the plain "requested" line. */
   write?(node: NodeRecord, to: string): Omit<ProvisionWrite, 'fields'> & { fields?: Partial<NodeRecord> };
 }
@@ -77,19 +82,11 @@ function required(body: ProvisionBody, arg: 'clean_steps' | 'service_steps', tar
   if (!body[arg]) throw new MissingParameter(`"${arg}" is required when setting target provision state to ${target}`);
 }
 
-/** The node's bags with `changes` applied (undefined deletes a key); a bag that stays the same is not written. */
-function withArguments(node: NodeRecord, changes: { internal?: Json; instance?: Json }): Partial<NodeRecord> {
-  const fields: Partial<NodeRecord> = {};
-  for (const [column, delta] of [['driver_internal_info', changes.internal], ['instance_info', changes.instance]] as const) {
-    if (!delta) continue;
-    const bag = { ...node[column] };
-    for (const [key, value] of Object.entries(delta)) {
-      if (value === undefined) delete bag[key];
-      else bag[key] = value;
-    }
-    if (JSON.stringify(bag) !== JSON.stringify(node[column])) fields[column] = bag;
-  }
-  return fields;
+/** The body's value of each argument given (undefined and null ones left out). */
+function given(body: ProvisionBody, args: Partial<Record<keyof ProvisionRequest, Argument>>): ProvisionRequest {
+  const request: Record<string, unknown> = {};
+  for (const [field, arg] of Object.entries(args) as [string, Argument][]) if (body[arg] != null) request[field] = body[arg];
+  return request as ProvisionRequest;
 }
 
 const deploying: VerbRules = {
@@ -97,10 +94,7 @@ const deploying: VerbRules = {
   check(body, _node, version) {
     if (body.configdrive != null) checkConfigdrive(body.configdrive, version);
   },
-  record: (node, body) => withArguments(node, {
-    instance: body.configdrive != null ? { configdrive: body.configdrive } : undefined,
-    internal: { user_deploy_steps: body.deploy_steps },
-  }),
+  request: (body) => given(body, { steps: 'deploy_steps', configdrive: 'configdrive' }),
 };
 
 /** Rules of each verb, by the event it sends (common/states.ts VERBS names the targets). */
@@ -108,25 +102,25 @@ const RULES: Readonly<Partial<Record<ProvisionEvent, VerbRules>>> = {
   deploy: deploying,
   rebuild: { ...deploying, refusedWhenProtected: true },
   delete: { refusedWhenProtected: true },
-  provide: { record: (node) => withArguments(node, { internal: { manual_clean_steps: undefined } }) },
-  inspect: { record: () => ({ inspection_started_at: Date.now() }) },
+  inspect: { fields: () => ({ inspection_started_at: Date.now() }) },
   clean: {
     takes: ['clean_steps', 'disable_ramdisk'],
       check: (body) => required(body, 'clean_steps', 'clean'),
-    record: (node, body) => withArguments(node, { internal: { manual_clean_steps: body.clean_steps, ...(body.disable_ramdisk !== undefined ? { disable_ramdisk: body.disable_ramdisk } : {}) } }),
+    request: (body) => given(body, { steps: 'clean_steps', disable_ramdisk: 'disable_ramdisk' }),
   },
   service: {
     takes: ['service_steps', 'disable_ramdisk'],
     check: (body) => required(body, 'service_steps', 'service'),
-    record: (node, body) => withArguments(node, { internal: { service_steps: body.service_steps, ...(body.disable_ramdisk !== undefined ? { disable_ramdisk: body.disable_ramdisk } : {}) } }),
+    request: (body) => given(body, { steps: 'service_steps', disable_ramdisk: 'disable_ramdisk' }),
   },
   rescue: {
     takes: ['rescue_password'],
     check(body) {
       if (!body.rescue_password?.trim()) throw new MissingParameter('A non-empty "rescue_password" is required when setting target provision state to rescue');
     },
-    record: (node, body) => withArguments(node, { instance: { rescue_password: body.rescue_password } }),
+    request: (body) => given(body, { rescue_password: 'rescue_password' }),
   },
+  unhold: { continues: true },
   abort: {
     onlyIn: ABORTABLE_STATES,
     check(_body, node, version) {
@@ -172,7 +166,13 @@ export function askProvision(event: ProvisionEvent, body: ProvisionBody, node: N
   if (!move || (rules.onlyIn && !rules.onlyIn.has(node.provision_state))) return undefined;
   const special = rules.write?.(node, move.provision_state);
   return {
-    fields: { ...move, last_error: null, ...rules.record?.(node, body), ...special?.fields },
+    fields: {
+      ...move,
+      last_error: null,
+      ...(rules.continues ? {} : { provision_request: rules.request?.(body) ?? null }),
+      ...rules.fields?.(node),
+      ...special?.fields,
+    },
     history: special?.history ?? { event: `"${body.target}" requested: "${node.provision_state}" -> "${move.provision_state}"`, severity: 'info' },
     task: special?.task,
   };

@@ -5,7 +5,6 @@ import { UnsupportedOperation } from '../../common/errors.ts';
 import { ProvisionState as S, type ProvisionEvent } from '../../common/states.ts';
 import { now } from '../../db/index.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
-import type { Step } from '../../drivers/interfaces.ts';
 import type { NodeTask } from './context.ts';
 import { applyInspection } from './inspection.ts';
 
@@ -36,9 +35,9 @@ async function validate(ctx: NodeTask, ...ifaces: ('power' | 'management' | 'boo
   for (const iface of ifaces) await ctx.driver[iface].validate(ctx.node, ctx.ports);
 }
 
-/** Manual cleaning was asked with clean steps (or its target is manageable); automated otherwise. */
+/** Manual cleaning (the clean verb, from manageable) goes back to manageable; automated cleaning ends in available. */
 function isManualClean(node: NodeRecord): boolean {
-  return node.driver_internal_info.manual_clean_steps !== undefined || node.target_provision_state === S.MANAGEABLE;
+  return node.target_provision_state === S.MANAGEABLE;
 }
 
 const verifying: Flow = {
@@ -74,8 +73,8 @@ const cleaning: Flow = {
     // Ironic's automated_clean: a node with it false passes straight through to available.
     if (!manual && ctx.node.automated_clean === false) return { ...this.complete(ctx), why: 'Automated cleaning is disabled for this node, skipped' };
     await validate(ctx, 'power', 'deploy');
-    const steps = ctx.node.driver_internal_info.manual_clean_steps as Step[] | undefined;
-    const outcome = await ctx.driver.deploy.clean(ctx, manual ? steps ?? [] : undefined);
+    const request = ctx.node.provision_request;
+    const outcome = await ctx.driver.deploy.clean(ctx, { steps: manual ? request?.steps ?? [] : undefined, disableRamdisk: request?.disable_ramdisk });
     if (outcome === 'wait') return { event: 'wait', why: 'Cleaning started, waiting for the agent' };
     return this.complete(ctx);
   },
@@ -84,7 +83,7 @@ const cleaning: Flow = {
     return {
       event: manual ? 'manage' : 'done',
       why: manual ? 'Manual cleaning finished' : 'Automated cleaning finished',
-      fields: { clean_step: null, driver_internal_info: withoutKeys(ctx.node.driver_internal_info, 'manual_clean_steps') },
+      fields: { clean_step: null },
     };
   },
 };
@@ -94,7 +93,10 @@ const deploying: Flow = {
   operation: 'Deploy',
   async run(ctx) {
     await validate(ctx, 'power', 'boot', 'deploy');
-    const outcome = await ctx.driver.deploy.deploy(ctx);
+    const request = ctx.node.provision_request;
+    // Kept in instance_info, as Ironic's do_node_deploy does (shown masked); a rebuild without one keeps the instance's.
+    if (request?.configdrive !== undefined) await ctx.save({ instance_info: { ...ctx.node.instance_info, configdrive: request.configdrive } });
+    const outcome = await ctx.driver.deploy.deploy(ctx, { steps: request?.steps, configdrive: request?.configdrive });
     if (outcome === 'wait') return { event: 'wait', why: 'Deploy started, waiting for the agent to call back' };
     return this.complete(ctx);
   },
@@ -108,13 +110,10 @@ const deleting: Flow = {
     await ctx.driver.deploy.tearDown(ctx);
     return this.complete(ctx);
   },
-  complete: (ctx) => ({
+  complete: () => ({
     event: 'clean',
     why: 'Instance torn down, cleaning follows',
-    fields: {
-      instance_info: {}, instance_uuid: null, instance_name: null,
-      driver_internal_info: withoutKeys(ctx.node.driver_internal_info, 'user_deploy_steps', 'manual_clean_steps'),
-    },
+    fields: { instance_info: {}, instance_uuid: null, instance_name: null },
   }),
 };
 
@@ -134,6 +133,8 @@ const rescuing: Flow = {
   async run(ctx) {
     const deploy = ctx.driver.deploy;
     if (!deploy.rescue) throw new UnsupportedOperation(`deploy interface "${deploy.name}" cannot rescue a node`);
+    // Kept in instance_info while the node is rescued, as Ironic's do_node_rescue does; unrescue drops it.
+    await ctx.save({ instance_info: { ...ctx.node.instance_info, rescue_password: ctx.node.provision_request?.rescue_password } });
     const outcome = await deploy.rescue(ctx);
     if (outcome === 'wait') return { event: 'wait', why: 'Rescue started, waiting for the rescue ramdisk' };
     return this.complete(ctx);

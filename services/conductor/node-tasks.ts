@@ -6,6 +6,7 @@ import { ABORTED_IN_MAINTENANCE, nextState, ProvisionState as S, WAIT_STATES } f
 import { now } from '../../db/index.ts';
 import { claimTask, finishTask, pendingTasks, requeueTask } from '../../db/tasks.ts';
 import type { BootDevice, Heartbeat } from '../../drivers/interfaces.ts';
+import { internalInfo, withInternalInfo } from '../../drivers/internal-info.ts';
 import { LockLost, type NodeTask } from './context.ts';
 import { FLOWS } from './flows.ts';
 import { applyInspection } from './inspection.ts';
@@ -39,10 +40,7 @@ async function orFail<T>(ctx: NodeTask, rt: Runtime, operation: string, work: ()
 async function heartbeat(ctx: NodeTask, args: Args, rt: Runtime): Promise<null> {
   if (typeof args.callback_url !== 'string' || args.callback_url === '') throw new InvalidInput('A heartbeat needs a callback_url');
   const hb = args as unknown as Heartbeat;
-  const info = ctx.node.driver_internal_info;
-  await ctx.save({
-    driver_internal_info: { ...info, agent_url: hb.callback_url, agent_version: hb.agent_version ?? info.agent_version, agent_last_heartbeat: now() },
-  });
+  await ctx.save(withInternalInfo(ctx.node, { agent_url: hb.callback_url, agent_version: hb.agent_version ?? internalInfo(ctx.node).agent_version, agent_last_heartbeat: now() }));
   const state = ctx.node.provision_state;
   // In maintenance a heartbeat aborts the operations maintenance forbids and is only recorded otherwise, as in Ironic.
   const aborted = ctx.node.maintenance && WAIT_STATES.has(state) ? ABORTED_IN_MAINTENANCE[state] : undefined;
@@ -54,7 +52,7 @@ async function heartbeat(ctx: NodeTask, args: Args, rt: Runtime): Promise<null> 
   if (ctx.node.maintenance || !WAIT_STATES.has(state) || state === S.INSPECT_WAIT) return null;
   const flow = FLOWS[nextState(state, 'resume')!];
   ctx.eventType = flow.eventType;
-  const outcome = await orFail(ctx, rt, flow.operation, () => untilAborted(ctx.driver.deploy.heartbeat(ctx, hb), ctx.signal));
+  const outcome = await orFail(ctx, rt, flow.operation, () => untilAborted(ctx.driver.deploy.heartbeat(ctx, hb, ctx.node.provision_request?.steps), ctx.signal));
   if (outcome === 'wait') return null;
   await transition(ctx, 'resume', 'The agent reported the step done');
   const done = flow.complete(ctx);

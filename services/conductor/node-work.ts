@@ -63,7 +63,7 @@ async function runProvisioning(rt: Runtime, ctx: NodeTask): Promise<void> {
 async function failUndrivable(rt: Runtime, node: NodeRecord, err: unknown): Promise<void> {
   const why = `Cannot load the driver of the node: ${errorMessage(err)}`;
   const fields: Partial<NodeRecord> = {};
-  if (node.target_power_state) Object.assign(fields, { target_power_state: null, last_error: why });
+  if (node.target_power_state) Object.assign(fields, { target_power_state: null, power_request: null, last_error: why });
   if (WORKING_STATES.has(node.provision_state)) Object.assign(fields, failureFields(node, why));
   if (Object.keys(fields).length > 0) {
     await updateNode(rt.db.knex, node.id, fields, { reservation: rt.host });

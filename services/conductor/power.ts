@@ -1,6 +1,5 @@
-// Power: carrying out a requested power change (the API set target_power_state and
-// driver_internal_info.requested_power_action), and the periodic sync of power_state with what the
-// BMC reports.
+// Power: carrying out a requested power change (the API set target_power_state and the node's
+// power_request, db/requests.ts), and the periodic sync of power_state with what the BMC reports.
 import { errorMessage, InvalidInput } from '../../common/errors.ts';
 import { PowerState } from '../../common/states.ts';
 import { updateNodeWithHistory } from '../../db/history.ts';
@@ -9,19 +8,9 @@ import type { NodeTask } from './context.ts';
 import { openReadOnlyTask } from './context.ts';
 import { reasonAfterAbort, untilAborted, type Runtime } from './runtime.ts';
 
-interface PowerRequest {
-  target: string;
-  timeout?: number;
-}
-
-function withoutRequest(info: Record<string, unknown>): Record<string, unknown> {
-  const { requested_power_action: _, ...rest } = info;
-  return rest;
-}
-
 /** Performs the power change the API recorded on the locked node, then records the outcome. */
 export async function performPowerAction(ctx: NodeTask): Promise<void> {
-  const request = (ctx.node.driver_internal_info.requested_power_action as PowerRequest | undefined) ?? { target: ctx.node.target_power_state! };
+  const request = ctx.node.power_request ?? { target: ctx.node.target_power_state! };
   const timeout = request.timeout ?? ctx.config.conductor.powerStateChangeTimeout;
   const power = ctx.driver.power;
   ctx.eventType = 'power';
@@ -52,14 +41,14 @@ export async function performPowerAction(ctx: NodeTask): Promise<void> {
     const expected = request.target === PowerState.OFF || request.target === PowerState.SOFT_OFF ? PowerState.OFF : PowerState.ON;
     const observed = (await power.getPowerState(ctx)) ?? expected;
     await ctx.saveAndNote(
-      { power_state: observed, target_power_state: null, driver_internal_info: withoutRequest(ctx.node.driver_internal_info) },
+      { power_state: observed, target_power_state: null, power_request: null },
       () => `Power state set to "${observed}" (requested: ${request.target})`,
     );
   } catch (err) {
     if (ctx.signal.aborted && !deadline.aborted) throw err;
     const why = deadline.aborted ? (await reasonAfterAbort(work)) ?? `the power change did not finish within ${timeout} s` : errorMessage(err);
     const message = `Failed to change power state to "${request.target}": ${why}`;
-    await ctx.saveAndNote({ target_power_state: null, last_error: message, driver_internal_info: withoutRequest(ctx.node.driver_internal_info) }, () => message, 'error');
+    await ctx.saveAndNote({ target_power_state: null, last_error: message, power_request: null }, () => message, 'error');
   } finally {
     ctx.signal = saved;
   }

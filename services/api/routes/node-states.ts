@@ -88,12 +88,10 @@ async function powerHandler(req: Req<{ target: string; timeout?: number }>, repl
     throw new InvalidInput(`Powering off node ${node.uuid} is disabled (disable_power_off is set)`);
   }
   if (node.target_power_state) throw new Conflict(`Node ${node.uuid} is already changing its power state to "${node.target_power_state}", please retry after the current operation is completed.`, 'NodeLocked');
-  const requested: Record<string, unknown> = { target };
-  if (timeout !== undefined) requested.timeout = timeout;
   const updated = await updateNode(
     ctx.db.knex,
     node.id,
-    { target_power_state: POWER_TARGETS[target], last_error: null, driver_internal_info: { ...node.driver_internal_info, requested_power_action: requested } },
+    { target_power_state: POWER_TARGETS[target], last_error: null, power_request: timeout === undefined ? { target } : { target, timeout } },
     { reservation: null, target_power_state: null },
   );
   if (!updated) throw await lockedOrChanged(ctx, node, ident);

@@ -9,6 +9,7 @@ import { LOOKUP_ALLOWED_STATES, ProvisionState as S } from '../../../common/stat
 import { changeUnlockedInternalInfo, findNode, isUuid, type NodeRecord } from '../../../db/nodes.ts';
 import { nodeOwningMacs } from '../../../db/ports.ts';
 import { enqueueTask, refreshPendingTask } from '../../../db/tasks.ts';
+import { internalInfo, withInternalInfo } from '../../../drivers/internal-info.ts';
 import type { ApiContext } from '../context.ts';
 import { accepted, baseUrl, queryValue, selfLinks, type Query } from '../http.ts';
 import { checkMac } from '../validation.ts';
@@ -55,9 +56,9 @@ function nodeForAgent(node: NodeRecord, base: string): Json {
  * conductor holding the node never overwrites it: a locked node answers 409 and the agent retries.
  */
 async function tokenFor(ctx: ApiContext, node: NodeRecord): Promise<string> {
-  if (typeof node.driver_internal_info.agent_secret_token === 'string') return '******';
+  if (typeof internalInfo(node).agent_secret_token === 'string') return '******';
   const token = randomBytes(32).toString('base64url');
-  const changed = await changeUnlockedInternalInfo(ctx.db.knex, node.id, (info) => ({ ...info, agent_secret_token: token }));
+  const changed = await changeUnlockedInternalInfo(ctx.db.knex, node.id, (info) => withInternalInfo({ driver_internal_info: info }, { agent_secret_token: token }).driver_internal_info);
   if (!changed) throw new Conflict(`Node ${node.uuid} is busy; retry the lookup`, 'NodeLocked');
   return token;
 }
@@ -130,11 +131,10 @@ export const ramdiskRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) =>
       if (!validUrl(body.callback_url)) throw new InvalidInput(`Invalid callback_url "${body.callback_url}": an http(s) URL is expected`);
       const node = await findNode(ctx.db.knex, req.params.ident);
       if (!node) throw new NotFound(`Node ${req.params.ident} could not be found.`, 'NodeNotFound');
-      const expected = node.driver_internal_info.agent_secret_token;
+      const { agent_secret_token: expected, agent_url: known } = internalInfo(node);
       if (typeof expected !== 'string' || !body.agent_token || body.agent_token !== expected) {
         throw new InvalidInput('Invalid or missing agent token received.', 'InvalidParameterValue');
       }
-      const known = node.driver_internal_info.agent_url;
       if (typeof known === 'string' && known !== body.callback_url) {
         throw new InvalidInput(`Detected change in agent URL from ${known} to ${body.callback_url}; heartbeat refused`, 'InvalidParameterValue');
       }

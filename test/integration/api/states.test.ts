@@ -74,16 +74,17 @@ describe.each(BACKENDS)('node states API on %s', (backend) => {
       expect(malformed.status).toBe(400);
     });
 
-    it('stores deploy arguments where Ironic keeps them and keeps maintenance nodes from deploying', async () => {
+    it('records deploy arguments as the request, never shown, and keeps maintenance nodes from deploying', async () => {
       const n = await nodeIn('available');
       const steps = [{ interface: 'deploy', step: 'custom', args: {}, priority: 80 }];
       const r = await provision(n.uuid, { target: 'active', configdrive: { meta_data: { name: 'x' }, user_data: '#cloud-config' }, deploy_steps: steps });
       expect(r.status).toBe(202);
       const node = (await findNode(h.t.db.knex, n.uuid))!;
       expect(node).toMatchObject({ provision_state: 'deploying', target_provision_state: 'active' });
-      expect(node.instance_info.configdrive).toEqual({ meta_data: { name: 'x' }, user_data: '#cloud-config' });
-      expect(node.driver_internal_info.user_deploy_steps).toEqual(steps);
-      expect((await h.call('GET', `/v1/nodes/${n.uuid}`)).body.instance_info.configdrive).toBe('******');
+      expect(node.provision_request).toEqual({ steps, configdrive: { meta_data: { name: 'x' }, user_data: '#cloud-config' } });
+      const shown = (await h.call('GET', `/v1/nodes/${n.uuid}`)).body;
+      expect(shown).not.toHaveProperty('provision_request');
+      expect(JSON.stringify(shown)).not.toContain('#cloud-config');
 
       const guarded = await nodeIn('active', { protected: true });
       const protectedNode = await provision(guarded.uuid, { target: 'deleted' });
@@ -127,7 +128,7 @@ describe.each(BACKENDS)('node states API on %s', (backend) => {
       expect((await provision(n.uuid, { target: 'clean', clean_steps: steps, disable_ramdisk: false })).status).toBe(202);
       const node = (await findNode(h.t.db.knex, n.uuid))!;
       expect(node).toMatchObject({ provision_state: 'cleaning', target_provision_state: 'manageable' });
-      expect(node.driver_internal_info).toMatchObject({ manual_clean_steps: steps, disable_ramdisk: false });
+      expect(node.provision_request).toEqual({ steps, disable_ramdisk: false });
     });
 
     it('aborts a wait state to its failure state and asks the conductor to stop', async () => {
@@ -156,7 +157,7 @@ describe.each(BACKENDS)('node states API on %s', (backend) => {
       expect(r.raw).toBe('');
       const node = (await findNode(h.t.db.knex, n.uuid))!;
       expect(node.target_power_state).toBe('power on');
-      expect(node.driver_internal_info.requested_power_action).toEqual({ target: 'soft rebooting', timeout: 30 });
+      expect(node.power_request).toEqual({ target: 'soft rebooting', timeout: 30 });
       const again = await power(n.uuid, { target: 'power off' });
       expect(again.status).toBe(409);
     });

@@ -112,9 +112,9 @@ describe.each(BACKENDS)('several conductors on %s', (backend) => {
     const slow = await fakeNode(t.db, { provision_state: 'available', driver_info: { fake_delay: 30 } });
     const started = new Set<string>();
     const deploy = fakeDeploy.deploy;
-    vi.spyOn(fakeDeploy, 'deploy').mockImplementation(async (ctx) => {
+    vi.spyOn(fakeDeploy, 'deploy').mockImplementation(async (ctx, args) => {
       started.add(ctx.node.uuid);
-      return deploy.call(fakeDeploy, ctx);
+      return deploy.call(fakeDeploy, ctx, args);
     });
     const c = await conductor('leaving', { shutdownTimeout: 1.5 });
     await requestProvision(t.db, quick, 'active');

@@ -6,6 +6,7 @@ import { transitionFields, VERBS } from '../../../common/states.ts';
 import { historyOfNode, type HistoryRecord } from '../../../db/history.ts';
 import type { Database } from '../../../db/index.ts';
 import { createNode, getNodeById, updateNode, type NodeRecord } from '../../../db/nodes.ts';
+import type { ProvisionRequest } from '../../../db/requests.ts';
 import { WORK_CHANNEL } from '../../../db/tasks.ts';
 import { Conductor } from '../../../services/conductor/conductor.ts';
 
@@ -39,15 +40,15 @@ export async function fakeNode(db: Database, fields: Partial<NodeRecord> = {}): 
   return createNode(db.knex, { driver: 'fake-hardware', provision_state: 'enroll', ...fields });
 }
 
-/** What the API does for PUT /states/provision: the next state saved (compare-and-set), conductors woken. */
-export async function requestProvision(db: Database, node: NodeRecord, verb: string, internal: Record<string, unknown> = {}): Promise<NodeRecord> {
+/** What the API does for PUT /states/provision: the next state and the request saved (compare-and-set), conductors woken. */
+export async function requestProvision(db: Database, node: NodeRecord, verb: string, request: ProvisionRequest | null = null): Promise<NodeRecord> {
   const current = (await getNodeById(db.knex, node.id))!;
   const move = transitionFields(current, VERBS[verb].event);
   if (!move) throw new Error(`verb ${verb} not allowed in ${current.provision_state}`);
   const updated = await updateNode(
     db.knex,
     node.id,
-    { ...move, last_error: null, driver_internal_info: { ...current.driver_internal_info, ...internal } },
+    { ...move, last_error: null, provision_request: request },
     { provision_state: current.provision_state, reservation: null },
   );
   if (!updated) throw new Error(`node ${node.uuid} changed under the request`);
@@ -57,12 +58,11 @@ export async function requestProvision(db: Database, node: NodeRecord, verb: str
 
 /** What the API does for PUT /states/power. */
 export async function requestPower(db: Database, node: NodeRecord, target: string, timeout?: number): Promise<void> {
-  const current = (await getNodeById(db.knex, node.id))!;
   const targetPower = target === 'power off' || target === 'soft power off' ? 'power off' : 'power on';
   await updateNode(db.knex, node.id, {
     target_power_state: targetPower,
     last_error: null,
-    driver_internal_info: { ...current.driver_internal_info, requested_power_action: timeout === undefined ? { target } : { target, timeout } },
+    power_request: timeout === undefined ? { target } : { target, timeout },
   });
   await db.notify(WORK_CHANNEL, String(node.id));
 }

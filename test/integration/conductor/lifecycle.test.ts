@@ -58,9 +58,9 @@ describe.each(BACKENDS)('conductor flows on %s', (backend) => {
 
   it('runs manual cleaning back to manageable and forgets the steps', async () => {
     const node = await fakeNode(t.db, { provision_state: 'manageable' });
-    await requestProvision(t.db, node, 'clean', { manual_clean_steps: [{ interface: 'deploy', step: 'erase_devices' }] });
+    await requestProvision(t.db, node, 'clean', { steps: [{ interface: 'deploy', step: 'erase_devices' }] });
     const n = await untilState(t.db, node.id, 'manageable');
-    expect(n.driver_internal_info.manual_clean_steps).toBeUndefined();
+    expect(n.provision_request).toBeNull();
     expect((await history(t.db, node.id)).at(-1)!.event).toBe('Manual cleaning finished: "cleaning" -> "manageable"');
   });
 

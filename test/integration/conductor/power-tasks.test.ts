@@ -41,7 +41,7 @@ describe.each(BACKENDS)('power and node tasks on %s', (backend) => {
     const n = await untilPowerSettled(node.id);
     expect(n.power_state).toBe(after);
     expect(n.last_error).toBeNull();
-    expect(n.driver_internal_info.requested_power_action).toBeUndefined();
+    expect(n.power_request).toBeNull();
     expect((await history(t.db, node.id)).at(-1)).toMatchObject({ event: `Power state set to "${after}" (requested: ${target})`, event_type: 'power' });
   });
 
@@ -51,7 +51,7 @@ describe.each(BACKENDS)('power and node tasks on %s', (backend) => {
     const n = await untilPowerSettled(node.id);
     expect(n.power_state).toBe('power off');
     expect(n.last_error).toBe('Failed to change power state to "power on": Injected failure of fake power (driver_info.fake_fail)');
-    expect(n.driver_internal_info.requested_power_action).toBeUndefined();
+    expect(n.power_request).toBeNull();
   });
 
   it('fails a power change the BMC does not finish within the timeout', async () => {

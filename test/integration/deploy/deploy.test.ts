@@ -219,7 +219,7 @@ describe('deploy through the simulated agent', () => {
     expect(node.last_error).toMatch(/Aborted/i);
     expect(node.power_state).toBe('power off');
     expect(await machine.powerState()).toBe('off');
-    expect(node.driver_internal_info.clean_steps_requested).toBeUndefined();
+    expect(node.provision_request).toBeNull();
   });
 
   it('fails a manual clean step the agent cannot do, with maintenance set', async () => {

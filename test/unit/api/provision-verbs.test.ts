@@ -14,7 +14,7 @@ describe('provision verb table', () => {
 
   it('writes the move, the arguments, and a plain history line', () => {
     const write = askProvision('deploy', { target: 'active', configdrive: 'aGk=' }, node(), 89)!;
-    expect(write.fields).toMatchObject({ provision_state: 'deploying', target_provision_state: 'active', last_error: null, instance_info: { configdrive: 'aGk=' } });
+    expect(write.fields).toMatchObject({ provision_state: 'deploying', target_provision_state: 'active', last_error: null, provision_request: { configdrive: 'aGk=' } });
     expect(write.history).toEqual({ event: '"active" requested: "available" -> "deploying"', severity: 'info' });
     expect(write.task).toBeUndefined();
   });

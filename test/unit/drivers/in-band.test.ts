@@ -19,13 +19,13 @@ describe('deploy plan', () => {
   });
 
   it('takes user deploy_steps: priority overrides, agent steps added, unknown ones refused', () => {
-    const plan = deployPlan(node({ driver_internal_info: { user_deploy_steps: [
+    const plan = deployPlan(node(), offeredDeploy, [
       { interface: 'raid', step: 'apply_configuration', priority: 90, args: { raid_config: { logical_disks: [] } } },
       { interface: 'deploy', step: 'boot_instance', priority: 70 },
-    ] } }), offeredDeploy);
+    ]);
     expect(names(plan)).toEqual(['apply_configuration:90', 'write_image:80', 'boot_instance:70', 'prepare_instance_boot:60', 'tear_down_agent:40', 'switch_to_tenant_network:30']);
     expect(plan[0].args).toEqual({ raid_config: { logical_disks: [] } });
-    expect(() => deployPlan(node({ driver_internal_info: { user_deploy_steps: [{ interface: 'bios', step: 'apply_settings' }] } }), offeredDeploy))
+    expect(() => deployPlan(node(), offeredDeploy, [{ interface: 'bios', step: 'apply_settings' }]))
       .toThrow('Deploy step bios.apply_settings is not supported by node n1 (its agent offers write_image, apply_configuration)');
   });
 });
@@ -39,10 +39,10 @@ describe('clean plan', () => {
   });
 
   it('runs manual steps in the order given and refuses those the agent lacks', () => {
-    const manual = node({ driver_internal_info: { clean_steps_requested: [{ interface: 'deploy', step: 'erase_devices', args: { x: 1 } }, { interface: 'deploy', step: 'erase_devices_metadata' }] } });
-    const plan = cleanPlan(manual, defaultConfig('/tmp'), offeredClean);
+    const manual = [{ interface: 'deploy', step: 'erase_devices', args: { x: 1 } }, { interface: 'deploy', step: 'erase_devices_metadata' }];
+    const plan = cleanPlan(node(), defaultConfig('/tmp'), offeredClean, manual);
     expect(plan.map((s) => [s.step, s.args])).toEqual([['erase_devices', { x: 1 }], ['erase_devices_metadata', {}]]);
-    expect(() => cleanPlan(node({ driver_internal_info: { clean_steps_requested: [{ interface: 'raid', step: 'delete_configuration' }] } }), defaultConfig('/tmp'), offeredClean))
+    expect(() => cleanPlan(node(), defaultConfig('/tmp'), offeredClean, [{ interface: 'raid', step: 'delete_configuration' }]))
       .toThrow('Clean step raid.delete_configuration is not supported by node n1 (its agent offers deploy.erase_devices, deploy.erase_devices_metadata)');
   });
 

@@ -1,0 +1,72 @@
+// Every key of a node's driver_internal_info, with its owner (the one module that writes it) and
+// its readers. The bag holds progress only: what the API asks for travels as a typed request
+// (db/requests.ts), and what a node boots is the boot record (db/boot-records.ts). Nothing
+// outside this module reads or writes the raw bag; GET /v1/nodes and the agent's lookup show it
+// whole, as Ironic does.
+import type { NodeRecord } from '../db/nodes.ts';
+import type { BootDevice, PlannedStep, StepKind } from './interfaces.ts';
+
+type Json = Record<string, unknown>;
+
+/** Progress of one kind of steps (deploy, clean): the plan, where it stands, the agent step in flight. */
+type StepProgress<K extends StepKind> = {
+  /** Owner: the step engine (drivers/in-band/steps.ts) when it plans; readers: the engine, direct deploy. */
+  [P in `${K}_steps`]?: PlannedStep[];
+} & {
+  /** Owner and reader: the step engine; the index of the next step to run. */
+  [P in `${K}_step_index`]?: number;
+} & {
+  /** Owner and reader: the step engine; the index of the agent step the agent runs now. */
+  [P in `${K}_step_in_flight`]?: number;
+} & {
+  /** Owner: the step engine (from get_<kind>_steps); reader: the engine, sent back with each execute_<kind>_step. */
+  [P in `${K}_hardware_manager_version`]?: Json;
+};
+
+export type InternalInfo = StepProgress<'deploy'> & StepProgress<'clean'> & {
+  /** Owner: the conductor's heartbeat task (services/conductor/node-tasks.ts); readers: the in-band agent client, the ramdisk API's heartbeat check. */
+  agent_url?: string;
+  /** Owner: the heartbeat task; readers: operators (GET /v1/nodes), the heartbeat task itself (kept when a heartbeat omits it). */
+  agent_version?: string;
+  /** Owner: the heartbeat task; readers: operators (GET /v1/nodes). */
+  agent_last_heartbeat?: number;
+  /** Owner: the ramdisk API's first lookup of a ramdisk boot; readers: the ramdisk API's heartbeat check, the in-band agent client. */
+  agent_secret_token?: string;
+  /** Owner and reader: the fake management interface (drivers/fake), which has no BMC to ask. */
+  fake_boot_device?: BootDevice;
+  fake_boot_persistent?: boolean;
+  /** Owner and reader: the IPMI management interface: a boot device to set again before each power on (driver_info ipmi_force_boot_device). */
+  ipmi_forced_boot_device?: { device: BootDevice; persistent: boolean };
+};
+
+export type InternalKey = keyof InternalInfo;
+
+/** Keys that belong to one boot of the agent ramdisk: a new boot gets a new token (Ironic's wipe_token_and_url). */
+export const AGENT_BOOT_KEYS: readonly InternalKey[] = ['agent_secret_token', 'agent_url', 'agent_last_heartbeat', 'agent_version'];
+
+/** The progress keys of one kind of steps. */
+export function stepProgressKeys<K extends StepKind>(kind: K) {
+  return {
+    steps: `${kind}_steps`,
+    index: `${kind}_step_index`,
+    inFlight: `${kind}_step_in_flight`,
+    agentVersion: `${kind}_hardware_manager_version`,
+  } as const satisfies Record<string, InternalKey>;
+}
+
+/** The node's driver_internal_info, typed. */
+export function internalInfo(node: Pick<NodeRecord, 'driver_internal_info'>): Readonly<InternalInfo> {
+  return node.driver_internal_info as InternalInfo;
+}
+
+/** The fields that save `changes` in the node's driver_internal_info (ctx.save(withInternalInfo(...))). */
+export function withInternalInfo(node: Pick<NodeRecord, 'driver_internal_info'>, changes: InternalInfo): Pick<NodeRecord, 'driver_internal_info'> {
+  return { driver_internal_info: { ...node.driver_internal_info, ...changes } };
+}
+
+/** The fields that drop `keys` from the node's driver_internal_info, and set `changes`. */
+export function withoutInternalInfo(node: Pick<NodeRecord, 'driver_internal_info'>, keys: readonly InternalKey[], changes: InternalInfo = {}): Pick<NodeRecord, 'driver_internal_info'> {
+  const info: Json = { ...node.driver_internal_info };
+  for (const key of keys) delete info[key];
+  return { driver_internal_info: { ...info, ...changes } };
+}
