@@ -4,7 +4,7 @@
 // outside this module reads or writes the raw bag; GET /v1/nodes and the agent's lookup show it
 // whole, as Ironic does.
 import type { NodeRecord } from '../db/nodes.ts';
-import type { BootDevice, PlannedStep, StepKind } from './interfaces.ts';
+import type { BootDevice, PlannedStep, RamdiskPurpose, StepKind } from './interfaces.ts';
 
 type Json = Record<string, unknown>;
 
@@ -35,6 +35,11 @@ export type InternalInfo = StepProgress<'deploy'> & StepProgress<'clean'> & {
   /** Owner and reader: the fake management interface (drivers/fake), which has no BMC to ask. */
   fake_boot_device?: BootDevice;
   fake_boot_persistent?: boolean;
+  /**
+   * Owner: the Redfish virtual-media boot interfaces, while the deploy ISO is mounted; readers:
+   * operators. (Network boots are boot records; virtual media will write one too.)
+   */
+  boot?: { purpose: RamdiskPurpose; via: 'virtual-media'; image: string };
   /** Owner and reader: the IPMI management interface: a boot device to set again before each power on (driver_info ipmi_force_boot_device). */
   ipmi_forced_boot_device?: { device: BootDevice; persistent: boolean };
 };

@@ -7,6 +7,7 @@ import { parseRedfishInfo, REDFISH_PROPERTIES } from './driver-info.ts';
 import { standardSetBootDevice } from './management.ts';
 import { RedfishNode } from './system.ts';
 import type { Vendor } from './vendor.ts';
+import { withInternalInfo, withoutInternalInfo } from '../internal-info.ts';
 
 function isoUrl(node: NodeRecord, where: 'driver_info' | 'instance_info', key: string): string | null {
   const value = node[where][key];
@@ -45,12 +46,11 @@ export function redfishVirtualMediaBoot(vendor: Vendor): BootInterface {
       const image = isoUrl(ctx.node, 'driver_info', 'deploy_iso');
       if (!image) throw new MissingParameter(`Node ${ctx.node.uuid} is missing driver_info/deploy_iso, the ISO the ${vendor.bootName} boot interface mounts`);
       await boot(ctx, vendor, image, false);
-      await ctx.save({ driver_internal_info: { ...ctx.node.driver_internal_info, boot: { purpose, via: 'virtual-media', image } } });
+      await ctx.save(withInternalInfo(ctx.node, { boot: { purpose, via: 'virtual-media', image } }));
     },
     async cleanUpRamdisk(ctx) {
       await eject(ctx);
-      const { boot: _done, ...rest } = ctx.node.driver_internal_info;
-      await ctx.save({ driver_internal_info: rest });
+      await ctx.save(withoutInternalInfo(ctx.node, ['boot']));
     },
     async prepareInstance(ctx) {
       const image = isoUrl(ctx.node, 'instance_info', 'boot_iso');
