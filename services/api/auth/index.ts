@@ -6,6 +6,7 @@ import type { ApiContext } from '../context.ts';
 import { ANONYMOUS } from './identity.ts';
 import { authorize, type RequestAuth } from './authorize.ts';
 import { Policy } from './policy/enforcer.ts';
+import { redactNodes } from './redact.ts';
 import { ROUTE_POLICIES, routeKey, type RoutePolicy } from './policy/routes.ts';
 import { createAuthenticator, Unauthorized, type Authenticator } from './strategy.ts';
 
@@ -53,6 +54,11 @@ export function registerAuth(app: FastifyInstance, ctx: ApiContext): AuthLayer {
   app.addHook('preValidation', async (req) => {
     if (req.is404) return;
     await authorize(req, ctx.db.knex, policy, req.routeOptions.config?.policy);
+  });
+
+  app.addHook('preSerialization', async (req, _reply, payload) => {
+    if (req.routeOptions.config?.policy?.redactNodes && req.auth) await redactNodes(payload, req.auth.identity, policy, ctx.db.knex, (req.params as { ident?: string }).ident);
+    return payload;
   });
 
   app.addHook('onClose', async () => authenticator.close?.());

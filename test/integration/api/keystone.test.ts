@@ -126,6 +126,18 @@ describe.each(BACKENDS)('keystone tokens and the policy (%s)', (backend) => {
     expect((await call('DELETE', '/v1/nodes/a-only', 'aMember')).status).toBe(403);
   });
 
+  it("hides driver_info, driver_internal_info, last_error and reservation from a lessee, not from the owner", async () => {
+    const asLessee = (await call('GET', '/v1/nodes/a-leased-to-b', 'bMember')).body;
+    expect(asLessee.driver_info).toEqual({ content: '** Redacted - Requires baremetal:node:get:driver_info permission. **' });
+    expect(asLessee.driver_internal_info).toEqual({ content: '** Redacted - Requires baremetal:node:get:driver_internal_info permission. **' });
+    const narrowed = (await call('GET', '/v1/nodes/a-leased-to-b?fields=driver_info,name', 'bMember')).body;
+    expect(narrowed.driver_info.content).toMatch(/Redacted/);
+    const listed = (await call('GET', '/v1/nodes/detail', 'bMember')).body.nodes;
+    expect(listed.map((n: { driver_info: unknown }) => n.driver_info)).toEqual([{ content: '** Redacted - Requires baremetal:node:get:driver_info permission. **' }]);
+    expect((await call('GET', '/v1/nodes/a-leased-to-b', 'aMember')).body.driver_info).toEqual({ ipmi_password: '******' });
+    expect((await call('GET', '/v1/nodes/a-leased-to-b', 'reader')).body.driver_info).toEqual({ ipmi_password: '******' });
+  });
+
   it('gives a system reader every read and no write', async () => {
     expect(names(await call('GET', '/v1/nodes', 'reader'))).toEqual(['a-leased-to-b', 'a-only', 'nobodys']);
     expect((await call('GET', '/v1/nodes/nobodys', 'reader')).status).toBe(200);

@@ -17,6 +17,8 @@ export interface RoutePolicy {
   list?: ListKind;
   /** Ironic's special cases: creating self-owned nodes and allocations, deleting self-owned nodes. */
   special?: 'nodeCreate' | 'nodeDelete' | 'allocationCreate';
+  /** The answer holds nodes: fields the caller may not see are redacted (redact.ts). */
+  redactNodes?: boolean;
 }
 
 /** ironic/api/controllers/v1/node.py _authorize_patch_and_get_node: one rule per patched field. */
@@ -61,11 +63,11 @@ export const ROUTE_POLICIES: Record<string, RoutePolicy> = {
   'POST /heartbeat/:ident': { public: true, rules: ['baremetal:node:ipa_heartbeat'] },
   'POST /continue_inspection': { public: true, rules: ['baremetal:driver:ipa_continue_inspection'] },
 
-  'GET /nodes': { rules: [], list: 'node' },
-  'GET /nodes/detail': { rules: [], list: 'node' },
-  'POST /nodes': { rules: [], special: 'nodeCreate' },
-  'GET /nodes/:ident': node('baremetal:node:get'),
-  'PATCH /nodes/:ident': { rules: nodePatchRules, target: 'node' },
+  'GET /nodes': { rules: [], list: 'node', redactNodes: true },
+  'GET /nodes/detail': { rules: [], list: 'node', redactNodes: true },
+  'POST /nodes': { rules: [], special: 'nodeCreate', redactNodes: true },
+  'GET /nodes/:ident': { ...node('baremetal:node:get'), redactNodes: true },
+  'PATCH /nodes/:ident': { rules: nodePatchRules, target: 'node', redactNodes: true },
   'DELETE /nodes/:ident': { rules: [], target: 'node', special: 'nodeDelete' },
   'GET /nodes/:ident/states': node('baremetal:node:get_states'),
   'PUT /nodes/:ident/states/provision': node('baremetal:node:set_provision_state'),

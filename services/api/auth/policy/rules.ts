@@ -47,8 +47,6 @@ const SYSTEM: readonly Scope[] = ['system'];
 const TABLE: [name: string, check: string, scopes: readonly Scope[], description: string][] = [
   // Building blocks other rules refer to.
   ['service_role', 'role:service and project_name:%(config.service_project_name)s', BOTH, 'A service user of the service project (auth.serviceProjectName)'],
-  ['show_password', '!', BOTH, 'Show secrets of driver_info in answers (never, by default)'],
-  ['show_instance_secrets', '!', BOTH, 'Show secrets of instance_info in answers (never, by default)'],
 
   ['baremetal:node:create', `(${SYSTEM_ADMIN}) or (${SYSTEM_SERVICE})`, BOTH, 'Create nodes'],
   ['baremetal:node:create:self_owned_node', '(role:admin) or (role:service)', BOTH, 'Create nodes owned by the caller\'s project'],

@@ -1,6 +1,6 @@
 // The policy engine: oslo.policy's check language, Ironic's defaults for the personas the issue
 // names, scope enforcement and policy-file overrides.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -130,6 +130,14 @@ describe("Ironic's defaults", () => {
     expect(rules([{ op: 'replace', path: '/automated_clean', value: true }])).toEqual(['baremetal:node:update']);
     expect(rules([{ op: 'replace', path: '/description', value: 'x' }])).toEqual(['baremetal:node:update']);
     expect(rules([])).toEqual(['baremetal:node:update']);
+  });
+});
+
+describe('docs/security.md', () => {
+  it('lists every rule with its default check string', () => {
+    const doc = readFileSync(path.join(import.meta.dirname, '../../../../docs/security.md'), 'utf8');
+    for (const r of RULE_DEFAULTS) expect(doc, r.name).toContain(`| \`${r.name}\` |`);
+    for (const r of RULE_DEFAULTS) if (r.check) expect(doc, r.name).toContain(`\`${r.check}\` |`);
   });
 });
 
