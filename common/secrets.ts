@@ -1,6 +1,8 @@
 // Ironic masks values under password/secret/token-like keys (oslo mask_dict_password); so do we,
 // in API responses and in logs. Passwords written into URLs (`http://user:pw@host`) are masked too,
 // wherever a string holds one.
+import { createHash } from 'node:crypto';
+
 const SECRET_KEY = /(password|passwd|secret|token|_key$|^key$|credential|configdrive|image_url)/i;
 export const MASK = '******';
 
@@ -55,4 +57,9 @@ export function hasSecret(value: unknown): boolean {
     return Object.entries(value as Record<string, unknown>).some(([k, v]) => isMaskedEntry(k, v) || hasSecret(v));
   }
   return false;
+}
+
+/** A fingerprint of a secret that can be stored and compared without keeping the secret itself. */
+export function fingerprint(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
 }

@@ -30,7 +30,7 @@ export type InternalInfo = StepProgress<'deploy'> & StepProgress<'clean'> & {
   agent_version?: string;
   /** Owner: the heartbeat task; readers: operators (GET /v1/nodes). */
   agent_last_heartbeat?: number;
-  /** Owner: the ramdisk API's first lookup of a ramdisk boot; readers: the ramdisk API's heartbeat check, the in-band agent client. */
+  /** Owner: the ramdisk API's first lookup of a ramdisk boot; readers: the ramdisk API's heartbeat check, the heartbeat task (is the token it was queued with still the node's?), the in-band agent client. */
   agent_secret_token?: string;
   /** Owner and reader: the fake management interface (drivers/fake), which has no BMC to ask. */
   fake_boot_device?: BootDevice;

@@ -2,6 +2,7 @@
 // a node, run with the node locked. One handler per kind; a failed task carries the error's message
 // (and, in `result`, its HTTP status and code, so the API answers 400 for bad input, 500 otherwise).
 import { AnvilError, Conflict, errorMessage, InvalidInput, UnsupportedOperation } from '../../common/errors.ts';
+import { fingerprint } from '../../common/secrets.ts';
 import { ABORTED_IN_MAINTENANCE, nextState, ProvisionState as S, WAIT_STATES } from '../../common/states.ts';
 import { now } from '../../db/index.ts';
 import { claimTask, finishTask, pendingTasks, requeueTask } from '../../db/tasks.ts';
@@ -40,6 +41,11 @@ async function orFail<T>(ctx: NodeTask, rt: Runtime, operation: string, work: ()
 async function heartbeat(ctx: NodeTask, args: Args, rt: Runtime): Promise<null> {
   if (typeof args.callback_url !== 'string' || args.callback_url === '') throw new InvalidInput('A heartbeat needs a callback_url');
   const hb = args as unknown as Heartbeat;
+  const token = internalInfo(ctx.node).agent_secret_token;
+  // A heartbeat queued by an agent whose ramdisk was booted again since (a new token): that agent is gone.
+  if (typeof args.token_fingerprint === 'string' && (token === undefined || fingerprint(token) !== args.token_fingerprint)) {
+    throw new Conflict(`Heartbeat from a previous boot of the agent on node ${ctx.node.uuid} (its token is no longer the node's); ignored`);
+  }
   await ctx.save(withInternalInfo(ctx.node, { agent_url: hb.callback_url, agent_version: hb.agent_version ?? internalInfo(ctx.node).agent_version, agent_last_heartbeat: now() }));
   const state = ctx.node.provision_state;
   // In maintenance a heartbeat aborts the operations maintenance forbids and is only recorded otherwise, as in Ironic.

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { Conflict, InvalidInput, NotFound } from '../../../common/errors.ts';
-import { maskSecrets } from '../../../common/secrets.ts';
+import { fingerprint, maskSecrets } from '../../../common/secrets.ts';
 import { LOOKUP_ALLOWED_STATES, ProvisionState as S } from '../../../common/states.ts';
 import { changeUnlockedInternalInfo, findNode, isUuid, type NodeRecord } from '../../../db/nodes.ts';
 import { nodeOwningMacs } from '../../../db/ports.ts';
@@ -140,6 +140,8 @@ export const ramdiskRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) =>
       }
       const args = {
         callback_url: body.callback_url,
+        // The conductor runs the heartbeat later: it checks the token is still the node's by then.
+        token_fingerprint: fingerprint(body.agent_token),
         ...(body.agent_version ? { agent_version: body.agent_version } : {}),
         ...(body.agent_status ? { agent_status: body.agent_status } : {}),
         ...(body.agent_status_message ? { agent_status_message: body.agent_status_message } : {}),

@@ -1,5 +1,6 @@
 // Power changes, the power-state sync, and node tasks (boot device, heart-beats, inspection data, abort).
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { fingerprint } from '../../../common/secrets.ts';
 import { now } from '../../../db/index.ts';
 import { getNodeById } from '../../../db/nodes.ts';
 import { enqueueTask, waitForTask } from '../../../db/tasks.ts';
@@ -155,6 +156,13 @@ describe.each(BACKENDS)('power and node tasks on %s', (backend) => {
     expect((await getNodeById(t.db.knex, inspecting.id))!).toMatchObject({ provision_state: 'inspect wait', last_error: null });
     task = await waitForTask(t.db, (await enqueueTask(t.db, node.id, 'heartbeat', {})).id, 10_000);
     expect(task).toMatchObject({ status: 'failed', error: 'A heartbeat needs a callback_url', result: { status: 400 } });
+  });
+
+  it('ignores a heartbeat queued by an agent whose ramdisk was booted again since (its token was replaced)', async () => {
+    const node = await fakeNode(t.db, { provision_state: 'clean wait', target_provision_state: 'available', provision_updated_at: now(), driver_internal_info: { agent_secret_token: 'new-boot', agent_url: 'http://127.0.0.1:7001' } });
+    const task = await waitForTask(t.db, (await enqueueTask(t.db, node.id, 'heartbeat', { callback_url: 'http://127.0.0.1:7000', token_fingerprint: fingerprint('old-boot') })).id, 10_000);
+    expect(task).toMatchObject({ status: 'failed', error: `Heartbeat from a previous boot of the agent on node ${node.uuid} (its token is no longer the node's); ignored` });
+    expect((await getNodeById(t.db.knex, node.id))!).toMatchObject({ provision_state: 'clean wait', driver_internal_info: { agent_url: 'http://127.0.0.1:7001' } });
   });
 
   it('inspection data for an interface that takes none fails the inspection clearly', async () => {

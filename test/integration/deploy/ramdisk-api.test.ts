@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../../common/config.ts';
 import { silentLogger } from '../../../common/logger.ts';
+import { fingerprint } from '../../../common/secrets.ts';
 import { createNode, getNodeById, updateNode, type NodeRecord } from '../../../db/nodes.ts';
 import { createPort } from '../../../db/ports.ts';
 import { createApiServer } from '../../../services/api/server.ts';
@@ -80,7 +81,8 @@ describe.each(BACKENDS)('ramdisk API on %s', (backend) => {
     expect((await hb({ ...good, agent_version: '10.0.1' })).statusCode).toBe(202);
     const tasks = await t.db.knex('node_tasks').where({ node_id: n.id, kind: 'heartbeat' });
     expect(tasks).toHaveLength(1);
-    expect(JSON.parse(tasks[0].args)).toEqual({ callback_url: 'http://127.0.0.1:9999', agent_version: '10.0.1' });
+    // The token itself is not copied into the task, only its fingerprint, for the conductor to check it is still the node's.
+    expect(JSON.parse(tasks[0].args)).toEqual({ callback_url: 'http://127.0.0.1:9999', agent_version: '10.0.1', token_fingerprint: fingerprint(token) });
 
     expect(fault(await hb({ ...good, agent_token: 'stolen' }))).toBe('Invalid or missing agent token received.');
     expect(fault(await hb({ callback_url: good.callback_url }))).toBe('Invalid or missing agent token received.');

@@ -1,0 +1,127 @@
+// Faulty BMCs in a virtual rack, with Anvil all-in-one on SQLite and PostgreSQL: a fault proxy in
+// front of the rack's Redfish BMC hangs one node's system, answers 503 for another and cuts a third
+// off mid-clean (once it netbooted the cleaning ramdisk). Each faulty node ends in
+// "clean failed" with a last_error naming its BMC, the healthy node next to them becomes available,
+// and once the BMC is back the failed ones recover as an operator would: maintenance off, manage, provide.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../../common/config.ts';
+import { silentLogger } from '../../../common/logger.ts';
+import { startAllInOne, type RoleHandle } from '../../../services/roles.ts';
+import { apiClient } from '../../../simulators/rack/cycle.ts';
+import { VirtualRack, type RackEvent } from '../../../simulators/rack/index.ts';
+import { startBmcFaultProxy, type BmcFaultProxy } from '../../helpers/bmc-fault-proxy.ts';
+import { BACKENDS, createTestDatabaseUrl } from '../../helpers/db.ts';
+import { eventually } from '../conductor/helpers.ts';
+
+type Node = { uuid: string; name: string; provision_state: string; last_error: string | null; maintenance: boolean; reservation: string | null };
+
+describe.each(BACKENDS)('BMC faults in a virtual rack on %s', (backend) => {
+  let dir: string;
+  let removeDb: () => Promise<void>;
+  let anvil: RoleHandle;
+  let rack: VirtualRack;
+  let proxy: BmcFaultProxy;
+  const api = () => apiClient(anvil.apiUrl!);
+  const names = ['hanging', 'erroring', 'cut-off', 'healthy'] as const;
+  const uuids = new Map<string, string>();
+  /** The proxy path of each machine's system, which its node's every BMC call names. */
+  const systemPath = (i: number) => String(rack.enrollment(i).node.driver_info.redfish_system_id);
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'anvil-bmc-faults-'));
+    const db = await createTestDatabaseUrl(backend);
+    removeDb = db.remove;
+    const config = defaultConfig(dir);
+    config.database.url = db.url;
+    config.api.port = 0;
+    config.conductor = { ...config.conductor, hostname: `faults-${backend}`, pollInterval: 0.2, heartbeatInterval: 0.5, powerSyncInterval: 0, timeoutCheckInterval: 0.5 };
+    config.netboot = { serverAddress: '127.0.0.1', dhcp: { enabled: false }, tftp: { enabled: false }, http: { listen: '127.0.0.1:0' } };
+    anvil = await startAllInOne(config, silentLogger);
+    rack = await VirtualRack.start({ machines: names.length, bmc: 'redfish', apiUrl: anvil.apiUrl!, netbootUrl: anvil.netbootUrl, diskDir: path.join(dir, 'disks'), logger: silentLogger, heartbeatIntervalMs: 300 });
+    proxy = await startBmcFaultProxy(String(rack.enrollment(0).node.driver_info.redfish_address));
+    for (const [i, name] of names.entries()) {
+      const { node, ports } = rack.enrollment(i);
+      const created = await api().post('/nodes', {
+        ...node, name, boot_interface: 'ipxe', deploy_interface: 'direct',
+        driver_info: { ...node.driver_info, redfish_address: proxy.url, redfish_timeout: 2, redfish_connection_attempts: 2, redfish_retry_interval: 0.05 },
+      });
+      uuids.set(name, created.data.uuid);
+      for (const port of ports) await api().post('/ports', { ...port, node_uuid: created.data.uuid });
+    }
+  });
+
+  afterAll(async () => {
+    await rack?.close();
+    await anvil?.stop();
+    await proxy?.close();
+    await removeDb?.();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const node = async (name: string): Promise<Node> => (await api().get(`/nodes/${uuids.get(name)}`)).data;
+  /** As clients do, a 409 NodeLocked (the conductor is answering the node's agent) is retried. */
+  const retryLocked = <T>(call: () => Promise<T>) => eventually(() => call().catch((e) => {
+    if (e.response?.status === 409) return undefined;
+    throw e;
+  }), 10_000, 'the node lock');
+  const provision = (name: string, target: string) => retryLocked(() => api().put(`/nodes/${uuids.get(name)}/states/provision`, { target }));
+  const settled = (name: string, states: string[]) => eventually(async () => {
+    const n = await node(name);
+    return states.includes(n.provision_state) && n.reservation === null ? n : undefined;
+  }, 60_000, `${name} to reach ${states.join('|')}`);
+
+  it('a hanging, a 5xx and a cut-off BMC each fail only their own node, which recovers once the BMC is back', async () => {
+    for (const name of names) await provision(name, 'manage');
+    for (const name of names) expect((await settled(name, ['manageable', 'enroll'])).provision_state).toBe('manageable');
+
+    // Cut "cut-off" off once its machine netboots the cleaning ramdisk: the conductor has powered it
+    // on, and the next BMC call (the wait for power on, or the power off that ends cleaning) fails.
+    const cutOff = rack.machines[2];
+    let armed = true;
+    rack.on('event', (e: RackEvent) => {
+      if (armed && e.machine === cutOff.name && e.kind === 'netboot') {
+        armed = false;
+        proxy.set(
+          { path: new RegExp(`^${systemPath(0)}`), fault: { kind: 'hang' } },
+          { path: new RegExp(`^${systemPath(1)}`), fault: { kind: 'status', status: 503 } },
+          { path: new RegExp(`^${systemPath(2)}`), fault: { kind: 'reset' } },
+        );
+      }
+    });
+    proxy.set(
+      { path: new RegExp(`^${systemPath(0)}`), fault: { kind: 'hang' } },
+      { path: new RegExp(`^${systemPath(1)}`), fault: { kind: 'status', status: 503 } },
+    );
+    for (const name of names) await provision(name, 'provide');
+
+    expect((await settled('healthy', ['available', 'clean failed'])).provision_state).toBe('available');
+    const failed = await Promise.all(['hanging', 'erroring', 'cut-off'].map((n) => settled(n, ['clean failed', 'available'])));
+    const system = (i: number) => `${proxy.url.replace(/[.]/g, '\\.')}.*${systemPath(i)}|${systemPath(i)}.*${proxy.url.replace(/[.]/g, '\\.')}`;
+    expect(failed.map((n) => n.provision_state)).toEqual(['clean failed', 'clean failed', 'clean failed']);
+    expect(failed[0].last_error).toMatch(new RegExp(`did not answer GET ${systemPath(0)} within 2 s after 2 attempts`));
+    expect(failed[0].last_error).toMatch(new RegExp(system(0)));
+    expect(failed[1].last_error).toMatch(new RegExp(`failed with HTTP 503: Fault proxy: HTTP 503`));
+    expect(failed[1].last_error).toMatch(new RegExp(system(1)));
+    expect(failed[2].last_error).toMatch(/connection (reset|closed without an answer)/);
+    expect(failed[2].last_error).toMatch(new RegExp(system(2)));
+    for (const n of failed) expect(n.maintenance).toBe(true);
+
+    // In maintenance, "provide" is refused as Ironic refuses it; with the BMC back, the operator's recovery works.
+    proxy.clear();
+    const refused = await provision('cut-off', 'provide').catch((e) => e.response);
+    expect(refused.status).toBe(400);
+    for (const name of ['hanging', 'erroring', 'cut-off']) {
+      await retryLocked(() => api().delete(`/nodes/${uuids.get(name)}/maintenance`));
+      await provision(name, 'manage');
+      await settled(name, ['manageable']);
+      await provision(name, 'provide');
+    }
+    for (const name of ['hanging', 'erroring', 'cut-off']) {
+      const n = await settled(name, ['available', 'clean failed']);
+      expect({ name, state: n.provision_state, last_error: n.last_error }).toEqual({ name, state: 'available', last_error: null });
+    }
+  }, 240_000);
+});
