@@ -67,6 +67,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
     bodyLimit: opts.config.api.maxBodyBytes,
     requestTimeout: requestTimeoutMs,
     clientErrorHandler,
+    // The router's own refusals (a bad URL encoding, an over-long path parameter) in Ironic's body too.
+    frameworkErrors: (err, req, reply) => sendError(err, req, reply),
     genReqId: () => `req-${randomUUID()}`,
     ...(tls.https ? { https: { ...tls.https, ...timeouts } } : { http: timeouts }),
   });
