@@ -50,6 +50,10 @@ export interface AuthConfig {
     /** A CA file for an HTTPS Keystone. */
     caFile?: string;
   };
+  /** Audit events of mutating requests: JSON lines in `file` (rotated), else on the process log. */
+  audit: { file?: string; maxBytes: number; keep: number };
+  /** 429 for a client after this many failed authentications in a row, waiting baseSeconds doubling up to maxSeconds. */
+  backoff: { failures: number; baseSeconds: number; maxSeconds: number };
 }
 
 export interface AnvilConfig {
@@ -133,6 +137,8 @@ export function defaultConfig(cwd = process.cwd()): AnvilConfig {
         authUrl: undefined, wwwAuthenticateUri: undefined, username: undefined, password: undefined,
         projectName: 'service', userDomainName: 'Default', projectDomainName: 'Default', cacheSeconds: 300, timeout: 10, caFile: undefined,
       },
+      audit: { file: undefined, maxBytes: 100 * 1024 * 1024, keep: 5 },
+      backoff: { failures: 5, baseSeconds: 1, maxSeconds: 300 },
     },
     conductor: {
       hostname: os.hostname(),

@@ -3,7 +3,7 @@
 // wherever a string holds one.
 import { createHash } from 'node:crypto';
 
-const SECRET_KEY = /(password|passwd|secret|token|_key$|^key$|credential|configdrive|image_url)/i;
+const SECRET_KEY = /(password|passwd|secret|token|_key$|^key$|credential|configdrive|image_url|authorization|cookie)/i;
 export const MASK = '******';
 
 /** scheme://user:PASSWORD@ — the user part has no ':', the password no '@', '/', '?' or '#'. */

@@ -33,7 +33,7 @@ export class HttpBasic implements Authenticator {
   async authenticate(req: FastifyRequest): Promise<Identity> {
     const creds = parseBasic(req.headers.authorization);
     if (!creds) throw new Unauthorized();
-    if (!(await this.users.verify(creds.user, creds.password))) throw new Unauthorized('Invalid user name or password.');
+    if (!(await this.users.verify(creds.user, creds.password))) throw new Unauthorized('Invalid user name or password.', true);
     let id = this.identities.get(creds.user);
     if (!id) this.identities.set(creds.user, (id = systemAdmin('http_basic', creds.user)));
     return id;

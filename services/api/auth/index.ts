@@ -8,7 +8,9 @@ import { authorize, type RequestAuth } from './authorize.ts';
 import { Policy } from './policy/enforcer.ts';
 import { redactNodes } from './redact.ts';
 import { ROUTE_POLICIES, routeKey, type RoutePolicy } from './policy/routes.ts';
-import { createAuthenticator, Unauthorized, type Authenticator } from './strategy.ts';
+import { AuditLog, auditEvent } from './audit.ts';
+import { AuthBackoff } from './backoff.ts';
+import { createAuthenticator, TooManyFailures, Unauthorized, type Authenticator } from './strategy.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,6 +30,8 @@ export interface AuthLayer {
 export function registerAuth(app: FastifyInstance, ctx: ApiContext): AuthLayer {
   const authenticator = createAuthenticator(ctx.config, ctx.logger);
   const policy = Policy.fromConfig(ctx.config.auth, ctx.logger);
+  const backoff = new AuthBackoff(ctx.config.auth.backoff);
+  const audit = new AuditLog(ctx.config.auth.audit, ctx.logger);
   app.decorateRequest('auth', null as unknown as RequestAuth);
 
   app.addHook('onRoute', (route) => {
@@ -43,12 +47,25 @@ export function registerAuth(app: FastifyInstance, ctx: ApiContext): AuthLayer {
       req.auth = { identity: ANONYMOUS };
       return;
     }
+    const wait = backoff.waitSeconds(req.ip);
+    if (wait > 0) {
+      reply.header('Retry-After', String(wait));
+      throw new TooManyFailures(wait);
+    }
     try {
       req.auth = { identity: await authenticator.authenticate(req) };
+      if (req.auth.identity.strategy !== 'noauth') backoff.succeeded(req.ip);
     } catch (err) {
-      if (err instanceof Unauthorized && authenticator.challenge) reply.header('WWW-Authenticate', authenticator.challenge);
+      if (err instanceof Unauthorized) {
+        if (err.presented) backoff.failed(req.ip);
+        if (authenticator.challenge) reply.header('WWW-Authenticate', authenticator.challenge);
+      }
       throw err;
     }
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    if (AuditLog.audits(req)) audit.write(auditEvent(req, reply));
   });
 
   app.addHook('preValidation', async (req) => {
@@ -61,6 +78,9 @@ export function registerAuth(app: FastifyInstance, ctx: ApiContext): AuthLayer {
     return payload;
   });
 
-  app.addHook('onClose', async () => authenticator.close?.());
+  app.addHook('onClose', async () => {
+    authenticator.close?.();
+    await audit.close();
+  });
   return { authenticator, policy };
 }

@@ -95,10 +95,10 @@ export class KeystoneTokens implements Authenticator {
       throw new KeystoneUnavailable((err as Error).message);
     }
     if (res.status === 200 && res.data?.token?.expires_at) {
-      if (Date.parse(res.data.token.expires_at) <= Date.now()) throw new Unauthorized('The token has expired.');
+      if (Date.parse(res.data.token.expires_at) <= Date.now()) throw new Unauthorized('The token has expired.', true);
       return res.data.token as TokenBody;
     }
-    if (res.status === 404) throw new Unauthorized('The token is invalid or has expired.');
+    if (res.status === 404) throw new Unauthorized('The token is invalid or has expired.', true);
     if ((res.status === 401 || res.status === 403) && !retried) {
       // Our own token expired or was revoked: get a new one, once.
       this.serviceToken = undefined;

@@ -19,8 +19,16 @@ export interface Authenticator {
 
 /** 401: no credentials, or wrong ones. The message never says which part was wrong. */
 export class Unauthorized extends AnvilError {
-  constructor(message = 'The request you have made requires authentication.') {
+  /** `presented`: the request carried credentials, and they were wrong (what the back-off counts). */
+  constructor(message = 'The request you have made requires authentication.', readonly presented = false) {
     super(message, 401, 'Unauthorized');
+  }
+}
+
+/** 429: too many failed authentications from this client. */
+export class TooManyFailures extends AnvilError {
+  constructor(readonly retryAfter: number) {
+    super(`Too many failed authentications from this client; retry in ${retryAfter} s.`, 429, 'TooManyRequests');
   }
 }
 
