@@ -6,8 +6,11 @@ import { createHash } from 'node:crypto';
 const SECRET_KEY = /(password|passwd|secret|token|_key$|^key$|credential|configdrive|image_url|authorization|cookie)/i;
 export const MASK = '******';
 
-/** scheme://user:PASSWORD@ — the user part has no ':', the password no '@', '/', '?' or '#'. */
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*:)[^\s/?#@]+@/gi;
+/**
+ * scheme://user:PASSWORD@ — the user part has no ':', the password no '@', '/', '?' or '#'; neither
+ * holds a quote or backslash, so on JSON text a match never leaves the string it starts in.
+ */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:"\\]*:)[^\s/?#@"\\]+@/gi;
 
 export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key);
@@ -47,6 +50,12 @@ export function maskSecrets<T>(value: T): T {
     return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, isMaskedEntry(k, v) ? MASK : maskSecrets(v)])) as T;
   }
   return value;
+}
+
+/** Whether `value` (any JSON) holds a password in a URL. */
+export function hasUrlPassword(value: unknown): boolean {
+  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? '';
+  return maskUrlPasswords(text) !== text;
 }
 
 /** Whether masking would hide anything in `value`. */

@@ -2,7 +2,7 @@
 // apply_jsonpatch): no new attributes at the root, `remove` of a root field resets it, and only
 // the resource's patchable fields may be touched.
 import { InvalidInput } from '../../common/errors.ts';
-import { hasSecret, isSecretKey } from '../../common/secrets.ts';
+import { hasSecret, hasUrlPassword, isSecretKey } from '../../common/secrets.ts';
 import { checkJsonLimits, type JsonLimits } from './body.ts';
 
 export interface PatchOp {
@@ -102,11 +102,13 @@ export interface PatchRules {
 /**
  * copy/move out of, or test against, a secret would reveal what the API masks (`test` answers
  * whether a guess is right): refused whether the path names the secret or holds one deeper.
+ * Secrets are the masked fields' secret keys, and passwords in URLs anywhere (answers mask those).
  */
 function refuseSecretRead(doc: Record<string, unknown>, path: string, op: PatchOp['op'], rules: PatchRules): void {
   const parts = parsePointer(path);
-  if (!rules.masked?.has(parts[0])) return;
-  if (!parts.slice(1).some(isSecretKey) && !hasSecret(getValue(doc, path))) return;
+  const value = getValue(doc, path);
+  const secret = rules.masked?.has(parts[0]) ? parts.slice(1).some(isSecretKey) || hasSecret(value) : hasUrlPassword(value);
+  if (!secret) return;
   throw new PatchError(`"${op}" can't read ${path}: it is or holds a secret, which is write-only (set it with "add" or "replace")`);
 }
 

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { AnvilConfig } from '../../common/config.ts';
 import { NotFound } from '../../common/errors.ts';
+import { maskUrlPasswords } from '../../common/secrets.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Database } from '../../db/index.ts';
 import { registerAuth } from './auth/index.ts';
@@ -91,6 +92,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
     refuseNulInUrl(req);
     negotiateVersion(req, reply);
   });
+  // A password written into a URL never leaves in an answer, whatever field or message holds it.
+  app.addHook('onSend', async (_req, _reply, payload) => (typeof payload === 'string' ? maskUrlPasswords(payload) : payload));
   app.setErrorHandler((err, req, reply) => sendError(err, req, reply));
   app.setNotFoundHandler((req, reply) => sendError(new NotFound('The resource could not be found.'), req, reply));
 

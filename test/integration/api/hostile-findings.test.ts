@@ -95,6 +95,19 @@ describe.each(BACKENDS)('hostile input on %s', (backend) => {
       expect(r.body.driver_info).toEqual({ redfish_address: 'https://root:******@bmc.example:8443', redfish_username: 'root', redfish_password: '******' });
       expect(r.body.instance_info.image_source).toBe('http://glance:******@images.example/disk.qcow2');
     });
+
+    it('masks URL passwords in every field and message of an answer, and never reads them back through a patch', async () => {
+      const n = await createNode(h, { extra: { mirror: 'ftp://mirror:extrapw@mirror.example/' } });
+      await h.t.db.knex('nodes').where({ uuid: n.uuid }).update({ last_error: 'Redfish BMC https://root:lastpw@bmc.example did not answer' });
+      const shown = await h.call('GET', `/v1/nodes/${n.uuid}`);
+      expect(shown.body.extra.mirror).toBe('ftp://mirror:******@mirror.example/');
+      expect(shown.body.last_error).toBe('Redfish BMC https://root:******@bmc.example did not answer');
+      const refused = await h.call('PATCH', `/v1/nodes/${n.uuid}`, [{ op: 'test', path: '/extra/mirror', value: 'ftp://mirror:extrapw@mirror.example/' }]);
+      expectIronicError(refused, 400, /is or holds a secret, which is write-only/);
+      const error = await h.call('POST', '/v1/nodes', { driver: 'http://u:errpw@example' });
+      expectIronicError(error, 400, /Cannot load specified driver: http:\/\/u:\*\*\*\*\*\*@example/);
+      for (const r of [shown, refused, error]) expect(r.raw).not.toMatch(/extrapw|lastpw|errpw/);
+    });
   });
 
   describe('5. deep JSON', () => {

@@ -93,7 +93,9 @@ describe('JSON patch with Ironic\'s rules', () => {
       { op: 'copy', from: '/secrets/nested/url', path: '/other' },
       { op: 'move', from: '/secrets/nested', path: '/other' },
     ];
-    for (const op of refused) expect(() => apply([op]), JSON.stringify(op)).toThrow(/is or holds a secret, which is write-only/);
+    refused.push({ op: 'copy', from: '/extra/url', path: '/other' }, { op: 'test', path: '/extra', value: {} });
+    const withUrl = { ...doc(), extra: { url: 'https://u:pw@host/' } };
+    for (const op of refused) expect(() => applyPatch(withUrl, [op], rules), JSON.stringify(op)).toThrow(/is or holds a secret, which is write-only/);
     const { doc: out } = apply([
       { op: 'copy', from: '/secrets/user', path: '/extra/u' },
       { op: 'test', path: '/secrets/user', value: 'admin' },

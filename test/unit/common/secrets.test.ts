@@ -14,6 +14,9 @@ describe('secret masking', () => {
     expect(maskUrlPasswords('http://admin:hunter2@10.0.0.1/redfish/v1')).toBe(`http://admin:${MASK}@10.0.0.1/redfish/v1`);
     expect(maskUrlPasswords('see https://u:p%40ss:w@host:8443/x and ftp://a:b@c')).toBe(`see https://u:${MASK}@host:8443/x and ftp://a:${MASK}@c`);
     for (const clean of ['http://host/a@b', 'http://user@host/', 'mailto:a@b', 'http://host:8080/', 'no url']) expect(maskUrlPasswords(clean)).toBe(clean);
+    // On JSON text a match stays inside one string.
+    const json = JSON.stringify({ a: 'x://u:', b: 'p@h', c: 'http://u:p@h' });
+    expect(maskUrlPasswords(json)).toBe(JSON.stringify({ a: 'x://u:', b: 'p@h', c: `http://u:${MASK}@h` }));
   });
 
   it('masks secret keys and URL passwords in nested values, and reports whether there was any', () => {
