@@ -43,6 +43,8 @@ export interface DriverInterface {
   validate(node: NodeRecord, ports: readonly PortRecord[]): void | Promise<void>;
   /** driver_info keys this implementation reads, with a description (GET /v1/drivers/{name}/properties). */
   readonly properties?: Readonly<Record<string, string>>;
+  /** The clean, deploy and service steps it implements (see StepDefinition). */
+  readonly steps?: readonly StepDefinition[];
 }
 
 export interface PowerInterface extends DriverInterface {
@@ -88,7 +90,33 @@ export type Outcome = 'done' | 'wait';
 /** A step as the user names it (deploy_steps, clean_steps): the request's, db/requests.ts. */
 export type Step = RequestedStep;
 
-export type StepKind = 'deploy' | 'clean';
+export type StepKind = 'deploy' | 'clean' | 'service';
+
+/**
+ * A step an interface implementation offers, declared on it as data (Ironic's @clean_step,
+ * @deploy_step, @service_step). The conductor collects the steps of all the node's interfaces and
+ * those the ramdisk agent reports, plans them with the request's steps, sorts them as Ironic does
+ * and runs them (services/conductor/steps.ts). BIOS, RAID and firmware steps (apply_configuration,
+ * factory_reset, create_configuration, delete_configuration, update) go in the `steps` of their
+ * family's bios, raid and firmware implementations (a bios.ts beside the family's power.ts);
+ * network-switch steps in the network interface's, as switch_to_tenant_network is in drivers/noop.
+ */
+export interface StepDefinition {
+  kind: StepKind;
+  step: string;
+  /** Order among automated steps, highest first; 0: only when asked for (manual cleaning, deploy_steps). */
+  priority: number;
+  /** The arguments it takes (Ironic's argsinfo); a user's args are checked against them. */
+  argsinfo?: Readonly<Record<string, { description: string; required?: boolean }>>;
+  /** Needs the node booted into the ramdisk (Ironic's requires_ramdisk). */
+  requiresRamdisk: boolean;
+  /** May be aborted while it runs (Ironic's abortable). */
+  abortable: boolean;
+  /** Runs the step in the conductor, the node locked. */
+  run?(ctx: TaskContext, args: Json): Promise<void>;
+  /** Or the agent runs it: the arguments the conductor adds (write_image's image_info). */
+  agentArgs?(ctx: TaskContext, args: Json): Promise<Json>;
+}
 
 /** A step in a node's plan, as the step engine runs it. */
 export interface PlannedStep {
@@ -98,6 +126,22 @@ export interface PlannedStep {
   args: Json;
   /** Run by the agent (execute_<kind>_step) rather than by the conductor. */
   agent: boolean;
+}
+
+/** The steps a ramdisk agent runs (ironic-python-agent's get_<kind>_steps, execute_<kind>_step). */
+export interface AgentSteps {
+  /** What the agent offers for `kind`, with the priorities this conductor gives them. */
+  offered(ctx: TaskContext, kind: StepKind): Promise<PlannedStep[]>;
+  /** Starts a step on the agent; false when the agent is busy (the next heart-beat tries again). */
+  start(ctx: TaskContext, kind: StepKind, step: PlannedStep): Promise<boolean>;
+  /** Whether the step started last is still running; throws with the agent's error when it failed. */
+  status(ctx: TaskContext, kind: StepKind, step: PlannedStep): Promise<'running' | 'done'>;
+}
+
+/** The conductor's step engine, handed to a deploy interface that runs an operation's steps through the agent. */
+export interface StepRunner {
+  /** Plans at the first call (the interfaces' steps, the agent's, the request's), then runs steps until one waits for the agent. */
+  run(kind: StepKind, agent: AgentSteps): Promise<Outcome>;
 }
 
 /** What a deploy request carries to the deploy interface. */
@@ -132,9 +176,9 @@ export interface DeployInterface extends DriverInterface {
   clean(ctx: TaskContext, args: CleanArgs): Promise<Outcome>;
   /**
    * An agent heart-beat while the node waits (`wait call-back`, `clean wait`, `rescue wait`,
-   * `service wait`), with the steps the operation's request named (deploy_steps, manual clean_steps).
+   * `service wait`); `steps` runs the operation's steps.
    */
-  heartbeat(ctx: TaskContext, heartbeat: Heartbeat, requested?: Step[]): Promise<Outcome>;
+  heartbeat(ctx: TaskContext, heartbeat: Heartbeat, steps: StepRunner): Promise<Outcome>;
   /** Abort of a wait state: stop the agent's work; the node then goes to the failure state. */
   abort?(ctx: TaskContext): Promise<void>;
   /** Rescue/unrescue, where supported. */

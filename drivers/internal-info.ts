@@ -10,7 +10,7 @@ type Json = Record<string, unknown>;
 
 /** Progress of one kind of steps (deploy, clean): the plan, where it stands, the agent step in flight. */
 type StepProgress<K extends StepKind> = {
-  /** Owner: the step engine (drivers/in-band/steps.ts) when it plans; readers: the engine, direct deploy. */
+  /** Owner and reader: the conductor's step engine (services/conductor/steps.ts), which plans at the first heart-beat. */
   [P in `${K}_steps`]?: PlannedStep[];
 } & {
   /** Owner and reader: the step engine; the index of the next step to run. */
@@ -19,11 +19,11 @@ type StepProgress<K extends StepKind> = {
   /** Owner and reader: the step engine; the index of the agent step the agent runs now. */
   [P in `${K}_step_in_flight`]?: number;
 } & {
-  /** Owner: the step engine (from get_<kind>_steps); reader: the engine, sent back with each execute_<kind>_step. */
+  /** Owner and reader: the in-band agent steps (drivers/in-band/steps.ts): from get_<kind>_steps, sent back with each execute_<kind>_step. */
   [P in `${K}_hardware_manager_version`]?: Json;
 };
 
-export type InternalInfo = StepProgress<'deploy'> & StepProgress<'clean'> & {
+export type InternalInfo = StepProgress<'deploy'> & StepProgress<'clean'> & StepProgress<'service'> & {
   /** Owner: the conductor's heartbeat task (services/conductor/node-tasks.ts); readers: the in-band agent client, the ramdisk API's heartbeat check. */
   agent_url?: string;
   /** Owner: the heartbeat task; readers: operators (GET /v1/nodes), the heartbeat task itself (kept when a heartbeat omits it). */

@@ -1,29 +1,20 @@
 // The `direct` deploy interface: the node boots the agent ramdisk, the agent downloads and
 // writes the image (and config drive), the conductor sets the boot device and powers the node
-// on. Cleaning runs the agent's clean steps. The steps and their priorities are Ironic's.
-import type { AnvilConfig } from '../../common/config.ts';
+// on. Cleaning runs the agent's clean steps. Its deploy steps and their priorities are Ironic's
+// (agent_base.py, agent.py); the conductor's step engine runs them with the agent's.
 import { DriverError, InvalidInput, MissingParameter } from '../../common/errors.ts';
 import { configDriveForDeploy } from '../../images/configdrive.ts';
 import { fileNameOf } from '../../images/download.ts';
-import type { DeployInterface, Step, TaskContext } from '../interfaces.ts';
-import { internalInfo, stepProgressKeys, withInternalInfo } from '../internal-info.ts';
+import type { DeployInterface, Outcome, StepDefinition, StepKind, StepRunner, TaskContext } from '../interfaces.ts';
 import { now } from '../../db/index.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import { AgentClient, commandErrorText } from './client.ts';
 import { imageUrlForAgent, instanceChecksum } from './image-source.ts';
 import { bootRamdisk, powerOffAgent, withoutAgentBoot } from './ramdisk-boot.ts';
 import { agentTuning } from './settings.ts';
-import { byPriority, clearedProgress, planSteps, runSteps, validateUserSteps, type LocalStep, type PlannedStep, type StepKind } from './steps.ts';
+import { clearedProgress, inBandAgentSteps } from './steps.ts';
 
 type Json = Record<string, unknown>;
-
-const DEPLOY_STEPS: PlannedStep[] = [
-  { interface: 'deploy', step: 'write_image', priority: 80, args: {}, agent: true },
-  { interface: 'deploy', step: 'prepare_instance_boot', priority: 60, args: {}, agent: false },
-  { interface: 'deploy', step: 'tear_down_agent', priority: 40, args: {}, agent: false },
-  { interface: 'network', step: 'switch_to_tenant_network', priority: 30, args: {}, agent: false },
-  { interface: 'deploy', step: 'boot_instance', priority: 20, args: {}, agent: false },
-];
 
 function validateInstanceInfo(node: NodeRecord): void {
   const ii = node.instance_info;
@@ -52,62 +43,32 @@ async function imageInfo(ctx: TaskContext): Promise<Json> {
   return { id: fileNameOf(source), urls: [url], disk_format: ii.image_disk_format ?? null, container_format: 'bare', stream_raw_images: true, node_uuid: ctx.node.uuid, ...sums };
 }
 
-/** Ironic's deploy steps, the agent's own with a priority, and the user's deploy_steps (priority/args overrides or agent steps). */
-export function deployPlan(node: NodeRecord, offered: PlannedStep[], requested: Step[] = []): PlannedStep[] {
-  const plan: PlannedStep[] = DEPLOY_STEPS.map((s) => ({ ...s }));
-  // Agent steps with a priority of their own run too (IPA offers write_image at 0: ours replaces it).
-  for (const s of offered) if (s.priority > 0 && !plan.some((p) => p.step === s.step)) plan.push(s);
-  for (const r of requested) {
-    const existing = plan.find((p) => p.interface === r.interface && p.step === r.step);
-    const agentStep = offered.find((p) => p.interface === r.interface && p.step === r.step);
-    if (existing) {
-      if (r.priority !== undefined) existing.priority = r.priority;
-      existing.args = { ...existing.args, ...(r.args ?? {}) };
-    } else if (agentStep) plan.push({ ...agentStep, priority: r.priority ?? agentStep.priority, args: r.args ?? {} });
-    else throw new DriverError(`Deploy step ${r.interface}.${r.step} is not supported by node ${node.uuid} (its agent offers ${offered.map((s) => s.step).join(', ') || 'none'})`);
+/** Ironic's prepare_instance_boot: the boot loader on a UEFI node, then the instance's boot from disk. */
+async function prepareInstanceBoot(ctx: TaskContext): Promise<void> {
+  const client = AgentClient.forNode(ctx.node, agentTuning(ctx.config).commandTimeout * 1000);
+  const uuids = await client.execute('standby.get_partition_uuids', {}, { wait: true });
+  if (uuids.command_status !== 'SUCCEEDED') throw new DriverError(`Reading the partitions of the written image failed: ${commandErrorText(uuids)}`);
+  const found = (uuids.command_result ?? {}) as Json;
+  const esp = found['efi system partition uuid'];
+  const mode = ctx.node.boot_mode ?? ((ctx.node.instance_info.capabilities as Json | undefined)?.boot_mode as string | undefined) ?? null;
+  if (mode === 'uefi' && esp) {
+    const res = await client.execute('image.install_bootloader', { root_uuid: found['root uuid'], efi_system_part_uuid: esp, prep_boot_part_uuid: found['PReP Boot partition uuid'] ?? null, target_boot_mode: 'uefi' }, { wait: true });
+    if (res.command_status !== 'SUCCEEDED') throw new DriverError(`Installing the boot loader failed: ${commandErrorText(res)}`);
   }
-  return plan.filter((s) => s.priority > 0).sort(byPriority);
+  await ctx.driver.boot.prepareInstance(ctx);
+  await ctx.driver.management.setBootDevice(ctx, 'disk', true);
 }
 
-/** Manual steps in the order given (each must be offered), or, with none, the automated ones by (overridden) priority. */
-export function cleanPlan(node: NodeRecord, config: AnvilConfig, offered: PlannedStep[], manual?: Step[]): PlannedStep[] {
-  if (manual) {
-    return manual.map((r) => {
-      const found = offered.find((s) => s.interface === r.interface && s.step === r.step);
-      if (!found) throw new DriverError(`Clean step ${r.interface}.${r.step} is not supported by node ${node.uuid} (its agent offers ${offered.map((s) => `${s.interface}.${s.step}`).join(', ') || 'none'})`);
-      return { ...found, args: r.args ?? {}, priority: 0 };
-    });
-  }
-  const tuning = agentTuning(config);
-  const overrides: Record<string, number> = { erase_devices: tuning.eraseDevicesPriority, erase_devices_metadata: tuning.eraseDevicesMetadataPriority };
-  return offered.map((s) => ({ ...s, priority: overrides[s.step] ?? s.priority })).filter((s) => s.priority > 0).sort(byPriority);
-}
-
-const localDeploySteps: Record<string, LocalStep> = {
-  async prepare_instance_boot(ctx) {
-    const client = AgentClient.forNode(ctx.node, agentTuning(ctx.config).commandTimeout * 1000);
-    const uuids = await client.execute('standby.get_partition_uuids', {}, { wait: true });
-    if (uuids.command_status !== 'SUCCEEDED') throw new DriverError(`Reading the partitions of the written image failed: ${commandErrorText(uuids)}`);
-    const found = (uuids.command_result ?? {}) as Json;
-    const esp = found['efi system partition uuid'];
-    const mode = ctx.node.boot_mode ?? ((ctx.node.instance_info.capabilities as Json | undefined)?.boot_mode as string | undefined) ?? null;
-    if (mode === 'uefi' && esp) {
-      const res = await client.execute('image.install_bootloader', { root_uuid: found['root uuid'], efi_system_part_uuid: esp, prep_boot_part_uuid: found['PReP Boot partition uuid'] ?? null, target_boot_mode: 'uefi' }, { wait: true });
-      if (res.command_status !== 'SUCCEEDED') throw new DriverError(`Installing the boot loader failed: ${commandErrorText(res)}`);
-    }
-    await ctx.driver.boot.prepareInstance(ctx);
-    await ctx.driver.management.setBootDevice(ctx, 'disk', true);
+/** The direct deploy's steps (Ironic's @deploy_step of AgentDeploy and AgentDeployMixin). */
+const DEPLOY_STEPS: StepDefinition[] = [
+  {
+    kind: 'deploy', step: 'write_image', priority: 80, requiresRamdisk: true, abortable: false,
+    agentArgs: async (ctx) => ({ image_info: await imageInfo(ctx), configdrive: ctx.node.instance_info.configdrive ?? null }),
   },
-  async tear_down_agent(ctx) {
-    await powerOffAgent(ctx);
-  },
-  async switch_to_tenant_network() {
-    // The network interfaces Anvil has (noop, flat) keep the node on one network.
-  },
-  async boot_instance(ctx) {
-    await ctx.driver.power.setPowerState(ctx, 'power on');
-  },
-};
+  { kind: 'deploy', step: 'prepare_instance_boot', priority: 60, requiresRamdisk: true, abortable: false, run: prepareInstanceBoot },
+  { kind: 'deploy', step: 'tear_down_agent', priority: 40, requiresRamdisk: true, abortable: false, run: powerOffAgent },
+  { kind: 'deploy', step: 'boot_instance', priority: 20, requiresRamdisk: false, abortable: false, run: (ctx) => ctx.driver.power.setPowerState(ctx, 'power on') },
+];
 
 async function finishCleaning(ctx: TaskContext): Promise<void> {
   await ctx.driver.power.setPowerState(ctx, 'power off');
@@ -115,20 +76,8 @@ async function finishCleaning(ctx: TaskContext): Promise<void> {
   await ctx.save(withoutAgentBoot(ctx, clearedProgress('clean')));
 }
 
-async function heartbeatSteps(ctx: TaskContext, kind: StepKind, requested: Step[] | undefined): Promise<'done' | 'wait'> {
-  const planned = stepProgressKeys(kind).steps;
-  if (internalInfo(ctx.node)[planned] === undefined) {
-    await planSteps(ctx, kind, (offered) => (kind === 'deploy' ? deployPlan(ctx.node, offered, requested) : cleanPlan(ctx.node, ctx.config, offered, requested)));
-  }
-  if (kind === 'deploy') {
-    const steps = internalInfo(ctx.node).deploy_steps ?? [];
-    const write = steps.find((s) => s.step === 'write_image' && s.interface === 'deploy');
-    if (write && !write.args.image_info) {
-      write.args = { ...write.args, image_info: await imageInfo(ctx), configdrive: ctx.node.instance_info.configdrive ?? null };
-      await ctx.save(withInternalInfo(ctx.node, { deploy_steps: steps }));
-    }
-  }
-  const outcome = await runSteps(ctx, kind, kind === 'deploy' ? localDeploySteps : {});
+async function heartbeatSteps(ctx: TaskContext, kind: StepKind, steps: StepRunner): Promise<Outcome> {
+  const outcome = await steps.run(kind, inBandAgentSteps);
   if (outcome === 'done') {
     if (kind === 'clean') await finishCleaning(ctx);
     else await ctx.save(withoutAgentBoot(ctx, clearedProgress('deploy')));
@@ -142,6 +91,7 @@ export const directDeploy: DeployInterface = {
     deploy_kernel: 'URL or path of the agent ramdisk kernel (boot interface). Optional here.',
     deploy_ramdisk: 'URL or path of the agent ramdisk initrd (boot interface). Optional here.',
   },
+  steps: DEPLOY_STEPS,
   validate(node) {
     if (['deploying', 'wait call-back', 'available', 'active'].includes(node.provision_state) || node.instance_info.image_source !== undefined) validateInstanceInfo(node);
   },
@@ -153,7 +103,6 @@ export const directDeploy: DeployInterface = {
     if (configdrive) ii.configdrive = configdrive;
     else delete ii.configdrive;
     await ctx.save({ instance_info: ii });
-    if (args.steps !== undefined) validateUserSteps(args.steps, 'deploy_steps');
     await bootRamdisk(ctx, 'deploy', clearedProgress('deploy'));
     await ctx.save({ deploy_step: { interface: 'deploy', step: 'deploy', priority: 100, args: {} } });
     await ctx.note('Booting the deploy ramdisk; waiting for the agent');
@@ -167,21 +116,20 @@ export const directDeploy: DeployInterface = {
   },
 
   async clean(ctx, args) {
-    const manual = args.steps === undefined ? null : validateUserSteps(args.steps, 'clean_steps');
     await bootRamdisk(ctx, 'clean', clearedProgress('clean'));
     await ctx.save({ clean_step: {} });
-    await ctx.note(`Booting the agent ramdisk for ${manual ? 'manual' : 'automated'} cleaning`);
+    await ctx.note(`Booting the agent ramdisk for ${args.steps ? 'manual' : 'automated'} cleaning`);
     return 'wait';
   },
 
-  async heartbeat(ctx, _heartbeat, requested) {
+  async heartbeat(ctx, _heartbeat, steps) {
     const state = ctx.node.provision_state;
     const kind: StepKind | null = state === 'wait call-back' ? 'deploy' : state === 'clean wait' ? 'clean' : null;
     if (!kind) return 'wait';
     // A live agent keeps the callback timeout away (Ironic's touch_provisioning on heart-beats).
     await ctx.save({ provision_updated_at: now() });
     try {
-      return await heartbeatSteps(ctx, kind, requested);
+      return await heartbeatSteps(ctx, kind, steps);
     } catch (err) {
       // Ironic powers a node off when its deploy fails; a failed clean is left for an operator.
       if (kind === 'deploy') await ctx.driver.power.setPowerState(ctx, 'power off').catch(() => undefined);

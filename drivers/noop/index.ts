@@ -1,11 +1,16 @@
 // Ironic's no-op implementations (no-bios, no-console, noop network, ...): they accept every node
 // and do nothing, for interfaces a hardware type does not manage.
-import type { DriverFamily, GenericInterface, InspectInterface } from '../interfaces.ts';
+import type { DriverFamily, GenericInterface, InspectInterface, StepDefinition } from '../interfaces.ts';
 import { UnsupportedOperation } from '../../common/errors.ts';
 
-function noop(name: string): GenericInterface {
-  return { name, validate() {} };
+function noop(name: string, steps?: StepDefinition[]): GenericInterface {
+  return { name, validate() {}, steps };
 }
+
+/** Ironic's deploy step that moves the node to the tenant network; noop and flat keep it on one network. */
+const TENANT_NETWORK_STEPS: StepDefinition[] = [
+  { kind: 'deploy', step: 'switch_to_tenant_network', priority: 30, requiresRamdisk: false, abortable: false, async run() {} },
+];
 
 /** The interface lists of a hardware type that manages none of these interfaces: only the no-ops. */
 export const NO_OP_INTERFACE_LISTS = {
@@ -32,7 +37,7 @@ export const noopFamily: DriverFamily = {
     bios: [noop('no-bios')],
     console: [noop('no-console')],
     firmware: [noop('no-firmware')],
-    network: [noop('noop'), noop('flat')],
+    network: [noop('noop', TENANT_NETWORK_STEPS), noop('flat', TENANT_NETWORK_STEPS)],
     raid: [noop('no-raid')],
     rescue: [noop('no-rescue')],
     storage: [noop('noop')],

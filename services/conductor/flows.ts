@@ -7,6 +7,7 @@ import { now } from '../../db/index.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import type { NodeTask } from './context.ts';
 import { applyInspection } from './inspection.ts';
+import { validateUserSteps } from './steps.ts';
 
 export interface StepResult {
   event: ProvisionEvent;
@@ -74,7 +75,8 @@ const cleaning: Flow = {
     if (!manual && ctx.node.automated_clean === false) return { ...this.complete(ctx), why: 'Automated cleaning is disabled for this node, skipped' };
     await validate(ctx, 'power', 'deploy');
     const request = ctx.node.provision_request;
-    const outcome = await ctx.driver.deploy.clean(ctx, { steps: manual ? request?.steps ?? [] : undefined, disableRamdisk: request?.disable_ramdisk });
+    const steps = manual ? validateUserSteps(request?.steps ?? [], 'clean_steps') : undefined;
+    const outcome = await ctx.driver.deploy.clean(ctx, { steps, disableRamdisk: request?.disable_ramdisk });
     if (outcome === 'wait') return { event: 'wait', why: 'Cleaning started, waiting for the agent' };
     return this.complete(ctx);
   },
@@ -96,7 +98,8 @@ const deploying: Flow = {
     const request = ctx.node.provision_request;
     // Kept in instance_info, as Ironic's do_node_deploy does (shown masked); a rebuild without one keeps the instance's.
     if (request?.configdrive !== undefined) await ctx.save({ instance_info: { ...ctx.node.instance_info, configdrive: request.configdrive } });
-    const outcome = await ctx.driver.deploy.deploy(ctx, { steps: request?.steps, configdrive: request?.configdrive });
+    const steps = request?.steps === undefined ? undefined : validateUserSteps(request.steps, 'deploy_steps');
+    const outcome = await ctx.driver.deploy.deploy(ctx, { steps, configdrive: request?.configdrive });
     if (outcome === 'wait') return { event: 'wait', why: 'Deploy started, waiting for the agent to call back' };
     return this.complete(ctx);
   },

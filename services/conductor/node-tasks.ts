@@ -12,6 +12,7 @@ import { LockLost, type NodeTask } from './context.ts';
 import { FLOWS } from './flows.ts';
 import { applyInspection } from './inspection.ts';
 import { untilAborted, type Runtime } from './runtime.ts';
+import { stepRunner } from './steps.ts';
 import { fail, transition } from './transition.ts';
 
 type Args = Record<string, unknown>;
@@ -58,7 +59,7 @@ async function heartbeat(ctx: NodeTask, args: Args, rt: Runtime): Promise<null> 
   if (ctx.node.maintenance || !WAIT_STATES.has(state) || state === S.INSPECT_WAIT) return null;
   const flow = FLOWS[nextState(state, 'resume')!];
   ctx.eventType = flow.eventType;
-  const outcome = await orFail(ctx, rt, flow.operation, () => untilAborted(ctx.driver.deploy.heartbeat(ctx, hb, ctx.node.provision_request?.steps), ctx.signal));
+  const outcome = await orFail(ctx, rt, flow.operation, () => untilAborted(ctx.driver.deploy.heartbeat(ctx, hb, stepRunner(ctx, ctx.node.provision_request?.steps)), ctx.signal));
   if (outcome === 'wait') return null;
   await transition(ctx, 'resume', 'The agent reported the step done');
   const done = flow.complete(ctx);
