@@ -211,5 +211,21 @@ describe.each(BACKENDS)('hostile input on %s', (backend) => {
       const created = await h.app.inject({ method: 'POST', url: '/v1/nodes', headers: { host: 'evil.example', 'content-type': 'application/json' }, payload: { driver: 'fake-hardware' } });
       expect(created.headers.location).toMatch(/^http:\/\/127\.0\.0\.1:6385\/v1\/nodes\//);
     });
+
+    it('links to the address a real connection was accepted on, whatever its Host header says', async () => {
+      if (!h.app.server.listening) await h.app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = h.app.server.address() as { port: number };
+      const n = await createNode(h);
+      const body = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1');
+        let answer = '';
+        socket.on('data', (d) => { answer += String(d); });
+        socket.on('error', reject);
+        socket.on('close', () => resolve(answer));
+        socket.write(`GET /v1/nodes/${n.uuid} HTTP/1.1\r\nHost: evil.example\r\nX-OpenStack-Ironic-API-Version: 1.89\r\nConnection: close\r\n\r\n`);
+      });
+      expect(body).not.toContain('evil.example');
+      expect(body).toContain(`"href":"http://127.0.0.1:${port}/v1/nodes/${n.uuid}"`);
+    });
   });
 });
