@@ -3,11 +3,11 @@
 // Start it once per test file (~10-20 s); the admin helpers create projects, users and roles.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import axios, { type AxiosInstance } from 'axios';
+import { freeTcpPort } from './ports.ts';
 
 const run = promisify(execFile);
 
@@ -29,16 +29,6 @@ export interface TestKeystone {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 export async function startKeystone(): Promise<TestKeystone> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'anvil-keystone-'));
@@ -59,7 +49,7 @@ export async function startKeystone(): Promise<TestKeystone> {
       return '';
     }
   };
-  const port = await freePort();
+  const port = await freeTcpPort();
   const authUrl = `http://127.0.0.1:${port}/v3`;
   const adminPassword = 'keystone-admin-pw';
   const manage = (...args: string[]) => run('keystone-manage', ['--config-file', conf, ...args], { timeout: 120_000 });

@@ -3,25 +3,16 @@
 // on the same file that keeps every node. Also the sub-commands' help and a bad config file.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freeTcpPort } from '../../helpers/ports.ts';
 import { eventually } from './helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const ANVIL = path.join(ROOT, 'bin/anvil.js');
 const HEADERS = { 'X-OpenStack-Ironic-API-Version': '1.72', 'Content-Type': 'application/json' };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Env without ANVIL_* settings of the machine running the tests, so defaults are what is tested. */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -48,7 +39,7 @@ describe('anvil all-in-one, api and conductor commands', () => {
   }
 
   it('runs with no configuration, works a node, stops on SIGTERM and keeps its nodes across a restart', async () => {
-    const port = await freePort();
+    const port = await freeTcpPort();
     const base = `http://127.0.0.1:${port}`;
     let run = await allInOne(port);
     expect(existsSync(path.join(dir, 'data', 'anvil.sqlite'))).toBe(true);
