@@ -12,7 +12,9 @@ import type { RequestedStep } from '../db/requests.ts';
 export type { BootRecord, InterfaceName, RamdiskPurpose };
 type Json = Record<string, unknown>;
 
-export type BootDevice = 'pxe' | 'disk' | 'cdrom' | 'bios' | 'safe' | 'wanboot' | 'uefi http';
+/** Ironic's boot devices (ironic/common/boot_devices.py): what the API accepts and management interfaces set. */
+export const BOOT_DEVICES = ['pxe', 'disk', 'cdrom', 'bios', 'safe', 'wanboot', 'uefi http'] as const;
+export type BootDevice = (typeof BOOT_DEVICES)[number];
 export type SettablePowerState = 'power on' | 'power off' | 'soft power off';
 export type BootMode = 'uefi' | 'bios';
 

@@ -2,14 +2,15 @@
 // through the OEM Server Configuration Profile import (standard Redfish cannot ask iDRAC for it),
 // an asynchronous task polled to its end; the boot mode is a BIOS attribute applied by a
 // configuration job (JID_*) at the next reset.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BmcTimeout, DriverError, UnsupportedOperation } from '../../common/errors.ts';
+import { pollUntil } from '../../common/poll.ts';
 import type { BootDevice, BootMode, DriverFamily } from '../interfaces.ts';
 import { redfishVirtualMediaBoot } from '../redfish/boot.ts';
 import { redfishHardwareType } from '../redfish/index.ts';
 import { redfishInspect } from '../redfish/inspect.ts';
 import { redfishManagement, standardSetBootDevice } from '../redfish/management.ts';
-import { redfishPower, DEFAULT_POWER_TIMEOUT } from '../redfish/power.ts';
+import { redfishPower } from '../redfish/power.ts';
+import type { Json } from '../redfish/client.ts';
 import { isObject, linkOf, type RedfishNode } from '../redfish/system.ts';
 import type { Vendor } from '../redfish/vendor.ts';
 
@@ -47,17 +48,16 @@ async function setBootDevice(rn: RedfishNode, device: BootDevice, persistent: bo
 }
 
 async function waitForJob(rn: RedfishNode, job: string): Promise<void> {
-  const deadline = Date.now() + JOB_TIMEOUT_SEC * 1000;
-  let delay = 100;
-  for (;;) {
-    const doc = await rn.client.getJson(job);
+  let doc: Json = {};
+  await pollUntil(async () => {
+    doc = await rn.client.getJson(job);
     const state = String(doc.JobState ?? '');
-    if (state === 'Completed') return;
     if (state === 'Failed' || state === 'CompletedWithErrors') throw new DriverError(`iDRAC job ${String(doc.Id ?? job)} of node ${rn.node.uuid} ended ${state}: ${String(doc.Message ?? '')}`);
-    if (Date.now() > deadline) throw new BmcTimeout(`iDRAC job ${String(doc.Id ?? job)} of node ${rn.node.uuid} did not complete within ${JOB_TIMEOUT_SEC} s (state ${state})`);
-    await sleep(delay);
-    delay = Math.min(delay * 2, 2000);
-  }
+    return state === 'Completed' ? true : undefined;
+  }, {
+    timeoutSec: JOB_TIMEOUT_SEC, signal: rn.signal, intervalMs: 100, maxIntervalMs: 2000,
+    timedOut: () => new BmcTimeout(`iDRAC job ${String(doc.Id ?? job)} of node ${rn.node.uuid} did not complete within ${JOB_TIMEOUT_SEC} s (state ${String(doc.JobState ?? '')})`),
+  });
 }
 
 /** Dell: writing BootSourceOverrideMode can start the Lifecycle Controller; the BIOS BootMode attribute with a job is the safe way. */
@@ -78,7 +78,7 @@ async function setBootMode(rn: RedfishNode, mode: BootMode): Promise<void> {
   if ((await rn.powerState()) === 'power on') {
     await rn.reset((await rn.pickReset(['ForceRestart', 'PowerCycle'])) ?? 'ForceRestart');
     await waitForJob(rn, job);
-    await rn.waitForPower('power on', DEFAULT_POWER_TIMEOUT);
+    await rn.waitForPower('power on');
   }
 }
 

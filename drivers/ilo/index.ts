@@ -2,15 +2,15 @@
 // while the host is in POST (Oem.Hpe.PostState), so they wait for it; BootSourceOverrideMode is
 // read-only (the boot mode changes only in the BIOS setup); a one-time boot from virtual media uses
 // the device's Oem.Hpe.BootOnNextServerReset.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BmcTimeout, UnsupportedOperation } from '../../common/errors.ts';
+import { pollUntil } from '../../common/poll.ts';
 import type { BootDevice, BootMode, DriverFamily } from '../interfaces.ts';
 import { RedfishError } from '../redfish/client.ts';
 import { redfishVirtualMediaBoot } from '../redfish/boot.ts';
 import { redfishHardwareType } from '../redfish/index.ts';
 import { redfishInspect } from '../redfish/inspect.ts';
 import { bootModeOf, redfishManagement, standardSetBootDevice } from '../redfish/management.ts';
-import { DEFAULT_POWER_TIMEOUT, redfishPower } from '../redfish/power.ts';
+import { redfishPower } from '../redfish/power.ts';
 import { isObject, type RedfishNode } from '../redfish/system.ts';
 import type { Vendor } from '../redfish/vendor.ts';
 
@@ -18,23 +18,21 @@ const IN_POST = new Set(['InPost', 'InPostDiscoveryStart']);
 
 /** Runs a change, waiting out POST: before (PostState) and after a refusal (UnableToModifyDuringSystemPOST). */
 async function afterPost(rn: RedfishNode, change: () => Promise<void>): Promise<void> {
-  const deadline = Date.now() + DEFAULT_POWER_TIMEOUT * 1000;
-  let delay = 50;
-  for (;;) {
+  await pollUntil(async () => {
     const system = await rn.system();
     const hpe = isObject(system.Oem) && isObject(system.Oem.Hpe) ? system.Oem.Hpe : {};
-    if (!IN_POST.has(String(hpe.PostState))) {
-      try {
-        await change();
-        return;
-      } catch (err) {
-        if (!(err instanceof RedfishError && err.hasMessage('UnableToModifyDuringSystemPOST'))) throw err;
-      }
+    if (IN_POST.has(String(hpe.PostState))) return undefined;
+    try {
+      await change();
+      return true;
+    } catch (err) {
+      if (err instanceof RedfishError && err.hasMessage('UnableToModifyDuringSystemPOST')) return undefined;
+      throw err;
     }
-    if (Date.now() > deadline) throw new BmcTimeout(`The iLO of node ${rn.node.uuid} stayed in POST for ${DEFAULT_POWER_TIMEOUT} s; the change could not be made`);
-    await sleep(delay);
-    delay = Math.min(delay * 2, 1000);
-  }
+  }, {
+    timeoutSec: rn.powerTimeoutSec, signal: rn.signal,
+    timedOut: () => new BmcTimeout(`The iLO of node ${rn.node.uuid} stayed in POST for ${rn.powerTimeoutSec} s; the change could not be made`),
+  });
 }
 
 async function setBootDevice(rn: RedfishNode, device: BootDevice, persistent: boolean): Promise<void> {

@@ -1,8 +1,9 @@
 // The conductor's side of the agent's command API (Ironic's agent_client.py): POST a command
 // with the node's agent token, GET the command list to poll async results.
 import { DriverError } from '../../common/errors.ts';
-import type { NodeRecord } from '../../db/nodes.ts';
+import type { TaskContext } from '../interfaces.ts';
 import { internalInfo } from '../internal-info.ts';
+import { agentTuning } from './settings.ts';
 
 type Json = Record<string, unknown>;
 
@@ -31,13 +32,21 @@ export function commandErrorText(result: AgentCommandResult): string {
   return String(e.details || e.message || JSON.stringify(e));
 }
 
-export class AgentClient {
-  constructor(readonly url: string, private readonly token: string | null, private readonly timeoutMs = 60_000) {}
+export interface AgentCallLimits {
+  /** Milliseconds one call may take ([agent]command_timeout). */
+  timeoutMs: number;
+  /** Aborts calls in flight (the task's signal). */
+  signal?: AbortSignal;
+}
 
-  static forNode(node: NodeRecord, timeoutMs?: number): AgentClient {
-    const { agent_url: url, agent_secret_token: token } = internalInfo(node);
-    if (typeof url !== 'string' || !url) throw new DriverError(`Node ${node.uuid} has no agent URL: the agent has not heart-beaten yet`);
-    return new AgentClient(url, typeof token === 'string' ? token : null, timeoutMs);
+export class AgentClient {
+  constructor(readonly url: string, private readonly token: string | null, private readonly limits: AgentCallLimits) {}
+
+  /** The agent of the task's node, with the configured command timeout; the task's signal aborts its calls. */
+  static forTask(ctx: Pick<TaskContext, 'node' | 'config' | 'signal'>): AgentClient {
+    const { agent_url: url, agent_secret_token: token } = internalInfo(ctx.node);
+    if (typeof url !== 'string' || !url) throw new DriverError(`Node ${ctx.node.uuid} has no agent URL: the agent has not heart-beaten yet`);
+    return new AgentClient(url, typeof token === 'string' ? token : null, { timeoutMs: agentTuning(ctx.config).commandTimeout * 1000, signal: ctx.signal });
   }
 
   private endpoint(p: string, query: Record<string, string> = {}): string {
@@ -55,7 +64,7 @@ export class AgentClient {
           method,
           headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json', accept: 'application/json' },
           body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.timeout(this.timeoutMs),
+          signal: this.limits.signal ? AbortSignal.any([AbortSignal.timeout(this.limits.timeoutMs), this.limits.signal]) : AbortSignal.timeout(this.limits.timeoutMs),
         });
         const text = await res.text();
         let parsed: Json = {};
@@ -67,6 +76,7 @@ export class AgentClient {
         return { status: res.status, body: parsed };
       } catch (err) {
         lastError = err;
+        if (this.limits.signal?.aborted) throw this.limits.signal.reason;
         if ((err as Error).name === 'TimeoutError') break;
         await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
       }

@@ -11,7 +11,6 @@ import type { NodeRecord } from '../../db/nodes.ts';
 import { AgentClient, commandErrorText } from './client.ts';
 import { imageUrlForAgent, instanceChecksum } from './image-source.ts';
 import { bootRamdisk, powerOffAgent, withoutAgentBoot } from './ramdisk-boot.ts';
-import { agentTuning } from './settings.ts';
 import { clearedProgress, inBandAgentSteps } from './steps.ts';
 
 type Json = Record<string, unknown>;
@@ -45,7 +44,7 @@ async function imageInfo(ctx: TaskContext): Promise<Json> {
 
 /** Ironic's prepare_instance_boot: the boot loader on a UEFI node, then the instance's boot from disk. */
 async function prepareInstanceBoot(ctx: TaskContext): Promise<void> {
-  const client = AgentClient.forNode(ctx.node, agentTuning(ctx.config).commandTimeout * 1000);
+  const client = AgentClient.forTask(ctx);
   const uuids = await client.execute('standby.get_partition_uuids', {}, { wait: true });
   if (uuids.command_status !== 'SUCCEEDED') throw new DriverError(`Reading the partitions of the written image failed: ${commandErrorText(uuids)}`);
   const found = (uuids.command_result ?? {}) as Json;

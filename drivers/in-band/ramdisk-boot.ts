@@ -1,5 +1,5 @@
 // Booting a node into the agent ramdisk and taking it down again, shared by deploy, clean and inspect.
-import { setTimeout as sleep } from 'node:timers/promises';
+import { pollUntil } from '../../common/poll.ts';
 import type { RamdiskPurpose, TaskContext } from '../interfaces.ts';
 import { AGENT_BOOT_KEYS, withoutInternalInfo, type InternalKey } from '../internal-info.ts';
 import { AgentClient } from './client.ts';
@@ -26,17 +26,16 @@ export async function powerOffAgent(ctx: TaskContext): Promise<void> {
   const tuning = agentTuning(ctx.config);
   let asked = false;
   try {
-    await AgentClient.forNode(ctx.node, tuning.commandTimeout * 1000).execute('standby.power_off', {});
+    await AgentClient.forTask(ctx).execute('standby.power_off', {});
     asked = true;
   } catch (err) {
     ctx.logger.warn({ err: (err as Error).message }, 'agent power off failed; powering off through the BMC');
   }
   if (asked) {
-    const deadline = Date.now() + tuning.powerOffWait * 1000;
-    while (Date.now() < deadline) {
-      if ((await ctx.driver.power.getPowerState(ctx)) === 'power off') break;
-      await sleep(Math.min(tuning.powerOffPollInterval * 1000, Math.max(0, deadline - Date.now())), undefined, { signal: ctx.signal });
-    }
+    const interval = tuning.powerOffPollInterval * 1000;
+    await pollUntil(async () => ((await ctx.driver.power.getPowerState(ctx)) === 'power off' ? true : undefined), {
+      timeoutSec: tuning.powerOffWait, signal: ctx.signal, intervalMs: interval, maxIntervalMs: interval,
+    });
   }
   await ctx.driver.power.setPowerState(ctx, 'power off');
   await ctx.save(withoutAgentBoot(ctx));

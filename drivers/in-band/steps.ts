@@ -4,7 +4,7 @@
 // plans and runs the steps; this is how it reaches the agent.
 import type { AnvilConfig } from '../../common/config.ts';
 import { DriverError } from '../../common/errors.ts';
-import type { AgentSteps, PlannedStep, StepKind, TaskContext } from '../interfaces.ts';
+import type { AgentSteps, PlannedStep, StepKind } from '../interfaces.ts';
 import { internalInfo, stepProgressKeys, withInternalInfo, type InternalKey } from '../internal-info.ts';
 import { AgentBusy, AgentClient, commandErrorText } from './client.ts';
 import { agentTuning } from './settings.ts';
@@ -35,17 +35,13 @@ export function withConfiguredPriorities(steps: PlannedStep[], kind: StepKind, c
   return steps.map((s) => ({ ...s, priority: overrides[s.step] ?? s.priority }));
 }
 
-function client(ctx: TaskContext): AgentClient {
-  return AgentClient.forNode(ctx.node, agentTuning(ctx.config).commandTimeout * 1000);
-}
-
 function describe(step: PlannedStep): Json {
   return { interface: step.interface, step: step.step, args: step.args, priority: step.priority };
 }
 
 export const inBandAgentSteps: AgentSteps = {
   async offered(ctx, kind) {
-    const result = await client(ctx).execute(`${kind}.get_${kind}_steps`, { node: { uuid: ctx.node.uuid }, ports: ctx.ports.map((p) => ({ address: p.address })) }, { wait: true });
+    const result = await AgentClient.forTask(ctx).execute(`${kind}.get_${kind}_steps`, { node: { uuid: ctx.node.uuid }, ports: ctx.ports.map((p) => ({ address: p.address })) }, { wait: true });
     if (result.command_status !== 'SUCCEEDED') throw new DriverError(`The agent could not list its ${kind} steps: ${commandErrorText(result)}`);
     const { steps, version } = agentOfferedSteps(result.command_result, kind);
     await ctx.save(withInternalInfo(ctx.node, { [stepProgressKeys(kind).agentVersion]: version }));
@@ -54,7 +50,7 @@ export const inBandAgentSteps: AgentSteps = {
 
   async start(ctx, kind, step) {
     try {
-      await client(ctx).execute(`${kind}.execute_${kind}_step`, {
+      await AgentClient.forTask(ctx).execute(`${kind}.execute_${kind}_step`, {
         step: describe(step),
         node: { uuid: ctx.node.uuid, instance_info: ctx.node.instance_info, properties: ctx.node.properties },
         ports: ctx.ports.map((p) => ({ address: p.address, pxe_enabled: p.pxe_enabled })),
@@ -68,7 +64,7 @@ export const inBandAgentSteps: AgentSteps = {
   },
 
   async status(ctx, kind, step) {
-    const last = await client(ctx).lastCommand(`execute_${kind}_step`);
+    const last = await AgentClient.forTask(ctx).lastCommand(`execute_${kind}_step`);
     if (!last) throw new DriverError(`The agent has no record of ${kind} step ${step.step}: it may have rebooted`);
     if (last.command_status === 'RUNNING') return 'running';
     const resultStep = ((last.command_result ?? {}) as Json)[`${kind}_step`] as Json | undefined;

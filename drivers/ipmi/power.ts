@@ -1,7 +1,7 @@
 // The `ipmitool` power interface: Get Chassis Status and Chassis Control, then a wait until the BMC
 // reports the new state (BMCs answer at once and change seconds later).
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DriverError } from '../../common/errors.ts';
+import { pollUntil } from '../../common/poll.ts';
 import type { PowerInterface, TaskContext } from '../interfaces.ts';
 import { ChassisControl, Cmd, NetFn } from './protocol/constants.ts';
 import { powerIsOn } from './protocol/chassis.ts';
@@ -9,9 +9,6 @@ import { IPMI_PROPERTIES, parseIpmiInfo, type IpmiInfo } from './driver-info.ts'
 import { ipmiRequest, type RequestKind } from './client.ts';
 import { bmcLabel, expectOk } from './transport.ts';
 import { resendBootDevice } from './management.ts';
-
-/** Ironic's default power_state_change_timeout. */
-const DEFAULT_TIMEOUT_SEC = 60;
 
 type PowerState = 'power on' | 'power off';
 
@@ -25,16 +22,13 @@ async function control(info: IpmiInfo, action: number, what: string): Promise<vo
   expectOk(await ipmiRequest(info, 'change', NetFn.chassis, Cmd.chassisControl, [action]), `chassis control (${what})`, info.target);
 }
 
-/** Polls until the BMC reports `target`; throws once `timeoutSec` has passed. */
+/** Polls (every ipmi_poll_interval) until the BMC reports `target`; throws once `timeoutSec` has passed. */
 async function waitFor(ctx: TaskContext, info: IpmiInfo, target: PowerState, timeoutSec: number): Promise<void> {
-  const deadline = Date.now() + timeoutSec * 1000;
-  for (;;) {
-    if ((await readPowerState(info)) === target) return;
-    if (Date.now() >= deadline) {
-      throw new DriverError(`BMC ${bmcLabel(info.target)} of node ${ctx.node.uuid} did not reach "${target}" within ${timeoutSec} s`, 'PowerStateFailure');
-    }
-    await sleep(info.pollIntervalSec * 1000, undefined, { signal: ctx.signal });
-  }
+  const interval = info.pollIntervalSec * 1000;
+  await pollUntil(async () => ((await readPowerState(info)) === target ? true : undefined), {
+    timeoutSec, signal: ctx.signal, intervalMs: interval, maxIntervalMs: interval,
+    timedOut: () => new DriverError(`BMC ${bmcLabel(info.target)} of node ${ctx.node.uuid} did not reach "${target}" within ${timeoutSec} s`, 'PowerStateFailure'),
+  });
 }
 
 export const ipmitoolPower: PowerInterface = {
@@ -46,7 +40,7 @@ export const ipmitoolPower: PowerInterface = {
   async getPowerState(ctx) {
     return readPowerState(parseIpmiInfo(ctx.node));
   },
-  async setPowerState(ctx, target, timeoutSec = DEFAULT_TIMEOUT_SEC) {
+  async setPowerState(ctx, target, timeoutSec = ctx.config.conductor.powerStateChangeTimeout) {
     const info = parseIpmiInfo(ctx.node);
     if (target === 'power on') {
       await resendBootDevice(ctx, info);
@@ -61,7 +55,7 @@ export const ipmitoolPower: PowerInterface = {
     }
   },
   // As Ironic: off (hard or soft), wait, on — a reset is refused by some BMCs when the host is off.
-  async reboot(ctx, soft, timeoutSec = DEFAULT_TIMEOUT_SEC) {
+  async reboot(ctx, soft, timeoutSec = ctx.config.conductor.powerStateChangeTimeout) {
     const info = parseIpmiInfo(ctx.node);
     if ((await readPowerState(info)) === 'power on') {
       await control(info, soft ? ChassisControl.softShutdown : ChassisControl.powerDown, soft ? 'soft power off' : 'power off');

@@ -6,9 +6,6 @@ import { parseRedfishInfo, REDFISH_PROPERTIES } from './driver-info.ts';
 import { RedfishNode } from './system.ts';
 import type { Vendor } from './vendor.ts';
 
-/** Seconds to wait for a power change when the caller gives none (Ironic's power_state_change_timeout). */
-export const DEFAULT_POWER_TIMEOUT = 60;
-
 async function must(rn: RedfishNode, preferred: string[], what: string): Promise<string> {
   const type = await rn.pickReset(preferred);
   if (!type) throw new UnsupportedOperation(`The BMC of node ${rn.node.uuid} advertises none of the reset types ${preferred.join(', ')} needed to ${what}`);
@@ -17,7 +14,7 @@ async function must(rn: RedfishNode, preferred: string[], what: string): Promise
 
 async function powerOn(ctx: TaskContext, rn: RedfishNode, timeout: number): Promise<void> {
   await rn.reset(await must(rn, ['On', 'ForceOn', 'PushPowerButton'], 'power on'));
-  await rn.waitForPower('power on', timeout, ctx.signal);
+  await rn.waitForPower('power on', timeout);
 }
 
 async function powerOff(ctx: TaskContext, rn: RedfishNode, timeout: number, soft: boolean): Promise<void> {
@@ -26,7 +23,7 @@ async function powerOff(ctx: TaskContext, rn: RedfishNode, timeout: number, soft
     if (graceful) {
       await rn.reset(graceful);
       try {
-        await rn.waitForPower('power off', timeout, ctx.signal);
+        await rn.waitForPower('power off', timeout);
         return;
       } catch (err) {
         if (!(err instanceof BmcTimeout)) throw err;
@@ -35,7 +32,7 @@ async function powerOff(ctx: TaskContext, rn: RedfishNode, timeout: number, soft
     }
   }
   await rn.reset(await must(rn, ['ForceOff', 'PushPowerButton'], 'power off'));
-  await rn.waitForPower('power off', timeout, ctx.signal);
+  await rn.waitForPower('power off', timeout);
 }
 
 export function redfishPower(vendor: Vendor): PowerInterface {
@@ -50,7 +47,7 @@ export function redfishPower(vendor: Vendor): PowerInterface {
     },
     async setPowerState(ctx, target, timeoutSec) {
       const rn = await RedfishNode.open(ctx);
-      const timeout = timeoutSec ?? DEFAULT_POWER_TIMEOUT;
+      const timeout = timeoutSec ?? rn.powerTimeoutSec;
       const current = await rn.powerState();
       if (target === 'power on') {
         if (current !== 'power on') await powerOn(ctx, rn, timeout);
@@ -60,7 +57,7 @@ export function redfishPower(vendor: Vendor): PowerInterface {
     },
     async reboot(ctx, soft, timeoutSec) {
       const rn = await RedfishNode.open(ctx);
-      const timeout = timeoutSec ?? DEFAULT_POWER_TIMEOUT;
+      const timeout = timeoutSec ?? rn.powerTimeoutSec;
       const system = await rn.system();
       if ((await rn.powerState()) === 'power off') {
         await powerOn(ctx, rn, timeout);
@@ -70,7 +67,7 @@ export function redfishPower(vendor: Vendor): PowerInterface {
       if (type) {
         await rn.reset(type, system);
         // A restart may pass through off too quickly to see; the node must end up on.
-        await rn.waitForPower('power on', timeout, ctx.signal);
+        await rn.waitForPower('power on', timeout);
         return;
       }
       await powerOff(ctx, rn, timeout, soft);

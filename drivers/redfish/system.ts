@@ -1,8 +1,8 @@
 // A node's ComputerSystem on its BMC, found by walking the collections (never by a guessed Id),
 // and the operations every Redfish interface shares: power state, reset types (AllowableValues or
 // ActionInfo), waiting for a power state, virtual media found under the System or its Managers.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BmcTimeout, DriverError, InvalidInput, MissingParameter, UnsupportedOperation } from '../../common/errors.ts';
+import { pollUntil } from '../../common/poll.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import type { TaskContext } from '../interfaces.ts';
 import { RedfishError, type Json, type RedfishCalls, type RedfishClient } from './client.ts';
@@ -104,14 +104,27 @@ export function powerStateOf(system: Json): PowerState {
 
 export interface MediaDevice { path: string; doc: Json }
 
+/** What a RedfishNode keeps of its task: whose system it is, the signal that ends its calls and waits, how long a power change may take. */
+export type RedfishTask = Pick<TaskContext, 'node' | 'signal' | 'config'>;
+
 export class RedfishNode {
-  private constructor(readonly client: RedfishCalls, readonly node: NodeRecord, readonly systemPath: string) {}
+  readonly node: NodeRecord;
+  /** Aborts every wait on the BMC (the task's signal; the calls are bound to it too). */
+  readonly signal: AbortSignal;
+  /** Seconds a power change may take (conductor.powerStateChangeTimeout). */
+  readonly powerTimeoutSec: number;
+
+  private constructor(readonly client: RedfishCalls, task: RedfishTask, readonly systemPath: string) {
+    this.node = task.node;
+    this.signal = task.signal;
+    this.powerTimeoutSec = task.config.conductor.powerStateChangeTimeout;
+  }
 
   /** The node's system, its calls ended by the task's signal (a timed-out operation says what the BMC did). */
-  static async open(ctx: Pick<TaskContext, 'node' | 'signal'>): Promise<RedfishNode> {
+  static async open(ctx: RedfishTask): Promise<RedfishNode> {
     const client = clientFor(ctx.node);
     const calls = client.bound(ctx.signal);
-    return new RedfishNode(calls, ctx.node, await resolveSystem(client, calls, ctx.node, parseRedfishInfo(ctx.node).systemId));
+    return new RedfishNode(calls, ctx, await resolveSystem(client, calls, ctx.node, parseRedfishInfo(ctx.node).systemId));
   }
 
   system(): Promise<Json> {
@@ -151,19 +164,13 @@ export class RedfishNode {
     await this.client.post(target, { ResetType: type });
   }
 
-  /** Polls until the BMC reports `target`; BmcTimeout after timeoutSec. */
-  async waitForPower(target: PowerState, timeoutSec: number, signal?: AbortSignal): Promise<void> {
-    const deadline = Date.now() + timeoutSec * 1000;
-    let delay = 50;
-    let state = await this.powerState();
-    while (state !== target) {
-      if (Date.now() >= deadline) {
-        throw new BmcTimeout(`Timed out after ${timeoutSec} s waiting for the BMC at ${this.client.info.origin} to report ${target} for node ${this.node.uuid} (it still reports ${state})`);
-      }
-      await sleep(Math.min(delay, Math.max(1, deadline - Date.now())), undefined, signal ? { signal } : undefined);
-      delay = Math.min(delay * 2, 1000);
-      state = await this.powerState();
-    }
+  /** Polls until the BMC reports `target`; BmcTimeout after timeoutSec (default: the task's power timeout). */
+  async waitForPower(target: PowerState, timeoutSec = this.powerTimeoutSec): Promise<void> {
+    let state: PowerState | undefined;
+    await pollUntil(async () => ((state = await this.powerState()) === target ? true : undefined), {
+      timeoutSec, signal: this.signal,
+      timedOut: () => new BmcTimeout(`Timed out after ${timeoutSec} s waiting for the BMC at ${this.client.info.origin} to report ${target} for node ${this.node.uuid} (it still reports ${state})`),
+    });
   }
 
   async managers(system?: Json): Promise<string[]> {

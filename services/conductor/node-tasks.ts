@@ -6,7 +6,7 @@ import { fingerprint } from '../../common/secrets.ts';
 import { ABORTED_IN_MAINTENANCE, nextState, ProvisionState as S, WAIT_STATES } from '../../common/states.ts';
 import { now } from '../../db/index.ts';
 import { claimTask, finishTask, pendingTasks, requeueTask } from '../../db/tasks.ts';
-import type { BootDevice, Heartbeat } from '../../drivers/interfaces.ts';
+import { BOOT_DEVICES, type BootDevice, type Heartbeat } from '../../drivers/interfaces.ts';
 import { internalInfo, withInternalInfo } from '../../drivers/internal-info.ts';
 import { LockLost, type NodeTask } from './context.ts';
 import { FLOWS } from './flows.ts';
@@ -23,7 +23,6 @@ interface TaskHandler {
   run(ctx: NodeTask, args: Args, rt: Runtime): Promise<unknown>;
 }
 
-const BOOT_DEVICES: readonly string[] = ['pxe', 'disk', 'cdrom', 'bios', 'safe', 'wanboot', 'uefi http'];
 
 /** Runs a driver call of an operation in progress; a failure sends the node to its failure state and is rethrown. */
 async function orFail<T>(ctx: NodeTask, rt: Runtime, operation: string, work: () => Promise<T>): Promise<T> {
@@ -103,7 +102,7 @@ async function abort(ctx: NodeTask, args: Args): Promise<null> {
 }
 
 function bootDeviceArgs(args: Args): { device: BootDevice; persistent: boolean } {
-  if (typeof args.boot_device !== 'string' || !BOOT_DEVICES.includes(args.boot_device)) {
+  if (typeof args.boot_device !== 'string' || !(BOOT_DEVICES as readonly string[]).includes(args.boot_device)) {
     throw new InvalidInput(`Invalid boot device "${String(args.boot_device)}": use one of ${BOOT_DEVICES.join(', ')}`);
   }
   return { device: args.boot_device as BootDevice, persistent: args.persistent === true };

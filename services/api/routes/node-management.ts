@@ -6,6 +6,7 @@ import { inventoryOfNode } from '../../../db/inventory.ts';
 import { INTERFACE_NAMES, updateNode, type NodeRecord } from '../../../db/nodes.ts';
 import { portsOfNode } from '../../../db/ports.ts';
 import { WORK_CHANNEL } from '../../../db/tasks.ts';
+import { BOOT_DEVICES } from '../../../drivers/interfaces.ts';
 import { resolveDriver } from '../../../drivers/registry.ts';
 import type { ApiContext } from '../context.ts';
 import { accepted, baseUrl, noContent } from '../http.ts';
@@ -17,7 +18,6 @@ import { lockedOrChanged } from './nodes.ts';
 
 type Req<B = unknown> = FastifyRequest<{ Params: { ident: string }; Body: B }>;
 
-const BOOT_DEVICES = ['pxe', 'disk', 'cdrom', 'bios', 'safe', 'wanboot', 'uefi http'];
 
 async function setMaintenance(req: Req<{ reason?: string } | undefined>, reply: FastifyReply, ctx: ApiContext, on: boolean) {
   const node = await findNodeOr404(ctx.db.knex, req.params.ident);
@@ -74,7 +74,7 @@ export const nodeManagementRoutes: FastifyPluginAsync<ApiContext> = async (app, 
   });
   app.put<{ Params: { ident: string }; Body: { boot_device: string; persistent?: boolean | string } }>(
     '/nodes/:ident/management/boot_device',
-    { schema: { body: { type: 'object', required: ['boot_device'], additionalProperties: false, properties: { boot_device: { type: 'string', enum: BOOT_DEVICES }, persistent: BOOL } } } },
+    { schema: { body: { type: 'object', required: ['boot_device'], additionalProperties: false, properties: { boot_device: { type: 'string', enum: [...BOOT_DEVICES] }, persistent: BOOL } } } },
     async (req, reply) => {
       const node = await findNodeOr404(ctx.db.knex, req.params.ident);
       const { persistent } = coerceBooleans({ persistent: req.body.persistent ?? false }, ['persistent']);

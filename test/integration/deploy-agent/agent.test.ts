@@ -44,7 +44,7 @@ async function bootMachine(opts: { diskBytes?: number } = {}) {
   machine.setBootOverride({ device: 'pxe', persistent: false });
   await machine.power('on');
   const hb = await ironic.heartbeat(before + 1);
-  return { machine, hb, client: new AgentClient(String(hb.callback_url), ironic.token), heartbeatsSoFar: before + 1 };
+  return { machine, hb, client: new AgentClient(String(hb.callback_url), ironic.token, { timeoutMs: 60_000 }), heartbeatsSoFar: before + 1 };
 }
 
 async function poll(client: AgentClient, name: string): Promise<AgentCommandResult> {
