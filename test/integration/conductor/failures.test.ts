@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootRecordOf, setBootRecords } from '../../../db/boot-records.ts';
 import { now } from '../../../db/index.ts';
-import { getNodeById, type NodeRecord } from '../../../db/nodes.ts';
+import { getNodeById, updateNode, type NodeRecord } from '../../../db/nodes.ts';
 import { createPort } from '../../../db/ports.ts';
 import { WORK_CHANNEL } from '../../../db/tasks.ts';
 import type { Conductor } from '../../../services/conductor/conductor.ts';
@@ -79,8 +79,11 @@ describe.each(BACKENDS)('conductor failures and timeouts on %s', (backend) => {
     ['service wait', 'service failed', 'Timeout reached in "service wait" after 2 s waiting for the agent to finish servicing (conductor.timeouts.serviceCallback)'],
   ])('a node in "%s" for too long goes to "%s"', async (state, failed, message) => {
     const fresh = await fakeNode(t.db, { provision_state: state, provision_updated_at: now() });
-    const old = await fakeNode(t.db, { provision_state: state, provision_updated_at: now() - 3000 });
-    const [freshMac, oldMac] = [await netbooting(fresh), await netbooting(old)];
+    const freshMac = await netbooting(fresh);
+    // The old node boots its ramdisk before it is made old, so the timeout cannot come first.
+    const booted = await fakeNode(t.db, { provision_state: 'manageable' });
+    const oldMac = await netbooting(booted);
+    const old = (await updateNode(t.db.knex, booted.id, { provision_state: state, provision_updated_at: now() - 3000 }))!;
     const n = await untilState(t.db, old.id, failed);
     expect(n.last_error).toBe(message);
     expect((await history(t.db, old.id)).at(-1)).toMatchObject({ severity: 'error', event: `${message} ("${state}" -> "${failed}")` });
