@@ -130,6 +130,19 @@ describe.each(BACKENDS)('conductor with the Redfish simulator as BMC on %s', (ba
     }
   });
 
+  it('a BMC that answered 503 once works again on the next action, without a conductor restart', async () => {
+    // Settings of its own, so that no other test's client (one per BMC and settings) has read the service root.
+    const node = await redfishNode(2, { redfish_address: proxy.url, redfish_cache_ttl: 29 });
+    proxy.set({ path: /^\/redfish\/v1\/?$/, fault: { kind: 'status', status: 503 } });
+    await requestPower(t.db, node, 'power on', 5);
+    let r = await powerOutcome(node.id);
+    expect(r.last_error).toBe(`Failed to change power state to "power on": Redfish GET /redfish/v1 on ${proxy.url} failed with HTTP 503: Fault proxy: HTTP 503 for GET /redfish/v1`);
+    proxy.clear();
+    await requestPower(t.db, node, 'power on', 5);
+    r = await powerOutcome(node.id);
+    expect(r).toMatchObject({ last_error: null, power_state: 'power on' });
+  });
+
   it('says when the BMC refuses connections, naming it', async () => {
     const node = await redfishNode(1, { redfish_address: proxy.url });
     await proxy.goDark();
