@@ -10,12 +10,17 @@
 //   ANVIL_BENCH_CONCURRENCY=32        requests in flight at once
 //   ANVIL_BENCH_MICROVERSION=1.72     X-OpenStack-Ironic-API-Version sent
 //   OS_TOKEN                          sent as X-Auth-Token when set (Ironic with keystone)
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+//   ANVIL_BENCH_USER, ANVIL_BENCH_PASSWORD   sent as HTTP basic credentials when set
+//   ANVIL_BENCH_AUTH=basic-tls        the started all-in-one runs http_basic over HTTPS: a CA, its
+//                                     certificate and an htpasswd user are made for the run
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import bcrypt from 'bcryptjs';
+import { makeTestPki } from '../test/helpers/tls.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.argv[2] ?? 100);
@@ -30,6 +35,28 @@ if (!Number.isInteger(N) || N < 1) {
 }
 
 const latencies: number[] = [];
+const BASIC = process.env.ANVIL_BENCH_PASSWORD ? `Basic ${Buffer.from(`${process.env.ANVIL_BENCH_USER ?? 'bench'}:${process.env.ANVIL_BENCH_PASSWORD}`).toString('base64')}` : undefined;
+
+/**
+ * basic-tls: makes the CA, certificate and user file, then runs this script again with them (the
+ * client trusts the CA through NODE_EXTRA_CA_CERTS, which Node reads only at start).
+ */
+function reRunWithBasicTls(): never {
+  const pki = makeTestPki();
+  const password = 'bench-password';
+  const userFile = path.join(pki.dir, 'htpasswd');
+  writeFileSync(userFile, `bench:${bcrypt.hashSync(password, 10)}\n`);
+  const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: {
+      ...process.env, ANVIL_BENCH_AUTH: '', NODE_EXTRA_CA_CERTS: pki.caCert, ANVIL_BENCH_USER: 'bench', ANVIL_BENCH_PASSWORD: password,
+      ANVIL_AUTH_STRATEGY: 'http_basic', ANVIL_HTTP_BASIC_USER_FILE: userFile, ANVIL_TLS_CERT: pki.serverCert, ANVIL_TLS_KEY: pki.serverKey,
+    },
+  });
+  rmSync(pki.dir, { recursive: true, force: true });
+  process.exit(r.status ?? 1);
+}
+if (process.env.ANVIL_BENCH_AUTH === 'basic-tls') reRunWithBasicTls();
 
 interface Reply {
   status: number;
@@ -40,6 +67,7 @@ async function call(base: string, method: string, urlPath: string, body?: unknow
   const headers: Record<string, string> = { 'X-OpenStack-Ironic-API-Version': MICROVERSION, Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (process.env.OS_TOKEN) headers['X-Auth-Token'] = process.env.OS_TOKEN;
+  if (BASIC) headers.Authorization = BASIC;
   const started = performance.now();
   const res = await fetch(base + urlPath, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
@@ -175,7 +203,7 @@ async function startAnvil(): Promise<{ base: string; child: ChildProcess; databa
     env: { ...process.env, ANVIL_DATABASE_URL: database, ANVIL_API_LISTEN: `127.0.0.1:${port}`, ANVIL_LOG_LEVEL: process.env.ANVIL_LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  const base = `http://127.0.0.1:${port}`;
+  const base = `${process.env.ANVIL_TLS_CERT ? 'https' : 'http'}://127.0.0.1:${port}`;
   const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`anvil all-in-one exited with ${child.exitCode}`);
@@ -195,7 +223,8 @@ async function main(): Promise<void> {
   const anvil = external ? undefined : await startAnvil();
   const base = external ?? anvil!.base;
   const pids = anvil ? [anvil.child.pid!] : (process.env.ANVIL_BENCH_PIDS ?? '').split(',').filter(Boolean).map(Number);
-  process.stdout.write(`lifecycle bench: ${N} nodes against ${base}${anvil ? ` (anvil all-in-one on ${anvil.database.replace(/\/\/[^@]*@/, '//')})` : ''}, ${CONCURRENCY} requests in flight, microversion ${MICROVERSION}\n`);
+  const auth = process.env.ANVIL_AUTH_STRATEGY ?? (BASIC ? 'basic credentials' : 'noauth');
+  process.stdout.write(`lifecycle bench: ${N} nodes against ${base}${anvil ? ` (anvil all-in-one on ${anvil.database.replace(/\/\/[^@]*@/, '//')})` : ''}, ${auth}, ${CONCURRENCY} requests in flight, microversion ${MICROVERSION}\n`);
 
   try {
     const results: PhaseResult[] = [];
