@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ImageCache } from '../images/cache.ts';
+import { unsignedUrl } from '../images/signed-url.ts';
 import type { ChecksumSpec } from '../images/checksum.ts';
 import { downloadImage, type DownloadOptions } from '../images/download.ts';
 
@@ -38,7 +39,8 @@ export class CachedImageStore implements ImageStore {
   constructor(readonly cache: ImageCache) {}
 
   async fetch(url: string, checksum: ChecksumSpec | null, opts?: DownloadOptions): Promise<FetchedImage> {
-    const key = ImageCache.keyOf(url, JSON.stringify(checksum));
+    // Simulated agents share one cache: per-node signed URLs of one image are one entry.
+    const key = ImageCache.keyOf(unsignedUrl(url), JSON.stringify(checksum));
     const lease = await this.cache.get(key, async (dest) => {
       await downloadImage(url, dest, checksum, opts);
     });

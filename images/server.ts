@@ -1,10 +1,12 @@
 // A small HTTP server that hands files of one directory (the image cache) to deploy agents,
-// with Range requests so an agent can resume or read a part.
+// with Range requests so an agent can resume or read a part. With a signer, only signed,
+// unexpired per-node URLs are served (signed-url.ts).
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import type { UrlSigner } from './signed-url.ts';
 
 export interface ImageServer {
   /** Base URL, e.g. http://127.0.0.1:41234 — a file `name` is at `${url}/name`. */
@@ -33,17 +35,26 @@ export function parseRange(header: string | undefined, size: number): [number, n
   return [start, end];
 }
 
-async function handle(root: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(root: string, req: IncomingMessage, res: ServerResponse, signer?: UrlSigner): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD' }).end();
     return;
   }
   let name: string;
+  let url: URL;
   try {
-    name = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
+    url = new URL(req.url ?? '/', 'http://x');
+    name = decodeURIComponent(url.pathname).replace(/^\/+/, '');
   } catch {
     res.writeHead(400).end('bad path\n');
     return;
+  }
+  if (signer) {
+    const verdict = signer.verify(url.pathname, url.searchParams);
+    if (verdict !== 'ok') {
+      res.writeHead(403).end(verdict === 'expired' ? 'this URL has expired\n' : 'a valid signed URL is required\n');
+      return;
+    }
   }
   const file = path.resolve(root, name);
   if (!name || !file.startsWith(path.resolve(root) + path.sep)) {
@@ -72,9 +83,9 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse): 
 }
 
 /** `advertiseHost`: the host put in `url` when clients reach the server by another name than it binds to (0.0.0.0). */
-export async function startImageServer(opts: { root: string; host?: string; port?: number; advertiseHost?: string }): Promise<ImageServer> {
+export async function startImageServer(opts: { root: string; host?: string; port?: number; advertiseHost?: string; signer?: UrlSigner }): Promise<ImageServer> {
   const server = createServer((req, res) => {
-    handle(opts.root, req, res).catch(() => {
+    handle(opts.root, req, res, opts.signer).catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();
     });

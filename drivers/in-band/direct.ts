@@ -34,7 +34,7 @@ async function imageInfo(ctx: TaskContext): Promise<Json> {
   const ii = ctx.node.instance_info;
   const source = String(ii.image_source);
   const checksum = instanceChecksum(ii);
-  const url = await imageUrlForAgent(ctx.config, source, checksum);
+  const url = await imageUrlForAgent(ctx.config, source, checksum, ctx.node.uuid);
   const sums: Json = checksum === null ? {} : 'value' in checksum
     ? { os_hash_algo: checksum.algo, os_hash_value: checksum.value, ...(checksum.algo === 'md5' ? { checksum: checksum.value } : {}) }
     : { checksum: checksum.url, ...(checksum.algo ? { os_hash_algo: checksum.algo, os_hash_value: checksum.url } : {}) };

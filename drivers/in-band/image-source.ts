@@ -7,6 +7,10 @@ import { ImageCache } from '../../images/cache.ts';
 import { checksumFrom, type ChecksumSpec } from '../../images/checksum.ts';
 import { downloadImage } from '../../images/download.ts';
 import { startImageServer, type ImageServer } from '../../images/server.ts';
+import { UrlSigner } from '../../images/signed-url.ts';
+
+/** Signs the URLs this process hands to agents; its key never leaves the process. */
+const signer = new UrlSigner();
 
 let cache: ImageCache | null = null;
 let server: Promise<ImageServer> | null = null;
@@ -27,7 +31,7 @@ function sharedServer(config: AnvilConfig): Promise<ImageServer> {
   serverRoot = config.images.cacheDir;
   // Bound where the API is; advertised by the name agents reach the API at.
   const advertiseHost = new URL(apiPublicUrl(config)).hostname.replace(/^\[(.*)\]$/, '$1');
-  server ??= startImageServer({ root: config.images.cacheDir, host: config.api.host, advertiseHost }).then((s) => {
+  server ??= startImageServer({ root: config.images.cacheDir, host: config.api.host, advertiseHost, signer }).then((s) => {
     s.server.unref();
     return s;
   });
@@ -47,7 +51,11 @@ export function instanceChecksum(instanceInfo: Record<string, unknown>): Checksu
   return checksumFrom({ os_hash_algo: instanceInfo.image_os_hash_algo, os_hash_value: instanceInfo.image_os_hash_value, checksum: instanceInfo.image_checksum });
 }
 
-export async function imageUrlForAgent(config: AnvilConfig, source: string, checksum: ChecksumSpec | null): Promise<string> {
+/**
+ * The URL the node's agent fetches its image from. A cached file:// image gets a URL signed for
+ * this node that expires with the deploy's wait (deployCallback), so no other machine can read it.
+ */
+export async function imageUrlForAgent(config: AnvilConfig, source: string, checksum: ChecksumSpec | null, nodeUuid: string): Promise<string> {
   if (!source.startsWith('file://')) return source;
   const key = ImageCache.keyOf(source, JSON.stringify(checksum));
   const lease = await sharedCache(config).get(key, async (dest) => {
@@ -60,5 +68,5 @@ export async function imageUrlForAgent(config: AnvilConfig, source: string, chec
   });
   // The entry stays in the cache (LRU) for the agent to fetch; nothing holds it meanwhile.
   lease.release();
-  return `${(await sharedServer(config)).url}/${key}`;
+  return `${(await sharedServer(config)).url}/${key}?${signer.sign(`/${key}`, nodeUuid, config.conductor.timeouts.deployCallback)}`;
 }
