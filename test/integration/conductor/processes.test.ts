@@ -24,6 +24,21 @@ interface Proc {
   exited: Promise<number | null>;
 }
 
+/** `anvil ROLE --config FILE` as its own process, its output kept. */
+function spawnAnvil(role: string, configFile: string, cwd: string, env: Record<string, string>): Proc {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/anvil.js'), role, '--config', configFile], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  child.stdout!.on('data', (d) => output.push(String(d)));
+  child.stderr!.on('data', (d) => output.push(String(d)));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output, exited };
+}
+
+/** A configuration file with these conductor settings and quiet logs. */
+function writeConfig(file: string, conductor: Record<string, string | number>): void {
+  writeFileSync(file, ['conductor:', ...Object.entries(conductor).map(([k, v]) => `  ${k}: ${v}`), 'log:', '  level: warn', '  pretty: false', ''].join('\n'));
+}
+
 describe('conductor processes on pg', () => {
   let t: TestDatabase;
   let dir: string;
@@ -34,20 +49,7 @@ describe('conductor processes on pg', () => {
     t = await createTestDatabase('pg');
     dir = mkdtempSync(path.join(os.tmpdir(), 'anvil-conductors-'));
     configFile = path.join(dir, 'anvil.yaml');
-    writeFileSync(configFile, [
-      'conductor:',
-      '  heartbeatInterval: 0.3',
-      '  heartbeatTimeout: 3',
-      '  pollInterval: 0.3',
-      '  timeoutCheckInterval: 0.5',
-      '  powerSyncInterval: 0',
-      '  shutdownTimeout: 3',
-      '  workers: 16',
-      'log:',
-      '  level: warn',
-      '  pretty: false',
-      '',
-    ].join('\n'));
+    writeConfig(configFile, { heartbeatInterval: 0.3, heartbeatTimeout: 3, pollInterval: 0.3, timeoutCheckInterval: 0.5, powerSyncInterval: 0, shutdownTimeout: 3, workers: 16 });
   });
   afterEach(async () => {
     for (const p of procs.splice(0)) {
@@ -61,16 +63,8 @@ describe('conductor processes on pg', () => {
   });
 
   async function startProcess(hostname: string): Promise<Proc> {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/anvil.js'), 'conductor', '--config', configFile], {
-      cwd: dir,
-      env: { ...process.env, ANVIL_DATABASE_URL: t.url, ANVIL_CONDUCTOR_HOSTNAME: hostname },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const output: string[] = [];
-    child.stdout!.on('data', (d) => output.push(String(d)));
-    child.stderr!.on('data', (d) => output.push(String(d)));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const proc = { child, output, exited };
+    const proc = spawnAnvil('conductor', configFile, dir, { ANVIL_DATABASE_URL: t.url, ANVIL_CONDUCTOR_HOSTNAME: hostname });
+    const { child, output } = proc;
     procs.push(proc);
     await eventually(async () => {
       if (child.exitCode !== null) throw new Error(`conductor ${hostname} exited: ${output.join('')}`);
@@ -143,19 +137,7 @@ describe.each(BACKENDS)('anvil all-in-one SIGKILLed under load on %s', (backend)
     db = await createTestDatabaseUrl(backend);
     base = `http://127.0.0.1:${await freeTcpPort()}`;
     configFile = path.join(dir, 'anvil.yaml');
-    writeFileSync(configFile, [
-      'conductor:',
-      '  hostname: killed',
-      '  pollInterval: 0.2',
-      '  heartbeatInterval: 0.5',
-      '  timeoutCheckInterval: 0.5',
-      '  powerSyncInterval: 0',
-      '  workers: 32',
-      'log:',
-      '  level: warn',
-      '  pretty: false',
-      '',
-    ].join('\n'));
+    writeConfig(configFile, { hostname: 'killed', pollInterval: 0.2, heartbeatInterval: 0.5, timeoutCheckInterval: 0.5, powerSyncInterval: 0, workers: 32 });
   });
   afterAll(async () => {
     if (run && run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
@@ -165,20 +147,12 @@ describe.each(BACKENDS)('anvil all-in-one SIGKILLed under load on %s', (backend)
   });
 
   async function start(): Promise<Proc> {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/anvil.js'), 'all-in-one', '--config', configFile], {
-      cwd: dir,
-      env: { ...process.env, ANVIL_DATABASE_URL: db.url, ANVIL_API_LISTEN: base.replace('http://', '') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const output: string[] = [];
-    child.stdout!.on('data', (d) => output.push(String(d)));
-    child.stderr!.on('data', (d) => output.push(String(d)));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const proc = spawnAnvil('all-in-one', configFile, dir, { ANVIL_DATABASE_URL: db.url, ANVIL_API_LISTEN: base.replace('http://', '') });
     await eventually(async () => {
-      if (child.exitCode !== null) throw new Error(`all-in-one exited: ${output.join('')}`);
+      if (proc.child.exitCode !== null) throw new Error(`all-in-one exited: ${proc.output.join('')}`);
       return (await call('GET', '/nodes'))?.status === 200;
     }, 90_000, 'the API to answer');
-    return { child, output, exited };
+    return proc;
   }
 
   /** One API call; null when the process is not there to answer (the client will retry). */
