@@ -134,6 +134,19 @@ export async function findNode(knex: Knex, ident: string): Promise<NodeRecord | 
   return row ? rowToNode(row) : undefined;
 }
 
+/** Who a node belongs to and who leases it (the policy's node.owner / node.lessee), by id. */
+export interface NodeTenancy { uuid: string; name: string | null; owner: string | null; lessee: string | null }
+
+export async function tenancyOfNode(knex: Knex, id: number): Promise<NodeTenancy | undefined> {
+  return knex('nodes').first('uuid', 'name', 'owner', 'lessee').where({ id });
+}
+
+/** The same for the nodes with any of these uuids or names. */
+export async function tenancyOfNodes(knex: Knex, uuidsOrNames: readonly string[]): Promise<NodeTenancy[]> {
+  if (uuidsOrNames.length === 0) return [];
+  return knex('nodes').select('uuid', 'name', 'owner', 'lessee').whereIn('uuid', uuidsOrNames).orWhereIn('name', uuidsOrNames);
+}
+
 /** The id of the node named `name`, if any (names are unique). */
 export async function nodeIdByName(knex: Knex, name: string): Promise<number | undefined> {
   const row = await knex('nodes').select('id').where({ name }).first();

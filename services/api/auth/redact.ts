@@ -2,6 +2,7 @@
 // sees a node's driver_info, driver_internal_info, last_error and reservation only if the
 // matching baremetal:node:get:<field> rule passes for that node (by default: its owner's readers).
 import type { Knex } from 'knex';
+import { tenancyOfNodes } from '../../../db/nodes.ts';
 import { policyCredentials, type Identity } from './identity.ts';
 import type { Policy } from './policy/enforcer.ts';
 
@@ -35,9 +36,8 @@ export async function redactNodes(payload: unknown, id: Identity, policy: Policy
   const keyOf = (d: Doc) => (single ? ident : typeof d.uuid === 'string' ? d.uuid : undefined);
   // Answers narrowed by ?fields= may lack owner and lessee: read them.
   const missing = docs.filter((d) => !('owner' in d) || !('lessee' in d)).map(keyOf).filter((k): k is string => k !== undefined);
-  const rows = missing.length ? await knex('nodes').select('uuid', 'name', 'owner', 'lessee').whereIn('uuid', missing).orWhereIn('name', missing) : [];
   const byKey = new Map<string, { owner: string | null; lessee: string | null }>();
-  for (const r of rows as { uuid: string; name: string | null; owner: string | null; lessee: string | null }[]) {
+  for (const r of await tenancyOfNodes(knex, missing)) {
     byKey.set(r.uuid, r);
     if (r.name) byKey.set(r.name, r);
   }

@@ -4,7 +4,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
 import { allocationOfNode, findAllocation } from '../../../../db/allocations.ts';
-import { findNode, isUuid } from '../../../../db/nodes.ts';
+import { findNode, isUuid, tenancyOfNode } from '../../../../db/nodes.ts';
 import { findPortgroup } from '../../../../db/portgroups.ts';
 import { findPortByUuid } from '../../../../db/ports.ts';
 import type { Target } from './checks.ts';
@@ -16,8 +16,7 @@ interface Loaded { target: Target; ident: string }
 type Params = Record<string, string | undefined>;
 
 async function nodeTarget(knex: Knex, nodeIdOrIdent: number | string): Promise<Target | undefined> {
-  const q = knex('nodes').first('owner', 'lessee');
-  const row = typeof nodeIdOrIdent === 'number' ? await q.where({ id: nodeIdOrIdent }) : await findNode(knex, nodeIdOrIdent);
+  const row = typeof nodeIdOrIdent === 'number' ? await tenancyOfNode(knex, nodeIdOrIdent) : await findNode(knex, nodeIdOrIdent);
   return row ? { 'node.owner': row.owner ?? null, 'node.lessee': row.lessee ?? null } : undefined;
 }
 
