@@ -16,8 +16,8 @@ import { createNode, startHarness, type ApiHarness } from '../harness.ts';
 import { bodyArb, identArb, OPS, patchArb, patchValueArb, pointersOf, queryArb, registeredRoutes, urlEncode, type Route } from './inputs.ts';
 
 const SEED = 19;
-const RUNS_PER_ROUTE = 14;
-const PATCH_RUNS_PER_RESOURCE = 30;
+const RUNS_PER_ROUTE = 10;
+const PATCH_RUNS_PER_RESOURCE = 25;
 const TABLES = ['nodes', 'ports', 'portgroups', 'chassis', 'allocations', 'node_traits', 'node_history', 'node_inventory', 'node_tasks', 'netboot_subnets', 'boot_records', 'dhcp_leases'];
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const NO_CONDUCTOR = 'No conductor answered';
