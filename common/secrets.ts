@@ -26,30 +26,40 @@ function isMaskedEntry(key: string, v: unknown): boolean {
 }
 
 /**
- * An Error as a log line shows it (type, message, stack, its own fields), masked: its message
- * and stack are not enumerable, so a plain copy would keep nothing.
+ * An Error as a log line shows it (type, message, stack, its own fields): its message and stack
+ * are not enumerable, so a plain copy would keep nothing.
  */
-function maskError(err: Error): Record<string, unknown> {
+function errorFields(err: Error): Record<string, unknown> {
   const own = Object.entries(err).filter(([k]) => k !== 'message' && k !== 'stack');
-  return maskSecrets(Object.fromEntries([
+  return Object.fromEntries([
     ['type', err.name], ['message', err.message], ...(err.stack ? [['stack', err.stack]] : []), ...own,
     ...(err.cause !== undefined ? [['cause', err.cause]] : []),
-  ]));
+  ]);
+}
+
+/** `ancestors`: the objects being copied above this one; meeting one again is a cycle (an HTTP error's request, say). */
+function mask(value: unknown, ancestors: Set<object>): unknown {
+  if (typeof value === 'string') return maskUrlPasswords(value);
+  if (!value || typeof value !== 'object') return value;
+  if (ancestors.has(value)) return '[Circular]';
+  ancestors.add(value);
+  try {
+    if (Array.isArray(value)) return value.map((v) => mask(v, ancestors));
+    const fields = value instanceof Error ? errorFields(value) : (value as Record<string, unknown>);
+    return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, isMaskedEntry(k, v) ? MASK : mask(v, ancestors)]));
+  } finally {
+    ancestors.delete(value);
+  }
 }
 
 /**
  * A deep copy of `value` with every secret-looking key's value replaced by `******` and URL
- * passwords masked. Keys are copied as own properties (never through a setter), so a stored
- * `__proto__` key stays a key and never changes the copy's prototype.
+ * passwords masked; Errors keep their type, message and stack. Keys are copied as own properties
+ * (never through a setter), so a stored `__proto__` key stays a key and never changes the copy's
+ * prototype.
  */
 export function maskSecrets<T>(value: T): T {
-  if (typeof value === 'string') return maskUrlPasswords(value) as T;
-  if (Array.isArray(value)) return value.map((v) => maskSecrets(v)) as T;
-  if (value instanceof Error) return maskError(value) as T;
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, isMaskedEntry(k, v) ? MASK : maskSecrets(v)])) as T;
-  }
-  return value;
+  return mask(value, new Set()) as T;
 }
 
 /** Whether `value` (any JSON) holds a password in a URL. */

@@ -37,6 +37,16 @@ describe('secret masking', () => {
     expect(JSON.stringify(out)).toBe(`{"__proto__":{"password":"${MASK}","polluted":1},"a":1}`);
   });
 
+  it('copies cycles as [Circular], shared values in full', () => {
+    const shared = { password: 'x', n: 1 };
+    const loop: Record<string, unknown> = { a: shared, b: shared };
+    loop.self = loop;
+    const err = Object.assign(new Error('boom'), { request: { socket: {} as Record<string, unknown> } });
+    (err.request.socket as Record<string, unknown>).owner = err;
+    expect(maskSecrets(loop)).toEqual({ a: { password: MASK, n: 1 }, b: { password: MASK, n: 1 }, self: '[Circular]' });
+    expect((maskSecrets(err) as any).request.socket.owner).toBe('[Circular]');
+  });
+
   it('logs an Error with its message and stack, masked', () => {
     const { destination, lines } = capture();
     const log = createLogger({ destination, level: 'info' });
