@@ -172,6 +172,16 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** CPU seconds (user + system) a process has used, from /proc (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Peak resident set size (VmHWM) of a process, in MiB, from /proc. */
 function peakRssMiB(pid: number): number | undefined {
   try {
@@ -270,6 +280,12 @@ async function main(): Promise<void> {
     process.stdout.write(`API latency over ${sorted.length} requests: p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms\n`);
     const server = pids.map(peakRssMiB).filter((v): v is number => v !== undefined);
     const client = process.resourceUsage().maxRSS / 1024;
+    // CPU per request is steadier than throughput on a shared, loaded machine.
+    const cpu = pids.map(cpuSeconds).filter((v): v is number => v !== undefined);
+    if (cpu.length) {
+      const total = cpu.reduce((a, b) => a + b, 0);
+      process.stdout.write(`server CPU: ${total.toFixed(1)} s, ${((total * 1000) / sorted.length).toFixed(2)} ms per API request (conductor work included)\n`);
+    }
     process.stdout.write(`peak RSS: server ${server.length ? `${server.reduce((a, b) => a + b, 0).toFixed(1)} MiB` : 'unknown (set ANVIL_BENCH_PIDS)'}, bench client ${client.toFixed(1)} MiB\n`);
   } finally {
     if (anvil) {

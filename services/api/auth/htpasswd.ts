@@ -35,7 +35,9 @@ export class HtpasswdFile {
   private users = new Map<string, string>();
   private version = '';
   private checkedAt = 0;
-  private checking: Promise<void> | undefined;
+  private reading: Promise<void> | undefined;
+  /** bcrypt runs under way, by credential digest. */
+  private readonly checking = new Map<string, Promise<boolean>>();
   private readonly key = randomBytes(32);
   private readonly remembered = new Map<string, Remembered>();
   /** A hash of the file's cost, to spend the same time on unknown users as on known ones. */
@@ -73,7 +75,14 @@ export class HtpasswdFile {
     const digest = createHmac('sha256', this.key).update(hash).update('\0').update(password).digest();
     const known = this.remembered.get(user);
     if (known && known.hash === hash && timingSafeEqual(known.digest, digest)) return true;
-    if (!(await bcrypt.compare(password, hash))) return false;
+    // Concurrent first requests with one credential (a client opening many connections) share one bcrypt run.
+    const key = digest.toString('base64');
+    let check = this.checking.get(key);
+    if (!check) {
+      check = bcrypt.compare(password, hash).finally(() => this.checking.delete(key));
+      this.checking.set(key, check);
+    }
+    if (!(await check)) return false;
     // Only the latest verified password of each user is kept; a bound keeps memory flat.
     if (this.remembered.size >= (this.opts.maxRemembered ?? 10_000)) this.remembered.delete(this.remembered.keys().next().value as string);
     this.remembered.set(user, { hash, digest });
@@ -89,11 +98,11 @@ export class HtpasswdFile {
   /** Re-reads the file when its size, time or inode changed (looked at once a second at most). */
   private async refresh(): Promise<void> {
     if (Date.now() - this.checkedAt < (this.opts.checkIntervalMs ?? 1000)) return;
-    this.checking ??= this.reload().finally(() => {
+    this.reading ??= this.reload().finally(() => {
       this.checkedAt = Date.now();
-      this.checking = undefined;
+      this.reading = undefined;
     });
-    await this.checking;
+    await this.reading;
   }
 
   private async reload(): Promise<void> {

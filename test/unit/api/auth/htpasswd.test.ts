@@ -53,6 +53,17 @@ describe('htpasswd file', () => {
     expect(compare).toHaveBeenCalledTimes(3);
   });
 
+  it('runs bcrypt once for many concurrent first checks of one credential', async () => {
+    const file = path.join(dir, 'concurrent');
+    writeFileSync(file, `${entry('alice', 'pw1')}\n`);
+    const users = new HtpasswdFile(file, silentLogger);
+    const compare = vi.spyOn(bcrypt, 'compare');
+    expect(await Promise.all(Array.from({ length: 32 }, () => users.verify('alice', 'pw1')))).toEqual(Array(32).fill(true));
+    expect(compare).toHaveBeenCalledTimes(1);
+    expect(await Promise.all([users.verify('alice', 'bad'), users.verify('alice', 'bad')])).toEqual([false, false]);
+    expect(compare).toHaveBeenCalledTimes(2);
+  });
+
   it('re-reads the file when it changes: new users get in, removed ones and old passwords do not', async () => {
     const file = path.join(dir, 'changing');
     writeFileSync(file, `${entry('alice', 'old')}\n`);
