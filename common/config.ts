@@ -73,6 +73,8 @@ export interface AnvilConfig {
     maxJsonDepth: number;
     /** Seconds a client has to send a whole request, headers and body; then 408. */
     requestTimeout: number;
+    /** Whether DELETE /v1/nodes/{ident} may remove an `available` node (Ironic's [conductor]allow_deleting_available_nodes). */
+    allowDeletingAvailableNodes: boolean;
   };
   auth: AuthConfig;
   conductor: {
@@ -125,7 +127,7 @@ export function defaultConfig(cwd = process.cwd()): AnvilConfig {
   return {
     dataDir,
     database: { url: `sqlite:${path.join(dataDir, 'anvil.sqlite')}` },
-    api: { host: '127.0.0.1', port: 6385, maxLimit: 1000, maxBodyBytes: 114688, maxJsonDepth: 100, requestTimeout: 60, tls: { cert: undefined, key: undefined, clientCa: undefined } },
+    api: { host: '127.0.0.1', port: 6385, maxLimit: 1000, maxBodyBytes: 114688, maxJsonDepth: 100, requestTimeout: 60, allowDeletingAvailableNodes: true, tls: { cert: undefined, key: undefined, clientCa: undefined } },
     auth: {
       strategy: 'noauth',
       allowInsecureNoauth: false,

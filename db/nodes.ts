@@ -345,3 +345,17 @@ export async function releaseNodes(knex: Knex, ids: number[], host: string): Pro
   if (ids.length === 0) return 0;
   return knex('nodes').whereIn('id', ids).where({ reservation: host }).update({ reservation: null });
 }
+
+/** Nodes per shard, the largest first; nodes without a shard count under null (Ironic's get_shard_list). */
+export async function shardCounts(knex: Knex): Promise<{ shard: string | null; count: number }[]> {
+  const rows = (await knex('nodes').select('shard').count({ count: 'id' }).groupBy('shard')) as { shard: string | null; count: number | string }[];
+  return rows.map((r) => ({ shard: r.shard ?? null, count: Number(r.count) })).sort((a, b) => b.count - a.count);
+}
+
+/** UUIDs of the nodes whose parent_node is `parentUuid`, in creation order; with `project`, those it owns or leases. */
+export async function childNodeUuids(knex: Knex, parentUuid: string, project?: string): Promise<string[]> {
+  const q = knex('nodes').select('uuid').where({ parent_node: parentUuid }).orderBy('id');
+  if (project !== undefined) q.where((w) => w.where('owner', project).orWhere('lessee', project));
+  const rows = await q;
+  return rows.map((r: { uuid: string }) => r.uuid);
+}

@@ -68,6 +68,11 @@ export async function findPortByUuid(knex: Knex, uuid: string): Promise<PortReco
   return row ? rowToPort(row) : undefined;
 }
 
+export async function findPortByName(knex: Knex, name: string): Promise<PortRecord | undefined> {
+  const row = await knex('ports').where({ name }).first();
+  return row ? rowToPort(row) : undefined;
+}
+
 export async function findPortByAddress(knex: Knex, address: string): Promise<PortRecord | undefined> {
   const row = await knex('ports').where({ address: normalizeMac(address) }).first();
   return row ? rowToPort(row) : undefined;

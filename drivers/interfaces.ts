@@ -66,6 +66,17 @@ export interface SensorReading {
   [sensorType: string]: Record<string, Json>;
 }
 
+/** Virtual media device kinds of the vmedia API (Ironic's boot_devices.VMEDIA_DEVICES). */
+export const VMEDIA_DEVICE_TYPES = ['disk', 'cdrom', 'floppy'] as const;
+export type VmediaDeviceType = (typeof VMEDIA_DEVICE_TYPES)[number];
+
+/** One virtual media device as GET /v1/nodes/{id}/vmedia shows it. */
+export interface VirtualMedia {
+  image: string | null;
+  inserted: boolean;
+  media_types: string[];
+}
+
 export interface ManagementInterface extends DriverInterface {
   supportedBootDevices(ctx: TaskContext): Promise<BootDevice[]>;
   getBootDevice(ctx: TaskContext): Promise<BootDeviceSetting>;
@@ -75,6 +86,10 @@ export interface ManagementInterface extends DriverInterface {
   setSecureBoot?(ctx: TaskContext, enabled: boolean): Promise<void>;
   getSensorsData?(ctx: TaskContext): Promise<SensorReading>;
   injectNmi?(ctx: TaskContext): Promise<void>;
+  /** The vmedia API (1.89/1.93): what the BMC has attached, attach an image by URL, detach by kind (all when none given). */
+  getVirtualMedia?(ctx: TaskContext): Promise<VirtualMedia[]>;
+  attachVirtualMedia?(ctx: TaskContext, device: VmediaDeviceType, imageUrl: string): Promise<void>;
+  detachVirtualMedia?(ctx: TaskContext, devices?: readonly VmediaDeviceType[]): Promise<void>;
 }
 
 export interface BootInterface extends DriverInterface {
@@ -239,6 +254,11 @@ export type ResolvedDriver = { readonly [K in InterfaceName]: InterfaceTypes[K] 
 export interface HardwareType {
   readonly name: string;
   readonly interfaces: { readonly [K in InterfaceName]: readonly string[] };
+  /**
+   * Also every other implementation Anvil has, after the listed ones (Ironic's fake-hardware
+   * accepts any enabled implementation: a lab's fake node may boot with ipxe, and so on).
+   */
+  readonly acceptsEveryImplementation?: boolean;
 }
 
 /** What a driver family folder exports (drivers/<family>/index.ts). */

@@ -4,7 +4,7 @@
 // outside this module reads or writes the raw bag; GET /v1/nodes and the agent's lookup show it
 // whole, as Ironic does.
 import type { NodeRecord } from '../db/nodes.ts';
-import type { BootDevice, PlannedStep, RamdiskPurpose, StepKind } from './interfaces.ts';
+import type { BootDevice, PlannedStep, RamdiskPurpose, StepKind, VmediaDeviceType } from './interfaces.ts';
 
 type Json = Record<string, unknown>;
 
@@ -35,6 +35,8 @@ export type InternalInfo = StepProgress<'deploy'> & StepProgress<'clean'> & Step
   /** Owner and reader: the fake management interface (drivers/fake), which has no BMC to ask. */
   fake_boot_device?: BootDevice;
   fake_boot_persistent?: boolean;
+  /** Owner and reader: the fake management interface; the image attached to each virtual media device (POST /v1/nodes/{id}/vmedia). */
+  fake_vmedia?: Partial<Record<VmediaDeviceType, string>>;
   /**
    * Owner: the Redfish virtual-media boot interfaces, while the deploy ISO is mounted; readers:
    * operators. (Network boots are boot records; virtual media will write one too.)

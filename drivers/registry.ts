@@ -21,7 +21,15 @@ for (const family of FAMILIES) {
   for (const iface of INTERFACE_NAMES) {
     for (const impl of family.implementations[iface] ?? []) implementations.get(iface)!.set(impl.name, impl);
   }
-  for (const hw of family.hardwareTypes) hardwareTypes.set(hw.name, hw);
+}
+for (const family of FAMILIES) {
+  for (const hw of family.hardwareTypes) hardwareTypes.set(hw.name, hw.acceptsEveryImplementation ? withEveryImplementation(hw) : hw);
+}
+
+/** The hardware type's lists, each followed by every other implementation of that interface. */
+function withEveryImplementation(hw: HardwareType): HardwareType {
+  const interfaces = Object.fromEntries(INTERFACE_NAMES.map((i) => [i, [...new Set([...hw.interfaces[i], ...implementations.get(i)!.keys()])]]));
+  return { ...hw, interfaces: interfaces as unknown as HardwareType['interfaces'] };
 }
 
 let holders = 0;

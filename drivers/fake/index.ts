@@ -7,8 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DriverError, InvalidInput } from '../../common/errors.ts';
 import type {
   BootDevice, BootInterface, BootMode, DeployInterface, DriverFamily, GenericInterface, HardwareType, InspectInterface,
-  ManagementInterface, PowerInterface, TaskContext,
+  ManagementInterface, PowerInterface, TaskContext, VmediaDeviceType,
 } from '../interfaces.ts';
+import { VMEDIA_DEVICE_TYPES } from '../interfaces.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import { internalInfo, withInternalInfo } from '../internal-info.ts';
 import { NO_OP_INTERFACE_LISTS } from '../noop/index.ts';
@@ -97,7 +98,28 @@ export const fakeManagement: ManagementInterface = {
   async injectNmi(ctx) {
     await act(ctx, 'power');
   },
+  // Virtual media: one device of each kind, what is attached kept in driver_internal_info.fake_vmedia.
+  async getVirtualMedia(ctx) {
+    const attached = fakeVmedia(ctx.node);
+    return VMEDIA_DEVICE_TYPES.map((kind) => ({ image: attached[kind] ?? null, inserted: kind in attached, media_types: [FAKE_MEDIA_TYPES[kind]] }));
+  },
+  async attachVirtualMedia(ctx, kind, imageUrl) {
+    await act(ctx, 'boot_device');
+    await ctx.save(withInternalInfo(ctx.node, { fake_vmedia: { ...fakeVmedia(ctx.node), [kind]: imageUrl } }));
+  },
+  async detachVirtualMedia(ctx, kinds) {
+    await act(ctx, 'boot_device');
+    const attached = fakeVmedia(ctx.node);
+    for (const kind of kinds && kinds.length ? kinds : VMEDIA_DEVICE_TYPES) delete attached[kind];
+    await ctx.save(withInternalInfo(ctx.node, { fake_vmedia: attached }));
+  },
 };
+
+const FAKE_MEDIA_TYPES: Record<VmediaDeviceType, string> = { cdrom: 'CD', disk: 'USBStick', floppy: 'Floppy' };
+
+function fakeVmedia(node: NodeRecord): Partial<Record<VmediaDeviceType, string>> {
+  return { ...internalInfo(node).fake_vmedia };
+}
 
 export const fakeBoot: BootInterface = {
   name: 'fake',
@@ -140,6 +162,7 @@ const fakeGeneric = (): GenericInterface => ({ name: 'fake', validate: validateF
 
 export const fakeHardware: HardwareType = {
   name: 'fake-hardware',
+  acceptsEveryImplementation: true,
   interfaces: {
     power: ['fake'],
     management: ['fake'],

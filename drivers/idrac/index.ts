@@ -8,6 +8,7 @@ import type { BootDevice, BootMode, DriverFamily } from '../interfaces.ts';
 import { redfishVirtualMediaBoot } from '../redfish/boot.ts';
 import { redfishHardwareType } from '../redfish/index.ts';
 import { redfishInspect } from '../redfish/inspect.ts';
+import { redfishOutOfBand } from '../redfish/out-of-band.ts';
 import { redfishManagement, standardSetBootDevice } from '../redfish/management.ts';
 import { redfishPower } from '../redfish/power.ts';
 import type { Json } from '../redfish/client.ts';
@@ -82,7 +83,7 @@ async function setBootMode(rn: RedfishNode, mode: BootMode): Promise<void> {
   }
 }
 
-export const IDRAC: Vendor = { name: 'idrac-redfish', bootName: 'idrac-redfish-virtual-media', setBootDevice, setBootMode, bootFromMedia };
+export const IDRAC: Vendor = { name: 'idrac-redfish', bootName: 'idrac-redfish-virtual-media', ownOutOfBand: true, setBootDevice, setBootMode, bootFromMedia };
 
 export const idracFamily: DriverFamily = {
   implementations: {
@@ -90,6 +91,9 @@ export const idracFamily: DriverFamily = {
     management: [redfishManagement(IDRAC)],
     inspect: [redfishInspect(IDRAC)],
     boot: [redfishVirtualMediaBoot(IDRAC)],
+    bios: [redfishOutOfBand(IDRAC.name)],
+    raid: [redfishOutOfBand(IDRAC.name)],
+    vendor: [redfishOutOfBand(IDRAC.name)],
   },
   hardwareTypes: [redfishHardwareType('idrac', IDRAC)],
 };

@@ -11,6 +11,7 @@ import type { NodeRecord } from '../../db/nodes.ts';
 import { AgentClient, commandErrorText } from './client.ts';
 import { imageUrlForAgent, instanceChecksum } from './image-source.ts';
 import { bootRamdisk, powerOffAgent, withoutAgentBoot } from './ramdisk-boot.ts';
+import { powerOffUnlessDisabled, powerOnOrReboot } from '../power-flows.ts';
 import { clearedProgress, inBandAgentSteps } from './steps.ts';
 
 type Json = Record<string, unknown>;
@@ -66,12 +67,14 @@ const DEPLOY_STEPS: StepDefinition[] = [
   },
   { kind: 'deploy', step: 'prepare_instance_boot', priority: 60, requiresRamdisk: true, abortable: false, run: prepareInstanceBoot },
   { kind: 'deploy', step: 'tear_down_agent', priority: 40, requiresRamdisk: true, abortable: false, run: powerOffAgent },
-  { kind: 'deploy', step: 'boot_instance', priority: 20, requiresRamdisk: false, abortable: false, run: (ctx) => ctx.driver.power.setPowerState(ctx, 'power on') },
+  { kind: 'deploy', step: 'boot_instance', priority: 20, requiresRamdisk: false, abortable: false, run: powerOnOrReboot },
 ];
 
 async function finishCleaning(ctx: TaskContext): Promise<void> {
-  await ctx.driver.power.setPowerState(ctx, 'power off');
+  await powerOffUnlessDisabled(ctx);
   await ctx.driver.boot.cleanUpRamdisk(ctx);
+  // A node that may not be powered off is rebooted out of the ramdisk (tear_down_inband_cleaning).
+  if (ctx.node.disable_power_off) await ctx.driver.power.reboot(ctx, false);
   await ctx.save(withoutAgentBoot(ctx, clearedProgress('clean')));
 }
 
@@ -109,8 +112,10 @@ export const directDeploy: DeployInterface = {
   },
 
   async tearDown(ctx) {
-    await ctx.driver.power.setPowerState(ctx, 'power off');
+    await powerOffUnlessDisabled(ctx);
     await ctx.driver.boot.cleanUpInstance(ctx);
+    // It could not be powered off: a reboot stops the instance (AgentBaseMixin.clean_up).
+    if (ctx.node.disable_power_off) await ctx.driver.power.reboot(ctx, false);
     await ctx.save(withoutAgentBoot(ctx, clearedProgress('deploy')));
   },
 
@@ -131,13 +136,13 @@ export const directDeploy: DeployInterface = {
       return await heartbeatSteps(ctx, kind, steps);
     } catch (err) {
       // Ironic powers a node off when its deploy fails; a failed clean is left for an operator.
-      if (kind === 'deploy') await ctx.driver.power.setPowerState(ctx, 'power off').catch(() => undefined);
+      if (kind === 'deploy') await powerOffUnlessDisabled(ctx).catch(() => undefined);
       throw err;
     }
   },
 
   async abort(ctx) {
-    await ctx.driver.power.setPowerState(ctx, 'power off');
+    await powerOffUnlessDisabled(ctx);
     await ctx.driver.boot.cleanUpRamdisk(ctx);
     await ctx.save(withoutAgentBoot(ctx, [...clearedProgress('deploy'), ...clearedProgress('clean')]));
   },

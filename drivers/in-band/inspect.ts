@@ -5,6 +5,7 @@ import { InvalidInput } from '../../common/errors.ts';
 import type { InspectInterface, InspectedPort, InspectionResult } from '../interfaces.ts';
 import { normalizeMac } from '../../common/mac.ts';
 import { bootRamdisk, withoutAgentBoot } from './ramdisk-boot.ts';
+import { powerOffUnlessDisabled } from '../power-flows.ts';
 
 type Json = Record<string, unknown>;
 
@@ -82,13 +83,15 @@ export const agentInspect: InspectInterface = {
   },
   async continueInspection(ctx, data) {
     const result = inspectionResult(data);
-    await ctx.driver.power.setPowerState(ctx, 'power off');
+    // Ironic reboots a node with disable_power_off where it would power it off (inspector tear_down_managed_boot).
+    if (ctx.node.disable_power_off) await ctx.driver.power.reboot(ctx, false);
+    else await ctx.driver.power.setPowerState(ctx, 'power off');
     await ctx.driver.boot.cleanUpRamdisk(ctx);
     await ctx.save(withoutAgentBoot(ctx));
     return result;
   },
   async abort(ctx) {
-    await ctx.driver.power.setPowerState(ctx, 'power off');
+    await powerOffUnlessDisabled(ctx);
     await ctx.driver.boot.cleanUpRamdisk(ctx);
   },
 };

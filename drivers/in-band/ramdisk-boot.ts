@@ -4,25 +4,31 @@ import type { RamdiskPurpose, TaskContext } from '../interfaces.ts';
 import { AGENT_BOOT_KEYS, withoutInternalInfo, type InternalKey } from '../internal-info.ts';
 import { AgentClient } from './client.ts';
 import { agentTuning } from './settings.ts';
+import { powerOffAndOn } from '../power-flows.ts';
 
 /** The fields that forget this ramdisk boot's agent (and `progress` keys of the steps it ran). */
 export function withoutAgentBoot(ctx: TaskContext, progress: readonly InternalKey[] = []) {
   return withoutInternalInfo(ctx.node, [...AGENT_BOOT_KEYS, ...progress]);
 }
 
-/** Powers off, prepares the ramdisk boot, powers on: the agent will look itself up. */
+/** Powers off, prepares the ramdisk boot, powers on (one reboot with disable_power_off): the agent will look itself up. */
 export async function bootRamdisk(ctx: TaskContext, purpose: RamdiskPurpose, progress: readonly InternalKey[]): Promise<void> {
   await ctx.save(withoutAgentBoot(ctx, progress));
-  await ctx.driver.power.setPowerState(ctx, 'power off');
-  await ctx.driver.boot.prepareRamdisk(ctx, purpose);
-  await ctx.driver.power.setPowerState(ctx, 'power on');
+  await powerOffAndOn(ctx, () => ctx.driver.boot.prepareRamdisk(ctx, purpose));
 }
 
 /**
  * Ironic's tear_down_agent: ask the agent to power the machine off, watch the power state for a
- * while, then force it off. The agent's URL and token are dropped: that ramdisk is gone.
+ * while, then force it off. The agent's URL and token are dropped: that ramdisk is gone. With
+ * disable_power_off nothing is powered off (Ironic locks the agent down instead; Anvil's agent
+ * has no lockdown command, so it is left running until the reboot into the instance).
  */
 export async function powerOffAgent(ctx: TaskContext): Promise<void> {
+  if (ctx.node.disable_power_off) {
+    // The node keeps running the ramdisk until boot_instance reboots it into the instance.
+    await ctx.save(withoutAgentBoot(ctx));
+    return;
+  }
   const tuning = agentTuning(ctx.config);
   let asked = false;
   try {

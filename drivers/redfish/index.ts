@@ -8,6 +8,7 @@ import { redfishManagement } from './management.ts';
 import { redfishPower } from './power.ts';
 import type { Vendor } from './vendor.ts';
 import { NO_OP_INTERFACE_LISTS } from '../noop/index.ts';
+import { OUT_OF_BAND_INTERFACES, redfishOutOfBand } from './out-of-band.ts';
 
 export const REDFISH: Vendor = { name: 'redfish', bootName: 'redfish-virtual-media' };
 
@@ -19,6 +20,7 @@ export const redfishBootInterface = redfishVirtualMediaBoot(REDFISH);
 /** A Redfish-based hardware type's interface lists: the vendor's own first, plain Redfish beside. */
 export function redfishHardwareType(name: string, vendor: Vendor): HardwareType {
   const own = (generic: string) => (vendor.name === REDFISH.name ? [generic] : [vendor.name, generic]);
+  const oob = vendor.ownOutOfBand ? [vendor.name, 'redfish'] : ['redfish'];
   return {
     name,
     interfaces: {
@@ -28,6 +30,10 @@ export function redfishHardwareType(name: string, vendor: Vendor): HardwareType 
       deploy: ['direct', 'ramdisk', 'fake'],
       inspect: [...own('redfish'), 'agent', 'no-inspect'],
       ...NO_OP_INTERFACE_LISTS,
+      bios: ['no-bios', ...oob],
+      raid: ['no-raid', ...oob],
+      firmware: ['no-firmware', 'redfish'],
+      vendor: ['no-vendor', ...oob],
     },
   };
 }
@@ -38,6 +44,7 @@ export const redfishFamily: DriverFamily = {
     management: [redfishManagementInterface],
     inspect: [redfishInspectInterface],
     boot: [redfishBootInterface],
+    ...Object.fromEntries(OUT_OF_BAND_INTERFACES.map((i) => [i, [redfishOutOfBand('redfish')]])),
   },
   hardwareTypes: [redfishHardwareType('redfish', REDFISH)],
   // Every Redfish-based family (idrac, ilo) shares these clients: closing them here closes theirs.

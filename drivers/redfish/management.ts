@@ -1,10 +1,10 @@
 // The Redfish management interface: boot override (device, once or persistent), boot mode,
-// secure boot, sensors from the chassis, NMI.
+// secure boot, sensors from the chassis, NMI, and the virtual media the vmedia API attaches.
 import { InvalidInput, UnsupportedOperation } from '../../common/errors.ts';
-import type { BootDevice, BootMode, ManagementInterface, SensorReading } from '../interfaces.ts';
+import type { BootDevice, BootMode, ManagementInterface, SensorReading, VmediaDeviceType } from '../interfaces.ts';
 import type { Json } from './client.ts';
 import { parseRedfishInfo, REDFISH_PROPERTIES } from './driver-info.ts';
-import { isObject, linkOf, RedfishNode } from './system.ts';
+import { isObject, linkOf, RedfishNode, type MediaDevice } from './system.ts';
 import type { Vendor } from './vendor.ts';
 
 const TARGETS: Partial<Record<BootDevice, string[]>> = {
@@ -91,6 +91,20 @@ async function sensors(rn: RedfishNode): Promise<SensorReading> {
   return out;
 }
 
+/** Redfish MediaTypes of each vmedia device kind (Ironic's VMEDIA_DEVICES_MAP; a DVD drive serves a CD request). */
+const MEDIA_TYPES: Record<VmediaDeviceType, string[]> = { cdrom: ['CD', 'DVD'], disk: ['USBStick'], floppy: ['Floppy'] };
+
+function mediaTypesOf(device: MediaDevice): string[] {
+  return Array.isArray(device.doc.MediaTypes) ? device.doc.MediaTypes.map(String) : [];
+}
+
+async function mediaDeviceFor(rn: RedfishNode, kind: VmediaDeviceType): Promise<MediaDevice> {
+  if (kind === 'cdrom') return rn.cdDevice();
+  const found = (await rn.mediaDevices()).find((d) => mediaTypesOf(d).some((t) => MEDIA_TYPES[kind].includes(t)));
+  if (!found) throw new UnsupportedOperation(`The BMC of node ${rn.node.uuid} offers no virtual media device of type ${kind} (Redfish MediaTypes ${MEDIA_TYPES[kind].join(' or ')})`);
+  return found;
+}
+
 export function redfishManagement(vendor: Vendor): ManagementInterface {
   return {
     name: vendor.name,
@@ -134,6 +148,22 @@ export function redfishManagement(vendor: Vendor): ManagementInterface {
     },
     async getSensorsData(ctx) {
       return sensors(await RedfishNode.open(ctx));
+    },
+    async getVirtualMedia(ctx) {
+      const rn = await RedfishNode.open(ctx);
+      return (await rn.mediaDevices()).map((d) => ({ image: typeof d.doc.Image === 'string' && d.doc.Image !== '' ? d.doc.Image : null, inserted: d.doc.Inserted === true, media_types: mediaTypesOf(d) }));
+    },
+    async attachVirtualMedia(ctx, kind, imageUrl) {
+      const rn = await RedfishNode.open(ctx);
+      await rn.insertMedia(await mediaDeviceFor(rn, kind), imageUrl);
+    },
+    async detachVirtualMedia(ctx, kinds) {
+      const rn = await RedfishNode.open(ctx);
+      if (!kinds || kinds.length === 0) {
+        for (const d of await rn.mediaDevices()) await rn.ejectMedia(d);
+        return;
+      }
+      for (const kind of kinds) await rn.ejectMedia(await mediaDeviceFor(rn, kind));
     },
     async injectNmi(ctx) {
       const rn = await RedfishNode.open(ctx);

@@ -198,19 +198,32 @@ export class RedfishNode {
     return out;
   }
 
+  /** The devices of one VirtualMedia collection; none when the collection is gone (404). */
+  private async mediaMembers(collection: string): Promise<MediaDevice[]> {
+    let members: string[];
+    try {
+      members = memberLinks(await this.client.getJson(collection));
+    } catch (err) {
+      if (err instanceof RedfishError && err.status === 404) return [];
+      throw err;
+    }
+    const docs: MediaDevice[] = [];
+    for (const m of members) docs.push({ path: m, doc: await this.client.getJson(m) });
+    return docs;
+  }
+
+  /** Every virtual media device of the node (the system's and its managers'), as GET /v1/nodes/{id}/vmedia lists them. */
+  async mediaDevices(): Promise<MediaDevice[]> {
+    const out: MediaDevice[] = [];
+    for (const c of await this.mediaCollections()) out.push(...(await this.mediaMembers(c)));
+    return out;
+  }
+
   /** The virtual CD/DVD device, chosen by MediaTypes (not by its Id); AMI leaves MediaTypes out, so then by name. */
   async cdDevice(): Promise<MediaDevice> {
     const collections = await this.mediaCollections();
     for (const c of collections) {
-      let members: string[];
-      try {
-        members = memberLinks(await this.client.getJson(c));
-      } catch (err) {
-        if (err instanceof RedfishError && err.status === 404) continue;
-        throw err;
-      }
-      const docs: MediaDevice[] = [];
-      for (const m of members) docs.push({ path: m, doc: await this.client.getJson(m) });
+      const docs = await this.mediaMembers(c);
       const byType = docs.find((d) => Array.isArray(d.doc.MediaTypes) && d.doc.MediaTypes.some((t) => t === 'CD' || t === 'DVD'));
       const byName = docs.find((d) => !Array.isArray(d.doc.MediaTypes) && /cd|dvd/i.test(`${String(d.doc.Id ?? '')} ${String(d.doc.Name ?? '')}`));
       if (byType ?? byName) return (byType ?? byName)!;

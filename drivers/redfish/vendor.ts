@@ -7,6 +7,8 @@ export interface Vendor {
   /** Implementation names: power/management/inspect share one, boot has its own. */
   readonly name: string;
   readonly bootName: string;
+  /** Whether the vendor has bios, raid and vendor interfaces of its own name (iDRAC's idrac-redfish). */
+  readonly ownOutOfBand?: boolean;
   /** Sets the boot override; the default PATCHes Boot on the system. */
   setBootDevice?(rn: RedfishNode, device: BootDevice, persistent: boolean): Promise<void>;
   setBootMode?(rn: RedfishNode, mode: BootMode): Promise<void>;

@@ -3,7 +3,7 @@
 import type { Knex } from 'knex';
 import { InvalidInput, Conflict } from '../../common/errors.ts';
 import { findChassis } from '../../db/chassis.ts';
-import { INTERFACE_NAMES, nodeIdByName, type InterfaceName } from '../../db/nodes.ts';
+import { findNode, INTERFACE_NAMES, nodeIdByName, type InterfaceName } from '../../db/nodes.ts';
 import { checkInterface } from '../../drivers/registry.ts';
 import type { HardwareType } from '../../drivers/interfaces.ts';
 import { NODE_FIELD_VERSIONS } from './nodeView.ts';
@@ -41,10 +41,11 @@ export const NODE_INPUT_SCHEMAS: Record<string, Record<string, unknown>> = {
   instance_uuid: str(36),
   boot_mode: str(16),
   secure_boot: NULLABLE_BOOL,
+  disable_power_off: NULLABLE_BOOL,
   ...Object.fromEntries(INTERFACE_NAMES.map((i) => [`${i}_interface`, str(255)])),
 };
 
-const NODE_BOOLEAN_FIELDS = ['automated_clean', 'retired', 'maintenance', 'protected', 'console_enabled', 'secure_boot'];
+const NODE_BOOLEAN_FIELDS = ['automated_clean', 'retired', 'maintenance', 'protected', 'console_enabled', 'secure_boot', 'disable_power_off'];
 
 /** Fields POST /v1/nodes accepts. */
 export const NODE_CREATE_FIELDS = Object.keys(NODE_INPUT_SCHEMAS).filter((f) => f !== 'maintenance_reason' && f !== 'protected' && f !== 'protected_reason');
@@ -62,7 +63,7 @@ export const NODE_CREATE_SCHEMA = {
 /** Value of a root field after `remove` (Ironic resets it to the field's default). */
 export function defaultAfterRemove(field: string, hw: HardwareType | undefined): unknown {
   if (['driver_info', 'instance_info', 'properties', 'extra', 'network_data'].includes(field)) return {};
-  if (['maintenance', 'retired', 'protected', 'console_enabled'].includes(field)) return false;
+  if (['maintenance', 'retired', 'protected', 'console_enabled', 'disable_power_off'].includes(field)) return false;
   if (field === 'conductor_group') return '';
   if (field.endsWith('_interface') && hw) return hw.interfaces[field.slice(0, -'_interface'.length) as InterfaceName][0];
   return null;
@@ -82,8 +83,19 @@ export function normalizeConductorGroup(group: string): string {
   return group.toLowerCase();
 }
 
-/** Checks and converts the writable fields that need more than a type check. */
-export async function checkNodeFields(knex: Knex, fields: Record<string, unknown>, hw: HardwareType, nodeId?: number): Promise<Record<string, unknown>> {
+/**
+ * `parent_node` is given as a name or UUID and stored as the parent's UUID. As in Ironic
+ * (authorize_node_link), a parent that does not exist or has another owner gets one same 400,
+ * so the answer does not tell which.
+ */
+async function parentNodeUuid(knex: Knex, ident: string, owner: string | null): Promise<string> {
+  const parent = await findNode(knex, ident);
+  if (!parent || parent.owner !== owner) throw new InvalidInput(`Unable to apply the requested parent_node '${ident}'. Requested value was invalid.`);
+  return parent.uuid;
+}
+
+/** Checks and converts the writable fields that need more than a type check (`owner`: the node's, for links to other nodes). */
+export async function checkNodeFields(knex: Knex, fields: Record<string, unknown>, hw: HardwareType, nodeId?: number, owner: string | null = null): Promise<Record<string, unknown>> {
   const out = coerceBooleans({ ...fields }, NODE_BOOLEAN_FIELDS);
   if (typeof out.name === 'string') {
     checkName(out.name, 'node');
@@ -93,6 +105,11 @@ export async function checkNodeFields(knex: Knex, fields: Record<string, unknown
   if (typeof out.uuid === 'string') out.uuid = checkUuid(out.uuid, 'uuid');
   if (typeof out.instance_uuid === 'string') out.instance_uuid = checkUuid(out.instance_uuid, 'instance_uuid');
   if (typeof out.conductor_group === 'string') out.conductor_group = normalizeConductorGroup(out.conductor_group);
+  if (out.disable_power_off === null) out.disable_power_off = false;
+  if (typeof out.parent_node === 'string') {
+    out.parent_node = await parentNodeUuid(knex, out.parent_node, 'owner' in out ? (out.owner as string | null) : owner);
+    if (nodeId !== undefined && (await findNode(knex, out.parent_node as string))?.id === nodeId) throw new InvalidInput('A node cannot be its own parent_node.');
+  }
   if ('chassis_uuid' in out) {
     const uuid = out.chassis_uuid;
     delete out.chassis_uuid;

@@ -110,7 +110,10 @@ const RULES: Readonly<Partial<Record<ProvisionEvent, VerbRules>>> = {
   },
   service: {
     takes: ['service_steps', 'disable_ramdisk'],
-    check: (body) => required(body, 'service_steps', 'service'),
+    check(body, _node, version) {
+      required(body, 'service_steps', 'service');
+      if (body.disable_ramdisk !== undefined) requireMinor(version, 108, 'disable_ramdisk with the service verb');
+    },
     request: (body) => given(body, { steps: 'service_steps', disable_ramdisk: 'disable_ramdisk' }),
   },
   rescue: {

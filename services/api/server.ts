@@ -13,13 +13,17 @@ import type { ApiContext } from './context.ts';
 import { jsonLimits, parseJsonBody, refuseNulInUrl } from './body.ts';
 import { clientErrorHandler, sendError } from './errors.ts';
 import { validatorCompiler } from './validation.ts';
-import { negotiateVersion } from './version.ts';
+import { negotiateVersion, stripJsonSuffix } from './version.ts';
 import { rootRoutes } from './routes/root.ts';
 import { nodeRoutes } from './routes/nodes.ts';
 import { nodeStateRoutes } from './routes/node-states.ts';
 import { nodeManagementRoutes } from './routes/node-management.ts';
 import { nodeTraitRoutes } from './routes/node-traits.ts';
 import { nodeHistoryRoutes } from './routes/node-history.ts';
+import { nodeChildrenRoutes } from './routes/node-children.ts';
+import { nodeVmediaRoutes } from './routes/node-vmedia.ts';
+import { shardRoutes } from './routes/shards.ts';
+import { runbookRoutes } from './routes/runbooks.ts';
 import { portRoutes } from './routes/ports.ts';
 import { portgroupRoutes } from './routes/portgroups.ts';
 import { chassisRoutes } from './routes/chassis.ts';
@@ -38,12 +42,16 @@ export const ROUTE_PLUGINS: ApiPlugin[] = [
   nodeManagementRoutes,
   nodeTraitRoutes,
   nodeHistoryRoutes,
+  nodeChildrenRoutes,
+  nodeVmediaRoutes,
   portRoutes,
   portgroupRoutes,
   chassisRoutes,
   driverRoutes,
   conductorRoutes,
   allocationRoutes,
+  shardRoutes,
+  runbookRoutes,
   ramdiskRoutes,
   netbootRoutes,
 ];
@@ -72,6 +80,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
     frameworkErrors: (err, req, reply) => sendError(err, req, reply),
     genReqId: () => `req-${randomUUID()}`,
     ...(tls.https ? { https: { ...tls.https, ...timeouts } } : { http: timeouts }),
+    rewriteUrl: (req) => stripJsonSuffix(req.url ?? '/', req.headers['x-openstack-ironic-api-version']),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.decorateRequest('apiVersion', 1);

@@ -5,10 +5,11 @@ import { NotAcceptable, NotFound } from '../../common/errors.ts';
 
 export const MIN_VERSION = 1;
 /**
- * 1.89 is the lowest maximum Metal3's baremetal-operator accepts. Fields and verbs gated up to
- * here are served; newer ones (disable_power_off 1.95, health 1.109, ...) are not claimed.
+ * 1.95 is what Metal3's baremetal-operator needs (it always sends disable_power_off). Fields,
+ * verbs and endpoints gated up to here are served; newer ones (inspection rules 1.96, health
+ * 1.109, ...) are not claimed.
  */
-export const MAX_VERSION = 89;
+export const MAX_VERSION = 95;
 
 export const VERSION_HEADER = 'X-OpenStack-Ironic-API-Version';
 export const MIN_VERSION_HEADER = 'X-OpenStack-Ironic-API-Minimum-Version';
@@ -76,4 +77,19 @@ export function requireMinor(version: number, minor: number, what: string): void
 /** Endpoints that did not exist at the requested version answer 404, as Ironic does. */
 export function requireEndpoint(req: FastifyRequest, minor: number): void {
   if (req.apiVersion < minor) throw new NotFound('The resource could not be found.');
+}
+
+/**
+ * Below 1.91 Ironic strips a `.json` suffix from the path (`/v1/nodes/n1.json` is node `n1`), a
+ * leftover of pecan's content-type guessing; from 1.91 the suffix is part of the identifier. As in
+ * Ironic's JsonExtensionMiddleware, only a request that names a version below 1.91 is rewritten.
+ * Runs before routing (Fastify's rewriteUrl), so it reads the header itself.
+ */
+export function stripJsonSuffix(url: string, versionHeader: string | string[] | undefined): string {
+  const q = url.indexOf('?');
+  const path = (q < 0 ? url : url.slice(0, q)).replace(/\/+$/, '');
+  if (!path.endsWith('.json') || typeof versionHeader !== 'string') return url;
+  const m = /^\s*1\.(\d+)\s*$/.exec(versionHeader);
+  if (!m || Number(m[1]) >= 91) return url;
+  return path.slice(0, -'.json'.length) + (q < 0 ? '' : url.slice(q));
 }

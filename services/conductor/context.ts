@@ -8,6 +8,7 @@ import { recordHistory, retractHistory, type Severity } from '../../db/history.t
 import { updateNode, type NodeRecord } from '../../db/nodes.ts';
 import { portsOfNode, type PortRecord } from '../../db/ports.ts';
 import type { Logger } from '../../common/logger.ts';
+import { DriverError } from '../../common/errors.ts';
 import type { Knex } from 'knex';
 import type { AnvilConfig } from '../../common/config.ts';
 import type { Runtime } from './runtime.ts';
@@ -108,6 +109,8 @@ function recordingPower(power: PowerInterface): PowerInterface {
     validate: (node, ports) => power.validate(node, ports),
     getPowerState: (ctx) => power.getPowerState(ctx),
     async setPowerState(ctx, target, timeoutSec) {
+      // As Ironic's node_power_action: a node with disable_power_off is never powered off, whoever asks.
+      if (target !== 'power on' && ctx.node.disable_power_off) throw new DriverError(`Refusing to power off node ${ctx.node.uuid}: disable_power_off is set`, 'PowerStateFailure');
       await power.setPowerState(ctx, target, timeoutSec);
       await ctx.save({ power_state: target === 'soft power off' ? 'power off' : target });
     },

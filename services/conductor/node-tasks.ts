@@ -6,7 +6,7 @@ import { fingerprint } from '../../common/secrets.ts';
 import { ABORTED_IN_MAINTENANCE, nextState, ProvisionState as S, WAIT_STATES } from '../../common/states.ts';
 import { now } from '../../db/index.ts';
 import { claimTask, finishTask, pendingTasks, requeueTask } from '../../db/tasks.ts';
-import { BOOT_DEVICES, type BootDevice, type Heartbeat } from '../../drivers/interfaces.ts';
+import { BOOT_DEVICES, VMEDIA_DEVICE_TYPES, type BootDevice, type Heartbeat, type ManagementInterface, type VmediaDeviceType } from '../../drivers/interfaces.ts';
 import { internalInfo, withInternalInfo } from '../../drivers/internal-info.ts';
 import { LockLost, type NodeTask } from './context.ts';
 import { FLOWS } from './flows.ts';
@@ -93,11 +93,12 @@ async function abort(ctx: NodeTask, args: Args): Promise<null> {
   }
   try {
     // The context's power interface records the new power_state (context.ts recordingPower).
-    await ctx.driver.power.setPowerState(ctx, 'power off', ctx.config.conductor.powerStateChangeTimeout);
+    if (!ctx.node.disable_power_off) await ctx.driver.power.setPowerState(ctx, 'power off', ctx.config.conductor.powerStateChangeTimeout);
   } catch (err) {
     problems.push(`powering off: ${errorMessage(err)}`);
   }
-  await ctx.note(problems.length ? `Abort in "${from}" was partial: ${problems.join('; ')}` : `Aborted the operation in "${from}" and powered the node off`, problems.length ? 'warning' : 'info');
+  const after = ctx.node.disable_power_off ? 'left the node powered (disable_power_off)' : 'powered the node off';
+  await ctx.note(problems.length ? `Abort in "${from}" was partial: ${problems.join('; ')}` : `Aborted the operation in "${from}" and ${after}`, problems.length ? 'warning' : 'info');
   return null;
 }
 
@@ -106,6 +107,20 @@ function bootDeviceArgs(args: Args): { device: BootDevice; persistent: boolean }
     throw new InvalidInput(`Invalid boot device "${String(args.boot_device)}": use one of ${BOOT_DEVICES.join(', ')}`);
   }
   return { device: args.boot_device as BootDevice, persistent: args.persistent === true };
+}
+
+function vmediaKind(value: unknown): VmediaDeviceType {
+  if (typeof value !== 'string' || !(VMEDIA_DEVICE_TYPES as readonly string[]).includes(value)) {
+    throw new InvalidInput(`Invalid virtual media device type "${String(value)}": use one of ${VMEDIA_DEVICE_TYPES.join(', ')}`);
+  }
+  return value as VmediaDeviceType;
+}
+
+/** The management interface's vmedia method, or Ironic's UnsupportedDriverExtension (a 400). */
+function vmediaMethod<K extends 'getVirtualMedia' | 'attachVirtualMedia' | 'detachVirtualMedia'>(m: ManagementInterface, method: K): NonNullable<ManagementInterface[K]> {
+  const fn = m[method];
+  if (!fn) throw new InvalidInput(`The management interface "${m.name}" of this node does not support virtual media`, 'UnsupportedDriverExtension');
+  return fn.bind(m) as NonNullable<ManagementInterface[K]>;
 }
 
 /** Handlers by task kind. */
@@ -142,6 +157,23 @@ export const TASK_HANDLERS: Readonly<Record<string, TaskHandler>> = {
       const m = ctx.driver.management;
       if (!m.injectNmi) throw new UnsupportedOperation(`management interface "${m.name}" cannot inject an NMI`);
       await m.injectNmi(ctx);
+      return null;
+    },
+  },
+  get_virtual_media: { run: (ctx) => vmediaMethod(ctx.driver.management, 'getVirtualMedia')(ctx) },
+  attach_virtual_media: {
+    async run(ctx, args) {
+      if (typeof args.image_url !== 'string') throw new InvalidInput('Attaching virtual media needs an image_url');
+      await vmediaMethod(ctx.driver.management, 'attachVirtualMedia')(ctx, vmediaKind(args.device_type), args.image_url);
+      await ctx.note(`Virtual media ${String(args.device_type)} attached`);
+      return null;
+    },
+  },
+  detach_virtual_media: {
+    async run(ctx, args) {
+      const kinds = Array.isArray(args.device_types) ? args.device_types.map(vmediaKind) : undefined;
+      await vmediaMethod(ctx.driver.management, 'detachVirtualMedia')(ctx, kinds);
+      await ctx.note(`Virtual media detached: ${kinds ? kinds.join(', ') : 'all devices'}`);
       return null;
     },
   },

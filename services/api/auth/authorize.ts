@@ -79,7 +79,26 @@ export async function authorize(req: FastifyRequest, knex: Knex, policy: Policy,
       if (!(await allowed('baremetal:allocation:create'))) throw new PolicyForbidden('baremetal:allocation:create');
       if (!(await allowed('baremetal:allocation:create_restricted'))) await ownCreation(req, allowed, 'allocation', 'baremetal:allocation:create_restricted');
       break;
+    case 'runbookGet':
+      if (!(await allowed('baremetal:runbook:get'))) {
+        if (target === null) await load();
+        if ((target as Target | null)?.['runbook.public'] !== 'true') throw new PolicyForbidden('baremetal:runbook:get');
+      }
+      break;
+    case 'runbookCreate':
+      if (!(await allowed('baremetal:runbook:create'))) throw new PolicyForbidden('baremetal:runbook:create');
+      if (!id.system) projectRunbook(req);
+      break;
   }
+}
+
+/** A runbook created by a project-scoped caller is its project's, and not public (Ironic's RunbooksController.post). */
+function projectRunbook(req: FastifyRequest): void {
+  const project = req.auth.identity.projectId;
+  const body = (req.body ?? {}) as Record<string, unknown>;
+  if (body.owner != null && body.owner !== project) throw new AnvilError('Cannot create a runbook as a project scoped admin with an owner other than your own project.', 400, 'Invalid');
+  if (project && body.public === true) throw new AnvilError('Cannot create a public runbook as a project scoped admin.', 400, 'Invalid');
+  req.body = { ...body, owner: project };
 }
 
 /**

@@ -15,6 +15,7 @@ import { BOOL, coerceBooleans } from '../validation.ts';
 import { requireVersion } from '../version.ts';
 import { askProvision, verbOf, type ProvisionBody } from '../provision-verbs.ts';
 import { lockedOrChanged } from './nodes.ts';
+import { runbookRequest } from './runbooks.ts';
 
 const STEP = { type: 'object', required: ['interface', 'step'], properties: { interface: { type: 'string' }, step: { type: 'string' }, args: { type: 'object' }, priority: { type: 'integer' }, order: { type: 'integer' } } };
 
@@ -30,6 +31,7 @@ const PROVISION_SCHEMA = {
     service_steps: { type: 'array', items: STEP },
     rescue_password: { type: 'string' },
     disable_ramdisk: BOOL,
+    runbook: { type: ['string', 'null'] },
   },
 };
 
@@ -50,12 +52,19 @@ function invalidState(action: string, node: NodeRecord, ident: string): InvalidI
   return new InvalidInput(`The requested action "${action}" can not be performed on node "${ident}" while it is in state "${node.provision_state}".`, 'InvalidStateRequested');
 }
 
-/** Finds the node, asks the verb table (provision-verbs.ts), writes what it answers. */
-async function provisionHandler(req: Req<ProvisionBody>, reply: FastifyReply, ctx: ApiContext) {
+/** A provision request may name a runbook (1.92) instead of clean or service steps. */
+type ProvisionRequest = ProvisionBody & { runbook?: string | null };
+
+/** Finds the node, expands a runbook into the steps it stands for, asks the verb table (provision-verbs.ts), writes what it answers. */
+async function provisionHandler(req: Req<ProvisionRequest>, reply: FastifyReply, ctx: ApiContext) {
   const { ident } = req.params;
-  const body = coerceBooleans(req.body, ['disable_ramdisk']);
+  const { runbook, ...body } = coerceBooleans(req.body, ['disable_ramdisk']);
   const event = verbOf(body.target, req.apiVersion);
   const node = await findNodeOr404(ctx.db.knex, ident);
+  if (runbook != null) {
+    requireVersion(req, 92, 'runbook');
+    Object.assign(body, await runbookRequest(ctx, node, body.target, runbook, body));
+  }
   const asked = askProvision(event, body, node, req.apiVersion);
   if (!asked) {
     if (node.reservation) throw await lockedOrChanged(ctx, node, ident);
@@ -85,7 +94,8 @@ async function powerHandler(req: Req<{ target: string; timeout?: number }>, repl
   if (timeout !== undefined && timeout < 1) throw new InvalidInput(`Invalid timeout value ${timeout}: it must be a positive integer.`);
   if (node.provision_state === ProvisionState.CLEANING || node.provision_state === ProvisionState.CLEAN_WAIT) throw invalidState(target, node, ident);
   if (node.disable_power_off && (target === PowerState.OFF || target === PowerState.SOFT_OFF)) {
-    throw new InvalidInput(`Powering off node ${node.uuid} is disabled (disable_power_off is set)`);
+    // Ironic's PowerStateFailure, an InvalidState: 409.
+    throw new Conflict(`Failed to set node power state to ${target}: node ${node.uuid} has disable_power_off set, so it may only be rebooted.`, 'PowerStateFailure');
   }
   if (node.target_power_state) throw new Conflict(`Node ${node.uuid} is already changing its power state to "${node.target_power_state}", please retry after the current operation is completed.`, 'NodeLocked');
   const updated = await updateNode(
@@ -127,7 +137,7 @@ async function bootSettingHandler(req: Req<{ target: unknown }>, reply: FastifyR
 
 export const nodeStateRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {
   app.get<{ Params: { ident: string } }>('/nodes/:ident/states', async (req) => statesView(await findNodeOr404(ctx.db.knex, req.params.ident), req.apiVersion));
-  app.put<{ Params: { ident: string }; Body: ProvisionBody }>('/nodes/:ident/states/provision', { schema: { body: PROVISION_SCHEMA } }, (req, reply) => provisionHandler(req, reply, ctx));
+  app.put<{ Params: { ident: string }; Body: ProvisionRequest }>('/nodes/:ident/states/provision', { schema: { body: PROVISION_SCHEMA } }, (req, reply) => provisionHandler(req, reply, ctx));
   app.put<{ Params: { ident: string }; Body: { target: string; timeout?: number } }>('/nodes/:ident/states/power', { schema: { body: POWER_SCHEMA } }, (req, reply) => powerHandler(req, reply, ctx));
   app.put<{ Params: { ident: string }; Body: { logical_disks: unknown[] } }>(
     '/nodes/:ident/states/raid',

@@ -158,7 +158,7 @@ async function patchNodeHandler(req: FastifyRequest<{ Params: { ident: string } 
   const chassisUuid = node.chassis_id ? rel.chassisUuid.get(node.chassis_id) ?? null : null;
   const asked = nodeChanges(node, req.body as PatchOp[], { ident, version: req.apiVersion, query: req.query as Query, chassisUuid, limits: jsonLimits(ctx.config) });
   if (!asked) return showNode(req, ctx, node);
-  const { fields, wakes } = withFieldRules(node, ident, await checkNodeFields(ctx.db.knex, asked.changes, asked.hw, node.id));
+  const { fields, wakes } = withFieldRules(node, ident, await checkNodeFields(ctx.db.knex, asked.changes, asked.hw, node.id, node.owner));
   let updated: NodeRecord | undefined;
   try {
     updated = await updateNode(ctx.db.knex, node.id, fields, { reservation: null, provision_state: node.provision_state });
@@ -184,9 +184,10 @@ async function deleteNodeHandler(req: FastifyRequest<{ Params: { ident: string }
   const node = await findNodeOr404(ctx.db.knex, ident);
   if (node.protected) throw new Forbidden(`Node ${node.uuid} is protected and cannot be undeployed, rebuilt or deleted`, 'NodeProtected');
   if (node.instance_uuid && !node.maintenance) throw new Conflict(`Node ${node.uuid} is associated with instance ${node.instance_uuid}.`, 'NodeAssociated');
-  if (!node.maintenance && !DELETE_ALLOWED_STATES.has(node.provision_state)) {
+  const deletable = ctx.config.api.allowDeletingAvailableNodes ? [...DELETE_ALLOWED_STATES, ProvisionState.AVAILABLE] : [...DELETE_ALLOWED_STATES];
+  if (!node.maintenance && !deletable.includes(node.provision_state)) {
     throw new Conflict(
-      `Can not delete node "${ident}" while it is in provision state "${node.provision_state}". Valid provision states to start deletion are: ${[...DELETE_ALLOWED_STATES].join(', ')}, or put the node in maintenance`,
+      `Can not delete node "${ident}" while it is in provision state "${node.provision_state}". Valid provision states to start deletion are: ${deletable.join(', ')}, or put the node in maintenance`,
       'InvalidState',
     );
   }

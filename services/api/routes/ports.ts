@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import { Conflict, InvalidInput } from '../../../common/errors.ts';
 import { isoTime } from '../../../db/index.ts';
 import { findNode, isUuid, nodeUuidsByIds } from '../../../db/nodes.ts';
-import { createPort, deletePort, findPortByAddress, findPortByUuid, listPorts, updatePort, type PortFilters, type PortRecord } from '../../../db/ports.ts';
+import { createPort, deletePort, findPortByAddress, findPortByName, findPortByUuid, listPorts, updatePort, type PortFilters, type PortRecord } from '../../../db/ports.ts';
 import { findPortgroup, portgroupUuidsByIds } from '../../../db/portgroups.ts';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
@@ -20,12 +20,15 @@ export const PORT_FIELD_VERSIONS: Record<string, number> = {
 };
 const DEFAULT_FIELDS = ['uuid', 'address', 'links'];
 const SORT_KEYS = new Set(['id', 'uuid', 'address', 'created_at', 'updated_at', 'pxe_enabled', 'physical_network', 'name']);
-const LLC_KEYS = ['switch_id', 'port_id', 'switch_info', 'network_type'];
+const LLC_KEYS = ['switch_id', 'port_id', 'switch_info', 'network_type', 'hostname'];
+/** OVN VTEP switch keys of local_link_connection (1.90), given together or not at all. */
+const VTEP_KEYS = ['vtep-logical-switch', 'vtep-physical-switch'];
 
 const INPUT: Record<string, Record<string, unknown>> = {
   uuid: { type: 'string' },
   address: { type: 'string' },
   node_uuid: { type: 'string' },
+  node_ident: { type: 'string' },
   pxe_enabled: BOOL,
   local_link_connection: { type: 'object' },
   physical_network: nullable('string', { maxLength: 64 }),
@@ -34,7 +37,7 @@ const INPUT: Record<string, Record<string, unknown>> = {
   extra: { type: 'object' },
   name: nullable('string', { maxLength: 255 }),
 };
-const CREATE_SCHEMA = { type: 'object', required: ['address', 'node_uuid'], additionalProperties: false, properties: INPUT };
+const CREATE_SCHEMA = { type: 'object', required: ['address'], additionalProperties: false, properties: INPUT };
 const PATCHABLE = new Set(['address', 'node_uuid', 'portgroup_uuid', 'pxe_enabled', 'local_link_connection', 'physical_network', 'extra', 'is_smartnic', 'name']);
 
 interface Rel { nodes: Map<number, string>; portgroups: Map<number, string> }
@@ -59,8 +62,9 @@ function visible(version: number, requested: Set<string> | undefined, all: boole
   return new Set(names.filter((f) => PORT_FIELD_VERSIONS[f] <= version));
 }
 
-async function portOr404(knex: Knex, ident: string): Promise<PortRecord> {
-  const port = isUuid(ident) ? await findPortByUuid(knex, ident) : undefined;
+/** `{port_ident}`: a UUID, or from 1.88 (ports got names) a name. */
+async function portOr404(req: FastifyRequest, knex: Knex, ident: string): Promise<PortRecord> {
+  const port = isUuid(ident) ? await findPortByUuid(knex, ident) : req.apiVersion >= 88 ? await findPortByName(knex, ident) : undefined;
   if (!port) throw notFound('Port', ident);
   return port;
 }
@@ -94,30 +98,35 @@ export async function listPortsReply(req: FastifyRequest, ctx: ApiContext, opts:
   }
   const page = parsePage(q, ctx.config.api.maxLimit, SORT_KEYS);
   let marker: PortRecord | undefined;
-  if (page.marker) marker = await portOr404(ctx.db.knex, page.marker);
+  if (page.marker) marker = await portOr404(req, ctx.db.knex, page.marker);
   const ports = await listPorts(ctx.db.knex, filters, { ...page, marker: marker as unknown as Record<string, unknown> });
   const rel = fields.has('node_uuid') || fields.has('portgroup_uuid') ? await relations(ctx.db.knex, ports) : { nodes: new Map(), portgroups: new Map() };
   const base = baseUrl(req, ctx.config);
   return collection('ports', ports.map((p) => renderPort(p, rel, fields, base)), { base, path: opts.path, query: q, page, markerOf: (p) => p.uuid as string });
 }
 
-function checkLlc(llc: Record<string, unknown>): void {
-  for (const k of Object.keys(llc)) if (!LLC_KEYS.includes(k)) throw new InvalidInput(`Invalid local_link_connection key "${k}": allowed keys are ${LLC_KEYS.join(', ')}.`);
+function checkLlc(req: FastifyRequest, llc: Record<string, unknown>): void {
+  const allowed = req.apiVersion >= 90 ? [...LLC_KEYS, ...VTEP_KEYS] : LLC_KEYS;
+  for (const k of Object.keys(llc)) if (!allowed.includes(k)) throw new InvalidInput(`Invalid local_link_connection key "${k}": allowed keys are ${allowed.join(', ')}.`);
+  const vtep = VTEP_KEYS.filter((k) => k in llc);
+  if (vtep.length === 1) throw new InvalidInput(`local_link_connection needs both ${VTEP_KEYS.join(' and ')}, or neither.`);
 }
 
 /** Resolves node_uuid / portgroup_uuid of a port body to ids, with Ironic's 400s. */
-async function resolveRefs(ctx: ApiContext, body: Record<string, unknown>, current?: PortRecord): Promise<Partial<PortRecord>> {
+async function resolveRefs(req: FastifyRequest, ctx: ApiContext, body: Record<string, unknown>, current?: PortRecord): Promise<Partial<PortRecord>> {
   const out: Record<string, unknown> = coerceBooleans({ ...body }, ['pxe_enabled', 'is_smartnic']);
   delete out.node_uuid;
+  delete out.node_ident;
   delete out.portgroup_uuid;
   if (typeof body.address === 'string') out.address = checkMac(body.address);
-  if (body.local_link_connection) checkLlc(body.local_link_connection as Record<string, unknown>);
+  if (body.local_link_connection) checkLlc(req, body.local_link_connection as Record<string, unknown>);
   if (typeof body.uuid === 'string') out.uuid = checkUuid(body.uuid, 'uuid');
   let nodeId = current?.node_id;
-  if ('node_uuid' in body) {
-    const uuid = checkUuid(String(body.node_uuid), 'node_uuid');
-    const node = await findNode(ctx.db.knex, uuid);
-    if (!node) throw new InvalidInput(`Node ${uuid} could not be found.`, 'NodeNotFound');
+  // node_uuid must be a UUID; node_ident (1.94) may also be a name.
+  const nodeRef = 'node_ident' in body ? String(body.node_ident) : 'node_uuid' in body ? checkUuid(String(body.node_uuid), 'node_uuid') : undefined;
+  if (nodeRef !== undefined) {
+    const node = await findNode(ctx.db.knex, nodeRef);
+    if (!node) throw new InvalidInput(`Node ${nodeRef} could not be found.`, 'NodeNotFound');
     out.node_id = nodeId = node.id;
   }
   if ('portgroup_uuid' in body) {
@@ -132,8 +141,11 @@ async function resolveRefs(ctx: ApiContext, body: Record<string, unknown>, curre
   return out as Partial<PortRecord>;
 }
 
+/** node_ident is an input only (1.94): it names the node a new port belongs to. */
+const INPUT_VERSIONS: Record<string, number> = { ...PORT_FIELD_VERSIONS, node_ident: 94 };
+
 function versionCheck(req: FastifyRequest, fields: Iterable<string>): void {
-  for (const f of fields) requireVersion(req, PORT_FIELD_VERSIONS[f] ?? 1, `Field ${f}`);
+  for (const f of fields) requireVersion(req, INPUT_VERSIONS[f] ?? 1, `Field ${f}`);
 }
 
 async function duplicateMac(err: unknown, address: unknown): Promise<never> {
@@ -144,7 +156,8 @@ async function duplicateMac(err: unknown, address: unknown): Promise<never> {
 async function createPortHandler(req: FastifyRequest, reply: FastifyReply, ctx: ApiContext) {
   const body = req.body as Record<string, unknown>;
   versionCheck(req, Object.keys(body));
-  const fields = await resolveRefs(ctx, body);
+  if (('node_uuid' in body) === ('node_ident' in body)) throw new InvalidInput('Schema error for port: exactly one of node_uuid and node_ident is required.');
+  const fields = await resolveRefs(req, ctx, body);
   if (await findPortByAddress(ctx.db.knex, fields.address!)) throw new Conflict(`A port with MAC address ${fields.address} already exists.`, 'MACAlreadyExists');
   const port = await createPort(ctx.db.knex, fields as PortRecord).catch((err) => duplicateMac(err, fields.address));
   const base = baseUrl(req, ctx.config);
@@ -153,7 +166,7 @@ async function createPortHandler(req: FastifyRequest, reply: FastifyReply, ctx: 
 }
 
 async function patchPortHandler(req: FastifyRequest<{ Params: { uuid: string } }>, ctx: ApiContext) {
-  const port = await portOr404(ctx.db.knex, req.params.uuid);
+  const port = await portOr404(req, ctx.db.knex, req.params.uuid);
   const base = baseUrl(req, ctx.config);
   const all = visible(req.apiVersion, undefined, true);
   const doc = renderPort(port, await relations(ctx.db.knex, [port]), all, base);
@@ -163,7 +176,7 @@ async function patchPortHandler(req: FastifyRequest<{ Params: { uuid: string } }
   for (const f of touched) changes[f] = patched[f] === null && ['extra', 'local_link_connection'].includes(f) ? {} : patched[f];
   validateSchema({ type: 'object', properties: INPUT }, changes, 'port');
   if ('address' in changes && typeof changes.address !== 'string') throw new InvalidInput('Schema error for port: address is required');
-  const fields = await resolveRefs(ctx, changes, port);
+  const fields = await resolveRefs(req, ctx, changes, port);
   const updated = await updatePort(ctx.db.knex, port.id, fields).catch((err) => duplicateMac(err, fields.address));
   return renderPort(updated, await relations(ctx.db.knex, [updated]), all, base);
 }
@@ -172,14 +185,14 @@ export const portRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {
   app.get('/ports', (req) => listPortsReply(req, ctx, { detail: false, path: 'ports' }));
   app.get('/ports/detail', (req) => listPortsReply(req, ctx, { detail: true, path: 'ports/detail' }));
   app.get<{ Params: { uuid: string } }>('/ports/:uuid', async (req) => {
-    const port = await portOr404(ctx.db.knex, req.params.uuid);
+    const port = await portOr404(req, ctx.db.knex, req.params.uuid);
     const fields = visible(req.apiVersion, parseFields(req, req.query as Query, PORT_FIELD_VERSIONS), true);
     return renderPort(port, await relations(ctx.db.knex, [port]), fields, baseUrl(req, ctx.config));
   });
   app.post('/ports', { schema: { body: CREATE_SCHEMA } }, (req, reply) => createPortHandler(req, reply, ctx));
   app.patch<{ Params: { uuid: string } }>('/ports/:uuid', { schema: { body: PATCH_SCHEMA } }, (req) => patchPortHandler(req, ctx));
   app.delete<{ Params: { uuid: string } }>('/ports/:uuid', async (req, reply) => {
-    const port = await portOr404(ctx.db.knex, req.params.uuid);
+    const port = await portOr404(req, ctx.db.knex, req.params.uuid);
     await deletePort(ctx.db.knex, port.id);
     return noContent(reply);
   });

@@ -19,13 +19,13 @@ export interface ApiHarness {
   t: TestDatabase;
   app: FastifyInstance;
   config: AnvilConfig;
-  /** A request at `version` (default 1.89, i.e. latest); body objects are sent as JSON, strings as they are. */
+  /** A request at `version` (default 1.95, i.e. latest); body objects are sent as JSON, strings as they are. */
   call(method: string, url: string, body?: unknown, version?: string | null): Promise<Reply>;
   close(): Promise<void>;
 }
 
 function caller(app: FastifyInstance): ApiHarness['call'] {
-  return async (method, url, body, version = '1.89') => {
+  return async (method, url, body, version = '1.95') => {
     const headers: Record<string, string> = {};
     if (version !== null) headers['X-OpenStack-Ironic-API-Version'] = version;
     if (body !== undefined) headers['content-type'] = 'application/json';

@@ -14,7 +14,7 @@ describe.each(BACKENDS)('nodes API on %s', (backend) => {
       const r = await h.call('GET', '/', undefined, null);
       expect(r.status).toBe(200);
       expect(r.body.name).toBe('OpenStack Ironic API');
-      expect(r.body.default_version).toMatchObject({ id: 'v1', status: 'CURRENT', min_version: '1.1', version: '1.89' });
+      expect(r.body.default_version).toMatchObject({ id: 'v1', status: 'CURRENT', min_version: '1.1', version: '1.95' });
       expect(r.body.versions).toHaveLength(1);
     });
 
@@ -23,16 +23,20 @@ describe.each(BACKENDS)('nodes API on %s', (backend) => {
       expect(old.body.nodes[0].href).toMatch(/\/v1\/nodes\/$/);
       expect(old.body.nodes[1]).toMatchObject({ rel: 'bookmark' });
       expect(old.body.portgroups).toBeUndefined();
-      expect(old.body.version.version).toBe('1.89');
+      expect(old.body.version.version).toBe('1.95');
+      expect(old.body.shards).toBeUndefined();
+      expect(old.body.runbooks).toBeUndefined();
       const latest = await h.call('GET', '/v1', undefined, 'latest');
       expect(latest.body.conductors).toBeDefined();
-      expect(latest.headers['x-openstack-ironic-api-version']).toBe('1.89');
+      expect(latest.body.shards[0].href).toMatch(/\/v1\/shards\/$/);
+      expect(latest.body.runbooks[0].href).toMatch(/\/v1\/runbooks\/$/);
+      expect(latest.headers['x-openstack-ironic-api-version']).toBe('1.95');
     });
 
     it('sets the version headers on every answer and treats a missing header as 1.1', async () => {
       const r = await h.call('GET', '/v1/nodes', undefined, null);
       expect(r.headers['x-openstack-ironic-api-minimum-version']).toBe('1.1');
-      expect(r.headers['x-openstack-ironic-api-maximum-version']).toBe('1.89');
+      expect(r.headers['x-openstack-ironic-api-maximum-version']).toBe('1.95');
       expect(r.headers['x-openstack-ironic-api-version']).toBe('1.1');
       expect(r.headers['openstack-request-id']).toMatch(/^req-/);
       const generic = await h.app.inject({ method: 'GET', url: '/v1/nodes', headers: { 'OpenStack-API-Version': 'baremetal 1.50' } });
@@ -40,13 +44,13 @@ describe.each(BACKENDS)('nodes API on %s', (backend) => {
     });
 
     it('answers 406 with the supported range for versions it does not serve', async () => {
-      for (const v of ['1.90', '2.1', '1.0', 'abc']) {
+      for (const v of ['1.96', '2.1', '1.0', 'abc']) {
         const r = await h.call('GET', '/v1/nodes', undefined, v);
         expect(r.status).toBe(406);
-        expect(r.headers['x-openstack-ironic-api-maximum-version']).toBe('1.89');
+        expect(r.headers['x-openstack-ironic-api-maximum-version']).toBe('1.95');
         const inner = JSON.parse(r.body.error_message);
         expect(inner.code).toBe(406);
-        expect(inner.description).toContain(v === '1.90' || v === '2.1' || v === '1.0' ? 'The supported version range is: [1.1, 1.89]' : 'Invalid value');
+        expect(inner.description).toContain(v === '1.96' || v === '2.1' || v === '1.0' ? 'The supported version range is: [1.1, 1.95]' : 'Invalid value');
       }
     });
 

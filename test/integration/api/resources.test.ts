@@ -42,7 +42,7 @@ describe.each(BACKENDS)('resources API on %s', (backend) => {
         [{ address: 'not-a-mac', node_uuid: n.uuid }, 400, 'Expected a MAC address but received not-a-mac.'],
         [{ address: '52:54:00:ab:cd:11', node_uuid: 'port-node-2' }, 400, 'Expected UUID for node_uuid: port-node-2'],
         [{ address: '52:54:00:ab:cd:11', node_uuid: '11111111-2222-3333-4444-555555555555' }, 400, 'could not be found'],
-        [{ address: '52:54:00:ab:cd:11' }, 400, "'node_uuid' is a required property"],
+        [{ address: '52:54:00:ab:cd:11' }, 400, 'exactly one of node_uuid and node_ident is required'],
         [{ address: '52:54:00:ab:cd:11', node_uuid: n.uuid, speed: 10 }, 400, "'speed' was unexpected"],
         [{ address: '52:54:00:ab:cd:11', node_uuid: n.uuid, pxe_enabled: 'maybe' }, 400, 'Invalid value for pxe_enabled: "maybe"'],
         [{ address: '52:54:00:ab:cd:11', node_uuid: n.uuid, pxe_enabled: 1 }, 400, "is not of type 'boolean,string'"],

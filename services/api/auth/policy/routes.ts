@@ -4,7 +4,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { TargetKind } from './targets.ts';
 
-export type ListKind = 'node' | 'port' | 'portgroup' | 'allocation';
+export type ListKind = 'node' | 'port' | 'portgroup' | 'allocation' | 'runbook';
 
 export interface RoutePolicy {
   /** No credentials asked (root documents; the ramdisk's endpoints, which check the agent token). */
@@ -15,8 +15,11 @@ export interface RoutePolicy {
   target?: TargetKind;
   /** A collection: list_all shows everything; list alone shows the caller's project's share. */
   list?: ListKind;
-  /** Ironic's special cases: creating self-owned nodes and allocations, deleting self-owned nodes. */
-  special?: 'nodeCreate' | 'nodeDelete' | 'allocationCreate';
+  /**
+   * Ironic's special cases: creating self-owned nodes and allocations, deleting self-owned nodes;
+   * reading a public runbook without runbook:get, creating a project's runbook.
+   */
+  special?: 'nodeCreate' | 'nodeDelete' | 'allocationCreate' | 'runbookGet' | 'runbookCreate';
   /** The answer holds nodes: fields the caller may not see are redacted (redact.ts). */
   redactNodes?: boolean;
 }
@@ -45,10 +48,32 @@ export function nodePatchRules(req: FastifyRequest): string[] {
     else if (field === 'retired' || field === 'retired_reason') rules.add('baremetal:node:update:retired');
     else if (field === 'shard') rules.add('baremetal:node:update:shard');
     else if (field === 'parent_node') rules.add('baremetal:node:update:parent_node');
+    else if (field === 'disable_power_off') rules.add('baremetal:node:update:disable_power_off');
     else generic = true;
   }
   if (generic || rules.size === 0) rules.add('baremetal:node:update');
   return [...rules];
+}
+
+/** ironic/api/controllers/v1/runbook.py _authorize_patch_and_get_runbook: owner and public have rules of their own. */
+export function runbookPatchRules(req: FastifyRequest): string[] {
+  const ops = Array.isArray(req.body) ? (req.body as { path?: unknown }[]) : [];
+  const rules = new Set<string>();
+  let generic = false;
+  for (const op of ops) {
+    const path = typeof op?.path === 'string' ? op.path : '';
+    if (path.startsWith('/owner')) rules.add('baremetal:runbook:update:owner');
+    else if (path.startsWith('/public')) rules.add('baremetal:runbook:update:public');
+    else generic = true;
+  }
+  if (generic || rules.size === 0) rules.add('baremetal:runbook:update');
+  return [...rules];
+}
+
+/** A provision request that names a runbook also needs the right to use it (Ironic's _handle_runbook). */
+export function provisionRules(req: FastifyRequest): string[] {
+  const body = req.body as { runbook?: unknown } | undefined;
+  return body?.runbook != null ? ['baremetal:node:set_provision_state', 'baremetal:runbook:use'] : ['baremetal:node:set_provision_state'];
 }
 
 function isFalse(v: unknown): boolean {
@@ -70,7 +95,7 @@ export const ROUTE_POLICIES: Record<string, RoutePolicy> = {
   'PATCH /nodes/:ident': { rules: nodePatchRules, target: 'node', redactNodes: true },
   'DELETE /nodes/:ident': { rules: [], target: 'node', special: 'nodeDelete' },
   'GET /nodes/:ident/states': node('baremetal:node:get_states'),
-  'PUT /nodes/:ident/states/provision': node('baremetal:node:set_provision_state'),
+  'PUT /nodes/:ident/states/provision': { rules: provisionRules, target: 'nodeAndRunbook' },
   'PUT /nodes/:ident/states/power': node('baremetal:node:set_power_state'),
   'PUT /nodes/:ident/states/raid': node('baremetal:node:set_raid_state'),
   'PUT /nodes/:ident/states/boot_mode': node('baremetal:node:set_boot_mode'),
@@ -85,6 +110,10 @@ export const ROUTE_POLICIES: Record<string, RoutePolicy> = {
   'GET /nodes/:ident/bios': node('baremetal:node:bios:get'),
   'GET /nodes/:ident/firmware': node('baremetal:node:firmware:get'),
   'GET /nodes/:ident/inventory': node('baremetal:node:inventory:get'),
+  'GET /nodes/:ident/vmedia': node('baremetal:node:vmedia:get'),
+  'POST /nodes/:ident/vmedia': node('baremetal:node:vmedia:attach'),
+  'DELETE /nodes/:ident/vmedia': node('baremetal:node:vmedia:detach'),
+  'GET /nodes/:ident/children': { rules: [], target: 'node', list: 'node' },
   'GET /nodes/:ident/history': node('baremetal:node:history:get'),
   'GET /nodes/:ident/history/:event': node('baremetal:node:history:get'),
   'GET /nodes/:ident/traits': node('baremetal:node:traits:list'),
@@ -128,6 +157,15 @@ export const ROUTE_POLICIES: Record<string, RoutePolicy> = {
 
   'GET /conductors': { rules: ['baremetal:conductor:get'] },
   'GET /conductors/:hostname': { rules: ['baremetal:conductor:get'] },
+
+  'GET /shards': { rules: ['baremetal:shards:get'] },
+
+  'GET /runbooks': { rules: [], list: 'runbook' },
+  'GET /runbooks/detail': { rules: [], list: 'runbook' },
+  'GET /runbooks/:ident': { rules: [], target: 'runbook', special: 'runbookGet' },
+  'POST /runbooks': { rules: [], special: 'runbookCreate' },
+  'PATCH /runbooks/:ident': { rules: runbookPatchRules, target: 'runbook' },
+  'DELETE /runbooks/:ident': { rules: ['baremetal:runbook:delete'], target: 'runbook' },
 
   'GET /allocations': { rules: [], list: 'allocation' },
   'POST /allocations': { rules: [], special: 'allocationCreate' },

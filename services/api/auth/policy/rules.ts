@@ -30,6 +30,11 @@ const ALLOCATION_MEMBER = `(${SYSTEM_MEMBER}) or (${ALLOCATION_OWNER_MEMBER})`;
 const ALLOCATION_READER = `(${SYSTEM_READER}) or (${ALLOCATION_OWNER_READER})`;
 const ALLOCATION_CREATOR = `(${SYSTEM_MEMBER}) or (role:member)`;
 const API_READER = '(role:reader) or (role:service)';
+const RUNBOOK_OWNER_MANAGER = 'role:manager and project_id:%(runbook.owner)s';
+const RUNBOOK_OWNER_READER = 'role:reader and project_id:%(runbook.owner)s';
+const RUNBOOK_ADMIN = `(${SYSTEM_MEMBER}) or (${RUNBOOK_OWNER_MANAGER}) or role:service`;
+const RUNBOOK_READER = `(${SYSTEM_READER}) or (${RUNBOOK_OWNER_READER}) or role:service`;
+const RUNBOOK_CREATOR = `(${SYSTEM_MEMBER}) or role:manager or role:service`;
 
 export type Scope = 'system' | 'project';
 
@@ -71,6 +76,7 @@ const TABLE: [name: string, check: string, scopes: readonly Scope[], description
   ['baremetal:node:update:retired', SYSTEM_MEMBER_OR_OWNER_MEMBER, BOTH, 'Change retired and retired_reason'],
   ['baremetal:node:update:shard', SYSTEM_ADMIN, BOTH, 'Change shard'],
   ['baremetal:node:update:parent_node', SYSTEM_MEMBER, BOTH, 'Change parent_node'],
+  ['baremetal:node:update:disable_power_off', SYSTEM_ADMIN, BOTH, 'Change disable_power_off'],
   ['baremetal:node:update', SYSTEM_OR_PROJECT_MEMBER, BOTH, 'Change any other node field'],
   ['baremetal:node:update_extra', SYSTEM_OR_PROJECT_MEMBER, BOTH, 'Change extra'],
   ['baremetal:node:update_instance_info', SYSTEM_OR_OWNER_MEMBER_AND_LESSEE_ADMIN, BOTH, 'Change instance_info'],
@@ -97,6 +103,20 @@ const TABLE: [name: string, check: string, scopes: readonly Scope[], description
   ['baremetal:node:firmware:get', SYSTEM_OR_PROJECT_READER, BOTH, 'Read firmware components'],
   ['baremetal:node:history:get', SYSTEM_OR_OWNER_READER, BOTH, 'Read a node\'s history'],
   ['baremetal:node:inventory:get', SYSTEM_OR_OWNER_READER, BOTH, 'Read a node\'s inspection inventory'],
+  ['baremetal:node:vmedia:attach', SYSTEM_OR_PROJECT_MEMBER, BOTH, 'Attach virtual media to a node'],
+  ['baremetal:node:vmedia:detach', SYSTEM_OR_PROJECT_MEMBER, BOTH, 'Detach virtual media from a node'],
+  ['baremetal:node:vmedia:get', SYSTEM_OR_PROJECT_READER, BOTH, 'Read a node\'s virtual media'],
+  ['baremetal:shards:get', SYSTEM_READER, BOTH, 'List shards and their node counts'],
+
+  ['baremetal:runbook:get', RUNBOOK_READER, BOTH, 'Show a runbook (public ones are shown to anyone)'],
+  ['baremetal:runbook:list', API_READER, BOTH, 'List the runbooks the caller\'s project owns, and public ones'],
+  ['baremetal:runbook:list_all', SYSTEM_READER, BOTH, 'List every runbook'],
+  ['baremetal:runbook:create', RUNBOOK_CREATOR, BOTH, 'Create runbooks (a project manager\'s are owned by its project)'],
+  ['baremetal:runbook:delete', RUNBOOK_ADMIN, BOTH, 'Delete runbooks'],
+  ['baremetal:runbook:update', RUNBOOK_ADMIN, BOTH, 'Change runbooks'],
+  ['baremetal:runbook:update:public', SYSTEM_MEMBER, BOTH, 'Make a runbook public or not'],
+  ['baremetal:runbook:update:owner', SYSTEM_MEMBER, BOTH, 'Change a runbook\'s owner'],
+  ['baremetal:runbook:use', RUNBOOK_ADMIN, BOTH, 'Run a runbook on a node (clean or service)'],
 
   ['baremetal:port:get', SYSTEM_OR_PROJECT_READER, BOTH, 'Show a port (follows its node)'],
   ['baremetal:port:list', API_READER, BOTH, 'List ports of the nodes the caller\'s project owns or leases'],

@@ -6,10 +6,11 @@ import type { Knex } from 'knex';
 import { allocationOfNode, findAllocation } from '../../../../db/allocations.ts';
 import { findNode, isUuid, tenancyOfNode } from '../../../../db/nodes.ts';
 import { findPortgroup } from '../../../../db/portgroups.ts';
-import { findPortByUuid } from '../../../../db/ports.ts';
+import { findPortByName, findPortByUuid } from '../../../../db/ports.ts';
+import { findRunbookByName, findRunbookByUuid } from '../../../../db/runbooks.ts';
 import type { Target } from './checks.ts';
 
-export type TargetKind = 'node' | 'port' | 'portgroup' | 'allocation' | 'allocationOfNode' | 'bodyNode';
+export type TargetKind = 'node' | 'port' | 'portgroup' | 'allocation' | 'allocationOfNode' | 'bodyNode' | 'runbook' | 'nodeAndRunbook';
 
 interface Loaded { target: Target; ident: string }
 
@@ -18,6 +19,12 @@ type Params = Record<string, string | undefined>;
 async function nodeTarget(knex: Knex, nodeIdOrIdent: number | string): Promise<Target | undefined> {
   const row = typeof nodeIdOrIdent === 'number' ? await tenancyOfNode(knex, nodeIdOrIdent) : await findNode(knex, nodeIdOrIdent);
   return row ? { 'node.owner': row.owner ?? null, 'node.lessee': row.lessee ?? null } : undefined;
+}
+
+/** %(runbook.owner)s, and whether it is public (a public runbook is shown to anyone). */
+async function runbookTarget(knex: Knex, ident: string): Promise<Target | undefined> {
+  const r = isUuid(ident) ? await findRunbookByUuid(knex, ident) : await findRunbookByName(knex, ident);
+  return r && { 'runbook.owner': r.owner, 'runbook.public': String(r.public) };
 }
 
 /** The target of a request, or undefined when the object it names does not exist. */
@@ -31,7 +38,7 @@ export async function loadTarget(knex: Knex, kind: TargetKind, req: FastifyReque
     }
     case 'port': {
       const ident = params.uuid ?? '';
-      const port = isUuid(ident) ? await findPortByUuid(knex, ident) : undefined;
+      const port = isUuid(ident) ? await findPortByUuid(knex, ident) : req.apiVersion >= 88 ? await findPortByName(knex, ident) : undefined;
       const target = port && (await nodeTarget(knex, port.node_id));
       return target && { target, ident };
     }
@@ -53,9 +60,22 @@ export async function loadTarget(knex: Knex, kind: TargetKind, req: FastifyReque
       const a = await allocationOfNode(knex, node.id);
       return { target: { 'node.owner': node.owner, 'node.lessee': node.lessee, 'allocation.owner': a?.owner ?? null }, ident };
     }
+    case 'runbook': {
+      const ident = params.ident ?? '';
+      const target = await runbookTarget(knex, ident);
+      return target && { target, ident };
+    }
+    case 'nodeAndRunbook': {
+      const ident = params.ident ?? '';
+      const target = await nodeTarget(knex, ident);
+      const runbook = (req.body as { runbook?: unknown } | undefined)?.runbook;
+      const rb = typeof runbook === 'string' ? await runbookTarget(knex, runbook) : undefined;
+      return target && { target: { ...target, 'runbook.owner': rb?.['runbook.owner'] ?? null }, ident };
+    }
     case 'bodyNode': {
       const body = req.body as Record<string, unknown> | undefined;
-      const ident = typeof body?.node_uuid === 'string' ? body.node_uuid : '';
+      const ref = body?.node_uuid ?? body?.node_ident;
+      const ident = typeof ref === 'string' ? ref : '';
       const target = ident ? await nodeTarget(knex, ident) : undefined;
       return target && { target, ident };
     }
@@ -71,4 +91,7 @@ export const VISIBILITY: Record<TargetKind, { rule: string; kind: string } | und
   allocationOfNode: { rule: 'baremetal:node:get', kind: 'Node' },
   // Ironic checks the create rule against the body's node and never hides it.
   bodyNode: undefined,
+  // A runbook the caller may not read is a 403 (or shown when public), never hidden.
+  runbook: undefined,
+  nodeAndRunbook: { rule: 'baremetal:node:get', kind: 'Node' },
 };
