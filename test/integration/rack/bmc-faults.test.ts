@@ -3,6 +3,7 @@
 // off mid-clean (once it netbooted the cleaning ramdisk). Each faulty node ends in
 // "clean failed" with a last_error naming its BMC, the healthy node next to them becomes available,
 // and once the BMC is back the failed ones recover as an operator would: maintenance off, manage, provide.
+// The same for an IPMI BMC behind a UDP fault proxy that goes dark mid-clean.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,13 +11,32 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../../common/config.ts';
 import { silentLogger } from '../../../common/logger.ts';
 import { startAllInOne, type RoleHandle } from '../../../services/roles.ts';
+import type { AxiosInstance } from 'axios';
 import { apiClient } from '../../../simulators/rack/cycle.ts';
 import { VirtualRack, type RackEvent } from '../../../simulators/rack/index.ts';
-import { startBmcFaultProxy, type BmcFaultProxy } from '../../helpers/bmc-fault-proxy.ts';
+import { startBmcFaultProxy, startUdpFaultProxy, type BmcFaultProxy, type UdpFaultProxy } from '../../helpers/bmc-fault-proxy.ts';
 import { BACKENDS, createTestDatabaseUrl } from '../../helpers/db.ts';
 import { eventually } from '../conductor/helpers.ts';
 
 type Node = { uuid: string; name: string; provision_state: string; last_error: string | null; maintenance: boolean; reservation: string | null };
+
+/** What a client of the rack's nodes does: read a node, ask for a verb (retrying 409 NodeLocked, as clients do), wait for a state. */
+function rackClient(api: () => AxiosInstance, uuids: Map<string, string>) {
+  const retryLocked = <T>(call: () => Promise<T>) => eventually(() => call().catch((e) => {
+    if (e.response?.status === 409) return undefined;
+    throw e;
+  }), 10_000, 'the node lock');
+  const node = async (name: string): Promise<Node> => (await api().get(`/nodes/${uuids.get(name)}`)).data;
+  return {
+    retryLocked,
+    provision: (name: string, target: string) => retryLocked(() => api().put(`/nodes/${uuids.get(name)}/states/provision`, { target })),
+    unsetMaintenance: (name: string) => retryLocked(() => api().delete(`/nodes/${uuids.get(name)}/maintenance`)),
+    settled: (name: string, states: string[]) => eventually(async () => {
+      const n = await node(name);
+      return states.includes(n.provision_state) && n.reservation === null ? n : undefined;
+    }, 90_000, `${name} to reach ${states.join('|')}`),
+  };
+}
 
 describe.each(BACKENDS)('BMC faults in a virtual rack on %s', (backend) => {
   let dir: string;
@@ -61,17 +81,7 @@ describe.each(BACKENDS)('BMC faults in a virtual rack on %s', (backend) => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const node = async (name: string): Promise<Node> => (await api().get(`/nodes/${uuids.get(name)}`)).data;
-  /** As clients do, a 409 NodeLocked (the conductor is answering the node's agent) is retried. */
-  const retryLocked = <T>(call: () => Promise<T>) => eventually(() => call().catch((e) => {
-    if (e.response?.status === 409) return undefined;
-    throw e;
-  }), 10_000, 'the node lock');
-  const provision = (name: string, target: string) => retryLocked(() => api().put(`/nodes/${uuids.get(name)}/states/provision`, { target }));
-  const settled = (name: string, states: string[]) => eventually(async () => {
-    const n = await node(name);
-    return states.includes(n.provision_state) && n.reservation === null ? n : undefined;
-  }, 60_000, `${name} to reach ${states.join('|')}`);
+  const { provision, settled, unsetMaintenance } = rackClient(api, uuids);
 
   it('a hanging, a 5xx and a cut-off BMC each fail only their own node, which recovers once the BMC is back', async () => {
     for (const name of names) await provision(name, 'manage');
@@ -114,7 +124,7 @@ describe.each(BACKENDS)('BMC faults in a virtual rack on %s', (backend) => {
     const refused = await provision('cut-off', 'provide').catch((e) => e.response);
     expect(refused.status).toBe(400);
     for (const name of ['hanging', 'erroring', 'cut-off']) {
-      await retryLocked(() => api().delete(`/nodes/${uuids.get(name)}/maintenance`));
+      await unsetMaintenance(name);
       await provision(name, 'manage');
       await settled(name, ['manageable']);
       await provision(name, 'provide');
@@ -123,5 +133,73 @@ describe.each(BACKENDS)('BMC faults in a virtual rack on %s', (backend) => {
       const n = await settled(name, ['available', 'clean failed']);
       expect({ name, state: n.provision_state, last_error: n.last_error }).toEqual({ name, state: 'available', last_error: null });
     }
+  }, 240_000);
+});
+
+describe.each(BACKENDS)('an IPMI BMC going dark mid-clean in a virtual rack on %s', (backend) => {
+  let dir: string;
+  let removeDb: () => Promise<void>;
+  let anvil: RoleHandle;
+  let rack: VirtualRack;
+  let proxy: UdpFaultProxy;
+  const api = () => apiClient(anvil.apiUrl!);
+  const uuids = new Map<string, string>();
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'anvil-ipmi-faults-'));
+    const db = await createTestDatabaseUrl(backend);
+    removeDb = db.remove;
+    const config = defaultConfig(dir);
+    config.database.url = db.url;
+    config.api.port = 0;
+    config.conductor = { ...config.conductor, hostname: `ipmi-faults-${backend}`, pollInterval: 0.2, heartbeatInterval: 0.5, powerSyncInterval: 0, timeoutCheckInterval: 0.5 };
+    config.netboot = { serverAddress: '127.0.0.1', dhcp: { enabled: false }, tftp: { enabled: false }, http: { listen: '127.0.0.1:0' } };
+    anvil = await startAllInOne(config, silentLogger);
+    rack = await VirtualRack.start({ machines: 2, bmc: 'ipmi', apiUrl: anvil.apiUrl!, netbootUrl: anvil.netbootUrl, diskDir: path.join(dir, 'disks'), logger: silentLogger, heartbeatIntervalMs: 300 });
+    const dark = rack.enrollment(0).node.driver_info;
+    proxy = await startUdpFaultProxy({ host: String(dark.ipmi_address), port: Number(dark.ipmi_port) });
+    for (const [i, name] of ['dark', 'healthy'].entries()) {
+      const { node, ports } = rack.enrollment(i);
+      const created = await api().post('/nodes', {
+        ...node, name, boot_interface: 'ipxe', deploy_interface: 'direct',
+        driver_info: { ...node.driver_info, ...(i === 0 ? { ipmi_port: proxy.port } : {}), ipmi_command_timeout: 0.5, ipmi_retries: 1, ipmi_min_command_interval: 0, ipmi_power_poll_interval: 0.2 },
+      });
+      uuids.set(name, created.data.uuid);
+      for (const port of ports) await api().post('/ports', { ...port, node_uuid: created.data.uuid });
+    }
+  });
+
+  afterAll(async () => {
+    await rack?.close();
+    await anvil?.stop();
+    await proxy?.close();
+    await removeDb?.();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const { provision, settled, unsetMaintenance } = rackClient(api, uuids);
+
+  it('fails only the dark node\'s cleaning, naming its BMC, and it recovers once the BMC answers again', async () => {
+    for (const name of uuids.keys()) await provision(name, 'manage');
+    for (const name of uuids.keys()) expect((await settled(name, ['manageable', 'enroll'])).provision_state).toBe('manageable');
+    let armed = true;
+    rack.on('event', (e: RackEvent) => {
+      if (armed && e.machine === rack.machines[0].name && e.kind === 'netboot') {
+        armed = false;
+        proxy.dark = true;
+      }
+    });
+    for (const name of uuids.keys()) await provision(name, 'provide');
+    expect((await settled('healthy', ['available', 'clean failed'])).provision_state).toBe('available');
+    const failed = await settled('dark', ['clean failed', 'available']);
+    expect(failed.provision_state).toBe('clean failed');
+    expect(failed.last_error).toMatch(new RegExp(`^Cleaning failed: BMC 127\\.0\\.0\\.1:${proxy.port} did not answer`));
+
+    proxy.dark = false;
+    await unsetMaintenance('dark');
+    await provision('dark', 'manage');
+    await settled('dark', ['manageable']);
+    await provision('dark', 'provide');
+    expect(await settled('dark', ['available', 'clean failed'])).toMatchObject({ provision_state: 'available', last_error: null });
   }, 240_000);
 });
