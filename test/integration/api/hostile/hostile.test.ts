@@ -119,7 +119,8 @@ describe.each(BACKENDS)('hostile-input suite on %s', (backend) => {
     return route.url.replace(/:[a-z_]+/g, () => urlEncode(idents[i++]).replace(/%25([0-9A-F]{2})/gi, (m, hex) => (hex === '00' ? '%00' : m)));
   }
 
-  it('every registered route: random and hostile idents, queries and bodies', async () => {
+  // Timeouts well above what an idle machine needs (~15 s and ~10 s): CI may share its cores.
+  it('every registered route: random and hostile idents, queries and bodies', { timeout: 300_000 }, async () => {
     const routes = registeredRoutes(h.app);
     expect(routes.length).toBeGreaterThan(80);
     await ensureSeed();
@@ -146,7 +147,7 @@ describe.each(BACKENDS)('hostile-input suite on %s', (backend) => {
     ['chassis', (s) => `/v1/chassis/${s.chassis}`], ['allocation', (s) => `/v1/allocations/${s.allocation}`],
   ];
 
-  it.each(RESOURCES)('every JSON-patch op on every path of a %s', async (kind, urlOf) => {
+  it.each(RESOURCES)('every JSON-patch op on every path of a %s', { timeout: 180_000 }, async (kind, urlOf) => {
     const url = urlOf(await ensureSeed());
     const doc = (await h.call('GET', url)).body as Record<string, unknown>;
     const pointers = pointersOf(doc);
