@@ -29,7 +29,7 @@ export const NODE_INPUT_SCHEMAS: Record<string, Record<string, unknown>> = {
   owner: str(255),
   lessee: str(255),
   description: str(4096),
-  parent_node: str(36),
+  parent_node: str(255),
   shard: str(255),
   retired: BOOL,
   retired_reason: str(),
