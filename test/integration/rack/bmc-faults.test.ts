@@ -10,12 +10,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../../common/config.ts';
 import { silentLogger } from '../../../common/logger.ts';
-import { startAllInOne, type RoleHandle } from '../../../services/roles.ts';
+import { startAllInOne } from '../../../services/roles.ts';
 import type { AxiosInstance } from 'axios';
 import { apiClient } from '../../../simulators/rack/cycle.ts';
-import { VirtualRack, type RackEvent } from '../../../simulators/rack/index.ts';
+import { VirtualRack, type RackBmc, type RackEvent } from '../../../simulators/rack/index.ts';
 import { startBmcFaultProxy, startUdpFaultProxy, type BmcFaultProxy, type UdpFaultProxy } from '../../helpers/bmc-fault-proxy.ts';
-import { BACKENDS, createTestDatabaseUrl } from '../../helpers/db.ts';
+import { BACKENDS, createTestDatabaseUrl, type Backend } from '../../helpers/db.ts';
 import { eventually } from '../conductor/helpers.ts';
 
 type Node = { uuid: string; name: string; provision_state: string; last_error: string | null; maintenance: boolean; reservation: string | null };
@@ -38,60 +38,69 @@ function rackClient(api: () => AxiosInstance, uuids: Map<string, string>) {
   };
 }
 
-describe.each(BACKENDS)('BMC faults in a virtual rack on %s', (backend) => {
-  let dir: string;
-  let removeDb: () => Promise<void>;
-  let anvil: RoleHandle;
-  let rack: VirtualRack;
-  let proxy: BmcFaultProxy;
+/** Anvil all-in-one (with netboot's HTTP boot) on a fresh database of `backend`, and a rack of `machines` servers. */
+async function startRack(backend: Backend, bmc: RackBmc, machines: number) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `anvil-${bmc}-faults-`));
+  const db = await createTestDatabaseUrl(backend);
+  const config = defaultConfig(dir);
+  config.database.url = db.url;
+  config.api.port = 0;
+  config.conductor = { ...config.conductor, hostname: `${bmc}-faults-${backend}`, pollInterval: 0.2, heartbeatInterval: 0.5, powerSyncInterval: 0, timeoutCheckInterval: 0.5 };
+  config.netboot = { serverAddress: '127.0.0.1', dhcp: { enabled: false }, tftp: { enabled: false }, http: { listen: '127.0.0.1:0' } };
+  const anvil = await startAllInOne(config, silentLogger);
+  const rack = await VirtualRack.start({ machines, bmc, apiUrl: anvil.apiUrl!, netbootUrl: anvil.netbootUrl, diskDir: path.join(dir, 'disks'), logger: silentLogger, heartbeatIntervalMs: 300 });
   const api = () => apiClient(anvil.apiUrl!);
-  const names = ['hanging', 'erroring', 'cut-off', 'healthy'] as const;
   const uuids = new Map<string, string>();
-  /** The proxy path of each machine's system, which its node's every BMC call names. */
-  const systemPath = (i: number) => String(rack.enrollment(i).node.driver_info.redfish_system_id);
-
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'anvil-bmc-faults-'));
-    const db = await createTestDatabaseUrl(backend);
-    removeDb = db.remove;
-    const config = defaultConfig(dir);
-    config.database.url = db.url;
-    config.api.port = 0;
-    config.conductor = { ...config.conductor, hostname: `faults-${backend}`, pollInterval: 0.2, heartbeatInterval: 0.5, powerSyncInterval: 0, timeoutCheckInterval: 0.5 };
-    config.netboot = { serverAddress: '127.0.0.1', dhcp: { enabled: false }, tftp: { enabled: false }, http: { listen: '127.0.0.1:0' } };
-    anvil = await startAllInOne(config, silentLogger);
-    rack = await VirtualRack.start({ machines: names.length, bmc: 'redfish', apiUrl: anvil.apiUrl!, netbootUrl: anvil.netbootUrl, diskDir: path.join(dir, 'disks'), logger: silentLogger, heartbeatIntervalMs: 300 });
-    proxy = await startBmcFaultProxy(String(rack.enrollment(0).node.driver_info.redfish_address));
-    for (const [i, name] of names.entries()) {
-      const { node, ports } = rack.enrollment(i);
-      const created = await api().post('/nodes', {
-        ...node, name, boot_interface: 'ipxe', deploy_interface: 'direct',
-        driver_info: { ...node.driver_info, redfish_address: proxy.url, redfish_timeout: 2, redfish_connection_attempts: 2, redfish_retry_interval: 0.05 },
-      });
+  return {
+    rack,
+    api,
+    uuids,
+    ...rackClient(api, uuids),
+    /** Enrolls machine `index` as node `name` (iPXE boot, direct deploy) with these driver_info changes. */
+    async enroll(index: number, name: string, driverInfo: Record<string, unknown>) {
+      const { node, ports } = rack.enrollment(index);
+      const created = await api().post('/nodes', { ...node, name, boot_interface: 'ipxe', deploy_interface: 'direct', driver_info: { ...node.driver_info, ...driverInfo } });
       uuids.set(name, created.data.uuid);
       for (const port of ports) await api().post('/ports', { ...port, node_uuid: created.data.uuid });
+    },
+    async close() {
+      await rack.close();
+      await anvil.stop();
+      await db.remove();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe.each(BACKENDS)('BMC faults in a virtual rack on %s', (backend) => {
+  let env: Awaited<ReturnType<typeof startRack>>;
+  let proxy: BmcFaultProxy;
+  const names = ['hanging', 'erroring', 'cut-off', 'healthy'] as const;
+  /** The proxy path of each machine's system, which its node's every BMC call names. */
+  const systemPath = (i: number) => String(env.rack.enrollment(i).node.driver_info.redfish_system_id);
+
+  beforeAll(async () => {
+    env = await startRack(backend, 'redfish', names.length);
+    proxy = await startBmcFaultProxy(String(env.rack.enrollment(0).node.driver_info.redfish_address));
+    for (const [i, name] of names.entries()) {
+      await env.enroll(i, name, { redfish_address: proxy.url, redfish_timeout: 2, redfish_connection_attempts: 2, redfish_retry_interval: 0.05 });
     }
   });
-
   afterAll(async () => {
-    await rack?.close();
-    await anvil?.stop();
+    await env?.close();
     await proxy?.close();
-    await removeDb?.();
-    await rm(dir, { recursive: true, force: true });
   });
 
-  const { provision, settled, unsetMaintenance } = rackClient(api, uuids);
 
   it('a hanging, a 5xx and a cut-off BMC each fail only their own node, which recovers once the BMC is back', async () => {
-    for (const name of names) await provision(name, 'manage');
-    for (const name of names) expect((await settled(name, ['manageable', 'enroll'])).provision_state).toBe('manageable');
+    for (const name of names) await env.provision(name, 'manage');
+    for (const name of names) expect((await env.settled(name, ['manageable', 'enroll'])).provision_state).toBe('manageable');
 
     // Cut "cut-off" off once its machine netboots the cleaning ramdisk: the conductor has powered it
     // on, and the next BMC call (the wait for power on, or the power off that ends cleaning) fails.
-    const cutOff = rack.machines[2];
+    const cutOff = env.rack.machines[2];
     let armed = true;
-    rack.on('event', (e: RackEvent) => {
+    env.rack.on('event', (e: RackEvent) => {
       if (armed && e.machine === cutOff.name && e.kind === 'netboot') {
         armed = false;
         proxy.set(
@@ -105,10 +114,10 @@ describe.each(BACKENDS)('BMC faults in a virtual rack on %s', (backend) => {
       { path: new RegExp(`^${systemPath(0)}`), fault: { kind: 'hang' } },
       { path: new RegExp(`^${systemPath(1)}`), fault: { kind: 'status', status: 503 } },
     );
-    for (const name of names) await provision(name, 'provide');
+    for (const name of names) await env.provision(name, 'provide');
 
-    expect((await settled('healthy', ['available', 'clean failed'])).provision_state).toBe('available');
-    const failed = await Promise.all(['hanging', 'erroring', 'cut-off'].map((n) => settled(n, ['clean failed', 'available'])));
+    expect((await env.settled('healthy', ['available', 'clean failed'])).provision_state).toBe('available');
+    const failed = await Promise.all(['hanging', 'erroring', 'cut-off'].map((n) => env.settled(n, ['clean failed', 'available'])));
     const system = (i: number) => `${proxy.url.replace(/[.]/g, '\\.')}.*${systemPath(i)}|${systemPath(i)}.*${proxy.url.replace(/[.]/g, '\\.')}`;
     expect(failed.map((n) => n.provision_state)).toEqual(['clean failed', 'clean failed', 'clean failed']);
     expect(failed[0].last_error).toMatch(new RegExp(`did not answer GET ${systemPath(0)} within 2 s after 2 attempts`));
@@ -121,85 +130,60 @@ describe.each(BACKENDS)('BMC faults in a virtual rack on %s', (backend) => {
 
     // In maintenance, "provide" is refused as Ironic refuses it; with the BMC back, the operator's recovery works.
     proxy.clear();
-    const refused = await provision('cut-off', 'provide').catch((e) => e.response);
+    const refused = await env.provision('cut-off', 'provide').catch((e) => e.response);
     expect(refused.status).toBe(400);
     for (const name of ['hanging', 'erroring', 'cut-off']) {
-      await unsetMaintenance(name);
-      await provision(name, 'manage');
-      await settled(name, ['manageable']);
-      await provision(name, 'provide');
+      await env.unsetMaintenance(name);
+      await env.provision(name, 'manage');
+      await env.settled(name, ['manageable']);
+      await env.provision(name, 'provide');
     }
     for (const name of ['hanging', 'erroring', 'cut-off']) {
-      const n = await settled(name, ['available', 'clean failed']);
+      const n = await env.settled(name, ['available', 'clean failed']);
       expect({ name, state: n.provision_state, last_error: n.last_error }).toEqual({ name, state: 'available', last_error: null });
     }
   }, 240_000);
 });
 
 describe.each(BACKENDS)('an IPMI BMC going dark mid-clean in a virtual rack on %s', (backend) => {
-  let dir: string;
-  let removeDb: () => Promise<void>;
-  let anvil: RoleHandle;
-  let rack: VirtualRack;
+  let env: Awaited<ReturnType<typeof startRack>>;
   let proxy: UdpFaultProxy;
-  const api = () => apiClient(anvil.apiUrl!);
-  const uuids = new Map<string, string>();
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'anvil-ipmi-faults-'));
-    const db = await createTestDatabaseUrl(backend);
-    removeDb = db.remove;
-    const config = defaultConfig(dir);
-    config.database.url = db.url;
-    config.api.port = 0;
-    config.conductor = { ...config.conductor, hostname: `ipmi-faults-${backend}`, pollInterval: 0.2, heartbeatInterval: 0.5, powerSyncInterval: 0, timeoutCheckInterval: 0.5 };
-    config.netboot = { serverAddress: '127.0.0.1', dhcp: { enabled: false }, tftp: { enabled: false }, http: { listen: '127.0.0.1:0' } };
-    anvil = await startAllInOne(config, silentLogger);
-    rack = await VirtualRack.start({ machines: 2, bmc: 'ipmi', apiUrl: anvil.apiUrl!, netbootUrl: anvil.netbootUrl, diskDir: path.join(dir, 'disks'), logger: silentLogger, heartbeatIntervalMs: 300 });
-    const dark = rack.enrollment(0).node.driver_info;
+    env = await startRack(backend, 'ipmi', 2);
+    const dark = env.rack.enrollment(0).node.driver_info;
     proxy = await startUdpFaultProxy({ host: String(dark.ipmi_address), port: Number(dark.ipmi_port) });
-    for (const [i, name] of ['dark', 'healthy'].entries()) {
-      const { node, ports } = rack.enrollment(i);
-      const created = await api().post('/nodes', {
-        ...node, name, boot_interface: 'ipxe', deploy_interface: 'direct',
-        driver_info: { ...node.driver_info, ...(i === 0 ? { ipmi_port: proxy.port } : {}), ipmi_command_timeout: 0.5, ipmi_retries: 1, ipmi_min_command_interval: 0, ipmi_power_poll_interval: 0.2 },
-      });
-      uuids.set(name, created.data.uuid);
-      for (const port of ports) await api().post('/ports', { ...port, node_uuid: created.data.uuid });
-    }
+    const tuning = { ipmi_command_timeout: 0.5, ipmi_retries: 1, ipmi_min_command_interval: 0, ipmi_power_poll_interval: 0.2 };
+    await env.enroll(0, 'dark', { ...tuning, ipmi_port: proxy.port });
+    await env.enroll(1, 'healthy', tuning);
   });
-
   afterAll(async () => {
-    await rack?.close();
-    await anvil?.stop();
+    await env?.close();
     await proxy?.close();
-    await removeDb?.();
-    await rm(dir, { recursive: true, force: true });
   });
 
-  const { provision, settled, unsetMaintenance } = rackClient(api, uuids);
 
   it('fails only the dark node\'s cleaning, naming its BMC, and it recovers once the BMC answers again', async () => {
-    for (const name of uuids.keys()) await provision(name, 'manage');
-    for (const name of uuids.keys()) expect((await settled(name, ['manageable', 'enroll'])).provision_state).toBe('manageable');
+    for (const name of env.uuids.keys()) await env.provision(name, 'manage');
+    for (const name of env.uuids.keys()) expect((await env.settled(name, ['manageable', 'enroll'])).provision_state).toBe('manageable');
     let armed = true;
-    rack.on('event', (e: RackEvent) => {
-      if (armed && e.machine === rack.machines[0].name && e.kind === 'netboot') {
+    env.rack.on('event', (e: RackEvent) => {
+      if (armed && e.machine === env.rack.machines[0].name && e.kind === 'netboot') {
         armed = false;
         proxy.dark = true;
       }
     });
-    for (const name of uuids.keys()) await provision(name, 'provide');
-    expect((await settled('healthy', ['available', 'clean failed'])).provision_state).toBe('available');
-    const failed = await settled('dark', ['clean failed', 'available']);
+    for (const name of env.uuids.keys()) await env.provision(name, 'provide');
+    expect((await env.settled('healthy', ['available', 'clean failed'])).provision_state).toBe('available');
+    const failed = await env.settled('dark', ['clean failed', 'available']);
     expect(failed.provision_state).toBe('clean failed');
     expect(failed.last_error).toMatch(new RegExp(`^Cleaning failed: BMC 127\\.0\\.0\\.1:${proxy.port} did not answer`));
 
     proxy.dark = false;
-    await unsetMaintenance('dark');
-    await provision('dark', 'manage');
-    await settled('dark', ['manageable']);
-    await provision('dark', 'provide');
-    expect(await settled('dark', ['available', 'clean failed'])).toMatchObject({ provision_state: 'available', last_error: null });
+    await env.unsetMaintenance('dark');
+    await env.provision('dark', 'manage');
+    await env.settled('dark', ['manageable']);
+    await env.provision('dark', 'provide');
+    expect(await env.settled('dark', ['available', 'clean failed'])).toMatchObject({ provision_state: 'available', last_error: null });
   }, 240_000);
 });
