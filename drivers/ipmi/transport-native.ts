@@ -33,6 +33,8 @@ interface Session {
   lastUsed: number;
   /** Credentials the session was opened with: a change of driver_info opens a new one. */
   identity: string;
+  /** The BMC it is open on (Close Session at shutdown). */
+  target: IpmiTarget;
 }
 
 type Waiter = (packet: V20Packet) => boolean;
@@ -61,7 +63,7 @@ export class NativeTransport implements IpmiTransport {
     const identity = `${target.username}\0${target.password}\0${target.privilege}\0${target.cipherSuite}`;
     let session = this.sessions.get(key);
     if (session && (session.identity !== identity || Date.now() - session.lastUsed > this.maxIdleMs)) {
-      this.closeSession(target, session);
+      void this.closeSession(target, session);
       session = undefined;
     }
     const fresh = !session;
@@ -89,8 +91,10 @@ export class NativeTransport implements IpmiTransport {
     return pending;
   }
 
+  /** Closes every session on its BMC (BMCs hold only a few), then the socket. */
   async close(): Promise<void> {
     const socket = this.socket;
+    await Promise.all([...this.sessions.values()].map((s) => this.closeSession(s.target, s)));
     this.sessions.clear();
     this.socket = undefined;
     this.opening = undefined;
@@ -229,7 +233,7 @@ export class NativeTransport implements IpmiTransport {
     if (rakp4.checkValue.length < check.length || !timingSafeEqual(rakp4.checkValue.subarray(0, check.length), check)) {
       throw new DriverError(`BMC ${key} answered RAKP 4 with a wrong integrity check value (a BMC key (Kg) may be set)`);
     }
-    const session: Session = { suite, keys, consoleSessionId, bmcSessionId: open.bmcSessionId, outboundSeq: 0, rqSeq: 0, lastUsed: Date.now(), identity };
+    const session: Session = { suite, keys, consoleSessionId, bmcSessionId: open.bmcSessionId, outboundSeq: 0, rqSeq: 0, lastUsed: Date.now(), identity, target };
     // Kept from here on so that the answer to Set Session Privilege Level can be decrypted.
     this.sessions.set(key, session);
     try {
@@ -260,13 +264,16 @@ export class NativeTransport implements IpmiTransport {
   }
 
   /** Best effort: tells the BMC to free the session, without waiting for its answer. */
-  private closeSession(target: IpmiTarget, session: Session): void {
+  /** Sends Close Session (the answer is not awaited: the session is gone for us either way); resolves once sent. */
+  private closeSession(target: IpmiTarget, session: Session): Promise<void> {
     this.sessions.delete(bmcLabel(target));
     const data = Buffer.alloc(4);
     data.writeUInt32LE(session.bmcSessionId);
     session.outboundSeq++;
     const packet = encodeV20({ payloadType: Payload.ipmi, sessionId: session.bmcSessionId, sessionSeq: session.outboundSeq, payload: encodeRequest({ netFn: NetFn.app, cmd: Cmd.closeSession, data, rqSeq: (session.rqSeq + 1) & 0x3f }) }, session.keys);
-    this.socket?.send(packet, target.port, this.destination(target.address));
+    const socket = this.socket;
+    if (!socket) return Promise.resolve();
+    return new Promise((resolve) => socket.send(packet, target.port, this.destination(target.address), () => resolve()));
   }
 }
 

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { BmcTimeout } from '../../../common/errors.ts';
+import { pollUntil } from '../../../common/poll.ts';
 import { MemoryMachine, sampleHardware } from '../../../simulators/machine.ts';
 import { startIpmiSimulator, type IpmiSimulator } from '../../../simulators/ipmi-bmc/index.ts';
 import { ipmitoolArgs } from '../../../drivers/ipmi/transport-ipmitool.ts';
@@ -189,6 +190,18 @@ describe('native sessions', () => {
     const states = await Promise.all(Array.from({ length: 24 }, () => c.driver.power.getPowerState(c)));
     expect(new Set(states).size).toBe(1);
     expect(sim.bmcs[0].sessionCount).toBeLessThanOrEqual(before + 1);
+  });
+
+  it('are closed on the BMC when the ipmi family closes (conductor shutdown), and opened anew after', async () => {
+    const c = ctx(sim.ports[0], 'native');
+    await c.driver.power.getPowerState(c);
+    const open = sim.bmcs[0].sessionCount;
+    expect(open).toBeGreaterThan(0);
+    await closeIpmiClients();
+    const left = await pollUntil(async () => (sim.bmcs[0].sessionCount < open ? sim.bmcs[0].sessionCount : undefined), { timeoutSec: 5 });
+    expect(left).toBe(open - 1);
+    expect(await c.driver.power.getPowerState(c)).toMatch(/^power (on|off)$/);
+    expect(sim.bmcs[0].sessionCount).toBe(open);
   });
 });
 
