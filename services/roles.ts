@@ -145,6 +145,10 @@ Environment:
   ANVIL_CONDUCTOR_HOSTNAME   name of this conductor (default: the machine's hostname)
   ANVIL_CONDUCTOR_GROUP      conductor group this conductor serves (default: none)
   ANVIL_LOG_LEVEL            trace, debug, info, warn, error (default: info)
+  ANVIL_AUTH_STRATEGY        noauth (default; loopback only), http_basic or keystone (docs/security.md)
+  ANVIL_HTTP_BASIC_USER_FILE htpasswd file with bcrypt entries, for http_basic
+  ANVIL_POLICY_FILE          YAML overrides of the policy rules
+  ANVIL_TLS_CERT, ANVIL_TLS_KEY, ANVIL_TLS_CLIENT_CA   HTTPS for the API (optionally requiring client certificates)
 See docs/configuration.md for every setting.`;
 
 /** Registers `all-in-one`, `api` and `conductor` (bin/cli.ts COMMANDS). */
