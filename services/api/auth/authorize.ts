@@ -10,7 +10,7 @@ import { policyCredentials, type Identity } from './identity.ts';
 import { NEEDS_TARGET, type Target } from './policy/checks.ts';
 import type { Policy } from './policy/enforcer.ts';
 import type { RoutePolicy } from './policy/routes.ts';
-import { loadTarget, VISIBILITY } from './policy/targets.ts';
+import { loadTarget, nodeTarget, VISIBILITY } from './policy/targets.ts';
 
 /** 403 naming the rule, as Ironic's HTTPForbidden does. */
 export class PolicyForbidden extends AnvilError {
@@ -62,6 +62,7 @@ export async function authorize(req: FastifyRequest, knex: Knex, policy: Policy,
   for (const rule of typeof route.rules === 'function' ? route.rules(req) : route.rules) {
     if (!(await allowed(rule))) throw new PolicyForbidden(rule);
   }
+  if (route.movesToNode) await checkNewNode(req, knex, policy, route, id);
   if (route.list) {
     if (!(await allowed(`baremetal:${route.list}:list_all`))) {
       if (!id.projectId || !(await allowed(`baremetal:${route.list}:list`))) throw new PolicyForbidden(`baremetal:${route.list}:list`);
@@ -99,6 +100,20 @@ function projectRunbook(req: FastifyRequest): void {
   if (body.owner != null && body.owner !== project) throw new AnvilError('Cannot create a runbook as a project scoped admin with an owner other than your own project.', 400, 'Invalid');
   if (project && body.public === true) throw new AnvilError('Cannot create a public runbook as a project scoped admin.', 400, 'Invalid');
   req.body = { ...body, owner: project };
+}
+
+/** A patch of /node_uuid: the caller must pass the route's rules on the node it moves to as well. */
+async function checkNewNode(req: FastifyRequest, knex: Knex, policy: Policy, route: RoutePolicy, id: Identity): Promise<void> {
+  const ops = Array.isArray(req.body) ? (req.body as { path?: unknown; value?: unknown }[]) : [];
+  for (const op of ops) {
+    if (op?.path !== '/node_uuid' || typeof op.value !== 'string') continue;
+    // A node that does not exist is the handler's 400; one the caller may not touch is a 403.
+    const target = await nodeTarget(knex, op.value);
+    if (!target) continue;
+    for (const rule of typeof route.rules === 'function' ? route.rules(req) : route.rules) {
+      if (!policy.allowed(rule, id, target)) throw new PolicyForbidden(rule);
+    }
+  }
 }
 
 /**

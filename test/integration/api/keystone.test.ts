@@ -168,6 +168,12 @@ describe.each(BACKENDS)('keystone tokens and the policy (%s)', (backend) => {
     // A port can be added to an owned node by the owner's admin, not to somebody else's node.
     expect((await call('POST', '/v1/ports', 'aAdmin', { address: '52:54:00:00:00:a1', node_uuid: ids['a-only'] })).status).toBe(201);
     expect((await call('POST', '/v1/ports', 'aAdmin', { address: '52:54:00:00:00:a2', node_uuid: ids.nobodys })).status).toBe(403);
+    // Nor moved onto somebody else's node.
+    const move = await call('PATCH', `/v1/ports/${ids['port-a-only']}`, 'aAdmin', [{ op: 'replace', path: '/node_uuid', value: ids.nobodys }]);
+    expect(move.status).toBe(403);
+    expect((await call('GET', `/v1/ports/${ids['port-a-only']}`, 'admin')).body.node_uuid).toBe(ids['a-only']);
+    expect((await call('PATCH', `/v1/ports/${ids['port-a-only']}`, 'aAdmin', [{ op: 'replace', path: '/node_uuid', value: ids['a-leased-to-b'] }])).status).toBe(200);
+    expect((await call('PATCH', `/v1/ports/${ids['port-a-only']}`, 'aAdmin', [{ op: 'replace', path: '/node_uuid', value: ids['a-only'] }])).status).toBe(200);
   });
 
   it('scopes allocations by owner: a project allocates only its own nodes, and sees only its allocations', async () => {

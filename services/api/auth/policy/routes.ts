@@ -22,6 +22,8 @@ export interface RoutePolicy {
   special?: 'nodeCreate' | 'nodeDelete' | 'allocationCreate' | 'runbookGet' | 'runbookCreate';
   /** The answer holds nodes: fields the caller may not see are redacted (redact.ts). */
   redactNodes?: boolean;
+  /** A JSON patch that moves the object to another node (/node_uuid) must pass the rules on that node too. */
+  movesToNode?: boolean;
 }
 
 /** ironic/api/controllers/v1/node.py _authorize_patch_and_get_node: one rule per patched field. */
@@ -131,7 +133,7 @@ export const ROUTE_POLICIES: Record<string, RoutePolicy> = {
   'GET /ports/detail': { rules: [], list: 'port' },
   'GET /ports/:uuid': { rules: ['baremetal:port:get'], target: 'port' },
   'POST /ports': { rules: ['baremetal:port:create'], target: 'bodyNode' },
-  'PATCH /ports/:uuid': { rules: ['baremetal:port:update'], target: 'port' },
+  'PATCH /ports/:uuid': { rules: ['baremetal:port:update'], target: 'port', movesToNode: true },
   'DELETE /ports/:uuid': { rules: ['baremetal:port:delete'], target: 'port' },
 
   'GET /portgroups': { rules: [], list: 'portgroup' },
@@ -140,7 +142,7 @@ export const ROUTE_POLICIES: Record<string, RoutePolicy> = {
   'GET /portgroups/:ident/ports': { rules: [], target: 'portgroup', list: 'port' },
   'GET /portgroups/:ident/ports/detail': { rules: [], target: 'portgroup', list: 'port' },
   'POST /portgroups': { rules: ['baremetal:portgroup:create'], target: 'bodyNode' },
-  'PATCH /portgroups/:ident': { rules: ['baremetal:portgroup:update'], target: 'portgroup' },
+  'PATCH /portgroups/:ident': { rules: ['baremetal:portgroup:update'], target: 'portgroup', movesToNode: true },
   'DELETE /portgroups/:ident': { rules: ['baremetal:portgroup:delete'], target: 'portgroup' },
 
   'GET /chassis': { rules: ['baremetal:chassis:get'] },

@@ -16,7 +16,8 @@ interface Loaded { target: Target; ident: string }
 
 type Params = Record<string, string | undefined>;
 
-async function nodeTarget(knex: Knex, nodeIdOrIdent: number | string): Promise<Target | undefined> {
+/** owner and lessee of a node (by id, UUID or name), or undefined when there is none. */
+export async function nodeTarget(knex: Knex, nodeIdOrIdent: number | string): Promise<Target | undefined> {
   const row = typeof nodeIdOrIdent === 'number' ? await tenancyOfNode(knex, nodeIdOrIdent) : await findNode(knex, nodeIdOrIdent);
   return row ? { 'node.owner': row.owner ?? null, 'node.lessee': row.lessee ?? null } : undefined;
 }
