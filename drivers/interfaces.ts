@@ -96,9 +96,11 @@ export interface BootInterface extends DriverInterface {
   /** Makes the node's next boot load the deploy ramdisk (PXE files, virtual media...) and sets the boot device. */
   prepareRamdisk(ctx: TaskContext, purpose: RamdiskPurpose): Promise<void>;
   cleanUpRamdisk(ctx: TaskContext): Promise<void>;
-  /** Makes the node boot its deployed instance (local disk). */
+  /** Makes the node boot its deployed instance (local disk, or instance_info.boot_iso where bootsInstanceIso). */
   prepareInstance(ctx: TaskContext): Promise<void>;
   cleanUpInstance(ctx: TaskContext): Promise<void>;
+  /** Whether prepareInstance boots instance_info.boot_iso, a live ISO (the ramdisk deploy interface needs it). */
+  readonly bootsInstanceIso?: boolean;
 }
 
 /** `done` finishes the operation; `wait` parks the node in the matching wait state until heartbeats move it on. */

@@ -128,6 +128,7 @@ export const fakeBoot: BootInterface = {
   async cleanUpRamdisk() {},
   async prepareInstance(ctx) { await act(ctx, 'boot'); },
   async cleanUpInstance() {},
+  bootsInstanceIso: true,
 };
 
 export const fakeDeploy: DeployInterface = {

@@ -2,6 +2,9 @@
 // writes the image (and config drive), the conductor sets the boot device and powers the node
 // on. Cleaning runs the agent's clean steps. Its deploy steps and their priorities are Ironic's
 // (agent_base.py, agent.py); the conductor's step engine runs them with the agent's.
+// `custom-agent` (Ironic's CustomAgentDeploy, OpenShift's and Metal3's custom deploy) is the same
+// without write_image and prepare_instance_boot: the agent runs exactly the deploy steps the
+// request names (install_coreos...), then the node reboots into what they wrote.
 import { DriverError, InvalidInput, MissingParameter } from '../../common/errors.ts';
 import { configDriveForDeploy } from '../../images/configdrive.ts';
 import { fileNameOf } from '../../images/download.ts';
@@ -59,6 +62,12 @@ async function prepareInstanceBoot(ctx: TaskContext): Promise<void> {
   await ctx.driver.management.setBootDevice(ctx, 'disk', true);
 }
 
+/** The steps that end every agent deploy (AgentOobStepsMixin): the ramdisk goes, the instance boots. */
+const FINAL_STEPS: StepDefinition[] = [
+  { kind: 'deploy', step: 'tear_down_agent', priority: 40, requiresRamdisk: true, abortable: false, run: powerOffAgent },
+  { kind: 'deploy', step: 'boot_instance', priority: 20, requiresRamdisk: false, abortable: false, run: powerOnOrReboot },
+];
+
 /** The direct deploy's steps (Ironic's @deploy_step of AgentDeploy and AgentDeployMixin). */
 const DEPLOY_STEPS: StepDefinition[] = [
   {
@@ -66,8 +75,7 @@ const DEPLOY_STEPS: StepDefinition[] = [
     agentArgs: async (ctx) => ({ image_info: await imageInfo(ctx), configdrive: ctx.node.instance_info.configdrive ?? null }),
   },
   { kind: 'deploy', step: 'prepare_instance_boot', priority: 60, requiresRamdisk: true, abortable: false, run: prepareInstanceBoot },
-  { kind: 'deploy', step: 'tear_down_agent', priority: 40, requiresRamdisk: true, abortable: false, run: powerOffAgent },
-  { kind: 'deploy', step: 'boot_instance', priority: 20, requiresRamdisk: false, abortable: false, run: powerOnOrReboot },
+  ...FINAL_STEPS,
 ];
 
 async function finishCleaning(ctx: TaskContext): Promise<void> {
@@ -87,63 +95,70 @@ async function heartbeatSteps(ctx: TaskContext, kind: StepKind, steps: StepRunne
   return outcome;
 }
 
-export const directDeploy: DeployInterface = {
-  name: 'direct',
-  properties: {
-    deploy_kernel: 'URL or path of the agent ramdisk kernel (boot interface). Optional here.',
-    deploy_ramdisk: 'URL or path of the agent ramdisk initrd (boot interface). Optional here.',
-  },
-  steps: DEPLOY_STEPS,
-  validate(node) {
-    if (['deploying', 'wait call-back', 'available', 'active'].includes(node.provision_state) || node.instance_info.image_source !== undefined) validateInstanceInfo(node);
-  },
+/** A deploy through the agent ramdisk with these steps; `writesImage`: the image in instance_info must be valid (direct). */
+function agentDeploy(name: string, steps: StepDefinition[], writesImage: boolean): DeployInterface {
+  return {
+    name,
+    properties: {
+      deploy_kernel: 'URL or path of the agent ramdisk kernel (boot interface). Optional here.',
+      deploy_ramdisk: 'URL or path of the agent ramdisk initrd (boot interface). Optional here.',
+    },
+    steps,
+    validate(node) {
+      if (!writesImage) return;
+      if (['deploying', 'wait call-back', 'available', 'active'].includes(node.provision_state) || node.instance_info.image_source !== undefined) validateInstanceInfo(node);
+    },
 
-  async deploy(ctx, args) {
-    validateInstanceInfo(ctx.node);
-    const configdrive = await configDriveForDeploy(args.configdrive ?? ctx.node.instance_info.configdrive, ctx.node);
-    const ii = { ...ctx.node.instance_info };
-    if (configdrive) ii.configdrive = configdrive;
-    else delete ii.configdrive;
-    await ctx.save({ instance_info: ii });
-    await bootRamdisk(ctx, 'deploy', clearedProgress('deploy'));
-    await ctx.save({ deploy_step: { interface: 'deploy', step: 'deploy', priority: 100, args: {} } });
-    await ctx.note('Booting the deploy ramdisk; waiting for the agent');
-    return 'wait';
-  },
+    async deploy(ctx, args) {
+      if (writesImage) validateInstanceInfo(ctx.node);
+      const configdrive = await configDriveForDeploy(args.configdrive ?? ctx.node.instance_info.configdrive, ctx.node);
+      const ii = { ...ctx.node.instance_info };
+      if (configdrive) ii.configdrive = configdrive;
+      else delete ii.configdrive;
+      await ctx.save({ instance_info: ii });
+      await bootRamdisk(ctx, 'deploy', clearedProgress('deploy'));
+      await ctx.save({ deploy_step: { interface: 'deploy', step: 'deploy', priority: 100, args: {} } });
+      await ctx.note('Booting the deploy ramdisk; waiting for the agent');
+      return 'wait';
+    },
 
-  async tearDown(ctx) {
-    await powerOffUnlessDisabled(ctx);
-    await ctx.driver.boot.cleanUpInstance(ctx);
-    // It could not be powered off: a reboot stops the instance (AgentBaseMixin.clean_up).
-    if (ctx.node.disable_power_off) await ctx.driver.power.reboot(ctx, false);
-    await ctx.save(withoutAgentBoot(ctx, clearedProgress('deploy')));
-  },
+    async tearDown(ctx) {
+      await powerOffUnlessDisabled(ctx);
+      await ctx.driver.boot.cleanUpInstance(ctx);
+      // It could not be powered off: a reboot stops the instance (AgentBaseMixin.clean_up).
+      if (ctx.node.disable_power_off) await ctx.driver.power.reboot(ctx, false);
+      await ctx.save(withoutAgentBoot(ctx, clearedProgress('deploy')));
+    },
 
-  async clean(ctx, args) {
-    await bootRamdisk(ctx, 'clean', clearedProgress('clean'));
-    await ctx.save({ clean_step: {} });
-    await ctx.note(`Booting the agent ramdisk for ${args.steps ? 'manual' : 'automated'} cleaning`);
-    return 'wait';
-  },
+    async clean(ctx, args) {
+      await bootRamdisk(ctx, 'clean', clearedProgress('clean'));
+      await ctx.save({ clean_step: {} });
+      await ctx.note(`Booting the agent ramdisk for ${args.steps ? 'manual' : 'automated'} cleaning`);
+      return 'wait';
+    },
 
-  async heartbeat(ctx, _heartbeat, steps) {
-    const state = ctx.node.provision_state;
-    const kind: StepKind | null = state === 'wait call-back' ? 'deploy' : state === 'clean wait' ? 'clean' : null;
-    if (!kind) return 'wait';
-    // A live agent keeps the callback timeout away (Ironic's touch_provisioning on heart-beats).
-    await ctx.save({ provision_updated_at: now() });
-    try {
-      return await heartbeatSteps(ctx, kind, steps);
-    } catch (err) {
-      // Ironic powers a node off when its deploy fails; a failed clean is left for an operator.
-      if (kind === 'deploy') await powerOffUnlessDisabled(ctx).catch(() => undefined);
-      throw err;
-    }
-  },
+    async heartbeat(ctx, _heartbeat, steps) {
+      const state = ctx.node.provision_state;
+      const kind: StepKind | null = state === 'wait call-back' ? 'deploy' : state === 'clean wait' ? 'clean' : null;
+      if (!kind) return 'wait';
+      // A live agent keeps the callback timeout away (Ironic's touch_provisioning on heart-beats).
+      await ctx.save({ provision_updated_at: now() });
+      try {
+        return await heartbeatSteps(ctx, kind, steps);
+      } catch (err) {
+        // Ironic powers a node off when its deploy fails; a failed clean is left for an operator.
+        if (kind === 'deploy') await powerOffUnlessDisabled(ctx).catch(() => undefined);
+        throw err;
+      }
+    },
 
-  async abort(ctx) {
-    await powerOffUnlessDisabled(ctx);
-    await ctx.driver.boot.cleanUpRamdisk(ctx);
-    await ctx.save(withoutAgentBoot(ctx, [...clearedProgress('deploy'), ...clearedProgress('clean')]));
-  },
-};
+    async abort(ctx) {
+      await powerOffUnlessDisabled(ctx);
+      await ctx.driver.boot.cleanUpRamdisk(ctx);
+      await ctx.save(withoutAgentBoot(ctx, [...clearedProgress('deploy'), ...clearedProgress('clean')]));
+    },
+  };
+}
+
+export const directDeploy = agentDeploy('direct', DEPLOY_STEPS, true);
+export const customAgentDeploy = agentDeploy('custom-agent', FINAL_STEPS, false);

@@ -13,7 +13,7 @@ function ipmiHardwareType(name: string): HardwareType {
       power: ['ipmitool'],
       management: ['ipmitool'],
       boot: ['ipxe', 'pxe', 'http', 'fake'],
-      deploy: ['direct', 'fake'],
+      deploy: ['direct', 'custom-agent', 'ramdisk', 'fake'],
       inspect: ['agent', 'no-inspect', 'fake'],
       ...NO_OP_INTERFACE_LISTS,
     },

@@ -65,5 +65,6 @@ export function redfishVirtualMediaBoot(vendor: Vendor): BootInterface {
     async cleanUpInstance(ctx) {
       await eject(ctx);
     },
+    bootsInstanceIso: true,
   };
 }

@@ -27,7 +27,7 @@ export function redfishHardwareType(name: string, vendor: Vendor): HardwareType 
       power: own('redfish'),
       management: own('redfish'),
       boot: ['ipxe', 'pxe', 'http', ...(vendor.bootName === REDFISH.bootName ? [] : [vendor.bootName]), 'redfish-virtual-media', 'fake'],
-      deploy: ['direct', 'ramdisk', 'fake'],
+      deploy: ['direct', 'custom-agent', 'ramdisk', 'fake'],
       inspect: [...own('redfish'), 'agent', 'no-inspect'],
       ...NO_OP_INTERFACE_LISTS,
       bios: ['no-bios', ...oob],

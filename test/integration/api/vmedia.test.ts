@@ -63,6 +63,50 @@ describe.each(BACKENDS)('virtual media API on %s', (backend) => {
     expect((await h.call('GET', `/v1/nodes/${n.uuid}/vmedia`)).body.every((m: { inserted: boolean }) => !m.inserted)).toBe(true);
   });
 
+  /** Polls the node until it reaches `state` (a failure state ends the wait too). */
+  async function until(uuid: string, state: string): Promise<Record<string, any>> {
+    for (let i = 0; i < 300; i++) {
+      const n = (await h.call('GET', `/v1/nodes/${uuid}`)).body;
+      if (n.provision_state === state && n.target_provision_state === null && n.reservation === null) return n;
+      if (/failed$/.test(n.provision_state) && n.reservation === null) return n;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`node ${uuid} never reached ${state}`);
+  }
+
+  it('deploys a live ISO with the ramdisk deploy interface: the BMC mounts instance_info.boot_iso, no disk is written', async () => {
+    const live = 'http://192.0.2.5/live.iso';
+    const n = await redfishNode(`live-${backend}`);
+    const setup = await h.call('PATCH', `/v1/nodes/${n.uuid}`, [
+      { op: 'replace', path: '/boot_interface', value: 'redfish-virtual-media' }, { op: 'replace', path: '/deploy_interface', value: 'ramdisk' },
+      { op: 'add', path: '/driver_info/deploy_iso', value: 'http://192.0.2.5/ipa.iso' }, { op: 'add', path: '/automated_clean', value: false },
+    ]);
+    expect(setup.status, setup.raw).toBe(200);
+    for (const [verb, state] of [['manage', 'manageable'], ['provide', 'available']]) {
+      expect((await h.call('PUT', `/v1/nodes/${n.uuid}/states/provision`, { target: verb })).status).toBe(202);
+      expect((await until(n.uuid, state)).provision_state).toBe(state);
+    }
+    expect((await h.call('PATCH', `/v1/nodes/${n.uuid}`, [{ op: 'add', path: '/instance_info/boot_iso', value: live }])).status).toBe(200);
+    expect((await h.call('PUT', `/v1/nodes/${n.uuid}/states/provision`, { target: 'active' })).status).toBe(202);
+    const active = await until(n.uuid, 'active');
+    expect(active.provision_state, active.last_error).toBe('active');
+    expect(active.power_state).toBe('power on');
+    expect(sim.machines[0].getVirtualMedia()).toMatchObject({ image: live, inserted: true });
+    expect((await h.call('PUT', `/v1/nodes/${n.uuid}/states/provision`, { target: 'deleted' })).status).toBe(202);
+    expect((await until(n.uuid, 'available')).provision_state).toBe('available');
+    expect(sim.machines[0].getVirtualMedia().inserted).toBe(false);
+  });
+
+  it('fails a ramdisk deploy on a boot interface that cannot boot a live ISO, saying so', async () => {
+    const n = await createNode(h, { name: `live-ipxe-${backend}`, boot_interface: 'ipxe', deploy_interface: 'ramdisk', automated_clean: false, instance_info: { boot_iso: 'http://192.0.2.5/live.iso' } });
+    await h.t.db.knex('nodes').where({ uuid: n.uuid }).update({ provision_state: 'available' });
+    expect((await h.call('PUT', `/v1/nodes/${n.uuid}/states/provision`, { target: 'active' })).status).toBe(202);
+    const failed = await until(n.uuid, 'deploy failed');
+    expect(failed.provision_state).toBe('deploy failed');
+    expect(failed.last_error).toContain('The ipxe boot interface of node');
+    expect(failed.last_error).toContain('cannot boot a live ISO');
+  });
+
   it('keeps a fake node\'s virtual media', async () => {
     const n = await createNode(h, { name: `fake-vmedia-${backend}` });
     expect((await h.call('POST', `/v1/nodes/${n.name}/vmedia`, { device_type: 'cdrom', image_url: ISO, image_download_source: 'http' })).status).toBe(204);

@@ -233,4 +233,31 @@ describe('deploy through the simulated agent', () => {
     expect(node.maintenance).toBe(true);
     expect((await getNodeById(t.db.knex, id))!.fault).toBe('clean failure');
   });
+
+  it('deploys through custom-agent: exactly the deploy steps the request names, then boots; a step the agent lacks fails the deploy', async () => {
+    const { id, uuid, machine } = await availableNode('custom');
+    // As Metal3 does: the deploy interface is set when provisioning starts.
+    expect((await call('PATCH', `/v1/nodes/${uuid}`, [{ op: 'add', path: '/deploy_interface', value: 'custom-agent' }])).status).toBe(200);
+    const imageInfo = {
+      id: 'disk.qcow2', urls: [`${images.url}/disk.qcow2`], disk_format: 'qcow2', container_format: 'bare', stream_raw_images: true,
+      node_uuid: uuid, os_hash_algo: 'sha256', os_hash_value: img.sha256,
+    };
+    await provision(uuid, 'active', { deploy_steps: [{ interface: 'deploy', step: 'write_image', args: { image_info: imageInfo, configdrive: null }, priority: 80 }] });
+    let node = await untilState(t.db, id, 'active', 60_000);
+    expect(node.last_error).toBeNull();
+    expect(node.power_state).toBe('power on');
+    const events = (await t.db.knex('node_history').where({ node_id: id }).orderBy('id')).map((h: Json) => h.event as string);
+    expect(events).toContain('Deploy steps: write_image(80), tear_down_agent(40), switch_to_tenant_network(30), boot_instance(20)');
+    expect(events.some((e) => e.includes('prepare_instance_boot'))).toBe(false);
+    const disk = rack.agents.diskPath(machine);
+    const raw = (file: string) => `json:{"driver":"raw","offset":512,"size":${32 * MIB - 512},"file":{"driver":"file","filename":"${file}"}}`;
+    expect((await execa('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', raw(img.raw), raw(disk)], { reject: false })).stdout).toContain('Images are identical');
+
+    await provision(uuid, 'deleted');
+    await untilState(t.db, id, 'available', 30_000);
+    expect((await call('PATCH', `/v1/nodes/${uuid}`, [{ op: 'add', path: '/deploy_interface', value: 'custom-agent' }])).status).toBe(200);
+    await provision(uuid, 'active', { deploy_steps: [{ interface: 'deploy', step: 'install_coreos', args: {}, priority: 80 }] });
+    node = await untilState(t.db, id, 'deploy failed', 30_000);
+    expect(node.last_error).toMatch(/Deploy step deploy\.install_coreos is not supported by node .* \(its agent offers /);
+  });
 });
