@@ -5,7 +5,7 @@
 // `baremetal` CLI with Keystone password auth, project- and system-scoped, over HTTPS.
 import { execa } from 'execa';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AnvilConfig } from '../../../common/config.ts';
 import { silentLogger } from '../../../common/logger.ts';
 import { registerConductor } from '../../../db/conductors.ts';
@@ -204,16 +204,20 @@ describe.each(BACKENDS)('keystone tokens and the policy (%s)', (backend) => {
 
 describe('token cache', () => {
   it('trusts a validated token for auth.keystone.cacheSeconds, then asks Keystone again (a revoked token fails)', async () => {
-    const h = await startHarness('sqlite', { configure: (c) => useKeystone(c, 1) });
+    const h = await startHarness('sqlite', { configure: (c) => useKeystone(c, 60) });
+    // Anvil's clock is moved by hand, so a slow machine cannot outlast the cache window by accident.
+    vi.useFakeTimers({ toFake: ['Date'] });
     try {
       const token = await ks.token('sys-reader', PW, { system: true });
       const get = () => h.app.inject({ method: 'GET', url: '/v1/nodes', headers: { 'X-Auth-Token': token } }).then((r) => r.statusCode);
       expect(await get()).toBe(200);
       await ks.revoke(token);
+      vi.setSystemTime(Date.now() + 59_000);
       expect(await get()).toBe(200);
-      await new Promise((r) => setTimeout(r, 1100));
+      vi.setSystemTime(Date.now() + 2_000);
       expect(await get()).toBe(401);
     } finally {
+      vi.useRealTimers();
       await h.close();
     }
   });
