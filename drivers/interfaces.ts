@@ -35,6 +35,26 @@ export interface TaskContext {
   note(message: string, severity?: 'info' | 'warning' | 'error'): Promise<void>;
   /** Replaces what the node's MACs boot from the network (db/boot-records.ts); [] withdraws it. The boot interface's to call. */
   setBootRecords(records: readonly BootRecord[]): Promise<void>;
+  /** Replaces the node's cached BIOS settings (db/bios.ts, GET /v1/nodes/{id}/bios). The bios interface's to call. */
+  saveBiosSettings(settings: readonly BiosSetting[]): Promise<void>;
+}
+
+/**
+ * One BIOS setting as Ironic caches it (BIOSSetting): the value as a string, and the fields of the
+ * BMC's attribute registry (API 1.74), null where the registry says nothing.
+ */
+export interface BiosSetting {
+  name: string;
+  value: string | null;
+  attribute_type: string | null;
+  allowable_values: string[] | null;
+  lower_bound: number | null;
+  upper_bound: number | null;
+  min_length: number | null;
+  max_length: number | null;
+  read_only: boolean | null;
+  reset_required: boolean | null;
+  unique: boolean | null;
 }
 
 /** Whether an interface is usable for a node, as `GET /v1/nodes/{id}/validate` reports it. */
@@ -231,8 +251,17 @@ export interface InspectInterface extends DriverInterface {
   abort?(ctx: TaskContext): Promise<void>;
 }
 
-/** Interfaces Anvil has no real implementation of yet (bios, raid, console, ...): no-op ones only validate. */
+/** Interfaces Anvil has no real implementation of yet (raid, console, ...): no-op ones only validate. */
 export type GenericInterface = DriverInterface;
+
+export interface BiosInterface extends DriverInterface {
+  /**
+   * Reads the BIOS settings (with their registry) from the BMC and saves them (ctx.saveBiosSettings),
+   * as Ironic's cache_bios_settings; the conductor calls it after verification, inspection and
+   * before cleaning and servicing. No-op implementations leave it out.
+   */
+  cacheSettings?(ctx: TaskContext): Promise<void>;
+}
 
 export interface InterfaceTypes {
   power: PowerInterface;
@@ -240,7 +269,7 @@ export interface InterfaceTypes {
   boot: BootInterface;
   deploy: DeployInterface;
   inspect: InspectInterface;
-  bios: GenericInterface;
+  bios: BiosInterface;
   console: GenericInterface;
   firmware: GenericInterface;
   network: GenericInterface;

@@ -52,6 +52,7 @@ const contexts: TaskContext[] = Array.from({ length: systems }, (_, i) => ({
   async save() {},
   async note() {},
   async setBootRecords() {},
+  async saveBiosSettings() {},
 }));
 const power = getImplementation('power', 'redfish');
 

@@ -5,6 +5,7 @@
 import { BmcTimeout, DriverError, UnsupportedOperation } from '../../common/errors.ts';
 import { pollUntil } from '../../common/poll.ts';
 import type { BootDevice, BootMode, DriverFamily } from '../interfaces.ts';
+import { redfishBios } from '../redfish/bios.ts';
 import { redfishVirtualMediaBoot } from '../redfish/boot.ts';
 import { redfishHardwareType } from '../redfish/index.ts';
 import { redfishInspect } from '../redfish/inspect.ts';
@@ -61,6 +62,14 @@ async function waitForJob(rn: RedfishNode, job: string): Promise<void> {
   });
 }
 
+/** Dell: staged BIOS attributes apply through a configuration job (JID_*) that the next reset runs. */
+async function stageBiosSettings(rn: RedfishNode, settingsPath: string, attributes: Json): Promise<string> {
+  const res = await rn.client.request('PATCH', settingsPath, { Attributes: attributes, '@Redfish.SettingsApplyTime': { ApplyTime: 'OnReset' } });
+  const job = res.headers.location;
+  if (!job) throw new DriverError(`The iDRAC of node ${rn.node.uuid} accepted the BIOS change but created no configuration job`);
+  return job;
+}
+
 /** Dell: writing BootSourceOverrideMode can start the Lifecycle Controller; the BIOS BootMode attribute with a job is the safe way. */
 async function setBootMode(rn: RedfishNode, mode: BootMode): Promise<void> {
   const system = await rn.system();
@@ -72,9 +81,7 @@ async function setBootMode(rn: RedfishNode, mode: BootMode): Promise<void> {
   if (attrs.BootMode === want) return;
   const settings = isObject(bios['@Redfish.Settings']) ? linkOf(bios['@Redfish.Settings'].SettingsObject) : null;
   if (!settings) throw new UnsupportedOperation(`The iDRAC of node ${rn.node.uuid} has no BIOS settings object`);
-  const res = await rn.client.request('PATCH', settings, { Attributes: { BootMode: want }, '@Redfish.SettingsApplyTime': { ApplyTime: 'OnReset' } });
-  const job = res.headers.location;
-  if (!job) throw new DriverError(`The iDRAC of node ${rn.node.uuid} accepted the BIOS change but created no configuration job`);
+  const job = await stageBiosSettings(rn, settings, { BootMode: want });
   // The job runs at the next reset: reboot a running node now; a powered-off one applies it when it next starts.
   if ((await rn.powerState()) === 'power on') {
     await rn.reset((await rn.pickReset(['ForceRestart', 'PowerCycle'])) ?? 'ForceRestart');
@@ -83,7 +90,7 @@ async function setBootMode(rn: RedfishNode, mode: BootMode): Promise<void> {
   }
 }
 
-export const IDRAC: Vendor = { name: 'idrac-redfish', bootName: 'idrac-redfish-virtual-media', ownOutOfBand: true, setBootDevice, setBootMode, bootFromMedia };
+export const IDRAC: Vendor = { name: 'idrac-redfish', bootName: 'idrac-redfish-virtual-media', ownOutOfBand: true, setBootDevice, setBootMode, bootFromMedia, stageBiosSettings, waitForSettingsJob: waitForJob };
 
 export const idracFamily: DriverFamily = {
   implementations: {
@@ -91,7 +98,7 @@ export const idracFamily: DriverFamily = {
     management: [redfishManagement(IDRAC)],
     inspect: [redfishInspect(IDRAC)],
     boot: [redfishVirtualMediaBoot(IDRAC)],
-    bios: [redfishOutOfBand(IDRAC.name)],
+    bios: [redfishBios(IDRAC)],
     raid: [redfishOutOfBand(IDRAC.name)],
     vendor: [redfishOutOfBand(IDRAC.name)],
   },

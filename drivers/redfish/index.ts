@@ -1,6 +1,7 @@
 // The `redfish` hardware type: Redfish power, management, inspect and virtual-media boot, beside
 // the network boot and deploy interfaces other families provide (listed by name).
 import type { DriverFamily, HardwareType } from '../interfaces.ts';
+import { redfishBios } from './bios.ts';
 import { redfishVirtualMediaBoot } from './boot.ts';
 import { closeAllClients } from './connections.ts';
 import { redfishInspect } from './inspect.ts';
@@ -45,6 +46,7 @@ export const redfishFamily: DriverFamily = {
     inspect: [redfishInspectInterface],
     boot: [redfishBootInterface],
     ...Object.fromEntries(OUT_OF_BAND_INTERFACES.map((i) => [i, [redfishOutOfBand('redfish')]])),
+    bios: [redfishBios(REDFISH)],
   },
   hardwareTypes: [redfishHardwareType('redfish', REDFISH)],
   // Every Redfish-based family (idrac, ilo) shares these clients: closing them here closes theirs.

@@ -1,6 +1,7 @@
 // What differs between plain Redfish, Dell iDRAC and HPE iLO: the interface names and a few
 // operations a vendor does its own way. Each family passes its Vendor to the shared factories.
 import type { BootDevice, BootMode } from '../interfaces.ts';
+import type { Json } from './client.ts';
 import type { RedfishNode } from './system.ts';
 
 export interface Vendor {
@@ -14,4 +15,8 @@ export interface Vendor {
   setBootMode?(rn: RedfishNode, mode: BootMode): Promise<void>;
   /** Makes the next boot (or every boot) start from the inserted virtual CD. */
   bootFromMedia?(rn: RedfishNode, persistent: boolean): Promise<void>;
+  /** Stages BIOS attributes in the settings object for the next reset; returns the job it made, if any. The default PATCHes them. */
+  stageBiosSettings?(rn: RedfishNode, settingsPath: string, attributes: Json): Promise<string | null>;
+  /** Waits for the job stageBiosSettings made, after the reset that runs it. */
+  waitForSettingsJob?(rn: RedfishNode, job: string): Promise<void>;
 }

@@ -1,13 +1,15 @@
 // What a conductor does in each working provision state.
 // A flow runs one step with the node locked and says which event follows; the engine
 // (node-work.ts) applies it, and a thrown error sends the node to the state's failure state.
-import { UnsupportedOperation } from '../../common/errors.ts';
+import { DriverError, errorMessage, UnsupportedOperation } from '../../common/errors.ts';
 import { ProvisionState as S, type ProvisionEvent } from '../../common/states.ts';
 import { now } from '../../db/index.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import type { NodeTask } from './context.ts';
 import { applyInspection } from './inspection.ts';
-import { validateUserSteps } from './steps.ts';
+import type { AgentSteps } from '../../drivers/interfaces.ts';
+import { stepProgressKeys, withoutInternalInfo } from '../../drivers/internal-info.ts';
+import { stepRunner, validateUserSteps } from './steps.ts';
 
 export interface StepResult {
   event: ProvisionEvent;
@@ -36,6 +38,27 @@ async function validate(ctx: NodeTask, ...ifaces: ('power' | 'management' | 'boo
   for (const iface of ifaces) await ctx.driver[iface].validate(ctx.node, ctx.ports);
 }
 
+/**
+ * Refreshes the cached BIOS settings, as Ironic does on verification, inspection, cleaning and
+ * servicing (utils.node_cache_bios_settings): a BMC that cannot be read leaves a warning, not a failure.
+ */
+async function cacheBios(ctx: NodeTask): Promise<void> {
+  const bios = ctx.driver.bios;
+  if (!bios.cacheSettings) return;
+  try {
+    await bios.cacheSettings(ctx);
+  } catch (err) {
+    await ctx.note(`Caching the BIOS settings (bios interface ${bios.name}) failed: ${errorMessage(err)}`, 'warning');
+  }
+}
+
+/** Servicing without the ramdisk: the agent offers nothing, so only out-of-band steps plan. */
+const NO_AGENT: AgentSteps = {
+  offered: async () => [],
+  start: async (_ctx, kind, step) => { throw new DriverError(`${kind} step ${step.interface}.${step.step} needs the ramdisk agent`); },
+  status: async (_ctx, kind, step) => { throw new DriverError(`${kind} step ${step.interface}.${step.step} needs the ramdisk agent`); },
+};
+
 /** Manual cleaning (the clean verb, from manageable) goes back to manageable; automated cleaning ends in available. */
 function isManualClean(node: NodeRecord): boolean {
   return node.target_provision_state === S.MANAGEABLE;
@@ -47,6 +70,7 @@ const verifying: Flow = {
   async run(ctx) {
     await validate(ctx, 'power', 'management');
     const power = await ctx.driver.power.getPowerState(ctx);
+    await cacheBios(ctx);
     return { ...this.complete(ctx), fields: { power_state: power ?? ctx.node.power_state } };
   },
   complete: () => ({ event: 'done', why: 'Power and management access verified' }),
@@ -61,6 +85,7 @@ const inspecting: Flow = {
     const outcome = await ctx.driver.inspect.inspect(ctx);
     if (outcome.outcome === 'wait') return { event: 'wait', why: 'Inspection started, waiting for the ramdisk to report' };
     await applyInspection(ctx, outcome.result);
+    await cacheBios(ctx);
     return this.complete(ctx);
   },
   complete: () => ({ event: 'done', why: 'Inspection finished', fields: { inspection_finished_at: now() } }),
@@ -74,6 +99,7 @@ const cleaning: Flow = {
     // Ironic's automated_clean: a node with it false passes straight through to available.
     if (!manual && ctx.node.automated_clean === false) return { ...this.complete(ctx), why: 'Automated cleaning is disabled for this node, skipped' };
     await validate(ctx, 'power', 'deploy');
+    await cacheBios(ctx);
     const request = ctx.node.provision_request;
     const steps = manual ? validateUserSteps(request?.steps ?? [], 'clean_steps') : undefined;
     const outcome = await ctx.driver.deploy.clean(ctx, { steps, disableRamdisk: request?.disable_ramdisk });
@@ -160,10 +186,18 @@ const unrescuing: Flow = {
 const servicing: Flow = {
   eventType: 'service',
   operation: 'Servicing',
-  async run() {
-    throw new UnsupportedOperation('service steps are not supported by Anvil yet');
+  // Ironic's do_node_service: the service_steps run in the order given on the active node. The
+  // out-of-band ones (bios, firmware, raid) run here; the workload's disk is not touched.
+  async run(ctx) {
+    await validate(ctx, 'power', 'management');
+    const steps = validateUserSteps(ctx.node.provision_request?.steps ?? [], 'service_steps');
+    if (steps.length === 0) throw new DriverError('Servicing needs at least one service step');
+    await cacheBios(ctx);
+    await ctx.save({ ...withoutInternalInfo(ctx.node, Object.values(stepProgressKeys('service'))), service_step: {} });
+    await stepRunner(ctx, steps).run('service', NO_AGENT);
+    return this.complete(ctx);
   },
-  complete: () => ({ event: 'done', why: 'Servicing finished' }),
+  complete: (ctx) => ({ event: 'done', why: 'Servicing finished', fields: { service_step: null, ...withoutInternalInfo(ctx.node, Object.values(stepProgressKeys('service'))) } }),
 };
 
 /** Flow of each working state (common/states.ts WORKING_STATES). */

@@ -16,5 +16,7 @@ export interface Backend {
   /** null: no such resource. */
   handle(req: SimRequest, ctx: BackendContext): Promise<SimResponse | null>;
   systemIds(): string[];
+  /** Whether its systems' BIOS attributes are those of bios-registry.ts (the server then serves the Registries collection). */
+  readonly servesRegistries: boolean;
   close(): void;
 }

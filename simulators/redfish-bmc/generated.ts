@@ -8,6 +8,7 @@ const KINDS = ['systems', 'managers', 'chassis'] as const;
 type Kind = (typeof KINDS)[number];
 
 export class GeneratedBackend implements Backend {
+  readonly servesRegistries = true;
   private readonly index: Record<Kind, Map<string, SimSystem>> = { systems: new Map(), managers: new Map(), chassis: new Map() };
 
   constructor(private readonly systems: SimSystem[], private readonly uuid: string) {

@@ -118,6 +118,7 @@ async function seed(machine: SimulatedMachine, doc: Json): Promise<void> {
 }
 
 export class MockupBackend implements Backend {
+  readonly servesRegistries = false;
   private readonly resources: Map<string, Json>;
   private readonly systems = new Map<string, MockSystem>();
   private readonly media = new Map<string, MockMedia>();

@@ -13,6 +13,7 @@ import { FLAVOR_SPECS, type Flavor } from './flavors.ts';
 import { GeneratedBackend } from './generated.ts';
 import { collection, isObject, link, NO_CONTENT, normalizePath, notAllowed, notFound, ok, redfishError, type Json, type SimRequest, type SimResponse } from './http.ts';
 import { MockupBackend } from './mockup.ts';
+import { registryResource, REGISTRIES_PATH } from './bios-registry.ts';
 import { FaultTable, MONITORS_PATH, SessionStore, TaskStore, TASKS_PATH } from './support.ts';
 import { SimSystem } from './system.ts';
 import { selfSignedCertificate, type TlsMaterial } from './tls.ts';
@@ -190,6 +191,8 @@ class Endpoint {
     if (answer) return answer;
     if (k === '/redfish/v1/taskservice' && req.method === 'GET') return ok({ '@odata.id': '/redfish/v1/TaskService', '@odata.type': '#TaskService.v1_1_4.TaskService', Id: 'TaskService', Name: 'Task Service', ServiceEnabled: true, Tasks: link(TASKS_PATH) });
     if (k === TASKS_PATH.toLowerCase() && req.method === 'GET') return ok(this.tasks.collection());
+    const registry = this.backend.servesRegistries ? registryResource(k) : null;
+    if (registry) return req.method === 'GET' ? ok(registry) : notAllowed(req.method, req.path);
     return notFound(req.path);
   }
 
@@ -197,6 +200,7 @@ class Endpoint {
     const root: Json = { ...this.backend.root() };
     if (!root.SessionService) root.SessionService = link('/redfish/v1/SessionService');
     if (!root.TaskService) root.TaskService = link('/redfish/v1/TaskService');
+    if (!root.Registries && this.backend.servesRegistries) root.Registries = link(REGISTRIES_PATH);
     const links = isObject(root.Links) ? root.Links : {};
     if (!links.Sessions) root.Links = { ...links, Sessions: link(this.sessionsPath) };
     return root;

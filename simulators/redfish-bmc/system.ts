@@ -9,6 +9,7 @@ import {
   collection, etagOf, ifMatchAccepts, isObject, link, NO_CONTENT, notAllowed, ok, redfishError,
   type Json, type SimRequest, type SimResponse,
 } from './http.ts';
+import { biosDefaults, BIOS_REGISTRY_ID, checkBiosChange, type BiosValue } from './bios-registry.ts';
 import { applyReset, BOOT_ENABLED, DEVICE_OF, isResetType, TARGET_OF } from './power.ts';
 
 // iDRAC's Server Configuration Profile names for the first boot device.
@@ -33,8 +34,10 @@ export class SimSystem {
   private readonly biosPath: string;
   private readonly biosSettingsPath: string;
   private readonly vmediaBase: string;
-  private bios: Record<string, string>;
-  private pendingBios: Record<string, string> | null = null;
+  private bios: Record<string, BiosValue>;
+  private pendingBios: Record<string, BiosValue> | null = null;
+  /** Bios.ResetBios was asked for: the factory defaults apply at the next reset. */
+  private biosFactoryReset = false;
   private secureBoot = false;
   private otherTarget: string | null = null;
   private readonly slots = new Map<string, MediaSlot>();
@@ -54,7 +57,7 @@ export class SimSystem {
     this.biosPath = spec.flavor === 'ilo' ? `/redfish/v1/systems/${ids.system}/bios` : `${this.systemPath}/${spec.biosSegment}`;
     this.biosSettingsPath = spec.flavor === 'ilo' ? `${this.biosPath}/settings/` : `${this.biosPath}/Settings`;
     this.vmediaBase = `${spec.vmediaUnder === 'system' ? this.systemPath : this.managerPath}/VirtualMedia`;
-    this.bios = { BootMode: '', ProcTurboMode: 'Enabled', SriovGlobalEnable: 'Disabled', LogicalProc: 'Enabled' };
+    this.bios = this.biosFactory();
     for (const d of spec.vmedia) if (!d.cd) this.slots.set(d.id.toLowerCase(), { image: null, inserted: false, protocol: null, bootOnNextReset: false });
     machine.on('power', (state: string) => { if (state === 'on') this.onPowerOn(); });
     machine.on('boot', () => { this.otherTarget = null; });
@@ -64,19 +67,28 @@ export class SimSystem {
     if (this.spec.flavor === 'ilo') this.postUntil = Date.now() + this.opts.postMs;
     const scheduled = [...this.jobs.values()].filter((j) => j.state === 'Scheduled');
     // Pending settings apply at reset: at once on generic/iLO, through a scheduled job on iDRAC.
+    if (this.biosFactoryReset) {
+      this.biosFactoryReset = false;
+      this.applyBios(this.biosFactory());
+    }
     if (this.pendingBios && (this.spec.flavor !== 'idrac' || scheduled.length > 0)) this.applyBios(this.pendingBios);
     for (const job of scheduled) { job.state = 'Completed'; job.message = 'Job completed successfully.'; }
     for (const slot of this.slots.values()) slot.bootOnNextReset = false;
   }
 
-  private applyBios(attrs: Record<string, string>): void {
+  /** The registry's defaults, with this machine's own service tag. */
+  private biosFactory(): Record<string, BiosValue> {
+    return { ...biosDefaults(), SystemServiceTag: this.machine.hardware.serial.replace(/[^A-Za-z0-9]/g, '').slice(-7).padStart(7, '0').toUpperCase() };
+  }
+
+  private applyBios(attrs: Record<string, BiosValue>): void {
     const { BootMode, ...rest } = attrs;
     this.bios = { ...this.bios, ...rest };
-    if (BootMode) this.machine.setBootOverride({ mode: /^uefi$/i.test(BootMode) ? 'uefi' : 'bios' });
+    if (BootMode) this.machine.setBootOverride({ mode: /^uefi$/i.test(String(BootMode)) ? 'uefi' : 'bios' });
     this.pendingBios = null;
   }
 
-  private biosAttributes(): Record<string, string> {
+  private biosAttributes(): Record<string, BiosValue> {
     const uefi = this.machine.getBootOverride().mode === 'uefi';
     return { ...this.bios, BootMode: uefi ? 'Uefi' : this.spec.flavor === 'ilo' ? 'LegacyBios' : 'Bios' };
   }
@@ -304,7 +316,7 @@ export class SimSystem {
       '@odata.type': '#Bios.v1_1_0.Bios',
       Id: 'Bios',
       Name: 'BIOS Configuration Current Settings',
-      AttributeRegistry: 'BiosAttributeRegistry.v1_0_0',
+      AttributeRegistry: BIOS_REGISTRY_ID,
       Attributes: this.biosAttributes(),
       '@Redfish.Settings': settings,
       Actions: { '#Bios.ResetBios': { target: `${this.biosPath}/Actions/Bios.ResetBios` } },
@@ -317,7 +329,8 @@ export class SimSystem {
       '@odata.type': '#Bios.v1_1_0.Bios',
       Id: 'Settings',
       Name: 'BIOS Configuration Pending Settings',
-      Attributes: { ...this.biosAttributes(), ...(this.pendingBios ?? {}) },
+      // Only what is staged, as iDRAC and sushy-tools show it (sushy's pending_attributes).
+      Attributes: { ...(this.pendingBios ?? {}) },
     }, 'bios');
   }
 
@@ -366,6 +379,13 @@ export class SimSystem {
     if (at === 'actions/computersystem.reset') return req.method === 'POST' ? this.reset(req, ctx) : notAllowed(req.method, req.path);
     if (this.spec.vmediaUnder === 'system' && rest[0] === 'virtualmedia') return this.handleMedia(rest.slice(1), req);
     if (at === this.spec.biosSegment.toLowerCase()) return req.method === 'GET' ? ok(this.renderBios()) : notAllowed(req.method, req.path);
+    if (at === `${this.spec.biosSegment.toLowerCase()}/actions/bios.resetbios`) {
+      if (req.method !== 'POST') return notAllowed(req.method, req.path);
+      // As iDRAC and iLO do: nothing changes until the next reset, which restores the defaults.
+      this.biosFactoryReset = true;
+      this.pendingBios = null;
+      return NO_CONTENT;
+    }
     if (at === `${this.spec.biosSegment.toLowerCase()}/settings`) {
       if (req.method === 'GET') return ok(this.renderBiosSettings());
       if (req.method === 'PATCH') return this.patchBios(req);
@@ -491,11 +511,11 @@ export class SimSystem {
     if (failed) return failed;
     const body = req.body;
     if (!isObject(body) || !isObject(body.Attributes)) return redfishError(400, 'Base.1.8.PropertyMissing', 'The property Attributes is a required property and must be included in the request.');
-    const known = this.biosAttributes();
-    const attrs: Record<string, string> = {};
+    const attrs: Record<string, BiosValue> = {};
     for (const [name, value] of Object.entries(body.Attributes)) {
-      if (!(name in known)) return redfishError(400, 'Base.1.8.PropertyUnknown', `The attribute ${name} is not in the list of valid attributes for the resource.`);
-      attrs[name] = String(value);
+      const refused = checkBiosChange(name, value);
+      if (refused) return refused;
+      attrs[name] = value as BiosValue;
     }
     if (this.inPost()) return redfishError(400, 'iLO.2.14.UnableToModifyDuringSystemPOST', 'The value for the property cannot be changed while the server is in POST. Please wait for the server to complete POST.');
     if (this.spec.flavor !== 'idrac') {

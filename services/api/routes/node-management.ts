@@ -2,6 +2,8 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AnvilError, errorMessage } from '../../../common/errors.ts';
 import { recordHistory } from '../../../db/history.ts';
+import { biosSettingOfNode, biosSettingsOfNode, type BiosSettingRow } from '../../../db/bios.ts';
+import { isoTime } from '../../../db/index.ts';
 import { inventoryOfNode } from '../../../db/inventory.ts';
 import { INTERFACE_NAMES, updateNode, type NodeRecord } from '../../../db/nodes.ts';
 import { portsOfNode } from '../../../db/ports.ts';
@@ -15,6 +17,21 @@ import { runNodeTask } from '../tasks.ts';
 import { BOOL, coerceBooleans } from '../validation.ts';
 import { requireEndpoint, requireVersion } from '../version.ts';
 import { lockedOrChanged } from './nodes.ts';
+
+/** The registry fields of a BIOS setting (API 1.74). */
+const BIOS_REGISTRY_FIELDS = ['attribute_type', 'allowable_values', 'lower_bound', 'max_length', 'min_length', 'read_only', 'reset_required', 'unique', 'upper_bound'] as const;
+
+/** A cached setting as Ironic's bios API shows it: name, value, times, links; the registry's fields with detail. */
+function biosView(req: FastifyRequest, ctx: ApiContext, nodeUuid: string, s: BiosSettingRow, detail: boolean, fields?: string[]): Record<string, unknown> {
+  const href = `${baseUrl(req, ctx.config)}/v1/nodes/${nodeUuid}/bios/${encodeURIComponent(s.name)}`;
+  const out: Record<string, unknown> = {
+    created_at: isoTime(s.created_at), updated_at: isoTime(s.updated_at), name: s.name, value: s.value,
+    links: [{ href, rel: 'self' }, { href: href.replace('/v1/', '/'), rel: 'bookmark' }],
+  };
+  if (detail || fields?.some((f) => (BIOS_REGISTRY_FIELDS as readonly string[]).includes(f))) for (const f of BIOS_REGISTRY_FIELDS) out[f] = s[f];
+  if (!fields?.length) return out;
+  return Object.fromEntries(Object.entries(out).filter(([k]) => fields.includes(k)));
+}
 
 type Req<B = unknown> = FastifyRequest<{ Params: { ident: string }; Body: B }>;
 
@@ -93,12 +110,21 @@ export const nodeManagementRoutes: FastifyPluginAsync<ApiContext> = async (app, 
     return noContent(reply);
   });
 
-  // No interface caches BIOS settings or firmware components yet, so these lists are empty, as
-  // Ironic's are for a node whose interfaces never read them (BMO asks for both).
-  app.get<{ Params: { ident: string } }>('/nodes/:ident/bios', async (req) => {
+  // The BIOS settings the node's bios interface cached (db/bios.ts); empty for no-bios.
+  app.get<{ Params: { ident: string }; Querystring: { detail?: string | boolean; fields?: string } }>('/nodes/:ident/bios', async (req) => {
     requireEndpoint(req, 40);
-    await findNodeOr404(ctx.db.knex, req.params.ident);
-    return { bios: [] };
+    const node = await findNodeOr404(ctx.db.knex, req.params.ident);
+    const detail = coerceBooleans({ detail: req.query.detail ?? false }, ['detail']).detail === true;
+    if (detail) requireVersion(req, 74, 'The detail parameter of the BIOS settings list');
+    const fields = req.query.fields?.split(',').map((f) => f.trim()).filter(Boolean);
+    return { bios: (await biosSettingsOfNode(ctx.db.knex, node.id)).map((s) => biosView(req, ctx, node.uuid, s, detail, fields)) };
+  });
+  app.get<{ Params: { ident: string; name: string } }>('/nodes/:ident/bios/:name', async (req) => {
+    requireEndpoint(req, 40);
+    const node = await findNodeOr404(ctx.db.knex, req.params.ident);
+    const setting = await biosSettingOfNode(ctx.db.knex, node.id, req.params.name);
+    if (!setting) throw new AnvilError(`The BIOS setting ${req.params.name} could not be found for node ${node.uuid}.`, 404, 'BIOSSettingNotFound');
+    return { [setting.name]: biosView(req, ctx, node.uuid, setting, req.apiVersion >= 74) };
   });
   app.get<{ Params: { ident: string } }>('/nodes/:ident/firmware', async (req) => {
     requireEndpoint(req, 86);

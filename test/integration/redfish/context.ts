@@ -4,10 +4,10 @@ import { defaultConfig } from '../../../common/config.ts';
 import { silentLogger } from '../../../common/logger.ts';
 import type { NodeRecord } from '../../../db/nodes.ts';
 import type { PortRecord } from '../../../db/ports.ts';
-import type { BootRecord, TaskContext } from '../../../drivers/interfaces.ts';
+import type { BiosSetting, BootRecord, TaskContext } from '../../../drivers/interfaces.ts';
 import { resolveDriver } from '../../../drivers/registry.ts';
 
-export type TestContext = TaskContext & { node: NodeRecord; notes: string[]; bootRecords: BootRecord[] };
+export type TestContext = TaskContext & { node: NodeRecord; notes: string[]; bootRecords: BootRecord[]; biosSettings: BiosSetting[] };
 
 export function redfishContext(driver: string, driverInfo: Record<string, unknown>, extra: Partial<NodeRecord> = {}): TestContext {
   const node = {
@@ -25,6 +25,7 @@ export function redfishContext(driver: string, driverInfo: Record<string, unknow
     node,
     notes: [],
     bootRecords: [],
+    biosSettings: [],
     ports: [] as PortRecord[],
     driver: resolveDriver({ driver }),
     logger: silentLogger,
@@ -33,6 +34,7 @@ export function redfishContext(driver: string, driverInfo: Record<string, unknow
     async save(fields: Partial<NodeRecord>) { ctx.node = { ...ctx.node, ...fields }; },
     async note(message: string) { ctx.notes.push(message); },
     async setBootRecords(records) { ctx.bootRecords = [...records]; },
+    async saveBiosSettings(settings) { ctx.biosSettings = [...settings]; },
   };
   return ctx;
 }

@@ -20,6 +20,7 @@ function context(node: Partial<NodeRecord>, ports: Partial<PortRecord>[] = []): 
     async save(fields: Partial<NodeRecord>) { ctx.node = { ...ctx.node, ...fields }; },
     async note() {},
     async setBootRecords(records) { ctx.bootRecords = [...records]; },
+    async saveBiosSettings() { throw new Error('the pxe boot interface caches no BIOS settings'); },
   };
   return ctx;
 }

@@ -110,6 +110,7 @@ export const ROUTE_POLICIES: Record<string, RoutePolicy> = {
   'GET /nodes/:ident/management/boot_device/supported': node('baremetal:node:get_boot_device'),
   'PUT /nodes/:ident/management/inject_nmi': node('baremetal:node:inject_nmi'),
   'GET /nodes/:ident/bios': node('baremetal:node:bios:get'),
+  'GET /nodes/:ident/bios/:name': node('baremetal:node:bios:get'),
   'GET /nodes/:ident/firmware': node('baremetal:node:firmware:get'),
   'GET /nodes/:ident/inventory': node('baremetal:node:inventory:get'),
   'GET /nodes/:ident/vmedia': node('baremetal:node:vmedia:get'),
