@@ -37,6 +37,7 @@ function recordingContext(disablePowerOff: boolean): { ctx: TaskContext; calls: 
     async save(fields: Partial<NodeRecord>) { (ctx as { node: NodeRecord }).node = { ...ctx.node, ...fields }; },
     async note() {},
     async setBootRecords() {},
+    async saveBiosSettings() {},
   } as TaskContext;
   return { ctx, calls };
 }
