@@ -72,6 +72,26 @@ describe.each(BACKENDS)('http_basic (%s)', (backend) => {
     expect((await call('GET', '/v1/no/such/thing', { auth: GOOD })).status).toBe(404);
   });
 
+  it('answers malformed requests without credentials with a 4xx, never a 5xx, and keeps answering', async () => {
+    const bodies: (string | Buffer)[] = ['{', '[]', 'null', '"x"', '{"a":'.repeat(2000), Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), '\u0000', JSON.stringify({ driver: 'x'.repeat(100_000) })];
+    const auths = [undefined, 'Basic', 'Basic =', `Basic ${'A'.repeat(10_000)}`, `Basic ${Buffer.from('\u0000:\u0000').toString('base64')}`, 'Digest x', basic('admin', 'x'.repeat(5000))];
+    let i = 0;
+    for (const [key, policy] of Object.entries(ROUTE_POLICIES)) {
+      if (policy.public) continue;
+      const [method, pattern] = key.split(' ');
+      const url = `/v1${sample(pattern)}`;
+      for (const [j, payload] of [...bodies, undefined].entries()) {
+        const authorization = auths[(i + j) % auths.length];
+        const res = await h.app.inject({ method: method as 'GET', url: j % 3 === 0 ? `${url}?limit=%ff&fields=${'x,'.repeat(500)}` : url, headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, payload });
+        expect(res.statusCode, `${method} ${url} ${String(authorization).slice(0, 20)}`).toBeGreaterThanOrEqual(400);
+        expect(res.statusCode, `${method} ${url}`).toBeLessThan(500);
+      }
+      i++;
+    }
+    for (const method of ['PROPFIND', 'TRACE', 'CONNECT']) expect((await h.app.inject({ method: method as 'GET', url: '/v1/nodes' })).statusCode).toBeLessThan(500);
+    expect((await call('GET', '/v1/nodes', { auth: GOOD })).status).toBe(200);
+  });
+
   it('lets a user of the file do what a system administrator does', async () => {
     const created = await call('POST', '/v1/nodes', { auth: GOOD, body: { driver: 'fake-hardware', name: 'basic-1', driver_info: { ipmi_password: 'bmc-pw' } } });
     expect(created.status).toBe(201);
