@@ -86,22 +86,18 @@ export function parseCheck(text: string): Check {
   const peek = () => tokens[pos];
   const fail = (why: string) => new InvalidInput(`Policy check string "${text}": ${why}`);
 
-  function orExpr(): Check {
-    const parts = [andExpr()];
-    while (peek()?.toLowerCase() === 'or') {
+  /** operands joined by `word`: any of them (or) or all of them (and). */
+  function chain(word: 'or' | 'and', operand: () => Check): Check {
+    const parts = [operand()];
+    while (peek()?.toLowerCase() === word) {
       pos++;
-      parts.push(andExpr());
+      parts.push(operand());
     }
-    return parts.length === 1 ? parts[0] : (ctx) => parts.some((p) => p(ctx));
+    if (parts.length === 1) return parts[0];
+    return word === 'or' ? (ctx) => parts.some((p) => p(ctx)) : (ctx) => parts.every((p) => p(ctx));
   }
-  function andExpr(): Check {
-    const parts = [notExpr()];
-    while (peek()?.toLowerCase() === 'and') {
-      pos++;
-      parts.push(notExpr());
-    }
-    return parts.length === 1 ? parts[0] : (ctx) => parts.every((p) => p(ctx));
-  }
+  const orExpr = (): Check => chain('or', andExpr);
+  const andExpr = (): Check => chain('and', notExpr);
   function notExpr(): Check {
     if (peek()?.toLowerCase() === 'not') {
       pos++;
