@@ -37,6 +37,15 @@ export interface TaskContext {
   setBootRecords(records: readonly BootRecord[]): Promise<void>;
   /** Replaces the node's cached BIOS settings (db/bios.ts, GET /v1/nodes/{id}/bios). The bios interface's to call. */
   saveBiosSettings(settings: readonly BiosSetting[]): Promise<void>;
+  /** Records the firmware versions the BMC reports (db/firmware.ts, GET /v1/nodes/{id}/firmware). The firmware interface's to call. */
+  saveFirmwareComponents(components: readonly FirmwareComponent[]): Promise<void>;
+}
+
+/** A firmware component as read from the BMC (`bios`, `bmc`); last_version_flashed when firmware.update just flashed it. */
+export interface FirmwareComponent {
+  component: string;
+  current_version: string;
+  last_version_flashed?: string;
 }
 
 /**
@@ -263,6 +272,11 @@ export interface BiosInterface extends DriverInterface {
   cacheSettings?(ctx: TaskContext): Promise<void>;
 }
 
+export interface FirmwareInterface extends DriverInterface {
+  /** Reads the firmware components' versions from the BMC and records them (Ironic's cache_firmware_components). */
+  cacheComponents?(ctx: TaskContext): Promise<void>;
+}
+
 export interface InterfaceTypes {
   power: PowerInterface;
   management: ManagementInterface;
@@ -271,7 +285,7 @@ export interface InterfaceTypes {
   inspect: InspectInterface;
   bios: BiosInterface;
   console: GenericInterface;
-  firmware: GenericInterface;
+  firmware: FirmwareInterface;
   network: GenericInterface;
   raid: GenericInterface;
   rescue: GenericInterface;

@@ -53,6 +53,7 @@ const contexts: TaskContext[] = Array.from({ length: systems }, (_, i) => ({
   async note() {},
   async setBootRecords() {},
   async saveBiosSettings() {},
+  async saveFirmwareComponents() {},
 }));
 const power = getImplementation('power', 'redfish');
 

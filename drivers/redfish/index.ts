@@ -2,6 +2,7 @@
 // the network boot and deploy interfaces other families provide (listed by name).
 import type { DriverFamily, HardwareType } from '../interfaces.ts';
 import { redfishBios } from './bios.ts';
+import { redfishFirmware } from './firmware.ts';
 import { redfishVirtualMediaBoot } from './boot.ts';
 import { closeAllClients } from './connections.ts';
 import { redfishInspect } from './inspect.ts';
@@ -47,6 +48,7 @@ export const redfishFamily: DriverFamily = {
     boot: [redfishBootInterface],
     ...Object.fromEntries(OUT_OF_BAND_INTERFACES.map((i) => [i, [redfishOutOfBand('redfish')]])),
     bios: [redfishBios(REDFISH)],
+    firmware: [redfishFirmware('redfish')],
   },
   hardwareTypes: [redfishHardwareType('redfish', REDFISH)],
   // Every Redfish-based family (idrac, ilo) shares these clients: closing them here closes theirs.

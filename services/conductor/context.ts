@@ -1,10 +1,11 @@
 // The TaskContext a driver gets (drivers/interfaces.ts): the node as locked by this conductor.
 // Every save is a compare-and-set on `reservation`, so a conductor that lost its lock (it was
 // declared dead and its nodes taken over) cannot overwrite what the new owner does.
-import type { BiosSetting, BootRecord, PowerInterface, ResolvedDriver, TaskContext } from '../../drivers/interfaces.ts';
+import type { BiosSetting, BootRecord, FirmwareComponent, PowerInterface, ResolvedDriver, TaskContext } from '../../drivers/interfaces.ts';
 import { resolveDriver } from '../../drivers/registry.ts';
 import { setBootRecords } from '../../db/boot-records.ts';
 import { replaceBiosSettings } from '../../db/bios.ts';
+import { saveFirmwareComponents } from '../../db/firmware.ts';
 import { recordHistory, retractHistory, type Severity } from '../../db/history.ts';
 import { updateNode, type NodeRecord } from '../../db/nodes.ts';
 import { portsOfNode, type PortRecord } from '../../db/ports.ts';
@@ -79,6 +80,11 @@ export class NodeTask implements TaskContext {
   async saveBiosSettings(settings: readonly BiosSetting[]): Promise<void> {
     if (this.readOnly || this.closed) throw new LockLost(this.node.uuid, this.rt.host);
     await replaceBiosSettings(this.rt.db.knex, this.node.id, settings);
+  }
+
+  async saveFirmwareComponents(components: readonly FirmwareComponent[]): Promise<void> {
+    if (this.readOnly || this.closed) throw new LockLost(this.node.uuid, this.rt.host);
+    await saveFirmwareComponents(this.rt.db.knex, this.node.id, components);
   }
 
   /** The database, for what the conductor stores beside the node row (inventory, ports). */

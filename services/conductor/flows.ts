@@ -39,16 +39,23 @@ async function validate(ctx: NodeTask, ...ifaces: ('power' | 'management' | 'boo
 }
 
 /**
- * Refreshes the cached BIOS settings, as Ironic does on verification, inspection, cleaning and
- * servicing (utils.node_cache_bios_settings): a BMC that cannot be read leaves a warning, not a failure.
+ * Refreshes the cached BIOS settings and firmware versions, as Ironic does on verification,
+ * inspection, cleaning and servicing (node_cache_bios_settings, node_cache_firmware_components):
+ * a BMC that cannot be read leaves a warning, not a failure.
  */
-async function cacheBios(ctx: NodeTask): Promise<void> {
-  const bios = ctx.driver.bios;
-  if (!bios.cacheSettings) return;
-  try {
-    await bios.cacheSettings(ctx);
-  } catch (err) {
-    await ctx.note(`Caching the BIOS settings (bios interface ${bios.name}) failed: ${errorMessage(err)}`, 'warning');
+async function cacheFromBmc(ctx: NodeTask): Promise<void> {
+  const { bios, firmware } = ctx.driver;
+  const reads: [string, ((c: NodeTask) => Promise<void>) | undefined][] = [
+    [`the BIOS settings (bios interface ${bios.name})`, bios.cacheSettings?.bind(bios)],
+    [`the firmware versions (firmware interface ${firmware.name})`, firmware.cacheComponents?.bind(firmware)],
+  ];
+  for (const [what, read] of reads) {
+    if (!read) continue;
+    try {
+      await read(ctx);
+    } catch (err) {
+      await ctx.note(`Caching ${what} failed: ${errorMessage(err)}`, 'warning');
+    }
   }
 }
 
@@ -70,7 +77,7 @@ const verifying: Flow = {
   async run(ctx) {
     await validate(ctx, 'power', 'management');
     const power = await ctx.driver.power.getPowerState(ctx);
-    await cacheBios(ctx);
+    await cacheFromBmc(ctx);
     return { ...this.complete(ctx), fields: { power_state: power ?? ctx.node.power_state } };
   },
   complete: () => ({ event: 'done', why: 'Power and management access verified' }),
@@ -85,7 +92,7 @@ const inspecting: Flow = {
     const outcome = await ctx.driver.inspect.inspect(ctx);
     if (outcome.outcome === 'wait') return { event: 'wait', why: 'Inspection started, waiting for the ramdisk to report' };
     await applyInspection(ctx, outcome.result);
-    await cacheBios(ctx);
+    await cacheFromBmc(ctx);
     return this.complete(ctx);
   },
   complete: () => ({ event: 'done', why: 'Inspection finished', fields: { inspection_finished_at: now() } }),
@@ -99,7 +106,7 @@ const cleaning: Flow = {
     // Ironic's automated_clean: a node with it false passes straight through to available.
     if (!manual && ctx.node.automated_clean === false) return { ...this.complete(ctx), why: 'Automated cleaning is disabled for this node, skipped' };
     await validate(ctx, 'power', 'deploy');
-    await cacheBios(ctx);
+    await cacheFromBmc(ctx);
     const request = ctx.node.provision_request;
     const steps = manual ? validateUserSteps(request?.steps ?? [], 'clean_steps') : undefined;
     const outcome = await ctx.driver.deploy.clean(ctx, { steps, disableRamdisk: request?.disable_ramdisk });
@@ -192,7 +199,7 @@ const servicing: Flow = {
     await validate(ctx, 'power', 'management');
     const steps = validateUserSteps(ctx.node.provision_request?.steps ?? [], 'service_steps');
     if (steps.length === 0) throw new DriverError('Servicing needs at least one service step');
-    await cacheBios(ctx);
+    await cacheFromBmc(ctx);
     await ctx.save({ ...withoutInternalInfo(ctx.node, Object.values(stepProgressKeys('service'))), service_step: {} });
     await stepRunner(ctx, steps).run('service', NO_AGENT);
     return this.complete(ctx);

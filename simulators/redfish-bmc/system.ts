@@ -10,6 +10,7 @@ import {
   type Json, type SimRequest, type SimResponse,
 } from './http.ts';
 import { biosDefaults, BIOS_REGISTRY_ID, checkBiosChange, type BiosValue } from './bios-registry.ts';
+import type { FirmwareKind } from './update-service.ts';
 import { applyReset, BOOT_ENABLED, DEVICE_OF, isResetType, TARGET_OF } from './power.ts';
 
 // iDRAC's Server Configuration Profile names for the first boot device.
@@ -38,6 +39,9 @@ export class SimSystem {
   private pendingBios: Record<string, BiosValue> | null = null;
   /** Bios.ResetBios was asked for: the factory defaults apply at the next reset. */
   private biosFactoryReset = false;
+  /** Firmware versions running, and a BIOS image staged by SimpleUpdate for the next reset. */
+  private readonly firmware: Record<FirmwareKind, string>;
+  private stagedBiosFirmware: string | null = null;
   private secureBoot = false;
   private otherTarget: string | null = null;
   private readonly slots = new Map<string, MediaSlot>();
@@ -58,6 +62,7 @@ export class SimSystem {
     this.biosSettingsPath = spec.flavor === 'ilo' ? `${this.biosPath}/settings/` : `${this.biosPath}/Settings`;
     this.vmediaBase = `${spec.vmediaUnder === 'system' ? this.systemPath : this.managerPath}/VirtualMedia`;
     this.bios = this.biosFactory();
+    this.firmware = { BIOS: '2.1.0', BMC: spec.flavor === 'idrac' ? '6.10.30.00' : spec.flavor === 'ilo' ? 'iLO 5 v2.46' : '1.0.0' };
     for (const d of spec.vmedia) if (!d.cd) this.slots.set(d.id.toLowerCase(), { image: null, inserted: false, protocol: null, bootOnNextReset: false });
     machine.on('power', (state: string) => { if (state === 'on') this.onPowerOn(); });
     machine.on('boot', () => { this.otherTarget = null; });
@@ -67,6 +72,10 @@ export class SimSystem {
     if (this.spec.flavor === 'ilo') this.postUntil = Date.now() + this.opts.postMs;
     const scheduled = [...this.jobs.values()].filter((j) => j.state === 'Scheduled');
     // Pending settings apply at reset: at once on generic/iLO, through a scheduled job on iDRAC.
+    if (this.stagedBiosFirmware) {
+      this.firmware.BIOS = this.stagedBiosFirmware;
+      this.stagedBiosFirmware = null;
+    }
     if (this.biosFactoryReset) {
       this.biosFactoryReset = false;
       this.applyBios(this.biosFactory());
@@ -86,6 +95,16 @@ export class SimSystem {
     this.bios = { ...this.bios, ...rest };
     if (BootMode) this.machine.setBootOverride({ mode: /^uefi$/i.test(String(BootMode)) ? 'uefi' : 'bios' });
     this.pendingBios = null;
+  }
+
+  firmwareVersion(kind: FirmwareKind): string {
+    return this.firmware[kind];
+  }
+
+  /** A finished SimpleUpdate: the BMC runs its new image at once, the BIOS at the host's next reset. */
+  stageFirmware(kind: FirmwareKind, version: string): void {
+    if (kind === 'BMC') this.firmware.BMC = version;
+    else this.stagedBiosFirmware = version;
   }
 
   private biosAttributes(): Record<string, BiosValue> {
@@ -138,6 +157,7 @@ export class SimSystem {
       Model: hw.model,
       SerialNumber: hw.serial,
       SystemType: 'Physical',
+      BiosVersion: this.firmware.BIOS,
       PowerState: power === 'on' ? 'On' : 'Off',
       Status: { State: 'Enabled', Health: 'OK' },
       Boot: {
@@ -242,7 +262,7 @@ export class SimSystem {
       Name: this.spec.flavor === 'idrac' ? 'Manager' : this.spec.flavor === 'ilo' ? 'Manager' : 'BMC',
       ManagerType: 'BMC',
       Model: this.spec.flavor === 'idrac' ? '14G Monolithic' : this.spec.flavor === 'ilo' ? 'iLO 5' : 'Anvil Simulated BMC',
-      FirmwareVersion: this.spec.flavor === 'idrac' ? '6.10.30.00' : this.spec.flavor === 'ilo' ? 'iLO 5 v2.46' : '1.0.0',
+      FirmwareVersion: this.firmware.BMC,
       PowerState: 'On',
       Status: { State: 'Enabled', Health: 'OK' },
       Links: { ManagerForServers: [link(this.systemPath)], ManagerForChassis: [link(this.chassisPath)] },

@@ -4,6 +4,7 @@ import { AnvilError, errorMessage } from '../../../common/errors.ts';
 import { recordHistory } from '../../../db/history.ts';
 import { biosSettingOfNode, biosSettingsOfNode, type BiosSettingRow } from '../../../db/bios.ts';
 import { isoTime } from '../../../db/index.ts';
+import { firmwareOfNode } from '../../../db/firmware.ts';
 import { inventoryOfNode } from '../../../db/inventory.ts';
 import { INTERFACE_NAMES, updateNode, type NodeRecord } from '../../../db/nodes.ts';
 import { portsOfNode } from '../../../db/ports.ts';
@@ -126,10 +127,12 @@ export const nodeManagementRoutes: FastifyPluginAsync<ApiContext> = async (app, 
     if (!setting) throw new AnvilError(`The BIOS setting ${req.params.name} could not be found for node ${node.uuid}.`, 404, 'BIOSSettingNotFound');
     return { [setting.name]: biosView(req, ctx, node.uuid, setting, req.apiVersion >= 74) };
   });
+  // The versions the node's firmware interface recorded (db/firmware.ts); empty for no-firmware.
   app.get<{ Params: { ident: string } }>('/nodes/:ident/firmware', async (req) => {
     requireEndpoint(req, 86);
-    await findNodeOr404(ctx.db.knex, req.params.ident);
-    return { firmware: [] };
+    const node = await findNodeOr404(ctx.db.knex, req.params.ident);
+    const rows = await firmwareOfNode(ctx.db.knex, node.id);
+    return { firmware: rows.map((r) => ({ ...r, created_at: isoTime(r.created_at), updated_at: isoTime(r.updated_at) })) };
   });
 
   app.get<{ Params: { ident: string } }>('/nodes/:ident/inventory', async (req) => {

@@ -4,10 +4,10 @@ import { defaultConfig } from '../../../common/config.ts';
 import { silentLogger } from '../../../common/logger.ts';
 import type { NodeRecord } from '../../../db/nodes.ts';
 import type { PortRecord } from '../../../db/ports.ts';
-import type { BiosSetting, BootRecord, TaskContext } from '../../../drivers/interfaces.ts';
+import type { BiosSetting, BootRecord, FirmwareComponent, TaskContext } from '../../../drivers/interfaces.ts';
 import { resolveDriver } from '../../../drivers/registry.ts';
 
-export type TestContext = TaskContext & { node: NodeRecord; notes: string[]; bootRecords: BootRecord[]; biosSettings: BiosSetting[] };
+export type TestContext = TaskContext & { node: NodeRecord; notes: string[]; bootRecords: BootRecord[]; biosSettings: BiosSetting[]; firmware: FirmwareComponent[] };
 
 export function redfishContext(driver: string, driverInfo: Record<string, unknown>, extra: Partial<NodeRecord> = {}): TestContext {
   const node = {
@@ -26,6 +26,7 @@ export function redfishContext(driver: string, driverInfo: Record<string, unknow
     notes: [],
     bootRecords: [],
     biosSettings: [],
+    firmware: [],
     ports: [] as PortRecord[],
     driver: resolveDriver({ driver }),
     logger: silentLogger,
@@ -35,6 +36,7 @@ export function redfishContext(driver: string, driverInfo: Record<string, unknow
     async note(message: string) { ctx.notes.push(message); },
     async setBootRecords(records) { ctx.bootRecords = [...records]; },
     async saveBiosSettings(settings) { ctx.biosSettings = [...settings]; },
+    async saveFirmwareComponents(components) { ctx.firmware = [...components]; },
   };
   return ctx;
 }

@@ -38,6 +38,7 @@ function recordingContext(disablePowerOff: boolean): { ctx: TaskContext; calls: 
     async note() {},
     async setBootRecords() {},
     async saveBiosSettings() {},
+    async saveFirmwareComponents() {},
   } as TaskContext;
   return { ctx, calls };
 }

@@ -21,6 +21,7 @@ function context(node: Partial<NodeRecord>, ports: Partial<PortRecord>[] = []): 
     async note() {},
     async setBootRecords(records) { ctx.bootRecords = [...records]; },
     async saveBiosSettings() { throw new Error('the pxe boot interface caches no BIOS settings'); },
+    async saveFirmwareComponents() { throw new Error('the pxe boot interface records no firmware'); },
   };
   return ctx;
 }
