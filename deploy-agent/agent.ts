@@ -2,6 +2,8 @@
 // post the inventory if booted for inspection, look the node up by MAC (getting the agent
 // token), then heart-beat until stopped; the conductor drives the work through the commands.
 import type { Logger } from '../common/logger.ts';
+import type { Dispatcher } from 'undici';
+import { caDispatcher } from './api-ca.ts';
 import { ApiCallError, IronicApiClient, type LookupResult } from './api-client.ts';
 import { CommandServer, type CommandResult } from './command-server.ts';
 import type { AgentRuntime, Extension } from './commands.ts';
@@ -28,6 +30,8 @@ export interface AgentOptions {
   listenPort?: number;
   /** Host put in callback_url (defaults to the listen host, or the first IPv4 of the NICs). */
   advertiseHost?: string;
+  /** PEM of the CA that signed the API's certificate (anvil.api_ca); default: the system's CAs. */
+  apiCa?: string;
   /** ipa-node-uuid: look up by this UUID as well as the MACs. */
   nodeUuid?: string;
   /** ipa-inspection-callback-url: post the inventory there first. */
@@ -40,6 +44,7 @@ export interface AgentOptions {
 
 export class Agent {
   readonly api: IronicApiClient;
+  private readonly dispatcher: Dispatcher | undefined;
   private readonly server: CommandServer;
   private readonly runtime: AgentRuntime;
   private readonly stopper = new AbortController();
@@ -50,7 +55,8 @@ export class Agent {
   private callback: string | null = null;
 
   constructor(private readonly opts: AgentOptions) {
-    this.api = new IronicApiClient(opts.apiUrl);
+    this.dispatcher = opts.apiCa ? caDispatcher(opts.apiCa) : undefined;
+    this.api = new IronicApiClient(opts.apiUrl, { dispatcher: this.dispatcher });
     const server: CommandServer = new CommandServer({
       extensions: EXTENSIONS,
       runtime: (this.runtime = {
@@ -112,9 +118,12 @@ export class Agent {
     this.wake?.();
     await this.server.close();
     await this.loop;
+    await this.dispatcher?.close();
   }
 
   private async pause(ms: number): Promise<void> {
+    // stop() may come while a call is under way, before this pause could be woken.
+    if (this.stopped) return;
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, ms);
       this.wake = () => {
@@ -145,7 +154,7 @@ export class Agent {
   }
 
   private async inspect(url: string): Promise<void> {
-    const client = new IronicApiClient(url.replace(/\/v1\/continue_inspection\/?$/, ''));
+    const client = new IronicApiClient(url.replace(/\/v1\/continue_inspection\/?$/, ''), { dispatcher: this.dispatcher });
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
         if (this.opts.hardware.injectedFailure?.('inspection')) throw new ApiCallError('inspection data collection failed (injected)', null);

@@ -1,5 +1,7 @@
 // The agent's calls to the Ironic API (IPA's ironic_api_client.py and inspector.py): lookup by
 // MAC addresses, heart-beats, and posting the inventory at inspection.
+import type { Dispatcher } from 'undici';
+import { connectError } from './api-ca.ts';
 
 type Json = Record<string, unknown>;
 
@@ -19,7 +21,8 @@ const HEARTBEAT_VERSION = 68;
 export class IronicApiClient {
   private maxMinor: number | null = null;
 
-  constructor(readonly apiUrl: string, private readonly timeoutMs = 30_000) {}
+  /** `dispatcher` carries the CA of anvil.api_ca (api-ca.ts); without it, the system's CAs. */
+  constructor(readonly apiUrl: string, private readonly opts: { timeoutMs?: number; dispatcher?: Dispatcher } = {}) {}
 
   private url(p: string): string {
     return `${this.apiUrl.replace(/\/+$/, '')}${p}`;
@@ -31,9 +34,11 @@ export class IronicApiClient {
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {
-      res = await fetch(this.url(p), { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal: AbortSignal.timeout(this.timeoutMs) });
+      // Node's fetch is undici's: it takes an undici dispatcher, which its own types do not name.
+      const init = { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000), dispatcher: this.opts.dispatcher };
+      res = await fetch(this.url(p), init as RequestInit);
     } catch (err) {
-      throw new ApiCallError(`${method} ${p}: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message}`, null);
+      throw new ApiCallError(`${method} ${p}: ${connectError(err)}`, null);
     }
     const text = await res.text();
     let body: unknown = text;

@@ -1,12 +1,14 @@
 // Entry point of the real deploy agent (bundled into one file for the ramdisk: no tsx there).
 // Settings come from the kernel command line (as IPA's: ipa-api-url, ipa-node-uuid, BOOTIF,
-// ipa-inspection-callback-url, ipa-listen-port, ipa-advertise-host, ipa-root-device) and CLI
-// flags of the same names without "ipa-" (--api-url ...), flags winning.
+// ipa-inspection-callback-url, ipa-listen-port, ipa-advertise-host, ipa-root-device, and Anvil's
+// anvil.api_ca: api-ca.ts) and CLI flags of the same names without "ipa-" (--api-url ...,
+// --api-ca), flags winning.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { canonicalMac } from '../common/mac.ts';
 import { createLogger } from '../common/logger.ts';
 import { Agent } from './agent.ts';
+import { apiCaFrom } from './api-ca.ts';
 import { LinuxHardware } from './hardware.ts';
 
 /** key=value words of a kernel command line (quotes allowed). */
@@ -31,6 +33,8 @@ export interface AgentSettings {
   listenPort: number;
   advertiseHost?: string;
   rootDevice?: string;
+  /** PEM of the CA the API's certificate is verified with. */
+  apiCa?: string;
 }
 
 export function settingsFrom(argv: string[], cmdline: string): AgentSettings {
@@ -39,7 +43,7 @@ export function settingsFrom(argv: string[], cmdline: string): AgentSettings {
     options: {
       'api-url': { type: 'string' }, 'node-uuid': { type: 'string' }, bootif: { type: 'string' },
       'inspection-callback-url': { type: 'string' }, 'listen-host': { type: 'string' }, 'listen-port': { type: 'string' },
-      'advertise-host': { type: 'string' }, 'root-device': { type: 'string' }, cmdline: { type: 'string' },
+      'advertise-host': { type: 'string' }, 'root-device': { type: 'string' }, 'api-ca': { type: 'string' }, cmdline: { type: 'string' },
     },
     strict: true,
   });
@@ -48,6 +52,7 @@ export function settingsFrom(argv: string[], cmdline: string): AgentSettings {
   if (!apiUrl) throw new Error('No API URL: pass --api-url or ipa-api-url= on the kernel command line');
   const port = Number(values['listen-port'] ?? k['ipa-listen-port'] ?? 9999);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Invalid listen port ${values['listen-port'] ?? k['ipa-listen-port']}`);
+  const apiCa = values['api-ca'] ?? k['anvil.api_ca'];
   return {
     apiUrl,
     nodeUuid: values['node-uuid'] ?? k['ipa-node-uuid'],
@@ -57,6 +62,7 @@ export function settingsFrom(argv: string[], cmdline: string): AgentSettings {
     listenPort: port,
     advertiseHost: values['advertise-host'] ?? k['ipa-advertise-host'],
     rootDevice: values['root-device'] ?? k['ipa-root-device'],
+    apiCa: apiCa ? apiCaFrom(apiCa) : undefined,
   };
 }
 
@@ -72,6 +78,7 @@ export async function main(argv = process.argv.slice(2)): Promise<Agent> {
   const logger = createLogger({ name: 'anvil-agent' });
   const agent = new Agent({
     apiUrl: s.apiUrl,
+    apiCa: s.apiCa,
     hardware: new LinuxHardware({ rootDevice: s.rootDevice, bootif: s.bootif }),
     logger,
     listenHost: s.listenHost,

@@ -1,6 +1,7 @@
 // The `netboot` section of AnvilConfig: listen addresses, subnets (directly attached and relayed),
 // TFTP/HTTP roots, boot files and static hosts. Validated here so a bad file fails at start with a
 // message that names the key. The format is documented in docs/netboot.md.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { apiPublicUrl, parseListen, type AnvilConfig } from '../../common/config.ts';
 import { InvalidInput } from '../../common/errors.ts';
@@ -53,6 +54,8 @@ export interface NetbootConfig {
   serverAddress: string;
   /** The API URL passed to the agent on its kernel command line. */
   apiUrl: string;
+  /** Base64 of the PEM of netboot.apiCa, passed as anvil.api_ca when apiUrl is HTTPS. */
+  apiCa?: string;
   bootFiles: BootFiles;
   deployKernel: string;
   deployRamdisk: string;
@@ -209,11 +212,23 @@ export function parseSubnets(raw: unknown, label: string): SubnetConfig[] {
   return subnets.map(({ parsed: _parsed, ...s }) => s);
 }
 
+/** The CA file netboot.apiCa, checked to hold a PEM certificate, as base64 for the kernel command line. */
+function readApiCa(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InvalidInput(`Cannot read netboot.apiCa ${file}: ${(err as Error).message}`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new InvalidInput(`netboot.apiCa ${file} holds no PEM certificate`);
+  return Buffer.from(text).toString('base64');
+}
+
 /** Parses and validates `config.netboot`; relative roots are resolved against config.dataDir. */
 export function parseNetbootConfig(config: AnvilConfig): NetbootConfig {
   const raw = config.netboot ?? {};
   if (!isObject(raw)) throw new InvalidInput('netboot must be a mapping');
-  checkKeys(raw, ['serverAddress', 'apiUrl', 'dhcp', 'tftp', 'http', 'bootFiles', 'deployKernel', 'deployRamdisk', 'kernelAppend', 'subnets', 'hosts'], 'netboot');
+  checkKeys(raw, ['serverAddress', 'apiUrl', 'apiCa', 'dhcp', 'tftp', 'http', 'bootFiles', 'deployKernel', 'deployRamdisk', 'kernelAppend', 'subnets', 'hosts'], 'netboot');
   const serverAddress = ip(raw, 'serverAddress', 'netboot');
 
   const dhcpRaw = section(raw, 'dhcp');
@@ -259,6 +274,7 @@ export function parseNetbootConfig(config: AnvilConfig): NetbootConfig {
     },
     serverAddress,
     apiUrl: str(raw, 'apiUrl', 'netboot', apiPublicUrl(config)).replace(/\/$/, ''),
+    apiCa: raw.apiCa === undefined ? undefined : readApiCa(path.resolve(config.dataDir, str(raw, 'apiCa', 'netboot'))),
     bootFiles: {
       bios: str(bootRaw, 'bios', 'netboot.bootFiles', 'undionly.kpxe'),
       uefi: str(bootRaw, 'uefi', 'netboot.bootFiles', 'ipxe.efi'),

@@ -36,6 +36,7 @@ function cmdline(config: NetbootConfig, mac: string, purpose: RamdiskPurpose, no
   if (nodeUuid) args.push(`ipa-node-uuid=${nodeUuid}`);
   args.push(`BOOTIF=${mac}`);
   if (purpose === 'inspect') args.push(`ipa-inspection-callback-url=${config.apiUrl}/v1/continue_inspection`);
+  if (config.apiCa && config.apiUrl.startsWith('https://')) args.push(`anvil.api_ca=${config.apiCa}`);
   if (extra.trim()) args.push(extra.trim());
   return args.join(' ');
 }

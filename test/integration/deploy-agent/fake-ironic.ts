@@ -1,6 +1,8 @@
 // A stand-in for the Ironic API's ramdisk endpoints, recording what agents send, so the agent can
 // be tested alone (the real routes are tested in test/integration/deploy).
-import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 type Json = Record<string, unknown>;
@@ -20,11 +22,12 @@ export interface FakeIronic {
   close(): Promise<void>;
 }
 
-export async function startFakeIronic(): Promise<FakeIronic> {
+/** With `tls` (PEM files), the stand-in serves HTTPS. */
+export async function startFakeIronic(tls?: { cert: string; key: string }): Promise<FakeIronic> {
   const waiters: { n: number; resolve: (hb: Json) => void }[] = [];
   const inspectionWaiters: { n: number; resolve: (data: Json) => void }[] = [];
   const fake = { lookups: [], heartbeats: [], inspections: [], nodes: new Map(), token: 'tok-123' } as unknown as FakeIronic;
-  const server: Server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -53,9 +56,10 @@ export async function startFakeIronic(): Promise<FakeIronic> {
       }
       send(404, {});
     });
-  });
+  };
+  const server: Server = tls ? createHttpsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler) : createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  fake.url = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   fake.heartbeat = (n) => new Promise((resolve) => {
     if (fake.heartbeats.length >= n) resolve(fake.heartbeats[n - 1]);
     else waiters.push({ n, resolve });
