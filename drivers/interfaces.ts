@@ -272,6 +272,21 @@ export interface BiosInterface extends DriverInterface {
   cacheSettings?(ctx: TaskContext): Promise<void>;
 }
 
+/** A vendor passthru method (Ironic's @passthru): called through /v1/nodes/{id}/vendor_passthru?method=NAME. */
+export interface VendorMethod {
+  /** The HTTP methods it answers (GET, POST, PUT, PATCH, DELETE). */
+  httpMethods: readonly string[];
+  description: string;
+  /** The request body's keys it reads; a required one missing is refused before the call. */
+  argsinfo?: Readonly<Record<string, { description: string; required?: boolean }>>;
+  /** Its answer (200 with it as the body; nothing: 204). */
+  run(ctx: TaskContext, args: Json): Promise<unknown>;
+}
+
+export interface VendorInterface extends DriverInterface {
+  readonly methods?: Readonly<Record<string, VendorMethod>>;
+}
+
 export interface FirmwareInterface extends DriverInterface {
   /** Reads the firmware components' versions from the BMC and records them (Ironic's cache_firmware_components). */
   cacheComponents?(ctx: TaskContext): Promise<void>;
@@ -290,7 +305,7 @@ export interface InterfaceTypes {
   raid: GenericInterface;
   rescue: GenericInterface;
   storage: GenericInterface;
-  vendor: GenericInterface;
+  vendor: VendorInterface;
 }
 
 export type ResolvedDriver = { readonly [K in InterfaceName]: InterfaceTypes[K] } & { readonly hardwareType: HardwareType };

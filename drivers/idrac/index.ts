@@ -6,6 +6,7 @@ import { BmcTimeout, DriverError, UnsupportedOperation } from '../../common/erro
 import { pollUntil } from '../../common/poll.ts';
 import type { BootDevice, BootMode, DriverFamily } from '../interfaces.ts';
 import { redfishBios } from '../redfish/bios.ts';
+import { redfishVendor } from '../redfish/vendor-passthru.ts';
 import { redfishVirtualMediaBoot } from '../redfish/boot.ts';
 import { redfishHardwareType } from '../redfish/index.ts';
 import { redfishInspect } from '../redfish/inspect.ts';
@@ -100,7 +101,7 @@ export const idracFamily: DriverFamily = {
     boot: [redfishVirtualMediaBoot(IDRAC)],
     bios: [redfishBios(IDRAC)],
     raid: [redfishOutOfBand(IDRAC.name)],
-    vendor: [redfishOutOfBand(IDRAC.name)],
+    vendor: [redfishVendor(IDRAC.name)],
   },
   hardwareTypes: [redfishHardwareType('idrac', IDRAC)],
 };

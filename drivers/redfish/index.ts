@@ -3,6 +3,7 @@
 import type { DriverFamily, HardwareType } from '../interfaces.ts';
 import { redfishBios } from './bios.ts';
 import { redfishFirmware } from './firmware.ts';
+import { redfishVendor } from './vendor-passthru.ts';
 import { redfishVirtualMediaBoot } from './boot.ts';
 import { closeAllClients } from './connections.ts';
 import { redfishInspect } from './inspect.ts';
@@ -49,6 +50,7 @@ export const redfishFamily: DriverFamily = {
     ...Object.fromEntries(OUT_OF_BAND_INTERFACES.map((i) => [i, [redfishOutOfBand('redfish')]])),
     bios: [redfishBios(REDFISH)],
     firmware: [redfishFirmware('redfish')],
+    vendor: [redfishVendor('redfish')],
   },
   hardwareTypes: [redfishHardwareType('redfish', REDFISH)],
   // Every Redfish-based family (idrac, ilo) shares these clients: closing them here closes theirs.

@@ -22,6 +22,7 @@ import { nodeTraitRoutes } from './routes/node-traits.ts';
 import { nodeHistoryRoutes } from './routes/node-history.ts';
 import { nodeChildrenRoutes } from './routes/node-children.ts';
 import { nodeVmediaRoutes } from './routes/node-vmedia.ts';
+import { nodeVendorRoutes } from './routes/node-vendor.ts';
 import { shardRoutes } from './routes/shards.ts';
 import { runbookRoutes } from './routes/runbooks.ts';
 import { portRoutes } from './routes/ports.ts';
@@ -44,6 +45,7 @@ export const ROUTE_PLUGINS: ApiPlugin[] = [
   nodeHistoryRoutes,
   nodeChildrenRoutes,
   nodeVmediaRoutes,
+  nodeVendorRoutes,
   portRoutes,
   portgroupRoutes,
   chassisRoutes,

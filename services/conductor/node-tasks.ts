@@ -177,6 +177,15 @@ export const TASK_HANDLERS: Readonly<Record<string, TaskHandler>> = {
       return null;
     },
   },
+  vendor_passthru: {
+    async run(ctx, args) {
+      const vendor = ctx.driver.vendor;
+      const method = vendor.methods?.[String(args.method)];
+      if (!method) throw new InvalidInput(`Unsupported method (${String(args.method)}) passed through to vendor extension ${vendor.name}`);
+      const result = await method.run(ctx, (args.args ?? {}) as Args);
+      return result === undefined ? null : result;
+    },
+  },
   heartbeat: { long: true, run: heartbeat },
   continue_inspection: { long: true, run: continueInspection },
   abort: { long: true, run: (ctx, args) => abort(ctx, args) },

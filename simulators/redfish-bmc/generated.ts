@@ -4,6 +4,7 @@ import type { Backend, BackendContext } from './backend.ts';
 import { collection, type Json, type SimRequest, type SimResponse, notAllowed } from './http.ts';
 import type { SimSystem } from './system.ts';
 import { UPDATE_SERVICE_PATH, UpdateService } from './update-service.ts';
+import { EVENT_SERVICE_PATH, EventService } from './event-service.ts';
 
 const KINDS = ['systems', 'managers', 'chassis'] as const;
 type Kind = (typeof KINDS)[number];
@@ -11,10 +12,12 @@ type Kind = (typeof KINDS)[number];
 export class GeneratedBackend implements Backend {
   readonly servesRegistries = true;
   private readonly updates: UpdateService;
+  readonly events: EventService;
   private readonly index: Record<Kind, Map<string, SimSystem>> = { systems: new Map(), managers: new Map(), chassis: new Map() };
 
   constructor(private readonly systems: SimSystem[], private readonly uuid: string) {
     this.updates = new UpdateService(systems);
+    this.events = new EventService(systems);
     for (const s of systems) {
       this.index.systems.set(s.ids.system.toLowerCase(), s);
       this.index.managers.set(s.ids.manager.toLowerCase(), s);
@@ -35,6 +38,7 @@ export class GeneratedBackend implements Backend {
       Managers: { '@odata.id': '/redfish/v1/Managers' },
       Chassis: { '@odata.id': '/redfish/v1/Chassis' },
       UpdateService: { '@odata.id': UPDATE_SERVICE_PATH },
+      EventService: { '@odata.id': EVENT_SERVICE_PATH },
     };
     if (flavor === 'ilo') root.Oem = { Hpe: { Manager: [{ ManagerType: 'iLO 5', ManagerFirmwareVersion: '2.46' }] } };
     if (flavor === 'idrac') root.Oem = { Dell: { '@odata.type': '#DellServiceRoot.v1_0_0.DellServiceRoot', ManagerMACAddress: '00:00:00:00:00:00' } };
@@ -54,6 +58,7 @@ export class GeneratedBackend implements Backend {
   async handle(req: SimRequest, ctx: BackendContext): Promise<SimResponse | null> {
     const parts = req.key.split('/').slice(3); // '', 'redfish', 'v1', ...
     if (parts[0] === 'updateservice') return this.updates.handle(parts.slice(1), req, ctx);
+    if (parts[0] === 'eventservice') return this.events.handle(parts.slice(1), req);
     const kind = parts[0] as Kind;
     if (!KINDS.includes(kind)) return null;
     if (parts.length === 1) {
