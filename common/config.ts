@@ -116,7 +116,8 @@ export interface AnvilConfig {
     /** Priority of erase_devices_metadata in automated cleaning. */
     eraseDevicesMetadataPriority: number;
   };
-  images: { cacheDir: string; cacheMaxBytes: number };
+  /** `tls`: cert and key (PEM files) make the image server (images nodes download) serve HTTPS. */
+  images: { cacheDir: string; cacheMaxBytes: number; tls?: { cert?: string; key?: string } };
   /** Role-specific sections parsed by their own modules (e.g. netboot). */
   netboot?: Record<string, unknown>;
   log: { level: string; pretty: boolean };
@@ -158,7 +159,7 @@ export function defaultConfig(cwd = process.cwd()): AnvilConfig {
       timeouts: { deployCallback: 1800, cleanCallback: 1800, inspectWait: 1800, rescueCallback: 1800, serviceCallback: 1800, working: 1800 },
     },
     agent: { heartbeatTimeout: 300, powerOffWait: 30, powerOffPollInterval: 5, commandTimeout: 60, eraseDevicesPriority: 0, eraseDevicesMetadataPriority: 99 },
-    images: { cacheDir: path.join(dataDir, 'images'), cacheMaxBytes: 20 * 1024 ** 3 },
+    images: { cacheDir: path.join(dataDir, 'images'), cacheMaxBytes: 20 * 1024 ** 3, tls: { cert: undefined, key: undefined } },
     log: { level: 'info', pretty: Boolean(process.stdout.isTTY) },
   };
 }
@@ -227,6 +228,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; cwd?:
     throw new InvalidInput(`auth.strategy must be one of ${AUTH_STRATEGIES.join(', ')}, got "${String(config.auth.strategy)}"`);
   }
   if (Boolean(config.api.tls.cert) !== Boolean(config.api.tls.key)) throw new InvalidInput('api.tls needs both cert and key (ANVIL_TLS_CERT and ANVIL_TLS_KEY)');
+  if (Boolean(config.images.tls?.cert) !== Boolean(config.images.tls?.key)) throw new InvalidInput('images.tls needs both cert and key');
   return config;
 }
 

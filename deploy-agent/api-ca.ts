@@ -1,26 +1,35 @@
 // The CA the agent verifies the API's certificate with, as IPA takes one for its calls to Ironic:
-// `anvil.api_ca=` on the kernel command line carries the CA's PEM in base64 (written there by the
-// netboot role from netboot.apiCa), or names a PEM file baked into the ramdisk. Without it the
+// `anvil.api_ca=` on the kernel command line carries the CA certificate in base64 (DER, as the
+// netboot role writes it from netboot.apiCa, about 1 KB for RSA-2048 — x86 kernels keep only 2048
+// bytes of command line — or a whole PEM), or names a PEM file baked into the ramdisk. Without it the
 // agent trusts the system's CAs only.
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent as Dispatcher } from 'undici';
 
 const PEM = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
 
-/** The PEM of an `anvil.api_ca` value: an absolute file path, or base64 of the PEM. */
+const NO_CERT = 'anvil.api_ca holds no certificate: give base64 of the CA certificate (DER or PEM) or the path of a PEM file';
+
+/** The PEM of an `anvil.api_ca` value: an absolute file path, or base64 of the certificate's DER or PEM. */
 export function apiCaFrom(value: string): string {
-  let text: string;
   if (value.startsWith('/')) {
+    let text: string;
     try {
       text = readFileSync(value, 'utf8');
     } catch (err) {
       throw new Error(`Cannot read the API CA file anvil.api_ca=${value}: ${(err as Error).message}`);
     }
-  } else {
-    text = Buffer.from(value, 'base64').toString('utf8');
+    if (!PEM.test(text)) throw new Error(NO_CERT);
+    return text;
   }
-  if (!PEM.test(text)) throw new Error('anvil.api_ca holds no PEM certificate: give base64 of the CA\'s PEM or the path of a PEM file');
-  return text;
+  const bytes = Buffer.from(value, 'base64');
+  if (PEM.test(bytes.toString('utf8'))) return bytes.toString('utf8');
+  try {
+    return new X509Certificate(bytes).toString();
+  } catch {
+    throw new Error(NO_CERT);
+  }
 }
 
 /** A fetch dispatcher that trusts `ca` alone, for the agent's calls to the API. */

@@ -3,13 +3,14 @@
 // unexpired per-node URLs are served (signed-url.ts).
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { createFileServer, type TlsFiles } from '../common/tls-server.ts';
 import type { UrlSigner } from './signed-url.ts';
 
 export interface ImageServer {
-  /** Base URL, e.g. http://127.0.0.1:41234 — a file `name` is at `${url}/name`. */
+  /** Base URL, e.g. http://127.0.0.1:41234 (https with `tls`) — a file `name` is at `${url}/name`. */
   url: string;
   server: Server;
   close(): Promise<void>;
@@ -82,9 +83,9 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse, s
   createReadStream(file, { start, end }).on('error', () => res.destroy()).pipe(res);
 }
 
-/** `advertiseHost`: the host put in `url` when clients reach the server by another name than it binds to (0.0.0.0). */
-export async function startImageServer(opts: { root: string; host?: string; port?: number; advertiseHost?: string; signer?: UrlSigner }): Promise<ImageServer> {
-  const server = createServer((req, res) => {
+/** `advertiseHost`: the host put in `url` when clients reach the server by another name than it binds to (0.0.0.0); `tls`: serve HTTPS. */
+export async function startImageServer(opts: { root: string; host?: string; port?: number; advertiseHost?: string; signer?: UrlSigner; tls?: TlsFiles }): Promise<ImageServer> {
+  const server = createFileServer(opts.tls, 'images.tls', (req, res) => {
     handle(opts.root, req, res, opts.signer).catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();
@@ -98,7 +99,7 @@ export async function startImageServer(opts: { root: string; host?: string; port
   const { port } = server.address() as AddressInfo;
   const shown = opts.advertiseHost ?? host;
   return {
-    url: `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`,
+    url: `${opts.tls?.cert ? 'https' : 'http'}://${shown.includes(':') ? `[${shown}]` : shown}:${port}`,
     server,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();

@@ -31,7 +31,7 @@ function sharedServer(config: AnvilConfig): Promise<ImageServer> {
   serverRoot = config.images.cacheDir;
   // Bound where the API is; advertised by the name agents reach the API at.
   const advertiseHost = new URL(apiPublicUrl(config)).hostname.replace(/^\[(.*)\]$/, '$1');
-  server ??= startImageServer({ root: config.images.cacheDir, host: config.api.host, advertiseHost, signer }).then((s) => {
+  server ??= startImageServer({ root: config.images.cacheDir, host: config.api.host, advertiseHost, signer, tls: config.images.tls }).then((s) => {
     s.server.unref();
     return s;
   });

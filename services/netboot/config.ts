@@ -49,12 +49,13 @@ export interface NetbootConfig {
   /** Address the DHCP server binds to (0.0.0.0 to hear broadcasts). */
   dhcp: { enabled: boolean; host: string; port: number; discovery: boolean; offerSeconds: number };
   tftp: { enabled: boolean; host: string; port: number; root: string; timeoutSec: number; retries: number };
-  http: { enabled: boolean; host: string; port: number; root: string; publicUrl: string };
+  /** `tls`: cert and key (PEM files) to serve HTTPS; publicUrl then defaults to https://. */
+  http: { enabled: boolean; host: string; port: number; root: string; publicUrl: string; tls?: { cert: string; key: string } };
   /** The address nodes reach this server at (next-server, server identifier). */
   serverAddress: string;
   /** The API URL passed to the agent on its kernel command line. */
   apiUrl: string;
-  /** Base64 of the PEM of netboot.apiCa, passed as anvil.api_ca when apiUrl is HTTPS. */
+  /** Base64 of the DER of netboot.apiCa (the PEM's body), passed as anvil.api_ca when apiUrl is HTTPS. */
   apiCa?: string;
   bootFiles: BootFiles;
   deployKernel: string;
@@ -107,9 +108,9 @@ function ip(raw: Raw, key: string, where: string): string {
   return v;
 }
 
-function section(raw: Raw, key: string): Raw {
+function section(raw: Raw, key: string, where = 'netboot'): Raw {
   const v = raw[key] ?? {};
-  if (!isObject(v)) throw new InvalidInput(`netboot.${key} must be a mapping`);
+  if (!isObject(v)) throw new InvalidInput(`${where}.${key} must be a mapping`);
   return v;
 }
 
@@ -212,7 +213,7 @@ export function parseSubnets(raw: unknown, label: string): SubnetConfig[] {
   return subnets.map(({ parsed: _parsed, ...s }) => s);
 }
 
-/** The CA file netboot.apiCa, checked to hold a PEM certificate, as base64 for the kernel command line. */
+/** The first certificate of the PEM file netboot.apiCa as base64 DER: the shortest form for the kernel command line. */
 function readApiCa(file: string): string {
   let text: string;
   try {
@@ -220,8 +221,9 @@ function readApiCa(file: string): string {
   } catch (err) {
     throw new InvalidInput(`Cannot read netboot.apiCa ${file}: ${(err as Error).message}`);
   }
-  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new InvalidInput(`netboot.apiCa ${file} holds no PEM certificate`);
-  return Buffer.from(text).toString('base64');
+  const body = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/.exec(text)?.[1];
+  if (!body) throw new InvalidInput(`netboot.apiCa ${file} holds no PEM certificate`);
+  return body.replace(/\s+/g, '');
 }
 
 /** Parses and validates `config.netboot`; relative roots are resolved against config.dataDir. */
@@ -236,11 +238,15 @@ export function parseNetbootConfig(config: AnvilConfig): NetbootConfig {
   const tftpRaw = section(raw, 'tftp');
   checkKeys(tftpRaw, ['enabled', 'listen', 'root', 'timeoutSec', 'retries'], 'netboot.tftp');
   const httpRaw = section(raw, 'http');
-  checkKeys(httpRaw, ['enabled', 'listen', 'root', 'publicUrl'], 'netboot.http');
+  checkKeys(httpRaw, ['enabled', 'listen', 'root', 'publicUrl', 'tls'], 'netboot.http');
   const bootRaw = section(raw, 'bootFiles');
   checkKeys(bootRaw, ['bios', 'uefi', 'uefiArm64', 'httpClient'], 'netboot.bootFiles');
 
   const root = (v: string): string => path.resolve(config.dataDir, v);
+  const httpTlsRaw = section(httpRaw, 'tls', 'netboot.http');
+  checkKeys(httpTlsRaw, ['cert', 'key'], 'netboot.http.tls');
+  if (Boolean(httpTlsRaw.cert) !== Boolean(httpTlsRaw.key)) throw new InvalidInput('netboot.http.tls needs both cert and key');
+  const httpTls = httpTlsRaw.cert ? { cert: root(str(httpTlsRaw, 'cert', 'netboot.http.tls')), key: root(str(httpTlsRaw, 'key', 'netboot.http.tls')) } : undefined;
   const httpListen = listen(httpRaw, 'netboot.http', '0.0.0.0:8080');
   const subnets = parseSubnets(raw.subnets ?? [], 'netboot.subnets');
   const hostsRaw = raw.hosts ?? [];
@@ -270,7 +276,8 @@ export function parseNetbootConfig(config: AnvilConfig): NetbootConfig {
       enabled: bool(httpRaw, 'enabled', 'netboot.http', true),
       ...httpListen,
       root: root(str(httpRaw, 'root', 'netboot.http', 'httpboot')),
-      publicUrl: str(httpRaw, 'publicUrl', 'netboot.http', `http://${serverAddress}:${httpListen.port}`).replace(/\/$/, ''),
+      publicUrl: str(httpRaw, 'publicUrl', 'netboot.http', `${httpTls ? 'https' : 'http'}://${serverAddress}:${httpListen.port}`).replace(/\/$/, ''),
+      ...(httpTls ? { tls: httpTls } : {}),
     },
     serverAddress,
     apiUrl: str(raw, 'apiUrl', 'netboot', apiPublicUrl(config)).replace(/\/$/, ''),

@@ -1,17 +1,10 @@
 // HTTPS for the API when api.tls.cert and api.tls.key are set; with api.tls.clientCa, clients
 // must present a certificate that CA signed.
-import { readFileSync } from 'node:fs';
 import type { SecureServerOptions } from 'node:http2';
 import type { AnvilConfig } from '../../../common/config.ts';
-import { InvalidInput } from '../../../common/errors.ts';
+import { readPem } from '../../../common/tls-server.ts';
 
-function read(file: string, what: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new InvalidInput(`Cannot read the API's TLS ${what} ${file}: ${(err as Error).message}`);
-  }
-}
+const read = (file: string, what: string): Buffer => readPem(file, `the API's TLS ${what}`);
 
 /** Fastify's `https` option for the configuration, or nothing for plain HTTP. */
 export function tlsOptions(config: AnvilConfig): { https?: SecureServerOptions } {

@@ -5,6 +5,7 @@ import { realpath, stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../../common/logger.ts';
+import { createFileServer, type TlsFiles } from '../../../common/tls-server.ts';
 import { renderBootFile } from '../bootconfig.ts';
 import { RefusedPath, resolveInRoot, safeRelativePath } from '../paths.ts';
 import type { TargetDirectory } from '../targets.ts';
@@ -31,7 +32,8 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
-export async function startHttpBootServer(opts: { host: string; port: number; root: string; targets: TargetDirectory; logger: Logger }): Promise<HttpBootServer> {
+/** With `tls` (netboot.http.tls), HTTPS: for iPXE built with HTTPS support and UEFI HTTPS boot. */
+export async function startHttpBootServer(opts: { host: string; port: number; root: string; targets: TargetDirectory; logger: Logger; tls?: TlsFiles }): Promise<HttpBootServer> {
   const { logger } = opts;
   const root = await realpath(opts.root);
 
@@ -90,19 +92,19 @@ export async function startHttpBootServer(opts: { host: string; port: number; ro
   }
 
   // Long keep-alive: firmware HTTP clients fetch kernel and ramdisk one after the other.
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+  const server = createFileServer(opts.tls, 'netboot.http.tls', (req, res) => {
     handle(req, res).catch((err) => {
       logger.error({ err, url: req.url }, 'HTTP boot request failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('Internal error\n');
     });
-  });
+  }, { keepAliveTimeout: 65_000 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => { server.off('error', reject); resolve(); });
   });
   const port = (server.address() as AddressInfo).port;
-  logger.info({ host: opts.host, port, root }, 'HTTP boot server listening');
+  logger.info({ host: opts.host, port, root, https: Boolean(opts.tls?.cert) }, 'HTTP boot server listening');
   return {
     port,
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
