@@ -260,12 +260,27 @@ export class Conductor {
 
   /** Syncs power states of owned nodes, using at most half the workers so provisioning keeps going. */
   private async syncPower(): Promise<void> {
+    const started = performance.now();
     const share = Math.max(1, Math.floor(this.pool.limit / 2));
-    for (const node of await nodesForPowerSync(this.db.knex, this.group, UNSTABLE_STATES)) {
+    const candidates = await nodesForPowerSync(this.db.knex, this.group, UNSTABLE_STATES);
+    const reads: Promise<void>[] = [];
+    let owned = 0;
+    let answered = 0;
+    for (const node of candidates) {
       if (this.state !== 'running') return;
-      if (!this.rt.owns(node) || this.pool.has(node.id)) continue;
+      if (!this.rt.owns(node)) continue;
+      owned++;
+      if (this.pool.has(node.id)) continue;
       while (this.pool.size >= share) await this.pool.slotFreed();
-      this.pool.tryRun(node.id, () => syncPowerState(this.rt, node.id, this.powerFailures));
+      reads.push(new Promise((done) => {
+        const read = async () => { if (await syncPowerState(this.rt, node.id, this.powerFailures)) answered++; };
+        if (!this.pool.tryRun(node.id, read, done)) done();
+      }));
     }
+    // The sweep's figures once its last read ended; the next sweep doesn't wait for a hung BMC's read.
+    void Promise.all(reads).then(() => this.logger.info(
+      { nodes: owned, read: answered, missed: owned - answered, seconds: Number(((performance.now() - started) / 1000).toFixed(3)) },
+      `power sync read ${answered} of ${owned} nodes`,
+    ));
   }
 }

@@ -57,11 +57,11 @@ export async function performPowerAction(ctx: NodeTask): Promise<void> {
 /**
  * Reads a node's power state without the lock (as Ironic's shared lock) and records a change;
  * `failures` counts reads that failed in a row, and after powerSyncMaxRetries the node goes to
- * maintenance with fault "power failure", as Ironic does.
+ * maintenance with fault "power failure", as Ironic does. Resolves true when the BMC answered.
  */
-export async function syncPowerState(rt: Runtime, nodeId: number, failures: Map<number, number>): Promise<void> {
+export async function syncPowerState(rt: Runtime, nodeId: number, failures: Map<number, number>): Promise<boolean> {
   const node = await getNodeById(rt.db.knex, nodeId);
-  if (!node || node.reservation || node.maintenance || node.target_power_state) return;
+  if (!node || node.reservation || node.maintenance || node.target_power_state) return false;
   const deadline = AbortSignal.timeout(rt.config.conductor.powerStateChangeTimeout * 1000);
   const signal = AbortSignal.any([rt.stopSignal, deadline]);
   let observed: string | null;
@@ -71,7 +71,7 @@ export async function syncPowerState(rt: Runtime, nodeId: number, failures: Map<
     read = ctx.driver.power.getPowerState(ctx);
     observed = await untilAborted(read, signal);
   } catch (err) {
-    if (rt.stopSignal.aborted) return;
+    if (rt.stopSignal.aborted) return false;
     const count = (failures.get(nodeId) ?? 0) + 1;
     failures.set(nodeId, count);
     const seconds = rt.config.conductor.powerStateChangeTimeout;
@@ -83,10 +83,10 @@ export async function syncPowerState(rt: Runtime, nodeId: number, failures: Map<
         () => ({ event: `${reason}; node put in maintenance`, severity: 'error', event_type: 'power', conductor: rt.host }));
       if (done) failures.delete(nodeId);
     }
-    return;
+    return false;
   }
   failures.delete(nodeId);
-  if (observed === null || observed === node.power_state) return;
+  if (observed === null || observed === node.power_state) return true;
   // Compare-and-set: nothing else changed the node (a lock, a requested change) since we read it.
   await updateNodeWithHistory(rt.db.knex, nodeId, { power_state: observed }, { reservation: null, target_power_state: null, power_state: node.power_state }, () => ({
     event: node.power_state === null ? `Power state is "${observed}"` : `Power state changed outside Anvil: was "${node.power_state}", now "${observed}"`,
@@ -94,4 +94,5 @@ export async function syncPowerState(rt: Runtime, nodeId: number, failures: Map<
     event_type: 'power',
     conductor: rt.host,
   }));
+  return true;
 }
