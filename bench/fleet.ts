@@ -8,6 +8,7 @@
 // BMC calls/s is the sweep's reads over its duration (one GET or one IPMI command per read).
 //
 //   npm run bench:fleet -- [--redfish 10000] [--ipmi 1000] [--simulators 4] [--interval 60] [--sweeps 3]
+//                          [--cpu-prof DIR]   the conductor writes a V8 CPU profile into DIR as it stops
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ const { values: opts } = parseArgs({
     simulators: { type: 'string', default: '4' },
     interval: { type: 'string', default: '60' },
     sweeps: { type: 'string', default: '3' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const REDFISH = Number(opts.redfish);
@@ -43,11 +45,15 @@ const TICK = 100; // USER_HZ
 const children: ChildProcess[] = [];
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'anvil-fleet-'));
 
-function cleanUp(): void {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+/** Stops every process started here (they stop cleanly on SIGTERM) and removes the database. */
+async function cleanUp(): Promise<void> {
+  await Promise.all(children.filter((c) => c.exitCode === null && c.signalCode === null).map((c) => new Promise((resolve) => {
+    c.once('exit', resolve);
+    c.kill('SIGTERM');
+  })));
   rmSync(workDir, { recursive: true, force: true });
 }
-process.on('SIGINT', () => { cleanUp(); process.exit(130); });
+process.on('SIGINT', () => { void cleanUp().then(() => process.exit(130)); });
 
 /** utime+stime of a process, in seconds. */
 function cpuOf(pid: number): number {
@@ -61,8 +67,8 @@ function rssMiB(pid: number): number {
 }
 
 /** Starts `node bin/anvil.js args` and resolves with its output once `ready` matches it. */
-function start(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, [ANVIL, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+function start(args: string[], ready: RegExp, nodeArgs: string[] = []): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, [...nodeArgs, ANVIL, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -137,7 +143,8 @@ try {
     conductor: { hostname: 'fleet-bench', powerSyncInterval: INTERVAL },
     log: { level: 'info', pretty: false },
   }));
-  const { child: conductor } = await start(['conductor', '--config', configFile], /conductor fleet-bench started/);
+  const { child: conductor } = await start(['conductor', '--config', configFile], /conductor fleet-bench started/,
+    opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts['cpu-prof'])}`] : []);
   const pid = conductor.pid!;
   process.stdout.write(`fleet: ${REDFISH} Redfish systems on ${perSim.length} simulator(s), ${IPMI} IPMI BMCs (native); seeded in ${seedSeconds.toFixed(1)} s; `
     + `power sync every ${INTERVAL} s, ${SWEEPS} sweeps; conductor pid ${pid}, RSS at start ${rssMiB(pid).toFixed(0)} MiB\n`);
@@ -184,5 +191,5 @@ try {
     + (steady.length ? ` (${(steady.reduce((a, s) => a + s.cpuPct, 0) / steady.length).toFixed(1)} % after the first sweep)` : '')
     + `; peak RSS ${peakRss.toFixed(0)} MiB; missed ${sweeps.reduce((a, s) => a + s.missed, 0)} node reads in all; simulators' CPU ${(100 * bmcCpu / wall).toFixed(1)} % of a core\n`);
 } finally {
-  cleanUp();
+  await cleanUp();
 }

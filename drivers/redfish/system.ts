@@ -46,6 +46,23 @@ const systemMembers = new WeakMap<RedfishClient, { at: number; members: Promise<
 
 const isFresh = (client: RedfishClient, at: number) => Date.now() - at < client.info.cacheTtlSec * 1000;
 
+// Members by their last path segment, lower-cased: 10,000 nodes behind one endpoint each find theirs
+// in one lookup, not a scan of the whole collection (which made a sweep quadratic).
+const memberIndexes = new WeakMap<string[], Map<string, string>>();
+
+function memberById(members: string[], id: string): string | undefined {
+  let index = memberIndexes.get(members);
+  if (!index) {
+    index = new Map();
+    for (const m of members) {
+      const key = m.replace(/\/+$/, '').split('/').pop()!.toLowerCase();
+      if (!index.has(key)) index.set(key, m);
+    }
+    memberIndexes.set(members, index);
+  }
+  return index.get(id.toLowerCase());
+}
+
 function membersOf(client: RedfishClient, calls: RedfishCalls, systems: string, fresh = false): Promise<string[]> {
   const cached = systemMembers.get(client);
   if (cached && !fresh && isFresh(client, cached.at)) return cached.members;
@@ -70,7 +87,7 @@ async function resolveSystem(client: RedfishClient, calls: RedfishCalls, node: N
     found = systemId;
   } else {
     let members = await membersOf(client, calls, systems);
-    const listed = (list: string[]) => systemId === null || list.some((m) => m.replace(/\/+$/, '').split('/').pop()!.toLowerCase() === systemId.toLowerCase());
+    const listed = (list: string[]) => systemId === null || memberById(list, systemId) !== undefined;
     if (!listed(members)) members = await membersOf(client, calls, systems, true);
     if (members.length === 0) throw new DriverError(`The BMC at ${client.info.origin} lists no systems in ${systems}`);
     if (systemId === null) {
@@ -80,7 +97,7 @@ async function resolveSystem(client: RedfishClient, calls: RedfishCalls, node: N
       found = members[0];
     } else {
       const want = systemId.toLowerCase();
-      found = members.find((m) => m.replace(/\/+$/, '').split('/').pop()!.toLowerCase() === want) ?? null;
+      found = memberById(members, systemId) ?? null;
       for (const m of found ? [] : members) {
         const doc = await calls.getJson(m);
         if (String(doc.Id ?? '').toLowerCase() === want || String(doc.UUID ?? '').toLowerCase() === want) { found = m; break; }
