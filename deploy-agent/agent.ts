@@ -3,7 +3,7 @@
 // token), then heart-beat until stopped; the conductor drives the work through the commands.
 import type { Logger } from '../common/logger.ts';
 import type { Dispatcher } from 'undici';
-import { caDispatcher } from './api-ca.ts';
+import { caDispatcher, downloadDispatcher } from './api-ca.ts';
 import { ApiCallError, IronicApiClient, type LookupResult } from './api-client.ts';
 import { CommandServer, type CommandResult } from './command-server.ts';
 import type { AgentRuntime, Extension } from './commands.ts';
@@ -62,6 +62,7 @@ export class Agent {
       runtime: (this.runtime = {
         hardware: opts.hardware,
         images: opts.images ?? new TempImageStore(),
+        downloadDispatcher: opts.apiCa ? downloadDispatcher(opts.apiCa) : undefined,
         logger: opts.logger,
         version: AGENT_VERSION,
         node: null,
@@ -119,6 +120,7 @@ export class Agent {
     await this.server.close();
     await this.loop;
     await this.dispatcher?.close();
+    await this.runtime.downloadDispatcher?.close();
   }
 
   private async pause(ms: number): Promise<void> {

@@ -5,6 +5,7 @@
 // agent trusts the system's CAs only.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { Agent as Dispatcher } from 'undici';
 
 const PEM = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
@@ -35,6 +36,11 @@ export function apiCaFrom(value: string): string {
 /** A fetch dispatcher that trusts `ca` alone, for the agent's calls to the API. */
 export function caDispatcher(ca: string): Dispatcher {
   return new Dispatcher({ connect: { ca } });
+}
+
+/** A fetch dispatcher that trusts Node's CAs and `ca`, for image downloads: images may come from anywhere. */
+export function downloadDispatcher(ca: string): Dispatcher {
+  return new Dispatcher({ connect: { ca: [...rootCertificates, ca] } });
 }
 
 const UNTRUSTED = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE']);

@@ -4,6 +4,7 @@ import type { Logger } from '../common/logger.ts';
 import type { Hardware } from './hardware.ts';
 import type { ImageStore } from './image-store.ts';
 import { rootDeviceHints } from './root-device.ts';
+import type { Dispatcher } from 'undici';
 
 type Json = Record<string, unknown>;
 
@@ -11,6 +12,8 @@ type Json = Record<string, unknown>;
 export interface AgentRuntime {
   readonly hardware: Hardware;
   readonly images: ImageStore;
+  /** For https image downloads when anvil.api_ca is given: trusts that CA as well as Node's. */
+  readonly downloadDispatcher?: Dispatcher;
   readonly logger: Logger;
   readonly version: string;
   /** The node as the lookup returned it (uuid, properties, instance_info, driver_internal_info). */

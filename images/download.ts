@@ -5,6 +5,7 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import type { Dispatcher } from 'undici';
 import { InvalidInput } from '../common/errors.ts';
 import { HashVerifier, hashFromChecksumFile, type ChecksumSpec, type ExpectedHash } from './checksum.ts';
 import { ImageDownloadError, ImageError } from './errors.ts';
@@ -14,6 +15,8 @@ export interface DownloadOptions {
   /** Milliseconds the whole download may take (default 1 h). */
   timeoutMs?: number;
   onProgress?: (bytes: number, total: number | null) => void;
+  /** An undici dispatcher for https: the deploy agent's, which also trusts anvil.api_ca. */
+  dispatcher?: Dispatcher;
 }
 
 /** The last path segment of a URL: the name a checksum file lists the image under. */
@@ -53,7 +56,9 @@ export async function openSource(url: string, opts: DownloadOptions = {}): Promi
   }
   let res: Response;
   try {
-    res = await fetch(url, { signal: opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs ?? 3_600_000)]) : AbortSignal.timeout(opts.timeoutMs ?? 3_600_000) });
+    const signal = opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs ?? 3_600_000)]) : AbortSignal.timeout(opts.timeoutMs ?? 3_600_000);
+    // Node's fetch is undici's and takes its dispatcher, which Node's types do not name.
+    res = await fetch(url, { signal, dispatcher: opts.dispatcher } as RequestInit);
   } catch (err) {
     const cause = (err as { cause?: { message?: string } }).cause?.message;
     throw new ImageDownloadError(`Cannot download image ${url}: ${cause ?? (err as Error).message}`);

@@ -30,7 +30,7 @@ async function prepareImage(params: Json, rt: AgentRuntime): Promise<string> {
   checkInjected(rt, 'download');
   let image;
   try {
-    image = await rt.images.fetch(urls[0], checksum);
+    image = await rt.images.fetch(urls[0], checksum, { dispatcher: rt.downloadDispatcher });
   } catch (err) {
     throw new AgentCommandError(`Error downloading image: ${(err as Error).message}`, (err as { code?: string }).code === 'ImageChecksumError' ? 'ImageChecksumError' : 'ImageDownloadError');
   }

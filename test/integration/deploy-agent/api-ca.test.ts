@@ -1,6 +1,7 @@
 // The agent against an HTTPS API whose certificate a test CA signed: the netboot role puts the CA
 // on the kernel command line (netboot.apiCa → anvil.api_ca), the agent reads it from there and
-// looks up and heart-beats; without the CA, or with another one, it refuses the API's certificate.
+// looks up, heart-beats and downloads an image from an HTTPS image server the same CA signed;
+// without the CA, or with another one, it refuses the API's certificate.
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,7 +17,10 @@ import { parseNetbootConfig } from '../../../services/netboot/config.ts';
 import { discoveryTarget } from '../../../services/netboot/targets.ts';
 import { MemoryMachine, sampleHardware } from '../../../simulators/machine.ts';
 import { SimulatedHardware } from '../../../simulators/ramdisk-agents/hardware.ts';
+import { AgentClient } from '../../../drivers/in-band/client.ts';
+import { startImageServer } from '../../../images/server.ts';
 import { makeTestPki, type TestPki } from '../../helpers/tls.ts';
+import { hashFile, makeTestImages, MIB } from '../images/fixtures.ts';
 import { startFakeIronic, type FakeIronic } from './fake-ironic.ts';
 
 let pki: TestPki;
@@ -63,8 +67,10 @@ describe('the agent verifies the API with the CA of its kernel command line', ()
     expect(() => settingsFrom([], `ipa-api-url=${ironic.url} anvil.api_ca=/nonexistent/ca.pem`)).toThrow(/^Cannot read the API CA file anvil.api_ca=\/nonexistent\/ca.pem: ENOENT/);
   });
 
-  it('with the CA netboot gave it, the agent looks up and heart-beats over HTTPS', async () => {
-    const machine = new MemoryMachine('m1', '00000000-0000-4000-8000-000000000001', 'machine-1', sampleHardware(1, { diskBytes: 1024 * 1024 }));
+  it('with the CA netboot gave it, the agent looks up and heart-beats over HTTPS, and downloads an image from an HTTPS image server', async () => {
+    const img = await makeTestImages();
+    const images = await startImageServer({ root: img.dir, tls: { cert: pki.serverCert, key: pki.serverKey } });
+    const machine = new MemoryMachine('m1', '00000000-0000-4000-8000-000000000001', 'machine-1', sampleHardware(1, { diskBytes: 64 * MIB }));
     ironic.nodes.set(machine.hardware.nics[1].mac, machine.uuid);
     const s = settingsFrom(['--listen-host', '127.0.0.1', '--listen-port', '0'], discoveryTarget(netboot(ironic.url, pki.caCert), machine.hardware.nics[1].mac).cmdline);
     const agent = new Agent({
@@ -75,8 +81,14 @@ describe('the agent verifies the API with the CA of its kernel command line', ()
     try {
       const hb = await ironic.heartbeat(1);
       expect(hb).toMatchObject({ node: machine.uuid, agent_token: ironic.token });
+      const client = new AgentClient(String(hb.callback_url), ironic.token, { timeoutMs: 60_000 });
+      const imageInfo = { id: 'raw', urls: [`${images.url}/${path.basename(img.raw)}`], disk_format: 'raw', os_hash_algo: 'sha256', os_hash_value: await hashFile(img.raw, 'sha256') };
+      const result = await client.execute('standby.prepare_image', { image_info: imageInfo }, { wait: true });
+      expect(result).toMatchObject({ command_status: 'SUCCEEDED', command_error: null });
     } finally {
       await agent.stop();
+      await images.close();
+      await img.cleanup();
     }
   });
 

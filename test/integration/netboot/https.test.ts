@@ -9,6 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../common/config.ts';
 import { silentLogger } from '../../../common/logger.ts';
+import { downloadDispatcher } from '../../../deploy-agent/api-ca.ts';
+import { downloadImage } from '../../../images/download.ts';
 import { startImageServer, type ImageServer } from '../../../images/server.ts';
 import { parseNetbootConfig } from '../../../services/netboot/config.ts';
 import { startHttpBootServer, type HttpBootServer } from '../../../services/netboot/http/server.ts';
@@ -115,6 +117,20 @@ describe('image server over HTTPS', () => {
   it('is refused by clients without the CA or with another one', async () => {
     await expect(get(`${images.url}/images/deploy.kernel`, undefined)).rejects.toThrow('unable to verify the first certificate');
     await expect(get(`${images.url}/images/deploy.kernel`, pki.otherCaCert)).rejects.toThrow('unable to verify the first certificate');
+  });
+
+  it('the agent downloads from it with anvil.api_ca in its download dispatcher, and names the certificate problem without', async () => {
+    const dispatcher = downloadDispatcher(readFileSync(pki.caCert, 'utf8'));
+    try {
+      const dest = path.join(pki.dir, 'downloaded');
+      const got = await downloadImage(`${images.url}/images/deploy.kernel`, dest, null, { dispatcher });
+      expect(got.bytes).toBe(kernel.length);
+      expect(readFileSync(dest).equals(kernel)).toBe(true);
+    } finally {
+      await dispatcher.close();
+    }
+    await expect(downloadImage(`${images.url}/images/deploy.kernel`, path.join(pki.dir, 'refused'), null))
+      .rejects.toThrow(`Cannot download image ${images.url}/images/deploy.kernel: unable to verify the first certificate`);
   });
 
   it('images.tls needs both cert and key', () => {
