@@ -287,6 +287,13 @@ export interface VendorInterface extends DriverInterface {
   readonly methods?: Readonly<Record<string, VendorMethod>>;
 }
 
+export interface RaidInterface extends DriverInterface {
+  /** The keys a logical disk of target_raid_config takes, with descriptions (GET /v1/drivers/{d}/raid/logical_disk_properties). */
+  readonly logicalDiskProperties?: Readonly<Record<string, string>>;
+  /** Throws InvalidInput naming the bad key of a target_raid_config (PUT /v1/nodes/{id}/states/raid). */
+  validateRaidConfig?(target: Json): void;
+}
+
 export interface FirmwareInterface extends DriverInterface {
   /** Reads the firmware components' versions from the BMC and records them (Ironic's cache_firmware_components). */
   cacheComponents?(ctx: TaskContext): Promise<void>;
@@ -302,7 +309,7 @@ export interface InterfaceTypes {
   console: GenericInterface;
   firmware: FirmwareInterface;
   network: GenericInterface;
-  raid: GenericInterface;
+  raid: RaidInterface;
   rescue: GenericInterface;
   storage: GenericInterface;
   vendor: VendorInterface;

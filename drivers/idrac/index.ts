@@ -10,7 +10,7 @@ import { redfishVendor } from '../redfish/vendor-passthru.ts';
 import { redfishVirtualMediaBoot } from '../redfish/boot.ts';
 import { redfishHardwareType } from '../redfish/index.ts';
 import { redfishInspect } from '../redfish/inspect.ts';
-import { redfishOutOfBand } from '../redfish/out-of-band.ts';
+import { redfishRaid } from '../redfish/raid.ts';
 import { redfishManagement, standardSetBootDevice } from '../redfish/management.ts';
 import { redfishPower } from '../redfish/power.ts';
 import type { Json } from '../redfish/client.ts';
@@ -100,7 +100,7 @@ export const idracFamily: DriverFamily = {
     inspect: [redfishInspect(IDRAC)],
     boot: [redfishVirtualMediaBoot(IDRAC)],
     bios: [redfishBios(IDRAC)],
-    raid: [redfishOutOfBand(IDRAC.name)],
+    raid: [redfishRaid(IDRAC.name)],
     vendor: [redfishVendor(IDRAC.name)],
   },
   hardwareTypes: [redfishHardwareType('idrac', IDRAC)],

@@ -4,6 +4,7 @@ import type { DriverFamily, HardwareType } from '../interfaces.ts';
 import { redfishBios } from './bios.ts';
 import { redfishFirmware } from './firmware.ts';
 import { redfishVendor } from './vendor-passthru.ts';
+import { redfishRaid } from './raid.ts';
 import { redfishVirtualMediaBoot } from './boot.ts';
 import { closeAllClients } from './connections.ts';
 import { redfishInspect } from './inspect.ts';
@@ -11,7 +12,6 @@ import { redfishManagement } from './management.ts';
 import { redfishPower } from './power.ts';
 import type { Vendor } from './vendor.ts';
 import { NO_OP_INTERFACE_LISTS } from '../noop/index.ts';
-import { OUT_OF_BAND_INTERFACES, redfishOutOfBand } from './out-of-band.ts';
 
 export const REDFISH: Vendor = { name: 'redfish', bootName: 'redfish-virtual-media' };
 
@@ -47,7 +47,7 @@ export const redfishFamily: DriverFamily = {
     management: [redfishManagementInterface],
     inspect: [redfishInspectInterface],
     boot: [redfishBootInterface],
-    ...Object.fromEntries(OUT_OF_BAND_INTERFACES.map((i) => [i, [redfishOutOfBand('redfish')]])),
+    raid: [redfishRaid('redfish')],
     bios: [redfishBios(REDFISH)],
     firmware: [redfishFirmware('redfish')],
     vendor: [redfishVendor('redfish')],

@@ -17,6 +17,9 @@ import { applyReset, BOOT_ENABLED, DEVICE_OF, isResetType, TARGET_OF } from './p
 const SCP_DEVICE: Record<string, MachineBootDevice> = { 'VCD-DVD': 'cdrom', HDD: 'disk', PXE: 'pxe', BIOS: 'bios', 'VFDD': 'usb' };
 
 interface MediaSlot { image: string | null; inserted: boolean; protocol: string | null; bootOnNextReset: boolean }
+interface Volume { id: string; name: string; raidType: string; capacityBytes: number; drives: string[] }
+/** Fewest drives of each RAID type (DMTF RAIDType), as controllers enforce. */
+const MIN_DRIVES: Record<string, number> = { RAID0: 1, RAID1: 2, RAID5: 3, RAID6: 4, RAID10: 4 };
 interface Job { id: string; type: string; state: 'Scheduled' | 'Running' | 'Completed' | 'Failed'; message: string; target: string | null }
 
 export interface SystemOptions {
@@ -46,6 +49,8 @@ export class SimSystem {
   private otherTarget: string | null = null;
   private readonly slots = new Map<string, MediaSlot>();
   private readonly jobs = new Map<string, Job>();
+  private readonly volumes = new Map<string, Volume>();
+  private nextVolume = 0;
   private postUntil = 0;
 
   constructor(
@@ -416,6 +421,10 @@ export class SimSystem {
       if (req.method === 'PATCH') return this.patchSecureBoot(req);
       return notAllowed(req.method, req.path);
     }
+    if (rest[0] === 'storage' && rest[2] === 'volumes' && this.spec.storage === 'storage') {
+      const answer = this.handleVolumes(rest, req);
+      if (answer) return answer;
+    }
     if (req.method !== 'GET') return null;
     return this.inventory(rest);
   }
@@ -467,7 +476,7 @@ export class SimSystem {
       const driveId = (i: number) => (this.spec.flavor === 'idrac' ? `Disk.Bay.${i}:Enclosure.Internal.0-1:${ctl}` : String(i));
       if (!id) return ok(collection(`${base}/Storage`, 'StorageCollection', 'Storage Collection', [ctlPath]));
       if (id !== ctl.toLowerCase()) return null;
-      if (!sub) return ok(this.tag({ '@odata.id': ctlPath, '@odata.type': '#Storage.v1_8_0.Storage', Id: ctl, Name: 'Storage Controller', Drives: hw.disks.map((_, i) => link(`${ctlPath}/Drives/${driveId(i)}`)), 'Drives@odata.count': hw.disks.length, Status: health }, 'other'));
+      if (!sub) return ok(this.tag({ '@odata.id': ctlPath, '@odata.type': '#Storage.v1_8_0.Storage', Id: ctl, Name: 'Storage Controller', Drives: hw.disks.map((_, i) => link(`${ctlPath}/Drives/${driveId(i)}`)), 'Drives@odata.count': hw.disks.length, Volumes: link(`${ctlPath}/Volumes`), StorageControllers: [{ '@odata.id': `${ctlPath}#/StorageControllers/0`, MemberId: '0', Name: 'RAID Controller', SupportedRAIDTypes: Object.keys(MIN_DRIVES), Status: health }], Status: health }, 'other'));
       if (sub !== 'drives' || subId === undefined || rest.length > 4) return null;
       const index = hw.disks.findIndex((_, i) => driveId(i).toLowerCase() === subId);
       if (index < 0) return null;
@@ -475,6 +484,58 @@ export class SimSystem {
       return ok(this.tag({ '@odata.id': `${ctlPath}/Drives/${driveId(index)}`, '@odata.type': '#Drive.v1_9_0.Drive', Id: driveId(index), Name: d.name, Model: d.model, SerialNumber: d.serial, CapacityBytes: d.sizeBytes, MediaType: d.rotational ? 'HDD' : 'SSD', Protocol: 'SATA', Status: health }, 'other'));
     }
     return null;
+  }
+
+  private storagePaths(): { ctlPath: string; drives: string[] } {
+    const ctl = this.spec.flavor === 'idrac' ? 'RAID.Integrated.1-1' : 'DA000000';
+    const ctlPath = `${this.systemPath}/Storage/${ctl}`;
+    const drives = this.machine.hardware.disks.map((_, i) => `${ctlPath}/Drives/${this.spec.flavor === 'idrac' ? `Disk.Bay.${i}:Enclosure.Internal.0-1:${ctl}` : String(i)}`);
+    return { ctlPath, drives };
+  }
+
+  private renderVolume(ctlPath: string, v: Volume): Json {
+    return this.tag({ '@odata.id': `${ctlPath}/Volumes/${v.id}`, '@odata.type': '#Volume.v1_6_0.Volume', Id: v.id, Name: v.name, RAIDType: v.raidType, CapacityBytes: v.capacityBytes, Links: { Drives: v.drives.map(link) }, Status: { State: 'Enabled', Health: 'OK' } }, 'other');
+  }
+
+  /** Storage/{ctl}/Volumes: RAID volumes created (POST, from free drives) and deleted (DELETE) at once. */
+  private handleVolumes(rest: string[], req: SimRequest): SimResponse | null {
+    const { ctlPath, drives } = this.storagePaths();
+    if (rest[1] !== ctlPath.split('/').pop()!.toLowerCase()) return null;
+    const base = `${ctlPath}/Volumes`;
+    if (rest.length === 3) {
+      if (req.method === 'GET') return ok({ ...collection(base, 'VolumeCollection', 'Volume Collection', [...this.volumes.values()].map((v) => `${base}/${v.id}`)), '@Redfish.OperationApplyTimeSupport': { '@odata.type': '#Settings.v1_3_0.OperationApplyTimeSupport', SupportedValues: ['Immediate'] } });
+      if (req.method !== 'POST') return notAllowed(req.method, req.path);
+      const body = isObject(req.body) ? req.body : {};
+      const raidType = body.RAIDType;
+      if (typeof raidType !== 'string' || !(raidType in MIN_DRIVES)) return redfishError(400, 'Base.1.8.PropertyValueNotInList', `The value ${JSON.stringify(raidType)} for the property RAIDType is not in the list of acceptable values.`, `Use one of ${Object.keys(MIN_DRIVES).join(', ')}.`);
+      const links = isObject(body.Links) && Array.isArray(body.Links.Drives) ? body.Links.Drives : [];
+      const wanted = links.map((d) => (isObject(d) ? String(d['@odata.id'] ?? '') : ''));
+      const used = new Set([...this.volumes.values()].flatMap((v) => v.drives.map((d) => d.toLowerCase())));
+      const chosen: string[] = [];
+      for (const w of wanted) {
+        const drive = drives.find((d) => d.toLowerCase() === w.toLowerCase());
+        if (!drive) return redfishError(400, 'Base.1.8.ResourceNotFound', `The drive ${w} is not a drive of ${ctlPath}.`);
+        if (used.has(drive.toLowerCase()) || chosen.includes(drive)) return redfishError(400, 'Base.1.8.ResourceInUse', `The drive ${w} is already part of a volume.`);
+        chosen.push(drive);
+      }
+      if (chosen.length < MIN_DRIVES[raidType]) return redfishError(400, 'Base.1.8.ActionParameterValueError', `${raidType} needs at least ${MIN_DRIVES[raidType]} drives; ${chosen.length} given in Links/Drives.`);
+      const sizes = chosen.map((d) => this.machine.hardware.disks[drives.indexOf(d)].sizeBytes);
+      const smallest = Math.min(...sizes);
+      const usable = raidType === 'RAID0' ? smallest * chosen.length : raidType === 'RAID1' ? smallest : raidType === 'RAID5' ? smallest * (chosen.length - 1) : raidType === 'RAID6' ? smallest * (chosen.length - 2) : smallest * Math.floor(chosen.length / 2);
+      const capacity = body.CapacityBytes === undefined || body.CapacityBytes === null ? usable : Number(body.CapacityBytes);
+      if (!Number.isInteger(capacity) || capacity <= 0 || capacity > usable) return redfishError(400, 'Base.1.8.PropertyValueOutOfRange', `The value ${String(body.CapacityBytes)} for CapacityBytes is out of range: at most ${usable} bytes fit on the chosen drives.`);
+      const id = this.spec.flavor === 'idrac' ? `Disk.Virtual.${this.nextVolume}:${ctlPath.split('/').pop()}` : String(this.nextVolume);
+      this.nextVolume += 1;
+      const v: Volume = { id, name: typeof body.Name === 'string' ? body.Name : `Volume ${id}`, raidType, capacityBytes: capacity, drives: chosen };
+      this.volumes.set(id.toLowerCase(), v);
+      return { status: 201, headers: { Location: `${base}/${id}` }, body: this.renderVolume(ctlPath, v) };
+    }
+    if (rest.length !== 4) return null;
+    const v = this.volumes.get(rest[3]);
+    if (!v) return null;
+    if (req.method === 'GET') return ok(this.renderVolume(ctlPath, v));
+    if (req.method === 'DELETE') { this.volumes.delete(rest[3]); return NO_CONTENT; }
+    return notAllowed(req.method, req.path);
   }
 
   private async reset(req: SimRequest, ctx: BackendContext): Promise<SimResponse> {

@@ -8,6 +8,7 @@ import { getImplementation, listHardwareTypes } from '../../../drivers/registry.
 import type { HardwareType } from '../../../drivers/interfaces.ts';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
+import { requireEndpoint } from '../version.ts';
 import { baseUrl, optionalBool, queryValue, selfLinks, type Query } from '../http.ts';
 
 /** Version that introduced each interface's default_/enabled_ fields. */
@@ -61,5 +62,13 @@ export const driverRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => 
     const props: Record<string, string> = {};
     for (const i of INTERFACE_NAMES) for (const impl of hw.interfaces[i]) Object.assign(props, getImplementation(i, impl).properties ?? {});
     return props;
+  });
+  // The logical disk keys of the driver's default RAID interface (Ironic's driver raid controller, 1.12).
+  app.get<{ Params: { name: string } }>('/drivers/:name/raid/logical_disk_properties', async (req) => {
+    requireEndpoint(req, 12);
+    const { hw } = await servedDriver(ctx, req.params.name);
+    const raid = hw.interfaces.raid.map((n) => getImplementation('raid', n)).find((r) => r.logicalDiskProperties);
+    if (!raid?.logicalDiskProperties) throw new InvalidInput(`Driver ${hw.name} does not support RAID configuration (no RAID interface with logical disk properties)`, 'UnsupportedDriverExtension');
+    return raid.logicalDiskProperties;
   });
 };

@@ -1,5 +1,6 @@
 // /v1/nodes/{ident}/states: provision and power actions. The API records the intent (new
 // provision state or target power state) before answering 202; a conductor does the work.
+import { resolveDriver } from '../../../drivers/registry.ts';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Conflict, InvalidInput } from '../../../common/errors.ts';
 import { PowerState, ProvisionState, UNSTABLE_STATES } from '../../../common/states.ts';
@@ -145,6 +146,8 @@ export const nodeStateRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) 
     async (req, reply) => {
       requireVersion(req, 12, 'RAID configuration');
       const node = await findNodeOr404(ctx.db.knex, req.params.ident);
+      // The node's RAID interface checks the logical disks (Ironic's raid.validate_raid_config).
+      if (req.body.logical_disks.length) resolveDriver(node).raid.validateRaidConfig?.(req.body as unknown as Record<string, unknown>);
       const updated = await updateNode(ctx.db.knex, node.id, { target_raid_config: req.body.logical_disks.length ? (req.body as unknown as Record<string, unknown>) : {} }, { reservation: null });
       if (!updated) throw await lockedOrChanged(ctx, node, req.params.ident);
       return noContent(reply);

@@ -163,6 +163,7 @@ export const ROUTE_POLICIES: Record<string, RoutePolicy> = {
   'GET /drivers': { rules: ['baremetal:driver:get'] },
   'GET /drivers/:name': { rules: ['baremetal:driver:get'] },
   'GET /drivers/:name/properties': { rules: ['baremetal:driver:get_properties'] },
+  'GET /drivers/:name/raid/logical_disk_properties': { rules: ['baremetal:driver:get_raid_logical_disk_properties'] },
 
   'GET /conductors': { rules: ['baremetal:conductor:get'] },
   'GET /conductors/:hostname': { rules: ['baremetal:conductor:get'] },

@@ -140,6 +140,7 @@ const TABLE: [name: string, check: string, scopes: readonly Scope[], description
 
   ['baremetal:driver:get', SYSTEM_READER, SYSTEM, 'List and show drivers'],
   ['baremetal:driver:get_properties', SYSTEM_READER, SYSTEM, 'Show a driver\'s properties'],
+  ['baremetal:driver:get_raid_logical_disk_properties', SYSTEM_READER, SYSTEM, 'Show the logical disk properties of a driver\'s RAID interface'],
 
   ['baremetal:node:ipa_heartbeat', '', BOTH, 'Heartbeats of the deploy ramdisk (checked against the agent token instead)'],
   ['baremetal:driver:ipa_lookup', '', BOTH, 'Lookup of the deploy ramdisk (hands out the agent token once)'],
