@@ -10,13 +10,13 @@
 //   npm run bench:fleet -- [--redfish 10000] [--ipmi 1000] [--simulators 4] [--interval 60] [--sweeps 3]
 //                          [--cpu-prof DIR]   the conductor writes a V8 CPU profile into DIR as it stops
 import { spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { openDatabase } from '../db/index.ts';
 import { createNode } from '../db/nodes.ts';
+import { freeUdpRun } from './udp-ports.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -85,21 +85,6 @@ function start(args: string[], ready: RegExp, nodeArgs: string[] = []): Promise<
   });
 }
 
-/** A first UDP port with `n` free ports after it on loopback (IPMI BMC k listens on FIRST+k). */
-async function freeUdpRun(n: number): Promise<number> {
-  for (;;) {
-    const base = 20000 + Math.floor(Math.random() * 30000);
-    const sockets: dgram.Socket[] = [];
-    let ok = true;
-    for (let k = 0; k < n && ok; k++) {
-      const s = dgram.createSocket('udp4');
-      ok = await new Promise<boolean>((resolve) => { s.once('error', () => resolve(false)); s.bind(base + k, '127.0.0.1', () => resolve(true)); });
-      sockets.push(s);
-    }
-    sockets.forEach((s) => { try { s.close(); } catch { /* never bound */ } });
-    if (ok) return base;
-  }
-}
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 

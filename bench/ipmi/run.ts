@@ -5,13 +5,13 @@
 // scheduler (one call in flight per BMC, min interval 0 here).
 // Run: npx tsx bench/ipmi/run.ts [nativeCalls=5000] [ipmitoolCalls=200] [ipmitoolWorkers=4]
 import { readFileSync } from 'node:fs';
-import dgram from 'node:dgram';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { NodeRecord } from '../../db/nodes.ts';
 import { parseIpmiInfo } from '../../drivers/ipmi/driver-info.ts';
 import { readPowerState } from '../../drivers/ipmi/power.ts';
 import { closeIpmiClients } from '../../drivers/ipmi/client.ts';
+import { freeUdpRun } from '../udp-ports.ts';
 
 const [nativeCalls = 5000, ipmitoolCalls = 200, ipmitoolWorkers = 4] = process.argv.slice(2).map(Number);
 const BMCS = 100;
@@ -25,22 +25,7 @@ function cpuOf(pid: number | 'self', children = false): number {
   return (fields[11] + fields[12] + (children ? fields[13] + fields[14] : 0)) / TICK;
 }
 
-async function freePortRun(n: number): Promise<number> {
-  for (;;) {
-    const base = 20000 + Math.floor(Math.random() * 30000);
-    const sockets: dgram.Socket[] = [];
-    let ok = true;
-    for (let k = 0; k < n && ok; k++) {
-      const s = dgram.createSocket('udp4');
-      ok = await new Promise<boolean>((resolve) => { s.once('error', () => resolve(false)); s.bind(base + k, '127.0.0.1', () => resolve(true)); });
-      sockets.push(s);
-    }
-    sockets.forEach((s) => { try { s.close(); } catch { /* never bound */ } });
-    if (ok) return base;
-  }
-}
-
-const firstPort = await freePortRun(BMCS);
+const firstPort = await freeUdpRun(BMCS);
 const sim = execa('node', [ANVIL, 'simulate', 'ipmi', '--bmcs', String(BMCS), '--port', String(firstPort), '--username', 'admin', '--password', 'password'], { reject: false });
 await new Promise<void>((resolve, reject) => {
   sim.stdout!.on('data', (c: Buffer) => { if (c.toString().includes('ready')) resolve(); });
