@@ -45,7 +45,7 @@ describe.each(['redfish', 'ipmi'] as const)('a virtual rack of %s servers', (bmc
       apiUrl: anvil.apiUrl!,
       rack,
       image: { source: pathToFileURL(image.qcow2).href, sha256: image.sha256, format: 'qcow2' },
-      nodeFields: { boot_interface: 'ipxe', deploy_interface: 'direct', inspect_interface: 'agent' },
+      nodeFields: { boot_interface: 'ipxe', deploy_interface: 'direct', inspect_interface: 'agent', ...(bmc === 'redfish' ? { bios_interface: 'redfish' } : {}) },
       configdrive: (name) => ({ meta_data: { hostname: name }, user_data: '#cloud-config\n' }),
       phaseTimeoutSec: 120,
       onPhase: (p) => phases.push(p),
@@ -71,6 +71,25 @@ describe.each(['redfish', 'ipmi'] as const)('a virtual rack of %s servers', (bmc
     const ports = (await api.get('/ports', { params: { fields: 'address,node_uuid' } })).data.ports as { address: string }[];
     expect(ports.map((p) => p.address).sort()).toEqual(rack.machines.flatMap((m) => m.hardware.nics.map((n) => n.mac)).sort());
   }, 300_000);
+
+  // Only Redfish servers have a bios interface (the IPMI ones keep no-bios).
+  if (bmc === 'redfish') it('services an active server out of band: its BIOS changes with a reboot, its workload disk is untouched', async () => {
+    const api = apiClient(anvil.apiUrl!);
+    const machine = rack.machines[0];
+    const uuid = ((await api.get('/nodes', { params: { fields: 'uuid,name' } })).data.nodes as { uuid: string; name: string }[]).find((n) => n.name === machine.name)!.uuid;
+    const before = (await api.get(`/nodes/${uuid}/bios`)).data.bios.find((s: { name: string }) => s.name === 'ProcTurboMode');
+    expect(before.value).toBe('Enabled');
+    const since = events.length;
+    await api.put(`/nodes/${uuid}/states/provision`, { target: 'service', service_steps: [{ interface: 'bios', step: 'apply_configuration', args: { settings: [{ name: 'ProcTurboMode', value: 'Disabled' }] } }] });
+    await expect.poll(async () => (await api.get(`/nodes/${uuid}`)).data.provision_state, { timeout: 60_000, interval: 200 }).toBe('active');
+    const node = (await api.get(`/nodes/${uuid}`)).data;
+    expect(node).toMatchObject({ last_error: null, power_state: 'power on', service_step: null });
+    expect((await api.get(`/nodes/${uuid}/bios`)).data.bios.find((s: { name: string }) => s.name === 'ProcTurboMode').value).toBe('Disabled');
+    // The reboot that applied the setting started the deployed image again, from the disk it was written to.
+    await expect.poll(() => events.slice(since).find((e) => e.machine === machine.name && e.kind === 'disk-boot'), { timeout: 10_000 }).toBeTruthy();
+    expect(events.slice(since).some((e) => e.machine === machine.name && e.kind === 'netboot')).toBe(false);
+    expect(await diskHoldsImage(rack.diskPath(machine), image.raw)).toBe(true);
+  }, 120_000);
 
   it('gives nothing to a machine that is not being provisioned: an active server that PXE-boots finds no script', async () => {
     const machine = rack.machines[0];
