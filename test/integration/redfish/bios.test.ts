@@ -3,83 +3,38 @@
 // (GET /bios?detail=True, /bios/{name}), servicing an active node applies settings and a factory
 // reset with the reboots they need, a refused setting fails the servicing and abort brings the node
 // back to active. Debian's python3-sushy reads what the simulator holds after each step.
-import path from 'node:path';
-import { execa } from 'execa';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../common/logger.ts';
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { createNode, getNodeById, type NodeRecord } from '../../../db/nodes.ts';
-import { closeAllClients } from '../../../drivers/redfish/connections.ts';
-import { createApiServer } from '../../../services/api/server.ts';
-import type { Conductor } from '../../../services/conductor/conductor.ts';
-import { startRedfishSimulator, type RedfishSimulator } from '../../../simulators/redfish-bmc/index.ts';
-import { BACKENDS, createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
-import { testConfig } from '../api/harness.ts';
-import { startConductor, untilState } from '../conductor/helpers.ts';
-
-const SUSHY = path.join(import.meta.dirname, 'sushy_bios.py');
+import { BACKENDS } from '../../helpers/db.ts';
+import { untilState } from '../conductor/helpers.ts';
+import { startOobHarness, sushy, type OobHarness } from './oob-harness.ts';
 
 interface SushyBios { attribute_registry: string; attributes: Record<string, unknown>; pending: Record<string, unknown>; registry: Record<string, unknown>[] | null }
 
-async function sushyBios(sim: RedfishSimulator, system: string): Promise<SushyBios> {
-  const { REQUESTS_CA_BUNDLE: _r, CURL_CA_BUNDLE: _c, ...env } = process.env;
-  const r = await execa('/usr/bin/python3', [SUSHY, sim.url, 'admin', 'pw', `/redfish/v1/Systems/${system}`], { env, extendEnv: false, reject: false, timeout: 60_000 });
-  if (r.exitCode !== 0) throw new Error(`sushy failed (${r.exitCode}):\n${r.stderr}`);
-  return JSON.parse(r.stdout) as SushyBios;
-}
+const sushyBios = (h: OobHarness, system: string) => sushy<SushyBios>('sushy_bios.py', h.sim, `/redfish/v1/Systems/${system}`);
 
 describe.each(BACKENDS)('redfish bios interfaces, API and conductor on %s', (backend) => {
-  let t: TestDatabase;
-  let sim: RedfishSimulator;
-  let app: FastifyInstance;
-  let conductor: Conductor;
-
-  beforeAll(async () => {
-    t = await createTestDatabase(backend);
-    sim = await startRedfishSimulator({ systems: 2, flavor: (_m, i) => (i === 0 ? 'generic' : 'idrac'), auth: { username: 'admin', password: 'pw' }, taskMs: 10 });
-    app = await createApiServer({ db: t.db, config: testConfig(), logger: silentLogger });
-    conductor = await startConductor(t.db, `bios-${backend}`);
-  });
-  afterAll(async () => {
-    await conductor.stop();
-    await app.close();
-    await closeAllClients();
-    await sim.close();
-    await t.drop();
-  });
-
-  const call = async (method: string, url: string, body?: unknown, version = '1.89') => {
-    const res = await app.inject({ method: method as 'GET', url, headers: { 'X-OpenStack-Ironic-API-Version': version, ...(body ? { 'content-type': 'application/json' } : {}) }, payload: body ? JSON.stringify(body) : undefined });
-    return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };
-  };
-  const provision = async (node: NodeRecord, body: Record<string, unknown>) => {
-    const r = await call('PUT', `/v1/nodes/${node.uuid}/states/provision`, body);
-    expect(r.status, JSON.stringify(r.body)).toBe(202);
-  };
+  let h: OobHarness;
+  beforeAll(async () => { h = await startOobHarness(backend, 'bios', { systems: 2, flavor: (_m, i) => (i === 0 ? 'generic' : 'idrac'), taskMs: 10 }); });
+  afterAll(async () => { await h.close(); });
+  const call: OobHarness['call'] = (...args) => h.call(...args);
+  const provision: OobHarness['provision'] = (node, body) => h.provision(node, body);
   const settings = async (node: NodeRecord) => Object.fromEntries(((await call('GET', `/v1/nodes/${node.uuid}/bios`)).body.bios as { name: string; value: string }[]).map((s) => [s.name, s.value]));
-  const enroll = (system: number, driver: string, bios: string) => createNode(t.db.knex, {
+  const enroll = (system: number, driver: string, bios: string) => createNode(h.t.db.knex, {
     driver, bios_interface: bios, deploy_interface: 'fake', boot_interface: 'fake', provision_state: 'enroll',
-    driver_info: { redfish_address: sim.url, redfish_system_id: sim.systemIds[system], redfish_username: 'admin', redfish_password: 'pw', redfish_timeout: 10 },
+    driver_info: h.driverInfo(system),
   });
-  const toActive = async (node: NodeRecord) => {
-    await provision(node, { target: 'manage' });
-    await untilState(t.db, node.id, 'manageable');
-    await provision(node, { target: 'provide' });
-    await untilState(t.db, node.id, 'available');
-    await provision(node, { target: 'active' });
-    const r = await untilState(t.db, node.id, 'active');
-    expect(r.last_error).toBeNull();
-  };
+  const toActive = (node: NodeRecord) => h.toActive(node);
   const serviced = async (node: NodeRecord, steps: unknown[], state = 'active') => {
     await provision(node, { target: 'service', service_steps: steps });
-    return untilState(t.db, node.id, state, 30_000);
+    return untilState(h.t.db, node.id, state, 30_000);
   };
 
   it('caches the settings and their registry on verification and shows them as Ironic does', async () => {
     const node = await enroll(0, 'redfish', 'redfish');
     expect((await call('GET', `/v1/nodes/${node.uuid}/bios`)).body).toEqual({ bios: [] });
     await provision(node, { target: 'manage' });
-    await untilState(t.db, node.id, 'manageable');
+    await untilState(h.t.db, node.id, 'manageable');
 
     const plain = (await call('GET', `/v1/nodes/${node.uuid}/bios`)).body.bios as Record<string, unknown>[];
     expect(plain.map((s) => s.name)).toEqual(['AssetTag', 'BootMode', 'LogicalProc', 'NumLock', 'ProcTurboMode', 'ProcVirtualization', 'PxeDev1VlanId', 'SriovGlobalEnable', 'SystemServiceTag']);
@@ -101,7 +56,7 @@ describe.each(BACKENDS)('redfish bios interfaces, API and conductor on %s', (bac
     expect(JSON.parse(missing.body.error_message).faultstring).toContain('NoSuchSetting');
 
     // sushy (Ironic's library) finds the same registry through the simulator's Registries collection.
-    const seen = await sushyBios(sim, sim.systemIds[0]);
+    const seen = await sushyBios(h, h.sim.systemIds[0]);
     expect(seen.attribute_registry).toBe('BiosAttributeRegistry.v1_0_0');
     expect(seen.registry?.find((a) => a.name === 'PxeDev1VlanId')).toMatchObject({ type: 'Integer', lower_bound: 0, upper_bound: 4094, read_only: false });
   });
@@ -114,15 +69,15 @@ describe.each(BACKENDS)('redfish bios interfaces, API and conductor on %s', (bac
     expect(r.last_error).toBeNull();
     expect(r.service_step).toBeNull();
     expect(await settings(node)).toMatchObject({ ProcTurboMode: 'Disabled', PxeDev1VlanId: '42', NumLock: 'False' });
-    let seen = await sushyBios(sim, sim.systemIds[0]);
+    let seen = await sushyBios(h, h.sim.systemIds[0]);
     expect(seen.attributes).toMatchObject({ ProcTurboMode: 'Disabled', PxeDev1VlanId: 42, NumLock: false });
     expect(seen.pending).toEqual({});
-    expect(await sim.machines[0].powerState()).toBe('on');
+    expect(await h.sim.machines[0].powerState()).toBe('on');
 
     r = await serviced(node, [{ interface: 'bios', step: 'factory_reset' }]);
     expect(r.last_error).toBeNull();
     expect(await settings(node)).toMatchObject({ ProcTurboMode: 'Enabled', PxeDev1VlanId: '0', NumLock: 'True' });
-    seen = await sushyBios(sim, sim.systemIds[0]);
+    seen = await sushyBios(h, h.sim.systemIds[0]);
     expect(seen.attributes).toMatchObject({ ProcTurboMode: 'Enabled', PxeDev1VlanId: 0 });
 
     r = await serviced(node, [{ interface: 'bios', step: 'apply_configuration', args: { settings: [{ name: 'SystemServiceTag', value: 'ABCDEFG' }] } }], 'service failed');
@@ -134,8 +89,8 @@ describe.each(BACKENDS)('redfish bios interfaces, API and conductor on %s', (bac
     r = await serviced(node, [{ interface: 'deploy', step: 'erase_devices' }], 'service failed');
     expect(r.last_error).toMatch(/deploy\.erase_devices is not supported/);
     await provision(node, { target: 'abort' });
-    r = await untilState(t.db, node.id, 'active');
-    expect((await sushyBios(sim, sim.systemIds[0])).pending).toEqual({});
+    r = await untilState(h.t.db, node.id, 'active');
+    expect((await sushyBios(h, h.sim.systemIds[0])).pending).toEqual({});
   });
 
   it('applies settings on an iDRAC through its configuration job', async () => {
@@ -144,9 +99,9 @@ describe.each(BACKENDS)('redfish bios interfaces, API and conductor on %s', (bac
     const r = await serviced(node, [{ interface: 'bios', step: 'apply_configuration', args: { settings: [{ name: 'SriovGlobalEnable', value: 'Enabled' }, { name: 'BootMode', value: 'Bios' }] } }]);
     expect(r.last_error).toBeNull();
     expect(await settings(node)).toMatchObject({ SriovGlobalEnable: 'Enabled', BootMode: 'Bios' });
-    expect(sim.machines[1].getBootOverride().mode).toBe('bios');
-    const jobs = await fetch(`${sim.url}/redfish/v1/Managers/${sim.systemIds[1]}/Jobs`, { headers: { authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` } }).then((res) => res.json()) as { Members: { JobState: string }[] };
+    expect(h.sim.machines[1].getBootOverride().mode).toBe('bios');
+    const jobs = await fetch(`${h.sim.url}/redfish/v1/Managers/${h.sim.systemIds[1]}/Jobs`, { headers: { authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` } }).then((res) => res.json()) as { Members: { JobState: string }[] };
     expect(jobs.Members.map((j) => j.JobState)).toEqual(['Completed']);
-    expect((await getNodeById(t.db.knex, node.id))!.provision_state).toBe('active');
+    expect((await getNodeById(h.t.db.knex, node.id))!.provision_state).toBe('active');
   });
 });

@@ -4,40 +4,21 @@
 // python3-sushy lists what the BMC holds after each call.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { execa } from 'execa';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../common/logger.ts';
 import { createNode } from '../../../db/nodes.ts';
-import { closeAllClients } from '../../../drivers/redfish/connections.ts';
-import { createApiServer } from '../../../services/api/server.ts';
-import type { Conductor } from '../../../services/conductor/conductor.ts';
-import { startRedfishSimulator, type RedfishSimulator } from '../../../simulators/redfish-bmc/index.ts';
-import { BACKENDS, createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
-import { testConfig } from '../api/harness.ts';
-import { eventually, startConductor, untilState } from '../conductor/helpers.ts';
+import { BACKENDS } from '../../helpers/db.ts';
+import { eventually, untilState } from '../conductor/helpers.ts';
+import { startOobHarness, sushy, type OobHarness } from './oob-harness.ts';
 
-const SUSHY = path.join(import.meta.dirname, 'sushy_events.py');
-
-async function sushySubscriptions(sim: RedfishSimulator) {
-  const { REQUESTS_CA_BUNDLE: _r, CURL_CA_BUNDLE: _c, ...env } = process.env;
-  const r = await execa('/usr/bin/python3', [SUSHY, sim.url, 'admin', 'pw'], { env, extendEnv: false, reject: false, timeout: 60_000 });
-  if (r.exitCode !== 0) throw new Error(`sushy failed (${r.exitCode}):\n${r.stderr}`);
-  return JSON.parse(r.stdout) as { id: string; destination: string; event_types: string[]; context: string }[];
-}
+const sushySubscriptions = (h: OobHarness) => sushy<{ id: string; destination: string; event_types: string[]; context: string }[]>('sushy_events.py', h.sim);
 
 describe.each(BACKENDS)('redfish vendor passthru event subscriptions on %s', (backend) => {
-  let t: TestDatabase;
-  let sim: RedfishSimulator;
-  let app: FastifyInstance;
-  let conductor: Conductor;
+  let h: OobHarness;
   let receiver: http.Server;
   let destination: string;
   const received: { headers: http.IncomingHttpHeaders; body: any }[] = [];
 
   beforeAll(async () => {
-    t = await createTestDatabase(backend);
     receiver = http.createServer((req, res) => {
       let raw = '';
       req.on('data', (c) => { raw += c; });
@@ -45,32 +26,19 @@ describe.each(BACKENDS)('redfish vendor passthru event subscriptions on %s', (ba
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     destination = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/events`;
-    sim = await startRedfishSimulator({ systems: 1, auth: { username: 'admin', password: 'pw' } });
-    app = await createApiServer({ db: t.db, config: testConfig(), logger: silentLogger });
-    conductor = await startConductor(t.db, `vendor-${backend}`);
+    h = await startOobHarness(backend, 'vendor', { systems: 1 });
   });
   afterAll(async () => {
-    await conductor.stop();
-    await app.close();
-    await closeAllClients();
-    await sim.close();
+    await h.close();
     await new Promise((resolve) => receiver.close(resolve));
-    await t.drop();
   });
-
-  const call = async (method: string, url: string, body?: unknown) => {
-    const res = await app.inject({ method: method as 'GET', url, headers: { 'X-OpenStack-Ironic-API-Version': '1.89', ...(body ? { 'content-type': 'application/json' } : {}) }, payload: body ? JSON.stringify(body) : undefined });
-    return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };
-  };
+  const call = (method: string, url: string, body?: unknown) => h.call(method, url, body);
   const fault = (r: { body: any }) => JSON.parse(r.body.error_message).faultstring as string;
 
   it('creates, reads and deletes subscriptions on the BMC, which posts power events to the destination', async () => {
-    const node = await createNode(t.db.knex, {
-      driver: 'redfish', vendor_interface: 'redfish', deploy_interface: 'fake', boot_interface: 'fake', provision_state: 'enroll',
-      driver_info: { redfish_address: sim.url, redfish_system_id: sim.systemIds[0], redfish_username: 'admin', redfish_password: 'pw', redfish_timeout: 10 },
-    });
+    const node = await createNode(h.t.db.knex, { driver: 'redfish', vendor_interface: 'redfish', deploy_interface: 'fake', boot_interface: 'fake', provision_state: 'enroll', driver_info: h.driverInfo(0) });
     await call('PUT', `/v1/nodes/${node.uuid}/states/provision`, { target: 'manage' });
-    await untilState(t.db, node.id, 'manageable');
+    await untilState(h.t.db, node.id, 'manageable');
     const base = `/v1/nodes/${node.uuid}/vendor_passthru`;
 
     const methods = await call('GET', `${base}/methods`);
@@ -82,7 +50,7 @@ describe.each(BACKENDS)('redfish vendor passthru event subscriptions on %s', (ba
     expect(created.body).toMatchObject({ Destination: destination, EventTypes: ['Alert'], Context: 'bmo-host-1', Protocol: 'Redfish' });
     expect(created.body.HttpHeaders).toBeUndefined();
     const id = created.body.Id as string;
-    expect(await sushySubscriptions(sim)).toEqual([{ id, destination, event_types: ['Alert'], context: 'bmo-host-1' }]);
+    expect(await sushySubscriptions(h)).toEqual([{ id, destination, event_types: ['Alert'], context: 'bmo-host-1' }]);
 
     expect((await call('GET', `${base}?method=get_subscription&id=${id}`)).body).toMatchObject({ Id: id, Destination: destination });
     expect((await call('GET', `${base}?method=get_all_subscriptions`)).body).toMatchObject({ 'Members@odata.count': 1 });
@@ -90,7 +58,7 @@ describe.each(BACKENDS)('redfish vendor passthru event subscriptions on %s', (ba
     expect((await call('PUT', `/v1/nodes/${node.uuid}/states/power`, { target: 'power on' })).status).toBe(202);
     const event = await eventually(async () => received.find((e) => e.body.Context === 'bmo-host-1'));
     expect(event.headers['x-event-token']).toBe('tok-123');
-    expect(event.body.Events[0]).toMatchObject({ EventType: 'Alert', OriginOfCondition: { '@odata.id': `/redfish/v1/Systems/${sim.systemIds[0]}` }, MessageArgs: [sim.systemIds[0], 'On'] });
+    expect(event.body.Events[0]).toMatchObject({ EventType: 'Alert', OriginOfCondition: { '@odata.id': `/redfish/v1/Systems/${h.sim.systemIds[0]}` }, MessageArgs: [h.sim.systemIds[0], 'On'] });
 
     // Bad input answers 400 before any BMC call, naming what is wrong.
     expect(fault(await call('POST', base, {}))).toBe('Method not specified');
@@ -104,7 +72,7 @@ describe.each(BACKENDS)('redfish vendor passthru event subscriptions on %s', (ba
     expect(fault(refused)).toMatch(/Destination/);
 
     expect((await call('DELETE', `${base}?method=delete_subscription`, { id })).status).toBe(204);
-    expect(await sushySubscriptions(sim)).toEqual([]);
+    expect(await sushySubscriptions(h)).toEqual([]);
     const gone = await call('GET', `${base}?method=get_subscription&id=${id}`);
     expect(gone.status).toBeGreaterThanOrEqual(400);
     expect(fault(gone)).toMatch(/not found|404/i);
