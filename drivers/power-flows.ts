@@ -21,3 +21,13 @@ export async function powerOffAndOn(ctx: TaskContext, work: () => Promise<void>)
   await work();
   await powerOnOrReboot(ctx);
 }
+
+/**
+ * Stops the instance at tear-down: power off, the boot interface's instance clean-up, and for a
+ * node that may not be powered off a reboot instead (Ironic's AgentBaseMixin.clean_up).
+ */
+export async function stopInstance(ctx: TaskContext): Promise<void> {
+  await powerOffUnlessDisabled(ctx);
+  await ctx.driver.boot.cleanUpInstance(ctx);
+  if (ctx.node.disable_power_off) await ctx.driver.power.reboot(ctx, false);
+}

@@ -14,7 +14,7 @@ import type { NodeRecord } from '../../db/nodes.ts';
 import { AgentClient, commandErrorText } from './client.ts';
 import { imageUrlForAgent, instanceChecksum } from './image-source.ts';
 import { bootRamdisk, powerOffAgent, withoutAgentBoot } from './ramdisk-boot.ts';
-import { powerOffUnlessDisabled, powerOnOrReboot } from '../power-flows.ts';
+import { powerOffUnlessDisabled, powerOnOrReboot, stopInstance } from '../power-flows.ts';
 import { clearedProgress, inBandAgentSteps } from './steps.ts';
 
 type Json = Record<string, unknown>;
@@ -123,10 +123,7 @@ function agentDeploy(name: string, steps: StepDefinition[], writesImage: boolean
     },
 
     async tearDown(ctx) {
-      await powerOffUnlessDisabled(ctx);
-      await ctx.driver.boot.cleanUpInstance(ctx);
-      // It could not be powered off: a reboot stops the instance (AgentBaseMixin.clean_up).
-      if (ctx.node.disable_power_off) await ctx.driver.power.reboot(ctx, false);
+      await stopInstance(ctx);
       await ctx.save(withoutAgentBoot(ctx, clearedProgress('deploy')));
     },
 

@@ -6,7 +6,7 @@
 import { DriverError, InvalidInput, MissingParameter } from '../../common/errors.ts';
 import type { DeployInterface } from '../interfaces.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
-import { powerOffAndOn, powerOffUnlessDisabled } from '../power-flows.ts';
+import { powerOffAndOn, stopInstance } from '../power-flows.ts';
 import { directDeploy } from './direct.ts';
 
 function bootIso(node: NodeRecord): string {
@@ -32,11 +32,7 @@ export const ramdiskDeploy: DeployInterface = {
     await ctx.note('Booted the live ISO of instance_info.boot_iso; nothing was written to disk');
     return 'done';
   },
-  async tearDown(ctx) {
-    await powerOffUnlessDisabled(ctx);
-    await ctx.driver.boot.cleanUpInstance(ctx);
-    if (ctx.node.disable_power_off) await ctx.driver.power.reboot(ctx, false);
-  },
+  tearDown: (ctx) => stopInstance(ctx),
   clean: (ctx, args) => directDeploy.clean(ctx, args),
   heartbeat: (ctx, heartbeat, steps) => directDeploy.heartbeat(ctx, heartbeat, steps),
   abort: (ctx) => directDeploy.abort!(ctx),
