@@ -38,10 +38,10 @@ export type InternalInfo = StepProgress<'deploy'> & StepProgress<'clean'> & Step
   /** Owner and reader: the fake management interface; the image attached to each virtual media device (POST /v1/nodes/{id}/vmedia). */
   fake_vmedia?: Partial<Record<VmediaDeviceType, string>>;
   /**
-   * Owner: the Redfish virtual-media boot interfaces, while the deploy ISO is mounted; readers:
-   * operators. (Network boots are boot records; virtual media will write one too.)
+   * Owner: the Redfish virtual-media and redfish-https boot interfaces, while the deploy ISO is
+   * mounted or is the UEFI HTTP boot URI; readers: operators. (Network boots are boot records.)
    */
-  boot?: { purpose: RamdiskPurpose; via: 'virtual-media'; image: string };
+  boot?: { purpose: RamdiskPurpose; via: 'virtual-media' | 'uefi-http'; image: string };
   /** Owner and reader: the IPMI management interface: a boot device to set again before each power on (driver_info ipmi_force_boot_device). */
   ipmi_forced_boot_device?: { device: BootDevice; persistent: boolean };
 };

@@ -13,6 +13,8 @@ export interface BootOverride {
   /** false: one-time (cleared after the next boot), true: continuous. */
   persistent: boolean;
   mode: MachineBootMode;
+  /** The URI an 'http' boot downloads (Redfish Boot.HttpBootUri); unset or null: the one DHCP offers. */
+  httpBootUri?: string | null;
 }
 
 export interface MachineDisk { name: string; sizeBytes: number; model: string; rotational: boolean; serial: string }

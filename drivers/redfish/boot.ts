@@ -9,7 +9,8 @@ import { RedfishNode } from './system.ts';
 import type { Vendor } from './vendor.ts';
 import { withInternalInfo, withoutInternalInfo } from '../internal-info.ts';
 
-function isoUrl(node: NodeRecord, where: 'driver_info' | 'instance_info', key: string): string | null {
+/** The ISO URL at node[where][key], or null when unset; throws InvalidInput when it is no URL a BMC can fetch. */
+export function isoUrl(node: NodeRecord, where: 'driver_info' | 'instance_info', key: string): string | null {
   const value = node[where][key];
   if (value === undefined || value === null || value === '') return null;
   if (typeof value !== 'string' || !/^(https?|nfs|cifs|smb):\/\//i.test(value)) {

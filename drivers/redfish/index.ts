@@ -1,4 +1,4 @@
-// The `redfish` hardware type: Redfish power, management, inspect and virtual-media boot, beside
+// The `redfish` hardware type: Redfish power, management, inspect, virtual-media and UEFI HTTP boot, beside
 // the network boot and deploy interfaces other families provide (listed by name).
 import type { DriverFamily, HardwareType } from '../interfaces.ts';
 import { redfishBios } from './bios.ts';
@@ -6,6 +6,7 @@ import { redfishFirmware } from './firmware.ts';
 import { redfishVendor } from './vendor-passthru.ts';
 import { redfishRaid } from './raid.ts';
 import { redfishVirtualMediaBoot } from './boot.ts';
+import { redfishHttpsBoot, REDFISH_HTTPS_BOOT } from './https-boot.ts';
 import { closeAllClients } from './connections.ts';
 import { redfishInspect } from './inspect.ts';
 import { redfishManagement } from './management.ts';
@@ -29,7 +30,8 @@ export function redfishHardwareType(name: string, vendor: Vendor): HardwareType 
     interfaces: {
       power: own('redfish'),
       management: own('redfish'),
-      boot: ['ipxe', 'pxe', 'http', ...(vendor.bootName === REDFISH.bootName ? [] : [vendor.bootName]), 'redfish-virtual-media', 'fake'],
+      // redfish-https on plain Redfish only: Ironic's idrac type inherits it too, but iDRAC's own boot override (idrac-redfish management) is not taught HttpBootUri here.
+      boot: ['ipxe', 'pxe', 'http', ...(vendor.bootName === REDFISH.bootName ? [] : [vendor.bootName]), 'redfish-virtual-media', ...(vendor.name === REDFISH.name ? [REDFISH_HTTPS_BOOT] : []), 'fake'],
       deploy: ['direct', 'custom-agent', 'ramdisk', 'fake'],
       inspect: [...own('redfish'), 'agent', 'no-inspect'],
       ...NO_OP_INTERFACE_LISTS,
@@ -46,7 +48,7 @@ export const redfishFamily: DriverFamily = {
     power: [redfishPowerInterface],
     management: [redfishManagementInterface],
     inspect: [redfishInspectInterface],
-    boot: [redfishBootInterface],
+    boot: [redfishBootInterface, redfishHttpsBoot()],
     raid: [redfishRaid('redfish')],
     bios: [redfishBios(REDFISH)],
     firmware: [redfishFirmware('redfish')],

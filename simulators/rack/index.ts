@@ -32,6 +32,13 @@ export interface RackOptions {
   images?: ImageStore;
   /** Agents' heart-beat interval (IPA's default is minutes apart; a rack wants seconds). */
   heartbeatIntervalMs?: number;
+  /** PEM of the CA of an https API, which the agents trust (a ramdisk's anvil.api_ca). */
+  apiCa?: string;
+  /**
+   * URL of the deploy ramdisk ISO: a machine that boots it (virtual CD, or UEFI HTTP boot of the
+   * URI) starts the agent, whose API address is built into it. Any other ISO is a live instance.
+   */
+  deployIso?: string;
 }
 
 /** What a machine's firmware did, for the person watching the rack. */
@@ -39,6 +46,7 @@ export type RackEvent =
   | { machine: string; kind: 'netboot'; mac: string; purpose: string }
   | { machine: string; kind: 'netboot-refused'; reason: string }
   | { machine: string; kind: 'disk-boot'; bootable: boolean; partitionTable: 'gpt' | 'mbr' | null }
+  | { machine: string; kind: 'iso-boot'; via: 'cdrom' | 'http'; image: string; agent: boolean }
   | { machine: string; kind: 'power'; state: string };
 
 /** The POST /v1/nodes body and ports that enroll one machine of the rack. */
@@ -75,6 +83,7 @@ export class VirtualRack extends EventEmitter {
       heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 1000,
       lookupRetryMs: 500,
       images: opts.images,
+      apiCa: opts.apiCa,
     });
     const rack = new VirtualRack(machines, agents, bmc, redfish, ipmi, opts);
     for (const m of machines) rack.follow(m);
@@ -99,7 +108,8 @@ export class VirtualRack extends EventEmitter {
 
   private follow(machine: SimulatedMachine): void {
     const onBoot = (device: MachineBootDevice) => {
-      const work = NETWORK_BOOTS.includes(device) ? this.netboot(machine) : this.diskBoot(machine);
+      const iso = this.isoOf(machine, device);
+      const work = iso ? this.isoBoot(machine, iso) : NETWORK_BOOTS.includes(device) ? this.netboot(machine) : this.diskBoot(machine);
       work.catch((err) => this.opts.logger.error({ err, machine: machine.name }, `boot of ${machine.name} failed: ${errorMessage(err)}`));
     };
     const onPower = (state: string) => {
@@ -129,6 +139,24 @@ export class VirtualRack extends EventEmitter {
       this.emit('event', { machine: machine.name, kind: 'netboot', mac: found.mac, purpose } satisfies RackEvent);
     }
     await this.agents.startAgent(machine, params);
+  }
+
+  /** The ISO a boot from `device` starts: the inserted virtual CD, or the UEFI HTTP boot URI when one is set. */
+  private isoOf(machine: SimulatedMachine, device: MachineBootDevice): { via: 'cdrom' | 'http'; image: string } | null {
+    if (device === 'cdrom') {
+      const media = machine.getVirtualMedia();
+      return media.inserted && media.image ? { via: 'cdrom', image: media.image } : null;
+    }
+    const uri = machine.getBootOverride().httpBootUri;
+    return device === 'http' && uri ? { via: 'http', image: uri } : null;
+  }
+
+  /** Booting an ISO: the deploy ISO runs the agent; any other is a live instance that writes nothing. */
+  private async isoBoot(machine: SimulatedMachine, iso: { via: 'cdrom' | 'http'; image: string }): Promise<void> {
+    await this.agents.stopAgent(machine);
+    const agent = iso.image === this.opts.deployIso;
+    this.emit('event', { machine: machine.name, kind: 'iso-boot', ...iso, agent } satisfies RackEvent);
+    if (agent) await this.agents.startAgent(machine, {});
   }
 
   /** Booting from disk: the machine runs whatever image its disk holds. */

@@ -30,6 +30,8 @@ export interface AgentSimulatorOptions {
   images?: ImageStore;
   heartbeatIntervalMs?: number;
   lookupRetryMs?: number;
+  /** PEM of the CA of an https API (the ramdisk's anvil.api_ca). */
+  apiCa?: string;
   /** Asked at each network boot: what the ramdisk's kernel command line says (e.g. inspection). */
   ramdiskParams?(machine: SimulatedMachine): RamdiskParams | Promise<RamdiskParams>;
 }
@@ -93,6 +95,7 @@ export class AgentSimulator {
     const hardware = new SimulatedHardware({ machine, diskPath: this.diskPath(machine), ipv4Address: host, failures: this.failuresOf(machine) });
     const agent = new Agent({
       apiUrl: p.apiUrl ?? this.opts.apiUrl,
+      apiCa: this.opts.apiCa,
       hardware,
       logger: this.opts.logger.child({ machine: machine.name }),
       images: this.images,

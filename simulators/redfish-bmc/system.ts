@@ -172,6 +172,8 @@ export class SimSystem {
         'BootSourceOverrideTarget@Redfish.AllowableValues': this.spec.bootTargets,
         BootSourceOverrideMode: boot.mode === 'uefi' ? 'UEFI' : 'Legacy',
         'BootSourceOverrideMode@Redfish.AllowableValues': ['UEFI', 'Legacy'],
+        // ComputerSystem 1.9's UEFI HTTP boot URI, on BMCs that offer UefiHttp (null until one is set).
+        ...(this.spec.bootTargets.includes('UefiHttp') ? { HttpBootUri: boot.httpBootUri ?? null } : {}),
       },
       ProcessorSummary: { Count: 1, LogicalProcessorCount: hw.cpus, Model: hw.cpuModel, Status: { State: 'Enabled', Health: 'OK' } },
       MemorySummary: { TotalSystemMemoryGiB: hw.memoryMb / 1024, Status: { State: 'Enabled', Health: 'OK' } },
@@ -579,6 +581,11 @@ export class SimSystem {
         if (!this.spec.overrideModeWritable) return redfishError(400, 'iLO.2.14.PropertyNotWritableOrUnknown', 'The property BootSourceOverrideMode is read only or unknown and cannot be modified.', 'Remove the property from the request body and resubmit the request.');
         if (value !== 'UEFI' && value !== 'Legacy') return redfishError(400, 'Base.1.8.PropertyValueNotInList', `The value ${JSON.stringify(value)} for the property BootSourceOverrideMode is not in the list of acceptable values.`);
         change.mode = value === 'UEFI' ? 'uefi' : 'bios';
+      } else if (key === 'HttpBootUri' && this.spec.bootTargets.includes('UefiHttp')) {
+        if (value !== null && (typeof value !== 'string' || !/^https?:\/\/\S+$/i.test(value))) {
+          return redfishError(400, 'Base.1.8.PropertyValueFormatError', `The value ${JSON.stringify(value)} for the property HttpBootUri is of a different format than the property can accept.`, 'Give an http or https URI.');
+        }
+        change.httpBootUri = value;
       } else {
         return redfishError(400, 'Base.1.8.PropertyUnknown', `The property Boot/${key} is not in the list of valid properties for the resource.`);
       }
