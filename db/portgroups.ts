@@ -82,3 +82,7 @@ export async function portgroupUuidsByIds(knex: Knex, ids: readonly (number | nu
   const rows = await knex('portgroups').select('id', 'uuid').whereIn('id', unique);
   return new Map(rows.map((r: { id: number; uuid: string }) => [r.id, r.uuid]));
 }
+
+export async function portgroupsOfNode(knex: Knex, nodeId: number): Promise<PortgroupRecord[]> {
+  return (await knex('portgroups').where({ node_id: nodeId }).orderBy('id')).map(rowToPortgroup);
+}

@@ -24,6 +24,8 @@ import { nodeHistoryRoutes } from './routes/node-history.ts';
 import { nodeChildrenRoutes } from './routes/node-children.ts';
 import { nodeVmediaRoutes } from './routes/node-vmedia.ts';
 import { nodeVendorRoutes } from './routes/node-vendor.ts';
+import { nodeVifRoutes } from './routes/node-vifs.ts';
+import { networkRoutes } from './routes/networks.ts';
 import { shardRoutes } from './routes/shards.ts';
 import { runbookRoutes } from './routes/runbooks.ts';
 import { portRoutes } from './routes/ports.ts';
@@ -47,6 +49,8 @@ export const ROUTE_PLUGINS: ApiPlugin[] = [
   nodeChildrenRoutes,
   nodeVmediaRoutes,
   nodeVendorRoutes,
+  nodeVifRoutes,
+  networkRoutes,
   portRoutes,
   portgroupRoutes,
   chassisRoutes,

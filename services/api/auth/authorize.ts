@@ -9,7 +9,7 @@ import { notFound } from '../errors.ts';
 import { policyCredentials, type Identity } from './identity.ts';
 import { NEEDS_TARGET, type Target } from './policy/checks.ts';
 import type { Policy } from './policy/enforcer.ts';
-import type { RoutePolicy } from './policy/routes.ts';
+import { listRules, type RoutePolicy } from './policy/routes.ts';
 import { loadTarget, nodeTarget, VISIBILITY } from './policy/targets.ts';
 
 /** 403 naming the rule, as Ironic's HTTPForbidden does. */
@@ -64,8 +64,9 @@ export async function authorize(req: FastifyRequest, knex: Knex, policy: Policy,
   }
   if (route.movesToNode) await checkNewNode(req, knex, policy, route, id);
   if (route.list) {
-    if (!(await allowed(`baremetal:${route.list}:list_all`))) {
-      if (!id.projectId || !(await allowed(`baremetal:${route.list}:list`))) throw new PolicyForbidden(`baremetal:${route.list}:list`);
+    const { list, listAll } = listRules(route.list);
+    if (!(await allowed(listAll))) {
+      if (!id.projectId || !(await allowed(list))) throw new PolicyForbidden(list);
       req.auth.project = id.projectId;
     }
   }
@@ -86,6 +87,12 @@ export async function authorize(req: FastifyRequest, knex: Knex, policy: Policy,
         if ((target as Target | null)?.['runbook.public'] !== 'true') throw new PolicyForbidden('baremetal:runbook:get');
       }
       break;
+    case 'networkCreate':
+      if (!(await allowed('anvil:network:create'))) {
+        if (!id.projectId || !(await allowed('anvil:network:create:self_owned'))) throw new PolicyForbidden('anvil:network:create');
+        projectNetwork(req);
+      }
+      break;
     case 'runbookCreate':
       if (!(await allowed('baremetal:runbook:create'))) throw new PolicyForbidden('baremetal:runbook:create');
       if (!id.system) projectRunbook(req);
@@ -99,6 +106,15 @@ function projectRunbook(req: FastifyRequest): void {
   const body = (req.body ?? {}) as Record<string, unknown>;
   if (body.owner != null && body.owner !== project) throw new AnvilError('Cannot create a runbook as a project scoped admin with an owner other than your own project.', 400, 'Invalid');
   if (project && body.public === true) throw new AnvilError('Cannot create a public runbook as a project scoped admin.', 400, 'Invalid');
+  req.body = { ...body, owner: project };
+}
+
+/** A network created by a project-scoped caller is one of its own tenant networks. */
+function projectNetwork(req: FastifyRequest): void {
+  const project = req.auth.identity.projectId;
+  const body = (req.body ?? {}) as Record<string, unknown>;
+  if (body.owner != null && body.owner !== project) throw new PolicyForbidden('anvil:network:create');
+  if (body.kind !== undefined && body.kind !== 'tenant') throw new AnvilError('A project creates only tenant networks; provisioning, cleaning and the like are the operator\'s.', 400, 'Invalid');
   req.body = { ...body, owner: project };
 }
 

@@ -4,7 +4,13 @@
 import type { FastifyRequest } from 'fastify';
 import type { TargetKind } from './targets.ts';
 
-export type ListKind = 'node' | 'port' | 'portgroup' | 'allocation' | 'runbook';
+export type ListKind = 'node' | 'port' | 'portgroup' | 'allocation' | 'runbook' | 'network';
+
+/** The rules of a collection: its list (the caller's project's share) and list_all; networks are Anvil's own. */
+export function listRules(kind: ListKind): { list: string; listAll: string } {
+  const prefix = kind === 'network' ? 'anvil' : 'baremetal';
+  return { list: `${prefix}:${kind}:list`, listAll: `${prefix}:${kind}:list_all` };
+}
 
 export interface RoutePolicy {
   /** No credentials asked (root documents; the ramdisk's endpoints, which check the agent token). */
@@ -19,7 +25,7 @@ export interface RoutePolicy {
    * Ironic's special cases: creating self-owned nodes and allocations, deleting self-owned nodes;
    * reading a public runbook without runbook:get, creating a project's runbook.
    */
-  special?: 'nodeCreate' | 'nodeDelete' | 'allocationCreate' | 'runbookGet' | 'runbookCreate';
+  special?: 'nodeCreate' | 'nodeDelete' | 'allocationCreate' | 'runbookGet' | 'runbookCreate' | 'networkCreate';
   /** The answer holds nodes: fields the caller may not see are redacted (redact.ts). */
   redactNodes?: boolean;
   /** A JSON patch that moves the object to another node (/node_uuid) must pass the rules on that node too. */
@@ -183,6 +189,16 @@ export const ROUTE_POLICIES: Record<string, RoutePolicy> = {
   'GET /allocations/:ident': { rules: ['baremetal:allocation:get'], target: 'allocation' },
   'PATCH /allocations/:ident': { rules: ['baremetal:allocation:update'], target: 'allocation' },
   'DELETE /allocations/:ident': { rules: ['baremetal:allocation:delete'], target: 'allocation' },
+
+  'GET /nodes/:ident/vifs': node('baremetal:node:vif:list'),
+  // A project attaches only networks it owns (anvil:network:use on the body's network).
+  'POST /nodes/:ident/vifs': { rules: ['baremetal:node:vif:attach', 'anvil:network:use'], target: 'nodeAndNetwork' },
+  'DELETE /nodes/:ident/vifs/:vif': node('baremetal:node:vif:detach'),
+
+  'GET /networks': { rules: [], list: 'network' },
+  'GET /networks/:ident': { rules: ['anvil:network:get'], target: 'network' },
+  'POST /networks': { rules: [], special: 'networkCreate' },
+  'DELETE /networks/:ident': { rules: ['anvil:network:delete'], target: 'network' },
 
   'GET /netboot/subnets': { rules: ['anvil:netboot:get'] },
   'POST /netboot/subnets': { rules: ['anvil:netboot:update'] },

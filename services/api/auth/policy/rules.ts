@@ -34,6 +34,9 @@ const RUNBOOK_OWNER_MANAGER = 'role:manager and project_id:%(runbook.owner)s';
 const RUNBOOK_OWNER_READER = 'role:reader and project_id:%(runbook.owner)s';
 const RUNBOOK_ADMIN = `(${SYSTEM_MEMBER}) or (${RUNBOOK_OWNER_MANAGER}) or role:service`;
 const RUNBOOK_READER = `(${SYSTEM_READER}) or (${RUNBOOK_OWNER_READER}) or role:service`;
+const NETWORK_OWNER_READER = 'role:reader and project_id:%(network.owner)s';
+const NETWORK_OWNER_MEMBER = 'role:member and project_id:%(network.owner)s';
+const NETWORK_OWNER_MANAGER = '(role:admin or role:manager) and project_id:%(network.owner)s';
 const RUNBOOK_CREATOR = `(${SYSTEM_MEMBER}) or role:manager or role:service`;
 
 export type Scope = 'system' | 'project';
@@ -156,6 +159,16 @@ const TABLE: [name: string, check: string, scopes: readonly Scope[], description
   ['baremetal:allocation:delete', ALLOCATION_MEMBER, BOTH, 'Delete allocations'],
   ['baremetal:allocation:update', ALLOCATION_MEMBER, BOTH, 'Change an allocation\'s name, extra and owner'],
 
+  ['baremetal:node:vif:list', SYSTEM_OR_PROJECT_READER, BOTH, 'List the VIFs (network attachments) of a node'],
+  ['baremetal:node:vif:attach', SYSTEM_OR_OWNER_MEMBER_AND_LESSEE_ADMIN, BOTH, 'Attach a VIF (an Anvil network) to a node'],
+  ['baremetal:node:vif:detach', SYSTEM_OR_OWNER_MEMBER_AND_LESSEE_ADMIN, BOTH, 'Detach a VIF from a node'],
+  ['anvil:network:get', `(${SYSTEM_READER}) or (${NETWORK_OWNER_READER})`, BOTH, 'Show a network (Anvil\'s own API)'],
+  ['anvil:network:list', API_READER, BOTH, 'List the networks the caller\'s project owns'],
+  ['anvil:network:list_all', SYSTEM_READER, BOTH, 'List every network'],
+  ['anvil:network:create', `(${SYSTEM_ADMIN}) or (${SYSTEM_SERVICE})`, BOTH, 'Create networks of any kind and owner'],
+  ['anvil:network:create:self_owned', '(role:admin) or (role:manager)', BOTH, 'Create tenant networks owned by the caller\'s project'],
+  ['anvil:network:delete', `(${SYSTEM_ADMIN}) or (${SYSTEM_SERVICE}) or (${NETWORK_OWNER_MANAGER})`, BOTH, 'Delete a network'],
+  ['anvil:network:use', `(${SYSTEM_MEMBER}) or (${SYSTEM_SERVICE}) or (${NETWORK_OWNER_MEMBER})`, BOTH, 'Attach a node to the network (the VIF\'s network must be the caller\'s project\'s)'],
   ['anvil:netboot:get', SYSTEM_READER, SYSTEM, 'Read the provisioning network\'s subnets and DHCP leases (Anvil\'s own API)'],
   ['anvil:netboot:update', SYSTEM_ADMIN, SYSTEM, 'Add and remove relayed subnets (Anvil\'s own API)'],
 ];

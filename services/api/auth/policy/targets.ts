@@ -4,13 +4,14 @@
 import type { FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
 import { allocationOfNode, findAllocation } from '../../../../db/allocations.ts';
+import { findNetwork } from '../../../../db/networks.ts';
 import { findNode, isUuid, tenancyOfNode } from '../../../../db/nodes.ts';
 import { findPortgroup } from '../../../../db/portgroups.ts';
 import { findPortByName, findPortByUuid } from '../../../../db/ports.ts';
 import { findRunbookByName, findRunbookByUuid } from '../../../../db/runbooks.ts';
 import type { Target } from './checks.ts';
 
-export type TargetKind = 'node' | 'port' | 'portgroup' | 'allocation' | 'allocationOfNode' | 'bodyNode' | 'runbook' | 'nodeAndRunbook';
+export type TargetKind = 'node' | 'port' | 'portgroup' | 'allocation' | 'allocationOfNode' | 'bodyNode' | 'runbook' | 'nodeAndRunbook' | 'network' | 'nodeAndNetwork';
 
 interface Loaded { target: Target; ident: string }
 
@@ -73,6 +74,18 @@ export async function loadTarget(knex: Knex, kind: TargetKind, req: FastifyReque
       const rb = typeof runbook === 'string' ? await runbookTarget(knex, runbook) : undefined;
       return target && { target: { ...target, 'runbook.owner': rb?.['runbook.owner'] ?? null }, ident };
     }
+    case 'network': {
+      const ident = params.ident ?? '';
+      const n = await findNetwork(knex, ident);
+      return n && { target: { 'network.owner': n.owner }, ident };
+    }
+    case 'nodeAndNetwork': {
+      const ident = params.ident ?? '';
+      const target = await nodeTarget(knex, ident);
+      const vif = (req.body as { id?: unknown } | undefined)?.id;
+      const n = typeof vif === 'string' ? await findNetwork(knex, vif) : undefined;
+      return target && { target: { ...target, 'network.owner': n?.owner ?? null }, ident };
+    }
     case 'bodyNode': {
       const body = req.body as Record<string, unknown> | undefined;
       const ref = body?.node_uuid ?? body?.node_ident;
@@ -95,4 +108,6 @@ export const VISIBILITY: Record<TargetKind, { rule: string; kind: string } | und
   // A runbook the caller may not read is a 403 (or shown when public), never hidden.
   runbook: undefined,
   nodeAndRunbook: { rule: 'baremetal:node:get', kind: 'Node' },
+  network: { rule: 'anvil:network:get', kind: 'Network' },
+  nodeAndNetwork: { rule: 'baremetal:node:get', kind: 'Node' },
 };

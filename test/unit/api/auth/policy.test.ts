@@ -8,7 +8,7 @@ import { systemAdmin, type Identity } from '../../../../services/api/auth/identi
 import { NEEDS_TARGET, parseCheck, type CheckContext } from '../../../../services/api/auth/policy/checks.ts';
 import { Policy, readPolicyFile } from '../../../../services/api/auth/policy/enforcer.ts';
 import { RULE_DEFAULTS } from '../../../../services/api/auth/policy/rules.ts';
-import { nodePatchRules, ROUTE_POLICIES } from '../../../../services/api/auth/policy/routes.ts';
+import { listRules, nodePatchRules, ROUTE_POLICIES } from '../../../../services/api/auth/policy/routes.ts';
 
 function ctx(creds: CheckContext['creds'], target: CheckContext['target'] = {}, rules: Record<string, boolean> = {}): CheckContext {
   return { creds, target, constants: {}, rule: (n) => rules[n] ?? false };
@@ -118,7 +118,7 @@ describe("Ironic's defaults", () => {
     expect(names.size).toBe(RULE_DEFAULTS.length);
     for (const [route, p] of Object.entries(ROUTE_POLICIES)) {
       if (typeof p.rules !== 'function') for (const r of p.rules) expect(names.has(r), `${route}: ${r}`).toBe(true);
-      if (p.list) for (const s of ['list', 'list_all']) expect(names.has(`baremetal:${p.list}:${s}`), route).toBe(true);
+      if (p.list) for (const r of Object.values(listRules(p.list))) expect(names.has(r), route).toBe(true);
     }
   });
 
