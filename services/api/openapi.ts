@@ -13,7 +13,7 @@ export const OPENAPI_PATH = '/v1/openapi.json';
 const RULE_DESCRIPTIONS = new Map(RULE_DEFAULTS.map((r) => [r.name, r.description]));
 
 /** Anvil's own resources, not in Ironic's API; tagged so clients can tell them apart. */
-const ANVIL_EXTENSIONS = ['/v1/netboot', '/v1/metrics', OPENAPI_PATH];
+const ANVIL_EXTENSIONS = ['/v1/netboot', '/v1/networks', '/v1/metrics', OPENAPI_PATH];
 
 const PAGING = {
   type: 'object',
