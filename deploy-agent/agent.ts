@@ -7,18 +7,20 @@ import { caDispatcher, downloadDispatcher } from './api-ca.ts';
 import { ApiCallError, IronicApiClient, type LookupResult } from './api-client.ts';
 import { CommandServer, type CommandResult } from './command-server.ts';
 import type { AgentRuntime, Extension } from './commands.ts';
-import { deploy, clean } from './extensions/steps.ts';
+import { deploy, clean, service } from './extensions/steps.ts';
 import { image, log } from './extensions/misc.ts';
 import { standby } from './extensions/standby.ts';
 import type { Hardware } from './hardware.ts';
 import { rootDeviceHints } from './root-device.ts';
 import { TempImageStore, type ImageStore } from './image-store.ts';
+import { loadPlugins } from './plugins.ts';
+import { GENERIC_HARDWARE_MANAGER, StepCatalog } from './steps.ts';
 
 type Json = Record<string, unknown>;
 
 export const AGENT_VERSION = '10.0.0.anvil';
 
-export const EXTENSIONS: Readonly<Record<string, Extension>> = { standby, deploy, clean, image, log };
+export const EXTENSIONS: Readonly<Record<string, Extension>> = { standby, deploy, clean, service, image, log };
 
 export interface AgentOptions {
   apiUrl: string;
@@ -40,6 +42,8 @@ export interface AgentOptions {
   heartbeatIntervalMs?: number;
   /** First pause between failed lookups (doubles up to 30 s). */
   lookupRetryMs?: number;
+  /** Folders of plugins whose steps the agent offers beside its own (plugins.ts). */
+  pluginDirs?: readonly string[];
 }
 
 export class Agent {
@@ -68,6 +72,7 @@ export class Agent {
         node: null,
         run: (name: string, params: Json): Promise<unknown> => server.runNested(name, params),
         recentLogs: () => [...this.history],
+        steps: new StepCatalog([GENERIC_HARDWARE_MANAGER]),
       }),
       version: AGENT_VERSION,
       token: () => (this.lookupResult?.config.agent_token as string | undefined) ?? null,
@@ -100,6 +105,7 @@ export class Agent {
   }
 
   async start(): Promise<void> {
+    if (this.opts.pluginDirs?.length) await this.loadPlugins(this.opts.pluginDirs);
     const { host, port } = await this.server.listen(this.opts.listenHost ?? '0.0.0.0', this.opts.listenPort ?? 9999);
     const advertise = this.opts.advertiseHost ?? (host === '0.0.0.0' || host === '::' ? await this.firstAddress() : host);
     this.callback = `http://${advertise.includes(':') ? `[${advertise}]` : advertise}:${port}`;
@@ -107,6 +113,16 @@ export class Agent {
     this.loop = this.run().catch((err) => {
       if (!this.stopped) this.opts.logger.error({ err }, 'agent loop ended');
     });
+  }
+
+  private async loadPlugins(dirs: readonly string[]): Promise<void> {
+    const { plugins, problems } = await loadPlugins(dirs);
+    for (const problem of problems) {
+      this.opts.logger.error(problem);
+      this.record(problem);
+    }
+    for (const p of plugins) this.record(`plugin ${p.name} ${p.version} (${p.file}): ${p.steps.map((s) => `${s.kind}.${s.step}`).join(', ')}`);
+    this.runtime.steps = new StepCatalog([GENERIC_HARDWARE_MANAGER, ...plugins]);
   }
 
   private async firstAddress(): Promise<string> {

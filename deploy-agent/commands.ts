@@ -4,6 +4,7 @@ import type { Logger } from '../common/logger.ts';
 import type { Hardware } from './hardware.ts';
 import type { ImageStore } from './image-store.ts';
 import { rootDeviceHints } from './root-device.ts';
+import type { StepCatalog } from './steps.ts';
 import type { Dispatcher } from 'undici';
 
 type Json = Record<string, unknown>;
@@ -22,6 +23,8 @@ export interface AgentRuntime {
   run(name: string, params: Json): Promise<unknown>;
   /** Recent log lines, for log.collect_system_logs. */
   recentLogs(): string[];
+  /** The steps offered: the agent's own and its plugins' (set once the plugins are loaded). */
+  steps: StepCatalog;
 }
 
 export interface CommandSpec {
@@ -61,6 +64,3 @@ export function checkInjected(rt: AgentRuntime, step: string): void {
   const message = rt.hardware.injectedFailure?.(step);
   if (message) throw new AgentCommandError(message, 'InjectedFailure');
 }
-
-export const HARDWARE_MANAGER = 'GenericHardwareManager';
-export const HARDWARE_MANAGER_VERSION = { generic_hardware_manager: '1.2' };

@@ -1,7 +1,7 @@
 // Entry point of the real deploy agent (bundled into one file for the ramdisk: no tsx there).
 // Settings come from the kernel command line (as IPA's: ipa-api-url, ipa-node-uuid, BOOTIF,
 // ipa-inspection-callback-url, ipa-listen-port, ipa-advertise-host, ipa-root-device, and Anvil's
-// anvil.api_ca: api-ca.ts) and CLI flags of the same names without "ipa-" (--api-url ...,
+// anvil.api_ca: api-ca.ts, anvil.agent_plugins: plugins.ts) and CLI flags of the same names without "ipa-" (--api-url ...,
 // --api-ca), flags winning.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -10,6 +10,7 @@ import { createLogger } from '../common/logger.ts';
 import { Agent } from './agent.ts';
 import { apiCaFrom } from './api-ca.ts';
 import { LinuxHardware } from './hardware.ts';
+import { RAMDISK_PLUGIN_DIR } from './plugins.ts';
 
 /** key=value words of a kernel command line (quotes allowed). */
 export function parseCmdline(text: string): Record<string, string> {
@@ -35,6 +36,8 @@ export interface AgentSettings {
   rootDevice?: string;
   /** PEM of the CA the API's certificate is verified with. */
   apiCa?: string;
+  /** Plugin folders (anvil.agent_plugins, comma-separated; default the ramdisk's). */
+  pluginDirs: string[];
 }
 
 export function settingsFrom(argv: string[], cmdline: string): AgentSettings {
@@ -43,7 +46,7 @@ export function settingsFrom(argv: string[], cmdline: string): AgentSettings {
     options: {
       'api-url': { type: 'string' }, 'node-uuid': { type: 'string' }, bootif: { type: 'string' },
       'inspection-callback-url': { type: 'string' }, 'listen-host': { type: 'string' }, 'listen-port': { type: 'string' },
-      'advertise-host': { type: 'string' }, 'root-device': { type: 'string' }, 'api-ca': { type: 'string' }, cmdline: { type: 'string' },
+      'advertise-host': { type: 'string' }, 'root-device': { type: 'string' }, 'api-ca': { type: 'string' }, 'plugin-dirs': { type: 'string' }, cmdline: { type: 'string' },
     },
     strict: true,
   });
@@ -63,6 +66,7 @@ export function settingsFrom(argv: string[], cmdline: string): AgentSettings {
     advertiseHost: values['advertise-host'] ?? k['ipa-advertise-host'],
     rootDevice: values['root-device'] ?? k['ipa-root-device'],
     apiCa: apiCa ? apiCaFrom(apiCa) : undefined,
+    pluginDirs: (values['plugin-dirs'] ?? k['anvil.agent_plugins'] ?? RAMDISK_PLUGIN_DIR).split(',').filter(Boolean),
   };
 }
 
@@ -86,6 +90,7 @@ export async function main(argv = process.argv.slice(2)): Promise<Agent> {
     advertiseHost: s.advertiseHost,
     nodeUuid: s.nodeUuid,
     inspectionCallbackUrl: s.inspectionCallbackUrl,
+    pluginDirs: s.pluginDirs,
   });
   await agent.start();
   logger.info({ api: s.apiUrl, callback: agent.callbackUrl }, 'agent started');

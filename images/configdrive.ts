@@ -8,6 +8,7 @@ import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { InvalidInput } from '../common/errors.ts';
+import { openSource } from './download.ts';
 import { ImageError } from './errors.ts';
 
 type Json = Record<string, unknown>;
@@ -91,6 +92,34 @@ export function decodeConfigDrive(encoded: string): Buffer {
   } else iso = data;
   if (iso.length > MAX_CONFIG_DRIVE_BYTES) throw new InvalidInput(`The config drive is larger than ${MAX_CONFIG_DRIVE_BYTES} bytes`);
   return iso;
+}
+
+/** The ISO of a config drive given as the agent gets it: a URL, or base64 (gzipped or not). */
+export async function configDriveIso(value: string): Promise<Buffer> {
+  if (/^https?:\/\//i.test(value)) {
+    const { stream } = await openSource(value);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return decodeConfigDrive(Buffer.concat(chunks).toString('utf8'));
+  }
+  return decodeConfigDrive(value);
+}
+
+/** A file of a config drive ISO (e.g. openstack/latest/user_data), read with isoinfo; null when it is not there. */
+export async function configDriveFile(iso: Buffer, name: string): Promise<Buffer | null> {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'anvil-configdrive-'));
+  try {
+    const file = path.join(tmp, 'configdrive.iso');
+    await writeFile(file, iso);
+    const listing = await execa('isoinfo', ['-R', '-f', '-i', file], { reject: false, timeout: 60_000 });
+    if (listing.exitCode !== 0) throw new ImageError(`The config drive is not an ISO 9660 image: ${listing.stderr.trim()}`);
+    const wanted = `/${name.replace(/^\/+/, '')}`;
+    if (!listing.stdout.split('\n').includes(wanted)) return null;
+    const res = await execa('isoinfo', ['-R', '-i', file, '-x', wanted], { encoding: 'buffer', timeout: 60_000 });
+    return Buffer.from(res.stdout);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 // Builds Anvil's deploy ramdisk: a Debian kernel and an initramfs holding busybox, Node (the
 // machine's own /usr/bin/node), qemu-img and a few util-linux tools with their shared libraries,
-// the kernel modules for common servers and virtual machines, and the agent bundled into one file.
+// the kernel modules for common servers and virtual machines, the agent bundled into one file and
+// its plugin folder (deploy-agent/plugins and any extra plugins, each bundled into one file).
 // Everything comes from Debian packages; downloads and outputs are cached under .cache/ramdisk, and
 // the same inputs give the same bytes (the output's name is the hash of its content).
 import { createHash } from 'node:crypto';
@@ -10,6 +11,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { RAMDISK_PLUGIN_DIR } from '../deploy-agent/plugins.ts';
 import { execa } from 'execa';
 import { type CpioEntry, writeCpio } from './cpio.ts';
 
@@ -17,8 +19,11 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = resolve(HERE, '..');
 export const DEFAULT_CACHE_DIR = join(REPO_ROOT, '.cache', 'ramdisk');
 
-/** Programs copied from the build machine with the libraries `ldd` lists for them. */
-const HOST_PROGRAMS = ['/usr/bin/node', '/usr/bin/qemu-img', '/usr/sbin/sfdisk'];
+/**
+ * Programs copied from the build machine with the libraries `ldd` lists for them; debugfs and
+ * isoinfo for install_coreos (the Ignition config into the boot file system, read from the config drive).
+ */
+const HOST_PROGRAMS = ['/usr/bin/node', '/usr/bin/qemu-img', '/usr/sbin/sfdisk', '/usr/sbin/debugfs', '/usr/bin/isoinfo'];
 
 /** Drivers (with their dependencies): virtual machines, then the NICs and disk controllers of common servers. */
 const MODULES = [
@@ -34,6 +39,8 @@ export interface RamdiskBuildOptions {
   cacheDir?: string;
   /** The agent's entry point, bundled to /agent.mjs. */
   agentEntry?: string;
+  /** Plugin files (.ts, .mjs, .js: plugin-api.ts) bundled into the plugin folder beside deploy-agent/plugins'. */
+  extraPlugins?: string[];
   /** Debian kernel package; default: what linux-image-amd64 depends on. */
   kernelPackage?: string;
   log?: (line: string) => void;
@@ -206,8 +213,8 @@ async function programEntries(tmp: string, log: (l: string) => void): Promise<Cp
   return entries;
 }
 
-async function bundleAgent(entry: string): Promise<Buffer> {
-  if (!existsSync(entry)) throw new RamdiskBuildError(`agent entry ${entry} does not exist`);
+async function bundle(entry: string): Promise<Buffer> {
+  if (!existsSync(entry)) throw new RamdiskBuildError(`${entry} (to bundle into the ramdisk) does not exist`);
   const result = await build({
     entryPoints: [entry],
     bundle: true,
@@ -223,6 +230,18 @@ async function bundleAgent(entry: string): Promise<Buffer> {
     throw new RamdiskBuildError(`bundling ${entry} failed: ${err.message}`);
   });
   return Buffer.from(result.outputFiles[0]!.contents);
+}
+
+/** The agent's plugin folder: the built-in plugins and the extra ones, each one ES module. */
+async function pluginEntries(extra: readonly string[]): Promise<CpioEntry[]> {
+  const builtinDir = join(REPO_ROOT, 'deploy-agent', 'plugins');
+  const builtins = (await readdir(builtinDir)).filter((f) => /\.(ts|mjs|js)$/.test(f)).sort().map((f) => join(builtinDir, f));
+  const entries: CpioEntry[] = [];
+  for (const file of [...builtins, ...extra]) {
+    const name = file.slice(file.lastIndexOf('/') + 1).replace(/\.(ts|mjs|js)$/, '.mjs');
+    entries.push({ type: 'file', path: join(RAMDISK_PLUGIN_DIR.slice(1), name), mode: 0o644, data: await bundle(file) });
+  }
+  return entries;
 }
 
 function baseEntries(init: Buffer, udhcpc: Buffer): CpioEntry[] {
@@ -319,7 +338,8 @@ async function buildUnlocked(cacheDir: string, opts: RamdiskBuildOptions): Promi
       ...baseEntries(await readFile(join(HERE, 'init.sh')), await readFile(join(HERE, 'udhcpc.sh'))),
       ...(await programEntries(tmp, log)),
       ...(await moduleEntries(kernel.root, kernel.version, tmp)),
-      { type: 'file', path: 'anvil-agent.mjs', mode: 0o644, data: await bundleAgent(opts.agentEntry ?? join(REPO_ROOT, 'deploy-agent', 'main.ts')) } as CpioEntry,
+      { type: 'file', path: 'anvil-agent.mjs', mode: 0o644, data: await bundle(opts.agentEntry ?? join(REPO_ROOT, 'deploy-agent', 'main.ts')) } as CpioEntry,
+      ...(await pluginEntries(opts.extraPlugins ?? [])),
     ];
     const kernelData = await readFile(kernel.vmlinuz);
     const key = entriesHash(entries, kernelData);

@@ -12,7 +12,7 @@ declare -A NEED=(
   [dhcrelay]=isc-dhcp-relay [dhclient]=isc-dhcp-client [tftp]=tftp-hpa [atftp]=atftp
   [qemu-img]=qemu-utils [xorriso]=xorriso [genisoimage]=genisoimage [isoinfo]=genisoimage
   [qemu-system-x86_64]=qemu-system-x86 [ip]=iproute2 [busybox]=busybox-static [tcpdump]=tcpdump
-  [sfdisk]=fdisk [mkfs.ext4]=e2fsprogs [file]=file [radvd]=radvd [dnsmasq]=dnsmasq-base [curl]=curl
+  [sfdisk]=fdisk [mkfs.ext4]=e2fsprogs [debugfs]=e2fsprogs [file]=file [radvd]=radvd [dnsmasq]=dnsmasq-base [curl]=curl
   [zstd]=zstd [strip]=binutils [htpasswd]=apache2-utils [openssl]=openssl [keystone-manage]=python3-keystone [sysctl]=procps
 )
 missing=()

@@ -1,22 +1,11 @@
 // standby: writing an image to the root disk and the machine's power, as IPA's standby extension.
 import { convertToRaw, inspectForDeploy } from '../../images/qemu-img.ts';
 import { checksumFrom } from '../../images/checksum.ts';
-import { decodeConfigDrive } from '../../images/configdrive.ts';
-import { openSource } from '../../images/download.ts';
+import { configDriveIso } from '../../images/configdrive.ts';
 import { partitionUuids, writeConfigDrivePartition } from '../disk.ts';
 import { AgentCommandError, checkInjected, rootDiskOf, type AgentRuntime, type Extension } from '../commands.ts';
 
 type Json = Record<string, unknown>;
-
-async function configDriveBytes(value: string): Promise<Buffer> {
-  if (/^https?:\/\//i.test(value)) {
-    const { stream } = await openSource(value);
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-    return decodeConfigDrive(Buffer.concat(chunks).toString('utf8'));
-  }
-  return decodeConfigDrive(value);
-}
 
 /** Download, verify, inspect, write; then the config drive partition. IPA's prepare_image. */
 async function prepareImage(params: Json, rt: AgentRuntime): Promise<string> {
@@ -56,7 +45,7 @@ async function prepareImage(params: Json, rt: AgentRuntime): Promise<string> {
   if (configdrive) {
     checkInjected(rt, 'configdrive');
     try {
-      const iso = await configDriveBytes(configdrive);
+      const iso = await configDriveIso(configdrive);
       const { partition } = await writeConfigDrivePartition(disk.path, disk.sizeBytes, iso, disk.blockDevice);
       rt.logger.info({ start: partition.start, bytes: iso.length }, 'config drive written');
     } catch (err) {

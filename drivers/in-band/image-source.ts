@@ -8,6 +8,7 @@ import { checksumFrom, type ChecksumSpec } from '../../images/checksum.ts';
 import { downloadImage } from '../../images/download.ts';
 import { startImageServer, type ImageServer } from '../../images/server.ts';
 import { UrlSigner } from '../../images/signed-url.ts';
+import type { TaskContext } from '../interfaces.ts';
 
 /** Signs the URLs this process hands to agents; its key never leaves the process. */
 const signer = new UrlSigner();
@@ -69,4 +70,16 @@ export async function imageUrlForAgent(config: AnvilConfig, source: string, chec
   // The entry stays in the cache (LRU) for the agent to fetch; nothing holds it meanwhile.
   lease.release();
   return `${(await sharedServer(config)).url}/${key}?${signer.sign(`/${key}`, nodeUuid, config.conductor.timeouts.deployCallback)}`;
+}
+
+/**
+ * instance_info as the agent gets it with a deploy step: with image_url, where it downloads
+ * image_source from (Ironic's build_instance_info_for_deploy), for steps that read the image from
+ * instance_info themselves (install_coreos) rather than from write_image's image_info.
+ */
+export async function instanceInfoForAgent(ctx: Pick<TaskContext, 'node' | 'config'>): Promise<Record<string, unknown>> {
+  const ii = ctx.node.instance_info;
+  const source = ii.image_source;
+  if (typeof source !== 'string' || !/^(https?|file):\/\//i.test(source)) return ii;
+  return { ...ii, image_url: await imageUrlForAgent(ctx.config, source, instanceChecksum(ii), ctx.node.uuid) };
 }

@@ -7,6 +7,7 @@ import { DriverError } from '../../common/errors.ts';
 import type { AgentSteps, PlannedStep, StepKind } from '../interfaces.ts';
 import { internalInfo, stepProgressKeys, withInternalInfo, type InternalKey } from '../internal-info.ts';
 import { AgentBusy, AgentClient, commandErrorText } from './client.ts';
+import { instanceInfoForAgent } from './image-source.ts';
 import { agentTuning } from './settings.ts';
 
 type Json = Record<string, unknown>;
@@ -52,7 +53,7 @@ export const inBandAgentSteps: AgentSteps = {
     try {
       await AgentClient.forTask(ctx).execute(`${kind}.execute_${kind}_step`, {
         step: describe(step),
-        node: { uuid: ctx.node.uuid, instance_info: ctx.node.instance_info, properties: ctx.node.properties },
+        node: { uuid: ctx.node.uuid, instance_info: kind === 'deploy' ? await instanceInfoForAgent(ctx) : ctx.node.instance_info, properties: ctx.node.properties },
         ports: ctx.ports.map((p) => ({ address: p.address, pxe_enabled: p.pxe_enabled })),
         [`${kind}_version`]: internalInfo(ctx.node)[stepProgressKeys(kind).agentVersion] ?? {},
       });

@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Logger } from '../../common/logger.ts';
 import { Agent } from '../../deploy-agent/agent.ts';
 import { CachedImageStore, type ImageStore } from '../../deploy-agent/image-store.ts';
+import { BUILTIN_PLUGIN_DIR } from '../../deploy-agent/plugins.ts';
 import { ImageCache } from '../../images/cache.ts';
 import type { MachineBootDevice, SimulatedMachine } from '../machine.ts';
 import { SimulatedHardware, type Failures } from './hardware.ts';
@@ -32,6 +33,8 @@ export interface AgentSimulatorOptions {
   lookupRetryMs?: number;
   /** PEM of the CA of an https API (the ramdisk's anvil.api_ca). */
   apiCa?: string;
+  /** Plugin folders of every agent (default: the agent's built-in plugins, deploy-agent/plugins). */
+  pluginDirs?: readonly string[];
   /** Asked at each network boot: what the ramdisk's kernel command line says (e.g. inspection). */
   ramdiskParams?(machine: SimulatedMachine): RamdiskParams | Promise<RamdiskParams>;
 }
@@ -105,6 +108,7 @@ export class AgentSimulator {
       inspectionCallbackUrl: p.inspectionCallbackUrl,
       heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
       lookupRetryMs: this.opts.lookupRetryMs,
+      pluginDirs: this.opts.pluginDirs ?? [BUILTIN_PLUGIN_DIR],
     });
     this.agents.set(machine.id, agent);
     // The machine's disk exists from its first boot on, as a real disk would.

@@ -1,5 +1,6 @@
 // The agent (deploy-agent/) run by the simulator with a simulated machine, against a stand-in for
 // Ironic's ramdisk endpoints, driven through the conductor's AgentClient as the conductor does.
+import { createHash } from 'node:crypto';
 import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { buildConfigDriveIso, encodeConfigDrive } from '../../../images/configdr
 import { MemoryMachine, sampleHardware } from '../../../simulators/machine.ts';
 import { AgentSimulator } from '../../../simulators/ramdisk-agents/index.ts';
 import { makeTestImages, MIB, type TestImages } from '../images/fixtures.ts';
+import { gunzipSync } from 'node:zlib';
 import { startFakeIronic, type FakeIronic } from './fake-ironic.ts';
 
 let img: TestImages;
@@ -19,6 +21,7 @@ let ironic: FakeIronic;
 let dir: string;
 let sim: AgentSimulator;
 let seq = 0;
+const EXAMPLE_PLUGINS = path.resolve(import.meta.dirname, '../../../docs/examples/agent-plugins');
 
 beforeAll(async () => {
   img = await makeTestImages();
@@ -35,11 +38,11 @@ afterAll(async () => {
 });
 
 /** A machine whose agent has looked up and heart-beaten once; returns a client as the conductor has it. */
-async function bootMachine(opts: { diskBytes?: number } = {}) {
+async function bootMachine(opts: { diskBytes?: number; agents?: AgentSimulator } = {}) {
   const index = ++seq;
   const machine = new MemoryMachine(`m${index}`, `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`, `machine-${index}`, sampleHardware(index, { diskBytes: opts.diskBytes ?? 128 * MIB }));
   ironic.nodes.set(machine.hardware.nics[1].mac, machine.uuid);
-  sim.attach(machine);
+  (opts.agents ?? sim).attach(machine);
   const before = ironic.heartbeats.length;
   machine.setBootOverride({ device: 'pxe', persistent: false });
   await machine.power('on');
@@ -105,6 +108,41 @@ describe('simulated agent', () => {
     const clean = await client.execute('clean.get_clean_steps', { node: {}, ports: [] });
     expect((clean.command_result as { clean_steps: Record<string, { step: string; priority: number }[]> }).clean_steps.GenericHardwareManager.map((s) => [s.step, s.priority]))
       .toEqual([['erase_devices_metadata', 99], ['erase_devices', 10]]);
+  });
+
+  it('offers and runs the steps of its plugin folder (the documented example) beside its own: clean and service', async () => {
+    const agents = new AgentSimulator({ apiUrl: ironic.url, diskDir: dir, logger: silentLogger, heartbeatIntervalMs: 600_000, lookupRetryMs: 20, pluginDirs: [EXAMPLE_PLUGINS] });
+    try {
+      const { machine, client } = await bootMachine({ diskBytes: 8 * MIB, agents });
+      const disk = agents.diskPath(machine);
+      await writeFile(disk, Buffer.alloc(8 * MIB, 0x33));
+      const listed = await client.execute('service.get_service_steps', { node: {}, ports: [] });
+      expect(listed.command_result).toEqual({
+        service_steps: { DiskChecksumHardwareManager: [{ step: 'checksum_root_disk', priority: 0, interface: 'deploy', reboot_requested: false, abortable: false, argsinfo: { algorithm: { description: 'sha256 (the default) or sha512', required: false } } }] },
+        hardware_manager_version: { generic_hardware_manager: '1.2', DiskChecksumHardwareManager: '1.0' },
+      });
+      const clean = (await client.execute('clean.get_clean_steps', { node: {}, ports: [] })).command_result as { clean_steps: Record<string, { step: string }[]> };
+      expect(Object.fromEntries(Object.entries(clean.clean_steps).map(([m, steps]) => [m, steps.map((s) => s.step)]))).toEqual({
+        GenericHardwareManager: ['erase_devices_metadata', 'erase_devices'], DiskChecksumHardwareManager: ['checksum_root_disk'],
+      });
+      // Only the folders given: the built-in install_coreos is not there.
+      expect(((await client.execute('deploy.get_deploy_steps', {})).command_result as { deploy_steps: Record<string, unknown> }).deploy_steps).not.toHaveProperty('CoreOSInstallHardwareManager');
+
+      const sha512 = createHash('sha512').update(await readFile(disk)).digest('hex');
+      await client.execute('service.execute_service_step', { step: { interface: 'deploy', step: 'checksum_root_disk', args: { algorithm: 'sha512' } }, node: { uuid: machine.uuid }, ports: [], service_version: {} });
+      expect((await poll(client, 'execute_service_step')).command_result).toEqual({
+        service_result: { disk: '/dev/sda', bytes: 8 * MIB, algorithm: 'sha512', digest: sha512 },
+        service_step: { interface: 'deploy', step: 'checksum_root_disk', args: { algorithm: 'sha512' } },
+      });
+      await client.execute('clean.execute_clean_step', { step: { interface: 'deploy', step: 'checksum_root_disk', args: { algorithm: 'md5' } }, node: {}, ports: [], clean_version: {} });
+      expect((await poll(client, 'execute_clean_step'))).toMatchObject({ command_status: 'FAILED', command_error: { message: 'checksum_root_disk: algorithm must be sha256 or sha512, not md5' } });
+      await client.execute('service.execute_service_step', { step: { interface: 'deploy', step: 'erase_devices', args: {} }, node: {}, ports: [] });
+      expect((await poll(client, 'execute_service_step')).command_error?.message).toBe('Unknown service step erase_devices');
+      const logs = (await client.execute('log.collect_system_logs', {})).command_result as { system_logs: string };
+      expect(gunzipSync(Buffer.from(logs.system_logs, 'base64')).toString()).toContain(`plugin DiskChecksumHardwareManager 1.0 (${path.join(EXAMPLE_PLUGINS, 'disk-checksum.mjs')}): clean.checksum_root_disk, service.checksum_root_disk`);
+    } finally {
+      await agents.close();
+    }
   });
 
   it('writes a qcow2 image and a config drive partition; one command at a time; heart-beats when done', async () => {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LinuxHardware } from '../../../deploy-agent/hardware.ts';
+import { AgentClient } from '../../../drivers/in-band/client.ts';
 import { parseBootif, parseCmdline, settingsFrom } from '../../../deploy-agent/main.ts';
 import { startFakeIronic, type FakeIronic } from './fake-ironic.ts';
 
@@ -30,7 +31,7 @@ describe('agent entry point', () => {
     expect(parseCmdline(cmdline)['ipa-api-url']).toBe('http://10.0.0.1:6385');
     expect(settingsFrom([], cmdline)).toEqual({
       apiUrl: 'http://10.0.0.1:6385', nodeUuid: 'abc', bootif: '52:54:00:aa:bb:cc', inspectionCallbackUrl: 'http://10.0.0.1:6385/v1/continue_inspection',
-      listenHost: '0.0.0.0', listenPort: 9999, advertiseHost: undefined, rootDevice: undefined,
+      listenHost: '0.0.0.0', listenPort: 9999, advertiseHost: undefined, rootDevice: undefined, pluginDirs: ['/usr/lib/anvil-agent/plugins'],
     });
     expect(settingsFrom(['--api-url', 'http://127.0.0.1:1', '--listen-port', '0'], cmdline)).toMatchObject({ apiUrl: 'http://127.0.0.1:1', listenPort: 0 });
     expect(parseBootif('52:54:00:aa:bb:cc')).toBe('52:54:00:aa:bb:cc');
@@ -47,18 +48,22 @@ describe('agent entry point', () => {
     expect(['uefi', 'bios']).toContain(inv.boot.current_boot_mode);
   });
 
-  it('bundles into one file that runs with node, looks up and heart-beats', async () => {
+  it('bundles into one file that runs with node, looks up, heart-beats and offers the steps of its bundled plugins', async () => {
     const bundle = path.join(dir, 'anvil-agent.mjs');
-    await execa('node_modules/.bin/esbuild', ['deploy-agent/main.ts', '--bundle', '--platform=node', '--target=node20', '--format=esm', `--outfile=${bundle}`,
+    const esbuild = (entry: string, out: string) => execa('node_modules/.bin/esbuild', [entry, '--bundle', '--platform=node', '--target=node20', '--format=esm', `--outfile=${out}`,
       '--banner:js=import{createRequire}from"module";const require=createRequire(import.meta.url);'], { cwd: process.cwd() });
+    await esbuild('deploy-agent/main.ts', bundle);
+    await esbuild('deploy-agent/plugins/install-coreos.ts', path.join(dir, 'plugins', 'install-coreos.mjs'));
     // This machine's NICs are unknown to the stand-in API: the node is found by ipa-node-uuid.
     ironic.nodes.set('52:54:00:99:99:99', '22222222-0000-4000-8000-000000000001');
     const cmdline = path.join(dir, 'cmdline');
     await writeFile(cmdline, `ipa-api-url=${ironic.url} ipa-node-uuid=22222222-0000-4000-8000-000000000001\n`);
-    child = execa('node', [bundle, '--cmdline', cmdline, '--listen-host', '127.0.0.1', '--listen-port', '0'], { reject: false });
+    child = execa('node', [bundle, '--cmdline', cmdline, '--listen-host', '127.0.0.1', '--listen-port', '0', '--plugin-dirs', path.join(dir, 'plugins')], { reject: false });
     const hb = await ironic.heartbeat(1);
     expect(hb).toMatchObject({ node: '22222222-0000-4000-8000-000000000001', agent_token: ironic.token });
     const status = await (await fetch(`${hb.callback_url}/v1/status`)).json();
     expect(status.version).toMatch(/anvil/);
+    const steps = await new AgentClient(String(hb.callback_url), ironic.token, { timeoutMs: 30_000 }).execute('deploy.get_deploy_steps', {});
+    expect(steps.command_result).toMatchObject({ deploy_steps: { CoreOSInstallHardwareManager: [expect.objectContaining({ step: 'install_coreos' })] } });
   });
 });

@@ -256,8 +256,8 @@ describe('deploy through the simulated agent', () => {
     await provision(uuid, 'deleted');
     await untilState(t.db, id, 'available', 30_000);
     expect((await call('PATCH', `/v1/nodes/${uuid}`, [{ op: 'add', path: '/deploy_interface', value: 'custom-agent' }])).status).toBe(200);
-    await provision(uuid, 'active', { deploy_steps: [{ interface: 'deploy', step: 'install_coreos', args: {}, priority: 80 }] });
+    await provision(uuid, 'active', { deploy_steps: [{ interface: 'deploy', step: 'install_flatcar', args: {}, priority: 80 }] });
     node = await untilState(t.db, id, 'deploy failed', 30_000);
-    expect(node.last_error).toMatch(/Deploy step deploy\.install_coreos is not supported by node .* \(its agent offers /);
+    expect(node.last_error).toMatch(/Deploy step deploy\.install_flatcar is not supported by node .* \(its agent offers write_image, install_coreos\)/);
   });
 });

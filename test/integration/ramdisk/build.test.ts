@@ -21,6 +21,10 @@ describe('deploy ramdisk build', () => {
     }
   });
 
+  it('holds the agent\'s plugin folder with install_coreos, and the debugfs and isoinfo it runs', () => {
+    for (const path of ['usr/lib/anvil-agent/plugins/install-coreos.mjs', 'usr/bin/debugfs', 'usr/bin/isoinfo', 'usr/lib/x86_64-linux-gnu/libext2fs.so.2']) expect(listing, path).toContain(path);
+  });
+
   it('holds the shared libraries node and qemu-img load, under the merged /usr', () => {
     expect(listing).toContain('usr/lib64/ld-linux-x86-64.so.2');
     for (const lib of ['libstdc++.so.6', 'libc.so.6', 'libglib-2.0.so.0', 'libgnutls.so.30']) expect(listing).toContain(`usr/lib/x86_64-linux-gnu/${lib}`);

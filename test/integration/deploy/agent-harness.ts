@@ -1,0 +1,96 @@
+// What the in-band deploy and servicing tests share: a test database, the API on loopback, one
+// conductor, and a FakePowerRack whose simulated agents (deploy-agent/ with simulated machines,
+// the built-in plugins loaded, or the folders given) serve fake-hardware nodes.
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { expect } from 'vitest';
+import { silentLogger } from '../../../common/logger.ts';
+import { BUILTIN_PLUGIN_DIR } from '../../../deploy-agent/plugins.ts';
+import { stopImageServer } from '../../../drivers/in-band/image-source.ts';
+import { createApiServer } from '../../../services/api/server.ts';
+import { Conductor } from '../../../services/conductor/conductor.ts';
+import type { MemoryMachine } from '../../../simulators/machine.ts';
+import { FakePowerRack } from '../../../simulators/ramdisk-agents/fake-power-rack.ts';
+import { createTestDatabase, type Backend, type TestDatabase } from '../../helpers/db.ts';
+import { testConfig, untilState } from '../conductor/helpers.ts';
+
+type Json = Record<string, any>;
+
+export const MIB = 1024 * 1024;
+
+export interface AgentHarness {
+  t: TestDatabase;
+  rack: FakePowerRack;
+  dir: string;
+  call(method: string, p: string, body?: unknown, version?: string): Promise<{ status: number; body: Json }>;
+  provision(uuid: string, target: string, extra?: Json): Promise<void>;
+  /** A fake-hardware node with a simulated machine (disk `diskBytes`), made available without cleaning. */
+  availableNode(name: string, fields?: Json, diskBytes?: number): Promise<{ id: number; uuid: string; machine: MemoryMachine }>;
+  setInstanceInfo(uuid: string, fields: Json): Promise<void>;
+  /** The node's history events, oldest first. */
+  events(id: number): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export async function startAgentHarness(backend: Backend, name: string, opts: { pluginDirs?: string[] } = {}): Promise<AgentHarness> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `anvil-${name}-`));
+  const t = await createTestDatabase(backend);
+  const config = testConfig(`${name}-${backend}`, { timeouts: { ...testConfig('x').conductor.timeouts, deployCallback: 30, cleanCallback: 30, serviceCallback: 30 } });
+  config.images = { cacheDir: path.join(dir, 'cache'), cacheMaxBytes: 512 * MIB };
+  Object.assign(config.agent, { powerOffWait: 0.5, powerOffPollInterval: 0.1, commandTimeout: 30 });
+  const api: FastifyInstance = await createApiServer({ db: t.db, config, logger: silentLogger });
+  await api.listen({ host: '127.0.0.1', port: 0 });
+  const apiUrl = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
+  config.api.publicUrl = apiUrl;
+  const conductor = new Conductor({ db: t.db, config, logger: silentLogger });
+  await conductor.start();
+  const rack = new FakePowerRack({ apiUrl, diskDir: path.join(dir, 'disks'), logger: silentLogger, heartbeatIntervalMs: 300, lookupRetryMs: 50, pluginDirs: opts.pluginDirs ?? [BUILTIN_PLUGIN_DIR] });
+
+  const call: AgentHarness['call'] = async (method, p, body, version = '1.95') => {
+    const res = await fetch(`${apiUrl}${p}`, {
+      method,
+      headers: { 'x-openstack-ironic-api-version': version, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : {} };
+  };
+  const provision: AgentHarness['provision'] = async (uuid, target, extra = {}) => {
+    const res = await call('PUT', `/v1/nodes/${uuid}/states/provision`, { target, ...extra });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+  };
+  return {
+    t, rack, dir, call, provision,
+    async availableNode(nodeName, fields = {}, diskBytes = 128 * MIB) {
+      const machine = rack.addMachine(nodeName, diskBytes);
+      const created = await call('POST', '/v1/nodes', { name: nodeName, driver: 'fake-hardware', deploy_interface: 'direct', automated_clean: false, ...fields });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      for (const nic of machine.hardware.nics) expect((await call('POST', '/v1/ports', { node_uuid: created.body.uuid, address: nic.mac })).status).toBe(201);
+      const row = await t.db.knex('nodes').where({ uuid: created.body.uuid }).first('id');
+      await provision(created.body.uuid, 'manage');
+      await untilState(t.db, row.id, 'manageable');
+      await provision(created.body.uuid, 'provide');
+      await untilState(t.db, row.id, 'available');
+      return { id: row.id as number, uuid: created.body.uuid as string, machine };
+    },
+    async setInstanceInfo(uuid, fields) {
+      const ops = Object.entries(fields).map(([k, v]) => ({ op: 'add', path: `/instance_info/${k}`, value: v }));
+      const res = await call('PATCH', `/v1/nodes/${uuid}`, ops);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+    },
+    async events(id) {
+      return (await t.db.knex('node_history').where({ node_id: id }).orderBy('id')).map((h: Json) => h.event as string);
+    },
+    async close() {
+      await rack.close();
+      await conductor.stop();
+      await api.close();
+      await stopImageServer();
+      await t.drop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
