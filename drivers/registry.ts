@@ -10,9 +10,10 @@ import { pxeFamily } from './pxe/index.ts';
 import { redfishFamily } from './redfish/index.ts';
 import { idracFamily } from './idrac/index.ts';
 import { iloFamily } from './ilo/index.ts';
+import { irmcFamily } from './irmc/index.ts';
 import type { DriverFamily, DriverInterface, HardwareType, InterfaceTypes, ResolvedDriver } from './interfaces.ts';
 
-const FAMILIES: DriverFamily[] = [noopFamily, fakeFamily, pxeFamily, inBandFamily, redfishFamily, idracFamily, iloFamily, ipmiFamily];
+const FAMILIES: DriverFamily[] = [noopFamily, fakeFamily, pxeFamily, inBandFamily, redfishFamily, idracFamily, iloFamily, irmcFamily, ipmiFamily];
 
 const implementations = new Map<InterfaceName, Map<string, DriverInterface>>(INTERFACE_NAMES.map((i) => [i, new Map()]));
 const hardwareTypes = new Map<string, HardwareType>();

@@ -21,15 +21,16 @@ export function isoUrl(node: NodeRecord, where: 'driver_info' | 'instance_info',
 
 async function boot(ctx: TaskContext, vendor: Vendor, image: string, persistent: boolean): Promise<void> {
   const rn = await RedfishNode.open(ctx);
-  const device = await rn.cdDevice();
-  await rn.insertMedia(device, image);
+  if (vendor.insertBootMedia) await vendor.insertBootMedia(rn, image);
+  else await rn.insertMedia(await rn.cdDevice(), image);
   if (vendor.bootFromMedia) await vendor.bootFromMedia(rn, persistent);
   else await (vendor.setBootDevice ?? standardSetBootDevice)(rn, 'cdrom', persistent);
 }
 
-async function eject(ctx: TaskContext): Promise<void> {
+async function eject(ctx: TaskContext, vendor: Vendor): Promise<void> {
   const rn = await RedfishNode.open(ctx);
-  await rn.ejectMedia(await rn.cdDevice());
+  if (vendor.ejectBootMedia) await vendor.ejectBootMedia(rn);
+  else await rn.ejectMedia(await rn.cdDevice());
 }
 
 export function redfishVirtualMediaBoot(vendor: Vendor): BootInterface {
@@ -50,7 +51,7 @@ export function redfishVirtualMediaBoot(vendor: Vendor): BootInterface {
       await ctx.save(withInternalInfo(ctx.node, { boot: { purpose, via: 'virtual-media', image } }));
     },
     async cleanUpRamdisk(ctx) {
-      await eject(ctx);
+      await eject(ctx, vendor);
       await ctx.save(withoutInternalInfo(ctx.node, ['boot']));
     },
     async prepareInstance(ctx) {
@@ -59,12 +60,12 @@ export function redfishVirtualMediaBoot(vendor: Vendor): BootInterface {
         await boot(ctx, vendor, image, true);
         return;
       }
-      await eject(ctx);
+      await eject(ctx, vendor);
       const rn = await RedfishNode.open(ctx);
       await (vendor.setBootDevice ?? standardSetBootDevice)(rn, 'disk', true);
     },
     async cleanUpInstance(ctx) {
-      await eject(ctx);
+      await eject(ctx, vendor);
     },
     bootsInstanceIso: true,
   };

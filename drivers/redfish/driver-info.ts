@@ -41,8 +41,8 @@ export const REDFISH_PROPERTIES: Readonly<Record<string, string>> = {
   redfish_cache_ttl: 'Seconds the service root and the system paths the BMC gave are reused before they are read again; only good answers are kept (Anvil). Optional, default 30.',
 };
 
-const TRUE = new Set(['true', '1', 'yes', 'on', 't', 'y']);
-const FALSE = new Set(['false', '0', 'no', 'off', 'f', 'n']);
+export const TRUE = new Set(['true', '1', 'yes', 'on', 't', 'y']);
+export const FALSE = new Set(['false', '0', 'no', 'off', 'f', 'n']);
 
 function positiveNumber(node: NodeRecord, key: string, fallback: number, integer = false): number {
   const raw = node.driver_info[key];
@@ -54,7 +54,17 @@ function positiveNumber(node: NodeRecord, key: string, fallback: number, integer
   return n;
 }
 
+/** Hardware types whose driver_info names the Redfish connection with keys of their own (iRMC's irmc_*). */
+const ownKeys = new Map<string, (node: NodeRecord) => RedfishInfo>();
+
+/** Every Redfish interface of a node of `hardwareType` reads its connection through `parse`. */
+export function registerDriverInfoKeys(hardwareType: string, parse: (node: NodeRecord) => RedfishInfo): void {
+  ownKeys.set(hardwareType, parse);
+}
+
 export function parseRedfishInfo(node: NodeRecord): RedfishInfo {
+  const own = ownKeys.get(node.driver);
+  if (own) return own(node);
   const info = node.driver_info;
   const address = info.redfish_address;
   if (address === undefined || address === null || address === '') {

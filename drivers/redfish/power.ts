@@ -12,18 +12,24 @@ async function must(rn: RedfishNode, preferred: string[], what: string): Promise
   return type;
 }
 
-async function powerOn(ctx: TaskContext, rn: RedfishNode, timeout: number): Promise<void> {
-  await rn.reset(await must(rn, ['On', 'ForceOn', 'PushPowerButton'], 'power on'));
-  await rn.waitForPower('power on', timeout);
+/** The BMC reports `state`; then the vendor's settling (iRMC's POST), if any. */
+async function reached(rn: RedfishNode, vendor: Vendor, state: 'power on' | 'power off', timeout: number): Promise<void> {
+  await rn.waitForPower(state, timeout);
+  await vendor.settlePower?.(rn, state);
 }
 
-async function powerOff(ctx: TaskContext, rn: RedfishNode, timeout: number, soft: boolean): Promise<void> {
+async function powerOn(ctx: TaskContext, rn: RedfishNode, vendor: Vendor, timeout: number): Promise<void> {
+  await rn.reset(await must(rn, ['On', 'ForceOn', 'PushPowerButton'], 'power on'));
+  await reached(rn, vendor, 'power on', timeout);
+}
+
+async function powerOff(ctx: TaskContext, rn: RedfishNode, vendor: Vendor, timeout: number, soft: boolean): Promise<void> {
   if (soft) {
     const graceful = await rn.pickReset(['GracefulShutdown']);
     if (graceful) {
       await rn.reset(graceful);
       try {
-        await rn.waitForPower('power off', timeout);
+        await reached(rn, vendor, 'power off', timeout);
         return;
       } catch (err) {
         if (!(err instanceof BmcTimeout)) throw err;
@@ -32,7 +38,7 @@ async function powerOff(ctx: TaskContext, rn: RedfishNode, timeout: number, soft
     }
   }
   await rn.reset(await must(rn, ['ForceOff', 'PushPowerButton'], 'power off'));
-  await rn.waitForPower('power off', timeout);
+  await reached(rn, vendor, 'power off', timeout);
 }
 
 export function redfishPower(vendor: Vendor): PowerInterface {
@@ -50,9 +56,9 @@ export function redfishPower(vendor: Vendor): PowerInterface {
       const timeout = timeoutSec ?? rn.powerTimeoutSec;
       const current = await rn.powerState();
       if (target === 'power on') {
-        if (current !== 'power on') await powerOn(ctx, rn, timeout);
+        if (current !== 'power on') await powerOn(ctx, rn, vendor, timeout);
       } else if (current !== 'power off') {
-        await powerOff(ctx, rn, timeout, target === 'soft power off');
+        await powerOff(ctx, rn, vendor, timeout, target === 'soft power off');
       }
     },
     async reboot(ctx, soft, timeoutSec) {
@@ -60,18 +66,18 @@ export function redfishPower(vendor: Vendor): PowerInterface {
       const timeout = timeoutSec ?? rn.powerTimeoutSec;
       const system = await rn.system();
       if ((await rn.powerState()) === 'power off') {
-        await powerOn(ctx, rn, timeout);
+        await powerOn(ctx, rn, vendor, timeout);
         return;
       }
       const type = await rn.pickReset(soft ? ['GracefulRestart'] : ['ForceRestart', 'PowerCycle'], system);
       if (type) {
         await rn.reset(type, system);
         // A restart may pass through off too quickly to see; the node must end up on.
-        await rn.waitForPower('power on', timeout);
+        await reached(rn, vendor, 'power on', timeout);
         return;
       }
-      await powerOff(ctx, rn, timeout, soft);
-      await powerOn(ctx, rn, timeout);
+      await powerOff(ctx, rn, vendor, timeout, soft);
+      await powerOn(ctx, rn, vendor, timeout);
     },
   };
 }

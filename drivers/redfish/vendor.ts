@@ -13,6 +13,12 @@ export interface Vendor {
   /** Sets the boot override; the default PATCHes Boot on the system. */
   setBootDevice?(rn: RedfishNode, device: BootDevice, persistent: boolean): Promise<void>;
   setBootMode?(rn: RedfishNode, mode: BootMode): Promise<void>;
+  /** Mounts the boot ISO; the default inserts it into the standard virtual CD. */
+  insertBootMedia?(rn: RedfishNode, image: string): Promise<void>;
+  /** Unmounts what insertBootMedia mounted; the default ejects the standard virtual CD. */
+  ejectBootMedia?(rn: RedfishNode): Promise<void>;
+  /** Waits, after the BMC reports a new power state, until the host may be asked for more (iRMC: the BIOS has left POST). */
+  settlePower?(rn: RedfishNode, state: 'power on' | 'power off'): Promise<void>;
   /** Makes the next boot (or every boot) start from the inserted virtual CD. */
   bootFromMedia?(rn: RedfishNode, persistent: boolean): Promise<void>;
   /** Stages BIOS attributes in the settings object for the next reset; returns the job it made, if any. The default PATCHes them. */

@@ -31,7 +31,7 @@ export function registerSimulateRedfish(program: Command): void {
     .description('Redfish BMC simulator (like sushy-tools): N systems behind one endpoint, or one BMC per port')
     .option('--systems <n>', 'number of simulated systems', integer('systems', 1, 100000), 1)
     .option('--listen <host:port>', 'address to listen on (port 0: any free port)', '127.0.0.1:8000')
-    .option('--flavor <flavor>', 'generic, idrac or ilo', 'generic')
+    .option('--flavor <flavor>', 'generic, idrac, ilo, irmc (iRMC S6) or irmc-s4', 'generic')
     .option('--mockup <dir>', 'serve a DMTF-layout mockup tree (folders with index.json) with live power, boot and virtual media')
     .option('--username <user>', 'require these credentials (Basic or session)')
     .option('--password <password>', 'password for --username')

@@ -1,9 +1,10 @@
 import { InvalidInput } from '../../common/errors.ts';
+import { IRMC_DATA } from './irmc.ts';
 
 // Vendor flavours of a generated system, shaped on the mockups in test/fixtures/redfish-mockups/:
 // where virtual media lives, which reset types are advertised and how, ETag rules, Ids, OEM parts.
-export type Flavor = 'generic' | 'idrac' | 'ilo';
-export const FLAVORS: readonly Flavor[] = ['generic', 'idrac', 'ilo'];
+export type Flavor = 'generic' | 'idrac' | 'ilo' | 'irmc' | 'irmc-s4';
+export const FLAVORS: readonly Flavor[] = ['generic', 'idrac', 'ilo', 'irmc', 'irmc-s4'];
 
 export interface MediaDeviceSpec {
   id: string;
@@ -35,9 +36,31 @@ export interface FlavorSpec {
   biosSegment: string;
   manufacturer?: string;
   maxSessions: number;
+  /** Fujitsu iRMC's generation: its OEM resources (irmc.ts), reset types that follow the power state, bare ETags. */
+  irmc?: 'S6' | 'S4';
 }
 
 const COMMON_TARGETS = ['None', 'Pxe', 'Hdd', 'Cd', 'BiosSetup', 'UefiHttp', 'Usb'];
+
+/** iRMC S6 (and late S5): standard virtual media under Managers/iRMC beside the OEM remote image mount. */
+const IRMC_S6: FlavorSpec = {
+  flavor: 'irmc',
+  soleIds: { system: '0', manager: 'iRMC', chassis: '0' },
+  resetTypes: [...new Set([...IRMC_DATA.resetTypesWhenOn, ...IRMC_DATA.resetTypesWhenOff])],
+  resetInfo: 'allowable',
+  bootTargets: IRMC_DATA.bootTargets,
+  overrideModeWritable: true,
+  vmediaUnder: 'manager',
+  vmedia: [{ id: '0', mediaTypes: ['CD', 'DVD'], cd: true }, { id: '1', mediaTypes: ['USBStick'], cd: false }],
+  requireTransferProtocol: false,
+  etags: 'settable',
+  requireIfMatch: true,
+  storage: 'storage',
+  biosSegment: 'Bios',
+  manufacturer: IRMC_DATA.manufacturer,
+  maxSessions: 8,
+  irmc: 'S6',
+};
 
 export const FLAVOR_SPECS: Record<Flavor, FlavorSpec> = {
   generic: {
@@ -92,6 +115,9 @@ export const FLAVOR_SPECS: Record<Flavor, FlavorSpec> = {
     manufacturer: 'HPE',
     maxSessions: 16,
   },
+  irmc: IRMC_S6,
+  // iRMC S4: the standard VirtualMedia collection is empty (the remote image mount only) and the Bios resource has no attributes.
+  'irmc-s4': { ...IRMC_S6, flavor: 'irmc-s4', vmedia: [], irmc: 'S4' },
 };
 
 export function parseFlavor(value: string): Flavor {

@@ -3,6 +3,7 @@
 import type { Backend, BackendContext } from './backend.ts';
 import { collection, type Json, type SimRequest, type SimResponse, notAllowed } from './http.ts';
 import type { SimSystem } from './system.ts';
+import { IRMC_DATA } from './irmc.ts';
 import { UPDATE_SERVICE_PATH, UpdateService } from './update-service.ts';
 import { EVENT_SERVICE_PATH, EventService } from './event-service.ts';
 
@@ -41,6 +42,7 @@ export class GeneratedBackend implements Backend {
       EventService: { '@odata.id': EVENT_SERVICE_PATH },
     };
     if (flavor === 'ilo') root.Oem = { Hpe: { Manager: [{ ManagerType: 'iLO 5', ManagerFirmwareVersion: '2.46' }] } };
+    if (this.systems[0]?.spec.irmc) Object.assign(root, IRMC_DATA.serviceRoot);
     if (flavor === 'idrac') root.Oem = { Dell: { '@odata.type': '#DellServiceRoot.v1_0_0.DellServiceRoot', ManagerMACAddress: '00:00:00:00:00:00' } };
     return root;
   }

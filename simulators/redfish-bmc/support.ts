@@ -18,6 +18,8 @@ export interface Faults {
   dropSessions?: boolean;
   /** Reset actions are accepted (204) but the power state never changes. */
   powerStuck?: boolean;
+  /** The system's asynchronous tasks (iRMC's BIOS settings) end in Exception with this message. */
+  taskFails?: string;
 }
 
 export class FaultTable {

@@ -12,6 +12,7 @@ import {
 import { biosDefaults, BIOS_REGISTRY_ID, checkBiosChange, type BiosValue } from './bios-registry.ts';
 import type { FirmwareKind } from './update-service.ts';
 import { applyReset, BOOT_ENABLED, DEVICE_OF, isResetType, TARGET_OF } from './power.ts';
+import { IrmcOem, irmcError } from './irmc.ts';
 
 // iDRAC's Server Configuration Profile names for the first boot device.
 const SCP_DEVICE: Record<string, MachineBootDevice> = { 'VCD-DVD': 'cdrom', HDD: 'disk', PXE: 'pxe', BIOS: 'bios', 'VFDD': 'usb' };
@@ -52,6 +53,8 @@ export class SimSystem {
   private readonly volumes = new Map<string, Volume>();
   private nextVolume = 0;
   private postUntil = 0;
+  /** Fujitsu iRMC's OEM side (flavours irmc, irmc-s4). */
+  private readonly irmc: IrmcOem | null;
 
   constructor(
     readonly machine: SimulatedMachine,
@@ -68,13 +71,15 @@ export class SimSystem {
     this.vmediaBase = `${spec.vmediaUnder === 'system' ? this.systemPath : this.managerPath}/VirtualMedia`;
     this.bios = this.biosFactory();
     this.firmware = { BIOS: '2.1.0', BMC: spec.flavor === 'idrac' ? '6.10.30.00' : spec.flavor === 'ilo' ? 'iLO 5 v2.46' : '1.0.0' };
+    this.irmc = spec.irmc ? new IrmcOem({ machine, systemPath: this.systemPath, inPost: () => this.inPost(), powerDelayMs: opts.powerDelayMs, systemId: ids.system }, spec.irmc) : null;
+    if (this.irmc) this.firmware.BMC = this.irmc.managerFacts().FirmwareVersion;
     for (const d of spec.vmedia) if (!d.cd) this.slots.set(d.id.toLowerCase(), { image: null, inserted: false, protocol: null, bootOnNextReset: false });
     machine.on('power', (state: string) => { if (state === 'on') this.onPowerOn(); });
     machine.on('boot', () => { this.otherTarget = null; });
   }
 
   private onPowerOn(): void {
-    if (this.spec.flavor === 'ilo') this.postUntil = Date.now() + this.opts.postMs;
+    if (this.spec.flavor === 'ilo' || this.irmc) this.postUntil = Date.now() + this.opts.postMs;
     const scheduled = [...this.jobs.values()].filter((j) => j.state === 'Scheduled');
     // Pending settings apply at reset: at once on generic/iLO, through a scheduled job on iDRAC.
     if (this.stagedBiosFirmware) {
@@ -118,7 +123,7 @@ export class SimSystem {
   }
 
   private inPost(): boolean {
-    return this.spec.flavor === 'ilo' && Date.now() < this.postUntil;
+    return (this.spec.flavor === 'ilo' || this.irmc !== null) && Date.now() < this.postUntil;
   }
 
   private hasEtag(kind: 'system' | 'bios' | 'vmedia' | 'other'): boolean {
@@ -127,7 +132,15 @@ export class SimSystem {
   }
 
   private tag(resource: Json, kind: 'system' | 'bios' | 'vmedia' | 'other'): Json {
-    return this.hasEtag(kind) ? { ...resource, '@odata.etag': etagOf(resource) } : resource;
+    if (!this.hasEtag(kind)) return resource;
+    // iRMC writes its ETags as bare numbers.
+    const etag = this.irmc ? String(parseInt(etagOf(resource).slice(3, 11), 16)) : etagOf(resource);
+    return { ...resource, '@odata.etag': etag };
+  }
+
+  /** The reset types the system takes now (iRMC offers only On while off). */
+  private resetTypes(power: 'on' | 'off'): string[] {
+    return this.irmc ? this.irmc.resetTypes(power) : this.spec.resetTypes;
   }
 
   /** 412/428 for a PATCH whose If-Match does not fit the resource's ETag; null when it may proceed. */
@@ -150,7 +163,7 @@ export class SimSystem {
     const boot = this.machine.getBootOverride();
     const target = boot.device === 'none' ? this.otherTarget ?? 'None' : TARGET_OF[boot.device];
     const reset: Json = { target: `${this.systemPath}/Actions/ComputerSystem.Reset` };
-    if (this.spec.resetInfo === 'allowable') reset['ResetType@Redfish.AllowableValues'] = this.spec.resetTypes;
+    if (this.spec.resetInfo === 'allowable') reset['ResetType@Redfish.AllowableValues'] = this.resetTypes(power);
     else reset['@Redfish.ActionInfo'] = `${this.systemPath}/ResetActionInfo`;
     const sys: Json = {
       '@odata.id': this.systemPath,
@@ -190,6 +203,9 @@ export class SimSystem {
     if (this.spec.vmediaUnder === 'system') sys.VirtualMedia = link(this.vmediaBase);
     if (this.spec.flavor === 'ilo') {
       sys.Oem = { Hpe: { '@odata.type': '#HpeComputerSystemExt.v2_9_0.HpeComputerSystemExt', PostState: power === 'off' ? 'PowerOff' : this.inPost() ? 'InPost' : 'FinishedPost' } };
+    } else if (this.irmc) {
+      sys.Oem = this.irmc.systemOem();
+      (sys.Actions as Json).Oem = this.irmc.systemActions();
     } else if (this.spec.flavor === 'idrac') {
       sys.Oem = { Dell: { DellSystem: { '@odata.type': '#DellSystem.v1_3_0.DellSystem', Id: this.ids.system, LastSystemInventoryTime: new Date(0).toISOString() } } };
     }
@@ -266,9 +282,9 @@ export class SimSystem {
       '@odata.id': this.managerPath,
       '@odata.type': '#Manager.v1_10_0.Manager',
       Id: this.ids.manager,
-      Name: this.spec.flavor === 'idrac' ? 'Manager' : this.spec.flavor === 'ilo' ? 'Manager' : 'BMC',
+      Name: this.spec.flavor === 'idrac' || this.spec.flavor === 'ilo' ? 'Manager' : this.irmc ? 'iRMC' : 'BMC',
       ManagerType: 'BMC',
-      Model: this.spec.flavor === 'idrac' ? '14G Monolithic' : this.spec.flavor === 'ilo' ? 'iLO 5' : 'Anvil Simulated BMC',
+      Model: this.spec.flavor === 'idrac' ? '14G Monolithic' : this.spec.flavor === 'ilo' ? 'iLO 5' : this.irmc ? this.irmc.managerFacts().Model : 'Anvil Simulated BMC',
       FirmwareVersion: this.firmware.BMC,
       PowerState: 'On',
       Status: { State: 'Enabled', Health: 'OK' },
@@ -344,9 +360,11 @@ export class SimSystem {
       Id: 'Bios',
       Name: 'BIOS Configuration Current Settings',
       AttributeRegistry: BIOS_REGISTRY_ID,
-      Attributes: this.biosAttributes(),
+      // iRMC S4 lists no attributes (its BIOS is set through BSPBR XML files).
+      Attributes: this.irmc?.generation === 'S4' ? {} : this.biosAttributes(),
       '@Redfish.Settings': settings,
       Actions: { '#Bios.ResetBios': { target: `${this.biosPath}/Actions/Bios.ResetBios` } },
+      ...(this.irmc ? { Oem: this.irmc.biosOem() } : {}),
     }, 'bios');
   }
 
@@ -403,6 +421,8 @@ export class SimSystem {
       if (req.method === 'PATCH') return this.patchSystem(req, power);
       return notAllowed(req.method, req.path);
     }
+    const oem = this.irmc ? await this.irmc.handle(rest, req, ctx) : null;
+    if (oem) return oem;
     if (at === 'actions/computersystem.reset') return req.method === 'POST' ? this.reset(req, ctx) : notAllowed(req.method, req.path);
     if (this.spec.vmediaUnder === 'system' && rest[0] === 'virtualmedia') return this.handleMedia(rest.slice(1), req);
     if (at === this.spec.biosSegment.toLowerCase()) return req.method === 'GET' ? ok(this.renderBios()) : notAllowed(req.method, req.path);
@@ -415,7 +435,7 @@ export class SimSystem {
     }
     if (at === `${this.spec.biosSegment.toLowerCase()}/settings`) {
       if (req.method === 'GET') return ok(this.renderBiosSettings());
-      if (req.method === 'PATCH') return this.patchBios(req);
+      if (req.method === 'PATCH') return this.patchBios(req, ctx);
       return notAllowed(req.method, req.path);
     }
     if (at === 'secureboot') {
@@ -544,8 +564,9 @@ export class SimSystem {
     const body = isObject(req.body) ? req.body : {};
     const type = body.ResetType;
     if (typeof type !== 'string') return redfishError(400, 'Base.1.8.ActionParameterMissing', `The action ComputerSystem.Reset requires the parameter ResetType to be present in the request body.`);
-    if (!this.spec.resetTypes.includes(type) || !isResetType(type)) {
-      return redfishError(400, 'Base.1.8.ActionParameterValueNotInList', `The value ${type} for the parameter ResetType in the action ComputerSystem.Reset is not in the list of acceptable values.`, `Choose one of ${this.spec.resetTypes.join(', ')}.`);
+    const allowed = this.resetTypes(await this.machine.powerState());
+    if (!allowed.includes(type) || !isResetType(type)) {
+      return redfishError(400, 'Base.1.8.ActionParameterValueNotInList', `The value ${type} for the parameter ResetType in the action ComputerSystem.Reset is not in the list of acceptable values.`, `Choose one of ${allowed.join(', ')}.`);
     }
     if (ctx.faults.for(this.ids.system)?.powerStuck) return NO_CONTENT;
     await applyReset(this.machine, type, this.opts.powerDelayMs);
@@ -564,6 +585,7 @@ export class SimSystem {
     if (body.Boot === undefined) return NO_CONTENT;
     if (!isObject(body.Boot)) return redfishError(400, 'Base.1.8.PropertyValueTypeError', 'The value for the property Boot is of a different type than the property can accept.');
     const boot = body.Boot;
+    if (this.inPost() && this.irmc) return irmcError('inPost');
     if (this.inPost()) {
       return redfishError(400, 'iLO.2.14.UnableToModifyDuringSystemPOST', 'The value for the property cannot be changed while the server is in POST. Please wait for the server to complete POST.', 'Retry the operation after POST completes.');
     }
@@ -594,7 +616,7 @@ export class SimSystem {
     return NO_CONTENT;
   }
 
-  private async patchBios(req: SimRequest): Promise<SimResponse> {
+  private async patchBios(req: SimRequest, ctx: BackendContext): Promise<SimResponse> {
     const failed = this.precondition(req, this.renderBiosSettings());
     if (failed) return failed;
     const body = req.body;
@@ -605,7 +627,16 @@ export class SimSystem {
       if (refused) return refused;
       attrs[name] = value as BiosValue;
     }
-    if (this.inPost()) return redfishError(400, 'iLO.2.14.UnableToModifyDuringSystemPOST', 'The value for the property cannot be changed while the server is in POST. Please wait for the server to complete POST.');
+    if (this.inPost()) return this.irmc ? irmcError('inPost') : redfishError(400, 'iLO.2.14.UnableToModifyDuringSystemPOST', 'The value for the property cannot be changed while the server is in POST. Please wait for the server to complete POST.');
+    if (this.irmc) {
+      // iRMC takes the change as a task (202 + Location); the settings are staged when it completes.
+      const fails = ctx.faults.for(this.ids.system)?.taskFails;
+      const task = ctx.tasks.create('BIOS Settings', this.opts.taskMs, () => {
+        if (fails) throw new Error(fails);
+        this.pendingBios = { ...(this.pendingBios ?? {}), ...attrs };
+      });
+      return { status: 202, headers: { Location: `/redfish/v1/TaskService/Tasks/${task.id}` } };
+    }
     if (this.spec.flavor !== 'idrac') {
       this.pendingBios = { ...(this.pendingBios ?? {}), ...attrs };
       return NO_CONTENT;
