@@ -120,6 +120,8 @@ export interface AnvilConfig {
   images: { cacheDir: string; cacheMaxBytes: number; tls?: { cert?: string; key?: string } };
   /** Role-specific sections parsed by their own modules (e.g. netboot). */
   netboot?: Record<string, unknown>;
+  /** The switch network interface's networks and switches (drivers/switch/config.ts). */
+  network?: Record<string, unknown>;
   log: { level: string; pretty: boolean };
 }
 
@@ -205,7 +207,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; cwd?:
       throw new InvalidInput(`Cannot read configuration file ${file}: ${(err as Error).message}`);
     }
     if (parsed != null && !isObject(parsed)) throw new InvalidInput(`Configuration file ${file} must hold a mapping`);
-    if (parsed) merge(config as unknown as Record<string, unknown>, parsed, '', new Set(['netboot']));
+    if (parsed) merge(config as unknown as Record<string, unknown>, parsed, '', new Set(['netboot', 'network']));
     if (parsed && 'dataDir' in parsed && !(isObject(parsed.images) && 'cacheDir' in parsed.images)) {
       config.images.cacheDir = path.join(config.dataDir, 'images');
     }

@@ -8,6 +8,8 @@ import type { NodeRecord, InterfaceName } from '../db/nodes.ts';
 import type { PortRecord } from '../db/ports.ts';
 import type { BootRecord, RamdiskPurpose } from '../db/boot-records.ts';
 import type { RequestedStep } from '../db/requests.ts';
+import type { NetworkRecord } from '../db/networks.ts';
+import type { PortgroupRecord } from '../db/portgroups.ts';
 
 export type { BootRecord, InterfaceName, RamdiskPurpose };
 type Json = Record<string, unknown>;
@@ -39,6 +41,23 @@ export interface TaskContext {
   saveBiosSettings(settings: readonly BiosSetting[]): Promise<void>;
   /** Records the firmware versions the BMC reports (db/firmware.ts, GET /v1/nodes/{id}/firmware). The firmware interface's to call. */
   saveFirmwareComponents(components: readonly FirmwareComponent[]): Promise<void>;
+  /** The node's port groups, VIFs and a network lookup, for the network interface (the conductor's contexts have it). */
+  wiring?(): Promise<NodeWiring>;
+}
+
+/** A VIF: one of the node's networks, on a port or a port group, with the address it got from the network's subnet. */
+export interface Vif {
+  network: NetworkRecord;
+  port_id: number | null;
+  portgroup_id: number | null;
+  address: string | null;
+}
+
+export interface NodeWiring {
+  portgroups: readonly PortgroupRecord[];
+  vifs: readonly Vif[];
+  /** A network by UUID or name (driver_info.cleaning_network, the configured defaults). */
+  findNetwork(ident: string): Promise<NetworkRecord | undefined>;
 }
 
 /** A firmware component as read from the BMC (`bios`, `bmc`); last_version_flashed when firmware.update just flashed it. */
@@ -260,6 +279,21 @@ export interface InspectInterface extends DriverInterface {
   abort?(ctx: TaskContext): Promise<void>;
 }
 
+/** What a node's switch ports are on: a node-wide network of its kind, or its tenant networks (its VIFs). */
+export type NetworkPurpose = 'provisioning' | 'cleaning' | 'rescuing' | 'inspection' | 'servicing' | 'tenant';
+
+export interface NetworkInterface extends DriverInterface {
+  /**
+   * Moves the node's switch ports to the network of `purpose` (Ironic's add_provisioning_network,
+   * add_cleaning_network, configure_tenant_networks...), whole or not at all. The conductor calls
+   * it as the node enters deploying, deleting and cleaning; switch_to_tenant_network calls it with
+   * 'tenant'. No-op interfaces leave it out.
+   */
+  attach?(ctx: TaskContext, purpose: NetworkPurpose): Promise<void>;
+  /** The purpose the node's ports were last moved to (undefined: never, or not tracked). */
+  currentPurpose?(ctx: TaskContext): NetworkPurpose | undefined;
+}
+
 /** Interfaces Anvil has no real implementation of yet (raid, console, ...): no-op ones only validate. */
 export type GenericInterface = DriverInterface;
 
@@ -308,7 +342,7 @@ export interface InterfaceTypes {
   bios: BiosInterface;
   console: GenericInterface;
   firmware: FirmwareInterface;
-  network: GenericInterface;
+  network: NetworkInterface;
   raid: RaidInterface;
   rescue: GenericInterface;
   storage: GenericInterface;

@@ -4,7 +4,8 @@
 // outside this module reads or writes the raw bag; GET /v1/nodes and the agent's lookup show it
 // whole, as Ironic does.
 import type { NodeRecord } from '../db/nodes.ts';
-import type { BootDevice, PlannedStep, RamdiskPurpose, StepKind, VmediaDeviceType } from './interfaces.ts';
+import type { BootDevice, NetworkPurpose, PlannedStep, RamdiskPurpose, StepKind, VmediaDeviceType } from './interfaces.ts';
+import type { SwitchBatch } from './switch/types.ts';
 
 type Json = Record<string, unknown>;
 
@@ -44,6 +45,11 @@ export type InternalInfo = StepProgress<'deploy'> & StepProgress<'clean'> & Step
   boot?: { purpose: RamdiskPurpose; via: 'virtual-media' | 'uefi-http'; image: string };
   /** Owner and reader: the IPMI management interface: a boot device to set again before each power on (driver_info ipmi_force_boot_device). */
   ipmi_forced_boot_device?: { device: BootDevice; persistent: boolean };
+  /**
+   * Owner and reader: the switch network interface (drivers/switch): the purpose the node's switch
+   * ports were last moved to, and what was applied to each switch (the undo of the next change).
+   */
+  network_switch_state?: { purpose: NetworkPurpose; batches: Record<string, SwitchBatch> };
 };
 
 export type InternalKey = keyof InternalInfo;

@@ -11,9 +11,10 @@ import { redfishFamily } from './redfish/index.ts';
 import { idracFamily } from './idrac/index.ts';
 import { iloFamily } from './ilo/index.ts';
 import { irmcFamily } from './irmc/index.ts';
+import { switchFamily } from './switch/index.ts';
 import type { DriverFamily, DriverInterface, HardwareType, InterfaceTypes, ResolvedDriver } from './interfaces.ts';
 
-const FAMILIES: DriverFamily[] = [noopFamily, fakeFamily, pxeFamily, inBandFamily, redfishFamily, idracFamily, iloFamily, irmcFamily, ipmiFamily];
+const FAMILIES: DriverFamily[] = [noopFamily, fakeFamily, pxeFamily, inBandFamily, redfishFamily, idracFamily, iloFamily, irmcFamily, ipmiFamily, switchFamily];
 
 const implementations = new Map<InterfaceName, Map<string, DriverInterface>>(INTERFACE_NAMES.map((i) => [i, new Map()]));
 const hardwareTypes = new Map<string, HardwareType>();

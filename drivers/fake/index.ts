@@ -173,7 +173,7 @@ export const fakeHardware: HardwareType = {
     bios: ['no-bios', 'fake'],
     console: ['no-console', 'fake'],
     firmware: ['no-firmware', 'fake'],
-    network: ['noop', 'flat'],
+    network: ['noop', 'flat', 'switch'],
     raid: ['no-raid', 'fake'],
     rescue: ['no-rescue', 'fake'],
     storage: ['noop', 'fake'],

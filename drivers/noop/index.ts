@@ -12,12 +12,12 @@ const TENANT_NETWORK_STEPS: StepDefinition[] = [
   { kind: 'deploy', step: 'switch_to_tenant_network', priority: 30, requiresRamdisk: false, abortable: false, async run() {} },
 ];
 
-/** The interface lists of a hardware type that manages none of these interfaces: only the no-ops. */
+/** The interface lists of a hardware type that manages none of these interfaces: the no-ops (and the switch network interface, which needs no BMC). */
 export const NO_OP_INTERFACE_LISTS = {
   bios: ['no-bios'],
   console: ['no-console'],
   firmware: ['no-firmware'],
-  network: ['noop', 'flat'],
+  network: ['noop', 'flat', 'switch'],
   raid: ['no-raid'],
   rescue: ['no-rescue'],
   storage: ['noop'],

@@ -1,7 +1,9 @@
 // The TaskContext a driver gets (drivers/interfaces.ts): the node as locked by this conductor.
 // Every save is a compare-and-set on `reservation`, so a conductor that lost its lock (it was
 // declared dead and its nodes taken over) cannot overwrite what the new owner does.
-import type { BiosSetting, BootRecord, FirmwareComponent, PowerInterface, ResolvedDriver, TaskContext } from '../../drivers/interfaces.ts';
+import type { BiosSetting, BootRecord, FirmwareComponent, NodeWiring, PowerInterface, ResolvedDriver, TaskContext } from '../../drivers/interfaces.ts';
+import { attachmentsOfNode, findNetwork, networksByIds } from '../../db/networks.ts';
+import { portgroupsOfNode } from '../../db/portgroups.ts';
 import { resolveDriver } from '../../drivers/registry.ts';
 import { setBootRecords } from '../../db/boot-records.ts';
 import { replaceBiosSettings } from '../../db/bios.ts';
@@ -85,6 +87,17 @@ export class NodeTask implements TaskContext {
   async saveFirmwareComponents(components: readonly FirmwareComponent[]): Promise<void> {
     if (this.readOnly || this.closed) throw new LockLost(this.node.uuid, this.rt.host);
     await saveFirmwareComponents(this.rt.db.knex, this.node.id, components);
+  }
+
+  async wiring(): Promise<NodeWiring> {
+    const knex = this.rt.db.knex;
+    const [portgroups, attached] = await Promise.all([portgroupsOfNode(knex, this.node.id), attachmentsOfNode(knex, this.node.id)]);
+    const networks = await networksByIds(knex, attached.map((a) => a.network_id));
+    return {
+      portgroups,
+      vifs: attached.map((a) => ({ network: networks.get(a.network_id)!, port_id: a.port_id, portgroup_id: a.portgroup_id, address: a.address })),
+      findNetwork: (ident) => findNetwork(knex, ident),
+    };
   }
 
   /** The database, for what the conductor stores beside the node row (inventory, ports). */

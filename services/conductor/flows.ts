@@ -7,7 +7,7 @@ import { now } from '../../db/index.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import type { NodeTask } from './context.ts';
 import { applyInspection } from './inspection.ts';
-import type { AgentSteps } from '../../drivers/interfaces.ts';
+import type { AgentSteps, NetworkPurpose } from '../../drivers/interfaces.ts';
 import { stepProgressKeys, withoutInternalInfo } from '../../drivers/internal-info.ts';
 import { stepRunner, validateUserSteps } from './steps.ts';
 
@@ -34,7 +34,7 @@ function withoutKeys(info: Record<string, unknown>, ...keys: string[]): Record<s
   return out;
 }
 
-async function validate(ctx: NodeTask, ...ifaces: ('power' | 'management' | 'boot' | 'deploy' | 'inspect')[]): Promise<void> {
+async function validate(ctx: NodeTask, ...ifaces: ('power' | 'management' | 'boot' | 'deploy' | 'inspect' | 'network')[]): Promise<void> {
   for (const iface of ifaces) await ctx.driver[iface].validate(ctx.node, ctx.ports);
 }
 
@@ -57,6 +57,11 @@ async function cacheFromBmc(ctx: NodeTask): Promise<void> {
       await ctx.note(`Caching ${what} failed: ${errorMessage(err)}`, 'warning');
     }
   }
+}
+
+/** Moves the node's switch ports (the network interface's attach; no-op interfaces have none). */
+async function moveNetwork(ctx: NodeTask, purpose: NetworkPurpose): Promise<void> {
+  await ctx.driver.network.attach?.(ctx, purpose);
 }
 
 /** Servicing without the ramdisk: the agent offers nothing, so only out-of-band steps plan. */
@@ -88,7 +93,8 @@ const inspecting: Flow = {
   operation: 'Inspection',
   async run(ctx) {
     await ctx.save({ inspection_started_at: now(), inspection_finished_at: null });
-    await validate(ctx, 'inspect');
+    await validate(ctx, 'inspect', 'network');
+    await moveNetwork(ctx, 'inspection');
     const outcome = await ctx.driver.inspect.inspect(ctx);
     if (outcome.outcome === 'wait') return { event: 'wait', why: 'Inspection started, waiting for the ramdisk to report' };
     await applyInspection(ctx, outcome.result);
@@ -103,6 +109,9 @@ const cleaning: Flow = {
   operation: 'Cleaning',
   async run(ctx) {
     const manual = isManualClean(ctx.node);
+    // A node waiting to be deployed waits on the cleaning network, cleaned or not.
+    await validate(ctx, 'network');
+    await moveNetwork(ctx, 'cleaning');
     // Ironic's automated_clean: a node with it false passes straight through to available.
     if (!manual && ctx.node.automated_clean === false) return { ...this.complete(ctx), why: 'Automated cleaning is disabled for this node, skipped' };
     await validate(ctx, 'power', 'deploy');
@@ -127,13 +136,16 @@ const deploying: Flow = {
   eventType: 'deploy',
   operation: 'Deploy',
   async run(ctx) {
-    await validate(ctx, 'power', 'boot', 'deploy');
+    await validate(ctx, 'power', 'boot', 'deploy', 'network');
+    await moveNetwork(ctx, 'provisioning');
     const request = ctx.node.provision_request;
     // Kept in instance_info, as Ironic's do_node_deploy does (shown masked); a rebuild without one keeps the instance's.
     if (request?.configdrive !== undefined) await ctx.save({ instance_info: { ...ctx.node.instance_info, configdrive: request.configdrive } });
     const steps = request?.steps === undefined ? undefined : validateUserSteps(request.steps, 'deploy_steps');
     const outcome = await ctx.driver.deploy.deploy(ctx, { steps, configdrive: request?.configdrive });
     if (outcome === 'wait') return { event: 'wait', why: 'Deploy started, waiting for the agent to call back' };
+    // A deploy that ran no steps (fake, ramdisk-less) still ends on the tenant networks.
+    if (ctx.driver.network.currentPurpose?.(ctx) !== 'tenant') await moveNetwork(ctx, 'tenant');
     return this.complete(ctx);
   },
   complete: () => ({ event: 'done', why: 'Deploy finished', fields: { deploy_step: null } }),
@@ -144,6 +156,8 @@ const deleting: Flow = {
   operation: 'Tear down',
   async run(ctx) {
     await ctx.driver.deploy.tearDown(ctx);
+    // Off the tenant networks as soon as the instance is gone, before cleaning starts.
+    await moveNetwork(ctx, 'cleaning');
     return this.complete(ctx);
   },
   complete: () => ({
