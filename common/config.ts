@@ -122,6 +122,16 @@ export interface AnvilConfig {
   netboot?: Record<string, unknown>;
   /** The switch network interface's networks and switches (drivers/switch/config.ts). */
   network?: Record<string, unknown>;
+  metrics: {
+    /** GET /metrics on the API's port. */
+    enabled: boolean;
+    /** HOST:PORT of a /metrics-only HTTP server in conductor and netboot processes (they have no API port). */
+    listen?: string;
+    /** Conductors read BMC sensors (Redfish Thermal/Power, IPMI SDR) and expose them as ironic-prometheus-exporter does. */
+    sensors: boolean;
+    /** Seconds between sensor reads of each node. */
+    sensorInterval: number;
+  };
   log: { level: string; pretty: boolean };
 }
 
@@ -162,6 +172,7 @@ export function defaultConfig(cwd = process.cwd()): AnvilConfig {
     },
     agent: { heartbeatTimeout: 300, powerOffWait: 30, powerOffPollInterval: 5, commandTimeout: 60, eraseDevicesPriority: 0, eraseDevicesMetadataPriority: 99 },
     images: { cacheDir: path.join(dataDir, 'images'), cacheMaxBytes: 20 * 1024 ** 3, tls: { cert: undefined, key: undefined } },
+    metrics: { enabled: true, listen: undefined, sensors: false, sensorInterval: 60 },
     log: { level: 'info', pretty: Boolean(process.stdout.isTTY) },
   };
 }

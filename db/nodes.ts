@@ -359,3 +359,10 @@ export async function childNodeUuids(knex: Knex, parentUuid: string, project?: s
   const rows = await q;
   return rows.map((r: { uuid: string }) => r.uuid);
 }
+
+/** How many nodes have each value of each of `columns` (the fleet gauges of /metrics): one grouped query. */
+export async function fleetCounts(knex: Knex): Promise<{ provision_state: string; power_state: string | null; maintenance: boolean; fault: string | null; count: number }[]> {
+  const rows = (await knex('nodes').select('provision_state', 'power_state', 'maintenance', 'fault').count({ count: 'id' })
+    .groupBy('provision_state', 'power_state', 'maintenance', 'fault')) as { provision_state: string; power_state: string | null; maintenance: unknown; fault: string | null; count: number | string }[];
+  return rows.map((r) => ({ provision_state: r.provision_state, power_state: r.power_state ?? null, maintenance: Boolean(r.maintenance), fault: r.fault ?? null, count: Number(r.count) }));
+}

@@ -28,7 +28,8 @@ export class ImageCache {
   /** Requests served from the cache (or joined to a download under way) and requests that produced the file. */
   readonly stats = { hits: 0, misses: 0 };
 
-  constructor(readonly dir: string, readonly maxBytes: number) {}
+  /** `onLookup` hears of each lookup (the conductor counts them for /metrics; the agent's cache has none). */
+  constructor(readonly dir: string, readonly maxBytes: number, private readonly onLookup?: (hit: boolean) => void) {}
 
   /** The cache file name of a key (a URL plus its checksum, say). */
   static keyOf(...parts: string[]): string {
@@ -55,6 +56,7 @@ export class ImageCache {
     let entry = this.entries.get(key);
     if (entry) this.stats.hits++;
     else this.stats.misses++;
+    this.onLookup?.(Boolean(entry));
     if (!entry) {
       const file = path.join(this.dir, key);
       const fresh: Entry = { file, size: 0, lastUsed: ++this.clock, refs: 0, failed: false, ready: Promise.resolve() };

@@ -15,6 +15,7 @@ declare -A NEED=(
   [sfdisk]=fdisk [mkfs.ext4]=e2fsprogs [debugfs]=e2fsprogs [file]=file [radvd]=radvd [dnsmasq]=dnsmasq-base [curl]=curl
   [zstd]=zstd [strip]=binutils [htpasswd]=apache2-utils [openssl]=openssl [keystone-manage]=python3-keystone [sysctl]=procps
   [ovs-vsctl]=openvswitch-switch [ovs-vswitchd]=openvswitch-switch [ovsdb-server]=openvswitch-switch [sshd]=openssh-server [ssh-keygen]=openssh-client
+  [prometheus]=prometheus [promtool]=prometheus
 )
 missing=()
 for cmd in "${!NEED[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}"); done

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../common/logger.ts';
 import { openDatabase, type Database } from '../db/index.ts';
 import { Conductor } from './conductor/conductor.ts';
 import { startNetboot, type Netboot } from './netboot/index.ts';
+import { startMetricsServer } from './metrics-server.ts';
 
 export interface RoleHandle {
   /** Where the API listens, when this process serves it. */
@@ -67,14 +68,18 @@ export async function startApi(config: AnvilConfig, logger: Logger): Promise<Rol
 export async function startConductor(config: AnvilConfig, logger: Logger): Promise<RoleHandle> {
   const db = await open(config, logger);
   const conductor = new Conductor({ db, config, logger });
+  let metrics;
   try {
     await conductor.start();
+    metrics = await startMetricsServer(config, logger);
   } catch (err) {
+    await conductor.stop();
     await db.close();
     throw err;
   }
   return {
     async stop() {
+      await metrics?.close();
       await conductor.stop();
       await db.close();
     },

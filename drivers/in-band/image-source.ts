@@ -3,6 +3,7 @@
 // checksum verified on the way, and served by the conductor's image HTTP server.
 import { rm } from 'node:fs/promises';
 import { apiPublicUrl, type AnvilConfig } from '../../common/config.ts';
+import { imageCacheLookups } from '../../common/metrics.ts';
 import { ImageCache } from '../../images/cache.ts';
 import { checksumFrom, type ChecksumSpec } from '../../images/checksum.ts';
 import { downloadImage } from '../../images/download.ts';
@@ -17,7 +18,7 @@ let cache: ImageCache | null = null;
 let server: Promise<ImageServer> | null = null;
 
 function sharedCache(config: AnvilConfig): ImageCache {
-  if (!cache || cache.dir !== config.images.cacheDir) cache = new ImageCache(config.images.cacheDir, config.images.cacheMaxBytes);
+  if (!cache || cache.dir !== config.images.cacheDir) cache = new ImageCache(config.images.cacheDir, config.images.cacheMaxBytes, (hit) => imageCacheLookups.inc({ result: hit ? 'hit' : 'miss' }));
   return cache;
 }
 

@@ -1,5 +1,6 @@
 // The driver's one way to a BMC: picks the node's transport and runs the request through the
 // per-BMC scheduler (one in flight, a minimum interval), shared by both transports.
+import { timeBmcCall } from '../../common/metrics.ts';
 import { BmcScheduler } from './bmc-scheduler.ts';
 import type { IpmiInfo } from './driver-info.ts';
 import { IpmitoolTransport } from './transport-ipmitool.ts';
@@ -7,6 +8,8 @@ import { NativeTransport } from './transport-native.ts';
 import { bmcLabel, type IpmiTransport, type RawResponse } from './transport.ts';
 
 const scheduler = new BmcScheduler();
+/** IPMI has no vendor name on the wire short of Get Device ID's manufacturer number, which is not read. */
+const IPMI_LABELS = { driver: 'ipmi', vendor: 'unknown' };
 const transports = { ipmitool: new IpmitoolTransport(), native: new NativeTransport() };
 
 /** `read`: a power-state read, which `auto` sends through the native client. */
@@ -19,7 +22,8 @@ function transportFor(info: IpmiInfo, kind: RequestKind): IpmiTransport {
 
 export function ipmiRequest(info: IpmiInfo, kind: RequestKind, netFn: number, cmd: number, data: readonly number[] | Buffer = []): Promise<RawResponse> {
   const transport = transportFor(info, kind);
-  return scheduler.run(bmcLabel(info.target), info.limits, () => transport.request(info.target, netFn, cmd, data));
+  // A completion code other than 0 is the BMC refusing the command: counted as an error.
+  return scheduler.run(bmcLabel(info.target), info.limits, () => timeBmcCall(() => IPMI_LABELS, () => transport.request(info.target, netFn, cmd, data), (r) => r.completion !== 0));
 }
 
 /** Closes the native sessions' socket (the ipmi family's close). */

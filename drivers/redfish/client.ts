@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { BmcTimeout, DriverError } from '../../common/errors.ts';
 import type { RedfishInfo } from './driver-info.ts';
+import { timeBmcCall } from '../../common/metrics.ts';
 
 export type Json = Record<string, unknown>;
 
@@ -123,6 +124,15 @@ export class RedfishClient {
     const res = this.check('GET', this.info.root, await this.send('GET', this.info.root, undefined, {}, false, signal));
     this.rootDoc = { doc: res.data, at: Date.now() };
     return res.data;
+  }
+
+  /** The vendor the BMC names in its service root (Vendor, else its Oem section), for the metrics' labels. */
+  private vendor(): string {
+    const doc = this.rootDoc?.doc;
+    if (!doc) return 'unknown';
+    if (typeof doc.Vendor === 'string' && doc.Vendor) return doc.Vendor.toLowerCase();
+    const oem = isObject(doc.Oem) ? Object.keys(doc.Oem)[0] : undefined;
+    return oem ? oem.toLowerCase() : 'unknown';
   }
 
   /** This client's calls, each ended by `signal` (see RedfishCalls). */
@@ -310,13 +320,8 @@ export class RedfishClient {
       if (signal?.aborted) throw gaveUp(false);
       began = Date.now();
       try {
-        const res: AxiosResponse = await this.http.request({
-          method,
-          url,
-          data: body,
-          signal,
-          headers: { ...(auth ? await this.authHeaders() : {}), ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
-        });
+        const sent = { ...(auth ? await this.authHeaders() : {}), ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers };
+        const res: AxiosResponse = await timeBmcCall(() => ({ driver: 'redfish', vendor: this.vendor() }), () => this.http.request({ method, url, data: body, signal, headers: sent }), (r) => r.status >= 400);
         const out = { status: res.status, headers: lowerHeaders(res.headers), data: isObject(res.data) ? res.data : {} };
         if (res.status >= 500 && res.status !== 501 && res.status !== 505 && attempt < this.info.attempts) {
           lastError = out;

@@ -13,7 +13,10 @@ export const OPENAPI_PATH = '/v1/openapi.json';
 const RULE_DESCRIPTIONS = new Map(RULE_DEFAULTS.map((r) => [r.name, r.description]));
 
 /** Anvil's own resources, not in Ironic's API; tagged so clients can tell them apart. */
-const ANVIL_EXTENSIONS = ['/v1/netboot', '/v1/networks', '/v1/metrics', OPENAPI_PATH];
+const ANVIL_EXTENSIONS = ['/v1/netboot', '/v1/networks', '/metrics', OPENAPI_PATH];
+
+/** Served only at the root, as Prometheus expects; every other route is also under /v1. */
+const ROOT_ONLY = new Set(['/metrics']);
 
 const PAGING = {
   type: 'object',
@@ -66,14 +69,14 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     // The routes are served twice, under /v1 and without it (Ironic's bookmark links); document /v1 once.
     transform: ({ schema, url, route }) => {
       const method = [route.method].flat()[0] as string;
-      if (!url.startsWith('/v1') || method === 'HEAD') return { schema: { ...schema, hide: true } as typeof schema, url };
+      if ((!url.startsWith('/v1') && !ROOT_ONLY.has(url)) || method === 'HEAD') return { schema: { ...schema, hide: true } as typeof schema, url };
       const policy = ROUTE_POLICIES[routeKey(method, url)];
       const rules = policy && typeof policy.rules !== 'function' ? [...policy.rules] : [];
       const segment = url.split('/')[2] || 'root';
       const extension = ANVIL_EXTENSIONS.some((p) => url.startsWith(p));
       const doc: Record<string, unknown> = {
         ...schema,
-        tags: [extension ? 'anvil' : segment === 'openapi.json' ? 'root' : segment],
+        tags: [extension ? 'anvil' : segment],
         operationId: `${method.toLowerCase()}${url.replace(/\/:(\w+)/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
         summary: rules.length === 1 ? RULE_DESCRIPTIONS.get(rules[0]) : undefined,
         'x-policy-rules': typeof policy?.rules === 'function' ? 'depends on the request (see docs/security.md)' : rules,

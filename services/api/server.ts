@@ -15,6 +15,7 @@ import { clientErrorHandler, sendError } from './errors.ts';
 import { validatorCompiler } from './validation.ts';
 import { negotiateVersion, stripJsonSuffix } from './version.ts';
 import { registerOpenApi } from './openapi.ts';
+import { registerMetrics } from './metrics.ts';
 import { rootRoutes } from './routes/root.ts';
 import { nodeRoutes } from './routes/nodes.ts';
 import { nodeStateRoutes } from './routes/node-states.ts';
@@ -116,6 +117,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
   const ctx: ApiContext = { db: opts.db, config: opts.config, logger: opts.logger, taskTimeoutMs: opts.taskTimeoutMs ?? (opts.config.conductor.taskTimeout + 5) * 1000 };
   registerAuth(app, ctx);
   await registerOpenApi(app);
+  if (opts.config.metrics.enabled) registerMetrics(app, opts.db);
   await app.register(rootRoutes, ctx);
   for (const prefix of ['/v1', '']) {
     for (const plugin of ROUTE_PLUGINS) await app.register(plugin, { ...ctx, prefix });

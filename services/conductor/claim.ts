@@ -2,6 +2,7 @@
 // that have pending tasks (first: an API call may be waiting for the answer), a working provision
 // state or a requested power change. Locks are taken for a batch of nodes in one statement, and
 // their ports and tasks read in one statement each, so the per-node cost is the work itself.
+import { conductorClaims } from '../../common/metrics.ts';
 import { WORKING_STATES } from '../../common/states.ts';
 import { claimNodes, nodesNeedingWork, releaseNodes, type NodeRecord } from '../../db/nodes.ts';
 import { portsOfNodes, type PortRecord } from '../../db/ports.ts';
@@ -33,6 +34,7 @@ export async function findWork(rt: Runtime): Promise<WorkItem[]> {
 /** Locks the nodes it can among `items` and loads their ports; a node locked elsewhere is left out. */
 export async function claimBatch(rt: Runtime, items: WorkItem[]): Promise<Map<number, ClaimedNode>> {
   const nodes = await claimNodes(rt.db.knex, items.map((i) => i.id), rt.host);
+  conductorClaims.inc({ conductor: rt.host }, nodes.length);
   try {
     const ports = await portsOfNodes(rt.db.knex, nodes.map((n) => n.id));
     const tasks = new Set(items.filter((i) => i.tasks).map((i) => i.id));

@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnvilConfig } from '../../common/config.ts';
 import { errorMessage } from '../../common/errors.ts';
+import { reportConductor } from '../../common/metrics.ts';
 import type { Logger } from '../../common/logger.ts';
 import { UNSTABLE_STATES, WORKING_STATES } from '../../common/states.ts';
 import { aliveConductors, heartbeatConductor, listConductors, registerConductor, unregisterConductor } from '../../db/conductors.ts';
@@ -17,6 +18,7 @@ import { GroupRings } from './hash-ring.ts';
 import { workNode } from './node-work.ts';
 import { WorkerPool } from './pool.ts';
 import { syncPowerState } from './power.ts';
+import { readSensors } from './sensors.ts';
 import { ConductorStopping, type Runtime } from './runtime.ts';
 import { recoverLocksOf } from './takeover.ts';
 import { checkTimeouts } from './timeouts.ts';
@@ -42,6 +44,7 @@ export class Conductor {
   private heartbeatTimer?: NodeJS.Timeout;
   private unlisten?: () => Promise<void>;
   private releaseDrivers?: () => Promise<void>;
+  private unreport?: () => void;
   private scanTimer?: NodeJS.Timeout;
   private scanning = false;
   private rescan = false;
@@ -85,6 +88,7 @@ export class Conductor {
     await recoverLocksOf(this.rt, [this.host], (h) => `Conductor ${h} restarted`, false);
     this.state = 'running';
     this.releaseDrivers = holdDriverFamilies();
+    this.unreport = reportConductor({ host: this.host, queued: () => this.queue.size, busy: () => this.pool.size, workers: this.pool.limit });
     this.unlisten = await this.db.listen(WORK_CHANNEL, (payload) => {
       if (payload === MEMBERSHIP_CHANGED) this.periodic('ring', () => this.refreshMembership());
       this.notified();
@@ -94,6 +98,7 @@ export class Conductor {
     this.timers.push(setInterval(() => this.periodic('membership', () => this.watchConductors()), c.heartbeatInterval * 1000));
     this.timers.push(setInterval(() => this.notified(), c.pollInterval * 1000));
     this.timers.push(setInterval(() => this.periodic('timeouts', () => checkTimeouts(this.rt)), c.timeoutCheckInterval * 1000));
+    if (this.config.metrics.sensors) this.timers.push(setInterval(() => this.periodic('sensors', () => readSensors(this.rt)), this.config.metrics.sensorInterval * 1000));
     if (c.powerSyncInterval > 0) this.timers.push(setInterval(() => this.periodic('power sync', () => this.syncPower()), c.powerSyncInterval * 1000));
     await this.db.notify(WORK_CHANNEL, MEMBERSHIP_CHANGED);
     this.wake();
@@ -125,6 +130,7 @@ export class Conductor {
     await this.db.notify(WORK_CHANNEL, MEMBERSHIP_CHANGED).catch(() => undefined);
     // The last conductor of the process closes the drivers' clients, BMC sessions, sockets and servers.
     await this.releaseDrivers?.().catch((err) => this.logger.warn({ err }, `closing the drivers failed: ${errorMessage(err)}`));
+    this.unreport?.();
     this.state = 'stopped';
     this.logger.info(`conductor ${this.host} stopped`);
   }

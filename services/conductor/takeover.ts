@@ -2,12 +2,14 @@
 // locks are released, and a node it left in a working state goes to that state's failure state,
 // as Ironic does with STUCK_STATES_TREATED_AS_FAIL: half-done BMC work is not resumed blindly, the
 // operator sees why in last_error and can retry. Its claimed tasks go back to the queue.
+import { conductorTakeovers } from '../../common/metrics.ts';
 import { WORKING_STATES } from '../../common/states.ts';
 import { withdrawBootRecords } from '../../db/boot-records.ts';
 import { updateNodeWithHistory } from '../../db/history.ts';
 import { nodesReservedBy, type NodeRecord } from '../../db/nodes.ts';
 import { requeueTasksOf } from '../../db/tasks.ts';
 import type { Runtime } from './runtime.ts';
+import { provisionMoved } from './provision-events.ts';
 import { failureFields } from './transition.ts';
 
 /**
@@ -30,8 +32,12 @@ export async function recoverLocksOf(rt: Runtime, hosts: string[], why: (host: s
       conductor: rt.host,
     }));
     if (!done) continue;
-    if (interrupted) await withdrawBootRecords(rt.db.knex, node.id);
+    if (interrupted) {
+      await withdrawBootRecords(rt.db.knex, node.id);
+      provisionMoved(node, done);
+    }
     freed++;
+    conductorTakeovers.inc({ conductor: rt.host, interrupted: String(interrupted) });
     rt.logger.warn({ node: node.uuid, from: holder }, interrupted ? `took over node, ${node.provision_state} failed` : 'took over node');
   }
   for (const host of hosts) await requeueTasksOf(rt.db.knex, host);

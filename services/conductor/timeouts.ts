@@ -11,6 +11,7 @@ import { withdrawBootRecords } from '../../db/boot-records.ts';
 import { updateNodeWithHistory } from '../../db/history.ts';
 import { nodesInStateSince } from '../../db/nodes.ts';
 import type { Runtime } from './runtime.ts';
+import { provisionMoved } from './provision-events.ts';
 import { failureFields } from './transition.ts';
 
 interface WaitTimeout {
@@ -42,7 +43,9 @@ export async function checkTimeouts(rt: Runtime): Promise<number> {
       }, (updated) => ({ event: `${message} ("${t.state}" -> "${updated.provision_state}")`, severity: 'error', event_type: 'provisioning', conductor: rt.host }),
       // In the same transaction: netboot never sees a failed node that still boots its ramdisk.
       (trx) => withdrawBootRecords(trx, node.id));
-      if (changed) failed++;
+      if (!changed) continue;
+      failed++;
+      provisionMoved(node, changed);
     }
   }
   return failed;

@@ -3,6 +3,7 @@ import { ProvisionState as S, transitionFields, type ProvisionEvent } from '../.
 import { withdrawBootRecords } from '../../db/boot-records.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import type { NodeTask } from './context.ts';
+import { provisionMoved } from './provision-events.ts';
 
 type Moving = Pick<NodeRecord, 'uuid' | 'provision_state' | 'target_provision_state'>;
 
@@ -15,8 +16,9 @@ function moveFields(node: Moving, event: ProvisionEvent): Partial<NodeRecord> {
 
 /** Applies `event` to the node, with extra fields, and records the move in the node's history. */
 export async function transition(ctx: NodeTask, event: ProvisionEvent, why: string, extra: Partial<NodeRecord> = {}): Promise<void> {
-  const from = ctx.node.provision_state;
-  await ctx.saveAndNote({ ...moveFields(ctx.node, event), ...extra }, (node) => `${why}: "${from}" -> "${node.provision_state}"`);
+  const before = ctx.node;
+  await ctx.saveAndNote({ ...moveFields(before, event), ...extra }, (node) => `${why}: "${before.provision_state}" -> "${node.provision_state}"`);
+  provisionMoved(before, ctx.node);
 }
 
 /**
@@ -36,8 +38,9 @@ export function failureFields(node: Moving, message: string): Partial<NodeRecord
  * The failed operation's network boot ends with it (as every path to a failure state does).
  */
 export async function fail(ctx: NodeTask, message: string, extra: Partial<NodeRecord> = {}): Promise<void> {
-  const from = ctx.node.provision_state;
+  const before = ctx.node;
   // Withdrawn first: netboot never sees a failed node that still boots its ramdisk.
   await withdrawBootRecords(ctx.knex, ctx.node.id);
-  await ctx.saveAndNote({ ...failureFields(ctx.node, message), ...extra }, (node) => `${message} ("${from}" -> "${node.provision_state}")`, 'error');
+  await ctx.saveAndNote({ ...failureFields(before, message), ...extra }, (node) => `${message} ("${before.provision_state}" -> "${node.provision_state}")`, 'error');
+  provisionMoved(before, ctx.node);
 }

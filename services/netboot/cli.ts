@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
 import { openDatabase } from '../../db/index.ts';
+import { startMetricsServer } from '../metrics-server.ts';
 import { startNetboot } from './index.ts';
 
 export function registerNetbootCommand(program: Command): void {
@@ -15,11 +16,13 @@ export function registerNetbootCommand(program: Command): void {
       const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
       const db = await openDatabase(config.database.url);
       const netboot = await startNetboot({ db, config, logger });
+      const metrics = await startMetricsServer(config, logger);
       logger.info({ dhcp: netboot.dhcp?.port, tftp: netboot.tftp?.port, http: netboot.http?.port }, 'netboot ready');
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', resolve);
         process.once('SIGINT', resolve);
       });
+      await metrics?.close();
       await netboot.close();
       await db.close();
     });

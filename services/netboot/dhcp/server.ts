@@ -3,6 +3,7 @@
 // that link, so the kernel sends the broadcast out of that interface (no raw sockets needed).
 import dgram from 'node:dgram';
 import type { Logger } from '../../../common/logger.ts';
+import { dhcpIgnored, dhcpMessages } from '../../../common/metrics.ts';
 import type { NetbootConfig, SubnetConfig } from '../config.ts';
 import { DhcpDecodeError, Opt, decodePacket, encodePacket, messageType, subOptions } from './codec.ts';
 import { decide, serverIdOf, type PolicyView } from './policy.ts';
@@ -68,6 +69,8 @@ export async function startDhcpServer(opts: { config: NetbootConfig; view: Omit<
       logger.debug({ from: from.address, bytes: msg.length, reason: err.message }, 'malformed DHCP packet dropped');
       return;
     }
+    const relayed = String(req.giaddr !== '0.0.0.0');
+    dhcpMessages.inc({ direction: 'in', type: messageType(req) ?? 'none', relayed });
     let decision;
     try {
       decision = await decide(req, { ...view, config: opts.subnets ? { ...effective, subnets: opts.subnets() } : effective });
@@ -79,6 +82,7 @@ export async function startDhcpServer(opts: { config: NetbootConfig; view: Omit<
     }
     if ('ignored' in decision) {
       stats.ignored++;
+      dhcpIgnored.inc();
       logger.debug({ mac: decision.mac, type: messageType(req), reason: decision.ignored }, 'DHCP request not answered');
       return;
     }
@@ -86,6 +90,7 @@ export async function startDhcpServer(opts: { config: NetbootConfig; view: Omit<
     const socket = decision.broadcast && linkSocket ? linkSocket : main;
     await new Promise<void>((resolve, reject) => socket.send(bytes, decision.to.port, decision.to.address, (err) => (err ? reject(err) : resolve())));
     stats.replied++;
+    dhcpMessages.inc({ direction: 'out', type: messageType(decision.reply) ?? 'none', relayed });
     const agent = decision.reply.options.get(Opt.RELAY_AGENT);
     const circuitId = agent ? subOptions(agent).get(1)?.toString('latin1') : undefined;
     logger.debug({ mac: decision.mac, subnet: decision.subnet, type: messageType(decision.reply), yiaddr: decision.reply.yiaddr, to: decision.to.address, circuitId }, 'DHCP reply sent');

@@ -5,6 +5,7 @@ import { realpath, stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../../common/logger.ts';
+import { httpBootRequests } from '../../../common/metrics.ts';
 import { createFileServer, type TlsFiles } from '../../../common/tls-server.ts';
 import { renderBootFile } from '../bootconfig.ts';
 import { RefusedPath, resolveInRoot, safeRelativePath } from '../paths.ts';
@@ -38,6 +39,8 @@ export async function startHttpBootServer(opts: { host: string; port: number; ro
   const root = await realpath(opts.root);
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    let kind = 'file';
+    res.once('finish', () => httpBootRequests.inc({ kind, status: String(res.statusCode) }));
     const plain = (status: number, text: string): void => {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
       res.end(req.method === 'HEAD' ? undefined : text);
@@ -53,6 +56,7 @@ export async function startHttpBootServer(opts: { host: string; port: number; ro
       return plain(err instanceof RefusedPath ? 403 : 400, `${(err as Error).message}\n`);
     }
     const rendered = await renderBootFile(relPath, opts.targets);
+    if (rendered !== undefined || /^boot\/[^/]+\.ipxe$/.test(relPath)) kind = 'boot config';
     if (rendered !== undefined) {
       res.setHeader('cache-control', 'no-store');
       return plain(200, rendered);

@@ -5,6 +5,7 @@ import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import type { Logger } from '../../../common/logger.ts';
 import { RefusedPath, resolveInRoot, safeRelativePath } from '../paths.ts';
 import { ErrorCode, Op, TftpDecodeError, dataPacket, errorPacket, oackPacket, parsePacket, toNetascii, type Request } from './packets.ts';
+import { tftpBytes, tftpTransfers } from '../../../common/metrics.ts';
 
 /** A file made on demand (per-node boot configs), or undefined to look in the root. */
 export type TftpRenderer = (relPath: string) => Promise<Buffer | undefined>;
@@ -112,6 +113,7 @@ export async function startTftpServer(opts: TftpOptions): Promise<TftpServer> {
       source = await openSource(relPath, req.mode === 'netascii');
     } catch (err) {
       stats.failed++;
+      tftpTransfers.inc({ result: err instanceof RefusedPath ? 'refused' : (err as { tftpCode?: number }).tftpCode === ErrorCode.FILE_NOT_FOUND ? 'not found' : 'error' });
       if (err instanceof RefusedPath) {
         logger.warn({ file: req.filename, from: client.address, reason: err.message }, 'TFTP request refused');
         return fail(ErrorCode.ACCESS_VIOLATION, `Access violation: ${err.message}`);
@@ -153,6 +155,7 @@ export async function startTftpServer(opts: TftpOptions): Promise<TftpServer> {
       stats.active--;
       if (ok) stats.completed++;
       else stats.failed++;
+      tftpTransfers.inc({ result: ok ? 'complete' : 'error' });
       socket.close();
       source.close().catch(() => undefined);
       logger.debug({ file: relPath, to: client.address, ok, why }, 'TFTP transfer ended');
@@ -174,6 +177,7 @@ export async function startTftpServer(opts: TftpOptions): Promise<TftpServer> {
         const payload = await source.read((block - 1) * blksize, blksize);
         packet = dataPacket(block, payload);
         stats.bytesSent += payload.length;
+        tftpBytes.inc(payload.length);
       }
       if (done) return;
       tries = 0;

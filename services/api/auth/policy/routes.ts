@@ -93,6 +93,7 @@ const node = (rule: string): RoutePolicy => ({ rules: [rule], target: 'node' });
 export const ROUTE_POLICIES: Record<string, RoutePolicy> = {
   'GET /': { public: true, rules: [] },
   'GET /openapi.json': { public: true, rules: [] },
+  'GET /metrics': { rules: ['anvil:metrics:get'] },
   'GET /lookup': { public: true, rules: ['baremetal:driver:ipa_lookup'] },
   'POST /heartbeat/:ident': { public: true, rules: ['baremetal:node:ipa_heartbeat'] },
   'POST /continue_inspection': { public: true, rules: ['baremetal:driver:ipa_continue_inspection'] },

@@ -171,6 +171,7 @@ const TABLE: [name: string, check: string, scopes: readonly Scope[], description
   ['anvil:network:use', `(${SYSTEM_MEMBER}) or (${SYSTEM_SERVICE}) or (${NETWORK_OWNER_MEMBER})`, BOTH, 'Attach a node to the network (the VIF\'s network must be the caller\'s project\'s)'],
   ['anvil:netboot:get', SYSTEM_READER, SYSTEM, 'Read the provisioning network\'s subnets and DHCP leases (Anvil\'s own API)'],
   ['anvil:netboot:update', SYSTEM_ADMIN, SYSTEM, 'Add and remove relayed subnets (Anvil\'s own API)'],
+  ['anvil:metrics:get', SYSTEM_READER, SYSTEM, 'Scrape the Prometheus metrics of the API process and the fleet (Anvil\'s own API)'],
 ];
 
 export const RULE_DEFAULTS: readonly RuleDefault[] = TABLE.map(([name, check, scopes, description]) => ({ name, check, scopes, description }));
