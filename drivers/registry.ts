@@ -12,9 +12,10 @@ import { idracFamily } from './idrac/index.ts';
 import { iloFamily } from './ilo/index.ts';
 import { irmcFamily } from './irmc/index.ts';
 import { switchFamily } from './switch/index.ts';
+import { ovirtFamily } from './ovirt/index.ts';
 import type { DriverFamily, DriverInterface, HardwareType, InterfaceTypes, ResolvedDriver } from './interfaces.ts';
 
-const FAMILIES: DriverFamily[] = [noopFamily, fakeFamily, pxeFamily, inBandFamily, redfishFamily, idracFamily, iloFamily, irmcFamily, ipmiFamily, switchFamily];
+const FAMILIES: DriverFamily[] = [noopFamily, fakeFamily, pxeFamily, inBandFamily, redfishFamily, idracFamily, iloFamily, irmcFamily, ipmiFamily, switchFamily, ovirtFamily];
 
 const implementations = new Map<InterfaceName, Map<string, DriverInterface>>(INTERFACE_NAMES.map((i) => [i, new Map()]));
 const hardwareTypes = new Map<string, HardwareType>();

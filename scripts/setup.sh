@@ -21,6 +21,7 @@ missing=()
 for cmd in "${!NEED[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}"); done
 /usr/bin/python3 -c 'import sushy' 2>/dev/null || missing+=(python3-sushy)
 /usr/bin/python3 -c 'import pyghmi' 2>/dev/null || missing+=(python3-pyghmi)
+/usr/bin/python3 -c "import gi; gi.require_version('GoVirt', '1.0')" 2>/dev/null || missing+=(python3-gi gir1.2-govirt-1.0)
 [ -e /usr/share/qemu/pxe-virtio.rom ] || [ -e /usr/lib/ipxe/qemu/pxe-virtio.rom ] || missing+=(ipxe-qemu)
 if [ ${#missing[@]} -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
