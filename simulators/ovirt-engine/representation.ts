@@ -15,7 +15,8 @@ const LIST_ELEMENTS = new Set(['device', 'link', 'vm']);
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true, suppressBooleanAttributes: false });
 const parser = new XMLParser({
   ignoreAttributes: false, attributeNamePrefix: '', parseTagValue: false, parseAttributeValue: false, trimValues: true,
-  isArray: (name) => LIST_ELEMENTS.has(name),
+  // Not the root: a PUT's <vm> is the body itself.
+  isArray: (name, jpath) => LIST_ELEMENTS.has(name) && String(jpath).includes('.'),
 });
 
 /** The tree in fast-xml-parser's builder form: attributes prefixed, the rest as elements. */

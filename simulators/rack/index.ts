@@ -1,9 +1,10 @@
 // The virtual rack: a simulated datacenter. N machines, each behind a BMC (one Redfish endpoint
-// for all, or an IPMI BMC per machine), with NICs whose MACs Anvil knows and a disk file. A
+// for all, or an IPMI BMC per machine) or a VM of one oVirt Engine, with NICs whose MACs Anvil knows and a disk file. A
 // machine that powers on with boot device PXE "netboots": it asks the netboot role for its iPXE
 // script and starts the deploy agent with the kernel arguments found there. One that boots from
 // disk runs its deployed image: the rack checks the disk file holds one.
-import { open } from 'node:fs/promises';
+import { mkdir, open, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../common/logger.ts';
 import { errorMessage } from '../../common/errors.ts';
@@ -12,9 +13,10 @@ import type { ImageStore } from '../../deploy-agent/image-store.ts';
 import { startIpmiSimulator, type IpmiSimulator } from '../ipmi-bmc/index.ts';
 import type { MachineBootDevice, SimulatedMachine } from '../machine.ts';
 import { makeMachines, startRedfishSimulator, type RedfishSimulator } from '../redfish-bmc/index.ts';
+import { startEngineSimulator, type EngineSimulator } from '../ovirt-engine/index.ts';
 import { fetchBootScript, ramdiskParamsOf } from './netboot-client.ts';
 
-export type RackBmc = 'redfish' | 'ipmi';
+export type RackBmc = 'redfish' | 'ipmi' | 'ovirt';
 
 export interface RackOptions {
   machines: number;
@@ -64,6 +66,8 @@ export class VirtualRack extends EventEmitter {
     private readonly bmc: RackBmc,
     private readonly redfish: RedfishSimulator | undefined,
     private readonly ipmi: IpmiSimulator | undefined,
+    /** The oVirt Engine whose VMs the machines are (bmc ovirt), with its CA certificate's file. */
+    readonly ovirt: { engine: EngineSimulator; caFile: string } | undefined,
     private readonly opts: RackOptions,
     private readonly detachers: (() => void)[] = [],
   ) {
@@ -76,6 +80,7 @@ export class VirtualRack extends EventEmitter {
     const auth = { username: opts.username ?? 'admin', password: opts.password ?? 'password' };
     const redfish = bmc === 'redfish' ? await startRedfishSimulator({ machines, auth, powerDelayMs: 0 }) : undefined;
     const ipmi = bmc === 'ipmi' ? await startIpmiSimulator({ machines, firstPort: 0, ...auth }) : undefined;
+    const ovirt = bmc === 'ovirt' ? await startOvirtEngine(machines, opts.diskDir, auth) : undefined;
     const agents = new AgentSimulator({
       apiUrl: opts.apiUrl,
       diskDir: opts.diskDir,
@@ -85,7 +90,7 @@ export class VirtualRack extends EventEmitter {
       images: opts.images,
       apiCa: opts.apiCa,
     });
-    const rack = new VirtualRack(machines, agents, bmc, redfish, ipmi, opts);
+    const rack = new VirtualRack(machines, agents, bmc, redfish, ipmi, ovirt, opts);
     for (const m of machines) rack.follow(m);
     return rack;
   }
@@ -97,7 +102,9 @@ export class VirtualRack extends EventEmitter {
     const password = this.opts.password ?? 'password';
     const driver_info: Record<string, unknown> = this.bmc === 'redfish'
       ? { redfish_address: this.redfish!.url, redfish_system_id: `/redfish/v1/Systems/${this.redfish!.systemIds[index]}`, redfish_username: username, redfish_password: password, redfish_verify_ca: false }
-      : { ipmi_address: this.ipmi!.host, ipmi_port: this.ipmi!.ports[index], ipmi_username: username, ipmi_password: password, ipmi_cipher_suite: 3 };
+      : this.bmc === 'ovirt'
+        ? { ovirt_address: this.ovirt!.engine.url, ovirt_username: `${username}@internal`, ovirt_password: password, ovirt_vm_name: m.name, ovirt_ca_file: this.ovirt!.caFile, ovirt_power_poll_interval: 0.2 }
+        : { ipmi_address: this.ipmi!.host, ipmi_port: this.ipmi!.ports[index], ipmi_username: username, ipmi_password: password, ipmi_cipher_suite: 3 };
     // The first NIC boots from the network; inspection finds the others.
     return { node: { name: m.name, driver: this.bmc, driver_info }, ports: [{ address: m.hardware.nics[0].mac, pxe_enabled: true }] };
   }
@@ -171,7 +178,17 @@ export class VirtualRack extends EventEmitter {
     await this.agents.close();
     await this.redfish?.close();
     await this.ipmi?.close();
+    await this.ovirt?.engine.close();
   }
+}
+
+/** An Engine over HTTPS whose VMs are the machines, its user USERNAME@internal; its CA certificate written beside the disks. */
+async function startOvirtEngine(machines: SimulatedMachine[], diskDir: string, auth: { username: string; password: string }): Promise<{ engine: EngineSimulator; caFile: string }> {
+  const engine = await startEngineSimulator({ machines, users: { [`${auth.username}@internal`]: auth.password }, stepMs: 50 });
+  const caFile = path.join(diskDir, 'ovirt-engine-ca.pem');
+  await mkdir(diskDir, { recursive: true });
+  await writeFile(caFile, engine.certificate!);
+  return { engine, caFile };
 }
 
 /** The partition table a disk file starts with: GPT ("EFI PART" in LBA 1), MBR (0x55AA), or none. */
