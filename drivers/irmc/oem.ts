@@ -43,17 +43,31 @@ async function oemPatch(rn: RedfishNode, path: string, doc: Json, body: Json): P
   if (res.status === 202 && res.headers.location) await rn.client.waitTask(res.headers.location);
 }
 
+/**
+ * Runs a change; one that iRMC refuses because the BIOS is in POST (Fujitsu.1.0.BiosInPostPhase,
+ * when someone else powered the host on) runs again once POST is over.
+ */
+async function outsidePost(rn: RedfishNode, change: () => Promise<void>): Promise<void> {
+  try {
+    await change();
+  } catch (err) {
+    if (!(err instanceof RedfishError && err.hasMessage('BiosInPostPhase'))) throw err;
+    await settlePower(rn, 'power on');
+    await change();
+  }
+}
+
 /** Sets the next (or every) boot device through the OEM BootConfig; the standard override where there is none. */
 export async function setBootDevice(rn: RedfishNode, device: BootDevice, persistent: boolean): Promise<void> {
   const path = await oemPath(rn, 'BootConfig');
-  const config = await optionalGet(rn, path);
-  if (!config) {
-    await standardSetBootDevice(rn, device, persistent);
+  if (!(await optionalGet(rn, path))) {
+    await outsidePost(rn, () => standardSetBootDevice(rn, device, persistent));
     return;
   }
   const target = BOOT_DEVICES[device];
   if (!target) throw new InvalidInput(`Boot device ${device} is not supported by the iRMC of node ${rn.node.uuid} (its BootConfig offers ${Object.keys(BOOT_DEVICES).join(', ')})`);
-  await oemPatch(rn, path, config, { BootDevice: target, NextBootOnlyEnabled: !persistent });
+  // Read at each try: the ETag of the If-Match must be the current one.
+  await outsidePost(rn, async () => oemPatch(rn, path, await rn.client.getJson(path), { BootDevice: target, NextBootOnlyEnabled: !persistent }));
 }
 
 /** After power-on the BIOS runs POST; iRMC refuses boot and BIOS changes until it is over (Bios Oem IsBiosInPostPhase). */
@@ -176,7 +190,6 @@ export async function oemInventory(rn: RedfishNode): Promise<Json> {
 
 /** BIOS attributes are staged in Bios/Settings with the bare If-Match iRMC requires; they apply at the next reset, with no job to follow. */
 export async function stageBiosSettings(rn: RedfishNode, settingsPath: string, attributes: Json): Promise<null> {
-  const settings = await rn.client.getJson(settingsPath);
-  await oemPatch(rn, settingsPath, settings, { Attributes: attributes });
+  await outsidePost(rn, async () => oemPatch(rn, settingsPath, await rn.client.getJson(settingsPath), { Attributes: attributes }));
   return null;
 }

@@ -12,11 +12,12 @@ import { AgentSimulator } from '../ramdisk-agents/index.ts';
 import type { ImageStore } from '../../deploy-agent/image-store.ts';
 import { startIpmiSimulator, type IpmiSimulator } from '../ipmi-bmc/index.ts';
 import type { MachineBootDevice, SimulatedMachine } from '../machine.ts';
-import { makeMachines, startRedfishSimulator, type RedfishSimulator } from '../redfish-bmc/index.ts';
+import { makeMachines, startRedfishSimulator, type FaultTable, type RedfishSimulator } from '../redfish-bmc/index.ts';
 import { startEngineSimulator, type EngineSimulator } from '../ovirt-engine/index.ts';
 import { fetchBootScript, ramdiskParamsOf } from './netboot-client.ts';
 
-export type RackBmc = 'redfish' | 'ipmi' | 'ovirt';
+/** redfish: one endpoint for all machines; irmc: a Fujitsu iRMC (S6) per machine; ipmi: an IPMI BMC per machine; ovirt: VMs of an oVirt Engine. */
+export type RackBmc = 'redfish' | 'ipmi' | 'ovirt' | 'irmc';
 
 export interface RackOptions {
   machines: number;
@@ -78,7 +79,8 @@ export class VirtualRack extends EventEmitter {
     const machines = makeMachines(opts.machines);
     const bmc = opts.bmc ?? 'redfish';
     const auth = { username: opts.username ?? 'admin', password: opts.password ?? 'password' };
-    const redfish = bmc === 'redfish' ? await startRedfishSimulator({ machines, auth, powerDelayMs: 0 }) : undefined;
+    const redfish = bmc === 'redfish' ? await startRedfishSimulator({ machines, auth, powerDelayMs: 0 })
+      : bmc === 'irmc' ? await startRedfishSimulator({ machines, auth, perPort: true, flavor: 'irmc', powerDelayMs: 0, postMs: 50 }) : undefined;
     const ipmi = bmc === 'ipmi' ? await startIpmiSimulator({ machines, firstPort: 0, ...auth }) : undefined;
     const ovirt = bmc === 'ovirt' ? await startOvirtEngine(machines, opts.diskDir, auth) : undefined;
     const agents = new AgentSimulator({
@@ -104,9 +106,15 @@ export class VirtualRack extends EventEmitter {
       ? { redfish_address: this.redfish!.url, redfish_system_id: `/redfish/v1/Systems/${this.redfish!.systemIds[index]}`, redfish_username: username, redfish_password: password, redfish_verify_ca: false }
       : this.bmc === 'ovirt'
         ? { ovirt_address: this.ovirt!.engine.url, ovirt_username: `${username}@internal`, ovirt_password: password, ovirt_vm_name: m.name, ovirt_ca_file: this.ovirt!.caFile, ovirt_power_poll_interval: 0.2 }
-        : { ipmi_address: this.ipmi!.host, ipmi_port: this.ipmi!.ports[index], ipmi_username: username, ipmi_password: password, ipmi_cipher_suite: 3 };
+        : this.bmc === 'irmc' ? { irmc_address: this.redfish!.endpoints[index].url, irmc_username: username, irmc_password: password }
+          : { ipmi_address: this.ipmi!.host, ipmi_port: this.ipmi!.ports[index], ipmi_username: username, ipmi_password: password, ipmi_cipher_suite: 3 };
     // The first NIC boots from the network; inspection finds the others.
     return { node: { name: m.name, driver: this.bmc, driver_info }, ports: [{ address: m.hardware.nics[0].mac, pxe_enabled: true }] };
+  }
+
+  /** The faults of the rack's Redfish BMCs (an iRMC's system is "0"), for tests that break them. */
+  get redfishFaults(): FaultTable | undefined {
+    return this.redfish?.faults;
   }
 
   diskPath(machine: SimulatedMachine): string {

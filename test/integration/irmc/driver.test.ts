@@ -67,6 +67,11 @@ describe('irmc driver against the irmc (iRMC S6) simulator', () => {
     await mgmt.setBootDevice(c, 'disk', false);
     expect(machine().getBootOverride()).toMatchObject({ device: 'disk', persistent: false });
     await expect(mgmt.setBootDevice(c, 'uefi http', false)).rejects.toThrow(/iRMC .* BootConfig/);
+    // Powered on behind Anvil's back: BootConfig is refused during POST (409), and the change waits POST out.
+    await machine().power('on');
+    await mgmt.setBootDevice(c, 'cdrom', true);
+    expect(machine().getBootOverride()).toMatchObject({ device: 'cdrom', persistent: true });
+    await machine().power('off');
     await mgmt.setBootMode!(c, 'uefi');
     expect(await mgmt.getBootMode!(c)).toBe('uefi');
     await mgmt.setSecureBoot!(c, true);
