@@ -9,12 +9,14 @@ import type { DriverFamily, NetworkInterface, NetworkPurpose, NodeWiring, StepDe
 import { internalInfo, withInternalInfo } from '../internal-info.ts';
 import { networkConfig, type NetworkConfig, type NodePurpose, type SwitchConfig } from './config.ts';
 import { fakeSwitch } from './fake.ts';
+import { ovsSwitch } from '../ovs/index.ts';
 import { isolatedBatch, linkOf, plan } from './plan.ts';
 import { describeVlans, type SwitchBatch, type SwitchDriver } from './types.ts';
 
 /** Switch drivers by kind (network.switches.NAME.driver). */
 const DRIVER_KINDS: Record<string, (cfg: SwitchConfig) => SwitchDriver> = {
   fake: fakeSwitch,
+  ovs: ovsSwitch,
 };
 
 /** Open drivers (sessions, sockets), one per configured switch (keyed by its whole configuration). */
@@ -30,11 +32,6 @@ function driverFor(cfg: SwitchConfig): SwitchDriver {
     open.set(key, d);
   }
   return d;
-}
-
-/** Adds a switch driver kind (the OVS and SSH families register theirs). */
-export function registerSwitchDriver(kind: string, make: (cfg: SwitchConfig) => SwitchDriver): void {
-  DRIVER_KINDS[kind] = make;
 }
 
 async function purposeNetwork(ctx: TaskContext, cfg: NetworkConfig, wiring: NodeWiring, purpose: NodePurpose) {

@@ -1,0 +1,92 @@
+// A private Open vSwitch for a test: ovsdb-server and ovs-vswitchd (Debian's openvswitch-switch)
+// on a run directory of its own, on the userspace datapath (no kernel module here), and hosts as
+// network namespaces plugged in by veth pairs. Every name starts with `nt` and a random tag, so
+// tests of other worktrees never collide with it; stop() removes all of it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+
+export interface TestOvs {
+  dir: string;
+  /** The OVSDB socket, as the ovs switch driver's `socket` option. */
+  socket: string;
+  /** A short random tag for names of this test (netns, veth, bridges). */
+  tag: string;
+  vsctl(...args: string[]): Promise<string>;
+  addBridge(name: string): Promise<void>;
+  /** A host: namespace `ns` with one end of a veth pair (address `cidr`), the other end `port` plugged into `bridge`. */
+  addHost(ns: string, port: string, bridge: string, cidr?: string): Promise<void>;
+  /** Whether `ns` gets an answer from `ip` (busybox ping). */
+  ping(ns: string, ip: string): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+async function waitFor(file: string, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (existsSync(file)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} did not create ${file}`);
+}
+
+export async function startOvs(): Promise<TestOvs> {
+  const tag = randomBytes(2).toString('hex');
+  const dir = mkdtempSync(path.join(os.tmpdir(), `nt-ovs-${tag}-`));
+  const socket = path.join(dir, 'db.sock');
+  // OVS_RUNDIR keeps the bridges' management sockets in the private directory, not /var/run.
+  const env = { ...process.env, OVS_RUNDIR: dir, OVS_DBDIR: dir, OVS_LOGDIR: dir };
+  const db = path.join(dir, 'conf.db');
+  await execa('ovsdb-tool', ['create', db, '/usr/share/openvswitch/vswitch.ovsschema']);
+  const children: ChildProcess[] = [];
+  const start = (cmd: string, args: string[]) => {
+    const child = spawn(cmd, args, { env, stdio: 'ignore' });
+    children.push(child);
+    return child;
+  };
+  start('ovsdb-server', [db, `--remote=punix:${socket}`, `--unixctl=${path.join(dir, 'ovsdb.ctl')}`, `--log-file=${path.join(dir, 'ovsdb.log')}`]);
+  await waitFor(socket, 'ovsdb-server');
+  const vsctl = async (...args: string[]) => (await execa('ovs-vsctl', [`--db=unix:${socket}`, '--timeout=20', ...args], { env })).stdout;
+  await vsctl('--no-wait', 'init');
+  start('ovs-vswitchd', [`unix:${socket}`, `--unixctl=${path.join(dir, 'vswitchd.ctl')}`, `--log-file=${path.join(dir, 'vswitchd.log')}`]);
+  await waitFor(path.join(dir, 'vswitchd.ctl'), 'ovs-vswitchd');
+  const namespaces: string[] = [];
+  const links: string[] = [];
+  return {
+    dir,
+    socket: `unix:${socket}`,
+    tag,
+    vsctl,
+    async addBridge(name) {
+      await vsctl('add-br', name, '--', 'set', 'bridge', name, 'datapath_type=netdev');
+    },
+    async addHost(ns, port, bridge, cidr) {
+      const inner = `${port}i`;
+      await execa('ip', ['netns', 'add', ns]);
+      namespaces.push(ns);
+      await execa('ip', ['link', 'add', port, 'type', 'veth', 'peer', 'name', inner]);
+      links.push(port);
+      await execa('ip', ['link', 'set', inner, 'netns', ns]);
+      if (cidr) await execa('ip', ['-n', ns, 'addr', 'add', cidr, 'dev', inner]);
+      await execa('ip', ['-n', ns, 'link', 'set', inner, 'up']);
+      await execa('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      await execa('ip', ['link', 'set', port, 'up']);
+      await vsctl('add-port', bridge, port);
+    },
+    async ping(ns, ip) {
+      const r = await execa('ip', ['netns', 'exec', ns, 'busybox', 'ping', '-c', '2', '-W', '2', ip], { reject: false });
+      return r.exitCode === 0;
+    },
+    async stop() {
+      for (const c of children.reverse()) {
+        c.kill('SIGTERM');
+        if (c.exitCode === null) await new Promise((r) => c.once('exit', r));
+      }
+      for (const l of links) await execa('ip', ['link', 'del', l], { reject: false });
+      for (const ns of namespaces) await execa('ip', ['netns', 'del', ns], { reject: false });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
