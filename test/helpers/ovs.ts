@@ -54,6 +54,7 @@ export async function startOvs(): Promise<TestOvs> {
   await waitFor(path.join(dir, 'vswitchd.ctl'), 'ovs-vswitchd');
   const namespaces: string[] = [];
   const links: string[] = [];
+  const bridges: string[] = [];
   return {
     dir,
     socket: `unix:${socket}`,
@@ -61,6 +62,7 @@ export async function startOvs(): Promise<TestOvs> {
     vsctl,
     async addBridge(name) {
       await vsctl('add-br', name, '--', 'set', 'bridge', name, 'datapath_type=netdev');
+      bridges.push(name);
     },
     async addHost(ns, port, bridge, cidr) {
       const inner = `${port}i`;
@@ -80,12 +82,15 @@ export async function startOvs(): Promise<TestOvs> {
       return r.exitCode === 0;
     },
     async stop() {
+      // The userspace datapath's bridge devices (taps) outlive ovs-vswitchd unless the bridge goes first.
+      for (const b of bridges) await vsctl('del-br', b).catch(() => undefined);
       for (const c of children.reverse()) {
         c.kill('SIGTERM');
         if (c.exitCode === null) await new Promise((r) => c.once('exit', r));
       }
       for (const l of links) await execa('ip', ['link', 'del', l], { reject: false });
       for (const ns of namespaces) await execa('ip', ['netns', 'del', ns], { reject: false });
+      for (const b of bridges) await execa('ip', ['link', 'del', b], { reject: false });
       rmSync(dir, { recursive: true, force: true });
     },
   };
