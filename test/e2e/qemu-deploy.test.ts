@@ -1,7 +1,9 @@
 // A real deploy, end to end: a QEMU virtual machine (TCG) behind the simulated Redfish BMC boots
 // from the network through ISC dhcrelay, runs Anvil's agent ramdisk, is inspected, cleaned and
 // deployed with a qcow2 image and a config drive, and is cleaned again when undeployed. The disk is
-// then checked on the host with qemu-img. Prints the time of each phase.
+// then checked on the host with qemu-img. Second case, the same machine: deployed as OpenShift
+// deploys (custom-agent with install_coreos) with a CoreOS-layout image and an Ignition config,
+// read back with debugfs. Prints the time of each phase.
 //
 //   prov (172.31.0.1: anvil all-in-one, netboot role included) ─p0──l0─ leaf (router, dhcrelay, radvd)
 //   leaf tap0 172.31.3.1/24 ── the QEMU machine (iPXE ROM, virtio NIC, 5 GiB qcow2 disk)
@@ -24,6 +26,7 @@ import { startRedfishSimulator, type RedfishSimulator } from '../../simulators/r
 import { QemuMachine } from '../../simulators/qemu/machine.ts';
 import { canUseNetns, createNamespaces, type Namespaces } from '../integration/netboot/netns.ts';
 import { startBridge } from './support/bridge.ts';
+import { debugfsCat, debugfsMode, makeCoreosImage, type CoreosImage } from '../helpers/coreos-image.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const ANVIL = join(ROOT, 'bin', 'anvil.js');
@@ -45,6 +48,7 @@ let bmcBridge: Server;
 let api: AxiosInstance;
 let nodeUuid: string;
 let imageSha256: string;
+let coreos: CoreosImage;
 const output: Record<string, string> = {};
 let configDriveStart = 0;
 const phases: [string, number][] = [];
@@ -140,6 +144,7 @@ beforeAll(async () => {
   await copyFile(ramdisk.initramfs, join(httpRoot, 'deploy.initramfs'));
   await makeImage(join(dir, 'image.qcow2'));
   imageSha256 = createHash('sha256').update(await readFile(join(dir, 'image.qcow2'))).digest('hex');
+  coreos = await makeCoreosImage(join(dir, 'coreos'));
   await execa('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'disk.qcow2'), String(DISK_BYTES)]);
 
   ns = createNamespaces();
@@ -306,5 +311,41 @@ describe('a real deploy to a QEMU machine through a DHCP relay', () => {
     expect((await readSectors(disk, DISK_BYTES / 512 - 2048, 2048)).equals(Buffer.alloc(MIB))).toBe(true);
     // The config drive partition's start is wiped too (its ISO header is gone).
     expect((await readSectors(disk, configDriveStart, 2048)).equals(Buffer.alloc(MIB))).toBe(true);
+  }, 330_000);
+});
+
+describe('the same machine deployed as OpenShift deploys: custom-agent with install_coreos', () => {
+  const ignition = JSON.stringify({ ignition: { version: '3.4.0' }, storage: { files: [{ path: '/etc/hostname', contents: { source: 'data:,e2e-coreos' } }] } });
+
+  it('writes the CoreOS image and the Ignition config where CoreOS\'s first boot reads it', async () => {
+    await timed('deploy (custom-agent, install_coreos)', async () => {
+      const patch = await api.patch(`/v1/nodes/${nodeUuid}`, [
+        { op: 'replace', path: '/deploy_interface', value: 'custom-agent' },
+        { op: 'add', path: '/instance_info/image_source', value: `file://${coreos.qcow2}` },
+        { op: 'add', path: '/instance_info/image_os_hash_algo', value: 'sha256' },
+        { op: 'add', path: '/instance_info/image_os_hash_value', value: coreos.sha256 },
+        { op: 'add', path: '/instance_info/image_disk_format', value: 'qcow2' },
+      ]);
+      expect(patch.status, JSON.stringify(patch.data)).toBe(200);
+      await provision('active', { configdrive: { user_data: ignition }, deploy_steps: [{ interface: 'deploy', step: 'install_coreos', args: {}, priority: 80 }] });
+      await waitForState('active', 300);
+    });
+    const off = await api.put(`/v1/nodes/${nodeUuid}/states/power`, { target: 'power off' });
+    expect(off.status).toBe(202);
+    for (let i = 0; i < 60 && (await machine.powerState()) !== 'off'; i++) await new Promise((r) => setTimeout(r, 500));
+    expect(await machine.powerState()).toBe('off');
+
+    const disk = join(dir, 'disk.qcow2');
+    // Before the boot partition and the root partition: the image, byte for byte.
+    const same = (offset: number, size: number) => execa('qemu-img', ['compare', '-U', '--image-opts', rawView(coreos.qcow2, offset, size), rawView(disk, offset, size)], { reject: false });
+    expect((await same(0, coreos.boot!.offset)).stdout).toContain('Images are identical');
+    expect((await same(coreos.root.offset, coreos.root.size)).stdout).toContain('Images are identical');
+    // The boot file system, read back without mounting: the Ignition config as coreos-installer leaves it.
+    const boot = join(dir, 'boot.ext4');
+    await writeFile(boot, await readSectors(disk, coreos.boot!.offset / 512, coreos.boot!.size / 512));
+    expect(await debugfsCat(boot, 0, 'ignition/config.ign')).toBe(ignition);
+    expect(await debugfsMode(boot, 0, 'ignition/config.ign')).toEqual({ mode: '0600', uid: 0, gid: 0 });
+    expect(await debugfsMode(boot, 0, 'ignition')).toEqual({ mode: '0700', uid: 0, gid: 0 });
+    expect(await debugfsCat(boot, 0, 'loader/entries/ostree-1.conf')).toContain('title Fedora CoreOS');
   }, 330_000);
 });
