@@ -9,7 +9,7 @@ import { normalizeMac } from '../common/mac.ts';
 import { now } from './index.ts';
 
 /** What the ramdisk is booted for: the agent is told (inspection gets its callback URL). */
-export type RamdiskPurpose = 'deploy' | 'clean' | 'inspect' | 'rescue';
+export type RamdiskPurpose = 'deploy' | 'clean' | 'inspect' | 'rescue' | 'service';
 
 interface BootRecordBase {
   /** The MAC that boots, canonical (common/mac.ts). */

@@ -248,6 +248,17 @@ export interface DeployInterface extends DriverInterface {
   heartbeat(ctx: TaskContext, heartbeat: Heartbeat, steps: StepRunner): Promise<Outcome>;
   /** Abort of a wait state: stop the agent's work; the node then goes to the failure state. */
   abort?(ctx: TaskContext): Promise<void>;
+  /**
+   * The node is `servicing` with steps that need the agent (Ironic's prepare_service): boot the
+   * ramdisk; its heart-beats in `service wait` run the steps. Without it, servicing runs only
+   * out-of-band steps.
+   */
+  service?(ctx: TaskContext): Promise<Outcome>;
+  /**
+   * Ends servicing in the ramdisk (Ironic's tear_down_service): the ramdisk goes, the instance boots
+   * again. Called when the steps are done, and on abort from `service wait` or `service failed`.
+   */
+  tearDownService?(ctx: TaskContext): Promise<void>;
   /** Rescue/unrescue, where supported. */
   rescue?(ctx: TaskContext): Promise<Outcome>;
   unrescue?(ctx: TaskContext): Promise<void>;

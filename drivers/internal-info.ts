@@ -43,6 +43,8 @@ export type InternalInfo = StepProgress<'deploy'> & StepProgress<'clean'> & Step
    * mounted or is the UEFI HTTP boot URI; readers: operators. (Network boots are boot records.)
    */
   boot?: { purpose: RamdiskPurpose; via: 'virtual-media' | 'uefi-http'; image: string };
+  /** Owner: the in-band deploy interfaces (drivers/in-band/direct.ts), while servicing runs in the agent ramdisk; reader: their servicing tear-down. */
+  service_ramdisk?: true;
   /** Owner and reader: the IPMI management interface: a boot device to set again before each power on (driver_info ipmi_force_boot_device). */
   ipmi_forced_boot_device?: { device: BootDevice; persistent: boolean };
   /**

@@ -2,6 +2,7 @@
 // writes the image (and config drive), the conductor sets the boot device and powers the node
 // on. Cleaning runs the agent's clean steps. Its deploy steps and their priorities are Ironic's
 // (agent_base.py, agent.py); the conductor's step engine runs them with the agent's.
+// Servicing with agent steps boots the ramdisk too, and boots the instance again when they are done.
 // `custom-agent` (Ironic's CustomAgentDeploy, OpenShift's and Metal3's custom deploy) is the same
 // without write_image and prepare_instance_boot: the agent runs exactly the deploy steps the
 // request names (install_coreos...), then the node reboots into what they wrote.
@@ -16,6 +17,7 @@ import { imageUrlForAgent, instanceChecksum } from './image-source.ts';
 import { bootRamdisk, powerOffAgent, withoutAgentBoot } from './ramdisk-boot.ts';
 import { powerOffUnlessDisabled, powerOnOrReboot, stopInstance } from '../power-flows.ts';
 import { clearedProgress, inBandAgentSteps } from './steps.ts';
+import { internalInfo, withInternalInfo } from '../internal-info.ts';
 
 type Json = Record<string, unknown>;
 
@@ -86,14 +88,32 @@ async function finishCleaning(ctx: TaskContext): Promise<void> {
   await ctx.save(withoutAgentBoot(ctx, clearedProgress('clean')));
 }
 
+/**
+ * Ironic's tear_down_inband_service: the ramdisk goes and the instance boots from its disk again.
+ * Nothing to do when servicing never booted the ramdisk (out-of-band steps only).
+ */
+async function tearDownService(ctx: TaskContext): Promise<void> {
+  if (!internalInfo(ctx.node).service_ramdisk) return;
+  await powerOffUnlessDisabled(ctx);
+  await ctx.driver.boot.cleanUpRamdisk(ctx);
+  await ctx.driver.boot.prepareInstance(ctx);
+  await ctx.driver.management.setBootDevice(ctx, 'disk', true);
+  await powerOnOrReboot(ctx);
+  await ctx.save(withoutAgentBoot(ctx, [...clearedProgress('service'), 'service_ramdisk']));
+  await ctx.note('Servicing ramdisk torn down; the instance boots from its disk again');
+}
+
 async function heartbeatSteps(ctx: TaskContext, kind: StepKind, steps: StepRunner): Promise<Outcome> {
   const outcome = await steps.run(kind, inBandAgentSteps);
   if (outcome === 'done') {
     if (kind === 'clean') await finishCleaning(ctx);
+    else if (kind === 'service') await tearDownService(ctx);
     else await ctx.save(withoutAgentBoot(ctx, clearedProgress('deploy')));
   }
   return outcome;
 }
+
+const WAIT_KINDS: Readonly<Record<string, StepKind>> = { 'wait call-back': 'deploy', 'clean wait': 'clean', 'service wait': 'service' };
 
 /** A deploy through the agent ramdisk with these steps; `writesImage`: the image in instance_info must be valid (direct). */
 function agentDeploy(name: string, steps: StepDefinition[], writesImage: boolean): DeployInterface {
@@ -135,19 +155,28 @@ function agentDeploy(name: string, steps: StepDefinition[], writesImage: boolean
     },
 
     async heartbeat(ctx, _heartbeat, steps) {
-      const state = ctx.node.provision_state;
-      const kind: StepKind | null = state === 'wait call-back' ? 'deploy' : state === 'clean wait' ? 'clean' : null;
+      const kind = WAIT_KINDS[ctx.node.provision_state];
       if (!kind) return 'wait';
       // A live agent keeps the callback timeout away (Ironic's touch_provisioning on heart-beats).
       await ctx.save({ provision_updated_at: now() });
       try {
         return await heartbeatSteps(ctx, kind, steps);
       } catch (err) {
-        // Ironic powers a node off when its deploy fails; a failed clean is left for an operator.
+        // Ironic powers a node off when its deploy fails; a failed clean or service is left in the ramdisk for an operator.
         if (kind === 'deploy') await powerOffUnlessDisabled(ctx).catch(() => undefined);
         throw err;
       }
     },
+
+    async service(ctx) {
+      // Recorded first: a failure from here on leaves a node whose abort must boot the instance again.
+      await ctx.save({ ...withInternalInfo(ctx.node, { service_ramdisk: true }), service_step: {} });
+      await bootRamdisk(ctx, 'service', clearedProgress('service'));
+      await ctx.note('Booting the agent ramdisk for servicing');
+      return 'wait';
+    },
+
+    tearDownService,
 
     async abort(ctx) {
       await powerOffUnlessDisabled(ctx);

@@ -9,7 +9,7 @@ import type { NodeTask } from './context.ts';
 import { applyInspection } from './inspection.ts';
 import type { AgentSteps, NetworkPurpose } from '../../drivers/interfaces.ts';
 import { stepProgressKeys, withoutInternalInfo } from '../../drivers/internal-info.ts';
-import { stepRunner, validateUserSteps } from './steps.ts';
+import { ramdiskSteps, stepRunner, validateUserSteps } from './steps.ts';
 
 export interface StepResult {
   event: ProvisionEvent;
@@ -207,15 +207,28 @@ const unrescuing: Flow = {
 const servicing: Flow = {
   eventType: 'service',
   operation: 'Servicing',
-  // Ironic's do_node_service: the service_steps run in the order given on the active node. The
-  // out-of-band ones (bios, firmware, raid) run here; the workload's disk is not touched.
+  // Ironic's do_node_service: the service_steps run in the order given on the active node. Only
+  // out-of-band ones (bios, firmware, raid): they run here, the instance keeps running. With agent
+  // steps the deploy interface boots the ramdisk (service wait), its heart-beats run them all, and
+  // the instance boots again. The workload's disk is not touched either way.
   async run(ctx) {
     await validate(ctx, 'power', 'management');
-    const steps = validateUserSteps(ctx.node.provision_request?.steps ?? [], 'service_steps');
+    const request = ctx.node.provision_request;
+    const steps = validateUserSteps(request?.steps ?? [], 'service_steps');
     if (steps.length === 0) throw new DriverError('Servicing needs at least one service step');
     await cacheFromBmc(ctx);
     await ctx.save({ ...withoutInternalInfo(ctx.node, Object.values(stepProgressKeys('service'))), service_step: {} });
-    await stepRunner(ctx, steps).run('service', NO_AGENT);
+    const inRamdisk = ramdiskSteps(ctx.driver, 'service', steps);
+    if (inRamdisk.length) {
+      const names = inRamdisk.map((s) => `${s.interface}.${s.step}`).join(', ');
+      const deploy = ctx.driver.deploy;
+      if (!deploy.service) throw new DriverError(`Service step ${names} is not supported by node ${ctx.node.uuid}: it runs in the agent ramdisk, which its ${deploy.name} deploy interface does not boot for servicing`);
+      if (request?.disable_ramdisk) throw new DriverError(`Service step ${names} runs in the agent ramdisk, which disable_ramdisk forbids`);
+      await validate(ctx, 'boot', 'deploy');
+      if ((await deploy.service(ctx)) === 'wait') return { event: 'wait', why: `Servicing started: the agent ramdisk boots for ${names}` };
+    } else {
+      await stepRunner(ctx, steps).run('service', NO_AGENT);
+    }
     return this.complete(ctx);
   },
   complete: (ctx) => ({ event: 'done', why: 'Servicing finished', fields: { service_step: null, ...withoutInternalInfo(ctx.node, Object.values(stepProgressKeys('service'))) } }),

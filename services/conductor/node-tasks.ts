@@ -81,9 +81,28 @@ async function continueInspection(ctx: NodeTask, args: Args, rt: Runtime): Promi
   return null;
 }
 
+/** Servicing states an abort leaves (to service failed, or from it to active). */
+const SERVICE_ABORTS: ReadonlySet<string> = new Set([S.SERVICE_WAIT, S.SERVICE_HOLD, S.SERVICE_FAILED]);
+
+/**
+ * Abort of servicing (Ironic's do_node_service_abort): the ramdisk, if servicing booted it, goes
+ * and the instance boots again; an instance that kept running is left alone.
+ */
+async function abortService(ctx: NodeTask, from: string, tearDown: (ctx: NodeTask) => Promise<void>): Promise<null> {
+  try {
+    await tearDown(ctx);
+    await ctx.note(`Aborted servicing in "${from}"`);
+  } catch (err) {
+    await ctx.note(`Abort in "${from}" was partial: ending the servicing ramdisk: ${errorMessage(err)}`, 'warning');
+  }
+  return null;
+}
+
 /** The API already moved the node to the failure state; ask the driver to stop, then power off (best effort). */
 async function abort(ctx: NodeTask, args: Args): Promise<null> {
   const from = String(args.from_state ?? '');
+  const tearDownService = ctx.driver.deploy.tearDownService?.bind(ctx.driver.deploy);
+  if (SERVICE_ABORTS.has(from) && tearDownService) return abortService(ctx, from, tearDownService);
   const iface = from === S.INSPECT_WAIT ? ctx.driver.inspect : ctx.driver.deploy;
   const problems: string[] = [];
   try {

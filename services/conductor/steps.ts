@@ -41,6 +41,18 @@ export function declaredSteps(driver: ResolvedDriver, kind: StepKind): PlannedSt
   return out;
 }
 
+/**
+ * The requested steps that need the agent ramdisk: those an interface declares as needing it, and
+ * the deploy interface's steps no interface declares (the agent's, as Ironic's agent_base.get_steps
+ * takes the agent's steps for the deploy interface).
+ */
+export function ramdiskSteps(driver: ResolvedDriver, kind: StepKind, steps: readonly Step[]): Step[] {
+  return steps.filter((s) => {
+    const d = definitionOf(driver, kind, s);
+    return d ? d.requiresRamdisk : s.interface === 'deploy';
+  });
+}
+
 /** Checks steps given by a user (clean_steps, deploy_steps, service_steps): each an object with interface and step. */
 export function validateUserSteps(steps: unknown, what: string): Step[] {
   if (!Array.isArray(steps)) throw new InvalidInput(`${what} must be a list of steps`);

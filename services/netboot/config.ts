@@ -65,7 +65,7 @@ export interface NetbootConfig {
   hosts: StaticHost[];
 }
 
-const PURPOSES: RamdiskPurpose[] = ['deploy', 'clean', 'inspect', 'rescue'];
+const PURPOSES: RamdiskPurpose[] = ['deploy', 'clean', 'inspect', 'rescue', 'service'];
 type Raw = Record<string, unknown>;
 
 function isObject(v: unknown): v is Raw {

@@ -8,7 +8,7 @@ import type { PowerInterface, TaskContext } from '../../drivers/interfaces.ts';
 import { MemoryMachine, sampleHardware } from '../machine.ts';
 import { AgentSimulator, type AgentSimulatorOptions } from './index.ts';
 
-const RAMDISK_STATES = new Set(['deploying', 'cleaning', 'inspecting', 'rescuing']);
+const RAMDISK_STATES = new Set(['deploying', 'cleaning', 'inspecting', 'rescuing', 'servicing']);
 
 export class FakePowerRack {
   readonly machines = new Map<string, MemoryMachine>();
