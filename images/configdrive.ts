@@ -125,13 +125,16 @@ export async function configDriveFile(iso: Buffer, name: string): Promise<Buffer
 /**
  * The config drive to hand the agent, from the provision request's `configdrive`: a string is
  * passed on as given (base64 ISO or URL); an object is built into an ISO with Ironic's
- * defaults (meta_data.uuid and name from the node).
+ * defaults (meta_data.uuid and name from the node). `networkData` (the node's, or the one built
+ * from its VIFs) goes in when the request's own has none, and makes a config drive of its own
+ * when the request has none at all.
  */
-export async function configDriveForDeploy(value: unknown, node: { uuid: string; name: string | null }): Promise<string | null> {
-  if (value === undefined || value === null || value === '') return null;
-  validateConfigDrive(value);
-  if (typeof value === 'string') return value;
-  const content = value as ConfigDriveContent;
+export async function configDriveForDeploy(value: unknown, node: { uuid: string; name: string | null }, networkData?: Json): Promise<string | null> {
+  if ((value === undefined || value === null || value === '') && !networkData) return null;
+  const given = value === undefined || value === null || value === '' ? {} : value;
+  validateConfigDrive(given);
+  if (typeof given === 'string') return given;
+  const content = given as ConfigDriveContent;
   const meta = { uuid: node.uuid, ...(node.name ? { name: node.name } : {}), ...(content.meta_data ?? {}) };
-  return encodeConfigDrive(await buildConfigDriveIso({ ...content, meta_data: meta }));
+  return encodeConfigDrive(await buildConfigDriveIso({ ...content, meta_data: meta, network_data: content.network_data ?? networkData }));
 }

@@ -8,6 +8,7 @@
 // request names (install_coreos...), then the node reboots into what they wrote.
 import { DriverError, InvalidInput, MissingParameter } from '../../common/errors.ts';
 import { configDriveForDeploy } from '../../images/configdrive.ts';
+import { nodeNetworkData } from '../network-data.ts';
 import { fileNameOf } from '../../images/download.ts';
 import type { DeployInterface, Outcome, StepDefinition, StepKind, StepRunner, TaskContext } from '../interfaces.ts';
 import { now } from '../../db/index.ts';
@@ -131,7 +132,7 @@ function agentDeploy(name: string, steps: StepDefinition[], writesImage: boolean
 
     async deploy(ctx, args) {
       if (writesImage) validateInstanceInfo(ctx.node);
-      const configdrive = await configDriveForDeploy(args.configdrive ?? ctx.node.instance_info.configdrive, ctx.node);
+      const configdrive = await configDriveForDeploy(args.configdrive ?? ctx.node.instance_info.configdrive, ctx.node, await nodeNetworkData(ctx));
       const ii = { ...ctx.node.instance_info };
       if (configdrive) ii.configdrive = configdrive;
       else delete ii.configdrive;
