@@ -132,6 +132,21 @@ export interface AnvilConfig {
     /** Seconds between sensor reads of each node. */
     sensorInterval: number;
   };
+  /** Ironic's versioned notifications on AMQP 0-9-1 (services/notifications); off unless transportUrl and level are set. */
+  notifications: {
+    /** amqp://USER:PASSWORD@HOST:PORT/VHOST (Ironic's transport_url, rabbit:// also taken). */
+    transportUrl?: string;
+    /** The lowest priority sent: debug, info, warning, error, critical (Ironic's notification_level). */
+    level?: 'debug' | 'info' | 'warning' | 'error' | 'critical';
+    /** Topics, each published as <topic>.<priority> (Ironic's versioned_notifications_topics). */
+    topics: string[];
+    /** The topic exchange (oslo.messaging's control_exchange, "ironic" for Ironic). */
+    exchange: string;
+    /** Messages kept while the bus is unreachable; beyond, the oldest are dropped and counted. */
+    bufferSize: number;
+    /** Seconds before reconnecting to a lost bus (doubled up to 30 s). */
+    reconnectInterval: number;
+  };
   log: { level: string; pretty: boolean };
 }
 
@@ -173,6 +188,7 @@ export function defaultConfig(cwd = process.cwd()): AnvilConfig {
     agent: { heartbeatTimeout: 300, powerOffWait: 30, powerOffPollInterval: 5, commandTimeout: 60, eraseDevicesPriority: 0, eraseDevicesMetadataPriority: 99 },
     images: { cacheDir: path.join(dataDir, 'images'), cacheMaxBytes: 20 * 1024 ** 3, tls: { cert: undefined, key: undefined } },
     metrics: { enabled: true, listen: undefined, sensors: false, sensorInterval: 60 },
+    notifications: { transportUrl: undefined, level: undefined, topics: ['ironic_versioned_notifications'], exchange: 'ironic', bufferSize: 10_000, reconnectInterval: 1 },
     log: { level: 'info', pretty: Boolean(process.stdout.isTTY) },
   };
 }

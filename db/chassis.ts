@@ -56,3 +56,9 @@ export async function chassisUuidsByIds(knex: Knex, ids: readonly (number | null
   const rows = await knex('chassis').select('id', 'uuid').whereIn('id', unique);
   return new Map(rows.map((r: { id: number; uuid: string }) => [r.id, r.uuid]));
 }
+
+/** The UUID of the chassis with row id `id` (a node's chassis_uuid). */
+export async function chassisUuidOf(knex: Knex, id: number): Promise<string | null> {
+  const row = await knex('chassis').select('uuid').where({ id }).first();
+  return (row?.uuid as string | undefined) ?? null;
+}

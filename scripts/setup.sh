@@ -2,7 +2,8 @@
 # Installs what Anvil's tests need on a fresh Debian 12 machine: Debian's tools (the real peers the
 # tests talk to), the npm packages from the lock file, and a PostgreSQL (scripts/setup-postgres.sh).
 # Safe to run again.
-# With --no-postgres it installs what `npm start` needs and leaves PostgreSQL alone (the main job runs on SQLite).
+# With --no-postgres it installs what `npm start` needs and leaves PostgreSQL and RabbitMQ alone (the main job
+# runs on SQLite, without notifications).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,3 +43,4 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 [ "${1:-}" = "--no-postgres" ] || bash scripts/setup-postgres.sh
+[ "${1:-}" = "--no-postgres" ] || bash scripts/setup-rabbitmq.sh

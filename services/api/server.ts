@@ -16,6 +16,7 @@ import { validatorCompiler } from './validation.ts';
 import { negotiateVersion, stripJsonSuffix } from './version.ts';
 import { registerOpenApi } from './openapi.ts';
 import { registerMetrics } from './metrics.ts';
+import { acquireNotifications } from '../notifications/index.ts';
 import { rootRoutes } from './routes/root.ts';
 import { nodeRoutes } from './routes/nodes.ts';
 import { nodeStateRoutes } from './routes/node-states.ts';
@@ -118,6 +119,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
   registerAuth(app, ctx);
   await registerOpenApi(app);
   if (opts.config.metrics.enabled) registerMetrics(app, opts.db);
+  const releaseNotifications = acquireNotifications(opts.config, opts.logger);
+  app.addHook('onClose', releaseNotifications);
   await app.register(rootRoutes, ctx);
   for (const prefix of ['/v1', '']) {
     for (const plugin of ROUTE_PLUGINS) await app.register(plugin, { ...ctx, prefix });

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnvilConfig } from '../../common/config.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { reportConductor } from '../../common/metrics.ts';
+import { acquireNotifications } from '../notifications/index.ts';
 import type { Logger } from '../../common/logger.ts';
 import { UNSTABLE_STATES, WORKING_STATES } from '../../common/states.ts';
 import { aliveConductors, heartbeatConductor, listConductors, registerConductor, unregisterConductor } from '../../db/conductors.ts';
@@ -45,6 +46,7 @@ export class Conductor {
   private unlisten?: () => Promise<void>;
   private releaseDrivers?: () => Promise<void>;
   private unreport?: () => void;
+  private releaseNotifications?: () => Promise<void>;
   private scanTimer?: NodeJS.Timeout;
   private scanning = false;
   private rescan = false;
@@ -88,6 +90,7 @@ export class Conductor {
     await recoverLocksOf(this.rt, [this.host], (h) => `Conductor ${h} restarted`, false);
     this.state = 'running';
     this.releaseDrivers = holdDriverFamilies();
+    this.releaseNotifications = acquireNotifications(this.config, this.logger);
     this.unreport = reportConductor({ host: this.host, queued: () => this.queue.size, busy: () => this.pool.size, workers: this.pool.limit });
     this.unlisten = await this.db.listen(WORK_CHANNEL, (payload) => {
       if (payload === MEMBERSHIP_CHANGED) this.periodic('ring', () => this.refreshMembership());
@@ -131,6 +134,7 @@ export class Conductor {
     // The last conductor of the process closes the drivers' clients, BMC sessions, sockets and servers.
     await this.releaseDrivers?.().catch((err) => this.logger.warn({ err }, `closing the drivers failed: ${errorMessage(err)}`));
     this.unreport?.();
+    await this.releaseNotifications?.();
     this.state = 'stopped';
     this.logger.info(`conductor ${this.host} stopped`);
   }

@@ -100,6 +100,11 @@ export class NodeTask implements TaskContext {
     };
   }
 
+  /** The conductor running this task (its database and host name), for what it reports of the task. */
+  get runtime(): Pick<Runtime, 'db' | 'host'> {
+    return this.rt;
+  }
+
   /** The database, for what the conductor stores beside the node row (inventory, ports). */
   get knex(): Knex {
     return this.rt.db.knex;

@@ -7,6 +7,7 @@ import { getNodeById } from '../../db/nodes.ts';
 import type { NodeTask } from './context.ts';
 import { openReadOnlyTask } from './context.ts';
 import { reasonAfterAbort, untilAborted, type Runtime } from './runtime.ts';
+import { emitPowerCorrected, emitPowerSet } from '../notifications/node-events.ts';
 
 /** Performs the power change the API recorded on the locked node, then records the outcome. */
 export async function performPowerAction(ctx: NodeTask): Promise<void> {
@@ -19,6 +20,8 @@ export async function performPowerAction(ctx: NodeTask): Promise<void> {
   const signal = AbortSignal.any([ctx.signal, deadline]);
   const saved = ctx.signal;
   ctx.signal = signal;
+  const emitter = { service: 'conductor', host: ctx.runtime.host } as const;
+  emitPowerSet(ctx.knex, emitter, ctx.node, 'start', request.target);
   const work = (async () => {
     switch (request.target) {
       case PowerState.ON:
@@ -44,11 +47,13 @@ export async function performPowerAction(ctx: NodeTask): Promise<void> {
       { power_state: observed, target_power_state: null, power_request: null },
       () => `Power state set to "${observed}" (requested: ${request.target})`,
     );
+    emitPowerSet(ctx.knex, emitter, ctx.node, 'end', request.target);
   } catch (err) {
     if (ctx.signal.aborted && !deadline.aborted) throw err;
     const why = deadline.aborted ? (await reasonAfterAbort(work)) ?? `the power change did not finish within ${timeout} s` : errorMessage(err);
     const message = `Failed to change power state to "${request.target}": ${why}`;
     await ctx.saveAndNote({ target_power_state: null, last_error: message, power_request: null }, () => message, 'error');
+    emitPowerSet(ctx.knex, emitter, ctx.node, 'error', request.target);
   } finally {
     ctx.signal = saved;
   }
@@ -88,11 +93,13 @@ export async function syncPowerState(rt: Runtime, nodeId: number, failures: Map<
   failures.delete(nodeId);
   if (observed === null || observed === node.power_state) return true;
   // Compare-and-set: nothing else changed the node (a lock, a requested change) since we read it.
-  await updateNodeWithHistory(rt.db.knex, nodeId, { power_state: observed }, { reservation: null, target_power_state: null, power_state: node.power_state }, () => ({
+  const corrected = await updateNodeWithHistory(rt.db.knex, nodeId, { power_state: observed }, { reservation: null, target_power_state: null, power_state: node.power_state }, () => ({
     event: node.power_state === null ? `Power state is "${observed}"` : `Power state changed outside Anvil: was "${node.power_state}", now "${observed}"`,
     severity: node.power_state === null ? 'info' : 'warning',
     event_type: 'power',
     conductor: rt.host,
   }));
+  // A first reading is no correction; a change seen outside Anvil is (Ironic's power_state_corrected).
+  if (corrected && node.power_state !== null) emitPowerCorrected(rt.db.knex, { service: 'conductor', host: rt.host }, corrected, node.power_state);
   return true;
 }

@@ -1,10 +1,12 @@
 // What a conductor says when it moves a node along the state machine, besides the node's history:
-// the duration of the deploy, clean or inspect that ended (Prometheus), as one table of the states
-// each operation spans. Every conductor move goes through provisionMoved (transition.ts, the
-// wait-state timeouts, take-overs).
+// Ironic's provision_set notification, and the duration of the deploy, clean or inspect that
+// ended (Prometheus), from one table of the states each operation spans. Every conductor move goes
+// through provisionMoved (transition.ts, the wait-state timeouts, take-overs).
 import { operationDuration } from '../../common/metrics.ts';
 import { ProvisionState as S } from '../../common/states.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
+import { emitProvisionSet } from '../notifications/node-events.ts';
+import type { Runtime } from './runtime.ts';
 
 type Operation = 'deploy' | 'clean' | 'inspect';
 
@@ -26,8 +28,9 @@ const started = new Map<string, number>();
 
 export type Moved = Pick<NodeRecord, 'uuid' | 'provision_state' | 'target_provision_state' | 'provision_updated_at'>;
 
-/** A conductor moved the node from `before` to `after` (Ironic's event names: 'fail' for failures). */
-export function provisionMoved(before: Moved, after: Pick<NodeRecord, 'provision_state'>, at = Date.now()): void {
+/** A conductor moved the node from `before` to `after` by `event` (Ironic's event names: 'fail' for failures). */
+export function provisionMoved(rt: Pick<Runtime, 'db' | 'host'>, before: Moved, after: NodeRecord, event: string, at = Date.now()): void {
+  emitProvisionSet(rt.db.knex, { service: 'conductor', host: rt.host }, before, after, event);
   const op = OPERATION_OF.get(before.provision_state);
   if (!op) return;
   const start = started.get(before.uuid) ?? before.provision_updated_at;

@@ -34,7 +34,7 @@ export async function recoverLocksOf(rt: Runtime, hosts: string[], why: (host: s
     if (!done) continue;
     if (interrupted) {
       await withdrawBootRecords(rt.db.knex, node.id);
-      provisionMoved(node, done);
+      provisionMoved(rt, node, done, 'fail');
     }
     freed++;
     conductorTakeovers.inc({ conductor: rt.host, interrupted: String(interrupted) });

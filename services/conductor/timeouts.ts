@@ -45,7 +45,7 @@ export async function checkTimeouts(rt: Runtime): Promise<number> {
       (trx) => withdrawBootRecords(trx, node.id));
       if (!changed) continue;
       failed++;
-      provisionMoved(node, changed);
+      provisionMoved(rt, node, changed, 'fail');
     }
   }
   return failed;

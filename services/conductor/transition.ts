@@ -18,7 +18,7 @@ function moveFields(node: Moving, event: ProvisionEvent): Partial<NodeRecord> {
 export async function transition(ctx: NodeTask, event: ProvisionEvent, why: string, extra: Partial<NodeRecord> = {}): Promise<void> {
   const before = ctx.node;
   await ctx.saveAndNote({ ...moveFields(before, event), ...extra }, (node) => `${why}: "${before.provision_state}" -> "${node.provision_state}"`);
-  provisionMoved(before, ctx.node);
+  provisionMoved(ctx.runtime, before, ctx.node, event);
 }
 
 /**
@@ -42,5 +42,5 @@ export async function fail(ctx: NodeTask, message: string, extra: Partial<NodeRe
   // Withdrawn first: netboot never sees a failed node that still boots its ramdisk.
   await withdrawBootRecords(ctx.knex, ctx.node.id);
   await ctx.saveAndNote({ ...failureFields(before, message), ...extra }, (node) => `${message} ("${before.provision_state}" -> "${node.provision_state}")`, 'error');
-  provisionMoved(before, ctx.node);
+  provisionMoved(ctx.runtime, before, ctx.node, 'fail');
 }

@@ -18,6 +18,7 @@ import { runNodeTask } from '../tasks.ts';
 import { BOOL, coerceBooleans } from '../validation.ts';
 import { requireEndpoint, requireVersion } from '../version.ts';
 import { lockedOrChanged } from './nodes.ts';
+import { emitNode } from '../../notifications/index.ts';
 
 /** The registry fields of a BIOS setting (API 1.74). */
 const BIOS_REGISTRY_FIELDS = ['attribute_type', 'allowable_values', 'lower_bound', 'max_length', 'min_length', 'read_only', 'reset_required', 'unique', 'upper_bound'] as const;
@@ -41,8 +42,14 @@ async function setMaintenance(req: Req<{ reason?: string } | undefined>, reply: 
   const node = await findNodeOr404(ctx.db.knex, req.params.ident);
   const reason = on ? (req.body?.reason ?? null) : null;
   const fields: Partial<NodeRecord> = on ? { maintenance: true, maintenance_reason: reason } : { maintenance: false, maintenance_reason: null, fault: null };
+  // Ironic's maintenance_set.start|end|error, from the API.
+  emitNode(ctx.db.knex, { service: 'api' }, 'maintenance_set', 'start', 'info', 'NodePayload', node);
   const updated = await updateNode(ctx.db.knex, node.id, fields, { reservation: null });
-  if (!updated) throw await lockedOrChanged(ctx, node, req.params.ident);
+  if (!updated) {
+    emitNode(ctx.db.knex, { service: 'api' }, 'maintenance_set', 'error', 'error', 'NodePayload', node);
+    throw await lockedOrChanged(ctx, node, req.params.ident);
+  }
+  emitNode(ctx.db.knex, { service: 'api' }, 'maintenance_set', 'end', 'info', 'NodePayload', updated);
   await recordHistory(ctx.db.knex, node.id, { event: on ? `Maintenance set${reason ? `: ${reason}` : ''}` : 'Maintenance unset', event_type: 'maintenance' });
   if (!on) await ctx.db.notify(WORK_CHANNEL, String(node.id));
   return accepted(reply, `${baseUrl(req, ctx.config)}/v1/nodes/${node.uuid}/maintenance`);

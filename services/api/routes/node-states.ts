@@ -17,6 +17,7 @@ import { requireVersion } from '../version.ts';
 import { askProvision, verbOf, type ProvisionBody } from '../provision-verbs.ts';
 import { lockedOrChanged } from './nodes.ts';
 import { runbookRequest } from './runbooks.ts';
+import { emitProvisionSet } from '../../notifications/node-events.ts';
 
 const STEP = { type: 'object', required: ['interface', 'step'], properties: { interface: { type: 'string' }, step: { type: 'string' }, args: { type: 'object' }, priority: { type: 'integer' }, order: { type: 'integer' } } };
 
@@ -73,6 +74,7 @@ async function provisionHandler(req: Req<ProvisionRequest>, reply: FastifyReply,
   }
   const updated = await updateNode(ctx.db.knex, node.id, asked.fields, { provision_state: node.provision_state, reservation: null });
   if (!updated) throw await lockedOrChanged(ctx, node, ident);
+  emitProvisionSet(ctx.db.knex, { service: 'api' }, node, updated, event);
   await recordHistory(ctx.db.knex, node.id, { ...asked.history, event_type: 'provisioning' });
   if (asked.task) await enqueueTask(ctx.db, node.id, asked.task.kind, asked.task.args);
   else await ctx.db.notify(WORK_CHANNEL, String(node.id));

@@ -19,6 +19,10 @@ import { checkFieldVersions, checkNodeFields, NODE_CREATE_SCHEMA, normalizeCondu
 import { loadRelations, NODE_FIELD_VERSIONS, renderNode, visibleNodeFields } from '../nodeView.ts';
 import { isUniqueViolation } from '../validation.ts';
 import { requireVersion } from '../version.ts';
+import { emitNode, notificationsOn } from '../../notifications/index.ts';
+import { traitsOfNode } from '../../../db/traits.ts';
+
+const API = { service: 'api' } as const;
 
 const NOT_COLUMNS = new Set(['links', 'ports', 'states', 'portgroups', 'volume', 'chassis_uuid', 'allocation_uuid', 'traits']);
 const NODE_COLUMNS = new Set(Object.keys(NODE_FIELD_VERSIONS).filter((f) => !NOT_COLUMNS.has(f)));
@@ -145,6 +149,7 @@ async function createNodeHandler(req: FastifyRequest, reply: FastifyReply, ctx: 
     throw err;
   }
   await recordHistory(ctx.db.knex, node.id, { event: `Node created with driver ${hw.name} in state ${node.provision_state}`, event_type: 'provisioning' });
+  emitNode(ctx.db.knex, API, 'create', 'end', 'info', 'NodeCRUDPayload', node);
   const base = baseUrl(req, ctx.config);
   reply.code(201).header('Location', `${base}/v1/nodes/${node.uuid}`);
   return showNode(req, ctx, node);
@@ -167,6 +172,7 @@ async function patchNodeHandler(req: FastifyRequest<{ Params: { ident: string } 
     throw err;
   }
   if (!updated) throw await lockedOrChanged(ctx, node, ident);
+  emitNode(ctx.db.knex, API, 'update', 'end', 'info', 'NodeCRUDPayload', updated);
   if (wakes) await ctx.db.notify(WORK_CHANNEL, String(node.id));
   return showNode(req, ctx, updated);
 }
@@ -192,7 +198,10 @@ async function deleteNodeHandler(req: FastifyRequest<{ Params: { ident: string }
     );
   }
   if (node.reservation) throw await lockedOrChanged(ctx, node, ident);
+  // The traits go with the node: read them first, when someone listens.
+  const traits = notificationsOn() ? await traitsOfNode(ctx.db.knex, node.id) : [];
   if (!(await deleteNode(ctx.db.knex, node.id, { reservation: null }))) throw await lockedOrChanged(ctx, node, ident);
+  emitNode(ctx.db.knex, API, 'delete', 'end', 'info', 'NodeCRUDPayload', node, {}, traits);
   return noContent(reply);
 }
 
