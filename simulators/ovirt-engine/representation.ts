@@ -10,13 +10,12 @@ export type Value = string | number | boolean | Date | null | undefined | Tree |
 
 const ATTRIBUTES = new Set(['id', 'href', 'rel']);
 /** Elements that are lists wherever they appear in what clients send (a list of one is still a list). */
-const LIST_ELEMENTS = new Set(['device', 'link', 'vm']);
+const LIST_ELEMENTS = new Set(['device', 'link']);
 
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true, suppressBooleanAttributes: false });
 const parser = new XMLParser({
   ignoreAttributes: false, attributeNamePrefix: '', parseTagValue: false, parseAttributeValue: false, trimValues: true,
-  // Not the root: a PUT's <vm> is the body itself.
-  isArray: (name, jpath) => LIST_ELEMENTS.has(name) && String(jpath).includes('.'),
+  isArray: (name) => LIST_ELEMENTS.has(name),
 });
 
 /** The tree in fast-xml-parser's builder form: attributes prefixed, the rest as elements. */

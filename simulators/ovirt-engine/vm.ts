@@ -2,7 +2,9 @@
 // QEMU one). Its status follows the model's VmStatus: a start goes wait_for_launch → powering_up →
 // up, a shutdown powering_down → down, a reboot reboot_in_progress → up, each step `stepMs` long;
 // otherwise it is up or down as the machine is, so a machine that powers itself off (the deploy
-// agent) shows down. The boot order is the machine's boot device, kept as the Engine keeps it.
+// agent) shows down. The boot order is the machine's boot device, kept as the Engine keeps it; a
+// start's run-once devices hold for that run (guest reboots included) and the VM's order comes back
+// at the next start.
 import type { MachineBootDevice, SimulatedMachine } from '../machine.ts';
 import type { Tree } from './representation.ts';
 
@@ -21,6 +23,8 @@ export class SimVm {
   /** The transitional status a running action holds, if any. */
   private phase: string | null = null;
   private devices: OvirtBootDevice[] = ['hd'];
+  /** The run-once devices of the VM's current run, if it was started with some. */
+  private runOnce: OvirtBootDevice[] | null = null;
   private timers = new Set<NodeJS.Timeout>();
   private startTime: number | null = null;
   private stopTime: number | null = Date.now();
@@ -46,9 +50,13 @@ export class SimVm {
     return [...this.devices];
   }
 
-  /** The new boot order; the machine boots its first device from now on. */
+  /** The new boot order; the machine boots its first device from now on, unless a run-once run holds it. */
   setBootDevices(devices: OvirtBootDevice[]): void {
     this.devices = devices;
+    if (!this.runOnce) this.bootFrom(devices);
+  }
+
+  private bootFrom(devices: OvirtBootDevice[]): void {
     this.machine.setBootOverride({ device: MACHINE_DEVICE[devices[0]], persistent: true });
   }
 
@@ -65,7 +73,8 @@ export class SimVm {
     this.cancelSteps();
     switch (action) {
       case 'start':
-        if (once?.length) this.machine.setBootOverride({ device: MACHINE_DEVICE[once[0]], persistent: false });
+        this.runOnce = once?.length ? once : null;
+        this.bootFrom(this.runOnce ?? this.devices);
         this.startTime = Date.now();
         this.steps([['wait_for_launch', async () => this.machine.power('on')], ['powering_up', async () => undefined]]);
         return;
@@ -86,8 +95,8 @@ export class SimVm {
   private stopped(): void {
     this.stopTime = Date.now();
     this.startTime = null;
-    // A run-once boot device lasts one run; the VM's own boot order comes back.
-    this.machine.setBootOverride({ device: MACHINE_DEVICE[this.devices[0]], persistent: true });
+    this.runOnce = null;
+    this.bootFrom(this.devices);
   }
 
   /** Each [status, work]: the VM shows `status`, then after stepMs the work runs and the next step begins. */
@@ -152,7 +161,7 @@ export class SimVm {
       stateless: false,
       type: 'server',
       next_run_configuration_exists: false,
-      run_once: false,
+      run_once: this.runOnce !== null,
       start_time: this.startTime === null ? undefined : new Date(this.startTime),
       stop_time: up || this.stopTime === null ? undefined : new Date(this.stopTime),
       status,
