@@ -98,8 +98,10 @@ export class EngineClient {
       });
       const body = isObject(res.data) ? res.data : {};
       if (res.status === 200 && typeof body.access_token === 'string' && body.access_token) return body.access_token;
-      const said = [body.error_code, body.error].filter((s) => typeof s === 'string' && s).join(': ') || faultText(res.data) || 'no token in the answer';
-      throw new OvirtError(`${this.label} refused the SSO login of ${this.info.username}: ${said} (HTTP ${res.status})`, res.status);
+      const refusal = [body.error_code, body.error].filter((s) => typeof s === 'string' && s).join(': ');
+      if (refusal) throw new OvirtError(`${this.label} refused the SSO login of ${this.info.username}: ${refusal} (HTTP ${res.status})`, res.status);
+      const said = faultText(res.data) || (res.status === 200 ? 'no access_token in the answer' : '');
+      throw new OvirtError(`${this.label}: SSO login of ${this.info.username} failed${said ? `: ${said}` : ''} (HTTP ${res.status})`, res.status);
     })().then((token) => (this.token = token)).finally(() => { this.login = null; });
     return this.login;
   }
