@@ -85,7 +85,7 @@ interface DemoOptions { nodes: string; bmc: string; exit?: boolean; keepData?: b
 async function runDemo(opts: DemoOptions): Promise<void> {
   const count = Number(opts.nodes);
   if (!Number.isInteger(count) || count < 1 || count > 200) throw new Error(`--nodes must be a whole number from 1 to 200, got "${opts.nodes}"`);
-  if (!['redfish', 'ipmi', 'irmc'].includes(opts.bmc)) throw new Error(`--bmc must be redfish, ipmi or irmc, got "${opts.bmc}"`);
+  if (!['redfish', 'ipmi', 'irmc', 'ovirt'].includes(opts.bmc)) throw new Error(`--bmc must be redfish, ipmi, irmc or ovirt, got "${opts.bmc}"`);
   const config = loadConfig();
   // The demo's rack is new each run, so it gets a database of its own (unless one is given).
   const demoDir = path.join(config.dataDir, 'demo');
@@ -169,7 +169,7 @@ export function registerDemoCommand(program: Command): void {
     .command('demo')
     .description('The main job: all-in-one on SQLite with a virtual rack of simulated servers, taken from enroll to active with a real qcow2 image')
     .option('-n, --nodes <count>', 'how many simulated servers', '4')
-    .option('--bmc <kind>', 'BMC of the simulated servers: redfish, ipmi or irmc (a Fujitsu iRMC each)', 'redfish')
+    .option('--bmc <kind>', 'BMC of the simulated servers: redfish, ipmi, irmc (a Fujitsu iRMC each) or ovirt (VMs of an oVirt Engine)', 'redfish')
     .option('--exit', 'exit when the cycle ends (status 0 only if every node reached active) instead of serving the API')
     .option('--keep-data', 'keep the previous demo database and disks (default: start afresh under data/demo)')
     .action((opts: DemoOptions) => runDemo(opts));
