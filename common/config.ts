@@ -118,6 +118,12 @@ export interface AnvilConfig {
   };
   /** `tls`: cert and key (PEM files) make the image server (images nodes download) serve HTTPS. */
   images: { cacheDir: string; cacheMaxBytes: number; tls?: { cert?: string; key?: string } };
+  /** The web console at /console/ (services/api/console): `enabled` false serves none of it. */
+  console: {
+    enabled: boolean;
+    /** Milliseconds between reads of SQLite's change sequence; on PostgreSQL, how long NOTIFYs are gathered. */
+    changeIntervalMs: number;
+  };
   /** Role-specific sections parsed by their own modules (e.g. netboot). */
   netboot?: Record<string, unknown>;
   /** The switch network interface's networks and switches (drivers/switch/config.ts). */
@@ -189,6 +195,7 @@ export function defaultConfig(cwd = process.cwd()): AnvilConfig {
     images: { cacheDir: path.join(dataDir, 'images'), cacheMaxBytes: 20 * 1024 ** 3, tls: { cert: undefined, key: undefined } },
     metrics: { enabled: true, listen: undefined, sensors: false, sensorInterval: 60 },
     notifications: { transportUrl: undefined, level: undefined, topics: ['ironic_versioned_notifications'], exchange: 'ironic', bufferSize: 10_000, reconnectInterval: 1 },
+    console: { enabled: true, changeIntervalMs: 200 },
     log: { level: 'info', pretty: Boolean(process.stdout.isTTY) },
   };
 }
@@ -247,6 +254,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; cwd?:
   if (env.ANVIL_CONDUCTOR_HOSTNAME) config.conductor.hostname = env.ANVIL_CONDUCTOR_HOSTNAME;
   if (env.ANVIL_CONDUCTOR_GROUP !== undefined) config.conductor.group = env.ANVIL_CONDUCTOR_GROUP.toLowerCase();
   if (env.ANVIL_LOG_LEVEL) config.log.level = env.ANVIL_LOG_LEVEL;
+  if (env.ANVIL_CONSOLE) config.console.enabled = !/^(0|false|off|no)$/i.test(env.ANVIL_CONSOLE);
   if (env.ANVIL_AUTH_STRATEGY) config.auth.strategy = env.ANVIL_AUTH_STRATEGY as AuthStrategy;
   if (env.ANVIL_HTTP_BASIC_USER_FILE) config.auth.userFile = env.ANVIL_HTTP_BASIC_USER_FILE;
   if (env.ANVIL_POLICY_FILE) config.auth.policyFile = env.ANVIL_POLICY_FILE;

@@ -14,7 +14,7 @@ declare -A NEED=(
   [qemu-img]=qemu-utils [xorriso]=xorriso [genisoimage]=genisoimage [isoinfo]=genisoimage
   [qemu-system-x86_64]=qemu-system-x86 [ip]=iproute2 [busybox]=busybox-static [tcpdump]=tcpdump
   [sfdisk]=fdisk [mkfs.ext4]=e2fsprogs [debugfs]=e2fsprogs [file]=file [radvd]=radvd [dnsmasq]=dnsmasq-base [curl]=curl
-  [zstd]=zstd [strip]=binutils [htpasswd]=apache2-utils [openssl]=openssl [keystone-manage]=python3-keystone [sysctl]=procps
+  [zstd]=zstd [strip]=binutils [htpasswd]=apache2-utils [chromium]=chromium [openssl]=openssl [keystone-manage]=python3-keystone [sysctl]=procps
   [ovs-vsctl]=openvswitch-switch [ovs-vswitchd]=openvswitch-switch [ovsdb-server]=openvswitch-switch [sshd]=openssh-server [ssh-keygen]=openssh-client
   [prometheus]=prometheus [promtool]=prometheus
 )
@@ -40,6 +40,13 @@ node_prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# The web console (console/) is bundled here, at install time, so nothing is fetched when it is served;
+# again whenever a source is newer than the bundle.
+if [ ! -f console/dist/index.html ] || [ -n "$(find console/src console/index.html console/vite.config.ts package-lock.json -newer console/dist/index.html 2>/dev/null | head -1)" ]; then
+  echo "setup: building the web console"
+  npm run --silent build:console
 fi
 
 [ "${1:-}" = "--no-postgres" ] || bash scripts/setup-postgres.sh

@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "== typecheck"
 npx tsc --noEmit
+npx tsc --noEmit -p console
 echo "== tests"
 report=$(mktemp)
 status=0

@@ -38,6 +38,7 @@ import { conductorRoutes } from './routes/conductors.ts';
 import { allocationRoutes } from './routes/allocations.ts';
 import { ramdiskRoutes } from './routes/ramdisk.ts';
 import { netbootRoutes } from '../netboot/api.ts';
+import { consoleRoutes } from './console/plugin.ts';
 
 export type ApiPlugin = FastifyPluginAsync<ApiContext>;
 
@@ -116,7 +117,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
   app.setNotFoundHandler((req, reply) => sendError(new NotFound('The resource could not be found.'), req, reply));
 
   const ctx: ApiContext = { db: opts.db, config: opts.config, logger: opts.logger, taskTimeoutMs: opts.taskTimeoutMs ?? (opts.config.conductor.taskTimeout + 5) * 1000 };
-  registerAuth(app, ctx);
+  const auth = registerAuth(app, ctx);
   await registerOpenApi(app);
   if (opts.config.metrics.enabled) registerMetrics(app, opts.db);
   const releaseNotifications = acquireNotifications(opts.config, opts.logger);
@@ -125,5 +126,6 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
   for (const prefix of ['/v1', '']) {
     for (const plugin of ROUTE_PLUGINS) await app.register(plugin, { ...ctx, prefix });
   }
+  if (opts.config.console.enabled) await app.register(consoleRoutes, { ...ctx, policy: auth.policy });
   return app;
 }

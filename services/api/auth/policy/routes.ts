@@ -201,6 +201,16 @@ export const ROUTE_POLICIES: Record<string, RoutePolicy> = {
   'POST /networks': { rules: [], special: 'networkCreate' },
   'DELETE /networks/:ident': { rules: ['anvil:network:delete'], target: 'network' },
 
+  // The web console (services/api/console): its files and sign-in are public; its calls are the node list's.
+  'GET /console': { public: true, rules: [] },
+  'GET /console/*': { public: true, rules: [] },
+  'GET /console/api/config': { public: true, rules: [] },
+  'POST /console/api/sign-in': { public: true, rules: [] },
+  'GET /console/api/session': { rules: [] },
+  'GET /console/api/fleet': { rules: [], list: 'node', redactNodes: true },
+  'GET /console/api/events': { rules: [], list: 'node' },
+  'GET /console/api/picture': { rules: [], list: 'node' },
+
   'GET /netboot/subnets': { rules: ['anvil:netboot:get'] },
   'POST /netboot/subnets': { rules: ['anvil:netboot:update'] },
   'DELETE /netboot/subnets/:name': { rules: ['anvil:netboot:update'] },
