@@ -168,7 +168,7 @@ export function Fleet() {
                   <span class={`c-health h-${health(n).level}`}>{health(n).text}</span>
                   <span class="c-owner">{n.owner ?? ''}</span>
                   <span class="c-error" title={n.last_error ?? ''}>{n.last_error ?? ''}</span>
-                  <span class="c-when">{ago(n.updated_at)}</span>
+                  <span class="c-when">{ago(n.updated_at ?? n.provision_updated_at)}</span>
                 </>
               ) : <span class="loading">…</span>}
             </div>

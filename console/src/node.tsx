@@ -69,7 +69,7 @@ function Hardware(props: { inventory: Json | null; note: string; ports: Json[] }
 
 function Timeline(props: { history: Json[] }) {
   return (
-    <section class="card">
+    <section class="card wide">
       <h3>History</h3>
       <ol class="timeline" data-testid="timeline">
         {[...props.history].reverse().map((h) => (

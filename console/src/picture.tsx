@@ -26,7 +26,7 @@ function ByState(props: { p: Picture }) {
   const bw = W / props.p.series.length;
   return (
     <figure class="card chart">
-      <figcaption>Nodes by state, last {Math.round((props.p.now - props.p.since) / 3600_000)} h</figcaption>
+      <figcaption>Nodes by state since {new Date(props.p.since).toLocaleString()}</figcaption>
       <svg viewBox={`0 0 ${W} ${H + 20}`} role="img" aria-label="nodes by state over time">
         {props.p.series.map((s, i) => {
           let y = H;

@@ -16,6 +16,11 @@ export interface FleetPicture {
 
 const FAILURE = /failed$|^error$/;
 
+/** A failed operation: a failure state, or a verification that sent the node back to enroll (Ironic has no `verify failed`). */
+function failed(t: Transition): boolean {
+  return FAILURE.test(t.to_state) || (t.from_state === 'verifying' && t.to_state === 'enroll');
+}
+
 /** An error text without what differs from node to node (uuids, addresses, numbers), so alike failures group. */
 export function failureReason(text: string | null): string {
   if (!text) return 'no error recorded';
@@ -26,7 +31,9 @@ export function failureReason(text: string | null): string {
     .slice(0, 160);
 }
 
-export function fleetPicture(current: Record<string, number>, transitions: readonly Transition[], now: number, since: number, samples = 48): FleetPicture {
+export function fleetPicture(current: Record<string, number>, transitions: readonly Transition[], now: number, window: number, samples = 48): FleetPicture {
+  // A fleet younger than the window is drawn from its first transition, not as one bar at the end.
+  const since = Math.max(window, Math.min(now - 60_000, (transitions[0]?.at ?? window) - 1000));
   const step = (now - since) / (samples - 1);
   const counts = { ...current };
   const series: FleetPicture['series'] = [];
@@ -52,7 +59,7 @@ export function fleetPicture(current: Record<string, number>, transitions: reado
       deploys.push({ node: t.node_uuid, seconds: (t.at - deployStart.get(t.node_uuid)!) / 1000, at: t.at });
       deployStart.delete(t.node_uuid);
     } else if (t.to_state === 'deploy failed') deployStart.delete(t.node_uuid);
-    if (FAILURE.test(t.to_state)) {
+    if (failed(t)) {
       const reason = failureReason(t.last_error);
       const key = `${t.to_state}\n${reason}`;
       const f = failures.get(key) ?? { state: t.to_state, reason, count: 0 };

@@ -71,14 +71,16 @@ for (const s of streams) s.destroy();
       prefix: '/console/',
       // Vite names assets by their content hash: they never change under one name.
       setHeaders: (res, file) => res.setHeader('cache-control', file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache'),
+      index: false,
     });
+    // The router ignores trailing slashes, so the wildcard never sees /console/ itself: this serves it (and /console).
+    app.get('/console/', (_req, reply) => reply.sendFile('index.html'));
   } else {
     opts.logger.warn(`the web console is not built (${CONSOLE_DIST}): run npm run build:console`);
     app.get('/console/*', async () => {
       throw new AnvilError('The web console is not built: run `npm run build:console` (scripts/setup.sh does it at install time).', 503, 'ServiceUnavailable');
     });
   }
-  app.get('/console', async (_req, reply) => reply.redirect('/console/'));
 
   app.get('/console/api/config', async () => ({ auth: opts.config.auth.strategy }));
 
