@@ -44,7 +44,7 @@ async function listenApi(db: Database, config: AnvilConfig, logger: Logger): Pro
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.api.port;
   const url = displayUrl(config.api.host, port, Boolean(config.api.tls.cert));
-  logger.info(`API listening on ${url}`);
+  logger.info(`API listening on ${url}${config.console.enabled ? `; web console at ${url}/console/` : ''}`);
   return { url, close: () => app.close() };
 }
 

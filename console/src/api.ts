@@ -91,7 +91,7 @@ export function onNodes(fn: Listener): () => void {
 export async function runEventStream(onState: (s: 'live' | 'down') => void, signal: AbortSignal): Promise<void> {
   while (!signal.aborted) {
     try {
-      const res = await fetch('/console/api/events', { headers: authHeaders(), signal });
+      const res = await fetch('/console/api/events', { headers: { accept: 'text/event-stream', ...authHeaders() }, signal });
       if (!res.ok || !res.body) throw new ApiError(res.status, `event stream: HTTP ${res.status}`);
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';

@@ -13,7 +13,7 @@ export const OPENAPI_PATH = '/v1/openapi.json';
 const RULE_DESCRIPTIONS = new Map(RULE_DEFAULTS.map((r) => [r.name, r.description]));
 
 /** Anvil's own resources, not in Ironic's API; tagged so clients can tell them apart. */
-const ANVIL_EXTENSIONS = ['/v1/netboot', '/v1/networks', '/metrics', OPENAPI_PATH];
+const ANVIL_EXTENSIONS = ['/v1/netboot', '/v1/networks', '/metrics', OPENAPI_PATH, '/console/api/'];
 
 /** Served only at the root, as Prometheus expects; every other route is also under /v1. */
 const ROOT_ONLY = new Set(['/metrics']);
@@ -69,7 +69,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     // The routes are served twice, under /v1 and without it (Ironic's bookmark links); document /v1 once.
     transform: ({ schema, url, route }) => {
       const method = [route.method].flat()[0] as string;
-      if ((!url.startsWith('/v1') && !ROOT_ONLY.has(url)) || method === 'HEAD') return { schema: { ...schema, hide: true } as typeof schema, url };
+      if ((!url.startsWith('/v1') && !ROOT_ONLY.has(url) && !url.startsWith('/console/api/')) || method === 'HEAD') return { schema: { ...schema, hide: true } as typeof schema, url };
       const policy = ROUTE_POLICIES[routeKey(method, url)];
       const rules = policy && typeof policy.rules !== 'function' ? [...policy.rules] : [];
       const segment = url.split('/')[2] || 'root';
@@ -82,7 +82,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         'x-policy-rules': typeof policy?.rules === 'function' ? 'depends on the request (see docs/security.md)' : rules,
         security: policy?.public ? [] : [{ basic: [] }, { keystone: [] }],
         headers: VERSION_HEADER,
-        querystring: method === 'GET' && policy?.list ? PAGING : schema?.querystring,
+        querystring: method === 'GET' && policy?.list && !url.startsWith('/console/') ? PAGING : schema?.querystring,
         response: { '2XX': { description: 'Success', type: 'object' }, '4XX': ERROR, '5XX': ERROR },
       };
       return { schema: doc as typeof schema, url };

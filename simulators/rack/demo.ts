@@ -105,6 +105,7 @@ async function runDemo(opts: DemoOptions): Promise<void> {
 
   const anvil = await startAllInOne(config, logger);
   say(`${stamp()} API listening on ${anvil.apiUrl}; HTTP boot on ${anvil.netbootUrl}`);
+  if (config.console.enabled) say(`${stamp()} web console: ${anvil.apiUrl}/console/ (open it to watch the servers live)`);
   const rack = await VirtualRack.start({ machines: count, apiUrl: anvil.apiUrl!, netbootUrl: anvil.netbootUrl, diskDir: path.join(demoDir, 'disks'), logger, bmc: opts.bmc as RackBmc });
   rack.on('event', (e: RackEvent) => {
     if (e.kind === 'netboot') say(`${stamp()} ${e.machine}: PXE boot from ${e.mac} → ${e.purpose} ramdisk, agent starting`);
@@ -159,6 +160,7 @@ async function runDemo(opts: DemoOptions): Promise<void> {
   if (opts.exit) return stop(ok ? 0 : 1);
   say(`Anvil keeps serving the API on ${anvil.apiUrl}; try:`);
   say(`  baremetal --os-auth-type none --os-endpoint ${anvil.apiUrl} node list`);
+  if (config.console.enabled) say(`  the web console: ${anvil.apiUrl}/console/`);
   say('Ctrl-C stops it.');
   process.once('SIGINT', () => void stop(0));
   process.once('SIGTERM', () => void stop(0));

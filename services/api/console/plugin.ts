@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
-import { AnvilError, InvalidInput } from '../../../common/errors.ts';
+import { AnvilError, InvalidInput, NotAcceptable } from '../../../common/errors.ts';
 import { FLEET_SORT_KEYS, fleetPage, stateCounts, transitionsSince, type FleetFilter, type FleetRow, type FleetSortKey } from '../../../db/console.ts';
 import { redactNodes } from '../auth/redact.ts';
 import type { Policy } from '../auth/policy/enforcer.ts';
@@ -130,6 +130,8 @@ for (const s of streams) s.destroy();
   // Server-sent events: `ready` once subscribed (a client loads its page after it, so it misses
   // nothing), then `nodes` with the changed rows the caller may see, redacted as /v1 redacts them.
   app.get('/console/api/events', async (req, reply) => {
+    // Only a client that asks for a stream gets one (EventSource and the console do); anything else gets an answer.
+    if (!String(req.headers.accept ?? '').includes('text/event-stream')) throw new NotAcceptable('This is a stream of server-sent events: ask for it with "Accept: text/event-stream".');
     const { identity, project } = req.auth;
     reply.hijack();
     const res = reply.raw;

@@ -15,7 +15,7 @@ function readEvents(url: string, until: (event: string, data: any) => boolean): 
   const events = new Promise<{ event: string; data: any }[]>((resolve, reject) => {
     const seen: { event: string; data: any }[] = [];
     let buffer = '';
-    const req = http.get(url, { agent: false }, (res) => {
+    const req = http.get(url, { agent: false, headers: { accept: 'text/event-stream' } }, (res) => {
       gotHeaders(res.headers);
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
@@ -70,6 +70,7 @@ describe.each(BACKENDS)('console API (%s)', (backend) => {
   });
 
   it('streams the changes a conductor writes to the database, and deletions', async () => {
+    expect((await h.call('GET', '/console/api/events')).status).toBe(406);
     const stream = readEvents(`${base}/console/api/events`, (event, data) => event === 'nodes' && data.deleted.includes(uuids[24]));
     expect((await stream.headers)['content-type']).toMatch(/^text\/event-stream/);
     // Written straight through db/, as a conductor writes: the API is not told.
