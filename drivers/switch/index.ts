@@ -10,25 +10,27 @@ import { internalInfo, withInternalInfo } from '../internal-info.ts';
 import { networkConfig, type NetworkConfig, type NodePurpose, type SwitchConfig } from './config.ts';
 import { fakeSwitch } from './fake.ts';
 import { ovsSwitch } from '../ovs/index.ts';
+import { sshSwitch } from '../ssh-switch/index.ts';
 import { isolatedBatch, linkOf, plan } from './plan.ts';
 import { describeVlans, type SwitchBatch, type SwitchDriver } from './types.ts';
 
 /** Switch drivers by kind (network.switches.NAME.driver). */
-const DRIVER_KINDS: Record<string, (cfg: SwitchConfig) => SwitchDriver> = {
+const DRIVER_KINDS: Record<string, (cfg: SwitchConfig, isolationVlan: number) => SwitchDriver> = {
   fake: fakeSwitch,
   ovs: ovsSwitch,
+  ssh: sshSwitch,
 };
 
 /** Open drivers (sessions, sockets), one per configured switch (keyed by its whole configuration). */
 const open = new Map<string, SwitchDriver>();
 
-function driverFor(cfg: SwitchConfig): SwitchDriver {
+function driverFor(cfg: SwitchConfig, isolationVlan: number): SwitchDriver {
   const key = JSON.stringify(cfg);
   let d = open.get(key);
   if (!d) {
     const make = DRIVER_KINDS[cfg.driver];
     if (!make) throw new InvalidInput(`Switch ${cfg.name} has driver "${cfg.driver}"; the switch drivers are ${Object.keys(DRIVER_KINDS).join(', ')}`);
-    d = make(cfg);
+    d = make(cfg, isolationVlan);
     open.set(key, d);
   }
   return d;
@@ -67,7 +69,7 @@ async function attach(ctx: TaskContext, purpose: NetworkPurpose): Promise<void> 
   const done: { driver: SwitchDriver; previous: SwitchBatch | undefined; applied: SwitchBatch }[] = [];
   for (const name of [...batches.keys()].sort()) {
     const batch = batches.get(name)!;
-    const driver = driverFor(cfg.switches.find((s) => s.name === name)!);
+    const driver = driverFor(cfg.switches.find((s) => s.name === name)!, cfg.isolationVlan);
     const previous = state?.batches[name];
     try {
       await driver.apply(batch, previous, ctx.signal);
