@@ -76,41 +76,39 @@ await page.getByLabel('Search').fill('');
 await page.getByText(`${NODES} nodes`).waitFor();
 await page.locator('.row[data-uuid]').first().waitFor();
 
-// Records, in the page, when rows' data-state attributes turn to `state`.
-await page.evaluate(() => {
-  const w = window as any;
-  w.__watch = (state: string) => {
-    w.__first = 0;
-    w.__last = 0;
-    const rows = () => [...document.querySelectorAll('.viewport .row[data-uuid]')] as HTMLElement[];
+// Records, in the page, when rows' data-state attributes turn to `state` (a string: tsx's helpers do not exist in the page).
+await page.evaluate(`
+  window.__watch = (state) => {
+    window.__first = 0;
+    window.__last = 0;
+    const rows = () => [...document.querySelectorAll('.viewport .row[data-uuid]')];
     const visible = rows().length;
-    const check = () => {
+    window.__observer = new MutationObserver(() => {
       const done = rows().filter((r) => r.dataset.state === state).length;
-      if (done > 0 && !w.__first) w.__first = Date.now();
-      if (done === visible && !w.__last) {
-        w.__last = Date.now();
-        w.__observer.disconnect();
+      if (done > 0 && !window.__first) window.__first = Date.now();
+      if (done === visible && !window.__last) {
+        window.__last = Date.now();
+        window.__observer.disconnect();
       }
-    };
-    w.__observer = new MutationObserver(check);
-    w.__observer.observe(document.querySelector('.viewport')!, { subtree: true, attributes: true, attributeFilter: ['data-state'], childList: true });
+    });
+    window.__observer.observe(document.querySelector('.viewport'), { subtree: true, attributes: true, attributeFilter: ['data-state'], childList: true });
     return visible;
   };
-});
+`);
 
 const changed = uuids.slice(0, CHANGES);
 const results: { stream: number; first: number; last: number; visible: number }[] = [];
 for (let r = 0; r < ROUNDS; r++) {
   const state = r % 2 ? 'manageable' : 'available';
-  const visible = await page.evaluate((s) => (window as any).__watch(s), state);
+  const visible = await page.evaluate(`window.__watch(${JSON.stringify(state)})`) as number;
   const streamed = new Promise<number>((resolve) => (streamWaiter = { want: CHANGES, seen: 0, done: resolve }));
   await db.knex.transaction(async (trx) => {
     for (let i = 0; i < changed.length; i += 500) await trx('nodes').whereIn('uuid', changed.slice(i, i + 500)).update({ provision_state: state, updated_at: now() });
   });
   const committed = Date.now();
   const streamAt = await streamed;
-  await page.waitForFunction(() => (window as any).__last > 0, undefined, { timeout: 60_000 });
-  const { first, last } = await page.evaluate(() => ({ first: (window as any).__first as number, last: (window as any).__last as number }));
+  await page.waitForFunction('window.__last > 0', undefined, { timeout: 60_000 });
+  const { first, last } = await page.evaluate('({ first: window.__first, last: window.__last })') as { first: number; last: number };
   results.push({ stream: streamAt - committed, first: first - committed, last: last - committed, visible });
   await new Promise((res) => setTimeout(res, 1500));
 }

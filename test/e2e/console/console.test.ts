@@ -1,8 +1,8 @@
 // The web console in a real browser (Debian's chromium through playwright-core) against Anvil
 // all-in-one with a real Keystone: sign in as the system admin, enroll a node from the form,
 // manage and provide it from its page and deploy it from the fleet view's bulk bar, watching each
-// state arrive live (no reload); a Redfish node whose BMC refuses shows its last_error; a project
-// member signed in sees only its project's nodes. A screenshot of each page is written to
+// state arrive live (no reload); a CSV inventory uploaded; a Redfish node whose BMC refuses shows
+// its last_error; a project member signed in sees only its project's nodes. A screenshot of each page is written to
 // $ANVIL_SCREENSHOTS (docs/console when `npm run docs:screenshots` runs it), else to a temp folder.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -193,6 +193,25 @@ describe('web console in chromium', () => {
     await page.getByText('1 nodes').waitFor(WAIT);
     await expect(page.locator('.row[data-uuid] .c-error').first().textContent()).resolves.toMatch(/127\.0\.0\.1/);
     await page.getByLabel('with errors').uncheck();
+  });
+
+  it('enrolls an uploaded CSV inventory, leaving a node that exists alone', async () => {
+    await page.getByRole('link', { name: 'Enroll' }).click();
+    const csv = [
+      'name,driver,macs,resource_class',
+      'rack2-node01,fake-hardware,52:54:00:bb:00:01,baremetal',
+      '"rack2-node02",fake-hardware,"52:54:00:bb:00:02 52:54:00:bb:00:03",baremetal',
+      'rack1-node01,fake-hardware,,',
+    ].join('\n');
+    await page.getByLabel('Inventory file').setInputFiles({ name: 'rack2.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    const preview = page.getByTestId('inventory-preview');
+    await preview.waitFor(WAIT);
+    await page.getByRole('button', { name: 'Enroll 3 nodes' }).click();
+    await preview.getByText('exists already').waitFor(WAIT);
+    await expect(preview.getByText('enrolled', { exact: true }).count()).resolves.toBe(2);
+    await shot('enroll-upload');
+    const ports = await rest('GET', '/v1/nodes/rack2-node02/ports');
+    expect(ports.ports.map((p: { address: string }) => p.address).sort()).toEqual(['52:54:00:bb:00:02', '52:54:00:bb:00:03']);
   });
 
   it('draws the fleet picture', async () => {
