@@ -10,6 +10,7 @@ import { copyFile, mkdir, readdir, readFile, realpath, rename, rm, stat, writeFi
 import { dirname, join, relative, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { RAMDISK_PLUGIN_DIR } from '../deploy-agent/plugins.ts';
 import { execa } from 'execa';
@@ -369,10 +370,12 @@ async function pruneOutputs(outRoot: string, keep: string): Promise<void> {
   for (const b of old) await rm(join(outRoot, b.name), { recursive: true, force: true });
 }
 
-/** `npm run build:ramdisk`: builds and prints where the kernel and initramfs are. */
+/** `npm run build:ramdisk [-- --plugin FILE ...]`: builds and prints where the kernel and initramfs are. */
 async function main(): Promise<void> {
   const started = Date.now();
-  const ramdisk = await buildRamdisk({ log: (line) => process.stderr.write(`build-ramdisk: ${line}\n`) });
+  const { values } = parseArgs({ options: { plugin: { type: 'string', multiple: true } }, strict: true });
+  const extraPlugins = (values.plugin ?? []).map((p) => resolve(p));
+  const ramdisk = await buildRamdisk({ extraPlugins, log: (line) => process.stderr.write(`build-ramdisk: ${line}\n`) });
   const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
   process.stdout.write(
     `kernel    ${ramdisk.kernel} (${mb(ramdisk.kernelBytes)}, ${ramdisk.kernelVersion})\n` +

@@ -27,7 +27,9 @@ export interface AgentHarness {
   dir: string;
   call(method: string, p: string, body?: unknown, version?: string): Promise<{ status: number; body: Json }>;
   provision(uuid: string, target: string, extra?: Json): Promise<void>;
-  /** A fake-hardware node with a simulated machine (disk `diskBytes`), made available without cleaning. */
+  /** A fake-hardware node (direct deploy, `fields` over it) for a new simulated machine, with ports for its NICs (all, or all but the first). */
+  enroll(name: string, fields?: Json, opts?: { diskBytes?: number; nics?: 'all' | 'second' }): Promise<{ id: number; uuid: string; machine: MemoryMachine }>;
+  /** The same, made available without cleaning. */
   availableNode(name: string, fields?: Json, diskBytes?: number): Promise<{ id: number; uuid: string; machine: MemoryMachine }>;
   setInstanceInfo(uuid: string, fields: Json): Promise<void>;
   /** The node's history events, oldest first. */
@@ -35,10 +37,17 @@ export interface AgentHarness {
   close(): Promise<void>;
 }
 
-export async function startAgentHarness(backend: Backend, name: string, opts: { pluginDirs?: string[] } = {}): Promise<AgentHarness> {
+export interface AgentHarnessOptions {
+  pluginDirs?: string[];
+  /** Seconds the conductor waits for an agent (deployCallback, cleanCallback, serviceCallback); default 30. */
+  callbackTimeout?: number;
+}
+
+export async function startAgentHarness(backend: Backend, name: string, opts: AgentHarnessOptions = {}): Promise<AgentHarness> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `anvil-${name}-`));
   const t = await createTestDatabase(backend);
-  const config = testConfig(`${name}-${backend}`, { timeouts: { ...testConfig('x').conductor.timeouts, deployCallback: 30, cleanCallback: 30, serviceCallback: 30 } });
+  const wait = opts.callbackTimeout ?? 30;
+  const config = testConfig(`${name}-${backend}`, { timeouts: { ...testConfig('x').conductor.timeouts, deployCallback: wait, cleanCallback: wait, serviceCallback: wait } });
   config.images = { cacheDir: path.join(dir, 'cache'), cacheMaxBytes: 512 * MIB };
   Object.assign(config.agent, { powerOffWait: 0.5, powerOffPollInterval: 0.1, commandTimeout: 30 });
   const api: FastifyInstance = await createApiServer({ db: t.db, config, logger: silentLogger });
@@ -62,19 +71,25 @@ export async function startAgentHarness(backend: Backend, name: string, opts: { 
     const res = await call('PUT', `/v1/nodes/${uuid}/states/provision`, { target, ...extra });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
   };
+  const enroll: AgentHarness['enroll'] = async (nodeName, fields = {}, { diskBytes = 128 * MIB, nics = 'all' } = {}) => {
+    const machine = rack.addMachine(nodeName, diskBytes);
+    const created = await call('POST', '/v1/nodes', { name: nodeName, driver: 'fake-hardware', deploy_interface: 'direct', ...fields });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    for (const nic of nics === 'second' ? machine.hardware.nics.slice(1) : machine.hardware.nics) {
+      expect((await call('POST', '/v1/ports', { node_uuid: created.body.uuid, address: nic.mac })).status).toBe(201);
+    }
+    const row = await t.db.knex('nodes').where({ uuid: created.body.uuid }).first('id');
+    return { id: row.id as number, uuid: created.body.uuid as string, machine };
+  };
   return {
-    t, rack, dir, call, provision,
+    t, rack, dir, call, provision, enroll,
     async availableNode(nodeName, fields = {}, diskBytes = 128 * MIB) {
-      const machine = rack.addMachine(nodeName, diskBytes);
-      const created = await call('POST', '/v1/nodes', { name: nodeName, driver: 'fake-hardware', deploy_interface: 'direct', automated_clean: false, ...fields });
-      expect(created.status, JSON.stringify(created.body)).toBe(201);
-      for (const nic of machine.hardware.nics) expect((await call('POST', '/v1/ports', { node_uuid: created.body.uuid, address: nic.mac })).status).toBe(201);
-      const row = await t.db.knex('nodes').where({ uuid: created.body.uuid }).first('id');
-      await provision(created.body.uuid, 'manage');
-      await untilState(t.db, row.id, 'manageable');
-      await provision(created.body.uuid, 'provide');
-      await untilState(t.db, row.id, 'available');
-      return { id: row.id as number, uuid: created.body.uuid as string, machine };
+      const n = await enroll(nodeName, { automated_clean: false, ...fields }, { diskBytes });
+      await provision(n.uuid, 'manage');
+      await untilState(t.db, n.id, 'manageable');
+      await provision(n.uuid, 'provide');
+      await untilState(t.db, n.id, 'available');
+      return n;
     },
     async setInstanceInfo(uuid, fields) {
       const ops = Object.entries(fields).map(([k, v]) => ({ op: 'add', path: `/instance_info/${k}`, value: v }));
