@@ -82,11 +82,11 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
   }),
   // NX-OS and EOS configuration sessions: the batch commits whole or is aborted.
   cisco_nxos: iosLike('cisco_nxos', {
-    lag: (n) => `port-channel${n}`, begin: ['configure session anvil'], end: ['commit', 'end', 'copy running-config startup-config'], abort: ['abort'], noChannel: 'no channel-group',
+    lag: (n) => `port-channel${n}`, begin: ['configure session anvil'], end: ['commit', 'end', 'copy running-config startup-config'], abort: ['configure session anvil', 'abort'], noChannel: 'no channel-group',
     errors: CISCO_ERRORS, prompt: /[>#]\s*$/,
   }),
   arista_eos: iosLike('arista_eos', {
-    lag: (n) => `Port-Channel${n}`, begin: ['configure session anvil'], end: ['commit', 'write memory'], abort: ['abort'], noChannel: 'no channel-group',
+    lag: (n) => `Port-Channel${n}`, begin: ['configure session anvil'], end: ['commit', 'write memory'], abort: ['configure session anvil', 'abort'], noChannel: 'no channel-group',
     errors: CISCO_ERRORS, prompt: /[>#]\s*$/,
   }),
   dell_os10: iosLike('dell_os10', {
@@ -129,9 +129,12 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
       const members = new Map<string, string>();
       for (const b of previous?.bonds ?? []) for (const m of b.members) members.set(m, b.name);
       const out: string[] = [];
-      const set = (target: string, v: VlanSetting) => {
+      const clear = (target: string) => {
         const old = before.get(target);
         for (const vlan of old ? [old.untagged, ...old.tagged].filter((x): x is number => x !== null) : []) out.push(`sudo config vlan member del ${vlan} ${target}`);
+      };
+      const set = (target: string, v: VlanSetting) => {
+        clear(target);
         if (v.untagged !== null) out.push(`sudo config vlan member add -u ${v.untagged} ${target}`);
         for (const vlan of v.tagged) out.push(`sudo config vlan member add ${vlan} ${target}`);
       };
@@ -143,7 +146,12 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
       for (const b of batch.bonds) {
         const pc = `PortChannel${lagNumber(b.name)}`;
         if (!previous?.bonds.some((x) => x.name === b.name)) out.push(`sudo config portchannel add ${pc}${b.lacp ? '' : ' --fallback true'}`);
-        for (const m of b.members) if (members.get(m) !== b.name) out.push(`sudo config portchannel member add ${pc} ${m}`);
+        // A port joins a PortChannel only without VLANs of its own.
+        for (const m of b.members) {
+          if (members.get(m) === b.name) continue;
+          clear(m);
+          out.push(`sudo config portchannel member add ${pc} ${m}`);
+        }
         set(pc, b.vlans);
       }
       return out;
