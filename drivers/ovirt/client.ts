@@ -83,7 +83,8 @@ export class EngineClient {
     try {
       return await this.http.request({ method, url, data: opts.data, headers: opts.headers, signal: opts.signal });
     } catch (err) {
-      if (axios.isCancel(err) || (err as { name?: string }).name === 'CanceledError') throw err;
+      // A new error either way: axios's carries the request (its headers, the SSO form with the password).
+      if (axios.isCancel(err) || (err as { name?: string }).name === 'CanceledError') throw Object.assign(new Error(`${this.label}: ${what} aborted`), { name: 'AbortError' });
       throw new OvirtError(`${this.label} is unreachable (${what}): ${connectionFailure(err as { code?: string; message?: string }, this.info.timeoutSec)}`, null);
     }
   }

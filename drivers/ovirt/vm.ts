@@ -50,7 +50,7 @@ async function searchVm(client: EngineClient, info: OvirtInfo, signal?: AbortSig
 }
 
 /** The node's VM (its id looked up once per client). */
-export async function vmOf(ctx: TaskContext | { node: TaskContext['node']; signal?: AbortSignal }): Promise<VmHandle> {
+export async function vmOf(ctx: TaskContext): Promise<VmHandle> {
   const info = parseOvirtInfo(ctx.node);
   const client = engineClient(info);
   const id = client.vmIds.get(info.vmName) ?? (await searchVm(client, info, ctx.signal));

@@ -46,6 +46,8 @@ export interface EngineSimulator {
   certificate: string | null;
   vms: SimVm[];
   faults: EngineFaults;
+  /** Forgets every SSO token, as a restarted Engine does. */
+  expireTokens(): void;
   close(): Promise<void>;
 }
 
@@ -207,7 +209,7 @@ class Engine {
     return { status: 200, body: { type: 'application/json', text: JSON.stringify({ access_token: token, scope: 'ovirt-app-api ovirt-ext=token:password-access', exp: String(expires), token_type: 'bearer' }) } };
   }
 
-  /** Forgets every token, as a restarted Engine does: clients get 401 and must log in again. */
+  /** Clients get 401 and must log in again. */
   expireTokens(): void {
     this.tokens.clear();
   }
@@ -308,7 +310,7 @@ function bootDevicesOf(vm: unknown): OvirtBootDevice[] | undefined | string {
   return list as OvirtBootDevice[];
 }
 
-export async function startEngineSimulator(opts: EngineSimulatorOptions): Promise<EngineSimulator & { expireTokens(): void }> {
+export async function startEngineSimulator(opts: EngineSimulatorOptions): Promise<EngineSimulator> {
   const host = opts.host ?? '127.0.0.1';
   const tls = opts.tls === false ? null : opts.tls === undefined || opts.tls === true ? await selfSignedCertificate(['localhost', '127.0.0.1', ...(host === '0.0.0.0' || host === '127.0.0.1' ? [] : [host])]) : opts.tls;
   const engine = new Engine(opts.machines, opts.users ?? { 'admin@internal': 'password' }, tls, opts.stepMs ?? 0);

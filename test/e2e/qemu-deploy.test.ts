@@ -3,7 +3,8 @@
 // deployed with a qcow2 image and a config drive, and is cleaned again when undeployed. The disk is
 // then checked on the host with qemu-img. Second case, the same machine: deployed as OpenShift
 // deploys (custom-agent with install_coreos) with a CoreOS-layout image and an Ignition config,
-// read back with debugfs. Prints the time of each phase.
+// read back with debugfs. Prints the time of each phase. ANVIL_E2E_POWER=ovirt puts the machine
+// behind the simulated oVirt Engine instead, as its VM, enrolled with the ovirt driver.
 //
 //   prov (172.31.0.1: anvil all-in-one, netboot role included) ─p0──l0─ leaf (router, dhcrelay, radvd)
 //   leaf tap0 172.31.3.1/24 ── the QEMU machine (iPXE ROM, virtio NIC, 5 GiB qcow2 disk)
@@ -23,6 +24,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRamdisk } from '../../ramdisk/build.ts';
 import { startRedfishSimulator, type RedfishSimulator } from '../../simulators/redfish-bmc/index.ts';
+import { startEngineSimulator, type EngineSimulator } from '../../simulators/ovirt-engine/index.ts';
 import { QemuMachine } from '../../simulators/qemu/machine.ts';
 import { canUseNetns, createNamespaces, type Namespaces } from '../integration/netboot/netns.ts';
 import { startBridge } from './support/bridge.ts';
@@ -42,7 +44,9 @@ const MIB = 1024 * 1024;
 
 let dir: string;
 let ns: Namespaces;
-let redfish: RedfishSimulator;
+let redfish: RedfishSimulator | undefined;
+let engine: EngineSimulator | undefined;
+const POWER = process.env.ANVIL_E2E_POWER === 'ovirt' ? 'ovirt' : 'redfish';
 let machine: QemuMachine;
 let bmcBridge: Server;
 let api: AxiosInstance;
@@ -190,8 +194,11 @@ beforeAll(async () => {
       name: 'e2e-vm', workDir: join(dir, 'vm'), cpus: VM_CPUS, memoryMb: VM_MEMORY_MB,
       disks: [join(dir, 'disk.qcow2')], nics: [{ mac: MAC, tap: 'tap0' }], netns: ns.name('leaf'),
     });
-    redfish = await startRedfishSimulator({ machines: [machine], auth: { username: 'admin', password: BMC_PASSWORD } });
-    bmcBridge = await startBridge(`unix:${join(dir, 'bmc.sock')}`, `tcp:127.0.0.1:${redfish.port}`);
+    if (POWER === 'ovirt') {
+      engine = await startEngineSimulator({ machines: [machine], users: { 'admin@internal': BMC_PASSWORD } });
+      await writeFile(join(dir, 'engine-ca.pem'), engine.certificate!);
+    } else redfish = await startRedfishSimulator({ machines: [machine], auth: { username: 'admin', password: BMC_PASSWORD } });
+    bmcBridge = await startBridge(`unix:${join(dir, 'bmc.sock')}`, `tcp:127.0.0.1:${(engine ?? redfish)!.port}`);
     await startIn('prov', 'bmc-bridge', [process.execPath, '--import', 'tsx', BRIDGE, 'tcp:127.0.0.1:8000', `unix:${join(dir, 'bmc.sock')}`], 'bridge ready');
     await startIn('prov', 'api-bridge', [process.execPath, '--import', 'tsx', BRIDGE, `unix:${join(dir, 'api.sock')}`, `tcp:${SERVER}:6385`], 'bridge ready');
     api = axios.create({
@@ -208,21 +215,21 @@ afterAll(async () => {
   await ns?.remove();
   bmcBridge?.close();
   await redfish?.close();
+  await engine?.close();
   if (phases.length) console.log(`e2e phase times:\n${phases.map(([p, s]) => `  ${p.padEnd(48)} ${s.toFixed(1)} s`).join('\n')}`);
   if (dir) await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
 describe('a real deploy to a QEMU machine through a DHCP relay', () => {
-  it('enrolls the machine with the redfish driver and verifies its BMC', async () => {
+  it(`enrolls the machine with the ${POWER} driver and verifies its BMC`, async () => {
     await timed('enroll and manage', async () => {
       const created = await api.post('/v1/nodes', {
         name: 'e2e-vm',
-        driver: 'redfish',
+        driver: POWER,
         driver_info: {
-          redfish_address: 'http://127.0.0.1:8000',
-          redfish_system_id: `/redfish/v1/Systems/${redfish.systemIds[0]}`,
-          redfish_username: 'admin',
-          redfish_password: BMC_PASSWORD,
+          ...(POWER === 'ovirt'
+            ? { ovirt_address: '127.0.0.1:8000', ovirt_password: BMC_PASSWORD, ovirt_vm_name: 'e2e-vm', ovirt_ca_file: join(dir, 'engine-ca.pem') }
+            : { redfish_address: 'http://127.0.0.1:8000', redfish_system_id: `/redfish/v1/Systems/${redfish!.systemIds[0]}`, redfish_username: 'admin', redfish_password: BMC_PASSWORD }),
           kernel_append_params: 'console=ttyS0 quiet',
         },
         boot_interface: 'ipxe',

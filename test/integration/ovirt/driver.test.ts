@@ -20,7 +20,7 @@ const PASSWORD = 'Engine-Secret-42';
 describe('the ovirt driver against the oVirt Engine simulator', () => {
   let dir: string;
   let caFile: string;
-  let sim: EngineSimulator & { expireTokens(): void };
+  let sim: EngineSimulator;
   const boots: { vm: string; device: MachineBootDevice }[] = [];
 
   beforeAll(async () => {

@@ -1,9 +1,10 @@
 // The virtual rack with its machines as the VMs of a simulated oVirt Engine and Anvil all-in-one:
 // a node of type ovirt goes manage → provide → deploy → undeploy through the public REST API,
 // netbooting the agent as the Engine starts its VM, and ends active with the image on its disk,
-// then available again. Then the Engine's faults: down (503), wrong credentials, a VM that does
+// then available again. Then the Engine's faults: down (nothing listening, or its Apache answering 503), wrong credentials, a VM that does
 // not exist, an action it refuses; each node ends in the right state with a last_error that says so.
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -118,6 +119,13 @@ describe('a virtual rack of oVirt VMs', () => {
     } finally {
       engine.faults.unavailable = false;
     }
+    // An Engine that is not running at all: nothing listens on its port.
+    const listener = createServer();
+    await new Promise<void>((r) => listener.listen(0, '127.0.0.1', () => r()));
+    const closedPort = (listener.address() as AddressInfo).port;
+    await new Promise((r) => listener.close(r));
+    expect(await manageFails(await enroll('ovirt-engine-stopped', 1, { ovirt_address: `127.0.0.1:${closedPort}` })))
+      .toBe(`Verification failed: oVirt Engine https://127.0.0.1:${closedPort} is unreachable (SSO login of admin@internal): connection refused`);
     expect(await manageFails(await enroll('ovirt-wrong-password', 1, { ovirt_password: 'not-the-password' })))
       .toContain(`${at} refused the SSO login of admin@internal: access_denied: Cannot authenticate user 'admin@internal'`);
     expect(await manageFails(await enroll('ovirt-no-vm', 1, { ovirt_vm_name: 'ghost-vm' }))).toContain(`VM "ghost-vm" on ${at} was not found`);
