@@ -17,10 +17,12 @@ import { startKeystone, type TestKeystone } from '../../helpers/keystone.ts';
 import { freeTcpPort } from '../../helpers/ports.ts';
 
 const PW = 'member-pw-1';
-const SHOTS = process.env.ANVIL_SCREENSHOTS ? path.resolve(process.env.ANVIL_SCREENSHOTS) : mkdtempSync(path.join(os.tmpdir(), 'anvil-console-shots-'));
+const KEEP_SHOTS = Boolean(process.env.ANVIL_SCREENSHOTS);
+const SHOTS = KEEP_SHOTS ? path.resolve(process.env.ANVIL_SCREENSHOTS!) : mkdtempSync(path.join(os.tmpdir(), 'anvil-console-shots-'));
 const WAIT = { timeout: 90_000 };
 
-describe('web console in chromium', () => {
+// Each step waits for the browser and the conductor: generous on a loaded machine.
+describe('web console in chromium', { timeout: 300_000 }, () => {
   let ks: TestKeystone;
   let anvil: RoleHandle;
   let browser: TestBrowser;
@@ -119,7 +121,8 @@ describe('web console in chromium', () => {
     await anvil?.stop();
     await ks?.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+    if (!KEEP_SHOTS) rmSync(SHOTS, { recursive: true, force: true });
+  }, 120_000);
 
   it('signs the system admin in with Keystone and shows the whole fleet', async () => {
     await page.goto(`${anvil.apiUrl}/console/`);
