@@ -4,8 +4,9 @@
 // (agent_base.py, agent.py); the conductor's step engine runs them with the agent's.
 // Servicing with agent steps boots the ramdisk too, and boots the instance again when they are done.
 // `custom-agent` (Ironic's CustomAgentDeploy, OpenShift's and Metal3's custom deploy) is the same
-// without write_image and prepare_instance_boot: the agent runs exactly the deploy steps the
-// request names (install_coreos...), then the node reboots into what they wrote.
+// without write_image, and with a prepare_instance_boot that installs no boot loader: the agent
+// runs exactly the deploy steps the request names (install_coreos...), then the node reboots into
+// what they wrote.
 import { DriverError, InvalidInput, MissingParameter } from '../../common/errors.ts';
 import { configDriveForDeploy } from '../../images/configdrive.ts';
 import { nodeNetworkData } from '../network-data.ts';
@@ -187,5 +188,16 @@ function agentDeploy(name: string, steps: StepDefinition[], writesImage: boolean
   };
 }
 
+/**
+ * custom-agent's own steps (Ironic's CustomAgentDeploy): the request's agent steps, then
+ * prepare_instance_boot, which only has the boot interface prepare the instance's boot (virtual
+ * media ejected, netboot records withdrawn, the disk set as boot device; no boot loader is
+ * installed), then the final steps.
+ */
+const CUSTOM_AGENT_STEPS: StepDefinition[] = [
+  { kind: 'deploy', step: 'prepare_instance_boot', priority: 60, requiresRamdisk: false, abortable: false, run: (ctx) => ctx.driver.boot.prepareInstance(ctx) },
+  ...FINAL_STEPS,
+];
+
 export const directDeploy = agentDeploy('direct', DEPLOY_STEPS, true);
-export const customAgentDeploy = agentDeploy('custom-agent', FINAL_STEPS, false);
+export const customAgentDeploy = agentDeploy('custom-agent', CUSTOM_AGENT_STEPS, false);

@@ -45,7 +45,7 @@ describe('custom-agent deploy with install_coreos', () => {
     const node = await untilState(h.t.db, id, 'active', 60_000);
     expect(node.last_error).toBeNull();
     expect(node.power_state).toBe('power on');
-    expect(await h.events(id)).toContain('Deploy steps: install_coreos(80), tear_down_agent(40), switch_to_tenant_network(30), boot_instance(20)');
+    expect(await h.events(id)).toContain('Deploy steps: install_coreos(80), prepare_instance_boot(60), tear_down_agent(40), switch_to_tenant_network(30), boot_instance(20)');
 
     const disk = h.rack.agents.diskPath(machine);
     // The image as written, but for the boot partition, which gained the Ignition config.
