@@ -35,10 +35,13 @@ export function redfishHardwareType(name: string, vendor: Vendor): HardwareType 
       deploy: ['direct', 'custom-agent', 'ramdisk', 'fake'],
       inspect: [...own('redfish'), 'agent', 'no-inspect'],
       ...NO_OP_INTERFACE_LISTS,
-      bios: ['no-bios', ...oob],
-      raid: ['no-raid', ...oob],
-      firmware: ['no-firmware', 'redfish'],
-      vendor: ['no-vendor', ...oob],
+      // The BMC's own implementations first, as Ironic's redfish and idrac types list them: a node
+      // enrolled without naming them (BMO leaves bios and vendor empty for redfish:// hosts) gets
+      // them by default, so its HostFirmwareSettings and BIOS steps work as on Ironic.
+      bios: [...oob, 'no-bios'],
+      raid: [...oob, 'no-raid'],
+      firmware: ['redfish', 'no-firmware'],
+      vendor: [...oob, 'no-vendor'],
     },
   };
 }

@@ -12,7 +12,7 @@ import { AgentSimulator } from '../ramdisk-agents/index.ts';
 import type { ImageStore } from '../../deploy-agent/image-store.ts';
 import { startIpmiSimulator, type IpmiSimulator } from '../ipmi-bmc/index.ts';
 import type { MachineBootDevice, SimulatedMachine } from '../machine.ts';
-import { makeMachines, startRedfishSimulator, type FaultTable, type RedfishSimulator } from '../redfish-bmc/index.ts';
+import { makeMachines, startRedfishSimulator, type FaultTable, type RedfishSimulator, type RedfishSimulatorOptions } from '../redfish-bmc/index.ts';
 import { startEngineSimulator, type EngineSimulator } from '../ovirt-engine/index.ts';
 import { fetchBootScript, ramdiskParamsOf } from './netboot-client.ts';
 
@@ -42,6 +42,10 @@ export interface RackOptions {
    * URI) starts the agent, whose API address is built into it. Any other ISO is a live instance.
    */
   deployIso?: string;
+  /** The first machine's number (node-N): racks enrolled in one Anvil need distinct machines. */
+  firstMachine?: number;
+  /** Redfish simulator settings beside the machines and credentials (a vendor flavour per machine, task times). */
+  redfish?: Pick<RedfishSimulatorOptions, 'flavor' | 'taskMs' | 'postMs'>;
 }
 
 /** What a machine's firmware did, for the person watching the rack. */
@@ -76,10 +80,10 @@ export class VirtualRack extends EventEmitter {
   }
 
   static async start(opts: RackOptions): Promise<VirtualRack> {
-    const machines = makeMachines(opts.machines);
+    const machines = makeMachines(opts.machines, opts.firstMachine);
     const bmc = opts.bmc ?? 'redfish';
     const auth = { username: opts.username ?? 'admin', password: opts.password ?? 'password' };
-    const redfish = bmc === 'redfish' ? await startRedfishSimulator({ machines, auth, powerDelayMs: 0 })
+    const redfish = bmc === 'redfish' ? await startRedfishSimulator({ ...opts.redfish, machines, auth, powerDelayMs: 0 })
       : bmc === 'irmc' ? await startRedfishSimulator({ machines, auth, perPort: true, flavor: 'irmc', powerDelayMs: 0, postMs: 50 }) : undefined;
     const ipmi = bmc === 'ipmi' ? await startIpmiSimulator({ machines, firstPort: 0, ...auth }) : undefined;
     const ovirt = bmc === 'ovirt' ? await startOvirtEngine(machines, opts.diskDir, auth) : undefined;
@@ -171,7 +175,9 @@ export class VirtualRack extends EventEmitter {
     await this.agents.stopAgent(machine);
     const agent = iso.image === this.opts.deployIso;
     this.emit('event', { machine: machine.name, kind: 'iso-boot', ...iso, agent } satisfies RackEvent);
-    if (agent) await this.agents.startAgent(machine, {});
+    // The deploy ISO's built-in kernel arguments: the API and its inspection callback (the API
+    // answers 404 there unless the node waits for inspection, and the agent goes on to look up).
+    if (agent) await this.agents.startAgent(machine, { inspectionCallbackUrl: `${this.opts.apiUrl}/v1/continue_inspection` });
   }
 
   /** Booting from disk: the machine runs whatever image its disk holds. */

@@ -69,14 +69,14 @@ function parseListen(listen: RedfishSimulatorOptions['listen']): { host: string;
   return { host: m[1].replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: Number(m[2]) };
 }
 
-/** Machines named node-0001... with stable UUIDs and MACs. */
-export function makeMachines(count: number): SimulatedMachine[] {
-  const width = Math.max(4, String(count).length);
+/** Machines named node-0001... (from node-`first`, so two racks' machines never share a name or MAC) with stable UUIDs and MACs. */
+export function makeMachines(count: number, first = 1): SimulatedMachine[] {
+  const width = Math.max(4, String(first + count - 1).length);
   return Array.from({ length: count }, (_, i) => new MemoryMachine(
-    `node-${String(i + 1).padStart(width, '0')}`,
-    `6d1e2c3a-0000-4000-8000-${(i + 1).toString(16).padStart(12, '0')}`,
-    `node-${String(i + 1).padStart(width, '0')}`,
-    sampleHardware(i + 1),
+    `node-${String(first + i).padStart(width, '0')}`,
+    `6d1e2c3a-0000-4000-8000-${(first + i).toString(16).padStart(12, '0')}`,
+    `node-${String(first + i).padStart(width, '0')}`,
+    sampleHardware(first + i),
   ));
 }
 
