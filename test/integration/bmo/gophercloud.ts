@@ -193,7 +193,22 @@ export async function getSupportedMicroversions(client: ServiceClient): Promise<
 
 // ---- openstack/baremetal/v1/nodes
 
+/** A pager's AllPages: GET `path`, then each `next` link, collecting `key`. */
+async function allPages(client: ServiceClient, path: string, key: string, item: GoShape, where: string): Promise<any[]> {
+  const out: any[] = [];
+  for (;;) {
+    const body = await client.getJson(path, { struct: { [key]: { slice: item }, next: 'string' } }, where);
+    out.push(...body[key]);
+    if (!body.next) return out;
+    path = String(body.next).replace(/^.*\/v1\//, '');
+  }
+}
+
 export const nodes = {
+  /** nodes.List(...).AllPages with ListOpts{Fields}: GET /v1/nodes?fields=..., 200, following `next`. */
+  async list(client: ServiceClient, fields: string[]): Promise<any[]> {
+    return allPages(client, `nodes?${new URLSearchParams({ fields: fields.join(',') })}`, 'nodes', NODE, 'nodes.List');
+  },
   /** nodes.Get: GET /v1/nodes/{id}, 200. */
   async get(client: ServiceClient, id: string): Promise<any> {
     return client.getJson(`nodes/${id}`, NODE, 'Node');
@@ -226,9 +241,9 @@ export const nodes = {
   async setRAIDConfig(client: ServiceClient, id: string, opts: { logical_disks: Json[] }): Promise<void> {
     await client.request('PUT', `nodes/${id}/states/raid`, { body: opts, ok: [204] });
   },
-  /** nodes.ListBIOSSettings with ListBIOSSettingsOpts{Detail: true}: GET /v1/nodes/{id}/bios?detail=True, 200. */
+  /** nodes.ListBIOSSettings with ListBIOSSettingsOpts{Detail: true}: GET /v1/nodes/{id}/bios?detail=true (Go's strconv.FormatBool), 200. */
   async listBIOSSettings(client: ServiceClient, id: string, detail: boolean): Promise<any[]> {
-    const body = await client.getJson(`nodes/${id}/bios${detail ? '?detail=True' : ''}`, { struct: { bios: { slice: BIOS_SETTING } } }, 'ListBIOSSettings');
+    const body = await client.getJson(`nodes/${id}/bios${detail ? '?detail=true' : ''}`, { struct: { bios: { slice: BIOS_SETTING } } }, 'ListBIOSSettings');
     return body.bios;
   },
   /** nodes.ListFirmware: GET /v1/nodes/{id}/firmware, 200. */
@@ -268,14 +283,7 @@ export const ports = {
     if (opts.address) q.set('address', opts.address);
     // gophercloud's ListOpts encodes Fields as one comma-joined `fields`.
     q.set('fields', opts.fields.join(','));
-    const out: any[] = [];
-    let path = `ports?${q}`;
-    for (;;) {
-      const body = await client.getJson(path, { struct: { ports: { slice: PORT }, next: 'string' } }, 'ports.List');
-      out.push(...body.ports);
-      if (!body.next) return out;
-      path = String(body.next).replace(/^.*\/v1\//, '');
-    }
+    return allPages(client, `ports?${q}`, 'ports', PORT, 'ports.List');
   },
   /** ports.Create: POST /v1/ports (201 or 202), decoded as a Port. */
   async create(client: ServiceClient, opts: { node_uuid: string; address: string; pxe_enabled: boolean }): Promise<any> {

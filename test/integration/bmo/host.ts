@@ -5,6 +5,9 @@ import { expect } from 'vitest';
 import type { AccessDetails } from './access.ts';
 import { getSupportedMicroversions, nodes, type ServiceClient } from './gophercloud.ts';
 
+/** The provisioner's maxBusyHosts (PROVISIONING_LIMIT, default 20). */
+const MAX_BUSY_HOSTS = 20;
+
 export interface Host {
   client: ServiceClient;
   namespace: string;
@@ -58,4 +61,20 @@ export async function untilState(host: Host, state: string, ms = 120_000): Promi
   }
   expect(node.last_error ?? '', `last_error of ${node.uuid} in ${state}`).toBe('');
   return node;
+}
+
+const BUSY = ['cleaning', 'clean wait', 'inspecting', 'inspect wait', 'deploying', 'wait call-back', 'deleting'];
+
+/**
+ * HasCapacity, asked before inspecting and provisioning: ISO-booting BMCs always have it; the
+ * others count the nodes busy on the provisioning network (loadBusyHosts: one list of uuid, name,
+ * provision_state and boot_interface, the virtual media ones left out).
+ */
+export async function hasCapacity(host: Host): Promise<boolean> {
+  if (host.access.supportsIso) return true;
+  const all = await nodes.list(host.client, ['uuid,name,provision_state,boot_interface']);
+  const busy = new Set(all.filter((n) => BUSY.includes(n.provision_state) && !String(n.boot_interface).includes('virtual-media')).map((n) => n.name));
+  // Listed with only the fields asked for: the name and state BMO reads are there.
+  if (all.length) expect(Object.keys(all[0]).sort()).toEqual(expect.arrayContaining(['boot_interface', 'name', 'provision_state', 'uuid']));
+  return busy.has(ironicNodeName(host)) || busy.size < MAX_BUSY_HOSTS;
 }

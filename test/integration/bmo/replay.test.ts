@@ -26,7 +26,7 @@ import { accessDetails, type BmcKind } from './access.ts';
 import { dataImageCycle } from './data-image.ts';
 import { deleteHost, deprovision } from './deprovision.ts';
 import { nodes, ServiceClient } from './gophercloud.ts';
-import { chooseMicroversion, type Host } from './host.ts';
+import { chooseMicroversion, hasCapacity, type Host } from './host.ts';
 import { getFirmwareComponents, getFirmwareSettings } from './host-firmware.ts';
 import { inspectHardware } from './inspect.ts';
 import { prepare } from './prepare.ts';
@@ -129,7 +129,8 @@ describe('BMO replay against Anvil (http_basic over TLS)', { timeout: 600_000 },
     let node = await register(host, { disablePowerOff: false, bootMode: 'UEFI', cpuArchitecture: 'x86_64', hasCustomDeploy: true });
     expect(node.automated_clean).toBe(true);
 
-    // Inspecting (in band: BMO's default inspection mode), then its NICs as ports.
+    // Inspecting (in band: BMO's default inspection mode) once HasCapacity says so, then its NICs as ports.
+    expect(await hasCapacity(host)).toBe(true);
     const { nics } = await inspectHardware(host, node, 'UEFI');
     expect(nics.map((n) => n.mac).sort()).toEqual(machine.hardware.nics.map((n) => n.mac).sort());
 
@@ -147,7 +148,7 @@ describe('BMO replay against Anvil (http_basic over TLS)', { timeout: 600_000 },
     }
 
     // Preparing: RAID and BIOS settings in one manual clean. RAID on the iDRAC only: the generic
-    // simulator, like sushy-tools' default, has SimpleStorage and no Storage controller to build volumes on.
+    // simulator has SimpleStorage and no Storage controller to build volumes on.
     const raid = kind === 'idrac-virtualmedia';
     node = await nodes.get(host.client, host.nodeID!);
     const steps = await prepare(host, node, {
@@ -167,6 +168,7 @@ describe('BMO replay against Anvil (http_basic over TLS)', { timeout: 600_000 },
     // Provisioning: provide (automated cleaning), then OpenShift's custom deploy: install_coreos
     // writes the CoreOS image and the config drive's Ignition config where CoreOS's first boot reads it.
     await provide(host);
+    expect(await hasCapacity(host)).toBe(true);
     const data: ProvisionData = {
       image: { url: `${filesUrl}/image.qcow2`, checksum: image.sha256, checksumType: 'sha256', diskFormat: 'qcow2' },
       customDeployMethod: 'install_coreos',
