@@ -7,12 +7,13 @@ import { registerSimulateIpmi } from '../simulators/ipmi-bmc/cli.ts';
 import { registerSimulateRedfish } from '../simulators/redfish-bmc/cli.ts';
 import { registerDemoCommand } from '../simulators/rack/demo.ts';
 import { registerSimulateQemu } from '../simulators/qemu/cli.ts';
+import { registerOperatorCommands } from './operator/index.ts';
 import { registerSimulateOvirt } from '../simulators/ovirt-engine/cli.ts';
 
 type Register = (program: Command) => void;
 
 // Sub-commands, one registration function per role or tool.
-const COMMANDS: Register[] = [registerRoleCommands, registerSimulateIpmi, registerNetbootCommand, registerSimulateRedfish, registerDemoCommand, registerSimulateQemu, registerSimulateOvirt];
+const COMMANDS: Register[] = [registerRoleCommands, registerSimulateIpmi, registerNetbootCommand, registerSimulateRedfish, registerDemoCommand, registerSimulateQemu, registerSimulateOvirt, registerOperatorCommands];
 
 const program = new Command('anvil')
   .description('Anvil: bare-metal provisioning that speaks OpenStack Ironic\'s REST API')
