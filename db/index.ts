@@ -40,6 +40,66 @@ class FolderMigrationSource implements Knex.MigrationSource<string> {
   }
 }
 
+interface SqliteConnection {
+  pragma(s: string): unknown;
+  prepare(sql: string): unknown;
+  exec(sql: string): unknown;
+  close(): unknown;
+  readonly inTransaction: boolean;
+}
+
+/** Statements kept prepared per connection; the `in (?, ?, …)` lists of batches make many shapes. */
+const STATEMENT_CACHE_SIZE = 500;
+const DML = /^\s*(insert|update|delete|select|with)\b/i;
+const WRITE = /^\s*(insert|update|delete)\b/i;
+
+/**
+ * Two costs of knex's better-sqlite3 dialect, paid on every query, were a third of the lifecycle
+ * bench's CPU:
+ * - it prepares each query anew: the prepared statements are kept, by SQL text, least recently
+ *   used dropped (sharing one is safe: knex runs each to completion, all/run, before the next);
+ * - each write is its own transaction, whose commit writes every page it touched to the WAL:
+ *   writes outside a transaction join one begun at the first of them and committed at the end of
+ *   this turn of the event loop (setImmediate), so the writes of the requests and node work of one
+ *   turn share a commit. The commit runs before any timer or I/O callback of the next turn, so
+ *   nothing in this process or another reads around it; a crash inside the turn loses the turn's
+ *   writes, which the WAL's synchronous=NORMAL already allows on power loss. An explicit
+ *   transaction, DDL or a pragma first commits the open batch.
+ */
+function tuneConnection(conn: SqliteConnection): void {
+  const prepare = conn.prepare.bind(conn);
+  const cache = new Map<string, unknown>();
+  let batch = false;
+  const commit = () => {
+    if (!batch) return;
+    batch = false;
+    if (conn.inTransaction) conn.exec('COMMIT');
+  };
+  const close = conn.close.bind(conn);
+  // Closing with a transaction open would roll the batch back.
+  conn.close = () => {
+    commit();
+    return close();
+  };
+  conn.prepare = (sql: string) => {
+    if (batch && !DML.test(sql)) commit();
+    else if (!batch && !conn.inTransaction && WRITE.test(sql)) {
+      conn.exec('BEGIN');
+      batch = true;
+      setImmediate(commit);
+    }
+    let statement = cache.get(sql);
+    if (statement) {
+      cache.delete(sql);
+    } else {
+      statement = prepare(sql);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    }
+    cache.set(sql, statement);
+    return statement;
+  };
+}
+
 function knexConfig(url: string): { kind: DbKind; config: Knex.Config } {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length) || ':memory:';
@@ -53,7 +113,8 @@ function knexConfig(url: string): { kind: DbKind; config: Knex.Config } {
         pool: {
           min: 1,
           max: 1,
-          afterCreate: (conn: { pragma: (s: string) => unknown }, done: (err: Error | null, conn: unknown) => void) => {
+          afterCreate: (conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) => {
+            tuneConnection(conn);
             conn.pragma('journal_mode = WAL');
             conn.pragma('synchronous = NORMAL');
             conn.pragma('foreign_keys = ON');
