@@ -9,6 +9,7 @@
 //   ANVIL_BENCH_PIDS=1,2              server processes whose peak RSS to report (an external endpoint)
 //   ANVIL_BENCH_CONCURRENCY=32        requests in flight at once
 //   ANVIL_BENCH_MICROVERSION=1.72     X-OpenStack-Ironic-API-Version sent
+//   ANVIL_BENCH_LIST_RUNS=50          GET /v1/nodes?detail=True&limit=1000 calls, one at a time, for its p50/p99
 //   OS_TOKEN                          sent as X-Auth-Token when set (Ironic with keystone)
 //   ANVIL_BENCH_USER, ANVIL_BENCH_PASSWORD   sent as HTTP basic credentials when set
 //   ANVIL_BENCH_AUTH=basic-tls        the started all-in-one runs http_basic over HTTPS: a CA, its
@@ -27,6 +28,7 @@ const N = Number(process.argv[2] ?? 100);
 const CONCURRENCY = Number(process.env.ANVIL_BENCH_CONCURRENCY ?? 32);
 const MICROVERSION = process.env.ANVIL_BENCH_MICROVERSION ?? '1.72';
 const POLL_MS = 100;
+const LIST_RUNS = Number(process.env.ANVIL_BENCH_LIST_RUNS ?? 50);
 const PHASE_TIMEOUT_MS = Number(process.env.ANVIL_BENCH_PHASE_TIMEOUT ?? 1800) * 1000;
 
 if (!Number.isInteger(N) || N < 1) {
@@ -272,12 +274,27 @@ async function main(): Promise<void> {
       if (seen < N) throw new Error(`listed ${seen} nodes, expected at least ${N}`);
     }));
 
+    // The first page of a detail list (up to 1,000 nodes), alone on the server: its own latency.
+    const listLatencies: number[] = [];
+    let listed = 0;
+    for (let i = 0; i < LIST_RUNS; i++) {
+      const started = performance.now();
+      const reply = await call(base, 'GET', '/v1/nodes?detail=True&limit=1000', undefined, false);
+      listLatencies.push(performance.now() - started);
+      if (reply.status !== 200) throw new Error(`GET /v1/nodes?detail=True answered ${reply.status}`);
+      listed = (reply.body.nodes as unknown[]).length;
+    }
+
     process.stdout.write(`${'phase'.padEnd(12)} ${'nodes/s'.padStart(10)} ${'seconds'.padStart(9)} ${'failed'.padStart(7)}\n`);
     for (const r of results) {
       process.stdout.write(`${r.name.padEnd(12)} ${(r.nodes / r.seconds).toFixed(1).padStart(10)} ${r.seconds.toFixed(2).padStart(9)} ${String(r.failed).padStart(7)}\n`);
     }
     const sorted = [...latencies].sort((a, b) => a - b);
     process.stdout.write(`API latency over ${sorted.length} requests: p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms\n`);
+    if (LIST_RUNS > 0) {
+      const lists = listLatencies.sort((a, b) => a - b);
+      process.stdout.write(`GET /v1/nodes?detail=True of ${listed} nodes, ${lists.length} calls one at a time: p50 ${percentile(lists, 50).toFixed(2)} ms, p99 ${percentile(lists, 99).toFixed(2)} ms\n`);
+    }
     const server = pids.map(peakRssMiB).filter((v): v is number => v !== undefined);
     const client = process.resourceUsage().maxRSS / 1024;
     // CPU per request is steadier than throughput on a shared, loaded machine.

@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { InvalidInput } from '../common/errors.ts';
@@ -26,17 +26,21 @@ export interface Database {
 }
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+/** The migrations' names, set in the production bundle (scripts/bundle.ts), which has no folder to list. */
+declare const ANVIL_BUNDLED_MIGRATIONS: string[] | undefined;
 
 /** Migrations are the files in db/migrations, applied in name order. */
 class FolderMigrationSource implements Knex.MigrationSource<string> {
   async getMigrations(): Promise<string[]> {
+    if (typeof ANVIL_BUNDLED_MIGRATIONS !== 'undefined') return ANVIL_BUNDLED_MIGRATIONS;
     return readdirSync(MIGRATIONS_DIR).filter((f) => /^\d+_.*\.ts$/.test(f)).sort();
   }
   getMigrationName(migration: string): string {
     return migration.replace(/\.ts$/, '');
   }
   async getMigration(migration: string): Promise<Knex.Migration> {
-    return import(pathToFileURL(path.join(MIGRATIONS_DIR, migration)).href);
+    // A template of a relative path, which esbuild bundles as every file it can match.
+    return import(`./migrations/${migration}`);
   }
 }
 

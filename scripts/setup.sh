@@ -41,6 +41,12 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# The production entry, dist/anvil.mjs (scripts/bundle.ts; npm ci's prepare builds it too): rebuilt
+# when a source is newer, so it never runs older code than the tree holds.
+if [ ! -f dist/anvil.mjs ] || [ -n "$(find bin common db drivers images services simulators deploy-agent -name '*.ts' -newer dist/anvil.mjs -print -quit)" ]; then
+  echo "setup: building dist/anvil.mjs"
+  node --import tsx scripts/bundle.ts >/dev/null
+fi
 
 # The web console (console/) is bundled here, at install time, so nothing is fetched when it is served;
 # again whenever a source is newer than the bundle.
