@@ -4,8 +4,10 @@
 // list them with detail. Prints nodes/second per phase, p50/p99 API latency and peak RSS.
 //
 //   npm run bench:lifecycle -- N
-//   ANVIL_BENCH_URL=http://host:6385  endpoint to measure; unset: an `anvil all-in-one` is started
+//   ANVIL_BENCH_URL=http://host:6385  endpoint to measure (several, comma-separated: requests go to each in
+//                                     turn); unset: an `anvil all-in-one` is started
 //   ANVIL_BENCH_DATABASE_URL          database of that all-in-one (default: a new SQLite file)
+//   ANVIL_BENCH_ENTRY=bin/anvil.js     what that all-in-one runs (dist/anvil.mjs: the production bundle)
 //   ANVIL_BENCH_PIDS=1,2              server processes whose peak RSS to report (an external endpoint)
 //   ANVIL_BENCH_CONCURRENCY=32        requests in flight at once
 //   ANVIL_BENCH_MICROVERSION=1.72     X-OpenStack-Ironic-API-Version sent
@@ -37,6 +39,12 @@ if (!Number.isInteger(N) || N < 1) {
 }
 
 const latencies: number[] = [];
+/** The API endpoints; requests go to each in turn (several API processes on one database). */
+let bases: string[] = [];
+let turn = 0;
+function nextBase(): string {
+  return bases[turn++ % bases.length];
+}
 const BASIC = process.env.ANVIL_BENCH_PASSWORD ? `Basic ${Buffer.from(`${process.env.ANVIL_BENCH_USER ?? 'bench'}:${process.env.ANVIL_BENCH_PASSWORD}`).toString('base64')}` : undefined;
 
 /**
@@ -65,13 +73,13 @@ interface Reply {
   body: Record<string, unknown>;
 }
 
-async function call(base: string, method: string, urlPath: string, body?: unknown, record = true): Promise<Reply> {
+async function call(method: string, urlPath: string, body?: unknown, record = true): Promise<Reply> {
   const headers: Record<string, string> = { 'X-OpenStack-Ironic-API-Version': MICROVERSION, Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (process.env.OS_TOKEN) headers['X-Auth-Token'] = process.env.OS_TOKEN;
   if (BASIC) headers.Authorization = BASIC;
   const started = performance.now();
-  const res = await fetch(base + urlPath, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(nextBase() + urlPath, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
   if (record) latencies.push(performance.now() - started);
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
@@ -87,9 +95,9 @@ async function pooled<T>(items: T[], fn: (item: T) => Promise<void>): Promise<vo
 }
 
 /** A request that may meet a locked node (409) is retried, as clients of Ironic do. */
-async function withRetry(base: string, method: string, urlPath: string, body: unknown, expected: number): Promise<Reply> {
+async function withRetry(method: string, urlPath: string, body: unknown, expected: number): Promise<Reply> {
   for (let attempt = 0; ; attempt++) {
-    const reply = await call(base, method, urlPath, body);
+    const reply = await call(method, urlPath, body);
     if (reply.status === expected) return reply;
     if (reply.status !== 409 || attempt > 200) throw new Error(`${method} ${urlPath} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -97,11 +105,11 @@ async function withRetry(base: string, method: string, urlPath: string, body: un
 }
 
 /** Every node's provision state, by listing pages with only the fields needed (not recorded as API latency). */
-async function provisionStates(base: string): Promise<Map<string, string>> {
+async function provisionStates(): Promise<Map<string, string>> {
   const states = new Map<string, string>();
   let url = '/v1/nodes?fields=uuid,provision_state&limit=1000';
   for (;;) {
-    const reply = await call(base, 'GET', url, undefined, false);
+    const reply = await call('GET', url, undefined, false);
     if (reply.status !== 200) throw new Error(`listing nodes answered ${reply.status}: ${JSON.stringify(reply.body)}`);
     const nodes = reply.body.nodes as { uuid: string; provision_state: string }[];
     for (const n of nodes) states.set(n.uuid, n.provision_state);
@@ -113,9 +121,9 @@ async function provisionStates(base: string): Promise<Map<string, string>> {
 }
 
 /** Whether any node is still in one of `states` (one node asked for: polling stays cheap for the server). */
-async function anyIn(base: string, states: string[]): Promise<boolean> {
+async function anyIn(states: string[]): Promise<boolean> {
   for (const state of states) {
-    const reply = await call(base, 'GET', `/v1/nodes?provision_state=${encodeURIComponent(state)}&fields=uuid&limit=1`, undefined, false);
+    const reply = await call('GET', `/v1/nodes?provision_state=${encodeURIComponent(state)}&fields=uuid&limit=1`, undefined, false);
     if (reply.status !== 200) throw new Error(`listing nodes answered ${reply.status}: ${JSON.stringify(reply.body)}`);
     if ((reply.body.nodes as unknown[]).length > 0) return true;
   }
@@ -126,13 +134,13 @@ async function anyIn(base: string, states: string[]): Promise<boolean> {
  * Waits until no node is in the phase's transient states (the API saved each node's new state
  * before answering 202), then checks every node reached `target`; returns those that failed.
  */
-async function waitForState(base: string, uuids: string[], transient: string[], target: string): Promise<{ failed: Map<string, string> }> {
+async function waitForState(uuids: string[], transient: string[], target: string): Promise<{ failed: Map<string, string> }> {
   const deadline = Date.now() + PHASE_TIMEOUT_MS;
-  while (await anyIn(base, transient)) {
+  while (await anyIn(transient)) {
     if (Date.now() > deadline) throw new Error(`nodes did not leave ${transient.join('/')} in time`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
-  const states = await provisionStates(base);
+  const states = await provisionStates();
   const failed = new Map<string, string>();
   for (const uuid of uuids) {
     const s = states.get(uuid);
@@ -155,12 +163,12 @@ async function phase(name: string, uuids: string[], run: () => Promise<void>): P
   return { name, seconds: (performance.now() - started) / 1000, nodes: uuids.length, failed: 0 };
 }
 
-async function provisionPhase(base: string, name: string, uuids: string[], verb: string, transient: string[], target: string): Promise<PhaseResult> {
+async function provisionPhase(name: string, uuids: string[], verb: string, transient: string[], target: string): Promise<PhaseResult> {
   const started = performance.now();
   await pooled(uuids, async (uuid) => {
-    await withRetry(base, 'PUT', `/v1/nodes/${uuid}/states/provision`, { target: verb }, 202);
+    await withRetry('PUT', `/v1/nodes/${uuid}/states/provision`, { target: verb }, 202);
   });
-  const { failed } = await waitForState(base, uuids, transient, target);
+  const { failed } = await waitForState(uuids, transient, target);
   const seconds = (performance.now() - started) / 1000;
   if (failed.size > 0) {
     const sample = [...failed.entries()].slice(0, 3).map(([u, s]) => `${u}: ${s}`).join(', ');
@@ -210,17 +218,18 @@ async function startAnvil(): Promise<{ base: string; child: ChildProcess; databa
   const dir = mkdtempSync(path.join(os.tmpdir(), 'anvil-bench-'));
   const database = process.env.ANVIL_BENCH_DATABASE_URL ?? `sqlite:${path.join(dir, 'anvil.sqlite')}`;
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/anvil.js'), 'all-in-one'], {
+  const child = spawn(process.execPath, [path.resolve(ROOT, process.env.ANVIL_BENCH_ENTRY ?? 'bin/anvil.js'), 'all-in-one'], {
     cwd: dir,
     env: { ...process.env, ANVIL_DATABASE_URL: database, ANVIL_API_LISTEN: `127.0.0.1:${port}`, ANVIL_LOG_LEVEL: process.env.ANVIL_LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const base = `${process.env.ANVIL_TLS_CERT ? 'https' : 'http'}://127.0.0.1:${port}`;
+  bases = [base];
   const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`anvil all-in-one exited with ${child.exitCode}`);
     try {
-      if ((await call(base, 'GET', '/', undefined, false)).status === 200) break;
+      if ((await call('GET', '/', undefined, false)).status === 200) break;
     } catch {
       // not listening yet
     }
@@ -231,9 +240,10 @@ async function startAnvil(): Promise<{ base: string; child: ChildProcess; databa
 }
 
 async function main(): Promise<void> {
-  const external = process.env.ANVIL_BENCH_URL?.replace(/\/$/, '');
+  const external = process.env.ANVIL_BENCH_URL;
   const anvil = external ? undefined : await startAnvil();
-  const base = external ?? anvil!.base;
+  if (external) bases = external.split(',').map((u) => u.replace(/\/$/, ''));
+  const base = bases.join(', ');
   const pids = anvil ? [anvil.child.pid!] : (process.env.ANVIL_BENCH_PIDS ?? '').split(',').filter(Boolean).map(Number);
   const auth = process.env.ANVIL_AUTH_STRATEGY ?? (BASIC ? 'basic credentials' : 'noauth');
   process.stdout.write(`lifecycle bench: ${N} nodes against ${base}${anvil ? ` (anvil all-in-one on ${anvil.database.replace(/\/\/[^@]*@/, '//')})` : ''}, ${auth}, ${CONCURRENCY} requests in flight, microversion ${MICROVERSION}\n`);
@@ -243,7 +253,7 @@ async function main(): Promise<void> {
     const uuids: string[] = [];
     const names = Array.from({ length: N }, (_, i) => `bench-${Date.now().toString(36)}-${i}`);
     results.push(await phase('enroll', names, () => pooled(names, async (name) => {
-      const reply = await call(base, 'POST', '/v1/nodes', {
+      const reply = await call('POST', '/v1/nodes', {
         name,
         driver: 'fake-hardware',
         power_interface: 'fake',
@@ -255,14 +265,14 @@ async function main(): Promise<void> {
       if (reply.status !== 201) throw new Error(`POST /v1/nodes answered ${reply.status}: ${JSON.stringify(reply.body)}`);
       uuids.push(reply.body.uuid as string);
     })));
-    results.push(await provisionPhase(base, 'manage', uuids, 'manage', ['verifying'], 'manageable'));
-    results.push(await provisionPhase(base, 'provide', uuids, 'provide', ['cleaning', 'clean wait'], 'available'));
-    results.push(await provisionPhase(base, 'deploy', uuids, 'active', ['deploying', 'wait call-back'], 'active'));
+    results.push(await provisionPhase('manage', uuids, 'manage', ['verifying'], 'manageable'));
+    results.push(await provisionPhase('provide', uuids, 'provide', ['cleaning', 'clean wait'], 'available'));
+    results.push(await provisionPhase('deploy', uuids, 'active', ['deploying', 'wait call-back'], 'active'));
     results.push(await phase('list detail', uuids, async () => {
       let url = '/v1/nodes/detail?limit=1000';
       let seen = 0;
       for (;;) {
-        const reply = await call(base, 'GET', url);
+        const reply = await call('GET', url);
         if (reply.status !== 200) throw new Error(`GET ${url} answered ${reply.status}`);
         const nodes = reply.body.nodes as unknown[];
         seen += nodes.length;
@@ -279,7 +289,7 @@ async function main(): Promise<void> {
     let listed = 0;
     for (let i = 0; i < LIST_RUNS; i++) {
       const started = performance.now();
-      const reply = await call(base, 'GET', '/v1/nodes?detail=True&limit=1000', undefined, false);
+      const reply = await call('GET', '/v1/nodes?detail=True&limit=1000', undefined, false);
       listLatencies.push(performance.now() - started);
       if (reply.status !== 200) throw new Error(`GET /v1/nodes?detail=True answered ${reply.status}`);
       listed = (reply.body.nodes as unknown[]).length;
