@@ -39,8 +39,9 @@ class FolderMigrationSource implements Knex.MigrationSource<string> {
     return migration.replace(/\.ts$/, '');
   }
   async getMigration(migration: string): Promise<Knex.Migration> {
-    // A template of a relative path, which esbuild bundles as every file it can match.
-    return import(`./migrations/${migration}`);
+    // A template of a relative path with its extension, which esbuild bundles as every file it
+    // matches (and vite's import analysis accepts).
+    return import(`./migrations/${this.getMigrationName(migration)}.ts`);
   }
 }
 
