@@ -26,13 +26,10 @@ export interface Database {
 }
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
-/** The migrations' names, set in the production bundle (scripts/bundle.ts), which has no folder to list. */
-declare const ANVIL_BUNDLED_MIGRATIONS: string[] | undefined;
 
 /** Migrations are the files in db/migrations, applied in name order. */
 class FolderMigrationSource implements Knex.MigrationSource<string> {
   async getMigrations(): Promise<string[]> {
-    if (typeof ANVIL_BUNDLED_MIGRATIONS !== 'undefined') return ANVIL_BUNDLED_MIGRATIONS;
     return readdirSync(MIGRATIONS_DIR).filter((f) => /^\d+_.*\.ts$/.test(f)).sort();
   }
   getMigrationName(migration: string): string {
@@ -40,7 +37,7 @@ class FolderMigrationSource implements Knex.MigrationSource<string> {
   }
   async getMigration(migration: string): Promise<Knex.Migration> {
     // A template of a relative path with its extension, which esbuild bundles as every file it
-    // matches (and vite's import analysis accepts).
+    // matches, so the production bundle runs them without tsx (vite's import analysis accepts it too).
     return import(`./migrations/${this.getMigrationName(migration)}.ts`);
   }
 }

@@ -3,22 +3,33 @@
 // transpiled sources and their source maps, and an esbuild service process: about 50 MiB).
 // The npm packages stay outside the bundle, loaded from node_modules as usual.
 // Run by `npm install` (prepare) and scripts/setup.sh; `npm run build` runs it by hand.
-import { readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build, type Plugin } from 'esbuild';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BUNDLE = path.join(ROOT, 'dist', 'anvil.mjs');
+
+/**
+ * Each source keeps its own import.meta.url, so the files it finds beside it (the migrations
+ * folder, a simulator's data) are read from the source tree the bundle was built from.
+ */
+const ownUrl: Plugin = {
+  name: 'own-import-meta-url',
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, async (args) => ({
+      contents: (await readFile(args.path, 'utf8')).replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)),
+      loader: 'ts',
+    }));
+  },
+};
 
 /**
  * Bundles bin/cli.ts into `outfile` (with a source map beside it, read only on
  * --enable-source-maps); it must sit in the repository, where its imports find node_modules.
  */
 export async function bundle(outfile = BUNDLE): Promise<void> {
-  // The migrations are imported by name at run time (db/index.ts): the bundle holds all of them
-  // and is told their names, since it cannot list a folder of sources it no longer reads.
-  const migrations = readdirSync(path.join(ROOT, 'db', 'migrations')).filter((f) => /^\d+_.*\.ts$/.test(f)).sort();
   await build({
     entryPoints: [path.join(ROOT, 'bin', 'cli.ts')],
     outfile,
@@ -29,7 +40,7 @@ export async function bundle(outfile = BUNDLE): Promise<void> {
     format: 'esm',
     sourcemap: 'linked',
     legalComments: 'none',
-    define: { ANVIL_BUNDLED_MIGRATIONS: JSON.stringify(migrations) },
+    plugins: [ownUrl],
     logLevel: 'warning',
   });
 }
