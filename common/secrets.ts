@@ -18,7 +18,8 @@ export function isSecretKey(key: string): boolean {
 
 /** `text` with the password of every URL in it replaced by `******`. */
 export function maskUrlPasswords(text: string): string {
-  return text.includes('://') ? text.replace(URL_PASSWORD, `$1${MASK}@`) : text;
+  // The scans for both marks are much cheaper than the expression over a 1,000-node list.
+  return text.includes('://') && text.includes('@') ? text.replace(URL_PASSWORD, `$1${MASK}@`) : text;
 }
 
 function isMaskedEntry(key: string, v: unknown): boolean {

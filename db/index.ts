@@ -20,6 +20,11 @@ export interface Database {
   url: string;
   /** Wakes every listener of `channel`, in this process and (on PostgreSQL) in every other. */
   notify(channel: string, payload?: string): Promise<void>;
+  /**
+   * Commits the writes waiting for the end of this event-loop turn (SQLite's shared commit), so
+   * that what is answered next is on disk; the API calls it before each response.
+   */
+  flush(): void;
   /** Calls `handler` on every notification of `channel`; returns an unsubscribe function. */
   listen(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
@@ -64,11 +69,13 @@ const WRITE = /^\s*(insert|update|delete)\b/i;
  *   writes outside a transaction join one begun at the first of them and committed at the end of
  *   this turn of the event loop (setImmediate), so the writes of the requests and node work of one
  *   turn share a commit. The commit runs before any timer or I/O callback of the next turn, so
- *   nothing in this process or another reads around it; a crash inside the turn loses the turn's
- *   writes, which the WAL's synchronous=NORMAL already allows on power loss. An explicit
+ *   nothing in this process or another reads around it, and before any API answer (flush, which
+ *   the API calls on each response): what was acknowledged survives a crash; a crash inside the
+ *   turn loses only unacknowledged writes, as a crash just before them would. An explicit
  *   transaction, DDL or a pragma first commits the open batch.
+ * Returns the function that commits the open batch now.
  */
-function tuneConnection(conn: SqliteConnection): void {
+function tuneConnection(conn: SqliteConnection): () => void {
   const prepare = conn.prepare.bind(conn);
   const cache = new Map<string, unknown>();
   let batch = false;
@@ -100,9 +107,11 @@ function tuneConnection(conn: SqliteConnection): void {
     cache.set(sql, statement);
     return statement;
   };
+  return commit;
 }
 
-function knexConfig(url: string): { kind: DbKind; config: Knex.Config } {
+/** `flushers` gets the commit function of each SQLite connection the pool makes. */
+function knexConfig(url: string, flushers: Set<() => void>): { kind: DbKind; config: Knex.Config } {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length) || ':memory:';
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -116,7 +125,7 @@ function knexConfig(url: string): { kind: DbKind; config: Knex.Config } {
           min: 1,
           max: 1,
           afterCreate: (conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) => {
-            tuneConnection(conn);
+            flushers.add(tuneConnection(conn));
             conn.pragma('journal_mode = WAL');
             conn.pragma('synchronous = NORMAL');
             conn.pragma('foreign_keys = ON');
@@ -134,7 +143,8 @@ function knexConfig(url: string): { kind: DbKind; config: Knex.Config } {
 }
 
 export async function openDatabase(url: string, opts: { migrate?: boolean } = {}): Promise<Database> {
-  const { kind, config } = knexConfig(url);
+  const flushers = new Set<() => void>();
+  const { kind, config } = knexConfig(url, flushers);
   // A failed query's error names its SQL with placeholders, never the bound values (a BMC password).
   const knex = knexFactory({ ...config, compileSqlOnError: false });
   if (opts.migrate !== false) await migrate(knex);
@@ -148,6 +158,9 @@ export async function openDatabase(url: string, opts: { migrate?: boolean } = {}
     knex,
     kind,
     url,
+    flush() {
+      for (const flush of flushers) flush();
+    },
     async notify(channel, payload = '') {
       if (kind === 'pg') await knex.raw('select pg_notify(?, ?)', [channel, payload]);
       else local.emit(channel, payload);

@@ -112,7 +112,11 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
     negotiateVersion(req, reply);
   });
   // A password written into a URL never leaves in an answer, whatever field or message holds it.
-  app.addHook('onSend', async (_req, _reply, payload) => (typeof payload === 'string' ? maskUrlPasswords(payload) : payload));
+  app.addHook('onSend', async (_req, _reply, payload) => {
+    // What is answered is committed first (db/index.ts: SQLite writes share a commit per turn).
+    opts.db.flush();
+    return typeof payload === 'string' ? maskUrlPasswords(payload) : payload;
+  });
   app.setErrorHandler((err, req, reply) => sendError(err, req, reply));
   app.setNotFoundHandler((req, reply) => sendError(new NotFound('The resource could not be found.'), req, reply));
 
