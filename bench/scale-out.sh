@@ -38,7 +38,10 @@ trap cleanup EXIT
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
+# 5 processes share the server's max_connections (100 by default) with whatever else uses it.
 cat >"$WORK/anvil.yaml" <<EOF
+database:
+  maxConnections: 8
 conductor:
   heartbeatInterval: 1
   heartbeatTimeout: 6

@@ -58,7 +58,8 @@ export interface AuthConfig {
 
 export interface AnvilConfig {
   dataDir: string;
-  database: { url: string };
+  /** maxConnections: the PostgreSQL pool's size per process (several processes share the server's max_connections). */
+  database: { url: string; maxConnections: number };
   api: {
     host: string;
     port: number;
@@ -160,7 +161,7 @@ export function defaultConfig(cwd = process.cwd()): AnvilConfig {
   const dataDir = path.join(cwd, 'data');
   return {
     dataDir,
-    database: { url: `sqlite:${path.join(dataDir, 'anvil.sqlite')}` },
+    database: { url: `sqlite:${path.join(dataDir, 'anvil.sqlite')}`, maxConnections: 20 },
     api: { host: '127.0.0.1', port: 6385, maxLimit: 1000, maxBodyBytes: 114688, maxJsonDepth: 100, requestTimeout: 60, allowDeletingAvailableNodes: true, tls: { cert: undefined, key: undefined, clientCa: undefined } },
     auth: {
       strategy: 'noauth',

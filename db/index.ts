@@ -111,7 +111,7 @@ function tuneConnection(conn: SqliteConnection): () => void {
 }
 
 /** `flushers` gets the commit function of each SQLite connection the pool makes. */
-function knexConfig(url: string, flushers: Set<() => void>): { kind: DbKind; config: Knex.Config } {
+function knexConfig(url: string, flushers: Set<() => void>, maxConnections: number): { kind: DbKind; config: Knex.Config } {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length) || ':memory:';
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -137,14 +137,14 @@ function knexConfig(url: string, flushers: Set<() => void>): { kind: DbKind; con
     };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    return { kind: 'pg', config: { client: 'pg', connection: url, pool: { min: 0, max: 20 } } };
+    return { kind: 'pg', config: { client: 'pg', connection: url, pool: { min: 0, max: maxConnections } } };
   }
   throw new InvalidInput(`Unsupported database URL "${url}": use sqlite:PATH or postgres://...`);
 }
 
-export async function openDatabase(url: string, opts: { migrate?: boolean } = {}): Promise<Database> {
+export async function openDatabase(url: string, opts: { migrate?: boolean; maxConnections?: number } = {}): Promise<Database> {
   const flushers = new Set<() => void>();
-  const { kind, config } = knexConfig(url, flushers);
+  const { kind, config } = knexConfig(url, flushers, opts.maxConnections ?? 20);
   // A failed query's error names its SQL with placeholders, never the bound values (a BMC password).
   const knex = knexFactory({ ...config, compileSqlOnError: false });
   if (opts.migrate !== false) await migrate(knex);

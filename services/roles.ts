@@ -22,7 +22,7 @@ export interface RoleHandle {
 async function open(config: AnvilConfig, logger: Logger): Promise<Database> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await openDatabase(config.database.url);
+      return await openDatabase(config.database.url, { maxConnections: config.database.maxConnections });
     } catch (err) {
       // knex refuses to migrate while another process holds its migration lock.
       if (!/already locked/i.test(errorMessage(err)) || attempt >= 60) throw err;
