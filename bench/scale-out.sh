@@ -64,18 +64,17 @@ run_scale_out() {
   sql "drop database if exists $SCALE_DB with (force)"
   sql "create database $SCALE_DB"
   local url="$PG/$SCALE_DB" apis=() conductors=()
+  # The first API migrates the new database alone: processes migrating it at once can collide.
   for i in 1 2; do
     local port
     port=$(free_port)
     ANVIL_DATABASE_URL=$url ANVIL_API_LISTEN=127.0.0.1:$port node "$ENTRY" api --config "$WORK/anvil.yaml" &>"$WORK/api-$i.log" &
     PIDS+=("$!"); apis+=("http://127.0.0.1:$port")
+    for _ in $(seq 300); do curl -sf -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.2; done
   done
   for i in 1 2 3; do
     ANVIL_DATABASE_URL=$url ANVIL_CONDUCTOR_HOSTNAME=scale-out-c$i node "$ENTRY" conductor --config "$WORK/anvil.yaml" &>"$WORK/conductor-$i.log" &
     PIDS+=("$!"); conductors+=("$!")
-  done
-  for api in "${apis[@]}"; do
-    for _ in $(seq 300); do curl -sf -o /dev/null "$api/" && break; sleep 0.2; done
   done
   for _ in $(seq 300); do [ "$(count "select count(*) from conductors where online")" = 3 ] && break; sleep 0.2; done
   sleep 2  # every conductor sees the other two before work arrives
