@@ -93,7 +93,10 @@ run_scale_out() {
       echo "== SIGKILL of conductor scale-out-c2 at $(count "select count(*) from nodes where provision_state = 'active'") of $N active; it held $held node locks"
     fi
   fi
-  wait "$bench" || echo "== the lifecycle bench failed (see above)"
+  if ! wait "$bench"; then
+    echo "== the lifecycle bench failed (see above); the processes' last lines:"
+    for f in "$WORK"/api-*.log "$WORK"/conductor-*.log; do echo "-- $(basename "$f")"; tail -n 5 "$f" | cut -c1-400; done
+  fi
 
   echo "== after the run"
   echo "nodes: $(count "select count(*) from nodes") of $N"
