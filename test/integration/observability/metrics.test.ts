@@ -2,7 +2,7 @@
 // text format) and scraped by a real Prometheus server whose HTTP API the test queries: the fleet by
 // state, API latency by route pattern, BMC calls to a simulated iDRAC, operation durations, the
 // conductor's queue and claims, BMC sensors as ironic-prometheus-exporter names them, HTTP boot
-// counters; and a conductor process's own metrics server.
+// and TFTP counters; and a conductor process's own metrics server.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +14,8 @@ import { createApiServer } from '../../../services/api/server.ts';
 import { Conductor } from '../../../services/conductor/conductor.ts';
 import { startMetricsServer } from '../../../services/metrics-server.ts';
 import { startHttpBootServer } from '../../../services/netboot/http/server.ts';
+import { startTftpServer } from '../../../services/netboot/tftp/server.ts';
+import { execa } from 'execa';
 import { startRedfishSimulator, type RedfishSimulator } from '../../../simulators/redfish-bmc/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
 import { promtoolCheck, startPrometheus, type PrometheusServer, type VectorSample } from '../../helpers/prometheus.ts';
@@ -125,6 +127,22 @@ describe('Prometheus metrics', () => {
       expect((await fetch(`http://127.0.0.1:${server.port}/boot/52-54-00-00-00-01.ipxe`)).status).toBe(404);
       await prom.until('anvil_netboot_http_requests_total{kind="file",status="200"}', (s) => one(s) === 1);
       await prom.until('anvil_netboot_http_requests_total{kind="boot config",status="404"}', (s) => one(s) === 1);
+    } finally {
+      await server.close();
+    }
+  }, 90_000);
+
+  it('counts TFTP transfers and bytes, fetched with tftp-hpa', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'anvil-metrics-tftp-'));
+    writeFileSync(path.join(root, 'undionly.kpxe'), Buffer.alloc(3000, 1));
+    const server = await startTftpServer({ host: '127.0.0.1', port: 0, root, timeoutSec: 1, retries: 3, logger: silentLogger, render: async () => undefined });
+    try {
+      const out = path.join(root, 'fetched');
+      await execa('tftp', ['-m', 'binary', '127.0.0.1', String(server.port), '-c', 'get', 'undionly.kpxe', out]);
+      await execa('tftp', ['-m', 'binary', '127.0.0.1', String(server.port), '-c', 'get', 'missing.efi', path.join(root, 'nothing')], { reject: false });
+      await prom.until('anvil_netboot_tftp_transfers_total{result="complete"}', (s) => one(s) === 1);
+      await prom.until('anvil_netboot_tftp_transfers_total{result="not found"}', (s) => one(s) === 1);
+      await prom.until('anvil_netboot_tftp_bytes_total', (s) => one(s) === 3000);
     } finally {
       await server.close();
     }
