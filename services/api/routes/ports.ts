@@ -11,7 +11,7 @@ import { notFound } from '../errors.ts';
 import { wantsDetail, baseUrl, collection, noContent, parseFields, parsePage, pick, queryValue, selfLinks, type Query } from '../http.ts';
 import { jsonLimits } from '../body.ts';
 import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
-import { BOOL, checkMac, checkUuid, coerceBooleans, isUniqueViolation, nullable, validateSchema } from '../validation.ts';
+import { BOOL, checkMac, checkUuid, coerceBooleans, isUniqueViolation, isUuidLike, nullable, validateSchema } from '../validation.ts';
 import { requireEndpoint, requireVersion } from '../version.ts';
 
 export const PORT_FIELD_VERSIONS: Record<string, number> = {
@@ -64,6 +64,11 @@ function visible(version: number, requested: Set<string> | undefined, all: boole
 
 /** `{port_ident}`: a UUID, or from 1.88 (ports got names) a name. */
 async function portOr404(req: FastifyRequest, knex: Knex, ident: string): Promise<PortRecord> {
+  // Ironic validates the ident as a UUID or logical name first, at every version: a MAC (its colons) or
+  // any other malformed ident is a 400, not a 404.
+  if (!isUuidLike(ident) && !/^[A-Za-z0-9\-._~]{1,255}$/.test(ident)) {
+    throw new InvalidInput(`Expected UUID or name for port_ident: ${ident}`, 'InvalidParameterValue');
+  }
   const port = isUuid(ident) ? await findPortByUuid(knex, ident) : req.apiVersion >= 88 ? await findPortByName(knex, ident) : undefined;
   if (!port) throw notFound('Port', ident);
   return port;

@@ -58,6 +58,17 @@ describe.each(BACKENDS)('resources API on %s', (backend) => {
       const stringBool = await h.call('POST', '/v1/ports', { address: '52:54:00:ab:cd:13', node_uuid: n.uuid, pxe_enabled: 'False' });
       expect(stringBool.body.pxe_enabled).toBe(false);
       expect((await h.call('GET', '/v1/ports?node=ghost')).status).toBe(404);
+      // A port is not addressed by its MAC, and a malformed ident is a 400 (ironic-tempest-plugin's negative tests).
+      for (const ident of ['52:54:00:ab:cd:10', 'malformed:uuid']) {
+        for (const version of ['1.1', '1.88']) {
+          const r = await h.call('GET', `/v1/ports/${ident}`, undefined, version);
+          expect(r.status, `${ident} at ${version}`).toBe(400);
+          expect(fault(r)).toBe(`Expected UUID or name for port_ident: ${ident}`);
+        }
+        expect((await h.call('PATCH', `/v1/ports/${ident}`, [{ op: 'replace', path: '/pxe_enabled', value: false }])).status).toBe(400);
+        expect((await h.call('DELETE', `/v1/ports/${ident}`)).status).toBe(400);
+      }
+      expect((await h.call('GET', '/v1/ports/11111111-2222-3333-4444-555555555555')).status).toBe(404);
     });
   });
 
