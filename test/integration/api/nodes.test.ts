@@ -309,6 +309,21 @@ describe.each(BACKENDS)('nodes API on %s', (backend) => {
       expect(r.status).toBe(200);
       expect(r.body).toMatchObject({ driver: 'manual-management', raid_interface: 'no-raid', inspect_interface: 'no-inspect' });
     });
+
+    it('resets the console interface to no-console, Ironic\'s default for every hardware type', async () => {
+      const n = await createNode(h, { console_interface: 'fake' });
+      expect(n.console_interface).toBe('fake');
+      const r = await h.call('PATCH', `/v1/nodes/${n.uuid}?reset_interfaces=true`, [{ op: 'replace', path: '/driver', value: 'fake-hardware' }]);
+      expect(r.status).toBe(200);
+      expect(r.body.console_interface).toBe('no-console');
+      expect((await createNode(h)).console_interface).toBe('no-console');
+      const removed = await h.call('PATCH', `/v1/nodes/${n.uuid}`, [{ op: 'add', path: '/console_interface', value: 'fake' }]);
+      expect(removed.status).toBe(200);
+      const r2 = await h.call('PATCH', `/v1/nodes/${n.uuid}`, [{ op: 'remove', path: '/console_interface' }]);
+      expect(r2.body.console_interface).toBe('no-console');
+      const ipmi = await h.call('PATCH', `/v1/nodes/${n.uuid}?reset_interfaces=true`, [{ op: 'replace', path: '/driver', value: 'ipmi' }]);
+      expect(ipmi.body.console_interface).toBe('no-console');
+    });
   });
 
   describe('delete', () => {
