@@ -75,7 +75,8 @@ export const fakeManagement: ManagementInterface = {
   },
   async getBootDevice(ctx) {
     const info = internalInfo(ctx.node);
-    return { boot_device: info.fake_boot_device ?? null, persistent: info.fake_boot_persistent ?? null };
+    // Before any set, Ironic's fake management reads PXE, not persistent; after one, the device set.
+    return { boot_device: info.fake_boot_device ?? 'pxe', persistent: info.fake_boot_persistent ?? false };
   },
   async setBootDevice(ctx, device, persistent) {
     if (!FAKE_BOOT_DEVICES.includes(device)) throw new InvalidInput(`Boot device ${device} is not supported by the fake management interface`);

@@ -236,6 +236,7 @@ describe.each(BACKENDS)('node states API on %s', (backend) => {
 
     it('sets and reads the boot device through the conductor', async () => {
       const n = await createNode(hc, { name: `boot-${backend}` });
+      expect((await call('GET', `/v1/nodes/${n.uuid}/management/boot_device`)).body).toEqual({ boot_device: 'pxe', persistent: false });
       const put = await call('PUT', `/v1/nodes/${n.uuid}/management/boot_device`, { boot_device: 'pxe', persistent: true });
       expect(put.status).toBe(204);
       const get = await call('GET', `/v1/nodes/${n.uuid}/management/boot_device`);
