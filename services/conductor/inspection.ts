@@ -1,8 +1,9 @@
 // Applying what an inspection found (drivers' InspectionResult) to the locked node: properties
-// merged, the inventory stored for GET /v1/nodes/{id}/inventory, and a port for each new MAC.
+// merged, the inventory stored for GET /v1/nodes/{id}/inventory, a port for each new MAC, and the
+// LLDP neighbour filled into the node's existing ports.
 import { saveInventory } from '../../db/inventory.ts';
 import { normalizeMac } from '../../common/mac.ts';
-import { createPort, findPortByAddress } from '../../db/ports.ts';
+import { createPort, findPortByAddress, updatePort } from '../../db/ports.ts';
 import type { InspectionResult } from '../../drivers/interfaces.ts';
 import type { NodeTask } from './context.ts';
 
@@ -11,9 +12,20 @@ export async function applyInspection(ctx: NodeTask, result: InspectionResult): 
   if (result.properties) await ctx.save({ properties: { ...ctx.node.properties, ...result.properties } });
   if (result.inventory) await saveInventory(knex, ctx.node.id, { inventory: result.inventory, plugin_data: result.plugin_data ?? {} });
   const created: string[] = [];
+  const linked: string[] = [];
   for (const port of result.ports ?? []) {
     const address = normalizeMac(port.address);
-    if (await findPortByAddress(knex, address)) continue;
+    const existing = await findPortByAddress(knex, address);
+    if (existing) {
+      // As Ironic's local_link_connection hook: only keys the port lacks are filled, so a value
+      // an operator set is never replaced. A port of another node is left alone.
+      if (existing.node_id !== ctx.node.id) continue;
+      const found = Object.entries(port.local_link_connection ?? {}).filter(([key]) => !(key in existing.local_link_connection));
+      if (found.length === 0) continue;
+      await updatePort(knex, existing.id, { local_link_connection: { ...existing.local_link_connection, ...Object.fromEntries(found) } });
+      linked.push(address);
+      continue;
+    }
     await createPort(knex, {
       node_id: ctx.node.id,
       address,
@@ -24,4 +36,5 @@ export async function applyInspection(ctx: NodeTask, result: InspectionResult): 
     created.push(address);
   }
   if (created.length > 0) await ctx.note(`Inspection created ports ${created.join(', ')}`);
+  if (linked.length > 0) await ctx.note(`Inspection filled local_link_connection from LLDP on ports ${linked.join(', ')}`);
 }

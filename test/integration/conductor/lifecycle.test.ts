@@ -1,7 +1,9 @@
 // The conductor's flows per provision state, with fake hardware, on SQLite and PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getNodeById, updateNode } from '../../../db/nodes.ts';
-import { portsOfNode } from '../../../db/ports.ts';
+import { createPort, portsOfNode } from '../../../db/ports.ts';
+import { lldpTlvs } from '../../../deploy-agent/inventory.ts';
+import { inspectionResult } from '../../../drivers/in-band/inspect.ts';
 import type { Conductor } from '../../../services/conductor/conductor.ts';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
 import { fakeNode, history, requestProvision, startConductor, untilState } from './helpers.ts';
@@ -80,6 +82,39 @@ describe.each(BACKENDS)('conductor flows on %s', (backend) => {
       expect(ports.map((p) => [p.address, p.local_link_connection.port_id])).toEqual([['52:54:00:aa:bb:0c', 'Eth1']]);
       const inv = await t.db.knex('node_inventory').where({ node_id: node.id }).first();
       expect(JSON.parse(inv.inventory)).toEqual({ interfaces: [] });
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('fills local_link_connection from LLDP on ports enrolled before inspection, never replacing a set value', async () => {
+    const node = await fakeNode(t.db, { provision_state: 'manageable' });
+    const mac = (n: number) => `52:54:00:4c:${String(node.id % 100).padStart(2, '0')}:0${n}`;
+    await createPort(t.db.knex, { node_id: node.id, address: mac(1) });
+    await createPort(t.db.knex, { node_id: node.id, address: mac(2), local_link_connection: { switch_id: '00:1c:73:00:00:99', port_id: 'operator-set' } });
+    await createPort(t.db.knex, { node_id: node.id, address: mac(3), local_link_connection: { port_id: 'Ethernet9/9' } });
+    // What the agent posts: LLDP on the first and third NICs only.
+    const result = inspectionResult({
+      inventory: {
+        interfaces: [
+          { name: 'eth0', mac_address: mac(1), lldp: lldpTlvs('00:1c:73:aa:bb:cc', 'Ethernet1/7', 'leaf-3') },
+          { name: 'eth1', mac_address: mac(2) },
+          { name: 'eth2', mac_address: mac(3), lldp: lldpTlvs('00:1c:73:aa:bb:cc', 'Ethernet1/8', 'leaf-3') },
+        ],
+      },
+    });
+    const spy = vi.spyOn(fakeInspect, 'inspect').mockResolvedValueOnce({ outcome: 'done', result });
+    try {
+      await requestProvision(t.db, node, 'inspect');
+      await untilState(t.db, node.id, 'manageable');
+      const links = Object.fromEntries((await portsOfNode(t.db.knex, node.id)).map((p) => [p.address, p.local_link_connection]));
+      expect(links).toEqual({
+        [mac(1)]: { switch_id: '00:1c:73:aa:bb:cc', port_id: 'Ethernet1/7', switch_info: 'leaf-3' },
+        [mac(2)]: { switch_id: '00:1c:73:00:00:99', port_id: 'operator-set' },
+        // Ironic's hook fills only the keys a port lacks.
+        [mac(3)]: { switch_id: '00:1c:73:aa:bb:cc', port_id: 'Ethernet9/9', switch_info: 'leaf-3' },
+      });
+      expect((await history(t.db, node.id)).map((h) => h.event)).toContain(`Inspection filled local_link_connection from LLDP on ports ${mac(1)}, ${mac(3)}`);
     } finally {
       spy.mockRestore();
     }

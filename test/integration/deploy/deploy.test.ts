@@ -54,6 +54,9 @@ describe('deploy through the simulated agent', () => {
     expect(ports.map((p) => p.address).sort()).toEqual(machine.hardware.nics.map((n) => n.mac).sort());
     const first = ports.find((p) => p.address === machine.hardware.nics[0].mac)!;
     expect(first.local_link_connection).toEqual({ switch_id: '52:54:00:ff:00:01', port_id: expect.stringMatching(/^Ethernet\d+\/1$/), switch_info: 'sim-tor-1' });
+    // The port enrolled before inspection gets the neighbour the agent saw on that NIC, too.
+    const second = ports.find((p) => p.address === machine.hardware.nics[1].mac)!;
+    expect(second.local_link_connection).toEqual({ switch_id: '52:54:00:ff:00:01', port_id: first.local_link_connection.port_id.replace(/1$/, '2'), switch_info: 'sim-tor-1' });
 
     // Automated cleaning through the agent (erase_devices_metadata by default).
     await h.provision(uuid, 'provide');
