@@ -62,6 +62,11 @@ export function provisionStateFor(state: string, version: number): string {
   return version < 39 && state === ProvisionState.INSPECT_WAIT ? ProvisionState.INSPECTING : state;
 }
 
+/** A node's provision_state as shown: below 1.2 `available` was Ironic's NOSTATE, which reads null. */
+export function shownProvisionState(state: string, version: number): string | null {
+  return version < 2 && state === ProvisionState.AVAILABLE ? null : provisionStateFor(state, version);
+}
+
 export function renderNode(node: NodeRecord, rel: NodeRelations, fields: ReadonlySet<string>, version: number, base: string, withLinkLists: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of fields) {
@@ -81,7 +86,7 @@ function fieldValue(node: NodeRecord, f: string, rel: NodeRelations, version: nu
     case 'created_at': case 'updated_at': case 'provision_updated_at': case 'inspection_started_at': case 'inspection_finished_at':
       return isoTime(node[f]);
     case 'provision_state':
-      return provisionStateFor(node.provision_state, version);
+      return shownProvisionState(node.provision_state, version);
     case 'target_provision_state':
       return node.target_provision_state === null ? null : provisionStateFor(node.target_provision_state, version);
     case 'chassis_uuid':

@@ -11,7 +11,7 @@ import { enqueueTask, WORK_CHANNEL } from '../../../db/tasks.ts';
 import type { ApiContext } from '../context.ts';
 import { accepted, baseUrl, noContent } from '../http.ts';
 import { findNodeOr404 } from '../lookup.ts';
-import { provisionStateFor } from '../nodeView.ts';
+import { provisionStateFor, shownProvisionState } from '../nodeView.ts';
 import { BOOL, coerceBooleans } from '../validation.ts';
 import { requireVersion } from '../version.ts';
 import { askProvision, verbOf, type ProvisionBody } from '../provision-verbs.ts';
@@ -118,7 +118,7 @@ function statesView(node: NodeRecord, version: number): Record<string, unknown> 
     console_enabled: node.console_enabled,
     last_error: node.last_error,
     power_state: node.power_state,
-    provision_state: provisionStateFor(node.provision_state, version),
+    provision_state: shownProvisionState(node.provision_state, version),
     provision_updated_at: isoTime(node.provision_updated_at),
     target_power_state: node.target_power_state,
     target_provision_state: node.target_provision_state,

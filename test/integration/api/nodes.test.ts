@@ -81,6 +81,14 @@ describe.each(BACKENDS)('nodes API on %s', (backend) => {
       const r = await h.call('POST', '/v1/nodes', { driver: 'fake-hardware' }, '1.10');
       expect(r.status).toBe(201);
       expect(r.body.provision_state).toBe('available');
+      // Below 1.2, available is Ironic's NOSTATE: null in the node, its list and its states.
+      const old = await h.call('POST', '/v1/nodes', { driver: 'fake-hardware' }, '1.1');
+      expect(old.status).toBe(201);
+      expect(old.body.provision_state).toBeNull();
+      expect((await h.call('GET', `/v1/nodes/${old.body.uuid}`, undefined, '1.1')).body.provision_state).toBeNull();
+      expect((await h.call('GET', `/v1/nodes/${old.body.uuid}/states`, undefined, '1.1')).body.provision_state).toBeNull();
+      expect((await h.call('GET', '/v1/nodes', undefined, '1.1')).body.nodes.find((n: any) => n.uuid === old.body.uuid).provision_state).toBeNull();
+      expect((await h.call('GET', `/v1/nodes/${old.body.uuid}`, undefined, '1.2')).body.provision_state).toBe('available');
       const tooNew = await h.call('POST', '/v1/nodes', { driver: 'fake-hardware', resource_class: 'x' }, '1.20');
       expect(tooNew.status).toBe(406);
     });
