@@ -107,6 +107,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
   });
 
   app.addHook('onRequest', async (req, reply) => {
+    // Ironic's request-id middleware answers both names: x-openstack-request-id (OpenStack's) and its older one.
+    reply.header('x-openstack-request-id', req.id);
     reply.header('Openstack-Request-Id', req.id);
     refuseNulInUrl(req);
     negotiateVersion(req, reply);

@@ -38,7 +38,14 @@ describe.each(BACKENDS)('nodes API on %s', (backend) => {
       expect(r.headers['x-openstack-ironic-api-minimum-version']).toBe('1.1');
       expect(r.headers['x-openstack-ironic-api-maximum-version']).toBe('1.95');
       expect(r.headers['x-openstack-ironic-api-version']).toBe('1.1');
-      expect(r.headers['openstack-request-id']).toMatch(/^req-/);
+      expect(r.headers['openstack-request-id']).toMatch(/^req-[0-9a-f-]{36}$/);
+      expect(r.headers['x-openstack-request-id']).toBe(r.headers['openstack-request-id']);
+      const missing = await h.call('GET', '/v1/nodes/no-such-node');
+      expect(missing.status).toBe(404);
+      expect(missing.headers['x-openstack-request-id']).toMatch(/^req-[0-9a-f-]{36}$/);
+      const tooNew = await h.call('GET', '/v1/nodes', undefined, '1.999');
+      expect(tooNew.status).toBe(406);
+      expect(tooNew.headers['x-openstack-request-id']).toMatch(/^req-/);
       const generic = await h.app.inject({ method: 'GET', url: '/v1/nodes', headers: { 'OpenStack-API-Version': 'baremetal 1.50' } });
       expect(generic.headers['x-openstack-ironic-api-version']).toBe('1.50');
     });
