@@ -124,6 +124,12 @@ export class IpmitoolTransport implements IpmiTransport {
       const rakpError = /RAKP \d message indicates an error : (.*)/i.exec(stderr) ?? /Open Session Response.*?: (.*)/i.exec(stderr);
       if (rakpError) {
         if (/unauthorized name/i.test(rakpError[1])) throw new DriverError(`BMC ${key} does not know IPMI user "${target.username}" (RAKP 2: unauthorized name)`);
+        // The BMC no longer knows the session ipmitool names: its Open Session answer came after
+        // ipmitool had given up and asked again (a loaded BMC or link). A new process starts afresh.
+        if (/invalid session id/i.test(rakpError[1]) && attempt < this.attempts) {
+          lastText = rakpError[1].trim();
+          continue;
+        }
         throw new DriverError(`BMC ${key} refused the session: ${rakpError[1].trim()}`);
       }
       if (result.failed && result.exitCode === undefined && !result.timedOut) throw new DriverError(`Cannot run ${this.command}: ${result.message}`);
