@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import https from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { bmcHttpClient } from '../../common/bmc-http.ts';
 import { DriverError } from '../../common/errors.ts';
 import type { OvirtInfo } from './driver-info.ts';
 
@@ -58,20 +58,9 @@ export class EngineClient {
   readonly vmIds = new Map<string, string>();
 
   constructor(readonly info: OvirtInfo) {
-    const secure = info.origin.startsWith('https:');
-    this.agent = secure
-      ? new https.Agent({ keepAlive: true, maxSockets: 8, rejectUnauthorized: !info.insecure, ca: info.caFile ? readFileSync(info.caFile, 'utf8') : undefined })
-      : new http.Agent({ keepAlive: true, maxSockets: 8 });
-    this.http = axios.create({
-      baseURL: info.origin,
-      timeout: info.timeoutSec * 1000,
-      httpAgent: secure ? undefined : this.agent,
-      httpsAgent: secure ? this.agent : undefined,
-      validateStatus: () => true,
-      maxRedirects: 0,
-      proxy: false,
-      transitional: { clarifyTimeoutError: true },
-    });
+    ({ agent: this.agent, http: this.http } = bmcHttpClient({
+      origin: info.origin, timeoutSec: info.timeoutSec, verify: !info.insecure, ca: info.caFile ? readFileSync(info.caFile, 'utf8') : undefined,
+    }));
   }
 
   private get label(): string {

@@ -4,10 +4,10 @@
 // and Redfish error bodies turned into readable text.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import http from 'node:http';
-import https from 'node:https';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import type { AxiosInstance, AxiosResponse } from 'axios';
+import { bmcHttpClient } from '../../common/bmc-http.ts';
 import { BmcTimeout, DriverError } from '../../common/errors.ts';
 import type { RedfishInfo } from './driver-info.ts';
 import { timeBmcCall } from '../../common/metrics.ts';
@@ -97,21 +97,11 @@ export class RedfishClient {
   private rootDoc: { doc: Json; at: number } | null = null;
 
   constructor(readonly info: RedfishInfo) {
-    const secure = info.origin.startsWith('https:');
-    this.agent = secure
-      ? new https.Agent({ keepAlive: true, maxSockets: 8, rejectUnauthorized: info.verifyCa !== false, ca: typeof info.verifyCa === 'string' ? caBundle(info.verifyCa) : undefined })
-      : new http.Agent({ keepAlive: true, maxSockets: 8 });
-    this.http = axios.create({
-      baseURL: info.origin,
-      timeout: info.timeoutSec * 1000,
-      httpAgent: secure ? undefined : this.agent,
-      httpsAgent: secure ? this.agent : undefined,
-      validateStatus: () => true,
-      maxRedirects: 0,
-      proxy: false,
-      transitional: { clarifyTimeoutError: true },
+    ({ agent: this.agent, http: this.http } = bmcHttpClient({
+      origin: info.origin, timeoutSec: info.timeoutSec,
+      verify: info.verifyCa !== false, ca: typeof info.verifyCa === 'string' ? caBundle(info.verifyCa) : undefined,
       headers: { Accept: 'application/json', 'OData-Version': '4.0' },
-    });
+    }));
     this.useSession = !info.username ? false : info.authType === 'basic' ? false : info.authType === 'session' ? true : null;
   }
 
