@@ -1,0 +1,280 @@
+// The QEMU end-to-end rig every e2e case starts from: a routed provisioning network in network
+// namespaces, Anvil all-in-one (netboot role included) in one of them, a QEMU machine (TCG) on a
+// leaf behind ISC dhcrelay, and a simulated BMC (Redfish, or an oVirt Engine) driving it.
+//
+//   prov (172.31.0.1: anvil all-in-one) ─p0──l0─ leaf (router, dhcrelay, radvd)
+//   leaf tap0 172.31.3.1/24 ── the QEMU machine (iPXE ROM, virtio NIC, qcow2 disk)
+//
+// The test process (host namespace) runs the BMC simulator and the QEMU machine object; it reaches
+// the API, and the conductor reaches the BMC, through unix-socket bridges, so no address is added
+// outside the test's own namespaces. Each test file starts its own rig (namespace names are unique).
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import axios, { type AxiosInstance } from 'axios';
+import { execa } from 'execa';
+import { stringify } from 'yaml';
+import { expect } from 'vitest';
+import { buildRamdisk } from '../../../ramdisk/build.ts';
+import { startRedfishSimulator, type RedfishSimulator } from '../../../simulators/redfish-bmc/index.ts';
+import { startEngineSimulator, type EngineSimulator } from '../../../simulators/ovirt-engine/index.ts';
+import { QemuMachine, type QemuMachineOptions } from '../../../simulators/qemu/machine.ts';
+import { canUseNetns, createNamespaces, type Namespaces } from '../../integration/netboot/netns.ts';
+import { startBridge } from './bridge.ts';
+
+const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
+const ANVIL = join(ROOT, 'bin', 'anvil.js');
+const BRIDGE = join(ROOT, 'test', 'e2e', 'support', 'bridge.ts');
+export const SERVER = '172.31.0.1';
+const BMC_USER = 'admin';
+
+export interface RigOptions {
+  /** Names the VM and the temporary folder. */
+  name: string;
+  mac?: string;
+  power?: 'redfish' | 'ovirt';
+  cpus?: number;
+  memoryMb?: number;
+  diskBytes?: number;
+  /** More QEMU machine options (firmware, extra NICs …); the rig's disk and NIC come first. */
+  machine?: Partial<QemuMachineOptions>;
+  /** false: no dhcrelay on the leaf (a network without DHCP). */
+  relay?: boolean;
+  /** Edits the all-in-one configuration before Anvil starts. */
+  configure?: (config: Record<string, any>) => void;
+}
+
+export interface QemuRig {
+  dir: string;
+  ns: Namespaces;
+  machine: QemuMachine;
+  /** The API through its unix-socket bridge. */
+  api: AxiosInstance;
+  /** Output of the processes started in namespaces, by name (`anvil`, …). */
+  output: Record<string, string>;
+  /** The netboot role's HTTP root (deploy.kernel and deploy.initramfs are there). */
+  httpRoot: string;
+  tftpRoot: string;
+  /** The machine's first disk (qcow2). */
+  disk: string;
+  diskBytes: number;
+  mac: string;
+  power: 'redfish' | 'ovirt';
+  bmcPassword: string;
+  /** driver_info that reaches the rig's BMC from the prov namespace. */
+  driverInfo(): Record<string, unknown>;
+  phases: [string, number][];
+  timed<T>(phase: string, work: () => Promise<T>): Promise<T>;
+  /** Starts a long-running process in a namespace and waits for `ready` in its output. */
+  startIn(role: string, name: string, cmd: string[], ready: string): Promise<void>;
+  /** The end of the machine's serial console and of Anvil's log, for failure messages. */
+  diagnostics(): Promise<string>;
+  /** Waits for the node to reach `state`; a failure state ends the wait with the node's last_error. */
+  waitForState(node: string, state: string, limitSec: number): Promise<Record<string, unknown>>;
+  provision(node: string, target: string, extra?: Record<string, unknown>): Promise<void>;
+  /** Powers the node off through the API and waits until the machine is off. */
+  powerOff(node: string): Promise<void>;
+  /** Enrolls the machine (node + PXE port), then manage → manageable; returns the node's UUID. */
+  enroll(fields?: Record<string, unknown>): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
+  const problem = await canUseNetns();
+  if (problem) throw new Error(`the QEMU e2e tests cannot run on this machine: ${problem}`);
+  const power = options.power ?? 'redfish';
+  const mac = options.mac ?? '52:54:00:e2:e0:01';
+  const diskBytes = options.diskBytes ?? 5 * 1024 ** 3;
+  const bmcPassword = `e2e-bmc-secret-${options.name}`;
+  const output: Record<string, string> = {};
+  const phases: [string, number][] = [];
+  const timed = async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    try {
+      return await work();
+    } finally {
+      phases.push([phase, (Date.now() - started) / 1000]);
+      console.log(`e2e phase ${phase}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+  };
+
+  const ramdisk = await timed('build ramdisk (cached after the first run)', () => buildRamdisk());
+  const dir = await mkdtemp(join(tmpdir(), `anvil-e2e-${options.name}-`));
+  const tftpRoot = join(dir, 'tftpboot');
+  const httpRoot = join(dir, 'httpboot');
+  await mkdir(tftpRoot);
+  await mkdir(httpRoot);
+  await copyFile(ramdisk.kernel, join(httpRoot, 'deploy.kernel'));
+  await copyFile(ramdisk.initramfs, join(httpRoot, 'deploy.initramfs'));
+  const disk = join(dir, 'disk.qcow2');
+  await execa('qemu-img', ['create', '-q', '-f', 'qcow2', disk, String(diskBytes)]);
+
+  const ns = createNamespaces();
+  let machine: QemuMachine | undefined;
+  let redfish: RedfishSimulator | undefined;
+  let engine: EngineSimulator | undefined;
+  let bmcBridge: Server | undefined;
+  const close = async (): Promise<void> => {
+    await machine?.close().catch(() => undefined);
+    await ns.remove();
+    bmcBridge?.close();
+    await redfish?.close();
+    await engine?.close();
+    if (phases.length) console.log(`e2e phase times (${options.name}):\n${phases.map(([p, s]) => `  ${p.padEnd(48)} ${s.toFixed(1)} s`).join('\n')}`);
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  const startIn = async (role: string, name: string, cmd: string[], ready: string): Promise<void> => {
+    const child = ns.spawn(role, cmd);
+    output[name] = '';
+    child.all!.on('data', (chunk: Buffer) => { output[name] += chunk.toString(); });
+    const deadline = Date.now() + 30_000;
+    while (!output[name].includes(ready)) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${name} did not start:\n${output[name].slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  try {
+    await timed('network namespaces, relay and Anvil start', async () => {
+      await ns.add('prov');
+      await ns.add('leaf');
+      await ns.link({ role: 'prov', ifname: 'p0', addr: `${SERVER}/24` }, { role: 'leaf', ifname: 'l0', addr: '172.31.0.2/24' });
+      await ns.run('leaf', ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+      await ns.run('leaf', ['ip', 'tuntap', 'add', 'dev', 'tap0', 'mode', 'tap']);
+      await ns.run('leaf', ['ip', 'addr', 'add', '172.31.3.1/24', 'dev', 'tap0']);
+      await ns.run('leaf', ['ip', 'link', 'set', 'tap0', 'up']);
+      await ns.run('prov', ['ip', 'route', 'add', '172.31.3.0/24', 'via', '172.31.0.2']);
+      if (options.relay !== false) ns.spawn('leaf', ['dhcrelay', '-4', '-d', '-a', '--no-pid', '-id', 'tap0', '-iu', 'l0', SERVER]);
+      // A link-local-only router advertisement spares iPXE its ~16 s wait for IPv6 autoconfiguration.
+      await writeFile(join(dir, 'radvd.conf'), 'interface tap0 {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 3;\n  MaxRtrAdvInterval 4;\n};\n');
+      await ns.run('leaf', ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+      ns.spawn('leaf', ['radvd', '-n', '-C', join(dir, 'radvd.conf'), '-p', join(dir, 'radvd.pid'), '-m', 'stderr']);
+
+      const config: Record<string, any> = {
+        dataDir: dir,
+        api: { host: SERVER, port: 6385 },
+        // The API listens only inside this test's own network namespaces, reached by the test and the VM alone.
+        auth: { strategy: 'noauth', allowInsecureNoauth: true },
+        log: { level: 'info', pretty: false },
+        conductor: {
+          pollInterval: 1,
+          timeouts: { deployCallback: 300, cleanCallback: 300, inspectWait: 300, working: 300 },
+        },
+        netboot: {
+          serverAddress: SERVER,
+          apiUrl: `http://${SERVER}:6385`,
+          dhcp: { listen: '0.0.0.0:67' },
+          tftp: { listen: '0.0.0.0:69', root: tftpRoot },
+          http: { listen: '0.0.0.0:8080', root: httpRoot },
+          subnets: [{ name: 'vmleaf', cidr: '172.31.3.0/24', range: { start: '172.31.3.100', end: '172.31.3.110' }, router: '172.31.3.1' }],
+        },
+      };
+      options.configure?.(config);
+      const configFile = join(dir, 'anvil.yaml');
+      await writeFile(configFile, stringify(config));
+      await startIn('prov', 'anvil', [process.execPath, ANVIL, 'all-in-one', '--config', configFile], 'API listening on');
+
+      // The BMC: a simulator in this process, driving the QEMU machine, reached from prov at 127.0.0.1:8000.
+      machine = await QemuMachine.create({
+        name: `e2e-${options.name}`, workDir: join(dir, 'vm'), cpus: options.cpus ?? 2, memoryMb: options.memoryMb ?? 1024,
+        netns: ns.name('leaf'),
+        ...options.machine,
+        disks: [disk, ...(options.machine?.disks ?? [])],
+        nics: [{ mac, tap: 'tap0' }, ...(options.machine?.nics ?? [])],
+      });
+      if (power === 'ovirt') {
+        engine = await startEngineSimulator({ machines: [machine], users: { [`${BMC_USER}@internal`]: bmcPassword } });
+        await writeFile(join(dir, 'engine-ca.pem'), engine.certificate!);
+      } else redfish = await startRedfishSimulator({ machines: [machine], auth: { username: BMC_USER, password: bmcPassword } });
+      bmcBridge = await startBridge(`unix:${join(dir, 'bmc.sock')}`, `tcp:127.0.0.1:${(engine ?? redfish)!.port}`);
+      await startIn('prov', 'bmc-bridge', [process.execPath, '--import', 'tsx', BRIDGE, 'tcp:127.0.0.1:8000', `unix:${join(dir, 'bmc.sock')}`], 'bridge ready');
+      await startIn('prov', 'api-bridge', [process.execPath, '--import', 'tsx', BRIDGE, `unix:${join(dir, 'api.sock')}`, `tcp:${SERVER}:6385`], 'bridge ready');
+    });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const vm = machine!;
+  const api = axios.create({
+    socketPath: join(dir, 'api.sock'),
+    baseURL: 'http://anvil',
+    headers: { 'X-OpenStack-Ironic-API-Version': '1.89' },
+    validateStatus: () => true,
+  });
+
+  const diagnostics = async (): Promise<string> => {
+    const console_ = (await readFile(vm.consoleLog, 'latin1').catch(() => '')).slice(-3000);
+    return `--- serial console ---\n${console_}\n--- anvil ---\n${(output.anvil ?? '').slice(-4000)}`;
+  };
+  const waitForState = async (node: string, state: string, limitSec: number): Promise<Record<string, unknown>> => {
+    const deadline = Date.now() + limitSec * 1000;
+    for (;;) {
+      const found = (await api.get(`/v1/nodes/${node}`)).data as Record<string, unknown>;
+      if (found.provision_state === state && !found.target_provision_state) return found;
+      if (/failed$|^error$|^enroll$/.test(String(found.provision_state)) && state !== found.provision_state) {
+        throw new Error(`node went to ${found.provision_state}: ${found.last_error}\n${await diagnostics()}`);
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`node still ${found.provision_state} (target ${found.target_provision_state}) after ${limitSec} s; last_error ${found.last_error}\n${await diagnostics()}`);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+  const provision = async (node: string, target: string, extra: Record<string, unknown> = {}): Promise<void> => {
+    const res = await api.put(`/v1/nodes/${node}/states/provision`, { target, ...extra });
+    expect(res.status, JSON.stringify(res.data)).toBe(202);
+  };
+  const driverInfo = (): Record<string, unknown> => (power === 'ovirt'
+    ? { ovirt_address: '127.0.0.1:8000', ovirt_password: bmcPassword, ovirt_vm_name: `e2e-${options.name}`, ovirt_ca_file: join(dir, 'engine-ca.pem') }
+    : { redfish_address: 'http://127.0.0.1:8000', redfish_system_id: `/redfish/v1/Systems/${redfish!.systemIds[0]}`, redfish_username: BMC_USER, redfish_password: bmcPassword });
+
+  return {
+    dir, ns, machine: vm, api, output, httpRoot, tftpRoot, disk, diskBytes, mac, power, bmcPassword, phases,
+    driverInfo, timed, startIn, diagnostics, waitForState, provision, close,
+    async powerOff(node) {
+      const off = await api.put(`/v1/nodes/${node}/states/power`, { target: 'power off' });
+      expect(off.status, JSON.stringify(off.data)).toBe(202);
+      for (let i = 0; i < 60 && (await vm.powerState()) !== 'off'; i++) await new Promise((r) => setTimeout(r, 500));
+      expect(await vm.powerState()).toBe('off');
+    },
+    async enroll(fields = {}) {
+      const created = await api.post('/v1/nodes', {
+        name: `e2e-${options.name}`,
+        driver: power,
+        driver_info: { ...driverInfo(), kernel_append_params: 'console=ttyS0 quiet' },
+        boot_interface: 'ipxe',
+        deploy_interface: 'direct',
+        inspect_interface: 'agent',
+        ...fields,
+      });
+      expect(created.status, JSON.stringify(created.data)).toBe(201);
+      expect(JSON.stringify(created.data)).not.toContain(bmcPassword);
+      const uuid = created.data.uuid as string;
+      const port = await api.post('/v1/ports', { node_uuid: uuid, address: mac, pxe_enabled: true });
+      expect(port.status, JSON.stringify(port.data)).toBe(201);
+      await provision(uuid, 'manage');
+      await waitForState(uuid, 'manageable', 60);
+      return uuid;
+    },
+  };
+}
+
+/** QEMU's raw view of `size` bytes at `offset` of a qcow2 file, for qemu-img --image-opts. */
+export function rawView(file: string, offset: number, size: number): string {
+  return `driver=raw,offset=${offset},size=${size},file.driver=qcow2,file.file.driver=file,file.file.filename=${file}`;
+}
+
+/**
+ * `count` 512-byte sectors of a qcow2 disk from sector `skip`, read while QEMU may hold it open.
+ * (Not `qemu-img dd`: 7.2 fails to skip far into a large image, yet exits 0 with nothing written.)
+ */
+export async function readSectors(disk: string, skip: number, count: number): Promise<Buffer> {
+  const out = `${disk}.sectors-${skip}-${count}.bin`;
+  await execa('qemu-img', ['convert', '-U', '-O', 'raw', '--image-opts', rawView(disk, skip * 512, count * 512), out]);
+  const data = await readFile(out);
+  await rm(out);
+  return data;
+}
