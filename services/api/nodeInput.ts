@@ -2,6 +2,7 @@
 // result of a PATCH), the version that introduced it, and the checks beyond types.
 import type { Knex } from 'knex';
 import { InvalidInput, Conflict } from '../../common/errors.ts';
+import { checkNetworkData } from '../../common/network-data.ts';
 import { findChassis } from '../../db/chassis.ts';
 import { findNode, INTERFACE_NAMES, nodeIdByName, type InterfaceName } from '../../db/nodes.ts';
 import { checkInterface } from '../../drivers/registry.ts';
@@ -123,5 +124,6 @@ export async function checkNodeFields(knex: Knex, fields: Record<string, unknown
     const v = out[`${iface}_interface`];
     if (typeof v === 'string') checkInterface(hw, iface, v);
   }
+  if (out.network_data !== undefined && out.network_data !== null) checkNetworkData(out.network_data);
   return out;
 }
