@@ -30,6 +30,7 @@ import { nodeVifRoutes } from './routes/node-vifs.ts';
 import { networkRoutes } from './routes/networks.ts';
 import { shardRoutes } from './routes/shards.ts';
 import { runbookRoutes } from './routes/runbooks.ts';
+import { deployTemplateRoutes } from './routes/deploy-templates.ts';
 import { portRoutes } from './routes/ports.ts';
 import { portgroupRoutes } from './routes/portgroups.ts';
 import { chassisRoutes } from './routes/chassis.ts';
@@ -62,6 +63,7 @@ export const ROUTE_PLUGINS: ApiPlugin[] = [
   allocationRoutes,
   shardRoutes,
   runbookRoutes,
+  deployTemplateRoutes,
   ramdiskRoutes,
   netbootRoutes,
 ];

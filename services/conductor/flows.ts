@@ -10,6 +10,7 @@ import { applyInspection } from './inspection.ts';
 import type { AgentSteps, NetworkPurpose } from '../../drivers/interfaces.ts';
 import { stepProgressKeys, withoutInternalInfo } from '../../drivers/internal-info.ts';
 import { ramdiskSteps, stepRunner, validateUserSteps } from './steps.ts';
+import { checkDeployTemplates } from './deploy-templates.ts';
 
 export interface StepResult {
   event: ProvisionEvent;
@@ -142,6 +143,7 @@ const deploying: Flow = {
     // Kept in instance_info, as Ironic's do_node_deploy does (shown masked); a rebuild without one keeps the instance's.
     if (request?.configdrive !== undefined) await ctx.save({ instance_info: { ...ctx.node.instance_info, configdrive: request.configdrive } });
     const steps = request?.steps === undefined ? undefined : validateUserSteps(request.steps, 'deploy_steps');
+    await checkDeployTemplates(ctx, steps);
     const outcome = await ctx.driver.deploy.deploy(ctx, { steps, configdrive: request?.configdrive });
     if (outcome === 'wait') return { event: 'wait', why: 'Deploy started, waiting for the agent to call back' };
     // A deploy that ran no steps (fake, ramdisk-less) still ends on the tenant networks.

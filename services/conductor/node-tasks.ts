@@ -12,7 +12,8 @@ import { LockLost, type NodeTask } from './context.ts';
 import { FLOWS } from './flows.ts';
 import { applyInspection } from './inspection.ts';
 import { untilAborted, type Runtime } from './runtime.ts';
-import { stepRunner } from './steps.ts';
+import { deployRequestSteps } from './deploy-templates.ts';
+import { stepRunner, validateUserSteps, type RequestedSteps } from './steps.ts';
 import { fail, transition } from './transition.ts';
 
 type Args = Record<string, unknown>;
@@ -38,6 +39,13 @@ async function orFail<T>(ctx: NodeTask, rt: Runtime, operation: string, work: ()
   }
 }
 
+/** The steps the waiting operation's request names; a deploy's with its templates', read when the plan is made. */
+function requestedSteps(ctx: NodeTask): RequestedSteps {
+  const steps = ctx.node.provision_request?.steps;
+  if (ctx.node.provision_state !== S.DEPLOY_WAIT) return steps;
+  return () => deployRequestSteps(ctx, steps === undefined ? undefined : validateUserSteps(steps, 'deploy_steps'));
+}
+
 async function heartbeat(ctx: NodeTask, args: Args, rt: Runtime): Promise<null> {
   if (typeof args.callback_url !== 'string' || args.callback_url === '') throw new InvalidInput('A heartbeat needs a callback_url');
   const hb = args as unknown as Heartbeat;
@@ -58,7 +66,7 @@ async function heartbeat(ctx: NodeTask, args: Args, rt: Runtime): Promise<null> 
   if (ctx.node.maintenance || !WAIT_STATES.has(state) || state === S.INSPECT_WAIT) return null;
   const flow = FLOWS[nextState(state, 'resume')!];
   ctx.eventType = flow.eventType;
-  const outcome = await orFail(ctx, rt, flow.operation, () => untilAborted(ctx.driver.deploy.heartbeat(ctx, hb, stepRunner(ctx, ctx.node.provision_request?.steps)), ctx.signal));
+  const outcome = await orFail(ctx, rt, flow.operation, () => untilAborted(ctx.driver.deploy.heartbeat(ctx, hb, stepRunner(ctx, requestedSteps(ctx))), ctx.signal));
   if (outcome === 'wait') return null;
   await transition(ctx, 'resume', 'The agent reported the step done');
   const done = flow.complete(ctx);

@@ -110,22 +110,26 @@ function describe(step: PlannedStep): Json {
   return { interface: step.interface, step: step.step, args: step.args, priority: step.priority };
 }
 
-async function plan(ctx: TaskContext, kind: StepKind, agent: AgentSteps, requested: Step[] | undefined): Promise<void> {
+/** The request's steps, or how to read them when the plan is made (a deploy's add its templates' steps). */
+export type RequestedSteps = Step[] | undefined | (() => Promise<Step[] | undefined>);
+
+async function plan(ctx: TaskContext, kind: StepKind, agent: AgentSteps, steps: RequestedSteps): Promise<void> {
+  const requested = typeof steps === 'function' ? await steps() : steps;
   const offered = await agent.offered(ctx, kind);
   const declared = declaredSteps(ctx.driver, kind);
   // Deploy steps a user gives adjust the automated plan; clean and service steps a user gives are the plan.
-  const steps = kind !== 'deploy' && requested !== undefined ? manualPlan(ctx.node, kind, declared, offered, requested) : automatedPlan(ctx.node, kind, declared, offered, requested);
-  if (requested) for (const s of steps) checkArgs(kind, s, ctx.driver);
+  const planned = kind !== 'deploy' && requested !== undefined ? manualPlan(ctx.node, kind, declared, offered, requested) : automatedPlan(ctx.node, kind, declared, offered, requested);
+  if (requested) for (const s of planned) checkArgs(kind, s, ctx.driver);
   const keys = stepProgressKeys(kind);
-  await ctx.save(withInternalInfo(ctx.node, { [keys.steps]: steps, [keys.index]: 0 }));
-  await ctx.note(`${TITLES[kind]} steps: ${steps.map((s) => `${s.step}(${s.priority})`).join(', ') || 'none'}`);
+  await ctx.save(withInternalInfo(ctx.node, { [keys.steps]: planned, [keys.index]: 0 }));
+  await ctx.note(`${TITLES[kind]} steps: ${planned.map((s) => `${s.step}(${s.priority})`).join(', ') || 'none'}`);
 }
 
 /**
  * Runs the plan from where it stands: 'done' when every step has run, 'wait' while an agent step
  * is in flight (or the agent is busy). A failed step throws with its error.
  */
-async function runSteps(ctx: TaskContext, kind: StepKind, agent: AgentSteps, requested: Step[] | undefined): Promise<Outcome> {
+async function runSteps(ctx: TaskContext, kind: StepKind, agent: AgentSteps, requested: RequestedSteps): Promise<Outcome> {
   const keys = stepProgressKeys(kind);
   const field = `${kind}_step` as const;
   if (internalInfo(ctx.node)[keys.steps] === undefined) await plan(ctx, kind, agent, requested);
@@ -161,6 +165,6 @@ async function runSteps(ctx: TaskContext, kind: StepKind, agent: AgentSteps, req
 }
 
 /** The engine for the operation a node waits in, with the steps its request named (deploy_steps, manual clean_steps). */
-export function stepRunner(ctx: TaskContext, requested: Step[] | undefined): StepRunner {
+export function stepRunner(ctx: TaskContext, requested: RequestedSteps): StepRunner {
   return { run: (kind, agent) => runSteps(ctx, kind, agent, requested) };
 }

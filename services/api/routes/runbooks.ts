@@ -16,6 +16,7 @@ import { baseUrl, collection, noContent, parseFields, parsePage, pick, selfLinks
 import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
 import { checkUuid, isUniqueViolation, isUuidLike, nullable, validateSchema } from '../validation.ts';
 import { checkTrait } from './node-traits.ts';
+import { duplicateSteps } from '../step-duplicates.ts';
 
 const FIELDS = ['uuid', 'name', 'steps', 'disable_ramdisk', 'public', 'owner', 'extra', 'created_at', 'updated_at', 'links'];
 const FIELD_VERSIONS: Record<string, number> = Object.fromEntries(FIELDS.map((f) => [f, 92]));
@@ -76,14 +77,8 @@ function checkRunbook(doc: Record<string, unknown>): { name: string; steps: Runb
   const name = doc.name as string;
   checkTrait(name);
   const steps = (doc.steps as Record<string, unknown>[]).map((s) => ({ interface: String(s.interface), step: String(s.step), args: (s.args as Record<string, unknown> | undefined) ?? {}, order: Number(s.order) }));
-  const seen = new Set<string>();
-  const duplicates = new Set<string>();
-  for (const s of steps) {
-    const key = `interface: ${s.interface}, step: ${s.step}`;
-    if (seen.has(key)) duplicates.add(key);
-    seen.add(key);
-  }
-  if (duplicates.size) throw new InvalidInput(`Duplicate steps. A runbook cannot have multiple steps with the same interface and step. Duplicates: ${[...duplicates].join('; ')}`, 'InvalidDeployTemplate');
+  const duplicates = duplicateSteps(steps);
+  if (duplicates.length) throw new InvalidInput(`Duplicate steps. A runbook cannot have multiple steps with the same interface and step. Duplicates: ${duplicates.join('; ')}`, 'InvalidDeployTemplate');
   const isPublic = doc.public === true;
   const owner = (doc.owner as string | null | undefined) ?? null;
   if (isPublic && owner !== null) throw new InvalidInput('There cannot be an owner for a public runbook', 'PatchError');

@@ -167,6 +167,35 @@ describe('deploy through the simulated agent', () => {
     expect((await getNodeById(h.t.db.knex, id))!.fault).toBe('clean failure');
   });
 
+  it('adds the steps of the deploy templates the instance traits name; the request\'s deploy_steps override theirs; an instance trait the node lacks fails the deploy', async () => {
+    const { id, uuid } = await h.availableNode('templated');
+    expect((await h.call('PATCH', `/v1/nodes/${uuid}`, [{ op: 'add', path: '/deploy_interface', value: 'custom-agent' }])).status).toBe(200);
+    const imageInfo = {
+      id: 'disk.qcow2', urls: [`${images.url}/disk.qcow2`], disk_format: 'qcow2', container_format: 'bare', stream_raw_images: true,
+      node_uuid: uuid, os_hash_algo: 'sha256', os_hash_value: img.sha256,
+    };
+    const templates = [
+      { name: 'CUSTOM_WRITE_IMAGE', steps: [{ interface: 'deploy', step: 'write_image', args: { image_info: imageInfo, configdrive: null }, priority: 80 }] },
+      { name: 'CUSTOM_LATE_BOOT', steps: [{ interface: 'deploy', step: 'prepare_instance_boot', args: {}, priority: 50 }] },
+      { name: 'CUSTOM_NOT_ASKED', steps: [{ interface: 'deploy', step: 'install_coreos', args: {}, priority: 90 }] },
+    ];
+    for (const t of templates) expect((await h.call('POST', '/v1/deploy_templates', t, '1.55')).status).toBe(201);
+    for (const t of templates) expect((await h.call('PUT', `/v1/nodes/${uuid}/traits/${t.name}`, undefined, '1.55')).status).toBe(204);
+
+    await h.setInstanceInfo(uuid, { traits: ['CUSTOM_WRITE_IMAGE', 'CUSTOM_MISSING'] });
+    await h.provision(uuid, 'active');
+    let node = await untilState(h.t.db, id, 'deploy failed', 30_000);
+    expect(node.last_error).toBe('Deploy failed: Cannot specify instance traits that are not also node traits: CUSTOM_MISSING');
+
+    await h.setInstanceInfo(uuid, { traits: ['CUSTOM_WRITE_IMAGE', 'CUSTOM_LATE_BOOT'] });
+    await h.provision(uuid, 'active', { deploy_steps: [{ interface: 'deploy', step: 'prepare_instance_boot', priority: 65 }] });
+    node = await untilState(h.t.db, id, 'active', 60_000);
+    expect(node.last_error).toBeNull();
+    const events = await h.events(id);
+    expect(events).toContain('Deploy templates matching the instance traits: CUSTOM_LATE_BOOT, CUSTOM_WRITE_IMAGE');
+    expect(events).toContain('Deploy steps: write_image(80), prepare_instance_boot(65), tear_down_agent(40), switch_to_tenant_network(30), boot_instance(20)');
+  });
+
   it('deploys through custom-agent: exactly the deploy steps the request names, then boots; a step the agent lacks fails the deploy', async () => {
     const { id, uuid, machine } = await h.availableNode('custom');
     // As Metal3 does: the deploy interface is set when provisioning starts.

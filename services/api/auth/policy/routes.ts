@@ -185,6 +185,13 @@ export const ROUTE_POLICIES: Record<string, RoutePolicy> = {
   'PATCH /runbooks/:ident': { rules: runbookPatchRules, target: 'runbook' },
   'DELETE /runbooks/:ident': { rules: ['baremetal:runbook:delete'], target: 'runbook' },
 
+  'GET /deploy_templates': { rules: ['baremetal:deploy_template:get'] },
+  'GET /deploy_templates/detail': { rules: ['baremetal:deploy_template:get'] },
+  'GET /deploy_templates/:ident': { rules: ['baremetal:deploy_template:get'] },
+  'POST /deploy_templates': { rules: ['baremetal:deploy_template:create'] },
+  'PATCH /deploy_templates/:ident': { rules: ['baremetal:deploy_template:update'] },
+  'DELETE /deploy_templates/:ident': { rules: ['baremetal:deploy_template:delete'] },
+
   'GET /allocations': { rules: [], list: 'allocation' },
   'POST /allocations': { rules: [], special: 'allocationCreate' },
   'GET /allocations/:ident': { rules: ['baremetal:allocation:get'], target: 'allocation' },

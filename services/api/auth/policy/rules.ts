@@ -122,6 +122,11 @@ const TABLE: [name: string, check: string, scopes: readonly Scope[], description
   ['baremetal:runbook:update:owner', SYSTEM_MEMBER, BOTH, 'Change a runbook\'s owner'],
   ['baremetal:runbook:use', RUNBOOK_ADMIN, BOTH, 'Run a runbook on a node (clean or service)'],
 
+  ['baremetal:deploy_template:get', SYSTEM_READER, SYSTEM, 'List and show deploy templates'],
+  ['baremetal:deploy_template:create', SYSTEM_ADMIN, SYSTEM, 'Create deploy templates'],
+  ['baremetal:deploy_template:delete', SYSTEM_ADMIN, SYSTEM, 'Delete deploy templates'],
+  ['baremetal:deploy_template:update', SYSTEM_ADMIN, SYSTEM, 'Change deploy templates'],
+
   ['baremetal:port:get', SYSTEM_OR_PROJECT_READER, BOTH, 'Show a port (follows its node)'],
   ['baremetal:port:list', API_READER, BOTH, 'List ports of the nodes the caller\'s project owns or leases'],
   ['baremetal:port:list_all', SYSTEM_READER, BOTH, 'List every port'],
