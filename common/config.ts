@@ -102,6 +102,8 @@ export interface AnvilConfig {
     /** Seconds a stopping conductor lets in-flight work finish before it hands it back. */
     shutdownTimeout: number;
     timeouts: TimeoutsConfig;
+    /** Serial consoles this conductor serves (Ironic's [console] socat_address, port_range): the address proxies listen on, and the TCP ports they take. */
+    serialConsole: { address: string; portRange: [number, number] };
   };
   agent: {
     /** Seconds the agent may go between heart-beats (Ironic [api]ramdisk_heartbeat_timeout). */
@@ -191,6 +193,7 @@ export function defaultConfig(cwd = process.cwd()): AnvilConfig {
       taskTimeout: 120,
       shutdownTimeout: 60,
       timeouts: { deployCallback: 1800, cleanCallback: 1800, inspectWait: 1800, rescueCallback: 1800, serviceCallback: 1800, working: 1800 },
+      serialConsole: { address: '127.0.0.1', portRange: [10000, 20000] },
     },
     agent: { heartbeatTimeout: 300, powerOffWait: 30, powerOffPollInterval: 5, commandTimeout: 60, eraseDevicesPriority: 0, eraseDevicesMetadataPriority: 99 },
     images: { cacheDir: path.join(dataDir, 'images'), cacheMaxBytes: 20 * 1024 ** 3, tls: { cert: undefined, key: undefined } },

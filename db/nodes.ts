@@ -241,6 +241,11 @@ export async function nodesForPowerSync(knex: Knex, group: string, unstableState
     .orderBy('id');
 }
 
+/** Nodes of the group whose console is recorded as enabled (a conductor serves them again after a restart or take-over). */
+export async function nodesWithConsoleEnabled(knex: Knex, group: string): Promise<NodeRecord[]> {
+  return (await knex('nodes').where({ conductor_group: group, console_enabled: true }).orderBy('id')).map(rowToNode);
+}
+
 /** Nodes whose lock `host` holds (a dead conductor's, or our own left from a previous run). */
 export async function nodesReservedBy(knex: Knex, hosts: string[]): Promise<NodeSummary[]> {
   if (hosts.length === 0) return [];

@@ -305,7 +305,25 @@ export interface NetworkInterface extends DriverInterface {
   currentPurpose?(ctx: TaskContext): NetworkPurpose | undefined;
 }
 
-/** Interfaces Anvil has no real implementation of yet (raid, console, ...): no-op ones only validate. */
+/** What GET /v1/nodes/{id}/states/console shows of an enabled console (Ironic's console_info). */
+export interface ConsoleInfo {
+  type: 'tcp' | 'shellinabox' | 'socat' | 'vnc';
+  url: string;
+}
+
+/**
+ * A serial console (Ironic's ConsoleInterface): start serves it (a proxy process on the conductor's
+ * host) and answers where it listens; stop ends it. Interfaces without start (no-console) refuse
+ * console requests. `running` says whether this process serves the node's console now, so a
+ * restarted or new owner conductor starts again the consoles recorded as enabled.
+ */
+export interface ConsoleInterface extends DriverInterface {
+  start?(ctx: TaskContext): Promise<ConsoleInfo>;
+  stop?(ctx: TaskContext): Promise<void>;
+  running?(node: NodeRecord): boolean;
+}
+
+/** Interfaces Anvil has no real implementation of yet (storage, ...): no-op ones only validate. */
 export type GenericInterface = DriverInterface;
 
 export interface BiosInterface extends DriverInterface {
@@ -351,7 +369,7 @@ export interface InterfaceTypes {
   deploy: DeployInterface;
   inspect: InspectInterface;
   bios: BiosInterface;
-  console: GenericInterface;
+  console: ConsoleInterface;
   firmware: FirmwareInterface;
   network: NetworkInterface;
   raid: RaidInterface;

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 # command -> Debian package
 declare -A NEED=(
-  [ipmitool]=ipmitool [ipmi_sim]=openipmi [baremetal]=python3-ironicclient
+  [ipmitool]=ipmitool [ipmi_sim]=openipmi [baremetal]=python3-ironicclient [socat]=socat
   [dhcrelay]=isc-dhcp-relay [dhclient]=isc-dhcp-client [tftp]=tftp-hpa [atftp]=atftp
   [qemu-img]=qemu-utils [xorriso]=xorriso [genisoimage]=genisoimage [isoinfo]=genisoimage
   [qemu-system-x86_64]=qemu-system-x86 [ip]=iproute2 [busybox]=busybox-static [tcpdump]=tcpdump

@@ -3,6 +3,8 @@
 import type { DriverFamily, HardwareType } from '../interfaces.ts';
 import { closeIpmiClients } from './client.ts';
 import { ipmitoolManagement } from './management.ts';
+import { ipmitoolSocatConsole } from './console.ts';
+import { stopAllProxies } from '../socat-console.ts';
 import { ipmitoolPower } from './power.ts';
 import { NO_OP_INTERFACE_LISTS } from '../noop/index.ts';
 
@@ -16,12 +18,17 @@ function ipmiHardwareType(name: string): HardwareType {
       deploy: ['direct', 'custom-agent', 'ramdisk', 'fake'],
       inspect: ['agent', 'no-inspect', 'fake'],
       ...NO_OP_INTERFACE_LISTS,
+      // no-console first, Ironic's default: a console is chosen, as on Ironic.
+      console: ['no-console', 'ipmitool-socat'],
     },
   };
 }
 
 export const ipmiFamily: DriverFamily = {
-  implementations: { power: [ipmitoolPower], management: [ipmitoolManagement] },
+  implementations: { power: [ipmitoolPower], management: [ipmitoolManagement], console: [ipmitoolSocatConsole] },
   hardwareTypes: [ipmiHardwareType('ipmi'), ipmiHardwareType('vbmc')],
-  close: closeIpmiClients,
+  async close() {
+    await stopAllProxies();
+    await closeIpmiClients();
+  },
 };

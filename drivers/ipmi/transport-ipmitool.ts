@@ -31,14 +31,15 @@ function hex(n: number): string {
   return `0x${n.toString(16).padStart(2, '0')}`;
 }
 
-export function ipmitoolArgs(target: IpmiTarget, suite: number | null, extra: string[]): string[] {
+/** `verbose` false leaves -v out, for a console whose stderr its user reads (ipmitool-socat). */
+export function ipmitoolArgs(target: IpmiTarget, suite: number | null, extra: string[], verbose = true): string[] {
   const args = [
     '-I', target.protocolVersion === '1.5' ? 'lan' : 'lanplus',
     '-H', target.address, '-p', String(target.port), '-U', target.username, '-E',
     '-L', PRIVILEGE_NAMES[target.privilege] ?? 'ADMINISTRATOR',
     '-N', String(Math.max(1, Math.ceil(target.timeoutMs / 1000))), '-R', String(Math.max(1, target.retries)),
     // -v so that authentication failures say why ("RAKP 2 HMAC is invalid"); it writes to stderr only.
-    '-v',
+    ...(verbose ? ['-v'] : []),
   ];
   if (target.protocolVersion === '2.0' && suite !== null) args.push('-C', String(suite));
   const b = target.bridging;

@@ -1,7 +1,7 @@
 // The conductor role: registers and heart-beats in `conductors`, owns the nodes the hash ring of
 // its group gives it, and works them in a bounded pool: woken by WORK_CHANNEL (LISTEN/NOTIFY on
 // PostgreSQL, an in-process event on SQLite) and by a poll, so no request is lost. Periodic
-// jobs: take-over of dead conductors' nodes, wait-state timeouts, power-state sync.
+// jobs: take-over of dead conductors' nodes, wait-state timeouts, power-state sync, consoles to serve again.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnvilConfig } from '../../common/config.ts';
 import { errorMessage } from '../../common/errors.ts';
@@ -23,6 +23,7 @@ import { readSensors } from './sensors.ts';
 import { ConductorStopping, type Runtime } from './runtime.ts';
 import { recoverLocksOf } from './takeover.ts';
 import { checkTimeouts } from './timeouts.ts';
+import { restoreConsoles } from './console.ts';
 
 /** Payload of a WORK_CHANNEL notification that says the set of conductors changed. */
 const MEMBERSHIP_CHANGED = 'conductors';
@@ -102,6 +103,9 @@ export class Conductor {
     this.timers.push(setInterval(() => this.notified(), c.pollInterval * 1000));
     this.timers.push(setInterval(() => this.periodic('timeouts', () => checkTimeouts(this.rt)), c.timeoutCheckInterval * 1000));
     if (this.config.metrics.sensors) this.timers.push(setInterval(() => this.periodic('sensors', () => readSensors(this.rt)), this.config.metrics.sensorInterval * 1000));
+    // Consoles recorded enabled that this process does not serve (a restart, a take-over) start again.
+    this.timers.push(setInterval(() => this.periodic('consoles', () => restoreConsoles(this.rt)), c.heartbeatInterval * 1000));
+    this.periodic('consoles', () => restoreConsoles(this.rt));
     if (c.powerSyncInterval > 0) this.timers.push(setInterval(() => this.periodic('power sync', () => this.syncPower()), c.powerSyncInterval * 1000));
     await this.db.notify(WORK_CHANNEL, MEMBERSHIP_CHANGED);
     this.wake();

@@ -10,6 +10,7 @@ import { BOOT_DEVICES, VMEDIA_DEVICE_TYPES, type BootDevice, type Heartbeat, typ
 import { internalInfo, withInternalInfo } from '../../drivers/internal-info.ts';
 import { LockLost, type NodeTask } from './context.ts';
 import { FLOWS } from './flows.ts';
+import { SET_CONSOLE_MODE, setConsoleMode } from './console.ts';
 import { applyInspection } from './inspection.ts';
 import { untilAborted, type Runtime } from './runtime.ts';
 import { deployRequestSteps } from './deploy-templates.ts';
@@ -18,7 +19,7 @@ import { fail, transition } from './transition.ts';
 
 type Args = Record<string, unknown>;
 
-interface TaskHandler {
+export interface TaskHandler {
   /** Heart-beats and inspection data may run a whole step: they get timeouts.working, not taskTimeout. */
   long?: boolean;
   run(ctx: NodeTask, args: Args, rt: Runtime): Promise<unknown>;
@@ -213,6 +214,7 @@ export const TASK_HANDLERS: Readonly<Record<string, TaskHandler>> = {
       return result === undefined ? null : result;
     },
   },
+  [SET_CONSOLE_MODE]: setConsoleMode,
   heartbeat: { long: true, run: heartbeat },
   continue_inspection: { long: true, run: continueInspection },
   abort: { long: true, run: (ctx, args) => abort(ctx, args) },

@@ -18,6 +18,8 @@ import { askProvision, verbOf, type ProvisionBody } from '../provision-verbs.ts'
 import { lockedOrChanged } from './nodes.ts';
 import { runbookRequest } from './runbooks.ts';
 import { emitProvisionSet } from '../../notifications/node-events.ts';
+import { consoleControl, SET_CONSOLE_MODE } from '../../conductor/console.ts';
+import { internalInfo } from '../../../drivers/internal-info.ts';
 
 const STEP = { type: 'object', required: ['interface', 'step'], properties: { interface: { type: 'string' }, step: { type: 'string' }, args: { type: 'object' }, priority: { type: 'integer' }, order: { type: 'integer' } } };
 
@@ -138,7 +140,26 @@ async function bootSettingHandler(req: Req<{ target: unknown }>, reply: FastifyR
   return accepted(reply, statesLocation(req, ctx, node));
 }
 
+/** Ironic's console view: console_info only while the console is enabled. */
+function consoleView(node: NodeRecord): Record<string, unknown> {
+  consoleControl(resolveDriver(node).console);
+  return { console_enabled: node.console_enabled, console_info: node.console_enabled ? internalInfo(node).console_info ?? null : null };
+}
+
 export const nodeStateRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {
+  app.get<{ Params: { ident: string } }>('/nodes/:ident/states/console', async (req) => consoleView(await findNodeOr404(ctx.db.knex, req.params.ident)));
+  app.put<{ Params: { ident: string }; Body: { enabled: boolean } }>(
+    '/nodes/:ident/states/console',
+    { schema: { body: { type: 'object', required: ['enabled'], additionalProperties: false, properties: { enabled: BOOL } } } },
+    async (req, reply) => {
+      const { enabled } = coerceBooleans(req.body, ['enabled']);
+      const node = await findNodeOr404(ctx.db.knex, req.params.ident);
+      consoleControl(resolveDriver(node).console);
+      await enqueueTask(ctx.db, node.id, SET_CONSOLE_MODE, { enabled: enabled === true });
+      await recordHistory(ctx.db.knex, node.id, { event: `Console ${enabled ? 'enable' : 'disable'} requested`, event_type: 'console' });
+      return accepted(reply, `${baseUrl(req, ctx.config)}/v1/nodes/${node.uuid}/states/console`);
+    },
+  );
   app.get<{ Params: { ident: string } }>('/nodes/:ident/states', async (req) => statesView(await findNodeOr404(ctx.db.knex, req.params.ident), req.apiVersion));
   app.put<{ Params: { ident: string }; Body: ProvisionRequest }>('/nodes/:ident/states/provision', { schema: { body: PROVISION_SCHEMA } }, (req, reply) => provisionHandler(req, reply, ctx));
   app.put<{ Params: { ident: string }; Body: { target: string; timeout?: number } }>('/nodes/:ident/states/power', { schema: { body: POWER_SCHEMA } }, (req, reply) => powerHandler(req, reply, ctx));

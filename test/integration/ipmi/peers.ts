@@ -62,7 +62,8 @@ export interface IpmiSimPeer extends Peer {
   chassis(param: 'power' | 'boot'): Promise<string | null>;
 }
 
-export async function startIpmiSim(): Promise<IpmiSimPeer> {
+/** `sol`: a TCP address (HOST:PORT) ipmi_sim connects to as the serial line that Serial over LAN serves. */
+export async function startIpmiSim(opts: { sol?: string } = {}): Promise<IpmiSimPeer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'anvil-ipmi-sim-'));
   const port = await freeUdpPort();
   const script = path.join(dir, 'chassis.sh');
@@ -82,6 +83,7 @@ export async function startIpmiSim(): Promise<IpmiSimPeer> {
     '    guid a123456789abcdefa123456789abcdef',
     '  endlan',
     `  chassis_control "${script} 0x20"`,
+    ...(opts.sol ? [`  sol "tcp:${opts.sol}" 115200`] : []),
     `  user 2 true "${PEER_USER}" "${PEER_PASSWORD}" admin 10 none md2 md5 straight`,
     '',
   ].join('\n'));

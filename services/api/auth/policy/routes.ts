@@ -110,6 +110,8 @@ export const ROUTE_POLICIES: Record<string, RoutePolicy> = {
   'PUT /nodes/:ident/states/raid': node('baremetal:node:set_raid_state'),
   'PUT /nodes/:ident/states/boot_mode': node('baremetal:node:set_boot_mode'),
   'PUT /nodes/:ident/states/secure_boot': node('baremetal:node:set_secure_boot'),
+  'GET /nodes/:ident/states/console': node('baremetal:node:get_console'),
+  'PUT /nodes/:ident/states/console': node('baremetal:node:set_console_state'),
   'PUT /nodes/:ident/maintenance': node('baremetal:node:set_maintenance'),
   'DELETE /nodes/:ident/maintenance': node('baremetal:node:clear_maintenance'),
   'GET /nodes/:ident/validate': node('baremetal:node:validate'),

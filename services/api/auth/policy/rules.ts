@@ -96,6 +96,8 @@ const TABLE: [name: string, check: string, scopes: readonly Scope[], description
   ['baremetal:node:get_states', SYSTEM_OR_PROJECT_READER, BOTH, 'Show power and provision state'],
   ['baremetal:node:set_power_state', SYSTEM_OR_PROJECT_MEMBER, BOTH, 'Power on, off, reboot'],
   ['baremetal:node:set_boot_mode', SYSTEM_OR_PROJECT_MEMBER, BOTH, 'Change the boot mode'],
+  ['baremetal:node:get_console', SYSTEM_OR_PROJECT_MEMBER, BOTH, 'Get the node console connection information'],
+  ['baremetal:node:set_console_state', SYSTEM_OR_PROJECT_MEMBER, BOTH, 'Enable or disable the node console'],
   ['baremetal:node:set_secure_boot', SYSTEM_OR_PROJECT_MEMBER, BOTH, 'Change secure boot'],
   ['baremetal:node:set_provision_state', SYSTEM_OR_OWNER_MEMBER_AND_LESSEE_ADMIN, BOTH, 'Provision actions: manage, provide, inspect, clean, deploy, undeploy, rescue, abort...'],
   ['baremetal:node:set_raid_state', SYSTEM_MEMBER_OR_OWNER_MEMBER, BOTH, 'Set the target RAID configuration'],
