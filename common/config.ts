@@ -121,6 +121,12 @@ export interface AnvilConfig {
   };
   /** `tls`: cert and key (PEM files) make the image server (images nodes download) serve HTTPS. */
   images: { cacheDir: string; cacheMaxBytes: number; tls?: { cert?: string; key?: string } };
+  /**
+   * Auto-discovery (Ironic's [auto_discovery]): inspection data from a machine no node has a MAC of
+   * creates a node in `enroll` with `driver`; `path` manage then moves it on to `manageable`.
+   * The netboot role boots unknown MACs into inspection with netboot.dhcp.discovery.
+   */
+  discovery: { enabled: boolean; driver: string; path: DiscoveryPath };
   /** The web console at /console/ (services/api/console): `enabled` false serves none of it. */
   console: {
     enabled: boolean;
@@ -199,6 +205,7 @@ export function defaultConfig(cwd = process.cwd()): AnvilConfig {
     images: { cacheDir: path.join(dataDir, 'images'), cacheMaxBytes: 20 * 1024 ** 3, tls: { cert: undefined, key: undefined } },
     metrics: { enabled: true, listen: undefined, sensors: false, sensorInterval: 60 },
     notifications: { transportUrl: undefined, level: undefined, topics: ['ironic_versioned_notifications'], exchange: 'ironic', bufferSize: 10_000, reconnectInterval: 1 },
+    discovery: { enabled: false, driver: 'ipmi', path: 'enroll' },
     console: { enabled: true, changeIntervalMs: 200 },
     log: { level: 'info', pretty: Boolean(process.stdout.isTTY) },
   };
@@ -270,10 +277,17 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; cwd?:
   }
   if (Boolean(config.api.tls.cert) !== Boolean(config.api.tls.key)) throw new InvalidInput('api.tls needs both cert and key (ANVIL_TLS_CERT and ANVIL_TLS_KEY)');
   if (Boolean(config.images.tls?.cert) !== Boolean(config.images.tls?.key)) throw new InvalidInput('images.tls needs both cert and key');
+  if (!DISCOVERY_PATHS.includes(config.discovery.path)) {
+    throw new InvalidInput(`discovery.path must be one of ${DISCOVERY_PATHS.join(', ')}, got "${String(config.discovery.path)}"`);
+  }
   return config;
 }
 
 export const AUTH_STRATEGIES: readonly AuthStrategy[] = ['noauth', 'http_basic', 'keystone'];
+
+/** Where a discovered node goes: it stays in `enroll`, or is managed (verified) into `manageable`. */
+export type DiscoveryPath = 'enroll' | 'manage';
+export const DISCOVERY_PATHS: readonly DiscoveryPath[] = ['enroll', 'manage'];
 
 export function apiPublicUrl(config: AnvilConfig): string {
   return (config.api.publicUrl ?? `${config.api.tls.cert ? 'https' : 'http'}://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${config.api.port}`).replace(/\/$/, '');

@@ -14,7 +14,7 @@ declare -A NEED=(
   [qemu-img]=qemu-utils [xorriso]=xorriso [genisoimage]=genisoimage [isoinfo]=genisoimage
   [qemu-system-x86_64]=qemu-system-x86 [ip]=iproute2 [busybox]=busybox-static [tcpdump]=tcpdump
   [sfdisk]=fdisk [mkfs.ext4]=e2fsprogs [debugfs]=e2fsprogs [file]=file [radvd]=radvd [dnsmasq]=dnsmasq-base [curl]=curl
-  [zstd]=zstd [strip]=binutils [htpasswd]=apache2-utils [chromium]=chromium [openssl]=openssl [keystone-manage]=python3-keystone [sysctl]=procps
+  [lldpd]=lldpd [zstd]=zstd [strip]=binutils [htpasswd]=apache2-utils [chromium]=chromium [openssl]=openssl [keystone-manage]=python3-keystone [sysctl]=procps
   [ovs-vsctl]=openvswitch-switch [ovs-vswitchd]=openvswitch-switch [ovsdb-server]=openvswitch-switch [sshd]=openssh-server [ssh-keygen]=openssh-client
   [prometheus]=prometheus [promtool]=prometheus
   [grub-mkstandalone]=grub-common [mcopy]=mtools [mmd]=mtools [mkfs.vfat]=dosfstools

@@ -6,32 +6,11 @@ import type { InspectInterface, InspectedPort, InspectionResult } from '../inter
 import { normalizeMac } from '../../common/mac.ts';
 import { bootRamdisk, withoutAgentBoot } from './ramdisk-boot.ts';
 import { powerOffUnlessDisabled } from '../power-flows.ts';
+import { linkFromParsed, parseLldp } from './lldp.ts';
 
 type Json = Record<string, unknown>;
 
 const GIB = 1024 ** 3;
-
-/** LLDP TLVs ([type, hex value]) → local_link_connection, as Ironic's local_link_connection hook. */
-export function linkFromLldp(tlvs: unknown): Json | undefined {
-  if (!Array.isArray(tlvs)) return undefined;
-  const link: Json = {};
-  for (const tlv of tlvs) {
-    if (!Array.isArray(tlv) || tlv.length !== 2 || typeof tlv[1] !== 'string') continue;
-    const [type, hex] = tlv as [number, string];
-    const value = Buffer.from(hex, 'hex');
-    if (value.length === 0) continue;
-    if (type === 1 && value[0] === 4 && value.length === 7) {
-      link.switch_id = [...value.subarray(1)].map((b) => b.toString(16).padStart(2, '0')).join(':');
-    } else if (type === 2) {
-      const subtype = value[0];
-      const body = value.subarray(1);
-      link.port_id = subtype === 3 && body.length === 6 ? [...body].map((b) => b.toString(16).padStart(2, '0')).join(':') : body.toString('utf8');
-    } else if (type === 5) {
-      link.switch_info = value.toString('utf8');
-    }
-  }
-  return Object.keys(link).length ? link : undefined;
-}
 
 /** Properties Ironic derives from an inventory: cpus, cpu_arch, memory_mb, local_gb (root disk, minus 1 GiB for partitioning). */
 export function propertiesFrom(inventory: Json, rootDisk: Json | null): Json {
@@ -59,16 +38,20 @@ export function inspectionResult(data: Json): InspectionResult {
   const bootMac = ((inventory.boot ?? {}) as Json).pxe_interface;
   const lldpRaw = (data.lldp_raw ?? {}) as Json;
   const ports: InspectedPort[] = [];
+  // Ironic's parse-lldp hook: the parsed neighbour of each interface, by interface name.
+  const parsedLldp: Record<string, Json> = {};
   for (const nic of inventory.interfaces as Json[]) {
+    const parsed = parseLldp(nic.lldp ?? lldpRaw[String(nic.name)]);
+    if (parsed) parsedLldp[String(nic.name)] = parsed;
     if (typeof nic.mac_address !== 'string' || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(nic.mac_address)) continue;
     const address = normalizeMac(nic.mac_address);
-    const link = linkFromLldp(nic.lldp ?? lldpRaw[String(nic.name)]);
+    const link = linkFromParsed(parsed);
     ports.push({ address, pxe_enabled: typeof bootMac === 'string' ? normalizeMac(bootMac) === address : true, ...(link ? { local_link_connection: link } : {}) });
   }
   return {
     properties: propertiesFrom(inventory, (data.root_disk as Json | null | undefined) ?? null),
     inventory,
-    plugin_data: pluginData,
+    plugin_data: Object.keys(parsedLldp).length ? { ...pluginData, parsed_lldp: parsedLldp } : pluginData,
     ports,
   };
 }

@@ -12,6 +12,7 @@ import { LockLost, type NodeTask } from './context.ts';
 import { FLOWS } from './flows.ts';
 import { SET_CONSOLE_MODE, setConsoleMode } from './console.ts';
 import { applyInspection } from './inspection.ts';
+import { inspectionResult } from '../../drivers/in-band/inspect.ts';
 import { untilAborted, type Runtime } from './runtime.ts';
 import { deployRequestSteps } from './deploy-templates.ts';
 import { stepRunner, validateUserSteps, type RequestedSteps } from './steps.ts';
@@ -87,6 +88,25 @@ async function continueInspection(ctx: NodeTask, args: Args, rt: Runtime): Promi
     await applyInspection(ctx, result);
   });
   await transition(ctx, 'done', 'Inspection data received and applied', { inspection_finished_at: now() });
+  return null;
+}
+
+/**
+ * The data of a machine the API discovered (services/api/discovery.ts), on its new node in `enroll`:
+ * applied as an inspection's (properties, inventory, ports' LLDP), marked auto_discovered in the
+ * plugin data as Ironic does, then discovery.path: stay in `enroll`, or `manage` (verify the BMC
+ * access the inspection data and rules gave it, into `manageable`).
+ */
+async function discovered(ctx: NodeTask, args: Args, rt: Runtime): Promise<null> {
+  if (ctx.node.provision_state !== S.ENROLL) {
+    throw new Conflict(`Node ${ctx.node.uuid} is in state "${ctx.node.provision_state}"; discovery data is applied only in "${S.ENROLL}"`);
+  }
+  ctx.eventType = 'inspection';
+  const result = inspectionResult((args.data as Args | undefined) ?? {});
+  await applyInspection(ctx, { ...result, plugin_data: { ...result.plugin_data, auto_discovered: true } });
+  await ctx.save({ inspection_finished_at: now() });
+  if (rt.config.discovery.path === 'manage') await transition(ctx, 'manage', 'Discovered node: managing it, as discovery.path says');
+  else await ctx.note(`Discovered node stays in "${S.ENROLL}" (discovery.path enroll)`);
   return null;
 }
 
@@ -217,6 +237,7 @@ export const TASK_HANDLERS: Readonly<Record<string, TaskHandler>> = {
   [SET_CONSOLE_MODE]: setConsoleMode,
   heartbeat: { long: true, run: heartbeat },
   continue_inspection: { long: true, run: continueInspection },
+  discovered: { long: true, run: discovered },
   abort: { long: true, run: (ctx, args) => abort(ctx, args) },
 };
 

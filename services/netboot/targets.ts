@@ -1,10 +1,11 @@
 // Who the netboot role serves, and what it boots: a MAC with a boot record (db/boot-records.ts,
-// written by the node's boot interface), or a static host of the config. Everything else gets no
-// answer. This module only turns a record into URLs and a kernel command line: which machine
+// written by the node's boot interface), a static host of the config, or, with discovery on, a MAC
+// no port has (the inspection ramdisk). Everything else gets no answer. This module only turns a record into URLs and a kernel command line: which machine
 // boots what was decided by the boot interface that wrote the record.
 import type { Knex } from 'knex';
 import { canonicalMac } from '../../common/mac.ts';
 import { bootRecordOf, type RamdiskPurpose, type StoredBootRecord } from '../../db/boot-records.ts';
+import { findPortByAddress } from '../../db/ports.ts';
 import type { NetbootConfig, StaticHost } from './config.ts';
 
 export interface BootTarget {
@@ -35,7 +36,8 @@ function cmdline(config: NetbootConfig, mac: string, purpose: RamdiskPurpose, no
   const args = [`ipa-api-url=${config.apiUrl}`];
   if (nodeUuid) args.push(`ipa-node-uuid=${nodeUuid}`);
   args.push(`BOOTIF=${mac}`);
-  if (purpose === 'inspect') args.push(`ipa-inspection-callback-url=${config.apiUrl}/v1/continue_inspection`);
+  // As Ironic's inspection boot (its default extra kernel parameters): the agent listens for LLDP.
+  if (purpose === 'inspect') args.push(`ipa-inspection-callback-url=${config.apiUrl}/v1/continue_inspection`, 'ipa-collect-lldp=1');
   if (config.apiCa && config.apiUrl.startsWith('https://')) args.push(`anvil.api_ca=${config.apiCa}`);
   if (extra.trim()) args.push(extra.trim());
   return args.join(' ');
@@ -76,7 +78,12 @@ export function databaseTargets(knex: Knex, config: NetbootConfig): TargetDirect
       const mac = canonicalMac(macText);
       if (!mac) return undefined;
       const record = await bootRecordOf(knex, mac);
-      return record ? recordTarget(config, record) : statics.get(mac);
+      if (record) return recordTarget(config, record);
+      const host = statics.get(mac);
+      if (host) return host;
+      // A MAC that is on a node is never discovered again: its node is enrolled, booted by its own record.
+      if (config.dhcp.discovery && !(await findPortByAddress(knex, mac))) return discoveryTarget(config, mac);
+      return undefined;
     },
   };
 }

@@ -11,6 +11,7 @@ import { nodeOwningMacs } from '../../../db/ports.ts';
 import { enqueueTask, refreshPendingTask } from '../../../db/tasks.ts';
 import { internalInfo, withInternalInfo } from '../../../drivers/internal-info.ts';
 import type { ApiContext } from '../context.ts';
+import { discoverNode } from '../discovery.ts';
 import { accepted, baseUrl, queryValue, selfLinks, type Query } from '../http.ts';
 import { checkMac } from '../validation.ts';
 import { requireEndpoint, versionString } from '../version.ts';
@@ -178,12 +179,18 @@ export const ramdiskRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) =>
     if (node?.provision_state === S.INSPECTING) {
       throw new Conflict(`Node ${node.uuid} is still "inspecting": its conductor has not finished starting the inspection, retry shortly`);
     }
-    if (!node || node.provision_state !== S.INSPECT_WAIT) {
-      throw new NotFound(node ? `Node ${node.uuid} is "${node.provision_state}", not waiting for inspection data` : `No node has any of the MAC addresses ${macs.join(', ') || '(none)'}`);
+    let target: NodeRecord;
+    if (!node && !nodeUuid && ctx.config.discovery.enabled) {
+      target = await discoverNode(ctx, data, macs);
+    } else {
+      if (!node || node.provision_state !== S.INSPECT_WAIT) {
+        throw new NotFound(node ? `Node ${node.uuid} is "${node.provision_state}", not waiting for inspection data` : `No node has any of the MAC addresses ${macs.join(', ') || '(none)'}${ctx.config.discovery.enabled ? '' : ' (auto-discovery is off: discovery.enabled)'}`);
+      }
+      await enqueueTask(ctx.db, node.id, 'continue_inspection', { data });
+      target = node;
     }
-    await enqueueTask(ctx.db, node.id, 'continue_inspection', { data });
     reply.code(202);
-    if (req.apiVersion >= INVENTORY_REPLY_VERSION) return { node: { uuid: node.uuid }, config: agentConfig(ctx, undefined) };
-    return { uuid: node.uuid };
+    if (req.apiVersion >= INVENTORY_REPLY_VERSION) return { node: { uuid: target.uuid }, config: agentConfig(ctx, undefined) };
+    return { uuid: target.uuid };
   });
 };

@@ -2,7 +2,7 @@
 // returns the reply to send and where, or the reason for silence. No sockets here.
 import type { NetbootConfig, SubnetConfig } from '../config.ts';
 import { broadcastOf, inCidr, intToIp, parseCidr } from '../net.ts';
-import { discoveryTarget, type BootTarget, type TargetDirectory } from '../targets.ts';
+import type { BootTarget, TargetDirectory } from '../targets.ts';
 import {
   BOOTREPLY, BOOTREQUEST, MessageType, Opt, RELAY_LINK_SELECTION, clientArch, clientMac, encodeSubOptions, ips, messageType,
   optionIp, optionString, str, subOptions, u32, u8, userClasses, type DhcpPacket, type MessageTypeName,
@@ -163,7 +163,7 @@ export async function decide(req: DhcpPacket, view: PolicyView): Promise<Decisio
     return { ignored: 'declined', mac };
   }
 
-  const target: BootTarget | undefined = (await view.targets.lookup(mac)) ?? (config.dhcp.discovery ? discoveryTarget(config, mac) : undefined);
+  const target: BootTarget | undefined = await view.targets.lookup(mac);
   if (!target) return { ignored: 'MAC is not being provisioned', mac };
   const serverId = serverIdOf(config, subnet);
   const pool = { name: subnet.name, range: subnet.range };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lldpTlvs } from '../../../deploy-agent/inventory.ts';
-import { inspectionResult, linkFromLldp, propertiesFrom } from '../../../drivers/in-band/inspect.ts';
+import { inspectionResult, propertiesFrom } from '../../../drivers/in-band/inspect.ts';
+import { linkFromLldp } from '../../../drivers/in-band/lldp.ts';
 
 const GIB = 1024 ** 3;
 
@@ -37,7 +38,14 @@ describe('agent inspection data', () => {
       { address: '52:54:00:00:00:aa', pxe_enabled: true, local_link_connection: { switch_id: '00:00:00:00:00:01', port_id: 'p1', switch_info: 's1' } },
       { address: '52:54:00:00:00:bb', pxe_enabled: false, local_link_connection: { switch_id: '00:00:00:00:00:02', port_id: 'p2', switch_info: 's2' } },
     ]);
-    expect(result.plugin_data).toEqual({ lldp_raw: expect.any(Object), root_disk: null });
+    expect(result.plugin_data).toEqual({
+      lldp_raw: expect.any(Object),
+      root_disk: null,
+      parsed_lldp: {
+        eth0: { switch_chassis_id: '00:00:00:00:00:01', switch_port_id: 'p1', switch_system_name: 's1' },
+        eth1: { switch_chassis_id: '00:00:00:00:00:02', switch_port_id: 'p2', switch_system_name: 's2' },
+      },
+    });
   });
 
   it('refuses data without an inventory', () => {

@@ -59,7 +59,7 @@ describe('HTTP boot server', () => {
     expect(r.status).toBe(200);
     expect(r.headers['cache-control']).toBe('no-store');
     const script = r.body.toString();
-    expect(script).toContain(`kernel http://10.0.0.1:8080/images/deploy.kernel initrd=ramdisk ipa-api-url=http://10.0.0.1:6385 ipa-node-uuid=${uuid} BOOTIF=${mac} ipa-inspection-callback-url=http://10.0.0.1:6385/v1/continue_inspection ipa-debug=1 nofb || goto retry`);
+    expect(script).toContain(`kernel http://10.0.0.1:8080/images/deploy.kernel initrd=ramdisk ipa-api-url=http://10.0.0.1:6385 ipa-node-uuid=${uuid} BOOTIF=${mac} ipa-inspection-callback-url=http://10.0.0.1:6385/v1/continue_inspection ipa-collect-lldp=1 ipa-debug=1 nofb || goto retry`);
     expect(script).toContain('initrd --name ramdisk http://images.example/ipa.initramfs || goto retry');
     // The same node by a dash-separated MAC, and the pxelinux / GRUB flavours.
     expect((await get(server.port, `/boot/${mac.replace(/:/g, '-')}.ipxe`)).status).toBe(200);

@@ -188,5 +188,10 @@ describe.each(BACKENDS)('DHCP policy with leases on %s', (backend) => {
     expect(replied(await decide(request({ mac: '52:54:00:00:02:04', type: 'DISCOVER', giaddr: '10.1.1.1' }), withHosts)).subnet).toBe('leaf1');
     const discovery = makeView({ dhcp: { discovery: true } });
     expect(replied(await decide(request({ mac: '52:54:00:00:02:05', type: 'DISCOVER', giaddr: '10.1.1.1' }), discovery)).subnet).toBe('leaf1');
+    // A MAC already on a node is never discovered, whatever its node's state.
+    for (const mac of ['52:54:00:00:02:01', '52:54:00:00:02:02', '52:54:00:00:02:03']) {
+      expect(await decide(request({ mac, type: 'DISCOVER', giaddr: '10.1.1.1' }), discovery)).toEqual({ ignored: 'MAC is not being provisioned', mac });
+    }
+    expect(await discovery.targets.lookup('52:54:00:00:02:05')).toMatchObject({ purpose: 'inspect', cmdline: expect.stringContaining('ipa-collect-lldp=1') });
   });
 });
