@@ -40,9 +40,12 @@ export type InternalInfo = StepProgress<'deploy'> & StepProgress<'clean'> & Step
   fake_vmedia?: Partial<Record<VmediaDeviceType, string>>;
   /**
    * Owner: the Redfish virtual-media and redfish-https boot interfaces, while the deploy ISO is
-   * mounted or is the UEFI HTTP boot URI; readers: operators. (Network boots are boot records.)
+   * mounted or is the UEFI HTTP boot URI (without its signature), with `iso` the image cache key
+   * of the node's ISO they built, deleted at clean-up; readers: operators. (Network boots are boot records.)
    */
-  boot?: { purpose: RamdiskPurpose; via: 'virtual-media' | 'uefi-http'; image: string };
+  boot?: { purpose: RamdiskPurpose; via: 'virtual-media' | 'uefi-http'; image: string; iso?: string };
+  /** Owner and reader: the Redfish virtual-media boot interface: the image cache key of the instance ISO it built (instance_info kernel + ramdisk) and mounted, deleted at the instance's clean-up. */
+  instance_iso?: string;
   /** Owner: the in-band deploy interfaces (drivers/in-band/direct.ts), while servicing runs in the agent ramdisk; reader: their servicing tear-down. */
   service_ramdisk?: true;
   /** Owner and reader: the IPMI management interface: a boot device to set again before each power on (driver_info ipmi_force_boot_device). */

@@ -98,6 +98,15 @@ export class ImageCache {
     };
   }
 
+  /** Deletes the entry of `key` now (a file made for one use), unless a lease still holds it. */
+  async remove(key: string): Promise<void> {
+    await this.load();
+    const entry = this.entries.get(key);
+    if (!entry || entry.refs > 0) return;
+    this.entries.delete(key);
+    await rm(entry.file, { force: true });
+  }
+
   /** Removes least recently used entries nobody holds until the cache fits its bound. */
   private async evict(): Promise<void> {
     let used = this.usedBytes();

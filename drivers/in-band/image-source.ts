@@ -59,8 +59,14 @@ export function instanceChecksum(instanceInfo: Record<string, unknown>): Checksu
  */
 export async function imageUrlForAgent(config: AnvilConfig, source: string, checksum: ChecksumSpec | null, nodeUuid: string): Promise<string> {
   if (!source.startsWith('file://')) return source;
+  const key = await cachedSource(config, source, checksum);
+  return signedCacheUrl(config, key, nodeUuid, config.conductor.timeouts.deployCallback);
+}
+
+/** Copies (downloads) `source` into the image cache once, its checksum verified; returns its cache key. */
+export async function cachedSource(config: AnvilConfig, source: string, checksum: ChecksumSpec | null): Promise<string> {
   const key = ImageCache.keyOf(source, JSON.stringify(checksum));
-  const lease = await sharedCache(config).get(key, async (dest) => {
+  await cacheEntry(config, key, async (dest) => {
     try {
       await downloadImage(source, dest, checksum);
     } catch (err) {
@@ -68,9 +74,24 @@ export async function imageUrlForAgent(config: AnvilConfig, source: string, chec
       throw err;
     }
   });
-  // The entry stays in the cache (LRU) for the agent to fetch; nothing holds it meanwhile.
+  return key;
+}
+
+/** The cache file of `key`, made by `produce(dest)` if missing; the entry stays in the cache (LRU), nothing holds it. */
+export async function cacheEntry(config: AnvilConfig, key: string, produce: (dest: string) => Promise<void>): Promise<string> {
+  const lease = await sharedCache(config).get(key, produce);
   lease.release();
-  return `${(await sharedServer(config)).url}/${key}?${signer.sign(`/${key}`, nodeUuid, config.conductor.timeouts.deployCallback)}`;
+  return lease.path;
+}
+
+/** Deletes a cache entry made for one use (a node's boot ISO). */
+export async function removeCacheEntry(config: AnvilConfig, key: string): Promise<void> {
+  await sharedCache(config).remove(key);
+}
+
+/** The image server's URL of a cache entry, signed for `nodeUuid` and good for `ttlSeconds`. */
+export async function signedCacheUrl(config: AnvilConfig, key: string, nodeUuid: string, ttlSeconds: number): Promise<string> {
+  return `${(await sharedServer(config)).url}/${key}?${signer.sign(`/${key}`, nodeUuid, ttlSeconds)}`;
 }
 
 /**

@@ -1,5 +1,5 @@
 // The `ramdisk` deploy interface (Ironic's RamdiskDeploy): the instance is a live ISO the node boots
-// (instance_info.boot_iso), with nothing written to its disk: Metal3's live-ISO hosts. The boot
+// (instance_info.boot_iso, or instance_info kernel + ramdisk put on an ISO by virtual media), with nothing written to its disk: Metal3's live-ISO hosts. The boot
 // interface boots it, where it can (virtual media mounts the ISO; the network boot interfaces
 // cannot boot an instance ISO yet and the deploy fails saying so). Cleaning goes through the agent,
 // as with direct.
@@ -9,11 +9,13 @@ import type { NodeRecord } from '../../db/nodes.ts';
 import { powerOffAndOn, stopInstance } from '../power-flows.ts';
 import { directDeploy } from './direct.ts';
 
-function bootIso(node: NodeRecord): string {
-  const iso = node.instance_info.boot_iso;
-  if (iso === undefined || iso === null || iso === '') throw new MissingParameter(`Node ${node.uuid} has no instance_info.boot_iso, the live ISO the ramdisk deploy boots`);
+/** The live image: instance_info.boot_iso, or kernel + ramdisk that a virtual media boot interface makes an ISO of. */
+function bootIso(node: NodeRecord): void {
+  const { boot_iso: iso, kernel, ramdisk } = node.instance_info;
+  const noIso = iso === undefined || iso === null || iso === '';
+  if (noIso && typeof kernel === 'string' && kernel && typeof ramdisk === 'string' && ramdisk) return;
+  if (noIso || iso === null || iso === '') throw new MissingParameter(`Node ${node.uuid} has no instance_info.boot_iso, the live ISO the ramdisk deploy boots`);
   if (typeof iso !== 'string' || !/^(https?|nfs|cifs|smb):\/\//i.test(iso)) throw new InvalidInput(`instance_info.boot_iso of node ${node.uuid} must be an http(s), nfs or cifs URL, got ${JSON.stringify(iso)}`);
-  return iso;
 }
 
 export const ramdiskDeploy: DeployInterface = {

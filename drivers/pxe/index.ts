@@ -7,7 +7,7 @@ import type { NodeRecord } from '../../db/nodes.ts';
 import type { PortRecord } from '../../db/ports.ts';
 import type { BootDevice, BootInterface, BootRecord, DriverFamily, RamdiskPurpose, TaskContext } from '../interfaces.ts';
 
-const PROPERTIES = {
+export const RAMDISK_PROPERTIES = {
   deploy_kernel: 'URL or file under the netboot HTTP root of the agent kernel. Optional: defaults to netboot.deployKernel.',
   deploy_ramdisk: 'URL or file under the netboot HTTP root of the agent ramdisk. Optional: defaults to netboot.deployRamdisk.',
   rescue_kernel: 'Kernel booted for rescue. Optional: defaults to the deploy kernel.',
@@ -16,26 +16,36 @@ const PROPERTIES = {
 };
 
 function validate(node: NodeRecord, ports: readonly PortRecord[]): void {
-  for (const key of ['deploy_kernel', 'deploy_ramdisk', 'rescue_kernel', 'rescue_ramdisk', 'kernel_append_params']) {
-    const v = node.driver_info[key];
-    if (v !== undefined && (typeof v !== 'string' || v === '')) throw new InvalidInput(`driver_info.${key} must be a non-empty string`);
-  }
+  validateRamdiskInfo(node);
   if (ports.length > 0 && !ports.some((p) => p.pxe_enabled)) {
     throw new InvalidInput('None of the node\'s ports has pxe_enabled set: the DHCP server would not answer it');
   }
 }
 
-/** What each PXE-enabled port boots for `purpose`: the rescue or deploy ramdisk of driver_info, else netboot's default. */
-export function ramdiskBootRecords(node: NodeRecord, ports: readonly PortRecord[], purpose: RamdiskPurpose): BootRecord[] {
+/** The ramdisk a node boots for `purpose`: the rescue or deploy kernel and ramdisk of driver_info (null: netboot's default) and its extra kernel arguments. */
+export function ramdiskSources(node: NodeRecord, purpose: RamdiskPurpose): { kernel: string | null; initrd: string | null; kernelArgs: string } {
   const info = node.driver_info;
   const pick = (key: 'kernel' | 'ramdisk'): string | null => {
     const v = (purpose === 'rescue' ? info[`rescue_${key}`] : undefined) ?? info[`deploy_${key}`];
     return typeof v === 'string' && v ? v : null;
   };
-  const kernelArgs = typeof info.kernel_append_params === 'string' ? info.kernel_append_params : '';
+  return { kernel: pick('kernel'), initrd: pick('ramdisk'), kernelArgs: typeof info.kernel_append_params === 'string' ? info.kernel_append_params : '' };
+}
+
+/** What each PXE-enabled port boots for `purpose`. */
+export function ramdiskBootRecords(node: NodeRecord, ports: readonly PortRecord[], purpose: RamdiskPurpose): BootRecord[] {
+  const sources = ramdiskSources(node, purpose);
   return ports.filter((p) => p.pxe_enabled).map((p) => ({
-    kind: 'ramdisk', mac: p.address, portId: p.id, purpose, kernel: pick('kernel'), initrd: pick('ramdisk'), kernelArgs, ipxeScript: null, bootFile: null, expiresAt: null,
+    kind: 'ramdisk', mac: p.address, portId: p.id, purpose, ...sources, ipxeScript: null, bootFile: null, expiresAt: null,
   }));
+}
+
+/** driver_info's ramdisk keys, when set, are non-empty strings. */
+export function validateRamdiskInfo(node: NodeRecord): void {
+  for (const key of ['deploy_kernel', 'deploy_ramdisk', 'rescue_kernel', 'rescue_ramdisk', 'kernel_append_params']) {
+    const v = node.driver_info[key];
+    if (v !== undefined && (typeof v !== 'string' || v === '')) throw new InvalidInput(`driver_info.${key} must be a non-empty string`);
+  }
 }
 
 function networkBoot(name: 'pxe' | 'ipxe' | 'http'): BootInterface {
@@ -46,7 +56,7 @@ function networkBoot(name: 'pxe' | 'ipxe' | 'http'): BootInterface {
   }
   return {
     name,
-    properties: PROPERTIES,
+    properties: RAMDISK_PROPERTIES,
     validate,
     async prepareRamdisk(ctx, purpose) {
       await ctx.setBootRecords(ramdiskBootRecords(ctx.node, ctx.ports, purpose));

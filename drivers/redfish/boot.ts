@@ -1,13 +1,20 @@
-// Boot through virtual media: the BMC mounts an ISO by URL (driver_info.deploy_iso for the ramdisk,
-// instance_info.boot_iso for a ramdisk instance) and the node boots it, one time or persistently.
-import { InvalidInput, MissingParameter } from '../../common/errors.ts';
+// Boot through virtual media: the BMC mounts an ISO by URL and the node boots it, one time or
+// persistently. The ramdisk ISO is driver_info.deploy_iso when given, else the node's own, built
+// from the deploy kernel and ramdisk with the agent's command line and, for a DHCP-less boot, its
+// network_data (drivers/in-band/boot-iso.ts). A ramdisk instance boots instance_info.boot_iso, or
+// an ISO built from instance_info kernel + ramdisk.
+import { InvalidInput } from '../../common/errors.ts';
+import { checkNetworkData } from '../../common/network-data.ts';
+import { unsignedUrl } from '../../images/signed-url.ts';
 import type { BootInterface, TaskContext } from '../interfaces.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
+import { instanceIso, ramdiskIso, removeNodeIso, type NodeIso } from '../in-band/boot-iso.ts';
+import { RAMDISK_PROPERTIES, validateRamdiskInfo } from '../pxe/index.ts';
 import { parseRedfishInfo, REDFISH_PROPERTIES } from './driver-info.ts';
 import { standardSetBootDevice } from './management.ts';
 import { RedfishNode } from './system.ts';
 import type { Vendor } from './vendor.ts';
-import { withInternalInfo, withoutInternalInfo } from '../internal-info.ts';
+import { internalInfo, withInternalInfo, withoutInternalInfo } from '../internal-info.ts';
 
 /** The ISO URL at node[where][key], or null when unset; throws InvalidInput when it is no URL a BMC can fetch. */
 export function isoUrl(node: NodeRecord, where: 'driver_info' | 'instance_info', key: string): string | null {
@@ -27,6 +34,16 @@ async function boot(ctx: TaskContext, vendor: Vendor, image: string, persistent:
   else await (vendor.setBootDevice ?? standardSetBootDevice)(rn, 'cdrom', persistent);
 }
 
+/** Boots a built ISO; if the BMC refuses it, the ISO is deleted again, so nothing is left half-done. */
+async function bootBuilt(ctx: TaskContext, vendor: Vendor, iso: NodeIso, persistent: boolean): Promise<void> {
+  try {
+    await boot(ctx, vendor, iso.url, persistent);
+  } catch (err) {
+    await removeNodeIso(ctx, iso.key);
+    throw err;
+  }
+}
+
 async function eject(ctx: TaskContext, vendor: Vendor): Promise<void> {
   const rn = await RedfishNode.open(ctx);
   if (vendor.ejectBootMedia) await vendor.ejectBootMedia(rn);
@@ -36,22 +53,32 @@ async function eject(ctx: TaskContext, vendor: Vendor): Promise<void> {
 export function redfishVirtualMediaBoot(vendor: Vendor): BootInterface {
   return {
     name: vendor.bootName,
-    properties: { ...REDFISH_PROPERTIES, deploy_iso: 'URL of the deploy ramdisk ISO the BMC mounts as virtual media. Required.' },
+    properties: {
+      ...REDFISH_PROPERTIES, ...RAMDISK_PROPERTIES,
+      deploy_iso: 'URL of a deploy ramdisk ISO the BMC mounts as virtual media. Optional: without it the node gets its own ISO of deploy_kernel and deploy_ramdisk (with its network_data for a DHCP-less boot).',
+    },
     validate(node) {
       parseRedfishInfo(node);
-      if (!isoUrl(node, 'driver_info', 'deploy_iso')) {
-        throw new MissingParameter(`Node ${node.uuid} is missing driver_info/deploy_iso, the ISO the ${vendor.bootName} boot interface mounts`);
-      }
+      validateRamdiskInfo(node);
+      isoUrl(node, 'driver_info', 'deploy_iso');
       isoUrl(node, 'instance_info', 'boot_iso');
+      if (Object.keys(node.network_data ?? {}).length > 0) checkNetworkData(node.network_data, `network_data of node ${node.uuid}`);
     },
     async prepareRamdisk(ctx, purpose) {
-      const image = isoUrl(ctx.node, 'driver_info', 'deploy_iso');
-      if (!image) throw new MissingParameter(`Node ${ctx.node.uuid} is missing driver_info/deploy_iso, the ISO the ${vendor.bootName} boot interface mounts`);
-      await boot(ctx, vendor, image, false);
-      await ctx.save(withInternalInfo(ctx.node, { boot: { purpose, via: 'virtual-media', image } }));
+      const given = isoUrl(ctx.node, 'driver_info', 'deploy_iso');
+      if (given) {
+        await boot(ctx, vendor, given, false);
+        await ctx.save(withInternalInfo(ctx.node, { boot: { purpose, via: 'virtual-media', image: given } }));
+        return;
+      }
+      const iso = await ramdiskIso(ctx, purpose);
+      await bootBuilt(ctx, vendor, iso, false);
+      await ctx.save(withInternalInfo(ctx.node, { boot: { purpose, via: 'virtual-media', image: unsignedUrl(iso.url), iso: iso.key } }));
     },
     async cleanUpRamdisk(ctx) {
       await eject(ctx, vendor);
+      const built = internalInfo(ctx.node).boot?.iso;
+      if (built) await removeNodeIso(ctx, built);
       await ctx.save(withoutInternalInfo(ctx.node, ['boot']));
     },
     async prepareInstance(ctx) {
@@ -60,12 +87,23 @@ export function redfishVirtualMediaBoot(vendor: Vendor): BootInterface {
         await boot(ctx, vendor, image, true);
         return;
       }
+      const iso = await instanceIso(ctx);
+      if (iso) {
+        await bootBuilt(ctx, vendor, iso, true);
+        await ctx.save(withInternalInfo(ctx.node, { instance_iso: iso.key }));
+        return;
+      }
       await eject(ctx, vendor);
       const rn = await RedfishNode.open(ctx);
       await (vendor.setBootDevice ?? standardSetBootDevice)(rn, 'disk', true);
     },
     async cleanUpInstance(ctx) {
       await eject(ctx, vendor);
+      const built = internalInfo(ctx.node).instance_iso;
+      if (built) {
+        await removeNodeIso(ctx, built);
+        await ctx.save(withoutInternalInfo(ctx.node, ['instance_iso']));
+      }
     },
     bootsInstanceIso: true,
   };

@@ -32,10 +32,11 @@ function url(config: NetbootConfig, ref: string): string {
   return /^https?:\/\//.test(ref) ? ref : `${config.http.publicUrl}/${ref.replace(/^\/+/, '')}`;
 }
 
-function cmdline(config: NetbootConfig, mac: string, purpose: RamdiskPurpose, nodeUuid: string | undefined, extra: string): string {
+/** The agent ramdisk's kernel command line (also what a boot interface puts into a node's boot ISO); no BOOTIF without a MAC. */
+export function agentCmdline(config: Pick<NetbootConfig, 'apiUrl' | 'apiCa'>, mac: string | undefined, purpose: RamdiskPurpose, nodeUuid: string | undefined, extra: string): string {
   const args = [`ipa-api-url=${config.apiUrl}`];
   if (nodeUuid) args.push(`ipa-node-uuid=${nodeUuid}`);
-  args.push(`BOOTIF=${mac}`);
+  if (mac) args.push(`BOOTIF=${mac}`);
   // As Ironic's inspection boot (its default extra kernel parameters): the agent listens for LLDP.
   if (purpose === 'inspect') args.push(`ipa-inspection-callback-url=${config.apiUrl}/v1/continue_inspection`, 'ipa-collect-lldp=1');
   if (config.apiCa && config.apiUrl.startsWith('https://')) args.push(`anvil.api_ca=${config.apiCa}`);
@@ -51,7 +52,7 @@ function ramdiskTarget(config: NetbootConfig, mac: string, boot: { purpose: Ramd
     nodeUuid: boot.nodeUuid,
     kernelUrl: url(config, boot.kernel ?? config.deployKernel),
     ramdiskUrl: url(config, boot.initrd ?? config.deployRamdisk),
-    cmdline: cmdline(config, mac, boot.purpose, boot.nodeUuid, [config.kernelAppend, boot.kernelArgs ?? ''].join(' ')),
+    cmdline: agentCmdline(config, mac, boot.purpose, boot.nodeUuid, [config.kernelAppend, boot.kernelArgs ?? ''].join(' ')),
   };
 }
 

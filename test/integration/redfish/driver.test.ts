@@ -153,7 +153,7 @@ describe.each(CASES)('$driver driver against the $flavor simulator', ({ flavor, 
     expect(ctx.node.driver_internal_info.boot).toBeUndefined();
     await bootIface.prepareInstance(ctx);
     expect(machine().getBootOverride()).toMatchObject({ device: 'disk', persistent: true });
-    const noIso = redfishContext(driver, { ...info, deploy_iso: undefined });
-    expect(() => bootIface.validate(noIso.node, [])).toThrow(/missing driver_info\/deploy_iso/);
+    const notUrl = redfishContext(driver, { ...info, deploy_iso: '/srv/deploy.iso' });
+    expect(() => bootIface.validate(notUrl.node, [])).toThrow(/driver_info\/deploy_iso of node .* must be the URL/);
   });
 });
