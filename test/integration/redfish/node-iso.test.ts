@@ -45,7 +45,7 @@ describe('redfish-virtual-media with a per-node ISO', () => {
     }, { network_data: NETWORK_DATA } as never);
     ctx.config.images.cacheDir = path.join(dir, 'cache');
     ctx.config.netboot = { serverAddress: '192.0.2.1', apiUrl: 'http://192.0.2.1:6385', kernelAppend: 'ipa-debug=1', http: { root: dir } };
-    ctx.ports = [{ id: 1, address: '52:54:00:aa:bb:01', pxe_enabled: true } as never];
+    Object.assign(ctx, { ports: [{ id: 1, address: '52:54:00:aa:bb:01', pxe_enabled: true }] });
     return ctx;
   }
 
