@@ -220,6 +220,11 @@ export function fromJson<T = Record<string, unknown>>(text: string | null | unde
   return JSON.parse(text) as T;
 }
 
+/** Narrows `q` to rows whose `column` contains `text` literally (its % and _ are not wildcards). */
+export function whereContains(q: Knex.QueryBuilder, column: string, text: string): Knex.QueryBuilder {
+  return q.whereRaw("?? like ? escape '\\'", [column, `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`]);
+}
+
 export function toBool(value: unknown): boolean {
   return value === true || value === 1 || value === '1' || value === 't';
 }

@@ -2,7 +2,7 @@
 // decoded here so nothing above this module sees storage details.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { fromJson, now, toBool, toJson, toNullableBool } from './index.ts';
+import { fromJson, whereContains, now, toBool, toJson, toNullableBool } from './index.ts';
 import { applyPage, type PageQuery } from './paging.ts';
 import type { PowerRequest, ProvisionRequest } from './requests.ts';
 
@@ -22,6 +22,8 @@ export interface NodeRecord {
   instance_info: Json;
   instance_uuid: string | null;
   instance_name: string | null;
+  /** The BMC's health of the system (Redfish Status.Health: OK, Warning, Critical), set by the power sync (1.109). */
+  health: string | null;
   properties: Json;
   extra: Json;
   resource_class: string | null;
@@ -280,6 +282,7 @@ export interface NodeFilters {
   owner?: string;
   lessee?: string;
   instance_uuid?: string;
+  instance_name?: string;
   chassis_id?: number;
   description_contains?: string;
   shard?: string[];
@@ -297,7 +300,7 @@ export function nodesOfProject(knex: Knex, project: string): Knex.QueryBuilder {
 }
 
 export function applyNodeFilters(q: Knex.QueryBuilder, f: NodeFilters): Knex.QueryBuilder {
-  const eq = ['provision_state', 'driver', 'resource_class', 'conductor_group', 'conductor', 'fault', 'owner', 'lessee', 'instance_uuid', 'chassis_id', 'parent_node'] as const;
+  const eq = ['provision_state', 'driver', 'resource_class', 'conductor_group', 'conductor', 'fault', 'owner', 'lessee', 'instance_uuid', 'instance_name', 'chassis_id', 'parent_node'] as const;
   for (const k of eq) if (f[k] !== undefined) q.where(`nodes.${k}`, f[k] as string | number);
   if (f.maintenance !== undefined) q.where('nodes.maintenance', f.maintenance);
   if (f.retired !== undefined) q.where('nodes.retired', f.retired);
@@ -305,7 +308,7 @@ export function applyNodeFilters(q: Knex.QueryBuilder, f: NodeFilters): Knex.Que
     if (f.associated) q.whereNotNull('nodes.instance_uuid');
     else q.whereNull('nodes.instance_uuid');
   }
-  if (f.description_contains !== undefined) q.where('nodes.description', 'like', `%${f.description_contains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  if (f.description_contains !== undefined) whereContains(q, 'nodes.description', f.description_contains);
   if (f.shard) q.whereIn('nodes.shard', f.shard);
   if (f.sharded !== undefined) {
     if (f.sharded) q.whereNotNull('nodes.shard');

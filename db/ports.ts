@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { normalizeMac } from '../common/mac.ts';
-import { fromJson, now, toBool, toJson } from './index.ts';
+import { fromJson, whereContains, now, toBool, toJson } from './index.ts';
 import { getNodeById, nodesOfProject, type NodeRecord } from './nodes.ts';
 import { applyPage, type PageQuery } from './paging.ts';
 
@@ -24,6 +24,8 @@ export interface PortRecord {
   description: string | null;
   vendor: string | null;
   category: string | null;
+  /** May a dynamic port group (1.111) take this port in? */
+  available_for_dynamic_portgroup: boolean;
   created_at: number;
   updated_at: number | null;
 }
@@ -33,6 +35,7 @@ export function rowToPort(row: Record<string, unknown>): PortRecord {
     ...(row as unknown as PortRecord),
     pxe_enabled: toBool(row.pxe_enabled),
     is_smartnic: toBool(row.is_smartnic),
+    available_for_dynamic_portgroup: toBool(row.available_for_dynamic_portgroup),
     local_link_connection: fromJson(row.local_link_connection as string, {}),
     internal_info: fromJson(row.internal_info as string, {}),
     extra: fromJson(row.extra as string, {}),
@@ -78,7 +81,17 @@ export async function findPortByAddress(knex: Knex, address: string): Promise<Po
   return row ? rowToPort(row) : undefined;
 }
 
-export interface PortFilters { node_id?: number; address?: string; portgroup_id?: number; node_shards?: string[]; /** ports of nodes this project owns or leases */ project?: string }
+export interface PortFilters {
+  node_id?: number;
+  address?: string;
+  portgroup_id?: number;
+  node_shards?: string[];
+  /** ports of nodes in any of these conductor groups */
+  node_conductor_groups?: string[];
+  description_contains?: string;
+  /** ports of nodes this project owns or leases */
+  project?: string;
+}
 
 export async function listPorts(knex: Knex, filters: PortFilters, page: PageQuery): Promise<PortRecord[]> {
   const q = knex('ports').select('ports.*');
@@ -86,6 +99,8 @@ export async function listPorts(knex: Knex, filters: PortFilters, page: PageQuer
   if (filters.address !== undefined) q.where('ports.address', normalizeMac(filters.address));
   if (filters.portgroup_id !== undefined) q.where('ports.portgroup_id', filters.portgroup_id);
   if (filters.node_shards) q.whereIn('ports.node_id', knex('nodes').select('id').whereIn('shard', filters.node_shards));
+  if (filters.node_conductor_groups) q.whereIn('ports.node_id', knex('nodes').select('id').whereIn('conductor_group', filters.node_conductor_groups));
+  if (filters.description_contains !== undefined) whereContains(q, 'ports.description', filters.description_contains);
   if (filters.project !== undefined) q.whereIn('ports.node_id', nodesOfProject(knex, filters.project));
   return (await applyPage(q, page, 'ports')).map(rowToPort);
 }

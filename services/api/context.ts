@@ -9,4 +9,6 @@ export interface ApiContext {
   logger: Logger;
   /** How long a call that needs the BMC (boot device, NMI...) waits for a conductor. */
   taskTimeoutMs: number;
+  /** The newest microversion served: MAX_VERSION, unless the server was built with another. */
+  maxVersion: number;
 }

@@ -49,6 +49,11 @@ const TRUE = new Set(['1', 't', 'true', 'on', 'y', 'yes']);
 const FALSE = new Set(['0', 'f', 'false', 'off', 'n', 'no']);
 
 /** oslo strutils.bool_from_string(strict=True). */
+/** A comma-separated query value (`shard=a,b`) as its non-empty items. */
+export function listParam(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
 export function parseBool(name: string, value: string): boolean {
   const v = value.trim().toLowerCase();
   if (TRUE.has(v)) return true;

@@ -35,7 +35,13 @@ class PatchError extends InvalidInput {
 /** Names that address JavaScript's object machinery, never a field: a path through them is refused. */
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
+/**
+ * RFC 6901: `~1` is `/` and `~0` is `~` inside a key (Ironic documents it from 1.98; python's
+ * jsonpointer, which Ironic uses, decodes them at every version); any other `~` is malformed.
+ */
 function parsePointer(path: string): string[] {
+  const malformed = /~(?![01])/.exec(path);
+  if (malformed) throw new PatchError(`the path ${path} has an invalid escape at ${malformed.index}: in a key, write ~ as ~0 and / as ~1`);
   const parts = path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   const bad = parts.find((p) => PROTOTYPE_KEYS.has(p));
   if (bad !== undefined) throw new PatchError(`the path ${path} is refused: "${bad}" names the prototype machinery of JavaScript objects, not a field`);
@@ -86,6 +92,11 @@ function removeValue(doc: Record<string, unknown>, path: string): void {
     if (!Object.hasOwn(parent, key)) throw new PatchError(`can't remove non-existent object '${key}' (${path})`);
     delete parent[key];
   }
+}
+
+/** The root field each operation's path names (`/extra/a` -> `extra`), decoded. */
+export function patchRoots(ops: readonly PatchOp[]): string[] {
+  return ops.map((op) => parsePointer(op.path)[0] ?? '');
 }
 
 export interface PatchRules {

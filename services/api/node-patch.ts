@@ -9,7 +9,7 @@ import { getHardwareType } from '../../drivers/registry.ts';
 import type { HardwareType } from '../../drivers/interfaces.ts';
 import { optionalBool, type Query } from './http.ts';
 import type { JsonLimits } from './body.ts';
-import { applyPatch, type PatchOp } from './jsonPatch.ts';
+import { applyPatch, patchRoots, type PatchOp } from './jsonPatch.ts';
 import { checkFieldVersions, defaultAfterRemove, NODE_INPUT_SCHEMAS, NODE_PATCH_FIELDS } from './nodeInput.ts';
 import { NODE_FIELD_VERSIONS, NODE_MASKED_FIELDS, visibleNodeFields } from './nodeView.ts';
 import { validateSchema } from './validation.ts';
@@ -21,8 +21,8 @@ const INTERFACE_CHANGE_STATES = new Set<string>([S.ENROLL, S.INSPECTING, S.INSPE
 interface FieldRule {
   /** Refuses the new value on this node. */
   check?(value: unknown, node: NodeRecord, ident: string): void;
-  /** Fields a change resets with it. */
-  also?(value: unknown): Partial<NodeRecord>;
+  /** Fields a change sets with it (`changes`: all the patch changes). */
+  also?(value: unknown, node: NodeRecord, changes: Readonly<Record<string, unknown>>): Partial<NodeRecord>;
   /** Conductors must hear of the change (maintenance stops or resumes their work). */
   wakes?: boolean;
 }
@@ -49,6 +49,14 @@ const FIELD_RULES: Readonly<Record<string, FieldRule>> = {
       if (value === true && node.provision_state !== S.ACTIVE) throw new InvalidInput('Protection can only be set in the "active" state.', 'InvalidState');
     },
     also: (value) => (value === false ? { protected_reason: null } : {}),
+  },
+  // 1.104: a display_name written into instance_info names the instance, unless it has a name.
+  instance_info: {
+    also(value, node, changes) {
+      const name = 'instance_name' in changes ? changes.instance_name : node.instance_name;
+      const display = (value as Record<string, unknown>).display_name;
+      return !name && typeof display === 'string' && display !== '' ? { instance_name: display } : {};
+    },
   },
   maintenance: { also: (value) => (value === false ? { maintenance_reason: null, fault: null } : {}), wakes: true },
   retired: { also: (value) => (value === false ? { retired_reason: null } : {}) },
@@ -102,7 +110,7 @@ export function nodeChanges(node: NodeRecord, ops: PatchOp[], req: PatchRequest)
     doc[f] = f === 'chassis_uuid' ? req.chassisUuid : (node as unknown as Record<string, unknown>)[f];
   }
   // A field that exists at a later version than the request's is a 406, not an unknown attribute.
-  checkFieldVersions(req.version, ops.map((op) => op.path.split('/')[1]).filter((f) => f in NODE_FIELD_VERSIONS));
+  checkFieldVersions(req.version, patchRoots(ops).filter((f) => f in NODE_FIELD_VERSIONS));
   const { doc: patched, touched } = applyPatch(doc, ops, { allowed: NODE_PATCH_FIELDS, known: new Set([...visible, 'maintenance_reason']), masked: NODE_MASKED_FIELDS, limits: req.limits });
   checkFieldVersions(req.version, touched);
   if (touched.size === 0) return undefined;
@@ -126,7 +134,7 @@ export function withFieldRules(node: NodeRecord, ident: string, checked: Record<
     const rule = FIELD_RULES[field];
     if (!rule) continue;
     rule.check?.(value, node, ident);
-    Object.assign(fields, rule.also?.(value));
+    Object.assign(fields, rule.also?.(value, node, checked));
     wakes ||= rule.wakes === true;
   }
   return { fields: fields as Partial<NodeRecord>, wakes };

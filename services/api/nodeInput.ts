@@ -40,6 +40,7 @@ export const NODE_INPUT_SCHEMAS: Record<string, Record<string, unknown>> = {
   protected_reason: str(),
   console_enabled: BOOL,
   instance_uuid: str(36),
+  instance_name: nullable('string', { minLength: 1, maxLength: 255 }),
   boot_mode: str(16),
   secure_boot: NULLABLE_BOOL,
   disable_power_off: NULLABLE_BOOL,

@@ -23,7 +23,7 @@ export const NODE_FIELD_VERSIONS: Record<string, number> = {
   rescue_interface: 38, bios_interface: 40, fault: 42, deploy_step: 44, conductor_group: 46, automated_clean: 47,
   protected: 48, protected_reason: 48, conductor: 49, owner: 50, description: 51, allocation_uuid: 52,
   retired: 61, retired_reason: 61, lessee: 65, network_data: 66, boot_mode: 75, secure_boot: 75, shard: 82,
-  parent_node: 83, firmware_interface: 86, service_step: 87, disable_power_off: 95,
+  parent_node: 83, firmware_interface: 86, service_step: 87, disable_power_off: 95, instance_name: 104, health: 109,
 };
 
 /** Fields shown with their secrets masked; through a JSON patch those secrets are write-only. */

@@ -13,7 +13,7 @@ import type { ApiContext } from './context.ts';
 import { jsonLimits, parseJsonBody, refuseNulInUrl } from './body.ts';
 import { clientErrorHandler, sendError } from './errors.ts';
 import { validatorCompiler } from './validation.ts';
-import { negotiateVersion, stripJsonSuffix } from './version.ts';
+import { MAX_VERSION, negotiateVersion, stripJsonSuffix } from './version.ts';
 import { registerOpenApi } from './openapi.ts';
 import { registerMetrics } from './metrics.ts';
 import { acquireNotifications } from '../notifications/index.ts';
@@ -73,6 +73,11 @@ export interface ApiServerOptions {
   config: AnvilConfig;
   logger: Logger;
   taskTimeoutMs?: number;
+  /**
+   * The newest microversion to serve (default MAX_VERSION, what is claimed). Tests of versions built
+   * ahead of their claim (1.97+ while 1.96 is still being built) serve up to those.
+   */
+  maxVersion?: number;
 }
 
 export async function createApiServer(opts: ApiServerOptions): Promise<FastifyInstance> {
@@ -94,6 +99,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
     ...(tls.https ? { https: { ...tls.https, ...timeouts } } : { http: timeouts }),
     rewriteUrl: (req) => stripJsonSuffix(req.url ?? '/', req.headers['x-openstack-ironic-api-version']),
   });
+  const maxVersion = opts.maxVersion ?? MAX_VERSION;
   app.setValidatorCompiler(validatorCompiler);
   app.decorateRequest('apiVersion', 1);
 
@@ -113,7 +119,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
     reply.header('x-openstack-request-id', req.id);
     reply.header('Openstack-Request-Id', req.id);
     refuseNulInUrl(req);
-    negotiateVersion(req, reply);
+    negotiateVersion(req, reply, maxVersion);
   });
   // A password written into a URL never leaves in an answer, whatever field or message holds it.
   app.addHook('onSend', async (_req, _reply, payload) => {
@@ -124,7 +130,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
   app.setErrorHandler((err, req, reply) => sendError(err, req, reply));
   app.setNotFoundHandler((req, reply) => sendError(new NotFound('The resource could not be found.'), req, reply));
 
-  const ctx: ApiContext = { db: opts.db, config: opts.config, logger: opts.logger, taskTimeoutMs: opts.taskTimeoutMs ?? (opts.config.conductor.taskTimeout + 5) * 1000 };
+  const ctx: ApiContext = { db: opts.db, config: opts.config, logger: opts.logger, taskTimeoutMs: opts.taskTimeoutMs ?? (opts.config.conductor.taskTimeout + 5) * 1000, maxVersion };
   const auth = registerAuth(app, ctx);
   await registerOpenApi(app);
   if (opts.config.metrics.enabled) registerMetrics(app, opts.db);

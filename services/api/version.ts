@@ -38,27 +38,30 @@ function requestedVersion(req: FastifyRequest): string | undefined {
   return undefined;
 }
 
-/** Parses the requested version; missing means the minimum, as in Ironic. Throws a 406 otherwise. */
-export function parseVersion(raw: string | undefined): number {
+/**
+ * Parses the requested version against the served range `[MIN_VERSION, max]`; missing means the
+ * minimum, as in Ironic. Throws a 406 otherwise.
+ */
+export function parseVersion(raw: string | undefined, max: number = MAX_VERSION): number {
   if (raw === undefined || raw === '') return MIN_VERSION;
-  if (raw.toLowerCase() === 'latest') return MAX_VERSION;
+  if (raw.toLowerCase() === 'latest') return max;
   const m = /^(\d+)\.(\d+)$/.exec(raw);
   if (!m) throw new VersionNotAcceptable(`Invalid value for ${VERSION_HEADER} header: "${raw}". It must be "latest" or MAJOR.MINOR.`);
   const major = Number(m[1]);
   const minor = Number(m[2]);
-  if (major !== 1 || minor < MIN_VERSION || minor > MAX_VERSION) {
+  if (major !== 1 || minor < MIN_VERSION || minor > max) {
     throw new VersionNotAcceptable(
-      `Version ${raw} was requested but the minor version is not supported by this service. The supported version range is: [${versionString(MIN_VERSION)}, ${versionString(MAX_VERSION)}].`,
+      `Version ${raw} was requested but the minor version is not supported by this service. The supported version range is: [${versionString(MIN_VERSION)}, ${versionString(max)}].`,
     );
   }
   return minor;
 }
 
 /** onRequest hook: negotiates and sets the version headers (also on the 406 itself). */
-export function negotiateVersion(req: FastifyRequest, reply: FastifyReply): void {
+export function negotiateVersion(req: FastifyRequest, reply: FastifyReply, max: number): void {
   reply.header(MIN_VERSION_HEADER, versionString(MIN_VERSION));
-  reply.header(MAX_VERSION_HEADER, versionString(MAX_VERSION));
-  req.apiVersion = parseVersion(requestedVersion(req));
+  reply.header(MAX_VERSION_HEADER, versionString(max));
+  req.apiVersion = parseVersion(requestedVersion(req), max);
   reply.header(VERSION_HEADER, versionString(req.apiVersion));
 }
 

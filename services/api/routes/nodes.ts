@@ -10,7 +10,7 @@ import { findChassis } from '../../../db/chassis.ts';
 import { defaultInterfaces, getHardwareType } from '../../../drivers/registry.ts';
 import type { ApiContext } from '../context.ts';
 import { Forbidden, notFound } from '../errors.ts';
-import { wantsDetail, baseUrl, collection, noContent, optionalBool, parseFields, parsePage, queryValue, type Query } from '../http.ts';
+import { wantsDetail, baseUrl, collection, listParam, noContent, optionalBool, parseFields, parsePage, queryValue, type Query } from '../http.ts';
 import { jsonLimits } from '../body.ts';
 import { PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
 import { findNodeOr404 } from '../lookup.ts';
@@ -75,6 +75,11 @@ async function parseNodeFilters(req: FastifyRequest, ctx: ApiContext, q: Query):
   }
   const instance = queryValue(q, 'instance_uuid');
   if (instance !== undefined) f.instance_uuid = instance.toLowerCase();
+  const instanceName = queryValue(q, 'instance_name');
+  if (instanceName !== undefined) {
+    requireVersion(req, 104, 'The instance_name filter');
+    f.instance_name = instanceName;
+  }
   const chassis = queryValue(q, 'chassis_uuid');
   if (chassis !== undefined) {
     const c = await findChassis(ctx.db.knex, chassis);
@@ -84,7 +89,7 @@ async function parseNodeFilters(req: FastifyRequest, ctx: ApiContext, q: Query):
   const shard = queryValue(q, 'shard');
   if (shard !== undefined) {
     requireVersion(req, 82, 'The shard filter');
-    f.shard = shard.split(',').map((s) => s.trim()).filter(Boolean);
+    f.shard = listParam(shard);
   }
   const sharded = optionalBool(q, 'sharded');
   if (sharded !== undefined) requireVersion(req, 82, 'The sharded filter');

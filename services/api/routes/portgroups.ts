@@ -8,15 +8,16 @@ import { findNode, isUuid, nodeUuidsByIds } from '../../../db/nodes.ts';
 import { createPortgroup, deletePortgroup, findPortgroup, listPortgroups, portgroupHasPorts, updatePortgroup, type PortgroupFilters, type PortgroupRecord } from '../../../db/portgroups.ts';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
-import { wantsDetail, baseUrl, collection, noContent, parseFields, parsePage, pick, queryValue, selfLinks, type Query } from '../http.ts';
+import { wantsDetail, baseUrl, collection, listParam, noContent, parseFields, parsePage, pick, queryValue, selfLinks, type Query } from '../http.ts';
+import { normalizeConductorGroup } from '../nodeInput.ts';
 import { jsonLimits } from '../body.ts';
-import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
+import { applyPatch, PATCH_SCHEMA, patchRoots, type PatchOp } from '../jsonPatch.ts';
 import { BOOL, checkMac, checkName, checkUuid, coerceBooleans, isUniqueViolation, nullable, validateSchema } from '../validation.ts';
 import { requireEndpoint, requireVersion } from '../version.ts';
 
 const FIELD_VERSIONS: Record<string, number> = {
   uuid: 23, name: 23, address: 23, node_uuid: 23, standalone_ports_supported: 23, extra: 23, internal_info: 23, created_at: 23, updated_at: 23, links: 23,
-  ports: 24, mode: 26, properties: 26,
+  ports: 24, mode: 26, properties: 26, physical_network: 102, category: 103, dynamic_portgroup: 111,
 };
 const DEFAULT_FIELDS = ['uuid', 'address', 'name', 'links'];
 const SORT_KEYS = new Set(['id', 'uuid', 'name', 'address', 'created_at', 'updated_at']);
@@ -29,14 +30,17 @@ const INPUT: Record<string, Record<string, unknown>> = {
   properties: { type: 'object' },
   standalone_ports_supported: BOOL,
   extra: { type: 'object' },
+  physical_network: nullable('string', { maxLength: 64 }),
+  category: nullable('string', { maxLength: 80 }),
 };
 const CREATE_SCHEMA = { type: 'object', required: ['node_uuid'], additionalProperties: false, properties: INPUT };
-const PATCHABLE = new Set(['name', 'address', 'node_uuid', 'mode', 'properties', 'standalone_ports_supported', 'extra']);
+const PATCHABLE = new Set(['name', 'address', 'node_uuid', 'mode', 'properties', 'standalone_ports_supported', 'extra', 'physical_network', 'category']);
 
 function render(g: PortgroupRecord, nodes: Map<number, string>, fields: ReadonlySet<string>, base: string, linkLists: boolean): Record<string, unknown> {
   const full: Record<string, unknown> = {
     uuid: g.uuid, name: g.name, address: g.address, node_uuid: nodes.get(g.node_id) ?? null, mode: g.mode, properties: g.properties,
     standalone_ports_supported: g.standalone_ports_supported, extra: g.extra, internal_info: g.internal_info,
+    physical_network: g.physical_network, category: g.category, dynamic_portgroup: g.dynamic_portgroup,
     created_at: isoTime(g.created_at), updated_at: isoTime(g.updated_at), links: selfLinks(base, 'portgroups', g.uuid),
   };
   if (linkLists) full.ports = selfLinks(base, 'portgroups', `${g.uuid}/ports`);
@@ -67,6 +71,20 @@ async function listReply(req: FastifyRequest, ctx: ApiContext, detail: boolean, 
   }
   const address = queryValue(q, 'address');
   if (address !== undefined) filters.address = normalizeMac(address);
+  const shard = queryValue(q, 'shard');
+  if (shard !== undefined) {
+    requireVersion(req, 106, 'The shard filter');
+    filters.node_shards = listParam(shard);
+  }
+  const conductorGroups = queryValue(q, 'conductor_groups');
+  if (conductorGroups !== undefined) {
+    requireVersion(req, 99, 'The conductor_groups filter');
+    filters.node_conductor_groups = listParam(conductorGroups).map(normalizeConductorGroup);
+  }
+  // One way of narrowing by node at a time, as in Ironic's _get_portgroups_collection.
+  if ([filters.node_id, filters.address, filters.node_shards, filters.node_conductor_groups].filter((f) => f !== undefined).length > 1) {
+    throw new InvalidInput('Filtering by node, address, shard or conductor_groups simultaneously is not supported.', 'Invalid');
+  }
   const page = parsePage(q, ctx.config.api.maxLimit, SORT_KEYS);
   const marker = page.marker ? await groupOr404(ctx.db.knex, page.marker) : undefined;
   const groups = await listPortgroups(ctx.db.knex, filters, { ...page, marker: marker as unknown as Record<string, unknown> });
@@ -131,6 +149,7 @@ export const portgroupRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) 
     const base = baseUrl(req, ctx.config);
     const all = visible(req.apiVersion, undefined, true);
     const doc = render(g, await nodeUuidsByIds(ctx.db.knex, [g.node_id]), all, base, false);
+    for (const f of patchRoots(req.body as PatchOp[])) if (f in FIELD_VERSIONS) requireVersion(req, FIELD_VERSIONS[f], `Field ${f}`);
     const { doc: patched, touched } = applyPatch(doc, req.body as PatchOp[], { allowed: PATCHABLE, known: all, limits: jsonLimits(ctx.config) });
     const changes: Record<string, unknown> = {};
     for (const f of touched) changes[f] = patched[f] === null && ['extra', 'properties'].includes(f) ? {} : patched[f] === null && f === 'standalone_ports_supported' ? true : patched[f];

@@ -1,28 +1,31 @@
 // /v1/ports (+ /detail, /v1/nodes/{ident}/ports, /v1/portgroups/{ident}/ports): a node's NICs.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
-import { Conflict, InvalidInput } from '../../../common/errors.ts';
+import { Conflict, InvalidInput, NotAcceptable } from '../../../common/errors.ts';
 import { isoTime } from '../../../db/index.ts';
 import { findNode, isUuid, nodeUuidsByIds } from '../../../db/nodes.ts';
 import { createPort, deletePort, findPortByAddress, findPortByName, findPortByUuid, listPorts, updatePort, type PortFilters, type PortRecord } from '../../../db/ports.ts';
 import { findPortgroup, portgroupUuidsByIds } from '../../../db/portgroups.ts';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
-import { wantsDetail, baseUrl, collection, noContent, parseFields, parsePage, pick, queryValue, selfLinks, type Query } from '../http.ts';
+import { wantsDetail, baseUrl, collection, listParam, noContent, parseFields, parsePage, pick, queryValue, selfLinks, type Query } from '../http.ts';
+import { normalizeConductorGroup } from '../nodeInput.ts';
 import { jsonLimits } from '../body.ts';
-import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
+import { applyPatch, PATCH_SCHEMA, patchRoots, type PatchOp } from '../jsonPatch.ts';
 import { BOOL, checkMac, checkUuid, coerceBooleans, isUniqueViolation, isUuidLike, nullable, validateSchema } from '../validation.ts';
 import { requireEndpoint, requireVersion } from '../version.ts';
 
 export const PORT_FIELD_VERSIONS: Record<string, number> = {
   uuid: 1, address: 1, node_uuid: 1, extra: 1, created_at: 1, updated_at: 1, links: 1, internal_info: 18,
   pxe_enabled: 19, local_link_connection: 19, portgroup_uuid: 24, physical_network: 34, is_smartnic: 53, name: 88,
+  description: 97, vendor: 100, category: 101, available_for_dynamic_portgroup: 111,
 };
 const DEFAULT_FIELDS = ['uuid', 'address', 'links'];
-const SORT_KEYS = new Set(['id', 'uuid', 'address', 'created_at', 'updated_at', 'pxe_enabled', 'physical_network', 'name']);
+const SORT_KEYS = new Set(['id', 'uuid', 'address', 'created_at', 'updated_at', 'pxe_enabled', 'physical_network', 'name', 'description', 'vendor', 'category']);
 const LLC_KEYS = ['switch_id', 'port_id', 'switch_info', 'network_type', 'hostname'];
-/** OVN VTEP switch keys of local_link_connection (1.90), given together or not at all. */
+/** OVN VTEP switch keys of local_link_connection, given together or not at all: added in 1.90, removed in 1.105. */
 const VTEP_KEYS = ['vtep-logical-switch', 'vtep-physical-switch'];
+const vtepServed = (version: number) => version >= 90 && version < 105;
 
 const INPUT: Record<string, Record<string, unknown>> = {
   uuid: { type: 'string' },
@@ -36,9 +39,16 @@ const INPUT: Record<string, Record<string, unknown>> = {
   is_smartnic: BOOL,
   extra: { type: 'object' },
   name: nullable('string', { maxLength: 255 }),
+  description: nullable('string', { maxLength: 255 }),
+  vendor: nullable('string', { maxLength: 32 }),
+  category: nullable('string', { maxLength: 80 }),
+  available_for_dynamic_portgroup: { type: 'boolean' },
 };
 const CREATE_SCHEMA = { type: 'object', required: ['address'], additionalProperties: false, properties: INPUT };
-const PATCHABLE = new Set(['address', 'node_uuid', 'portgroup_uuid', 'pxe_enabled', 'local_link_connection', 'physical_network', 'extra', 'is_smartnic', 'name']);
+const PATCHABLE = new Set([
+  'address', 'node_uuid', 'portgroup_uuid', 'pxe_enabled', 'local_link_connection', 'physical_network', 'extra', 'is_smartnic', 'name',
+  'description', 'vendor', 'category', 'available_for_dynamic_portgroup',
+]);
 
 interface Rel { nodes: Map<number, string>; portgroups: Map<number, string> }
 
@@ -47,11 +57,15 @@ async function relations(knex: Knex, ports: PortRecord[]): Promise<Rel> {
   return { nodes, portgroups };
 }
 
-function renderPort(p: PortRecord, rel: Rel, fields: ReadonlySet<string>, base: string): Record<string, unknown> {
+function renderPort(p: PortRecord, rel: Rel, fields: ReadonlySet<string>, base: string, version: number): Record<string, unknown> {
+  // A VTEP link is shown empty where VTEP keys are not served (Ironic keeps the key, with {}).
+  const vtepHidden = !vtepServed(version) && VTEP_KEYS.some((k) => k in p.local_link_connection);
   const full: Record<string, unknown> = {
     uuid: p.uuid, address: p.address, node_uuid: rel.nodes.get(p.node_id) ?? null, extra: p.extra, internal_info: p.internal_info,
-    pxe_enabled: p.pxe_enabled, local_link_connection: p.local_link_connection, portgroup_uuid: p.portgroup_id === null ? null : rel.portgroups.get(p.portgroup_id) ?? null,
-    physical_network: p.physical_network, is_smartnic: p.is_smartnic, name: p.name,
+    pxe_enabled: p.pxe_enabled, local_link_connection: vtepHidden ? {} : p.local_link_connection,
+    portgroup_uuid: p.portgroup_id === null ? null : rel.portgroups.get(p.portgroup_id) ?? null,
+    physical_network: p.physical_network, is_smartnic: p.is_smartnic, name: p.name, description: p.description, vendor: p.vendor, category: p.category,
+    available_for_dynamic_portgroup: p.available_for_dynamic_portgroup,
     created_at: isoTime(p.created_at), updated_at: isoTime(p.updated_at), links: selfLinks(base, 'ports', p.uuid),
   };
   return pick(full, fields);
@@ -99,7 +113,20 @@ export async function listPortsReply(req: FastifyRequest, ctx: ApiContext, opts:
   const shard = queryValue(q, 'shard');
   if (shard !== undefined) {
     requireVersion(req, 82, 'The shard filter');
-    filters.node_shards = shard.split(',').map((s) => s.trim()).filter(Boolean);
+    filters.node_shards = listParam(shard);
+  }
+  const groups = queryValue(q, 'conductor_groups');
+  if (groups !== undefined) {
+    requireVersion(req, 99, 'The conductor_groups filter');
+    if (nodeIdent !== undefined || pg !== undefined || address !== undefined || opts.fixed) {
+      throw new InvalidInput('Filtering by conductor_groups cannot be combined with node_ident, portgroup_ident, or node address filters.', 'Invalid');
+    }
+    filters.node_conductor_groups = listParam(groups).map(normalizeConductorGroup);
+  }
+  const description = queryValue(q, 'description_contains');
+  if (description !== undefined) {
+    requireVersion(req, 97, 'The description_contains filter');
+    filters.description_contains = description;
   }
   const page = parsePage(q, ctx.config.api.maxLimit, SORT_KEYS);
   let marker: PortRecord | undefined;
@@ -107,11 +134,15 @@ export async function listPortsReply(req: FastifyRequest, ctx: ApiContext, opts:
   const ports = await listPorts(ctx.db.knex, filters, { ...page, marker: marker as unknown as Record<string, unknown> });
   const rel = fields.has('node_uuid') || fields.has('portgroup_uuid') ? await relations(ctx.db.knex, ports) : { nodes: new Map(), portgroups: new Map() };
   const base = baseUrl(req, ctx.config);
-  return collection('ports', ports.map((p) => renderPort(p, rel, fields, base)), { base, path: opts.path, query: q, page, markerOf: (p) => p.uuid as string });
+  return collection('ports', ports.map((p) => renderPort(p, rel, fields, base, req.apiVersion)), { base, path: opts.path, query: q, page, markerOf: (p) => p.uuid as string });
 }
 
 function checkLlc(req: FastifyRequest, llc: Record<string, unknown>): void {
-  const allowed = req.apiVersion >= 90 ? [...LLC_KEYS, ...VTEP_KEYS] : LLC_KEYS;
+  // VTEP keys where they are not served are a 406, as a too-new field is (Ironic's _check_allowed_port_fields).
+  if (!vtepServed(req.apiVersion) && VTEP_KEYS.some((k) => k in llc)) {
+    throw new NotAcceptable(`local_link_connection keys ${VTEP_KEYS.join(' and ')} are served from API version 1.90 to 1.104 only; the request asked for 1.${req.apiVersion}.`);
+  }
+  const allowed = vtepServed(req.apiVersion) ? [...LLC_KEYS, ...VTEP_KEYS] : LLC_KEYS;
   for (const k of Object.keys(llc)) if (!allowed.includes(k)) throw new InvalidInput(`Invalid local_link_connection key "${k}": allowed keys are ${allowed.join(', ')}.`);
   const vtep = VTEP_KEYS.filter((k) => k in llc);
   if (vtep.length === 1) throw new InvalidInput(`local_link_connection needs both ${VTEP_KEYS.join(' and ')}, or neither.`);
@@ -120,6 +151,7 @@ function checkLlc(req: FastifyRequest, llc: Record<string, unknown>): void {
 /** Resolves node_uuid / portgroup_uuid of a port body to ids, with Ironic's 400s. */
 async function resolveRefs(req: FastifyRequest, ctx: ApiContext, body: Record<string, unknown>, current?: PortRecord): Promise<Partial<PortRecord>> {
   const out: Record<string, unknown> = coerceBooleans({ ...body }, ['pxe_enabled', 'is_smartnic']);
+  if (out.available_for_dynamic_portgroup === null) out.available_for_dynamic_portgroup = true;
   delete out.node_uuid;
   delete out.node_ident;
   delete out.portgroup_uuid;
@@ -167,23 +199,24 @@ async function createPortHandler(req: FastifyRequest, reply: FastifyReply, ctx: 
   const port = await createPort(ctx.db.knex, fields as PortRecord).catch((err) => duplicateMac(err, fields.address));
   const base = baseUrl(req, ctx.config);
   reply.code(201).header('Location', `${base}/v1/ports/${port.uuid}`);
-  return renderPort(port, await relations(ctx.db.knex, [port]), visible(req.apiVersion, undefined, true), base);
+  return renderPort(port, await relations(ctx.db.knex, [port]), visible(req.apiVersion, undefined, true), base, req.apiVersion);
 }
 
 async function patchPortHandler(req: FastifyRequest<{ Params: { uuid: string } }>, ctx: ApiContext) {
   const port = await portOr404(req, ctx.db.knex, req.params.uuid);
   const base = baseUrl(req, ctx.config);
   const all = visible(req.apiVersion, undefined, true);
-  const doc = renderPort(port, await relations(ctx.db.knex, [port]), all, base);
+  const doc = renderPort(port, await relations(ctx.db.knex, [port]), all, base, req.apiVersion);
+  // A field newer than the request's version is a 406 (Ironic checks the patch's paths first), not an unknown attribute.
+  versionCheck(req, patchRoots(req.body as PatchOp[]).filter((f) => f in INPUT_VERSIONS));
   const { doc: patched, touched } = applyPatch(doc, req.body as PatchOp[], { allowed: PATCHABLE, known: all, limits: jsonLimits(ctx.config) });
-  versionCheck(req, touched);
   const changes: Record<string, unknown> = {};
   for (const f of touched) changes[f] = patched[f] === null && ['extra', 'local_link_connection'].includes(f) ? {} : patched[f];
   validateSchema({ type: 'object', properties: INPUT }, changes, 'port');
   if ('address' in changes && typeof changes.address !== 'string') throw new InvalidInput('Schema error for port: address is required');
   const fields = await resolveRefs(req, ctx, changes, port);
   const updated = await updatePort(ctx.db.knex, port.id, fields).catch((err) => duplicateMac(err, fields.address));
-  return renderPort(updated, await relations(ctx.db.knex, [updated]), all, base);
+  return renderPort(updated, await relations(ctx.db.knex, [updated]), all, base, req.apiVersion);
 }
 
 export const portRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {
@@ -192,7 +225,7 @@ export const portRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {
   app.get<{ Params: { uuid: string } }>('/ports/:uuid', async (req) => {
     const port = await portOr404(req, ctx.db.knex, req.params.uuid);
     const fields = visible(req.apiVersion, parseFields(req, req.query as Query, PORT_FIELD_VERSIONS), true);
-    return renderPort(port, await relations(ctx.db.knex, [port]), fields, baseUrl(req, ctx.config));
+    return renderPort(port, await relations(ctx.db.knex, [port]), fields, baseUrl(req, ctx.config), req.apiVersion);
   });
   app.post('/ports', { schema: { body: CREATE_SCHEMA } }, (req, reply) => createPortHandler(req, reply, ctx));
   app.patch<{ Params: { uuid: string } }>('/ports/:uuid', { schema: { body: PATCH_SCHEMA } }, (req) => patchPortHandler(req, ctx));

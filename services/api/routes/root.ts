@@ -2,10 +2,10 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ApiContext } from '../context.ts';
 import { baseUrl, selfLinks } from '../http.ts';
-import { MAX_VERSION, MIN_VERSION, versionString } from '../version.ts';
+import { MIN_VERSION, versionString } from '../version.ts';
 
-function versionDoc(base: string) {
-  return { id: 'v1', links: [{ href: `${base}/v1/`, rel: 'self' }], status: 'CURRENT', min_version: versionString(MIN_VERSION), version: versionString(MAX_VERSION) };
+function versionDoc(base: string, max: number) {
+  return { id: 'v1', links: [{ href: `${base}/v1/`, rel: 'self' }], status: 'CURRENT', min_version: versionString(MIN_VERSION), version: versionString(max) };
 }
 
 /** Resources listed in /v1 and the version that introduced each. */
@@ -16,7 +16,7 @@ const RESOURCES: [name: string, since: number][] = [
 
 export const rootRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {
   app.get('/', async (req) => {
-    const v = versionDoc(baseUrl(req, ctx.config));
+    const v = versionDoc(baseUrl(req, ctx.config), ctx.maxVersion);
     return {
       name: 'OpenStack Ironic API',
       description: 'Ironic is an OpenStack project which enables the provision and management of baremetal machines.',
@@ -36,7 +36,7 @@ export const rootRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {
       media_types: { base: 'application/json', type: 'application/vnd.openstack.ironic.v1+json' },
     };
     for (const [name, since] of RESOURCES) if (req.apiVersion >= since) doc[name] = selfLinks(base, name, undefined);
-    doc.version = versionDoc(base);
+    doc.version = versionDoc(base, ctx.maxVersion);
     return doc;
   };
   app.get('/v1', v1);

@@ -50,11 +50,11 @@ export function testConfig(): AnvilConfig {
   return config;
 }
 
-export async function startHarness(backend: Backend, opts: { taskTimeoutMs?: number; conductorRow?: boolean; configure?: (config: AnvilConfig) => void; logger?: Logger } = {}): Promise<ApiHarness> {
+export async function startHarness(backend: Backend, opts: { taskTimeoutMs?: number; conductorRow?: boolean; configure?: (config: AnvilConfig) => void; logger?: Logger; maxVersion?: number } = {}): Promise<ApiHarness> {
   const t = await createTestDatabase(backend);
   const config = testConfig();
   opts.configure?.(config);
-  const app = await createApiServer({ db: t.db, config, logger: opts.logger ?? silentLogger, taskTimeoutMs: opts.taskTimeoutMs });
+  const app = await createApiServer({ db: t.db, config, logger: opts.logger ?? silentLogger, taskTimeoutMs: opts.taskTimeoutMs, maxVersion: opts.maxVersion });
   // Drivers are listed only when a live conductor serves them.
   if (opts.conductorRow !== false) await registerConductor(t.db.knex, 'c1', '', ['fake-hardware', 'manual-management']);
   return {

@@ -40,7 +40,7 @@ export function nodePatchRules(req: FastifyRequest): string[] {
   for (const op of ops) {
     const path = typeof op?.path === 'string' ? op.path : '';
     const field = path.split('/')[1] ?? '';
-    if (field === 'instance_info') rules.add('baremetal:node:update_instance_info');
+    if (field === 'instance_info' || field === 'instance_name') rules.add('baremetal:node:update_instance_info');
     else if (field === 'extra') rules.add('baremetal:node:update_extra');
     else if (field === 'automated_clean' && isFalse(op.value)) rules.add('baremetal:node:disable_cleaning');
     else if (field === 'driver_info') rules.add('baremetal:node:update:driver_info');
