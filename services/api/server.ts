@@ -31,6 +31,7 @@ import { networkRoutes } from './routes/networks.ts';
 import { shardRoutes } from './routes/shards.ts';
 import { runbookRoutes } from './routes/runbooks.ts';
 import { deployTemplateRoutes } from './routes/deploy-templates.ts';
+import { volumeRoutes } from './routes/volume.ts';
 import { portRoutes } from './routes/ports.ts';
 import { portgroupRoutes } from './routes/portgroups.ts';
 import { chassisRoutes } from './routes/chassis.ts';
@@ -64,6 +65,7 @@ export const ROUTE_PLUGINS: ApiPlugin[] = [
   shardRoutes,
   runbookRoutes,
   deployTemplateRoutes,
+  volumeRoutes,
   ramdiskRoutes,
   netbootRoutes,
 ];

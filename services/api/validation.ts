@@ -72,5 +72,7 @@ export function isUniqueViolation(err: unknown, column?: string): boolean {
   const e = err as { code?: string; message?: string; detail?: string; constraint?: string };
   const unique = e.code === '23505' || /UNIQUE constraint failed/.test(e.message ?? '');
   if (!unique || !column) return unique;
-  return new RegExp(`\\b${column}\\b`).test(`${e.message ?? ''} ${e.detail ?? ''} ${e.constraint ?? ''}`);
+  // knex prefixes the driver's message with the failed SQL, which names every column inserted.
+  const own = (e.message ?? '').split(' - ').pop();
+  return new RegExp(`\\b${column}\\b`).test(`${own} ${e.detail ?? ''} ${e.constraint ?? ''}`);
 }

@@ -124,6 +124,11 @@ const TABLE: [name: string, check: string, scopes: readonly Scope[], description
   ['baremetal:runbook:update:owner', SYSTEM_MEMBER, BOTH, 'Change a runbook\'s owner'],
   ['baremetal:runbook:use', RUNBOOK_ADMIN, BOTH, 'Run a runbook on a node (clean or service)'],
 
+  ['baremetal:volume:get', SYSTEM_READER, SYSTEM, 'List and show volume connectors and targets'],
+  ['baremetal:volume:create', SYSTEM_MEMBER, SYSTEM, 'Create volume connectors and targets'],
+  ['baremetal:volume:delete', SYSTEM_MEMBER, SYSTEM, 'Delete volume connectors and targets'],
+  ['baremetal:volume:update', SYSTEM_MEMBER, SYSTEM, 'Change volume connectors and targets'],
+
   ['baremetal:deploy_template:get', SYSTEM_READER, SYSTEM, 'List and show deploy templates'],
   ['baremetal:deploy_template:create', SYSTEM_ADMIN, SYSTEM, 'Create deploy templates'],
   ['baremetal:deploy_template:delete', SYSTEM_ADMIN, SYSTEM, 'Delete deploy templates'],
