@@ -118,6 +118,14 @@ export interface AnvilConfig {
     eraseDevicesPriority: number;
     /** Priority of erase_devices_metadata in automated cleaning. */
     eraseDevicesMetadataPriority: number;
+    /**
+     * Fast track (Ironic's [deploy]fast_track): an agent still heart-beating from the previous phase
+     * is reused by inspection, cleaning and deploy, with no power cycle nor network boot. Unset: on
+     * for `anvil all-in-one`, off for the separate roles (set it alike on the API and the conductors).
+     */
+    fastTrack?: boolean;
+    /** Seconds since the agent's last heart-beat within which fast track reuses it (Ironic fast_track_timeout). */
+    fastTrackTimeout: number;
   };
   /** `tls`: cert and key (PEM files) make the image server (images nodes download) serve HTTPS. */
   images: { cacheDir: string; cacheMaxBytes: number; tls?: { cert?: string; key?: string } };
@@ -201,7 +209,7 @@ export function defaultConfig(cwd = process.cwd()): AnvilConfig {
       timeouts: { deployCallback: 1800, cleanCallback: 1800, inspectWait: 1800, rescueCallback: 1800, serviceCallback: 1800, working: 1800 },
       serialConsole: { address: '127.0.0.1', portRange: [10000, 20000] },
     },
-    agent: { heartbeatTimeout: 300, powerOffWait: 30, powerOffPollInterval: 5, commandTimeout: 60, eraseDevicesPriority: 0, eraseDevicesMetadataPriority: 99 },
+    agent: { heartbeatTimeout: 300, powerOffWait: 30, powerOffPollInterval: 5, commandTimeout: 60, eraseDevicesPriority: 0, eraseDevicesMetadataPriority: 99, fastTrack: undefined, fastTrackTimeout: 300 },
     images: { cacheDir: path.join(dataDir, 'images'), cacheMaxBytes: 20 * 1024 ** 3, tls: { cert: undefined, key: undefined } },
     metrics: { enabled: true, listen: undefined, sensors: false, sensorInterval: 60 },
     notifications: { transportUrl: undefined, level: undefined, topics: ['ironic_versioned_notifications'], exchange: 'ironic', bufferSize: 10_000, reconnectInterval: 1 },

@@ -221,6 +221,9 @@ export const LOOKUP_ALLOWED_STATES: ReadonlySet<string> = new Set([
   S.DEPLOYING, S.DEPLOY_WAIT, S.CLEANING, S.CLEAN_WAIT, S.INSPECTING, S.INSPECT_WAIT, S.RESCUING, S.RESCUE_WAIT, S.SERVICE_WAIT,
 ]);
 
+/** With fast track the agent stays up between phases, so it may also look itself up while the node rests (Ironic's FASTTRACK_LOOKUP_ALLOWED_STATES). */
+export const FAST_TRACK_LOOKUP_ALLOWED_STATES: ReadonlySet<string> = new Set([...LOOKUP_ALLOWED_STATES, S.ENROLL, S.MANAGEABLE, S.AVAILABLE]);
+
 /**
  * Maintenance works as in Ironic with [conductor]allow_provisioning_in_maintenance = False, the
  * setting under which no node waits in maintenance for ever. The API refuses these verbs on a node

@@ -20,6 +20,9 @@ type Json = Record<string, unknown>;
 
 export const AGENT_VERSION = '10.0.0.anvil';
 
+/** Lookups tried before posting the inventory (the conductor may hold the node a moment: 409). */
+const LOOKUPS_BEFORE_INSPECTION = 5;
+
 export const EXTENSIONS: Readonly<Record<string, Extension>> = { standby, deploy, clean, service, image, log };
 
 export interface AgentOptions {
@@ -153,8 +156,14 @@ export class Agent {
   }
 
   private async run(): Promise<void> {
-    if (this.opts.inspectionCallbackUrl) await this.inspect(this.opts.inspectionCallbackUrl);
-    await this.lookup();
+    if (this.opts.inspectionCallbackUrl) {
+      // Looked up and heart-beaten once before the inventory ends the inspection: under fast track the
+      // conductor then knows this agent when the next phase starts at once. A node not enrolled yet
+      // (discovery) is not found and posts its inventory straight away.
+      if (await this.lookup(LOOKUPS_BEFORE_INSPECTION)) await this.heartbeat();
+      await this.inspect(this.opts.inspectionCallbackUrl);
+    }
+    if (!this.lookupResult) await this.lookup();
     await this.heartbeats();
   }
 
@@ -189,21 +198,24 @@ export class Agent {
     }
   }
 
-  private async lookup(): Promise<void> {
+  /** Looks the node up, retrying (at most `attempts` times; a 404 ends a bounded try at once); true when found. */
+  private async lookup(attempts = Infinity): Promise<boolean> {
     const macs = await this.opts.hardware.macAddresses();
-    for (let attempt = 0; !this.stopped; attempt++) {
+    for (let attempt = 0; !this.stopped && attempt < attempts; attempt++) {
       try {
         this.lookupResult = await this.api.lookup(macs, this.opts.nodeUuid);
         this.runtime.node = this.lookupResult.node;
         this.record(`looked up node ${this.lookupResult.node.uuid}`);
         this.opts.logger.info({ node: this.lookupResult.node.uuid }, 'lookup succeeded');
-        return;
+        return true;
       } catch (err) {
+        if (attempts !== Infinity && (err as ApiCallError).status === 404) return false;
         this.opts.logger.debug({ err: (err as Error).message }, 'lookup failed; retrying');
         const base = this.opts.lookupRetryMs ?? 1000;
         await this.pause(Math.min(30_000, base * 2 ** Math.min(attempt, 10)) * (0.5 + Math.random() / 2));
       }
     }
+    return false;
   }
 
   private interval(): number {
@@ -212,22 +224,28 @@ export class Agent {
     return Math.max(5000, timeout * 1000 * (0.3 + Math.random() * 0.3));
   }
 
+  /** One heart-beat; false when the agent is to go silent (an injected failure). */
+  private async heartbeat(): Promise<boolean> {
+    if (this.opts.hardware.injectedFailure?.('heartbeat')) {
+      // A test asked for an agent that goes silent: keep the command API, stop heart-beating.
+      this.record('heart-beats stopped (injected failure)');
+      return false;
+    }
+    try {
+      await this.api.heartbeat(this.lookupResult!.node.uuid, {
+        callback_url: this.callback!,
+        agent_token: String(this.lookupResult!.config.agent_token ?? ''),
+        agent_version: AGENT_VERSION,
+      });
+    } catch (err) {
+      this.opts.logger.warn({ err: (err as Error).message }, 'heartbeat failed');
+    }
+    return true;
+  }
+
   private async heartbeats(): Promise<void> {
     while (!this.stopped && this.lookupResult) {
-      if (this.opts.hardware.injectedFailure?.('heartbeat')) {
-        // A test asked for an agent that goes silent: keep the command API, stop heart-beating.
-        this.record('heart-beats stopped (injected failure)');
-        return;
-      }
-      try {
-        await this.api.heartbeat(this.lookupResult.node.uuid, {
-          callback_url: this.callback!,
-          agent_token: String(this.lookupResult.config.agent_token ?? ''),
-          agent_version: AGENT_VERSION,
-        });
-      } catch (err) {
-        this.opts.logger.warn({ err: (err as Error).message }, 'heartbeat failed');
-      }
+      if (!(await this.heartbeat())) return;
       await this.pause(this.interval());
     }
   }

@@ -43,6 +43,11 @@ export interface TaskContext {
   saveFirmwareComponents(components: readonly FirmwareComponent[]): Promise<void>;
   /** The node's port groups, VIFs and a network lookup, for the network interface (the conductor's contexts have it). */
   wiring?(): Promise<NodeWiring>;
+  /**
+   * Has the conductor handle a heart-beat of the node's running agent (its recorded URL and token)
+   * as soon as this work ends, rather than at the agent's next one: fast track's steps start at once.
+   */
+  resumeAgent?(): Promise<void>;
 }
 
 /** A VIF: one of the node's networks, on a port or a port group, with the address it got from the network's subnet. */

@@ -33,6 +33,8 @@ export type InternalInfo = StepProgress<'deploy'> & StepProgress<'clean'> & Step
   agent_last_heartbeat?: number;
   /** Owner: the ramdisk API's first lookup of a ramdisk boot; readers: the ramdisk API's heartbeat check, the heartbeat task (is the token it was queued with still the node's?), the in-band agent client. */
   agent_secret_token?: string;
+  /** Owner: the ramdisk boot of the in-band interfaces (drivers/in-band/ramdisk-boot.ts); reader: fast track (drivers/in-band/fast-track.ts), which reuses only an agent the node's boot interface booted. */
+  agent_boot_interface?: string;
   /** Owner and reader: the fake management interface (drivers/fake), which has no BMC to ask. */
   fake_boot_device?: BootDevice;
   fake_boot_persistent?: boolean;
@@ -62,7 +64,7 @@ export type InternalInfo = StepProgress<'deploy'> & StepProgress<'clean'> & Step
 export type InternalKey = keyof InternalInfo;
 
 /** Keys that belong to one boot of the agent ramdisk: a new boot gets a new token (Ironic's wipe_token_and_url). */
-export const AGENT_BOOT_KEYS: readonly InternalKey[] = ['agent_secret_token', 'agent_url', 'agent_last_heartbeat', 'agent_version'];
+export const AGENT_BOOT_KEYS: readonly InternalKey[] = ['agent_secret_token', 'agent_url', 'agent_last_heartbeat', 'agent_version', 'agent_boot_interface'];
 
 /** The progress keys of one kind of steps. */
 export function stepProgressKeys<K extends StepKind>(kind: K) {

@@ -156,10 +156,15 @@ Environment:
   ANVIL_TLS_CERT, ANVIL_TLS_KEY, ANVIL_TLS_CLIENT_CA   HTTPS for the API (optionally requiring client certificates)
 See docs/configuration.md for every setting.`;
 
+/** `anvil all-in-one` runs fast track unless the configuration says otherwise: one process owns the API and the conductor. */
+function withFastTrackDefault(config: AnvilConfig): AnvilConfig {
+  return { ...config, agent: { ...config.agent, fastTrack: config.agent.fastTrack ?? true } };
+}
+
 /** Registers `all-in-one`, `api` and `conductor` (bin/cli.ts COMMANDS). */
 export function registerRoleCommands(program: Command): void {
   const roles: [string, string, (config: AnvilConfig, logger: Logger) => Promise<RoleHandle>][] = [
-    ['all-in-one', 'Run every role in one process (API and conductor, and netboot when configured); with no configuration, on a SQLite file under ./data', startAllInOne],
+    ['all-in-one', 'Run every role in one process (API and conductor, and netboot when configured); with no configuration, on a SQLite file under ./data', (config, logger) => startAllInOne(withFastTrackDefault(config), logger)],
     ['api', 'Run the Ironic-compatible REST API', startApi],
     ['conductor', 'Run a conductor: it claims nodes, drives their state machine and talks to their BMCs', startConductor],
   ];

@@ -16,10 +16,11 @@ import { now } from '../../db/index.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import { AgentClient, commandErrorText } from './client.ts';
 import { imageUrlForAgent, instanceChecksum } from './image-source.ts';
-import { bootRamdisk, powerOffAgent, withoutAgentBoot } from './ramdisk-boot.ts';
+import { agentForPhase, bootRamdisk, powerOffAgent, withoutAgentBoot } from './ramdisk-boot.ts';
+import { fastTrackEnabled } from './fast-track.ts';
 import { powerOffUnlessDisabled, powerOnOrReboot, stopInstance } from '../power-flows.ts';
 import { clearedProgress, inBandAgentSteps } from './steps.ts';
-import { internalInfo, withInternalInfo } from '../internal-info.ts';
+import { internalInfo, withInternalInfo, withoutInternalInfo } from '../internal-info.ts';
 
 type Json = Record<string, unknown>;
 
@@ -83,6 +84,12 @@ const DEPLOY_STEPS: StepDefinition[] = [
 ];
 
 async function finishCleaning(ctx: TaskContext): Promise<void> {
+  if (fastTrackEnabled(ctx)) {
+    // Fast track: the agent stays up, powered on, for the deploy that may follow.
+    await ctx.save(withoutInternalInfo(ctx.node, clearedProgress('clean')));
+    await ctx.note('Cleaning finished; fast track leaves the agent running for the next phase');
+    return;
+  }
   await powerOffUnlessDisabled(ctx);
   await ctx.driver.boot.cleanUpRamdisk(ctx);
   // A node that may not be powered off is rebooted out of the ramdisk (tear_down_inband_cleaning).
@@ -138,9 +145,9 @@ function agentDeploy(name: string, steps: StepDefinition[], writesImage: boolean
       if (configdrive) ii.configdrive = configdrive;
       else delete ii.configdrive;
       await ctx.save({ instance_info: ii });
-      await bootRamdisk(ctx, 'deploy', clearedProgress('deploy'));
+      const fast = await agentForPhase(ctx, 'deploy', clearedProgress('deploy'));
       await ctx.save({ deploy_step: { interface: 'deploy', step: 'deploy', priority: 100, args: {} } });
-      await ctx.note('Booting the deploy ramdisk; waiting for the agent');
+      await ctx.note(fast ? 'Fast track: the running agent deploys, with no reboot' : 'Booting the deploy ramdisk; waiting for the agent');
       return 'wait';
     },
 
@@ -150,9 +157,10 @@ function agentDeploy(name: string, steps: StepDefinition[], writesImage: boolean
     },
 
     async clean(ctx, args) {
-      await bootRamdisk(ctx, 'clean', clearedProgress('clean'));
+      const fast = await agentForPhase(ctx, 'clean', clearedProgress('clean'));
       await ctx.save({ clean_step: {} });
-      await ctx.note(`Booting the agent ramdisk for ${args.steps ? 'manual' : 'automated'} cleaning`);
+      const kind = args.steps ? 'manual' : 'automated';
+      await ctx.note(fast ? `Fast track: the running agent does the ${kind} cleaning, with no reboot` : `Booting the agent ramdisk for ${kind} cleaning`);
       return 'wait';
     },
 

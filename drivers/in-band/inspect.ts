@@ -7,6 +7,7 @@ import { normalizeMac } from '../../common/mac.ts';
 import { bootRamdisk, withoutAgentBoot } from './ramdisk-boot.ts';
 import { powerOffUnlessDisabled } from '../power-flows.ts';
 import { linkFromParsed, parseLldp } from './lldp.ts';
+import { fastTrackEnabled } from './fast-track.ts';
 
 type Json = Record<string, unknown>;
 
@@ -66,6 +67,11 @@ export const agentInspect: InspectInterface = {
   },
   async continueInspection(ctx, data) {
     const result = inspectionResult(data);
+    if (fastTrackEnabled(ctx)) {
+      // Fast track: the agent looks itself up and heart-beats on; cleaning or deploy reuses it.
+      await ctx.note('Inspection data received; fast track leaves the agent running for the next phase');
+      return result;
+    }
     // Ironic reboots a node with disable_power_off where it would power it off (inspector tear_down_managed_boot).
     if (ctx.node.disable_power_off) await ctx.driver.power.reboot(ctx, false);
     else await ctx.driver.power.setPowerState(ctx, 'power off');

@@ -3,6 +3,7 @@ import { pollUntil } from '../../common/poll.ts';
 import type { RamdiskPurpose, TaskContext } from '../interfaces.ts';
 import { AGENT_BOOT_KEYS, withoutInternalInfo, type InternalKey } from '../internal-info.ts';
 import { AgentClient } from './client.ts';
+import { canFastTrack } from './fast-track.ts';
 import { agentTuning } from './settings.ts';
 import { powerOffAndOn } from '../power-flows.ts';
 
@@ -13,8 +14,22 @@ export function withoutAgentBoot(ctx: TaskContext, progress: readonly InternalKe
 
 /** Powers off, prepares the ramdisk boot, powers on (one reboot with disable_power_off): the agent will look itself up. */
 export async function bootRamdisk(ctx: TaskContext, purpose: RamdiskPurpose, progress: readonly InternalKey[]): Promise<void> {
-  await ctx.save(withoutAgentBoot(ctx, progress));
+  await ctx.save(withoutInternalInfo(ctx.node, [...AGENT_BOOT_KEYS, ...progress], { agent_boot_interface: ctx.driver.boot.name }));
   await powerOffAndOn(ctx, () => ctx.driver.boot.prepareRamdisk(ctx, purpose));
+}
+
+/**
+ * The agent for a phase: under fast track the one still running (its progress keys of the last
+ * phase dropped, its steps started at once), else a fresh ramdisk boot. True when fast-tracked.
+ */
+export async function agentForPhase(ctx: TaskContext, purpose: RamdiskPurpose, progress: readonly InternalKey[]): Promise<boolean> {
+  if (ctx.resumeAgent && await canFastTrack(ctx)) {
+    await ctx.save(withoutInternalInfo(ctx.node, progress));
+    await ctx.resumeAgent();
+    return true;
+  }
+  await bootRamdisk(ctx, purpose, progress);
+  return false;
 }
 
 /**
@@ -38,9 +53,10 @@ export async function powerOffAgent(ctx: TaskContext): Promise<void> {
     ctx.logger.warn({ err: (err as Error).message }, 'agent power off failed; powering off through the BMC');
   }
   if (asked) {
+    // The first reads come soon (an agent powers off in about a second), then every powerOffPollInterval.
     const interval = tuning.powerOffPollInterval * 1000;
     await pollUntil(async () => ((await ctx.driver.power.getPowerState(ctx)) === 'power off' ? true : undefined), {
-      timeoutSec: tuning.powerOffWait, signal: ctx.signal, intervalMs: interval, maxIntervalMs: interval,
+      timeoutSec: tuning.powerOffWait, signal: ctx.signal, intervalMs: Math.min(250, interval), maxIntervalMs: interval,
     });
   }
   await ctx.driver.power.setPowerState(ctx, 'power off');

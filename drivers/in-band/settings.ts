@@ -13,6 +13,8 @@ export interface AgentTuning {
   eraseDevicesPriority: number;
   /** Priority of erase_devices_metadata in automated cleaning (Ironic default 99). */
   eraseDevicesMetadataPriority: number;
+  /** Seconds since the agent's last heart-beat within which fast track reuses it (Ironic fast_track_timeout 300). */
+  fastTrackTimeout: number;
 }
 
 export const AGENT_DEFAULTS: AgentTuning = {
@@ -21,6 +23,7 @@ export const AGENT_DEFAULTS: AgentTuning = {
   commandTimeout: 60,
   eraseDevicesPriority: 0,
   eraseDevicesMetadataPriority: 99,
+  fastTrackTimeout: 300,
 };
 
 export function agentTuning(config: AnvilConfig): AgentTuning {

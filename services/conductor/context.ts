@@ -10,6 +10,9 @@ import { replaceBiosSettings } from '../../db/bios.ts';
 import { saveFirmwareComponents } from '../../db/firmware.ts';
 import { recordHistory, retractHistory, type Severity } from '../../db/history.ts';
 import { updateNode, type NodeRecord } from '../../db/nodes.ts';
+import { enqueueTask } from '../../db/tasks.ts';
+import { fingerprint } from '../../common/secrets.ts';
+import { internalInfo } from '../../drivers/internal-info.ts';
 import { portsOfNode, type PortRecord } from '../../db/ports.ts';
 import type { Logger } from '../../common/logger.ts';
 import { DriverError } from '../../common/errors.ts';
@@ -98,6 +101,14 @@ export class NodeTask implements TaskContext {
       vifs: attached.map((a) => ({ network: networks.get(a.network_id)!, port_id: a.port_id, portgroup_id: a.portgroup_id, address: a.address })),
       findNetwork: (ident) => findNetwork(knex, ident),
     };
+  }
+
+  async resumeAgent(): Promise<void> {
+    if (this.readOnly || this.closed) throw new LockLost(this.node.uuid, this.rt.host);
+    const { agent_url: url, agent_secret_token: token } = internalInfo(this.node);
+    if (typeof url !== 'string' || typeof token !== 'string') throw new DriverError(`Node ${this.node.uuid} has no running agent to resume`);
+    // The same task the API queues for an agent's heart-beat, so the same checks run (the token still the node's).
+    await enqueueTask(this.rt.db, this.node.id, 'heartbeat', { callback_url: url, token_fingerprint: fingerprint(token) });
   }
 
   /** The conductor running this task (its database and host name), for what it reports of the task. */

@@ -3,7 +3,9 @@
 // deployed with a qcow2 image and a config drive, and is cleaned again when undeployed. The disk is
 // then checked on the host with qemu-img. Second case, the same machine: deployed as OpenShift
 // deploys (custom-agent with install_coreos) with a CoreOS-layout image and an Ignition config,
-// read back with debugfs. Prints the time of each phase. ANVIL_E2E_POWER=ovirt puts the machine
+// read back with debugfs. Prints the time of each phase. `anvil all-in-one` runs fast track, so
+// inspection, cleaning and the deploy run on one ramdisk boot, and so do the undeploy's cleaning
+// and the second deploy. ANVIL_E2E_POWER=ovirt puts the machine
 // behind the simulated oVirt Engine instead, as its VM, enrolled with the ovirt driver.
 // The network, Anvil and the BMC are the rig of support/rig.ts.
 import { createHash } from 'node:crypto';
@@ -29,6 +31,8 @@ let configDriveStart = 0;
 
 const provision = (target: string, extra: Record<string, unknown> = {}) => rig.provision(nodeUuid, target, extra);
 const waitForState = (state: string, limitSec: number) => rig.waitForState(nodeUuid, state, limitSec);
+/** How many times the machine booted the agent ramdisk so far (the ramdisk's init says so on the serial console). */
+const ramdiskBoots = async () => ((await readFile(rig.machine.consoleLog, 'latin1').catch(() => '')).match(/anvil-ramdisk: \[[\d.]+\] starting the agent/g) ?? []).length;
 
 /** A 64 MiB whole-disk image: an MBR with one Linux partition holding 4 MiB of random data. */
 async function makeImage(file: string): Promise<void> {
@@ -73,12 +77,14 @@ describe('a real deploy to a QEMU machine through a DHCP relay', () => {
     expect(node.properties).toMatchObject({ cpus: VM_CPUS, local_gb: expect.any(Number) });
   }, 330_000);
 
-  it('provides it: automated cleaning through the agent', async () => {
+  it('provides it: automated cleaning through the agent the inspection booted (fast track)', async () => {
     await rig.timed('provide (cleaning through the agent)', async () => {
       await provision('provide');
       await waitForState('available', 300);
     });
-    expect(await rig.machine.powerState()).toBe('off');
+    // The agent stays up for the deploy.
+    expect(await rig.machine.powerState()).toBe('on');
+    expect(await ramdiskBoots()).toBe(1);
   }, 330_000);
 
   it('deploys a qcow2 image with a config drive and reaches active', async () => {
@@ -93,6 +99,8 @@ describe('a real deploy to a QEMU machine through a DHCP relay', () => {
       await provision('active', { configdrive: { meta_data: { uuid: nodeUuid, hostname: 'e2e-vm' }, user_data: '#cloud-config\nhostname: e2e-vm\n' } });
       await waitForState('active', 300);
     });
+    // Inspection, cleaning and the deploy ran on one ramdisk boot.
+    expect(await ramdiskBoots()).toBe(1);
     await rig.powerOff(nodeUuid);
 
     const disk = rig.disk;
@@ -147,6 +155,8 @@ describe('the same machine deployed as OpenShift deploys: custom-agent with inst
       await provision('active', { configdrive: { user_data: ignition }, deploy_steps: [{ interface: 'deploy', step: 'install_coreos', args: {}, priority: 80 }] });
       await waitForState('active', 300);
     });
+    // The undeploy's cleaning booted the ramdisk once more; this deploy reused that agent.
+    expect(await ramdiskBoots()).toBe(2);
     await rig.powerOff(nodeUuid);
 
     const disk = rig.disk;

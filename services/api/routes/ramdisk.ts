@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { Conflict, InvalidInput, NotFound } from '../../../common/errors.ts';
 import { fingerprint, maskSecrets } from '../../../common/secrets.ts';
-import { LOOKUP_ALLOWED_STATES, ProvisionState as S } from '../../../common/states.ts';
+import { FAST_TRACK_LOOKUP_ALLOWED_STATES, LOOKUP_ALLOWED_STATES, ProvisionState as S } from '../../../common/states.ts';
 import { changeUnlockedInternalInfo, findNode, isUuid, type NodeRecord } from '../../../db/nodes.ts';
 import { nodeOwningMacs } from '../../../db/ports.ts';
 import { enqueueTask, refreshPendingTask } from '../../../db/tasks.ts';
@@ -94,7 +94,8 @@ export const ramdiskRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) =>
     const node = nodeUuid ? await findNode(ctx.db.knex, nodeUuid) : await nodeOwningMacs(ctx.db.knex, macs);
     const what = nodeUuid ? `node ${nodeUuid}` : `a node with address(es) ${macs.join(', ')}`;
     if (!node) throw new NotFound(`Could not find ${what}`);
-    if (!LOOKUP_ALLOWED_STATES.has(node.provision_state)) {
+    const allowed = ctx.config.agent.fastTrack === true ? FAST_TRACK_LOOKUP_ALLOWED_STATES : LOOKUP_ALLOWED_STATES;
+    if (!allowed.has(node.provision_state)) {
       throw new NotFound(`Could not find ${what} in a state that expects an agent (node ${node.uuid} is "${node.provision_state}")`);
     }
     const token = req.apiVersion >= TOKEN_VERSION ? await tokenFor(ctx, node) : undefined;

@@ -41,6 +41,8 @@ export interface AgentHarnessOptions {
   pluginDirs?: string[];
   /** Seconds the conductor waits for an agent (deployCallback, cleanCallback, serviceCallback); default 30. */
   callbackTimeout?: number;
+  /** Edits the configuration before the API and the conductor start (fast track...). */
+  configure?: (config: ReturnType<typeof testConfig>) => void;
 }
 
 export async function startAgentHarness(backend: Backend, name: string, opts: AgentHarnessOptions = {}): Promise<AgentHarness> {
@@ -50,6 +52,7 @@ export async function startAgentHarness(backend: Backend, name: string, opts: Ag
   const config = testConfig(`${name}-${backend}`, { timeouts: { ...testConfig('x').conductor.timeouts, deployCallback: wait, cleanCallback: wait, serviceCallback: wait } });
   config.images = { cacheDir: path.join(dir, 'cache'), cacheMaxBytes: 512 * MIB };
   Object.assign(config.agent, { powerOffWait: 0.5, powerOffPollInterval: 0.1, commandTimeout: 30 });
+  opts.configure?.(config);
   const api: FastifyInstance = await createApiServer({ db: t.db, config, logger: silentLogger });
   await api.listen({ host: '127.0.0.1', port: 0 });
   const apiUrl = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
