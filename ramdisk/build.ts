@@ -31,7 +31,7 @@ const MODULES = [
   'virtio_pci', 'virtio_net', 'virtio_blk', 'virtio_scsi',
   'e1000', 'e1000e', 'igb', 'ixgbe', 'i40e', 'ice', 'bnxt_en', 'tg3', 'mlx5_core',
   'ahci', 'ata_piix', 'nvme', 'megaraid_sas', 'mpt3sas', 'sd_mod', 'sr_mod',
-  'isofs', 'vfat', 'nls_cp437', 'nls_iso8859_1', 'af_packet', 'virtio_rng',
+  'isofs', 'vfat', 'nls_cp437', 'nls_iso8859_1', 'af_packet', 'virtio_rng', 'bonding', '8021q',
 ];
 /** Loaded at boot even though no device asks for them by modalias (disks appear after their controller). */
 const ALWAYS_LOADED = ['sd_mod', 'sr_mod', 'isofs', 'vfat', 'nls_cp437', 'nls_iso8859_1'];
@@ -340,6 +340,7 @@ async function buildUnlocked(cacheDir: string, opts: RamdiskBuildOptions): Promi
       ...(await programEntries(tmp, log)),
       ...(await moduleEntries(kernel.root, kernel.version, tmp)),
       { type: 'file', path: 'anvil-agent.mjs', mode: 0o644, data: await bundle(opts.agentEntry ?? join(REPO_ROOT, 'deploy-agent', 'main.ts')) } as CpioEntry,
+      { type: 'file', path: 'anvil-static-network.mjs', mode: 0o644, data: await bundle(join(HERE, 'static-network.ts')) } as CpioEntry,
       ...(await pluginEntries(opts.extraPlugins ?? [])),
     ];
     const kernelData = await readFile(kernel.vmlinuz);

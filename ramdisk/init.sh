@@ -1,6 +1,7 @@
 #!/bin/sh
 # PID 1 of Anvil's deploy ramdisk: mounts the kernel filesystems, loads the drivers the hardware asks
-# for, gets an address by DHCP on the boot NIC (BOOTIF, else the first NIC that answers) and runs the
+# for, configures the network from the node's network_data.json on its boot CD (DHCP-less, when the
+# command line has anvil.static_network) or by DHCP on the boot NIC (BOOTIF, else the first NIC that answers), and runs the
 # deploy agent, restarting it if it dies (PID 1 must never exit: the kernel would panic).
 export PATH=/usr/sbin:/usr/bin HOME=/root
 mount -t proc proc /proc
@@ -47,7 +48,25 @@ for dev in /sys/class/net/*; do
   [ -e "$dev/device" ] || continue
   if [ -n "$bootif" ] && [ "$(cat "$dev/address")" = "$bootif" ]; then nics="$name $nics"; else nics="$nics $name"; fi
 done
-while :; do
+# DHCP-less: the node's own boot ISO carries its network_data.json (drivers/in-band/boot-iso.ts).
+static=""
+if [ -z "${cmdline##* anvil.static_network *}" ]; then
+  mkdir -p /run/media
+  for try in 1 2 3 4 5 6 7 8 9 10; do
+    for cd in /dev/sr*; do
+      [ -b "$cd" ] && mount -t iso9660 -o ro "$cd" /run/media 2>/dev/null || continue
+      cp /run/media/openstack/latest/network_data.json /run/network_data.json 2>/dev/null
+      umount /run/media
+    done
+    [ -f /run/network_data.json ] && break
+    sleep 1
+  done
+  if [ ! -f /run/network_data.json ]; then say "no network_data.json on any CD ($(ls /dev/sr* 2>/dev/null)): trying DHCP"
+  elif node /anvil-static-network.mjs /run/network_data.json > /dev/console 2>&1; then static=1
+  else say "the static network of network_data.json failed: trying DHCP"
+  fi
+fi
+while [ -z "$static" ]; do
   for nic in $nics; do
     ip link set "$nic" up
     say "DHCP on $nic ($(cat /sys/class/net/$nic/address))"

@@ -69,11 +69,14 @@ export async function ramdiskIso(ctx: TaskContext, purpose: RamdiskPurpose): Pro
   const netboot = parseNetbootConfig(ctx.config);
   const sources = ramdiskSources(ctx.node, purpose);
   const mac = (ctx.ports.find((p) => p.pxe_enabled) ?? ctx.ports[0])?.address;
+  const files = networkFiles(ctx);
+  // Tells the ramdisk's init to look for network_data.json on its CD before asking DHCP.
+  const dhcpLess = files[NETWORK_DATA_PATH] ? 'anvil.static_network' : '';
   return publish(ctx, {
     kernel: await localFile(ctx, sources.kernel ?? netboot.deployKernel, netboot.http.root),
     initramfs: await localFile(ctx, sources.initrd ?? netboot.deployRamdisk, netboot.http.root),
-    cmdline: agentCmdline(netboot, mac, purpose, ctx.node.uuid, [netboot.kernelAppend, sources.kernelArgs].join(' ')),
-    files: networkFiles(ctx),
+    cmdline: agentCmdline(netboot, mac, purpose, ctx.node.uuid, [dhcpLess, netboot.kernelAppend, sources.kernelArgs].filter(Boolean).join(' ')),
+    files,
     label: 'ANVIL_RAMDISK',
   });
 }

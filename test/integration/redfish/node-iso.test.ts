@@ -69,7 +69,7 @@ describe('redfish-virtual-media with a per-node ISO', () => {
     await writeFile(iso, Buffer.from(await got.arrayBuffer()));
     const extract = async (name: string) => (await execa('isoinfo', ['-J', '-i', iso, '-x', name])).stdout;
     const cfg = await extract('/isolinux/isolinux.cfg');
-    expect(cfg).toContain(`append initrd=/anvil/initrd ipa-api-url=http://192.0.2.1:6385 ipa-node-uuid=${ctx.node.uuid} BOOTIF=52:54:00:aa:bb:01 ipa-inspection-callback-url=http://192.0.2.1:6385/v1/continue_inspection ipa-collect-lldp=1 ipa-debug=1 console=ttyS0`);
+    expect(cfg).toContain(`append initrd=/anvil/initrd ipa-api-url=http://192.0.2.1:6385 ipa-node-uuid=${ctx.node.uuid} BOOTIF=52:54:00:aa:bb:01 ipa-inspection-callback-url=http://192.0.2.1:6385/v1/continue_inspection ipa-collect-lldp=1 anvil.static_network ipa-debug=1 console=ttyS0`);
     expect(JSON.parse(await extract(`/${NETWORK_DATA_PATH}`))).toEqual(NETWORK_DATA);
     // The signature covers the node: another node's name, or none, is refused.
     const other = new URL(url);
