@@ -32,6 +32,7 @@ import { shardRoutes } from './routes/shards.ts';
 import { runbookRoutes } from './routes/runbooks.ts';
 import { deployTemplateRoutes } from './routes/deploy-templates.ts';
 import { volumeRoutes } from './routes/volume.ts';
+import { eventRoutes } from './routes/events.ts';
 import { portRoutes } from './routes/ports.ts';
 import { portgroupRoutes } from './routes/portgroups.ts';
 import { chassisRoutes } from './routes/chassis.ts';
@@ -66,6 +67,7 @@ export const ROUTE_PLUGINS: ApiPlugin[] = [
   runbookRoutes,
   deployTemplateRoutes,
   volumeRoutes,
+  eventRoutes,
   ramdiskRoutes,
   netbootRoutes,
 ];

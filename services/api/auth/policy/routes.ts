@@ -187,6 +187,8 @@ export const ROUTE_POLICIES: Record<string, RoutePolicy> = {
   'PATCH /runbooks/:ident': { rules: runbookPatchRules, target: 'runbook' },
   'DELETE /runbooks/:ident': { rules: ['baremetal:runbook:delete'], target: 'runbook' },
 
+  'POST /events': { rules: ['baremetal:events:post'] },
+
   'GET /volume': { rules: ['baremetal:volume:get'] },
   'GET /nodes/:ident/volume': { rules: ['baremetal:volume:get'] },
   'GET /volume/connectors': { rules: ['baremetal:volume:get'] },

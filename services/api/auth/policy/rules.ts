@@ -124,6 +124,8 @@ const TABLE: [name: string, check: string, scopes: readonly Scope[], description
   ['baremetal:runbook:update:owner', SYSTEM_MEMBER, BOTH, 'Change a runbook\'s owner'],
   ['baremetal:runbook:use', RUNBOOK_ADMIN, BOTH, 'Run a runbook on a node (clean or service)'],
 
+  ['baremetal:events:post', SYSTEM_ADMIN, SYSTEM, 'Post external (network) events'],
+
   ['baremetal:volume:get', SYSTEM_READER, SYSTEM, 'List and show volume connectors and targets'],
   ['baremetal:volume:create', SYSTEM_MEMBER, SYSTEM, 'Create volume connectors and targets'],
   ['baremetal:volume:delete', SYSTEM_MEMBER, SYSTEM, 'Delete volume connectors and targets'],
