@@ -5,11 +5,11 @@ import { NotAcceptable, NotFound } from '../../common/errors.ts';
 
 export const MIN_VERSION = 1;
 /**
- * 1.95 is what Metal3's baremetal-operator needs (it always sends disable_power_off). Fields,
- * verbs and endpoints gated up to here are served; newer ones (inspection rules 1.96, health
+ * 1.95 is what Metal3's baremetal-operator needs (it always sends disable_power_off); 1.96 adds
+ * inspection rules. Fields, verbs and endpoints gated up to here are served; newer ones (health
  * 1.109, ...) are not claimed.
  */
-export const MAX_VERSION = 95;
+export const MAX_VERSION = 96;
 
 export const VERSION_HEADER = 'X-OpenStack-Ironic-API-Version';
 export const MIN_VERSION_HEADER = 'X-OpenStack-Ironic-API-Minimum-Version';

@@ -1,16 +1,20 @@
-// Applying what an inspection found (drivers' InspectionResult) to the locked node: properties
-// merged, the inventory stored for GET /v1/nodes/{id}/inventory, a port for each new MAC, and the
-// LLDP neighbour filled into the node's existing ports.
+// Applying what an inspection found (drivers' InspectionResult) to the locked node: the `early`
+// inspection rules first, then properties merged, a port for each new MAC and the LLDP neighbour
+// filled into the node's existing ports, then the `main` rules, and last the inventory and plugin
+// data (as the rules left it) stored for GET /v1/nodes/{id}/inventory. In-band and out-of-band alike.
 import { saveInventory } from '../../db/inventory.ts';
 import { normalizeMac } from '../../common/mac.ts';
 import { createPort, findPortByAddress, updatePort } from '../../db/ports.ts';
 import type { InspectionResult } from '../../drivers/interfaces.ts';
 import type { NodeTask } from './context.ts';
+import { applyInspectionRules } from './inspection-rules.ts';
 
 export async function applyInspection(ctx: NodeTask, result: InspectionResult): Promise<void> {
   const knex = ctx.knex;
+  const inventory = result.inventory ?? {};
+  const pluginData = structuredClone(result.plugin_data ?? {});
+  await applyInspectionRules(ctx, 'early', inventory, pluginData);
   if (result.properties) await ctx.save({ properties: { ...ctx.node.properties, ...result.properties } });
-  if (result.inventory) await saveInventory(knex, ctx.node.id, { inventory: result.inventory, plugin_data: result.plugin_data ?? {} });
   const created: string[] = [];
   const linked: string[] = [];
   for (const port of result.ports ?? []) {
@@ -37,4 +41,6 @@ export async function applyInspection(ctx: NodeTask, result: InspectionResult): 
   }
   if (created.length > 0) await ctx.note(`Inspection created ports ${created.join(', ')}`);
   if (linked.length > 0) await ctx.note(`Inspection filled local_link_connection from LLDP on ports ${linked.join(', ')}`);
+  await applyInspectionRules(ctx, 'main', inventory, pluginData);
+  if (result.inventory) await saveInventory(knex, ctx.node.id, { inventory: result.inventory, plugin_data: pluginData });
 }

@@ -11,7 +11,7 @@ function versionDoc(base: string, max: number) {
 /** Resources listed in /v1 and the version that introduced each. */
 const RESOURCES: [name: string, since: number][] = [
   ['chassis', 1], ['nodes', 1], ['ports', 1], ['drivers', 1], ['lookup', 22], ['heartbeat', 22], ['portgroups', 24], ['volume', 32],
-  ['conductors', 49], ['allocations', 52], ['events', 54], ['deploy_templates', 55], ['shards', 82], ['continue_inspection', 84], ['runbooks', 92],
+  ['conductors', 49], ['allocations', 52], ['events', 54], ['deploy_templates', 55], ['shards', 82], ['continue_inspection', 84], ['runbooks', 92], ['inspection_rules', 96],
 ];
 
 export const rootRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {

@@ -3,6 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { updateNode, findNode } from '../../../db/nodes.ts';
 import { BACKENDS } from '../../helpers/db.ts';
 import { createNode, fault, startHarness, type ApiHarness } from './harness.ts';
+import { MAX_VERSION, versionString } from '../../../services/api/version.ts';
+
+const MAX = versionString(MAX_VERSION);
+const TOO_NEW = versionString(MAX_VERSION + 1);
 
 describe.each(BACKENDS)('nodes API on %s', (backend) => {
   let h: ApiHarness;
@@ -14,7 +18,7 @@ describe.each(BACKENDS)('nodes API on %s', (backend) => {
       const r = await h.call('GET', '/', undefined, null);
       expect(r.status).toBe(200);
       expect(r.body.name).toBe('OpenStack Ironic API');
-      expect(r.body.default_version).toMatchObject({ id: 'v1', status: 'CURRENT', min_version: '1.1', version: '1.95' });
+      expect(r.body.default_version).toMatchObject({ id: 'v1', status: 'CURRENT', min_version: '1.1', version: MAX });
       expect(r.body.versions).toHaveLength(1);
     });
 
@@ -23,20 +27,20 @@ describe.each(BACKENDS)('nodes API on %s', (backend) => {
       expect(old.body.nodes[0].href).toMatch(/\/v1\/nodes\/$/);
       expect(old.body.nodes[1]).toMatchObject({ rel: 'bookmark' });
       expect(old.body.portgroups).toBeUndefined();
-      expect(old.body.version.version).toBe('1.95');
+      expect(old.body.version.version).toBe(MAX);
       expect(old.body.shards).toBeUndefined();
       expect(old.body.runbooks).toBeUndefined();
       const latest = await h.call('GET', '/v1', undefined, 'latest');
       expect(latest.body.conductors).toBeDefined();
       expect(latest.body.shards[0].href).toMatch(/\/v1\/shards\/$/);
       expect(latest.body.runbooks[0].href).toMatch(/\/v1\/runbooks\/$/);
-      expect(latest.headers['x-openstack-ironic-api-version']).toBe('1.95');
+      expect(latest.headers['x-openstack-ironic-api-version']).toBe(MAX);
     });
 
     it('sets the version headers on every answer and treats a missing header as 1.1', async () => {
       const r = await h.call('GET', '/v1/nodes', undefined, null);
       expect(r.headers['x-openstack-ironic-api-minimum-version']).toBe('1.1');
-      expect(r.headers['x-openstack-ironic-api-maximum-version']).toBe('1.95');
+      expect(r.headers['x-openstack-ironic-api-maximum-version']).toBe(MAX);
       expect(r.headers['x-openstack-ironic-api-version']).toBe('1.1');
       expect(r.headers['openstack-request-id']).toMatch(/^req-[0-9a-f-]{36}$/);
       expect(r.headers['x-openstack-request-id']).toBe(r.headers['openstack-request-id']);
@@ -51,13 +55,13 @@ describe.each(BACKENDS)('nodes API on %s', (backend) => {
     });
 
     it('answers 406 with the supported range for versions it does not serve', async () => {
-      for (const v of ['1.96', '2.1', '1.0', 'abc']) {
+      for (const v of [TOO_NEW, '2.1', '1.0', 'abc']) {
         const r = await h.call('GET', '/v1/nodes', undefined, v);
         expect(r.status).toBe(406);
-        expect(r.headers['x-openstack-ironic-api-maximum-version']).toBe('1.95');
+        expect(r.headers['x-openstack-ironic-api-maximum-version']).toBe(MAX);
         const inner = JSON.parse(r.body.error_message);
         expect(inner.code).toBe(406);
-        expect(inner.description).toContain(v === '1.96' || v === '2.1' || v === '1.0' ? 'The supported version range is: [1.1, 1.95]' : 'Invalid value');
+        expect(inner.description).toContain(v === TOO_NEW || v === '2.1' || v === '1.0' ? `The supported version range is: [1.1, ${MAX}]` : 'Invalid value');
       }
     });
 

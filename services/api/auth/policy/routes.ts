@@ -210,6 +210,12 @@ export const ROUTE_POLICIES: Record<string, RoutePolicy> = {
   'POST /deploy_templates': { rules: ['baremetal:deploy_template:create'] },
   'PATCH /deploy_templates/:ident': { rules: ['baremetal:deploy_template:update'] },
   'DELETE /deploy_templates/:ident': { rules: ['baremetal:deploy_template:delete'] },
+  'GET /inspection_rules': { rules: ['baremetal:inspection_rule:get'] },
+  'GET /inspection_rules/:uuid': { rules: ['baremetal:inspection_rule:get'] },
+  'POST /inspection_rules': { rules: ['baremetal:inspection_rule:create'] },
+  'PATCH /inspection_rules/:uuid': { rules: ['baremetal:inspection_rule:update'] },
+  'DELETE /inspection_rules/:uuid': { rules: ['baremetal:inspection_rule:delete'] },
+  'DELETE /inspection_rules': { rules: ['baremetal:inspection_rule:delete'] },
 
   'GET /allocations': { rules: [], list: 'allocation' },
   'POST /allocations': { rules: [], special: 'allocationCreate' },

@@ -135,6 +135,10 @@ const TABLE: [name: string, check: string, scopes: readonly Scope[], description
   ['baremetal:deploy_template:create', SYSTEM_ADMIN, SYSTEM, 'Create deploy templates'],
   ['baremetal:deploy_template:delete', SYSTEM_ADMIN, SYSTEM, 'Delete deploy templates'],
   ['baremetal:deploy_template:update', SYSTEM_ADMIN, SYSTEM, 'Change deploy templates'],
+  ['baremetal:inspection_rule:get', SYSTEM_READER, SYSTEM, 'List and show inspection rules'],
+  ['baremetal:inspection_rule:create', SYSTEM_ADMIN, SYSTEM, 'Create inspection rules'],
+  ['baremetal:inspection_rule:update', SYSTEM_ADMIN, SYSTEM, 'Change inspection rules'],
+  ['baremetal:inspection_rule:delete', SYSTEM_ADMIN, SYSTEM, 'Delete inspection rules (one or all)'],
 
   ['baremetal:port:get', SYSTEM_OR_PROJECT_READER, BOTH, 'Show a port (follows its node)'],
   ['baremetal:port:list', API_READER, BOTH, 'List ports of the nodes the caller\'s project owns or leases'],
