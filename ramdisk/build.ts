@@ -81,7 +81,7 @@ async function kernelPackageName(log: (l: string) => void): Promise<string | und
 }
 
 /** Downloads (once) and unpacks (once) the Debian kernel package; returns the unpacked tree. */
-async function fetchKernel(cacheDir: string, wanted: string | undefined, log: (l: string) => void): Promise<{ root: string; version: string; vmlinuz: string }> {
+export async function fetchKernel(cacheDir: string, wanted: string | undefined, log: (l: string) => void): Promise<{ root: string; version: string; vmlinuz: string }> {
   const downloads = join(cacheDir, 'downloads');
   await mkdir(downloads, { recursive: true });
   let pkg = wanted;
@@ -128,8 +128,8 @@ async function walk(dir: string): Promise<string[]> {
   return out;
 }
 
-/** The modules and everything they depend on, plus modules.dep/alias made by busybox depmod. */
-async function moduleEntries(kernelRoot: string, version: string, tmp: string): Promise<CpioEntry[]> {
+/** The modules named (default: the ramdisk's) and everything they depend on, plus modules.dep/alias made by busybox depmod. */
+export async function moduleEntries(kernelRoot: string, version: string, tmp: string, modules: readonly string[] = MODULES): Promise<CpioEntry[]> {
   const modRoot = join(kernelRoot, 'lib', 'modules', version);
   const byName = new Map<string, string>();
   for (const file of await walk(join(modRoot, 'kernel'))) {
@@ -147,7 +147,7 @@ async function moduleEntries(kernelRoot: string, version: string, tmp: string): 
     chosen.set(file, data);
     for (const dep of moduleDepends(data)) await add(dep);
   };
-  for (const name of MODULES) await add(name);
+  for (const name of modules) await add(name);
 
   // busybox depmod works on a tree on disk: stage the chosen modules, index them, read the index back.
   const stage = join(tmp, 'modules');
@@ -201,16 +201,21 @@ async function programEntries(tmp: string, log: (l: string) => void): Promise<Cp
   }
   for (const lib of [...libs].sort()) entries.push({ type: 'file', path: underUsr(lib), mode: 0o755, data: await readFile(await realpath(lib)) });
 
+  entries.push(...(await busyboxEntries(new Set(HOST_PROGRAMS.map((p) => p.slice(p.lastIndexOf('/') + 1))))));
+  log(`${HOST_PROGRAMS.length} programs, ${libs.size} libraries`);
+  return entries;
+}
+
+/** The static busybox at usr/bin, with a link for each applet but those in `skip` (programs of their own). */
+export async function busyboxEntries(skip: ReadonlySet<string> = new Set()): Promise<CpioEntry[]> {
   const busybox = '/usr/bin/busybox';
   if (!(await run('file', ['-L', busybox])).includes('statically linked')) {
     throw new RamdiskBuildError(`${busybox} is not static: install busybox-static`);
   }
-  entries.push({ type: 'file', path: 'usr/bin/busybox', mode: 0o755, data: await readFile(busybox) });
-  const have = new Set(HOST_PROGRAMS.map((p) => p.slice(p.lastIndexOf('/') + 1)));
+  const entries: CpioEntry[] = [{ type: 'file', path: 'usr/bin/busybox', mode: 0o755, data: await readFile(busybox) }];
   for (const applet of (await run(busybox, ['--list'])).split('\n').filter(Boolean)) {
-    if (!have.has(applet) && applet !== 'busybox') entries.push({ type: 'symlink', path: `usr/bin/${applet}`, target: 'busybox' });
+    if (!skip.has(applet) && applet !== 'busybox') entries.push({ type: 'symlink', path: `usr/bin/${applet}`, target: 'busybox' });
   }
-  log(`${HOST_PROGRAMS.length} programs, ${libs.size} libraries`);
   return entries;
 }
 
@@ -278,7 +283,7 @@ function entriesHash(entries: CpioEntry[], kernel: Buffer): string {
  * start with zstd, 11.8 s with lz4, 14.0 s uncompressed and 26 s with gzip, for the same 125 MB archive.
  * Level 9 is the knee of size (41 MB) against build time (8 s); zstd's output does not depend on threads.
  */
-async function compress(entries: CpioEntry[], out: string): Promise<void> {
+export async function compress(entries: CpioEntry[], out: string): Promise<void> {
   const zstd = execa('zstd', ['-q', '-9', '-T2', '-c'], { stdout: { file: out }, stderr: 'pipe' });
   const cpio = new PassThrough();
   cpio.pipe(zstd.stdin!);

@@ -16,7 +16,7 @@ declare -A NEED=(
   [sfdisk]=fdisk [mkfs.ext4]=e2fsprogs [debugfs]=e2fsprogs [file]=file [radvd]=radvd [dnsmasq]=dnsmasq-base [curl]=curl
   [lldpd]=lldpd [zstd]=zstd [strip]=binutils [htpasswd]=apache2-utils [chromium]=chromium [openssl]=openssl [keystone-manage]=python3-keystone [sysctl]=procps
   [ovs-vsctl]=openvswitch-switch [ovs-vswitchd]=openvswitch-switch [ovsdb-server]=openvswitch-switch [sshd]=openssh-server [ssh-keygen]=openssh-client
-  [prometheus]=prometheus [promtool]=prometheus
+  [prometheus]=prometheus [promtool]=prometheus [syslinux]=syslinux
   [grub-mkstandalone]=grub-common [mcopy]=mtools [mmd]=mtools [mkfs.vfat]=dosfstools
 )
 missing=()
@@ -24,6 +24,7 @@ for cmd in "${!NEED[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${N
 /usr/bin/python3 -c 'import sushy' 2>/dev/null || missing+=(python3-sushy)
 /usr/bin/python3 -c 'import pyghmi' 2>/dev/null || missing+=(python3-pyghmi)
 /usr/bin/python3 -c "import gi; gi.require_version('GoVirt', '1.0')" 2>/dev/null || missing+=(python3-gi gir1.2-govirt-1.0)
+[ -e /usr/lib/syslinux/mbr/mbr.bin ] || missing+=(syslinux-common)
 [ -e /usr/share/qemu/pxe-virtio.rom ] || [ -e /usr/lib/ipxe/qemu/pxe-virtio.rom ] || missing+=(ipxe-qemu)
 # Boot ISOs (images/boot-iso.ts) and UEFI machines (simulators/qemu): loaders and firmware are files, not commands.
 [ -e /usr/lib/grub/x86_64-efi/linux.mod ] || missing+=(grub-efi-amd64-bin)

@@ -1,56 +1,58 @@
 // A real deploy, end to end: a QEMU virtual machine (TCG) behind the simulated Redfish BMC boots
 // from the network through ISC dhcrelay, runs Anvil's agent ramdisk, is inspected, cleaned and
-// deployed with a qcow2 image and a config drive, and is cleaned again when undeployed. The disk is
-// then checked on the host with qemu-img. Second case, the same machine: deployed as OpenShift
+// deployed with a bootable qcow2 image (support/os-image.ts) and a config drive, boots that OS, which
+// reports the config drive's hostname, user-data output and static address on its serial console,
+// and is cleaned again when undeployed. The disk is checked on the host with qemu-img. Second case, the same machine: deployed as OpenShift
 // deploys (custom-agent with install_coreos) with a CoreOS-layout image and an Ignition config,
 // read back with debugfs. Prints the time of each phase. `anvil all-in-one` runs fast track, so
 // inspection, cleaning and the deploy run on one ramdisk boot, and so do the undeploy's cleaning
 // and the second deploy. ANVIL_E2E_POWER=ovirt puts the machine
 // behind the simulated oVirt Engine instead, as its VM, enrolled with the ovirt driver.
 // The network, Anvil and the BMC are the rig of support/rig.ts.
-import { createHash } from 'node:crypto';
-import { open, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debugfsCat, debugfsMode, makeCoreosImage, type CoreosImage } from '../helpers/coreos-image.ts';
+import { buildOsImage, OS_IMAGE_BYTES, type OsImage } from './support/os-image.ts';
 import { rawView, readSectors, startQemuRig, type QemuRig } from './support/rig.ts';
 
 const VM_CPUS = 2;
 const VM_MEMORY_MB = 1024;
 const DISK_BYTES = 5 * 1024 ** 3;
-const IMAGE_BYTES = 64 * 1024 ** 2;
+const IMAGE_BYTES = OS_IMAGE_BYTES;
+/** The static address network_data gives the deployed OS (TEST-NET-1: nothing routes it). */
+const STATIC_ADDRESS = '192.0.2.10';
 const MIB = 1024 * 1024;
 const POWER = process.env.ANVIL_E2E_POWER === 'ovirt' ? 'ovirt' : 'redfish';
 
 let rig: QemuRig;
 let nodeUuid: string;
-let imageSha256: string;
+let os: OsImage;
 let coreos: CoreosImage;
 let configDriveStart = 0;
 
+/** The deploy's user data: a script the OS's first boot runs. */
+const USER_DATA = '#!/bin/sh\necho "user-data ran on $(hostname) as uid $(id -u)"\n';
 const provision = (target: string, extra: Record<string, unknown> = {}) => rig.provision(nodeUuid, target, extra);
 const waitForState = (state: string, limitSec: number) => rig.waitForState(nodeUuid, state, limitSec);
 /** How many times the machine booted the agent ramdisk so far (the ramdisk's init says so on the serial console). */
 const ramdiskBoots = async () => ((await readFile(rig.machine.consoleLog, 'latin1').catch(() => '')).match(/anvil-ramdisk: \[[\d.]+\] starting the agent/g) ?? []).length;
 
-/** A 64 MiB whole-disk image: an MBR with one Linux partition holding 4 MiB of random data. */
-async function makeImage(file: string): Promise<void> {
-  const raw = `${file}.raw`;
-  await execa('truncate', ['-s', String(IMAGE_BYTES), raw]);
-  await execa('sfdisk', ['-q', raw], { input: 'label: dos\nstart=2048, size=61440, type=83\n' });
-  const fh = await open(raw, 'r+');
-  await fh.write(createHash('sha512').update('anvil').digest(), 0, 64, MIB);
-  for (let i = 0; i < 64; i++) await fh.write(Buffer.from(Array.from({ length: 65536 }, (_, j) => (i * 31 + j * 7) & 0xff)), 0, 65536, MIB + 64 + i * 65536);
-  await fh.close();
-  await execa('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, file]);
-  await rm(raw);
+/** Waits for `line` on the serial console after `from` (its length before the boot); returns what came since. */
+async function consoleUntil(from: number, line: string, limitSec: number): Promise<string> {
+  const deadline = Date.now() + limitSec * 1000;
+  for (;;) {
+    const since = (await readFile(rig.machine.consoleLog, 'latin1')).slice(from);
+    if (since.includes(line)) return since;
+    if (Date.now() > deadline) throw new Error(`no "${line}" on the serial console after ${limitSec} s:\n${await rig.diagnostics()}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 beforeAll(async () => {
   rig = await startQemuRig({ name: 'vm', power: POWER, cpus: VM_CPUS, memoryMb: VM_MEMORY_MB, diskBytes: DISK_BYTES });
-  await makeImage(join(rig.dir, 'image.qcow2'));
-  imageSha256 = createHash('sha256').update(await readFile(join(rig.dir, 'image.qcow2'))).digest('hex');
+  os = await rig.timed('build the instance OS image (cached after the first run)', () => buildOsImage());
   coreos = await makeCoreosImage(join(rig.dir, 'coreos'));
 }, 900_000);
 
@@ -87,24 +89,41 @@ describe('a real deploy to a QEMU machine through a DHCP relay', () => {
     expect(await ramdiskBoots()).toBe(1);
   }, 330_000);
 
-  it('deploys a qcow2 image with a config drive and reaches active', async () => {
+  it('deploys a bootable qcow2 image with a config drive, reaches active and boots it: the OS reports its config drive', async () => {
+    const consoleBefore = (await readFile(rig.machine.consoleLog, 'latin1')).length;
     await rig.timed('deploy (image and config drive)', async () => {
       const patch = await rig.api.patch(`/v1/nodes/${nodeUuid}`, [
-        { op: 'add', path: '/instance_info/image_source', value: `file://${join(rig.dir, 'image.qcow2')}` },
+        { op: 'add', path: '/instance_info/image_source', value: `file://${os.qcow2}` },
         { op: 'add', path: '/instance_info/image_os_hash_algo', value: 'sha256' },
-        { op: 'add', path: '/instance_info/image_os_hash_value', value: imageSha256 },
+        { op: 'add', path: '/instance_info/image_os_hash_value', value: os.sha256 },
         { op: 'add', path: '/instance_info/image_disk_format', value: 'qcow2' },
       ]);
       expect(patch.status, JSON.stringify(patch.data)).toBe(200);
-      await provision('active', { configdrive: { meta_data: { uuid: nodeUuid, hostname: 'e2e-vm' }, user_data: '#cloud-config\nhostname: e2e-vm\n' } });
+      await provision('active', {
+        configdrive: {
+          meta_data: { uuid: nodeUuid, hostname: 'e2e-vm' },
+          user_data: USER_DATA,
+          network_data: {
+            links: [{ id: 'nic0', type: 'phy', ethernet_mac_address: rig.mac, mtu: 1500 }],
+            networks: [{ id: 'net0', type: 'ipv4', link: 'nic0', ip_address: STATIC_ADDRESS, netmask: '255.255.255.0', routes: [] }],
+            services: [],
+          },
+        },
+      });
       await waitForState('active', 300);
     });
     // Inspection, cleaning and the deploy ran on one ramdisk boot.
     expect(await ramdiskBoots()).toBe(1);
+    // boot_instance powered the machine on from its disk: SYSLINUX, the kernel, the OS's first boot.
+    const report = await rig.timed('instance boot to its first-boot report', () => consoleUntil(consoleBefore, 'anvil-os: first boot done', 180));
+    expect(report).toContain('SYSLINUX');
+    expect(report).toMatch(/anvil-os: hostname e2e-vm\r?\n/);
+    expect(report).toMatch(new RegExp(`anvil-os: address eth0 ${STATIC_ADDRESS.replace(/\./g, '\\.')}/24\r?\n`));
+    expect(report).toMatch(/anvil-os: user-data: user-data ran on e2e-vm as uid 0\r?\n/);
     await rig.powerOff(nodeUuid);
 
     const disk = rig.disk;
-    const image = join(rig.dir, 'image.qcow2');
+    const image = os.qcow2;
     // Everything after the MBR is the image, byte for byte.
     const compare = await execa('qemu-img', ['compare', '-U', '--image-opts', rawView(image, 512, IMAGE_BYTES - 512), rawView(disk, 512, IMAGE_BYTES - 512)], { reject: false });
     expect(compare.stdout).toContain('Images are identical');
@@ -123,7 +142,7 @@ describe('a real deploy to a QEMU machine through a DHCP relay', () => {
     expect((await execa('isoinfo', ['-d', '-i', iso])).stdout).toMatch(/Volume id: config-2/);
     const meta = JSON.parse((await execa('isoinfo', ['-R', '-i', iso, '-x', '/openstack/latest/meta_data.json'])).stdout);
     expect(meta).toMatchObject({ uuid: nodeUuid, hostname: 'e2e-vm' });
-    expect((await execa('isoinfo', ['-R', '-i', iso, '-x', '/openstack/latest/user_data'])).stdout).toBe('#cloud-config\nhostname: e2e-vm');
+    expect(`${(await execa('isoinfo', ['-R', '-i', iso, '-x', '/openstack/latest/user_data'])).stdout}\n`).toBe(USER_DATA);
   }, 330_000);
 
   it('undeploys it: cleaning erases the disk\'s metadata', async () => {
