@@ -15,6 +15,12 @@ export interface HistoryRecord {
   severity: Severity;
   event: string;
   user: string | null;
+  /** The project of the request that caused it (1.113). */
+  project: string | null;
+  /** The node's provision state, its target, and the whole seconds since it entered the state, when written (1.115). */
+  state: string | null;
+  target_provision_state: string | null;
+  duration_seconds: number | null;
   created_at: number;
 }
 
@@ -25,9 +31,13 @@ export interface HistoryEntry {
   event_type?: string;
   conductor?: string | null;
   user?: string | null;
+  project?: string | null;
 }
 
+/** Writes an event, with where the node stands now (as Ironic's node_history_record). */
 export async function recordHistory(knex: Knex, nodeId: number, entry: HistoryEntry): Promise<void> {
+  const node = await knex('nodes').select('provision_state', 'target_provision_state', 'provision_updated_at').where({ id: nodeId }).first();
+  const at = now();
   await knex('node_history').insert({
     uuid: randomUUID(),
     node_id: nodeId,
@@ -36,7 +46,11 @@ export async function recordHistory(knex: Knex, nodeId: number, entry: HistoryEn
     severity: entry.severity ?? 'info',
     event: entry.event,
     user: entry.user ?? null,
-    created_at: now(),
+    project: entry.project ?? null,
+    state: node?.provision_state ?? null,
+    target_provision_state: node?.target_provision_state ?? null,
+    duration_seconds: typeof node?.provision_updated_at === 'number' ? Math.max(0, Math.floor((at - node.provision_updated_at) / 1000)) : null,
+    created_at: at,
   });
 }
 

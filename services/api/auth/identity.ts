@@ -23,6 +23,11 @@ export function systemAdmin(strategy: string, userName: string | null): Identity
 /** Nobody: the identity of a request on a public route (root documents, the ramdisk's endpoints). */
 export const ANONYMOUS: Identity = { strategy: 'anonymous', userId: null, userName: null, projectId: null, projectName: null, projectDomainId: null, roles: [], system: false };
 
+/** Who a history event names as having asked for it: the user and, for a project-scoped token, its project. */
+export function historyActor(id: Identity): { user: string | null; project: string | null } {
+  return { user: id.userId ?? id.userName, project: id.projectId };
+}
+
 /** oslo.policy's credential dictionary for an identity. */
 export function policyCredentials(id: Identity): Record<string, string | string[] | null> {
   return {

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AnvilError, errorMessage } from '../../../common/errors.ts';
 import { recordHistory } from '../../../db/history.ts';
+import { historyActor } from '../auth/identity.ts';
 import { biosSettingOfNode, biosSettingsOfNode, type BiosSettingRow } from '../../../db/bios.ts';
 import { isoTime } from '../../../db/index.ts';
 import { firmwareOfNode } from '../../../db/firmware.ts';
@@ -50,7 +51,7 @@ async function setMaintenance(req: Req<{ reason?: string } | undefined>, reply: 
     throw await lockedOrChanged(ctx, node, req.params.ident);
   }
   emitNode(ctx.db.knex, { service: 'api' }, 'maintenance_set', 'end', 'info', 'NodePayload', updated);
-  await recordHistory(ctx.db.knex, node.id, { event: on ? `Maintenance set${reason ? `: ${reason}` : ''}` : 'Maintenance unset', event_type: 'maintenance' });
+  await recordHistory(ctx.db.knex, node.id, { event: on ? `Maintenance set${reason ? `: ${reason}` : ''}` : 'Maintenance unset', event_type: 'maintenance', ...historyActor(req.auth.identity) });
   if (!on) await ctx.db.notify(WORK_CHANNEL, String(node.id));
   return accepted(reply, `${baseUrl(req, ctx.config)}/v1/nodes/${node.uuid}/maintenance`);
 }

@@ -6,6 +6,7 @@ import { Conflict, InvalidInput } from '../../../common/errors.ts';
 import { PowerState, ProvisionState, UNSTABLE_STATES } from '../../../common/states.ts';
 import { isoTime } from '../../../db/index.ts';
 import { recordHistory } from '../../../db/history.ts';
+import { historyActor } from '../auth/identity.ts';
 import { updateNode, type NodeRecord } from '../../../db/nodes.ts';
 import { enqueueTask, WORK_CHANNEL } from '../../../db/tasks.ts';
 import type { ApiContext } from '../context.ts';
@@ -77,7 +78,7 @@ async function provisionHandler(req: Req<ProvisionRequest>, reply: FastifyReply,
   const updated = await updateNode(ctx.db.knex, node.id, asked.fields, { provision_state: node.provision_state, reservation: null });
   if (!updated) throw await lockedOrChanged(ctx, node, ident);
   emitProvisionSet(ctx.db.knex, { service: 'api' }, node, updated, event);
-  await recordHistory(ctx.db.knex, node.id, { ...asked.history, event_type: 'provisioning' });
+  await recordHistory(ctx.db.knex, node.id, { ...asked.history, event_type: 'provisioning', ...historyActor(req.auth.identity) });
   if (asked.task) await enqueueTask(ctx.db, node.id, asked.task.kind, asked.task.args);
   else await ctx.db.notify(WORK_CHANNEL, String(node.id));
   return accepted(reply, statesLocation(req, ctx, node));
@@ -110,7 +111,7 @@ async function powerHandler(req: Req<{ target: string; timeout?: number }>, repl
     { reservation: null, target_power_state: null },
   );
   if (!updated) throw await lockedOrChanged(ctx, node, ident);
-  await recordHistory(ctx.db.knex, node.id, { event: `Power action "${target}" requested`, event_type: 'power' });
+  await recordHistory(ctx.db.knex, node.id, { event: `Power action "${target}" requested`, event_type: 'power', ...historyActor(req.auth.identity) });
   await ctx.db.notify(WORK_CHANNEL, String(node.id));
   return accepted(reply, statesLocation(req, ctx, node));
 }
@@ -156,7 +157,7 @@ export const nodeStateRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) 
       const node = await findNodeOr404(ctx.db.knex, req.params.ident);
       consoleControl(resolveDriver(node).console);
       await enqueueTask(ctx.db, node.id, SET_CONSOLE_MODE, { enabled: enabled === true });
-      await recordHistory(ctx.db.knex, node.id, { event: `Console ${enabled ? 'enable' : 'disable'} requested`, event_type: 'console' });
+      await recordHistory(ctx.db.knex, node.id, { event: `Console ${enabled ? 'enable' : 'disable'} requested`, event_type: 'console', ...historyActor(req.auth.identity) });
       return accepted(reply, `${baseUrl(req, ctx.config)}/v1/nodes/${node.uuid}/states/console`);
     },
   );

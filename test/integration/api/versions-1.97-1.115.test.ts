@@ -5,6 +5,7 @@
 // The server serves up to 1.115 here: these versions are built ahead of 1.96 (inspection rules),
 // and GET /v1 claims only what services/api/version.ts says (versions.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findNode, updateNode } from '../../../db/nodes.ts';
 import { BACKENDS } from '../../helpers/db.ts';
 import { fault, startHarness, type ApiHarness, type Reply } from './harness.ts';
 
@@ -21,6 +22,9 @@ describe.each(BACKENDS)('API 1.97-1.115 on %s', (backend) => {
     const r = await call('POST', '/v1/nodes', { driver: 'fake-hardware', ...fields });
     if (r.status !== 201) throw new Error(`node create failed: ${r.status} ${r.raw}`);
     return r.body;
+  };
+  const putInState = async (uuid: string, fields: Record<string, unknown>) => {
+    await updateNode(h.t.db.knex, (await findNode(h.t.db.knex, uuid))!.id, fields);
   };
   let mac = 0;
   const nextMac = () => `52:54:00:97:${Math.floor(mac / 256).toString(16).padStart(2, '0')}:${(mac++ % 256).toString(16).padStart(2, '0')}`;
@@ -248,6 +252,65 @@ describe.each(BACKENDS)('API 1.97-1.115 on %s', (backend) => {
       expect((await call('GET', `/v1/ports/${p.body.uuid}`, undefined, '1.90')).body.local_link_connection).toEqual(vtep);
       const plain = await port(n.uuid, { local_link_connection: { switch_id: '0a:1b:2c:3d:4e:5f', port_id: 'Eth1/3' } }, '1.105');
       expect(plain.status, plain.raw).toBe(201);
+    });
+  });
+  describe('disable_ramdisk with service (1.108)', () => {
+    const steps = [{ interface: 'bios', step: 'apply_configuration', args: { settings: [] } }];
+
+    it('is a 406 at 1.107 and recorded from 1.108', async () => {
+      const n = await createNode();
+      await putInState(n.uuid, { provision_state: 'active' });
+      const old = await call('PUT', `/v1/nodes/${n.uuid}/states/provision`, { target: 'service', service_steps: steps, disable_ramdisk: true }, '1.107');
+      expect(old.status).toBe(406);
+      expect(fault(old)).toContain('disable_ramdisk');
+      const r = await call('PUT', `/v1/nodes/${n.uuid}/states/provision`, { target: 'service', service_steps: steps, disable_ramdisk: true }, '1.108');
+      expect(r.status, r.raw).toBe(202);
+      const stored = (await findNode(h.t.db.knex, n.uuid))!;
+      expect(stored.provision_state).toBe('servicing');
+      expect(stored.provision_request?.disable_ramdisk).toBe(true);
+    });
+  });
+
+  describe('abort in wait call-back (1.110)', () => {
+    it('is refused at 1.109, moves the node to deploy failed (no clean) from 1.110', async () => {
+      const n = await createNode();
+      await putInState(n.uuid, { provision_state: 'wait call-back', target_provision_state: 'active' });
+      const old = await call('PUT', `/v1/nodes/${n.uuid}/states/provision`, { target: 'abort' }, '1.109');
+      expect(old.status).toBe(406);
+      expect(fault(old)).toContain('wait call-back');
+      expect((await findNode(h.t.db.knex, n.uuid))!.provision_state).toBe('wait call-back');
+      const r = await call('PUT', `/v1/nodes/${n.uuid}/states/provision`, { target: 'abort' }, '1.110');
+      expect(r.status, r.raw).toBe(202);
+      const node = (await call('GET', `/v1/nodes/${n.uuid}`)).body;
+      expect(node.provision_state).toBe('deploy failed');
+      // As in Ironic's state machine, deploy failed keeps the target active (a retry deploys again).
+      expect(node.target_provision_state).toBe('active');
+      expect(node.last_error).toContain('Aborted by user in state "wait call-back"');
+    });
+  });
+
+  describe('node history project (1.113), state, target and duration (1.115)', () => {
+    it('records where the node stood and who asked; shows each from its version, in detail only', async () => {
+      const n = await createNode();
+      await putInState(n.uuid, { provision_state: 'manageable', target_provision_state: null, provision_updated_at: Date.now() - 90_000 });
+      expect((await call('PUT', `/v1/nodes/${n.uuid}/maintenance`, { reason: 'swap fan' })).status).toBe(202);
+      const history = async (v: string, detail = true) => (await call('GET', `/v1/nodes/${n.uuid}/history${detail ? '?detail=true' : ''}`, undefined, v)).body.history;
+      const events = await history('1.115');
+      const maintenance = events.find((e: { event: string }) => e.event.startsWith('Maintenance set'));
+      expect(maintenance).toMatchObject({ state: 'manageable', target_provision_state: null, project: null, user: null });
+      expect(maintenance.duration_seconds).toBeGreaterThanOrEqual(90);
+      expect(maintenance.duration_seconds).toBeLessThan(3600);
+      const one = await call('GET', `/v1/nodes/${n.uuid}/history/${maintenance.uuid}`, undefined, '1.115');
+      expect(one.body).toMatchObject({ uuid: maintenance.uuid, state: 'manageable', duration_seconds: maintenance.duration_seconds });
+      const at113 = (await history('1.113')).find((e: { uuid: string }) => e.uuid === maintenance.uuid);
+      expect(at113).toHaveProperty('project');
+      expect(at113).not.toHaveProperty('state');
+      expect(at113).not.toHaveProperty('duration_seconds');
+      const at112 = (await history('1.112')).find((e: { uuid: string }) => e.uuid === maintenance.uuid);
+      expect(at112).toHaveProperty('user');
+      expect(at112).not.toHaveProperty('project');
+      const brief = (await history('1.115', false)).find((e: { uuid: string }) => e.uuid === maintenance.uuid);
+      expect(Object.keys(brief).sort()).toEqual(['created_at', 'event', 'links', 'severity', 'uuid']);
     });
   });
 });
