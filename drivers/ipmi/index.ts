@@ -6,6 +6,7 @@ import { ipmitoolManagement } from './management.ts';
 import { ipmitoolSocatConsole } from './console.ts';
 import { stopAllProxies } from '../socat-console.ts';
 import { ipmitoolPower } from './power.ts';
+import { ipmitoolVendor } from './vendor.ts';
 import { NO_OP_INTERFACE_LISTS } from '../noop/index.ts';
 
 function ipmiHardwareType(name: string): HardwareType {
@@ -20,12 +21,14 @@ function ipmiHardwareType(name: string): HardwareType {
       ...NO_OP_INTERFACE_LISTS,
       // no-console first, Ironic's default: a console is chosen, as on Ironic.
       console: ['no-console', 'ipmitool-socat'],
+      // Ironic's ipmi type defaults to its ipmitool vendor interface.
+      vendor: ['ipmitool', 'no-vendor'],
     },
   };
 }
 
 export const ipmiFamily: DriverFamily = {
-  implementations: { power: [ipmitoolPower], management: [ipmitoolManagement], console: [ipmitoolSocatConsole] },
+  implementations: { power: [ipmitoolPower], management: [ipmitoolManagement], console: [ipmitoolSocatConsole], vendor: [ipmitoolVendor] },
   hardwareTypes: [ipmiHardwareType('ipmi'), ipmiHardwareType('vbmc')],
   async close() {
     await stopAllProxies();

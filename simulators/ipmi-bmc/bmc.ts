@@ -86,6 +86,11 @@ export class SimulatedBmc {
     this.suiteRecords = cipherSuiteRecords(this.suites);
   }
 
+  /** Cold and warm resets asked of this controller. */
+  get resets(): number {
+    return this.state.resets;
+  }
+
   get machine(): SimulatedMachine {
     return this.opts.machine;
   }

@@ -44,6 +44,8 @@ export class BmcState {
   /** Boot flags as last written (the machine holds device, persistence and mode). */
   flags: BootFlags = { valid: false, persistent: false, efi: false, selector: 0, rest: Buffer.alloc(4) };
   sdrReservation = 1;
+  /** Cold and warm resets asked of the controller (tests read it). */
+  resets = 0;
 
   constructor(readonly machine: SimulatedMachine, readonly guid: Buffer) {}
 
@@ -62,6 +64,7 @@ export class BmcState {
 
 /** Lowest privilege each command needs (Operator for anything that changes the machine). */
 export function requiredPrivilege(netFn: number, cmd: number): number {
+  if (netFn === NetFn.app && (cmd === Cmd.coldReset || cmd === Cmd.warmReset)) return Privilege.administrator;
   if (netFn === NetFn.chassis && (cmd === Cmd.chassisControl || cmd === Cmd.setSystemBootOptions)) return Privilege.operator;
   return Privilege.user;
 }
@@ -85,6 +88,11 @@ function app(state: BmcState, cmd: number): CommandResult {
     case Cmd.getDeviceGuid:
     case 0x37: // Get System GUID
       return { completion: 0, data: state.guid };
+    case Cmd.coldReset:
+    case Cmd.warmReset:
+      // The simulated controller has nothing to lose in a reset: it answers and carries on.
+      state.resets += 1;
+      return { completion: 0 };
     default:
       return { completion: Completion.invalidCommand };
   }

@@ -11,6 +11,8 @@ export const Cmd = {
   getSystemBootOptions: 0x09,
   // app
   getDeviceId: 0x01,
+  coldReset: 0x02,
+  warmReset: 0x03,
   getDeviceGuid: 0x08,
   getChannelAuthCapabilities: 0x38,
   setSessionPrivilegeLevel: 0x3b,

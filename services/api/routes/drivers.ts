@@ -63,6 +63,25 @@ export const driverRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => 
     for (const i of INTERFACE_NAMES) for (const impl of hw.interfaces[i]) Object.assign(props, getImplementation(i, impl).properties ?? {});
     return props;
   });
+  // Driver vendor passthru: the driver-level methods of the hardware type's default vendor
+  // interface (Ironic's @driver_passthru). None of Anvil's vendor interfaces has any, as none of
+  // Ironic's redfish, idrac or ipmitool ones does: the list is empty and a call names the method it lacks.
+  app.get<{ Params: { name: string } }>('/drivers/:name/vendor_passthru/methods', async (req) => {
+    await servedDriver(ctx, req.params.name);
+    return {};
+  });
+  for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const) {
+    app.route<{ Params: { name: string } }>({
+      method,
+      url: '/drivers/:name/vendor_passthru',
+      handler: async (req) => {
+        const { hw } = await servedDriver(ctx, req.params.name);
+        const name = queryValue(req.query as Query, 'method');
+        if (!name) throw new InvalidInput('Method not specified');
+        throw new InvalidInput(`No handler for method ${name}: the ${hw.interfaces.vendor[0]} vendor interface of driver ${hw.name} has no driver vendor passthru methods`);
+      },
+    });
+  }
   // The logical disk keys of the driver's default RAID interface (Ironic's driver raid controller, 1.12).
   app.get<{ Params: { name: string } }>('/drivers/:name/raid/logical_disk_properties', async (req) => {
     requireEndpoint(req, 12);

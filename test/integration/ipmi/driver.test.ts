@@ -85,6 +85,23 @@ describe.each(TRANSPORTS)('with the %s transport', (transport) => {
     expect(await machine.powerState()).toBe('off');
   });
 
+  it('vendor passthru: send_raw answers Get Device ID on all three BMCs; bmc_reset resets the Anvil simulator\'s controller', async () => {
+    for (const [peer, port] of peers()) {
+      const c = ctx(port, transport);
+      const answer = (await c.driver.vendor.methods!.send_raw.run(c, { raw_bytes: '0x06 0x01' })) as { response: string };
+      expect(answer.response, peer).toMatch(/^0x[0-9a-f]{2}( 0x[0-9a-f]{2}){10,}$/);
+    }
+    const c = ctx(sim.ports[0], transport);
+    await expect(c.driver.vendor.methods!.send_raw.run(c, { raw_bytes: '0x30 0x01' })).rejects.toThrow(/IPMI raw request 0x30 0x01 failed on BMC 127\.0\.0\.1:\d+: .*\(0xc1\)/);
+    await expect(c.driver.vendor.methods!.send_raw.run(c, { raw_bytes: '0x06' })).rejects.toThrow('a network function and a command at least');
+    await expect(c.driver.vendor.methods!.send_raw.run(c, { raw_bytes: '0x06 0x100' })).rejects.toThrow('each must be a byte');
+    const before = sim.bmcs[0].resets;
+    await c.driver.vendor.methods!.bmc_reset.run(c, {});
+    await c.driver.vendor.methods!.bmc_reset.run(c, { warm: 'false' });
+    expect(sim.bmcs[0].resets).toBe(before + 2);
+    await expect(c.driver.vendor.methods!.bmc_reset.run(c, { warm: 'sometimes' })).rejects.toThrow('Invalid "warm"');
+  });
+
   it('says so clearly when the password or the user is wrong, without showing the password', async () => {
     const wrong = ctx(sim.ports[0], transport, { ipmi_password: 'Wr0ng-Pa55' });
     const err = await wrong.driver.power.getPowerState(wrong).then(() => null, (e: Error) => e);

@@ -173,6 +173,12 @@ export const ROUTE_POLICIES: Record<string, RoutePolicy> = {
   'GET /drivers': { rules: ['baremetal:driver:get'] },
   'GET /drivers/:name': { rules: ['baremetal:driver:get'] },
   'GET /drivers/:name/properties': { rules: ['baremetal:driver:get_properties'] },
+  'GET /drivers/:name/vendor_passthru/methods': { rules: ['baremetal:driver:vendor_passthru'] },
+  'GET /drivers/:name/vendor_passthru': { rules: ['baremetal:driver:vendor_passthru'] },
+  'POST /drivers/:name/vendor_passthru': { rules: ['baremetal:driver:vendor_passthru'] },
+  'PUT /drivers/:name/vendor_passthru': { rules: ['baremetal:driver:vendor_passthru'] },
+  'PATCH /drivers/:name/vendor_passthru': { rules: ['baremetal:driver:vendor_passthru'] },
+  'DELETE /drivers/:name/vendor_passthru': { rules: ['baremetal:driver:vendor_passthru'] },
   'GET /drivers/:name/raid/logical_disk_properties': { rules: ['baremetal:driver:get_raid_logical_disk_properties'] },
 
   'GET /conductors': { rules: ['baremetal:conductor:get'] },

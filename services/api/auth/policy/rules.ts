@@ -106,6 +106,7 @@ const TABLE: [name: string, check: string, scopes: readonly Scope[], description
   ['baremetal:node:traits:delete', SYSTEM_MEMBER_OR_OWNER_ADMIN, BOTH, 'Remove traits'],
   ['baremetal:node:bios:get', SYSTEM_OR_PROJECT_READER, BOTH, 'Read BIOS settings'],
   ['baremetal:node:vendor_passthru', SYSTEM_ADMIN, BOTH, 'Call the node\'s vendor passthru methods'],
+  ['baremetal:driver:vendor_passthru', SYSTEM_ADMIN, SYSTEM, 'Call a driver\'s vendor passthru methods'],
   ['baremetal:node:firmware:get', SYSTEM_OR_PROJECT_READER, BOTH, 'Read firmware components'],
   ['baremetal:node:history:get', SYSTEM_OR_OWNER_READER, BOTH, 'Read a node\'s history'],
   ['baremetal:node:inventory:get', SYSTEM_OR_OWNER_READER, BOTH, 'Read a node\'s inspection inventory'],
