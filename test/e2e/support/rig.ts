@@ -123,6 +123,13 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
     await redfish?.close();
     await engine?.close();
     if (phases.length) console.log(`e2e phase times (${options.name}):\n${phases.map(([p, s]) => `  ${p.padEnd(48)} ${s.toFixed(1)} s`).join('\n')}`);
+    // ANVIL_E2E_KEEP_LOGS=DIR keeps Anvil's log and the serial console (DIR/NAME.anvil.log, DIR/NAME.console.log) for timing a run.
+    const keep = process.env.ANVIL_E2E_KEEP_LOGS;
+    if (keep) {
+      await mkdir(keep, { recursive: true });
+      await writeFile(join(keep, `${options.name}.anvil.log`), output.anvil ?? '');
+      await copyFile(join(dir, 'vm', 'console.log'), join(keep, `${options.name}.console.log`)).catch(() => undefined);
+    }
     await rm(dir, { recursive: true, force: true });
   };
 
