@@ -44,6 +44,14 @@ async function bootBuilt(ctx: TaskContext, vendor: Vendor, iso: NodeIso, persist
   }
 }
 
+/** Forgets the ramdisk boot and deletes its ISO if it was built for the node (at clean-up, and when the instance boots, as Ironic's prepare_instance). */
+async function dropRamdiskBoot(ctx: TaskContext): Promise<void> {
+  const boot = internalInfo(ctx.node).boot;
+  if (!boot) return;
+  if (boot.iso) await removeNodeIso(ctx, boot.iso);
+  await ctx.save(withoutInternalInfo(ctx.node, ['boot']));
+}
+
 async function eject(ctx: TaskContext, vendor: Vendor): Promise<void> {
   const rn = await RedfishNode.open(ctx);
   if (vendor.ejectBootMedia) await vendor.ejectBootMedia(rn);
@@ -77,11 +85,10 @@ export function redfishVirtualMediaBoot(vendor: Vendor): BootInterface {
     },
     async cleanUpRamdisk(ctx) {
       await eject(ctx, vendor);
-      const built = internalInfo(ctx.node).boot?.iso;
-      if (built) await removeNodeIso(ctx, built);
-      await ctx.save(withoutInternalInfo(ctx.node, ['boot']));
+      await dropRamdiskBoot(ctx);
     },
     async prepareInstance(ctx) {
+      await dropRamdiskBoot(ctx);
       const image = isoUrl(ctx.node, 'instance_info', 'boot_iso');
       if (image) {
         await boot(ctx, vendor, image, true);

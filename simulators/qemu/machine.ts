@@ -3,12 +3,14 @@
 // Power on starts the QEMU process with the boot order the boot override asks for; power off quits
 // it through QMP. QEMU runs with -no-reboot, so a reboot from the guest ends the process and the
 // machine starts again with the then-current boot override, as a server's firmware would pick it.
-// Virtual media is an IDE CD-ROM changed through QMP blockdev-change-medium.
+// Virtual media is an IDE CD-ROM changed through QMP blockdev-change-medium; an http(s) image is
+// downloaded first, from the machine's network namespace when it has one (where its BMC would sit).
+// On UEFI (OVMF) the boot order is given as bootindex properties, which OVMF follows (-boot order is SeaBIOS's).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { copyFile, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -43,7 +45,12 @@ export interface QemuMachineOptions {
   qemuBinary?: string;
   /** Milliseconds to wait for QEMU to exit after a QMP quit before killing it. */
   stopTimeoutMs?: number;
+  /** 'uefi': OVMF (Debian's ovmf) in pflash, its variable store a copy in workDir kept across power cycles; default 'bios' (SeaBIOS). */
+  firmware?: 'bios' | 'uefi';
 }
+
+/** Debian's OVMF: the firmware code (read-only) and the template of its variable store. */
+export const OVMF = { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/usr/share/OVMF/OVMF_VARS_4M.fd' };
 
 /** QEMU's -boot order letters for a boot device (SeaBIOS: c disk, d CD-ROM, n network). */
 export function bootOrderFor(device: MachineBootDevice, fallback: string): string {
@@ -97,6 +104,10 @@ export class QemuMachine extends EventEmitter implements SimulatedMachine {
   /** Reads the disks' sizes (qemu-img info) for the hardware description and makes the work folder. */
   static async create(opts: QemuMachineOptions): Promise<QemuMachine> {
     await mkdir(opts.workDir, { recursive: true });
+    if (opts.firmware === 'uefi') {
+      if (!existsSync(OVMF.code)) throw new Error(`UEFI firmware ${OVMF.code} is missing: install Debian's ovmf`);
+      if (!existsSync(join(opts.workDir, 'OVMF_VARS.fd'))) await copyFile(OVMF.vars, join(opts.workDir, 'OVMF_VARS.fd'));
+    }
     const disks = await Promise.all(opts.disks.map(async (file, i) => ({
       name: `/dev/vd${String.fromCharCode(97 + i)}`,
       sizeBytes: (await imageInfo(file)).virtualSize,
@@ -210,6 +221,9 @@ export class QemuMachine extends EventEmitter implements SimulatedMachine {
   /** The QEMU command line for a start with this boot order. */
   qemuArgs(order: string): string[] {
     const o = this.opts;
+    const uefi = o.firmware === 'uefi';
+    // OVMF boots by bootindex: the order's letters (c disk, d CD-ROM, n network) number the devices.
+    const bootindex = (letter: string): string => (uefi && order.includes(letter) ? `,bootindex=${order.indexOf(letter)}` : '');
     const args = [
       '-name', o.name, '-uuid', this.uuid,
       '-accel', 'tcg', '-machine', 'pc', '-m', String(o.memoryMb ?? 1024), '-smp', String(o.cpus ?? 1),
@@ -217,12 +231,14 @@ export class QemuMachine extends EventEmitter implements SimulatedMachine {
       '-nodefaults', '-display', 'none', '-vga', 'none', '-no-reboot',
       '-chardev', `file,id=serial0,path=${this.consoleLog},append=on`, '-serial', 'chardev:serial0',
       '-qmp', `unix:${this.qmpPath},server=on,wait=off`,
-      '-boot', `order=${order}`,
       // Entropy from the host, so the guest kernel's random pool is ready at once (TCG has no RDRAND).
       '-device', 'virtio-rng-pci',
     ];
+    if (uefi) {
+      args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF.code}`, '-drive', `if=pflash,format=raw,unit=1,file=${join(o.workDir, 'OVMF_VARS.fd')}`);
+    } else args.push('-boot', `order=${order}`);
     o.disks.forEach((file, i) => {
-      args.push('-drive', `file=${file},if=none,id=disk${i},cache=unsafe`, '-device', `virtio-blk-pci,drive=disk${i},serial=${this.hardware.disks[i]!.serial}`);
+      args.push('-drive', `file=${file},if=none,id=disk${i},cache=unsafe`, '-device', `virtio-blk-pci,drive=disk${i},serial=${this.hardware.disks[i]!.serial}${i === 0 ? bootindex('c') : ''}`);
     });
     o.nics.forEach((nic, i) => {
       if (nic.tap) args.push('-netdev', `tap,id=net${i},ifname=${nic.tap},script=no,downscript=no`);
@@ -232,10 +248,10 @@ export class QemuMachine extends EventEmitter implements SimulatedMachine {
         if (nic.user?.bootfile) user.push(`bootfile=${nic.user.bootfile}`);
         args.push('-netdev', user.join(','));
       }
-      args.push('-device', `virtio-net-pci,netdev=net${i},mac=${nic.mac}`);
+      args.push('-device', `virtio-net-pci,netdev=net${i},mac=${nic.mac}${i === 0 ? bootindex('n') : ''}`);
     });
     args.push('-drive', `if=none,id=cd0,media=cdrom,readonly=on${this.mediaFile ? `,file=${this.mediaFile},format=raw` : ''}`);
-    args.push('-device', `ide-cd,drive=cd0,id=${CDROM_ID}`);
+    args.push('-device', `ide-cd,drive=cd0,id=${CDROM_ID}${bootindex('d')}`);
     return args;
   }
 
@@ -305,9 +321,20 @@ export class QemuMachine extends EventEmitter implements SimulatedMachine {
   }
 
   private async download(url: string): Promise<string> {
+    const file = join(this.opts.workDir, `media-${Date.now()}.iso`);
+    if (this.opts.netns) {
+      const curl = spawn('ip', ['netns', 'exec', this.opts.netns, 'curl', '-fsS', '-o', file, url], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      curl.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+      const code = await new Promise<number | null>((resolve) => curl.once('close', resolve));
+      if (code !== 0) {
+        await rm(file, { force: true });
+        throw new Error(`virtual media ${url}: ${stderr.trim() || `curl exit code ${code}`}`);
+      }
+      return file;
+    }
     const res = await fetch(url);
     if (!res.ok || !res.body) throw new Error(`virtual media ${url}: HTTP ${res.status}`);
-    const file = join(this.opts.workDir, `media-${Date.now()}.iso`);
     await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(file));
     return file;
   }

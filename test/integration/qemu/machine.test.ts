@@ -3,7 +3,7 @@
 // (QEMU's user-mode network serves DHCP and TFTP inside QEMU; the kernel comes over HTTP from
 // 127.0.0.1) in its self-test mode, which prints what it sees and powers the machine off.
 import { once } from 'node:events';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +13,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRamdisk, type Ramdisk } from '../../../ramdisk/build.ts';
 import { startIpmiSimulator } from '../../../simulators/ipmi-bmc/index.ts';
-import { bootOrderFor, QemuMachine } from '../../../simulators/qemu/machine.ts';
+import { bootOrderFor, OVMF, QemuMachine } from '../../../simulators/qemu/machine.ts';
 import { startRedfishSimulator } from '../../../simulators/redfish-bmc/index.ts';
 
 let dir: string;
@@ -95,6 +95,17 @@ describe('QEMU machine backend', () => {
     expect(bootOrderFor('cdrom', 'cn')).toBe('d');
     expect(bootOrderFor('none', 'cn')).toBe('cn');
     expect(machine.qemuArgs('n')).toEqual(expect.arrayContaining(['-boot', 'order=n', '-accel', 'tcg', '-no-reboot']));
+  });
+
+  it('on UEFI runs OVMF from pflash with its own variable store, the boot order as bootindex', async () => {
+    const uefi = await QemuMachine.create({ name: 'uefi-args', workDir: join(dir, 'uefi'), disks: [join(dir, 'disk.qcow2')], nics: [{ mac: '52:54:00:aa:00:09', user: {} }], firmware: 'uefi' });
+    const args = uefi.qemuArgs('dc');
+    expect(args).toEqual(expect.arrayContaining(['-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF.code}`, '-drive', `if=pflash,format=raw,unit=1,file=${join(dir, 'uefi', 'OVMF_VARS.fd')}`]));
+    expect(args).not.toContain('-boot');
+    expect(args.find((a) => a.startsWith('ide-cd,'))).toMatch(/bootindex=0$/);
+    expect(args.find((a) => a.startsWith('virtio-blk-pci,'))).toMatch(/bootindex=1$/);
+    expect(args.find((a) => a.startsWith('virtio-net-pci,'))).not.toContain('bootindex');
+    expect(existsSync(join(dir, 'uefi', 'OVMF_VARS.fd'))).toBe(true);
   });
 
   it('powers on and off through QMP, starting with the boot order of the override', async () => {

@@ -123,8 +123,13 @@ describe('redfish-virtual-media with a per-node ISO', () => {
 
   it('boots a ramdisk instance from instance_info kernel + ramdisk persistently and deletes its ISO at clean-up', async () => {
     const ctx = context();
+    // The deploy ramdisk's ISO goes when the instance boots.
+    await boot.prepareRamdisk(ctx, 'deploy');
+    expect(await readdir(ctx.config.images.cacheDir)).toHaveLength(1);
     ctx.node.instance_info = { kernel: 'deploy.kernel', ramdisk: 'deploy.initramfs', kernel_append_params: 'root=/dev/ram0 live' };
     await boot.prepareInstance(ctx);
+    expect(ctx.node.driver_internal_info.boot).toBeUndefined();
+    expect(await readdir(ctx.config.images.cacheDir)).toEqual([ctx.node.driver_internal_info.instance_iso]);
     const image = sim.machines[0].getVirtualMedia().image!;
     expect(sim.machines[0].getBootOverride()).toMatchObject({ device: 'cdrom', persistent: true });
     const iso = path.join(dir, 'instance.iso');
