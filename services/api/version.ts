@@ -6,10 +6,11 @@ import { NotAcceptable, NotFound } from '../../common/errors.ts';
 export const MIN_VERSION = 1;
 /**
  * 1.95 is what Metal3's baremetal-operator needs (it always sends disable_power_off); 1.96 adds
- * inspection rules. Fields, verbs and endpoints gated up to here are served; newer ones (health
+ * inspection rules, 1.97-1.108 port and port group fields and filters, instance_name, service with
+ * disable_ramdisk. Fields, verbs and endpoints gated up to here are served; newer ones (health
  * 1.109, ...) are not claimed.
  */
-export const MAX_VERSION = 96;
+export const MAX_VERSION = 108;
 
 export const VERSION_HEADER = 'X-OpenStack-Ironic-API-Version';
 export const MIN_VERSION_HEADER = 'X-OpenStack-Ironic-API-Minimum-Version';

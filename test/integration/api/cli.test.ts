@@ -2,6 +2,9 @@
 // Conductor in the same process and database: every command an operator types for the basic
 // lifecycle, including `--wait`. SQLite only: each command starts a Python process (~1.5 s), and
 // the PostgreSQL paths are covered by the app.inject() suites.
+// Debian's client (5.0.1) knows API versions up to 1.78 and has no option for the fields of 1.97-1.115
+// (port description/vendor/category, port group physical_network/category, instance_name, health,
+// runbook traits, history project/state): versions-1.97-1.115.test.ts drives those over REST.
 import { execa } from 'execa';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
