@@ -135,6 +135,8 @@ export interface AnvilConfig {
    * The netboot role boots unknown MACs into inspection with netboot.dhcp.discovery.
    */
   discovery: { enabled: boolean; driver: string; path: DiscoveryPath };
+  /** How inspection data is processed (Ironic's [inspector] hook options; docs/inspection.md#hooks). */
+  inspection: InspectionConfig;
   /** The web console at /console/ (services/api/console): `enabled` false serves none of it. */
   console: {
     enabled: boolean;
@@ -214,6 +216,15 @@ export function defaultConfig(cwd = process.cwd()): AnvilConfig {
     metrics: { enabled: true, listen: undefined, sensors: false, sensorInterval: 60 },
     notifications: { transportUrl: undefined, level: undefined, topics: ['ironic_versioned_notifications'], exchange: 'ironic', bufferSize: 10_000, reconnectInterval: 1 },
     discovery: { enabled: false, driver: 'ipmi', path: 'enroll' },
+    inspection: {
+      hooks: [], addPorts: 'all', keepPorts: 'all', diskPartitioningSpacing: true,
+      cpuCapabilities: { vmx: 'cpu_vt', svm: 'cpu_vt', aes: 'cpu_aes', pse: 'cpu_hugepages', pdpe1gb: 'cpu_hugepages_1g', smx: 'cpu_txt' },
+      pciDeviceAliases: [], physicalNetworkCidrMap: {},
+      knownAccelerators: [
+        { vendor_id: '10de', device_id: '1eb8', type: 'GPU', device_info: 'NVIDIA Corporation Tesla T4' },
+        { vendor_id: '10de', device_id: '1df6', type: 'GPU', device_info: 'NVIDIA Corporation GV100GL' },
+      ],
+    },
     console: { enabled: true, changeIntervalMs: 200 },
     log: { level: 'info', pretty: Boolean(process.stdout.isTTY) },
   };
@@ -260,7 +271,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; cwd?:
       throw new InvalidInput(`Cannot read configuration file ${file}: ${(err as Error).message}`);
     }
     if (parsed != null && !isObject(parsed)) throw new InvalidInput(`Configuration file ${file} must hold a mapping`);
-    if (parsed) merge(config as unknown as Record<string, unknown>, parsed, '', new Set(['netboot', 'network']));
+    if (parsed) merge(config as unknown as Record<string, unknown>, parsed, '', new Set(['netboot', 'network', 'inspection.cpuCapabilities', 'inspection.physicalNetworkCidrMap']));
     if (parsed && 'dataDir' in parsed && !(isObject(parsed.images) && 'cacheDir' in parsed.images)) {
       config.images.cacheDir = path.join(config.dataDir, 'images');
     }
@@ -288,10 +299,48 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; cwd?:
   if (!DISCOVERY_PATHS.includes(config.discovery.path)) {
     throw new InvalidInput(`discovery.path must be one of ${DISCOVERY_PATHS.join(', ')}, got "${String(config.discovery.path)}"`);
   }
+  checkInspectionConfig(config.inspection);
   return config;
 }
 
 export const AUTH_STRATEGIES: readonly AuthStrategy[] = ['noauth', 'http_basic', 'keystone'];
+
+/** Optional inspection hooks (Ironic's names); the others (ports, architecture, boot mode...) always run. */
+export const INSPECTION_HOOKS = ['accelerators', 'cpu-capabilities', 'pci-devices', 'physical-network', 'raid-device', 'root-device'] as const;
+export type InspectionHook = (typeof INSPECTION_HOOKS)[number];
+
+export interface InspectionConfig {
+  hooks: InspectionHook[];
+  /** Which NICs get ports: all, those with an IP address (active), or only the one that PXE-booted (pxe). */
+  addPorts: 'all' | 'active' | 'pxe';
+  /** Which of a node's ports inspection keeps: all, those whose NIC is present, or those it added. */
+  keepPorts: 'all' | 'present' | 'added';
+  /** local_gb is the root disk less 1 GiB for partitioning (Ironic's disk_partitioning_spacing). */
+  diskPartitioningSpacing: boolean;
+  /** CPU flag -> capability set to "true" (cpu-capabilities). */
+  cpuCapabilities: Record<string, string>;
+  /** PCI vendor and product ids -> a capability counting such devices (pci-devices). */
+  pciDeviceAliases: { vendor_id: string; product_id: string; name: string }[];
+  /** CIDR -> physical_network of the ports whose NIC has an address in it (physical-network). */
+  physicalNetworkCidrMap: Record<string, string>;
+  /** PCI devices that are accelerators (properties.accelerators). */
+  knownAccelerators: { vendor_id: string; device_id: string; type: string; device_info: string }[];
+}
+
+function checkInspectionConfig(c: InspectionConfig): void {
+  const unknown = c.hooks.filter((h) => !INSPECTION_HOOKS.includes(h));
+  if (unknown.length) throw new InvalidInput(`inspection.hooks: unknown hook(s) ${unknown.join(', ')}; known: ${INSPECTION_HOOKS.join(', ')}`);
+  if (!['all', 'active', 'pxe'].includes(c.addPorts)) throw new InvalidInput(`inspection.addPorts must be one of all, active, pxe, got "${String(c.addPorts)}"`);
+  if (!['all', 'present', 'added'].includes(c.keepPorts)) throw new InvalidInput(`inspection.keepPorts must be one of all, present, added, got "${String(c.keepPorts)}"`);
+  for (const a of c.pciDeviceAliases) {
+    if (!a || typeof a.vendor_id !== 'string' || typeof a.product_id !== 'string' || typeof a.name !== 'string') {
+      throw new InvalidInput(`inspection.pciDeviceAliases: each entry needs vendor_id, product_id and name strings, got ${JSON.stringify(a)}`);
+    }
+  }
+  for (const cidr of Object.keys(c.physicalNetworkCidrMap)) {
+    if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(cidr)) throw new InvalidInput(`inspection.physicalNetworkCidrMap: "${cidr}" is not a network (address/prefix)`);
+  }
+}
 
 /** Where a discovered node goes: it stays in `enroll`, or is managed (verified) into `manageable`. */
 export type DiscoveryPath = 'enroll' | 'manage';

@@ -176,6 +176,7 @@ export class Agent {
       root_disk: root ? inventory.disks.find((d) => d.name === root.name) ?? null : null,
       boot_interface: inventory.boot.pxe_interface ? `01-${inventory.boot.pxe_interface.replace(/:/g, '-')}` : null,
       lldp_raw: Object.fromEntries(inventory.interfaces.filter((i) => i.lldp).map((i) => [i.name, i.lldp])),
+      pci_devices: await this.opts.hardware.pciDevices(),
       error: null,
     };
   }

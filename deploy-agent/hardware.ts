@@ -6,7 +6,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Inventory, InventoryDisk, InventoryInterface } from './inventory.ts';
+import type { Inventory, InventoryDisk, InventoryInterface, PciDevice } from './inventory.ts';
 import { pickRootDisk } from './root-device.ts';
 
 export interface RootDisk {
@@ -20,6 +20,8 @@ export interface RootDisk {
 
 export interface Hardware {
   inventory(): Promise<Inventory>;
+  /** The machine's PCI devices (IPA's pci-devices collector; plugin data, not inventory). */
+  pciDevices(): Promise<PciDevice[]>;
   /** MAC addresses the agent looks its node up by. */
   macAddresses(): Promise<string[]>;
   /** The disk images are written to: the one matching the root device hints, else the smallest big enough. */
@@ -136,6 +138,16 @@ export class LinuxHardware implements Hardware {
       boot: { current_boot_mode: (await readdir('/sys/firmware/efi').then(() => true, () => false)) ? 'uefi' : 'bios', pxe_interface: bootif },
       hostname: os.hostname(),
     };
+  }
+
+  async pciDevices(): Promise<PciDevice[]> {
+    const root = '/sys/bus/pci/devices';
+    const out: PciDevice[] = [];
+    for (const bus of (await readdir(root).catch(() => [] as string[])).sort()) {
+      const read = async (f: string) => ((await readText(path.join(root, bus, f))) ?? '').replace(/^0x/, '');
+      out.push({ vendor_id: await read('vendor'), product_id: await read('device'), class: await read('class'), revision: await read('revision'), bus });
+    }
+    return out;
   }
 
   async rootDisk(hints?: Record<string, unknown> | null): Promise<RootDisk> {

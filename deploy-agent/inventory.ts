@@ -43,6 +43,15 @@ export interface Inventory {
   hostname: string;
 }
 
+/** A PCI device as IPA's pci-devices collector reports it (hex ids without 0x). */
+export interface PciDevice {
+  vendor_id: string;
+  product_id: string;
+  class: string;
+  revision: string;
+  bus: string;
+}
+
 /** LLDP TLV types IPA/Ironic read (IEEE 802.1AB). */
 export const LLDP_TLV = { CHASSIS_ID: 1, PORT_ID: 2, SYSTEM_NAME: 5 } as const;
 

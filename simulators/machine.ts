@@ -30,6 +30,8 @@ export interface MachineHardware {
   memoryMb: number;
   disks: MachineDisk[];
   nics: MachineNic[];
+  /** PCI devices besides the NICs (GPUs...), as vendor and product ids in hex. */
+  pciDevices?: { vendorId: string; productId: string; class: string }[];
 }
 
 export interface VirtualMedia {

@@ -3,6 +3,7 @@
 // irmc_management_protocol=ipmi sends power and boot device over IPMI with the same address and
 // credentials, as Ironic's irmc driver did (update_ipmi_properties); the rest stays on Redfish.
 // Every error an irmc interface raises names the iRMC it talked to.
+import { withCapabilities } from '../../common/capabilities.ts';
 import type {
   BiosInterface, BootInterface, DriverFamily, HardwareType, InspectInterface, ManagementInterface, PowerInterface, StepDefinition, TaskContext,
 } from '../interfaces.ts';
@@ -114,11 +115,7 @@ const inspect: InspectInterface = {
     const outcome = await redfishInspectIface.inspect(ctx);
     if (outcome.outcome !== 'done') return outcome;
     const rn = await RedfishNode.open(ctx);
-    const caps = new Map<string, string>();
-    const existing = outcome.result.properties?.capabilities;
-    if (typeof existing === 'string') for (const part of existing.split(',')) { const [k, v] = part.split(':'); if (k && v !== undefined) caps.set(k, v); }
-    for (const [k, v] of Object.entries(await oemCapabilities(rn))) caps.set(k, v);
-    const properties = { ...outcome.result.properties, capabilities: [...caps].map(([k, v]) => `${k}:${v}`).join(',') };
+    const properties = { ...outcome.result.properties, capabilities: withCapabilities(outcome.result.properties?.capabilities, await oemCapabilities(rn)) };
     return { outcome: 'done', result: { ...outcome.result, properties, plugin_data: { ...outcome.result.plugin_data, irmc: await oemInventory(rn) } } };
   },
 };

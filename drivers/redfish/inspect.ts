@@ -1,6 +1,7 @@
 // Out-of-band inspection through Redfish: CPUs, memory, disks (Storage/Drives and SimpleStorage),
 // NICs with their MACs (which become ports) and the boot mode, stored as Ironic stores them:
 // properties (cpus, cpu_arch, memory_mb, local_gb, capabilities) and an IPA-shaped inventory.
+import { withCapabilities } from '../../common/capabilities.ts';
 import { normalizeMac } from '../../common/mac.ts';
 import type { InspectInterface, InspectedPort } from '../interfaces.ts';
 import { RedfishError, type Json } from './client.ts';
@@ -67,13 +68,6 @@ async function disks(rn: RedfishNode, system: Json): Promise<Disk[]> {
   return out;
 }
 
-function mergeCapabilities(existing: unknown, bootMode: string | null): string | undefined {
-  const caps = new Map<string, string>();
-  if (typeof existing === 'string') for (const part of existing.split(',')) { const [k, v] = part.split(':'); if (k && v !== undefined) caps.set(k.trim(), v.trim()); }
-  if (bootMode) caps.set('boot_mode', bootMode);
-  return caps.size ? [...caps].map(([k, v]) => `${k}:${v}`).join(',') : undefined;
-}
-
 export function redfishInspect(vendor: Vendor): InspectInterface {
   return {
     name: vendor.name,
@@ -105,7 +99,7 @@ export function redfishInspect(vendor: Vendor): InspectInterface {
       if (arch) properties.cpu_arch = arch;
       if (memory) properties.memory_mb = memory;
       if (largest) properties.local_gb = Math.max(0, Math.floor(largest / GIB) - 1);
-      const caps = mergeCapabilities(ctx.node.properties.capabilities, bootMode);
+      const caps = withCapabilities(ctx.node.properties.capabilities, bootMode ? { boot_mode: bootMode } : {}) || undefined;
       if (caps) properties.capabilities = caps;
       const missing = ['cpus', 'cpu_arch', 'memory_mb', 'local_gb'].filter((k) => !(k in properties));
       if (missing.length) await ctx.note(`Redfish inspection of node ${ctx.node.uuid} could not find ${missing.join(', ')} on the BMC`, 'warning');

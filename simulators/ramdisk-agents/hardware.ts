@@ -2,7 +2,7 @@
 // disk, power through the SimulatedMachine, and failures a test asks for.
 import { open, stat } from 'node:fs/promises';
 import type { Hardware, RootDisk } from '../../deploy-agent/hardware.ts';
-import { lldpTlvs, type Inventory } from '../../deploy-agent/inventory.ts';
+import { lldpTlvs, type Inventory, type PciDevice } from '../../deploy-agent/inventory.ts';
 import { pickRootDisk } from '../../deploy-agent/root-device.ts';
 import type { SimulatedMachine } from '../machine.ts';
 
@@ -64,6 +64,14 @@ export class SimulatedHardware implements Hardware {
       boot: { current_boot_mode: this.opts.machine.getBootOverride().mode, pxe_interface: hw.nics[0]?.mac.toLowerCase() ?? null },
       hostname: this.opts.machine.name,
     };
+  }
+
+  /** The NICs (virtio, at the addresses the inventory gives them) and the machine's other devices. */
+  async pciDevices(): Promise<PciDevice[]> {
+    const hw = this.opts.machine.hardware;
+    const nics = hw.nics.map((_nic, n) => ({ vendor_id: '1af4', product_id: '1000', class: '020000', revision: '00', bus: `0000:00:${(3 + n).toString(16).padStart(2, '0')}.0` }));
+    const others = (hw.pciDevices ?? []).map((d, n) => ({ vendor_id: d.vendorId, product_id: d.productId, class: d.class, revision: '00', bus: `0000:${(0x10 + n).toString(16)}:00.0` }));
+    return [...nics, ...others];
   }
 
   async macAddresses(): Promise<string[]> {

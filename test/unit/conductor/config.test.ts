@@ -34,4 +34,20 @@ describe('conductor configuration', () => {
     expect(() => loadConfig({ env: { ANVIL_API_LISTEN: 'localhost' }, cwd: dir })).toThrow('ANVIL_API_LISTEN must be HOST:PORT, got "localhost"');
     expect(() => loadConfig({ file: path.join(dir, 'missing.yaml'), env: {}, cwd: dir })).toThrow(/^Cannot read configuration file .*missing\.yaml/);
   });
+
+  it('takes the inspection hooks\' settings, replacing the maps, and names bad ones', () => {
+    const file = path.join(dir, 'inspection.yaml');
+    writeFileSync(file, 'inspection:\n  hooks: [cpu-capabilities, root-device]\n  addPorts: pxe\n  cpuCapabilities: {avx512f: cpu_avx512}\n  physicalNetworkCidrMap: {"10.0.0.0/8": prov}\n');
+    const c = loadConfig({ file, env: {}, cwd: dir });
+    expect(c.inspection).toMatchObject({ hooks: ['cpu-capabilities', 'root-device'], addPorts: 'pxe', keepPorts: 'all', cpuCapabilities: { avx512f: 'cpu_avx512' }, physicalNetworkCidrMap: { '10.0.0.0/8': 'prov' } });
+    const bad = (yaml: string) => {
+      writeFileSync(file, `inspection:\n  ${yaml}\n`);
+      return () => loadConfig({ file, env: {}, cwd: dir });
+    };
+    expect(bad('hooks: [extra-hardware]')).toThrow('inspection.hooks: unknown hook(s) extra-hardware; known: accelerators, cpu-capabilities, pci-devices, physical-network, raid-device, root-device');
+    expect(bad('addPorts: some')).toThrow('inspection.addPorts must be one of all, active, pxe, got "some"');
+    expect(bad('keepPorts: none')).toThrow('inspection.keepPorts must be one of all, present, added, got "none"');
+    expect(bad('pciDeviceAliases: [{vendor_id: "10de"}]')).toThrow(/inspection.pciDeviceAliases: each entry needs vendor_id, product_id and name/);
+    expect(bad('physicalNetworkCidrMap: {"ten": x}')).toThrow('inspection.physicalNetworkCidrMap: "ten" is not a network (address/prefix)');
+  });
 });
