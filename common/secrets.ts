@@ -1,7 +1,8 @@
 // Ironic masks values under password/secret/token-like keys (oslo mask_dict_password); so do we,
 // in API responses and in logs. Passwords written into URLs (`http://user:pw@host`) are masked too,
 // wherever a string holds one.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { encrypt } from 'unixcrypt';
 
 const SECRET_KEY = /(password|passwd|secret|token|_key$|^key$|credential|configdrive|image_url|authorization|cookie)/i;
 export const MASK = '******';
@@ -82,4 +83,13 @@ export function hasSecret(value: unknown): boolean {
 /** A fingerprint of a secret that can be stored and compared without keeping the secret itself. */
 export function fingerprint(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
+}
+
+/** crypt(3)'s salt alphabet. */
+const CRYPT_SALT = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** A password's sha512-crypt (`$6$SALT$...`) with a random 16-character salt, as /etc/shadow holds it (Ironic's rescue password hash). */
+export function sha512Crypt(password: string): string {
+  const salt = Array.from(randomBytes(16), (b) => CRYPT_SALT[b % 64]).join('');
+  return encrypt(password, `$6$${salt}`);
 }

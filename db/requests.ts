@@ -23,8 +23,8 @@ export interface ProvisionRequest {
   configdrive?: string | Json;
   /** Clean or service without booting the ramdisk. */
   disable_ramdisk?: boolean;
-  /** The password the rescue ramdisk sets for the rescue user. */
-  rescue_password?: string;
+  /** The sha512-crypt hash of the rescue password (the API hashes it; the plain password is kept nowhere). */
+  rescue_password_hash?: string;
 }
 
 /** PUT /states/power: the target as asked (power on/off, rebooting, soft variants) and its timeout in seconds. */

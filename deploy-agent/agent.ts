@@ -10,6 +10,7 @@ import type { AgentRuntime, Extension } from './commands.ts';
 import { deploy, clean, service } from './extensions/steps.ts';
 import { image, log } from './extensions/misc.ts';
 import { standby } from './extensions/standby.ts';
+import { rescue } from './extensions/rescue.ts';
 import type { Hardware } from './hardware.ts';
 import { rootDeviceHints } from './root-device.ts';
 import { TempImageStore, type ImageStore } from './image-store.ts';
@@ -23,7 +24,7 @@ export const AGENT_VERSION = '10.0.0.anvil';
 /** Lookups tried before posting the inventory (the conductor may hold the node a moment: 409). */
 const LOOKUPS_BEFORE_INSPECTION = 5;
 
-export const EXTENSIONS: Readonly<Record<string, Extension>> = { standby, deploy, clean, service, image, log };
+export const EXTENSIONS: Readonly<Record<string, Extension>> = { standby, deploy, clean, service, image, log, rescue };
 
 export interface AgentOptions {
   apiUrl: string;
@@ -47,6 +48,8 @@ export interface AgentOptions {
   lookupRetryMs?: number;
   /** Folders of plugins whose steps the agent offers beside its own (plugins.ts). */
   pluginDirs?: readonly string[];
+  /** Called once the agent stopped itself (rescue finalized): the ramdisk's agent process exits. */
+  onEnded?: () => void;
 }
 
 export class Agent {
@@ -76,6 +79,7 @@ export class Agent {
         run: (name: string, params: Json): Promise<unknown> => server.runNested(name, params),
         recentLogs: () => [...this.history],
         steps: new StepCatalog([GENERIC_HARDWARE_MANAGER]),
+        endForRescue: () => this.endForRescue(),
       }),
       version: AGENT_VERSION,
       token: () => (this.lookupResult?.config.agent_token as string | undefined) ?? null,
@@ -131,6 +135,13 @@ export class Agent {
   private async firstAddress(): Promise<string> {
     const inv = await this.opts.hardware.inventory();
     return inv.interfaces.find((i) => i.ipv4_address)?.ipv4_address ?? '127.0.0.1';
+  }
+
+  /** After finalize_rescue: the answer goes out first, then the agent stops, as IPA's does. */
+  private endForRescue(): void {
+    this.record('rescue finalized; stopping');
+    const t = setTimeout(() => void this.stop().then(() => this.opts.onEnded?.()), 500);
+    t.unref?.();
   }
 
   async stop(): Promise<void> {

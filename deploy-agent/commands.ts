@@ -25,6 +25,8 @@ export interface AgentRuntime {
   recentLogs(): string[];
   /** The steps offered: the agent's own and its plugins' (set once the plugins are loaded). */
   steps: StepCatalog;
+  /** Rescue is finalized: the agent answers this command, then stops (no more heart-beats, no command API). */
+  endForRescue(): void;
 }
 
 export interface CommandSpec {

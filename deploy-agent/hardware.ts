@@ -2,7 +2,7 @@
 // /sys) and writes a real block device; simulators/agent provides a simulated one whose disk is
 // a file. Everything else (image writing, partitions, erasing) works on a disk path and is shared.
 import { execFile } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -28,6 +28,8 @@ export interface Hardware {
   rootDisk(hints?: Record<string, unknown> | null): Promise<RootDisk>;
   powerOff(): Promise<void>;
   reboot(): Promise<void>;
+  /** Rescue mode: the `rescue` user's password becomes this sha512-crypt hash, and the machine offers its login once the agent ends. */
+  setRescuePassword(hash: string): Promise<void>;
   /** Test hook: an error message when the named step/command is told to fail, else null. */
   injectedFailure?(step: string): string | null;
 }
@@ -154,6 +156,15 @@ export class LinuxHardware implements Hardware {
     // --root-device wins over the node's hints: it is how the ramdisk was told what to use.
     const chosen = pickRootDisk(await this.disks(), this.opts.rootDevice ? { name: this.opts.rootDevice } : hints ?? null, MIN_ROOT_DISK_BYTES);
     return { name: chosen.name, path: chosen.name, sizeBytes: chosen.size, blockDevice: true };
+  }
+
+  async setRescuePassword(hash: string): Promise<void> {
+    // Root's uid: busybox has no sudo, and IPA's rescue user may sudo anything.
+    await appendFile('/etc/passwd', `rescue:x:0:0:rescue:/root:/bin/sh\n`);
+    await writeFile('/etc/shadow', `root:*:1:0:99999:7:::\nrescue:${hash}:1:0:99999:7:::\n`, { mode: 0o600 });
+    // init.sh offers the serial console's login instead of starting the agent again.
+    await mkdir('/run/anvil', { recursive: true });
+    await writeFile('/run/anvil/rescue', '');
   }
 
   async powerOff(): Promise<void> {

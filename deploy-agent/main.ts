@@ -91,6 +91,7 @@ export async function main(argv = process.argv.slice(2)): Promise<Agent> {
     nodeUuid: s.nodeUuid,
     inspectionCallbackUrl: s.inspectionCallbackUrl,
     pluginDirs: s.pluginDirs,
+    onEnded: () => process.exit(0),
   });
   await agent.start();
   logger.info({ api: s.apiUrl, callback: agent.callbackUrl }, 'agent started');

@@ -264,9 +264,23 @@ export interface DeployInterface extends DriverInterface {
    * again. Called when the steps are done, and on abort from `service wait` or `service failed`.
    */
   tearDownService?(ctx: TaskContext): Promise<void>;
-  /** Rescue/unrescue, where supported. */
+}
+
+/**
+ * Rescue (Ironic's RescueInterface): boot the node into a rescue ramdisk whose `rescue` user logs in
+ * with the password the user gave (the conductor holds only its sha512-crypt hash,
+ * instance_info.hashed_rescue_password), and back into its instance. Interfaces without rescue
+ * (no-rescue) refuse the verbs.
+ */
+export interface RescueInterface extends DriverInterface {
+  /** The node is `rescuing`: boot the rescue ramdisk; 'wait' parks it in `rescue wait` for the agent. */
   rescue?(ctx: TaskContext): Promise<Outcome>;
+  /** An agent heart-beat in `rescue wait`: hand the agent the password's hash, take the ramdisk's boot setup down. */
+  finishRescue?(ctx: TaskContext): Promise<void>;
+  /** The node is `unrescuing`: the rescue ramdisk goes, the instance boots again. */
   unrescue?(ctx: TaskContext): Promise<void>;
+  /** Abort of `rescue wait`, or a rescue that failed: the ramdisk's boot setup goes (the node is then powered off). */
+  cleanUp?(ctx: TaskContext): Promise<void>;
 }
 
 export interface InspectedPort {
@@ -378,7 +392,7 @@ export interface InterfaceTypes {
   firmware: FirmwareInterface;
   network: NetworkInterface;
   raid: RaidInterface;
-  rescue: GenericInterface;
+  rescue: RescueInterface;
   storage: GenericInterface;
   vendor: VendorInterface;
 }

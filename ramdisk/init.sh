@@ -2,7 +2,8 @@
 # PID 1 of Anvil's deploy ramdisk: mounts the kernel filesystems, loads the drivers the hardware asks
 # for, configures the network from the node's network_data.json on its boot CD (DHCP-less, when the
 # command line has anvil.static_network) or by DHCP on the boot NIC (BOOTIF, else the first NIC that answers), and runs the
-# deploy agent, restarting it if it dies (PID 1 must never exit: the kernel would panic).
+# deploy agent, restarting it if it dies (PID 1 must never exit: the kernel would panic). After a
+# rescue is finalized it offers a login for the rescue user on the serial console instead.
 export PATH=/usr/sbin:/usr/bin HOME=/root
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -79,9 +80,19 @@ while [ -z "$static" ]; do
   sleep 5
 done
 
+# The serial console: the last console= of the kernel command line (ttyS0 when none).
+tty=ttyS0
+for c in $(arg console); do tty=${c%%,*}; done
+
 while :; do
   say "starting the agent"
   node /anvil-agent.mjs
-  say "agent exited with status $?, restarting in 5 s"
+  status=$?
+  # Rescue finalized (the agent set the rescue user's password): a login on the serial console from now on.
+  if [ -e /run/anvil/rescue ]; then
+    say "rescue mode: log in as rescue on $tty"
+    while :; do getty -L 115200 "$tty" vt100; sleep 1; done
+  fi
+  say "agent exited with status $status, restarting in 5 s"
   sleep 5
 done

@@ -7,14 +7,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DriverError, InvalidInput } from '../../common/errors.ts';
 import type {
   BootDevice, BootInterface, BootMode, DeployInterface, DriverFamily, GenericInterface, HardwareType, InspectInterface,
-  ManagementInterface, PowerInterface, TaskContext, VmediaDeviceType,
+  ManagementInterface, PowerInterface, RescueInterface, TaskContext, VmediaDeviceType,
 } from '../interfaces.ts';
 import { VMEDIA_DEVICE_TYPES } from '../interfaces.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import { internalInfo, withInternalInfo } from '../internal-info.ts';
 import { NO_OP_INTERFACE_LISTS } from '../noop/index.ts';
 
-type FakeOperation = 'power' | 'boot_device' | 'boot' | 'deploy' | 'tear_down' | 'clean' | 'inspect' | 'validate';
+type FakeOperation = 'power' | 'boot_device' | 'boot' | 'deploy' | 'tear_down' | 'clean' | 'inspect' | 'rescue' | 'validate';
 
 function failures(node: NodeRecord): Set<string> {
   const raw = node.driver_info.fake_fail;
@@ -162,6 +162,17 @@ export const fakeInspect: InspectInterface = {
 
 const fakeGeneric = (): GenericInterface => ({ name: 'fake', validate: validateFake });
 
+/** Ironic's FakeRescue: rescued and unrescued at once (driver_info fake_fail "rescue" makes it fail). */
+export const fakeRescue: RescueInterface = {
+  name: 'fake',
+  validate: validateFake,
+  async rescue(ctx) {
+    await act(ctx, 'rescue');
+    return 'done';
+  },
+  unrescue: (ctx) => act(ctx, 'rescue'),
+};
+
 export const fakeHardware: HardwareType = {
   name: 'fake-hardware',
   acceptsEveryImplementation: true,
@@ -206,7 +217,7 @@ export const fakeFamily: DriverFamily = {
     console: [fakeGeneric()],
     firmware: [fakeGeneric()],
     raid: [fakeGeneric()],
-    rescue: [fakeGeneric()],
+    rescue: [fakeRescue],
     storage: [fakeGeneric()],
     vendor: [fakeGeneric()],
   },

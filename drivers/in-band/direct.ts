@@ -16,7 +16,7 @@ import { now } from '../../db/index.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import { AgentClient, commandErrorText } from './client.ts';
 import { imageUrlForAgent, instanceChecksum } from './image-source.ts';
-import { agentForPhase, bootRamdisk, powerOffAgent, withoutAgentBoot } from './ramdisk-boot.ts';
+import { agentForPhase, bootInstanceAgain, bootRamdisk, powerOffAgent, withoutAgentBoot } from './ramdisk-boot.ts';
 import { fastTrackEnabled } from './fast-track.ts';
 import { powerOffUnlessDisabled, powerOnOrReboot, stopInstance } from '../power-flows.ts';
 import { clearedProgress, inBandAgentSteps } from './steps.ts';
@@ -103,11 +103,7 @@ async function finishCleaning(ctx: TaskContext): Promise<void> {
  */
 async function tearDownService(ctx: TaskContext): Promise<void> {
   if (!internalInfo(ctx.node).service_ramdisk) return;
-  await powerOffUnlessDisabled(ctx);
-  await ctx.driver.boot.cleanUpRamdisk(ctx);
-  await ctx.driver.boot.prepareInstance(ctx);
-  await ctx.driver.management.setBootDevice(ctx, 'disk', true);
-  await powerOnOrReboot(ctx);
+  await bootInstanceAgain(ctx);
   await ctx.save(withoutAgentBoot(ctx, [...clearedProgress('service'), 'service_ramdisk']));
   await ctx.note('Servicing ramdisk torn down; the instance boots from its disk again');
 }

@@ -5,7 +5,7 @@ import { AGENT_BOOT_KEYS, withoutInternalInfo, type InternalKey } from '../inter
 import { AgentClient } from './client.ts';
 import { canFastTrack } from './fast-track.ts';
 import { agentTuning } from './settings.ts';
-import { powerOffAndOn } from '../power-flows.ts';
+import { powerOffAndOn, powerOffUnlessDisabled, powerOnOrReboot } from '../power-flows.ts';
 
 /** The fields that forget this ramdisk boot's agent (and `progress` keys of the steps it ran). */
 export function withoutAgentBoot(ctx: TaskContext, progress: readonly InternalKey[] = []) {
@@ -61,4 +61,13 @@ export async function powerOffAgent(ctx: TaskContext): Promise<void> {
   }
   await ctx.driver.power.setPowerState(ctx, 'power off');
   await ctx.save(withoutAgentBoot(ctx));
+}
+
+/** Out of the ramdisk (servicing's, rescue's) and back into the instance on its disk. */
+export async function bootInstanceAgain(ctx: TaskContext): Promise<void> {
+  await powerOffUnlessDisabled(ctx);
+  await ctx.driver.boot.cleanUpRamdisk(ctx);
+  await ctx.driver.boot.prepareInstance(ctx);
+  await ctx.driver.management.setBootDevice(ctx, 'disk', true);
+  await powerOnOrReboot(ctx);
 }

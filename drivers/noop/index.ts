@@ -19,7 +19,8 @@ export const NO_OP_INTERFACE_LISTS = {
   firmware: ['no-firmware'],
   network: ['noop', 'flat', 'switch'],
   raid: ['no-raid'],
-  rescue: ['no-rescue'],
+  // The agent rescue (drivers/in-band) needs no BMC of its own: every hardware type offers it, as in Ironic.
+  rescue: ['no-rescue', 'agent'],
   storage: ['noop'],
   vendor: ['no-vendor'],
 } as const;

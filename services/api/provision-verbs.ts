@@ -7,6 +7,7 @@ import { InvalidInput, MissingParameter, NotAcceptable } from '../../common/erro
 import { ABORTABLE_STATES, ProvisionState as S, REFUSED_IN_MAINTENANCE, transitionFields, VERBS, type ProvisionEvent } from '../../common/states.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import type { ProvisionRequest } from '../../db/requests.ts';
+import { sha512Crypt } from '../../common/secrets.ts';
 import { Forbidden } from './errors.ts';
 import { requireMinor, versionString } from './version.ts';
 
@@ -121,7 +122,8 @@ const RULES: Readonly<Partial<Record<ProvisionEvent, VerbRules>>> = {
     check(body) {
       if (!body.rescue_password?.trim()) throw new MissingParameter('A non-empty "rescue_password" is required when setting target provision state to rescue');
     },
-    request: (body) => given(body, { rescue_password: 'rescue_password' }),
+    // Hashed at once, as Ironic's conductor does: the plain password is stored nowhere.
+    request: (body) => ({ rescue_password_hash: sha512Crypt(body.rescue_password!) }),
   },
   unhold: { continues: true },
   abort: {

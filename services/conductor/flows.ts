@@ -183,11 +183,14 @@ const rescuing: Flow = {
   eventType: 'rescue',
   operation: 'Rescue',
   async run(ctx) {
-    const deploy = ctx.driver.deploy;
-    if (!deploy.rescue) throw new UnsupportedOperation(`deploy interface "${deploy.name}" cannot rescue a node`);
-    // Kept in instance_info while the node is rescued, as Ironic's do_node_rescue does; unrescue drops it.
-    await ctx.save({ instance_info: { ...ctx.node.instance_info, rescue_password: ctx.node.provision_request?.rescue_password } });
-    const outcome = await deploy.rescue(ctx);
+    const rescue = ctx.driver.rescue;
+    if (!rescue.rescue) throw new UnsupportedOperation(`rescue interface "${rescue.name}" cannot rescue a node`);
+    await validate(ctx, 'power', 'boot', 'network');
+    await rescue.validate(ctx.node, ctx.ports);
+    // Kept in instance_info while the node is rescued, as Ironic's do_node_rescue keeps hashed_rescue_password (shown masked).
+    await ctx.save({ instance_info: { ...ctx.node.instance_info, hashed_rescue_password: ctx.node.provision_request?.rescue_password_hash } });
+    await moveNetwork(ctx, 'rescuing');
+    const outcome = await rescue.rescue(ctx);
     if (outcome === 'wait') return { event: 'wait', why: 'Rescue started, waiting for the rescue ramdisk' };
     return this.complete(ctx);
   },
@@ -198,12 +201,13 @@ const unrescuing: Flow = {
   eventType: 'rescue',
   operation: 'Unrescue',
   async run(ctx) {
-    const deploy = ctx.driver.deploy;
-    if (!deploy.unrescue) throw new UnsupportedOperation(`deploy interface "${deploy.name}" cannot unrescue a node`);
-    await deploy.unrescue(ctx);
+    const rescue = ctx.driver.rescue;
+    if (!rescue.unrescue) throw new UnsupportedOperation(`rescue interface "${rescue.name}" cannot unrescue a node`);
+    await rescue.unrescue(ctx);
+    await moveNetwork(ctx, 'tenant');
     return this.complete(ctx);
   },
-  complete: (ctx) => ({ event: 'done', why: 'Node unrescued', fields: { instance_info: withoutKeys(ctx.node.instance_info, 'rescue_password') } }),
+  complete: (ctx) => ({ event: 'done', why: 'Node unrescued', fields: { instance_info: withoutKeys(ctx.node.instance_info, 'hashed_rescue_password') } }),
 };
 
 const servicing: Flow = {

@@ -68,12 +68,27 @@ async function heartbeat(ctx: NodeTask, args: Args, rt: Runtime): Promise<null> 
   if (ctx.node.maintenance || !WAIT_STATES.has(state) || state === S.INSPECT_WAIT) return null;
   const flow = FLOWS[nextState(state, 'resume')!];
   ctx.eventType = flow.eventType;
-  const outcome = await orFail(ctx, rt, flow.operation, () => untilAborted(ctx.driver.deploy.heartbeat(ctx, hb, stepRunner(ctx, requestedSteps(ctx))), ctx.signal));
+  const outcome = await orFail(ctx, rt, flow.operation, () => untilAborted(
+    state === S.RESCUE_WAIT ? finishRescue(ctx) : ctx.driver.deploy.heartbeat(ctx, hb, stepRunner(ctx, requestedSteps(ctx))),
+    ctx.signal,
+  ));
   if (outcome === 'wait') return null;
   await transition(ctx, 'resume', 'The agent reported the step done');
   const done = flow.complete(ctx);
   await transition(ctx, done.event, done.why, done.fields);
   return null;
+}
+
+/**
+ * The rescue ramdisk's agent heart-beats in `rescue wait` (Ironic's _finalize_rescue): it gets the
+ * password's hash, then the node leaves the rescuing network for its tenant networks.
+ */
+async function finishRescue(ctx: NodeTask): Promise<'done'> {
+  const rescue = ctx.driver.rescue;
+  if (!rescue.finishRescue) throw new UnsupportedOperation(`rescue interface "${rescue.name}" cannot rescue a node`);
+  await rescue.finishRescue(ctx);
+  await ctx.driver.network.attach?.(ctx, 'tenant');
+  return 'done';
 }
 
 async function continueInspection(ctx: NodeTask, args: Args, rt: Runtime): Promise<null> {
@@ -132,12 +147,14 @@ async function abort(ctx: NodeTask, args: Args): Promise<null> {
   const from = String(args.from_state ?? '');
   const tearDownService = ctx.driver.deploy.tearDownService?.bind(ctx.driver.deploy);
   if (SERVICE_ABORTS.has(from) && tearDownService) return abortService(ctx, from, tearDownService);
-  const iface = from === S.INSPECT_WAIT ? ctx.driver.inspect : ctx.driver.deploy;
+  const stop = from === S.INSPECT_WAIT ? ctx.driver.inspect.abort?.bind(ctx.driver.inspect)
+    : from === S.RESCUE_WAIT ? ctx.driver.rescue.cleanUp?.bind(ctx.driver.rescue)
+    : ctx.driver.deploy.abort?.bind(ctx.driver.deploy);
   const problems: string[] = [];
   try {
-    await iface.abort?.(ctx);
+    await stop?.(ctx);
   } catch (err) {
-    problems.push(`stopping the ${from === S.INSPECT_WAIT ? 'inspection' : 'agent'}: ${errorMessage(err)}`);
+    problems.push(`stopping the ${from === S.INSPECT_WAIT ? 'inspection' : from === S.RESCUE_WAIT ? 'rescue ramdisk' : 'agent'}: ${errorMessage(err)}`);
   }
   try {
     // The context's power interface records the new power_state (context.ts recordingPower).

@@ -99,6 +99,13 @@ export class SimulatedHardware implements Hardware {
     return { name: chosen.name, path: file, sizeBytes: chosen.size, blockDevice: false };
   }
 
+  /** The rescue password's hash the agent was given (finalize_rescue), for tests to check. */
+  rescuePasswordHash: string | null = null;
+
+  async setRescuePassword(hash: string): Promise<void> {
+    this.rescuePasswordHash = hash;
+  }
+
   async powerOff(): Promise<void> {
     await this.opts.machine.power('off');
   }

@@ -138,12 +138,22 @@ describe.each(BACKENDS)('conductor flows on %s', (backend) => {
     await untilState(t.db, node.id, 'active');
   });
 
-  it('fails rescue clearly when the deploy interface cannot rescue', async () => {
+  it('fails rescue clearly when the rescue interface cannot rescue', async () => {
     const node = await fakeNode(t.db, { provision_state: 'active' });
-    await requestProvision(t.db, node, 'rescue');
+    await requestProvision(t.db, node, 'rescue', { rescue_password_hash: '$6$salt$hash' });
     const n = await untilState(t.db, node.id, 'rescue failed');
-    expect(n.last_error).toBe('Rescue failed: deploy interface "fake" cannot rescue a node');
+    expect(n.last_error).toBe('Rescue failed: rescue interface "no-rescue" cannot rescue a node');
     expect(n.target_provision_state).toBe('rescue');
+  });
+
+  it('rescues and unrescues with the fake rescue interface, keeping only the hash while rescued', async () => {
+    const node = await fakeNode(t.db, { provision_state: 'active', rescue_interface: 'fake' });
+    await requestProvision(t.db, node, 'rescue', { rescue_password_hash: '$6$salt$hash' });
+    let n = await untilState(t.db, node.id, 'rescue');
+    expect(n.instance_info.hashed_rescue_password).toBe('$6$salt$hash');
+    await requestProvision(t.db, n, 'unrescue');
+    n = await untilState(t.db, node.id, 'active');
+    expect(n.instance_info.hashed_rescue_password).toBeUndefined();
   });
 
   it('fails a node whose driver does not exist, and leaves nodes in stable states alone', async () => {
