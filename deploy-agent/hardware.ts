@@ -6,7 +6,10 @@ import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { Logger } from '../common/logger.ts';
+import { ipmiLanAddress, redfishHostInterface, smbiosTable } from './bmc-address.ts';
 import type { Inventory, InventoryDisk, InventoryInterface, PciDevice } from './inventory.ts';
+import { captureLldp, type LldpTlvs } from './lldp-capture.ts';
 import { pickRootDisk } from './root-device.ts';
 
 export interface RootDisk {
@@ -47,8 +50,35 @@ async function readText(file: string): Promise<string | null> {
 const MIN_ROOT_DISK_BYTES = 4 * 1024 ** 3;
 
 /** A real machine, as seen from a Linux ramdisk. */
+export interface LinuxHardwareOptions {
+  rootDevice?: string;
+  /** BOOTIF: the MAC the machine PXE-booted from. */
+  bootif?: string;
+  /** Listen for LLDP this long on every NIC for the inventory (ipa-collect-lldp, ipa-lldp-timeout); absent: no LLDP. */
+  lldpTimeoutMs?: number;
+  logger?: Logger;
+}
+
 export class LinuxHardware implements Hardware {
-  constructor(private readonly opts: { rootDevice?: string; /** BOOTIF: the MAC the machine PXE-booted from. */ bootif?: string } = {}) {}
+  /** What the NICs heard, once per boot: the switch does not change while the ramdisk runs. */
+  private lldp: Promise<Map<string, LldpTlvs>> | undefined;
+
+  constructor(private readonly opts: LinuxHardwareOptions = {}) {}
+
+  private async neighbours(nics: string[]): Promise<Map<string, LldpTlvs>> {
+    const { lldpTimeoutMs, logger } = this.opts;
+    if (lldpTimeoutMs === undefined || !logger) return new Map();
+    this.lldp ??= captureLldp(nics, { timeoutMs: lldpTimeoutMs, logger });
+    return this.lldp;
+  }
+
+  /** The BMC's address: IPMI's LAN channel, else the Redfish host interface of the SMBIOS table. */
+  private async bmcAddress(): Promise<string | null> {
+    const ipmi = await ipmiLanAddress();
+    if (ipmi) return ipmi;
+    const table = await smbiosTable();
+    return (table && redfishHostInterface(table)?.address) ?? null;
+  }
 
   async macAddresses(): Promise<string[]> {
     return (await this.interfaces()).map((i) => i.mac_address);
@@ -117,6 +147,8 @@ export class LinuxHardware implements Hardware {
     const totalKb = Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1] ?? 0);
     const dmi = (f: string) => readText(`/sys/class/dmi/id/${f}`);
     const interfaces = await this.interfaces();
+    const heard = await this.neighbours(interfaces.map((i) => i.name));
+    for (const nic of interfaces) nic.lldp = heard.get(nic.name) ?? null;
     const bootif = this.opts.bootif ?? null;
     return {
       interfaces,
@@ -129,7 +161,7 @@ export class LinuxHardware implements Hardware {
       },
       disks: await this.disks(),
       memory: { total: totalKb * 1024, physical_mb: Math.round((totalKb * 1024) / 1024 ** 2) },
-      bmc_address: null,
+      bmc_address: await this.bmcAddress(),
       bmc_v6address: null,
       system_vendor: {
         product_name: (await dmi('product_name')) ?? '',

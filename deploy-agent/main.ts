@@ -38,6 +38,18 @@ export interface AgentSettings {
   apiCa?: string;
   /** Plugin folders (anvil.agent_plugins, comma-separated; default the ramdisk's). */
   pluginDirs: string[];
+  /** ipa-collect-lldp=1: milliseconds to listen for LLDP on each NIC (ipa-lldp-timeout, seconds); absent: no LLDP. */
+  lldpTimeoutMs?: number;
+}
+
+/** IPA's default wait for LLDP frames, in seconds. */
+const LLDP_TIMEOUT_SEC = 10;
+
+function lldpTimeoutMs(collect: string | undefined, timeout: string | undefined): number | undefined {
+  if (!collect || !/^(1|true|yes|on)$/i.test(collect)) return undefined;
+  const seconds = Number(timeout ?? LLDP_TIMEOUT_SEC);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`Invalid LLDP timeout "${timeout}": a number of seconds above 0 is expected`);
+  return seconds * 1000;
 }
 
 export function settingsFrom(argv: string[], cmdline: string): AgentSettings {
@@ -47,6 +59,7 @@ export function settingsFrom(argv: string[], cmdline: string): AgentSettings {
       'api-url': { type: 'string' }, 'node-uuid': { type: 'string' }, bootif: { type: 'string' },
       'inspection-callback-url': { type: 'string' }, 'listen-host': { type: 'string' }, 'listen-port': { type: 'string' },
       'advertise-host': { type: 'string' }, 'root-device': { type: 'string' }, 'api-ca': { type: 'string' }, 'plugin-dirs': { type: 'string' }, cmdline: { type: 'string' },
+      'collect-lldp': { type: 'string' }, 'lldp-timeout': { type: 'string' },
     },
     strict: true,
   });
@@ -67,6 +80,7 @@ export function settingsFrom(argv: string[], cmdline: string): AgentSettings {
     rootDevice: values['root-device'] ?? k['ipa-root-device'],
     apiCa: apiCa ? apiCaFrom(apiCa) : undefined,
     pluginDirs: (values['plugin-dirs'] ?? k['anvil.agent_plugins'] ?? RAMDISK_PLUGIN_DIR).split(',').filter(Boolean),
+    lldpTimeoutMs: lldpTimeoutMs(values['collect-lldp'] ?? k['ipa-collect-lldp'], values['lldp-timeout'] ?? k['ipa-lldp-timeout']),
   };
 }
 
@@ -83,7 +97,7 @@ export async function main(argv = process.argv.slice(2)): Promise<Agent> {
   const agent = new Agent({
     apiUrl: s.apiUrl,
     apiCa: s.apiCa,
-    hardware: new LinuxHardware({ rootDevice: s.rootDevice, bootif: s.bootif }),
+    hardware: new LinuxHardware({ rootDevice: s.rootDevice, bootif: s.bootif, lldpTimeoutMs: s.lldpTimeoutMs, logger }),
     logger,
     listenHost: s.listenHost,
     listenPort: s.listenPort,

@@ -22,19 +22,20 @@ export const DEFAULT_CACHE_DIR = join(REPO_ROOT, '.cache', 'ramdisk');
 
 /**
  * Programs copied from the build machine with the libraries `ldd` lists for them; debugfs and
- * isoinfo for install_coreos (the Ignition config into the boot file system, read from the config drive).
+ * isoinfo for install_coreos (the Ignition config into the boot file system, read from the config drive);
+ * tcpdump for LLDP (deploy-agent/lldp-capture.ts), ipmitool for the BMC address (bmc-address.ts).
  */
-const HOST_PROGRAMS = ['/usr/bin/node', '/usr/bin/qemu-img', '/usr/sbin/sfdisk', '/usr/sbin/debugfs', '/usr/bin/isoinfo'];
+const HOST_PROGRAMS = ['/usr/bin/node', '/usr/bin/qemu-img', '/usr/sbin/sfdisk', '/usr/sbin/debugfs', '/usr/bin/isoinfo', '/usr/bin/tcpdump', '/usr/bin/ipmitool'];
 
 /** Drivers (with their dependencies): virtual machines, then the NICs and disk controllers of common servers. */
 const MODULES = [
   'virtio_pci', 'virtio_net', 'virtio_blk', 'virtio_scsi',
   'e1000', 'e1000e', 'igb', 'ixgbe', 'i40e', 'ice', 'bnxt_en', 'tg3', 'mlx5_core',
   'ahci', 'ata_piix', 'nvme', 'megaraid_sas', 'mpt3sas', 'sd_mod', 'sr_mod',
-  'isofs', 'vfat', 'nls_cp437', 'nls_iso8859_1', 'af_packet', 'virtio_rng', 'bonding', '8021q',
+  'isofs', 'vfat', 'nls_cp437', 'nls_iso8859_1', 'af_packet', 'virtio_rng', 'bonding', '8021q', 'ipmi_si', 'ipmi_devintf',
 ];
 /** Loaded at boot even though no device asks for them by modalias (disks appear after their controller). */
-const ALWAYS_LOADED = ['sd_mod', 'sr_mod', 'isofs', 'vfat', 'nls_cp437', 'nls_iso8859_1'];
+const ALWAYS_LOADED = ['sd_mod', 'sr_mod', 'isofs', 'vfat', 'nls_cp437', 'nls_iso8859_1', 'ipmi_devintf'];
 
 export interface RamdiskBuildOptions {
   cacheDir?: string;

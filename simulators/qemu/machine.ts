@@ -47,6 +47,8 @@ export interface QemuMachineOptions {
   stopTimeoutMs?: number;
   /** 'uefi': OVMF (Debian's ovmf) in pflash, its variable store a copy in workDir kept across power cycles; default 'bios' (SeaBIOS). */
   firmware?: 'bios' | 'uefi';
+  /** Raw SMBIOS structures the firmware adds to its table (-smbios file=), e.g. a Redfish host interface. */
+  smbiosFiles?: string[];
 }
 
 /** Debian's OVMF: the firmware code (read-only) and the template of its variable store. */
@@ -228,6 +230,7 @@ export class QemuMachine extends EventEmitter implements SimulatedMachine {
       '-name', o.name, '-uuid', this.uuid,
       '-accel', 'tcg', '-machine', 'pc', '-m', String(o.memoryMb ?? 1024), '-smp', String(o.cpus ?? 1),
       '-smbios', `type=1,manufacturer=${this.hardware.manufacturer},product=${this.hardware.model},serial=${this.hardware.serial}`,
+      ...(o.smbiosFiles ?? []).flatMap((file) => ['-smbios', `file=${file}`]),
       '-nodefaults', '-display', 'none', '-vga', 'none', '-no-reboot',
       '-chardev', `file,id=serial0,path=${this.consoleLog},append=on`, '-serial', 'chardev:serial0',
       '-qmp', `unix:${this.qmpPath},server=on,wait=off`,

@@ -41,6 +41,15 @@ describe('agent entry point', () => {
     expect(() => settingsFrom(['--bogus'], '')).toThrow(/Unknown option '--bogus'/);
   });
 
+  it('listens for LLDP only with ipa-collect-lldp, for ipa-lldp-timeout seconds (10 by default)', () => {
+    const api = 'ipa-api-url=http://10.0.0.1:6385';
+    expect(settingsFrom([], api).lldpTimeoutMs).toBeUndefined();
+    expect(settingsFrom([], `${api} ipa-collect-lldp=0`).lldpTimeoutMs).toBeUndefined();
+    expect(settingsFrom([], `${api} ipa-collect-lldp=1`).lldpTimeoutMs).toBe(10_000);
+    expect(settingsFrom([], `${api} ipa-collect-lldp=true ipa-lldp-timeout=2.5`).lldpTimeoutMs).toBe(2500);
+    expect(() => settingsFrom([], `${api} ipa-collect-lldp=1 ipa-lldp-timeout=soon`)).toThrow('Invalid LLDP timeout "soon": a number of seconds above 0 is expected');
+  });
+
   it('reads this machine as LinuxHardware: CPUs and memory from /proc', async () => {
     const inv = await new LinuxHardware().inventory();
     expect(inv.cpu.count).toBe(os.cpus().length);
