@@ -7,7 +7,8 @@ import { errorMessage } from '../../common/errors.ts';
 import { ABORTED_IN_MAINTENANCE, nextState, WORKING_STATES } from '../../common/states.ts';
 import { recordHistory } from '../../db/history.ts';
 import { withdrawBootRecords } from '../../db/boot-records.ts';
-import { releaseNode, updateNode, type NodeRecord } from '../../db/nodes.ts';
+import { INTERFACE_NAMES, releaseNode, updateNode, type NodeRecord } from '../../db/nodes.ts';
+import { portsOfNode } from '../../db/ports.ts';
 import type { ClaimedNode } from './claim.ts';
 import { LockLost, openTask, type NodeTask } from './context.ts';
 import { FLOWS } from './flows.ts';
@@ -73,6 +74,10 @@ async function failUndrivable(rt: Runtime, node: NodeRecord, err: unknown): Prom
   await failPendingTasks(rt, node.id, why);
 }
 
+function driverChanged(a: NodeRecord, b: NodeRecord): boolean {
+  return a.driver !== b.driver || INTERFACE_NAMES.some((i) => a[`${i}_interface`] !== b[`${i}_interface`]);
+}
+
 /** Works one node this conductor has locked (claim.ts), then releases it. */
 export async function workNode(rt: Runtime, claimed: ClaimedNode): Promise<void> {
   const { node } = claimed;
@@ -84,7 +89,22 @@ export async function workNode(rt: Runtime, claimed: ClaimedNode): Promise<void>
       await failUndrivable(rt, node, err);
       return;
     }
-    if (claimed.tasks) await runPendingTasks(rt, ctx);
+    if (claimed.tasks) {
+      await runPendingTasks(rt, ctx);
+      // A task's inspection rules may have given the node another driver or interfaces (a discovered
+      // node managed on at once): the work that follows uses them, not the ones the lock was taken with.
+      if (driverChanged(node, ctx.node)) {
+        const before = ctx;
+        try {
+          ctx = openTask(rt, before.node, await portsOfNode(rt.db.knex, node.id), rt.stopSignal);
+        } catch (err) {
+          await failUndrivable(rt, before.node, err);
+          return;
+        } finally {
+          before.close();
+        }
+      }
+    }
     if (ctx.node.target_power_state) await performPowerAction(ctx);
     await runProvisioning(rt, ctx);
   } catch (err) {

@@ -90,6 +90,8 @@ describe('LLDP and discovery with a QEMU machine', () => {
     expect((await rig.api.delete(`/v1/nodes/${enrolled}`)).status).toBe(204);
 
     await rig.timed('discovery (PXE boot of an unknown machine)', async () => {
+      // Fast track left the agent running after (a): the machine is switched off and on, into PXE.
+      await rig.machine.power('off');
       await rig.machine.setBootOverride({ device: 'pxe', persistent: false });
       await rig.machine.power('on');
       for (let i = 0; ; i++) {
@@ -100,7 +102,10 @@ describe('LLDP and discovery with a QEMU machine', () => {
       }
     });
     const [found] = (await rig.api.get('/v1/nodes')).data.nodes as { uuid: string }[];
-    const node = await rig.timed('discovered node: rule, manage', () => rig.waitForState(found.uuid, 'manageable', 120));
+    const node = await rig.timed('discovered node: rule, manage', () => rig.waitForState(found.uuid, 'manageable', 120)).catch(async (err) => {
+      const history = (await rig.api.get(`/v1/nodes/${found.uuid}/history`, { headers: { 'X-OpenStack-Ironic-API-Version': '1.78' } })).data.history as { event: string }[];
+      throw new Error(`${(err as Error).message}\n--- node history ---\n${history.map((h) => h.event).join('\n')}`);
+    });
     expect(node).toMatchObject({ driver: 'redfish', last_error: null, power_state: 'power on' });
     expect((node.driver_info as Record<string, unknown>).redfish_address).toBe(`http://${BMC.address}:${BMC.port}`);
     expect(JSON.stringify(node)).not.toContain(rig.bmcPassword);

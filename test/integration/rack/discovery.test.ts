@@ -107,4 +107,27 @@ describe('auto-discovery of a virtual rack', () => {
     expect(ports.map((p) => [p.address, p.pxe_enabled]).sort()).toEqual([['52:54:00:77:00:01', false], ['52:54:00:77:00:02', true]]);
     expect(await nodes()).toHaveLength(MACHINES + 1);
   });
+
+  it('a rule that changes the driver of a discovered node is the driver it is then managed with', async () => {
+    const api = apiClient(anvil.apiUrl!);
+    const rules = { headers: { 'X-OpenStack-Ironic-API-Version': '1.96' } };
+    const rule = await api.post('/inspection_rules', {
+      description: 'discovered machines are IPMI',
+      actions: [{ op: 'set-attribute', args: { path: '/driver', value: 'ipmi' } }],
+    }, rules);
+    expect(rule.status).toBe(201);
+    try {
+      const res = await api.post('/continue_inspection', { inventory: { interfaces: [{ name: 'eth0', mac_address: '52:54:00:77:01:01' }] } });
+      const uuid = res.data.node.uuid as string;
+      // Verified with ipmi, which has no address to reach: back to enroll, saying so (fake-hardware would have passed).
+      const node = await pollUntil(async () => {
+        const n = (await api.get(`/nodes/${uuid}`)).data as Node & { driver: string };
+        return n.provision_state === 'enroll' && n.last_error ? n : undefined;
+      }, { timeoutSec: 30, maxIntervalMs: 200, timedOut: () => new Error('the discovered node was not verified') });
+      expect(node.driver).toBe('ipmi');
+      expect(node.last_error).toMatch(/ipmi_address/);
+    } finally {
+      await api.delete(`/inspection_rules/${rule.data.uuid}`, rules);
+    }
+  });
 });
