@@ -46,7 +46,7 @@ export type InternalInfo = StepProgress<'deploy'> & StepProgress<'clean'> & Step
    * of the node's ISO they built, deleted at clean-up; readers: operators. (Network boots are boot records.)
    */
   boot?: { purpose: RamdiskPurpose; via: 'virtual-media' | 'uefi-http'; image: string; iso?: string };
-  /** Owner and reader: the Redfish virtual-media boot interface: the image cache key of the instance ISO it built (instance_info kernel + ramdisk) and mounted, deleted at the instance's clean-up. */
+  /** Owner and reader: the Redfish virtual-media and redfish-https boot interfaces: the image cache key of the instance ISO it built (instance_info kernel + ramdisk) and mounted, deleted at the instance's clean-up. */
   instance_iso?: string;
   /** Owner: the in-band deploy interfaces (drivers/in-band/direct.ts), while servicing runs in the agent ramdisk; reader: their servicing tear-down. */
   service_ramdisk?: true;

@@ -34,22 +34,34 @@ async function boot(ctx: TaskContext, vendor: Vendor, image: string, persistent:
   else await (vendor.setBootDevice ?? standardSetBootDevice)(rn, 'cdrom', persistent);
 }
 
-/** Boots a built ISO; if the BMC refuses it, the ISO is deleted again, so nothing is left half-done. */
-async function bootBuilt(ctx: TaskContext, vendor: Vendor, iso: NodeIso, persistent: boolean): Promise<void> {
+/** Hands a built ISO to `use` (the BMC); if the BMC refuses it, the ISO is deleted again, so nothing is left half-done. */
+export async function withBuiltIso(ctx: TaskContext, iso: NodeIso, use: (url: string) => Promise<void>): Promise<void> {
   try {
-    await boot(ctx, vendor, iso.url, persistent);
+    await use(iso.url);
   } catch (err) {
     await removeNodeIso(ctx, iso.key);
     throw err;
   }
 }
 
+async function bootBuilt(ctx: TaskContext, vendor: Vendor, iso: NodeIso, persistent: boolean): Promise<void> {
+  await withBuiltIso(ctx, iso, (url) => boot(ctx, vendor, url, persistent));
+}
+
 /** Forgets the ramdisk boot and deletes its ISO if it was built for the node (at clean-up, and when the instance boots, as Ironic's prepare_instance). */
-async function dropRamdiskBoot(ctx: TaskContext): Promise<void> {
+export async function dropRamdiskBoot(ctx: TaskContext): Promise<void> {
   const boot = internalInfo(ctx.node).boot;
   if (!boot) return;
   if (boot.iso) await removeNodeIso(ctx, boot.iso);
   await ctx.save(withoutInternalInfo(ctx.node, ['boot']));
+}
+
+/** Deletes the instance ISO built for the node, if any (at the instance's clean-up). */
+export async function dropInstanceIso(ctx: TaskContext): Promise<void> {
+  const built = internalInfo(ctx.node).instance_iso;
+  if (!built) return;
+  await removeNodeIso(ctx, built);
+  await ctx.save(withoutInternalInfo(ctx.node, ['instance_iso']));
 }
 
 async function eject(ctx: TaskContext, vendor: Vendor): Promise<void> {
@@ -106,11 +118,7 @@ export function redfishVirtualMediaBoot(vendor: Vendor): BootInterface {
     },
     async cleanUpInstance(ctx) {
       await eject(ctx, vendor);
-      const built = internalInfo(ctx.node).instance_iso;
-      if (built) {
-        await removeNodeIso(ctx, built);
-        await ctx.save(withoutInternalInfo(ctx.node, ['instance_iso']));
-      }
+      await dropInstanceIso(ctx);
     },
     bootsInstanceIso: true,
   };

@@ -58,9 +58,9 @@ describe('redfish-https boot against the simulator', () => {
     expect(await readBack()).toMatchObject({ target: 'UefiHttp', enabled: 'Continuous', http_boot_uri: LIVE_ISO });
   });
 
-  it('refuses a node without a deploy ISO, and a BMC that offers no UefiHttp', async () => {
+  it('refuses a deploy ISO that is no URL, and a BMC that offers no UefiHttp', async () => {
     const boot = getImplementation('boot', 'redfish-https');
-    expect(() => boot.validate(redfishContext('redfish', { ...info, deploy_iso: undefined }).node, [])).toThrow(/missing driver_info\/deploy_iso/);
+    expect(() => boot.validate(redfishContext('redfish', { ...info, deploy_iso: 'deploy.iso' }).node, [])).toThrow(/driver_info\/deploy_iso of node .* must be the URL/);
     // DMTF's public rack-mount mockup: its override targets list no UefiHttp (Ironic's _validate_hardware refuses it too).
     const old = await startRedfishSimulator({ mockupDir: mockup('dmtf-public-rackmount1'), auth: { username: 'admin', password: 'pw' } });
     try {

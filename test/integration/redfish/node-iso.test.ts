@@ -121,6 +121,22 @@ describe('redfish-virtual-media with a per-node ISO', () => {
     expect(sim.machines[0].getVirtualMedia().inserted).toBe(false);
   });
 
+  it('redfish-https gives the BMC the node ISO as HttpBootUri and deletes it at clean-up', async () => {
+    const https = getImplementation('boot', 'redfish-https');
+    const ctx = context();
+    https.validate(ctx.node, ctx.ports);
+    await https.prepareRamdisk(ctx, 'deploy');
+    const override = sim.machines[0].getBootOverride();
+    expect(override).toMatchObject({ device: 'http', persistent: false });
+    const uri = new URL(override.httpBootUri!);
+    expect(uri.searchParams.get('node')).toBe(ctx.node.uuid);
+    expect((await fetch(uri)).status).toBe(200);
+    expect(ctx.node.driver_internal_info.boot).toMatchObject({ purpose: 'deploy', via: 'uefi-http', iso: uri.pathname.slice(1) });
+    await https.cleanUpRamdisk(ctx);
+    expect(await readdir(ctx.config.images.cacheDir)).toEqual([]);
+    expect(ctx.node.driver_internal_info.boot).toBeUndefined();
+  });
+
   it('boots a ramdisk instance from instance_info kernel + ramdisk persistently and deletes its ISO at clean-up', async () => {
     const ctx = context();
     // The deploy ramdisk's ISO goes when the instance boots.
