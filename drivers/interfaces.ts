@@ -130,6 +130,14 @@ export interface VirtualMedia {
   media_types: string[];
 }
 
+/** Indicator states and the components that carry indicators (Ironic's indicator_states, components). */
+export const INDICATOR_STATES = ['ON', 'OFF', 'BLINKING', 'UNKNOWN'] as const;
+export type IndicatorState = (typeof INDICATOR_STATES)[number];
+export const INDICATOR_COMPONENTS = ['system', 'chassis', 'disk', 'power', 'nic'] as const;
+export type IndicatorComponent = (typeof INDICATOR_COMPONENTS)[number];
+/** What a node's management interface offers: per component, its indicators by name. */
+export type SupportedIndicators = Partial<Record<IndicatorComponent, Record<string, { readonly: boolean; states: IndicatorState[] }>>>;
+
 export interface ManagementInterface extends DriverInterface {
   supportedBootDevices(ctx: TaskContext): Promise<BootDevice[]>;
   getBootDevice(ctx: TaskContext): Promise<BootDeviceSetting>;
@@ -143,6 +151,10 @@ export interface ManagementInterface extends DriverInterface {
   getVirtualMedia?(ctx: TaskContext): Promise<VirtualMedia[]>;
   attachVirtualMedia?(ctx: TaskContext, device: VmediaDeviceType, imageUrl: string): Promise<void>;
   detachVirtualMedia?(ctx: TaskContext, devices?: readonly VmediaDeviceType[]): Promise<void>;
+  /** Indicator LEDs (1.63): what there is, and the state of one (Ironic's get_supported_indicators, get/set_indicator_state). */
+  getSupportedIndicators?(ctx: TaskContext): Promise<SupportedIndicators>;
+  getIndicatorState?(ctx: TaskContext, component: IndicatorComponent, name: string): Promise<IndicatorState>;
+  setIndicatorState?(ctx: TaskContext, component: IndicatorComponent, name: string, state: IndicatorState): Promise<void>;
 }
 
 export interface BootInterface extends DriverInterface {

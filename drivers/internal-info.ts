@@ -4,7 +4,7 @@
 // outside this module reads or writes the raw bag; GET /v1/nodes and the agent's lookup show it
 // whole, as Ironic does.
 import type { NodeRecord } from '../db/nodes.ts';
-import type { BootDevice, NetworkPurpose, PlannedStep, RamdiskPurpose, StepKind, VmediaDeviceType } from './interfaces.ts';
+import type { BootDevice, NetworkPurpose, PlannedStep, RamdiskPurpose, StepKind, VmediaDeviceType, IndicatorState } from './interfaces.ts';
 import type { SwitchBatch } from './switch/types.ts';
 
 type Json = Record<string, unknown>;
@@ -40,6 +40,8 @@ export type InternalInfo = StepProgress<'deploy'> & StepProgress<'clean'> & Step
   fake_boot_persistent?: boolean;
   /** Owner and reader: the fake management interface; the image attached to each virtual media device (POST /v1/nodes/{id}/vmedia). */
   fake_vmedia?: Partial<Record<VmediaDeviceType, string>>;
+  /** Owner and reader: the fake management interface; the state set of each of its indicators, by `name@component`. */
+  fake_indicators?: Record<string, IndicatorState>;
   /**
    * Owner: the Redfish virtual-media and redfish-https boot interfaces, while the deploy ISO is
    * mounted or is the UEFI HTTP boot URI (without its signature), with `iso` the image cache key

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DriverError, InvalidInput } from '../../common/errors.ts';
 import type {
   BootDevice, BootInterface, BootMode, DeployInterface, DriverFamily, GenericInterface, HardwareType, InspectInterface,
-  ManagementInterface, PowerInterface, RescueInterface, TaskContext, VmediaDeviceType,
+  IndicatorComponent, IndicatorState, ManagementInterface, PowerInterface, RescueInterface, SupportedIndicators, TaskContext, VmediaDeviceType,
 } from '../interfaces.ts';
 import { VMEDIA_DEVICE_TYPES } from '../interfaces.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
@@ -67,6 +67,18 @@ export const fakePower: PowerInterface = {
 
 const FAKE_BOOT_DEVICES: BootDevice[] = ['pxe', 'disk', 'cdrom', 'bios', 'safe'];
 
+/** The fake machine's indicators: a system LED one may set, a chassis LED that only reads. */
+const FAKE_INDICATORS: SupportedIndicators = {
+  system: { led: { readonly: false, states: ['BLINKING', 'OFF', 'ON'] } },
+  chassis: { led: { readonly: true, states: ['OFF', 'ON'] } },
+};
+
+function fakeIndicator(component: IndicatorComponent, name: string): { readonly: boolean; states: IndicatorState[] } {
+  const found = FAKE_INDICATORS[component]?.[name];
+  if (!found) throw new InvalidInput(`Indicator ${name}@${component} is not supported by the fake management interface`);
+  return found;
+}
+
 export const fakeManagement: ManagementInterface = {
   name: 'fake',
   validate: validateFake,
@@ -95,6 +107,19 @@ export const fakeManagement: ManagementInterface = {
   },
   async getSensorsData() {
     return { Temperature: { 'CPU Temp': { Sensor_Reading: '40 (+/- 1) degrees C', Sensor_ID: 'CPU Temp', Units: 'degrees C' } } };
+  },
+  async getSupportedIndicators() {
+    return FAKE_INDICATORS;
+  },
+  async getIndicatorState(ctx, component, name) {
+    fakeIndicator(component, name);
+    return internalInfo(ctx.node).fake_indicators?.[`${name}@${component}`] ?? 'OFF';
+  },
+  async setIndicatorState(ctx, component, name, state) {
+    const indicator = fakeIndicator(component, name);
+    if (indicator.readonly) throw new InvalidInput(`Indicator ${name}@${component} of the fake management interface is read-only`);
+    if (!indicator.states.includes(state)) throw new InvalidInput(`Indicator ${name}@${component} cannot be ${state}; it can be ${indicator.states.join(', ')}`);
+    await ctx.save(withInternalInfo(ctx.node, { fake_indicators: { ...internalInfo(ctx.node).fake_indicators, [`${name}@${component}`]: state } }));
   },
   async injectNmi(ctx) {
     await act(ctx, 'power');

@@ -3,6 +3,7 @@
 import { InvalidInput, UnsupportedOperation } from '../../common/errors.ts';
 import type { BootDevice, BootMode, ManagementInterface, SensorReading, VmediaDeviceType } from '../interfaces.ts';
 import type { Json } from './client.ts';
+import { indicatorState, setIndicatorState, supportedIndicators } from './indicators.ts';
 import { parseRedfishInfo, REDFISH_PROPERTIES } from './driver-info.ts';
 import { isObject, linkOf, RedfishNode, type MediaDevice } from './system.ts';
 import type { Vendor } from './vendor.ts';
@@ -164,6 +165,16 @@ export function redfishManagement(vendor: Vendor): ManagementInterface {
         return;
       }
       for (const kind of kinds) await rn.ejectMedia(await mediaDeviceFor(rn, kind));
+    },
+    async getSupportedIndicators(ctx) {
+      return supportedIndicators(await RedfishNode.open(ctx));
+    },
+    async getIndicatorState(ctx, component, name) {
+      return indicatorState(await RedfishNode.open(ctx), component, name);
+    },
+    async setIndicatorState(ctx, component, name, state) {
+      await setIndicatorState(await RedfishNode.open(ctx), component, name, state);
+      await ctx.note(`Indicator ${name}@${component} set to ${state}`);
     },
     async injectNmi(ctx) {
       const rn = await RedfishNode.open(ctx);

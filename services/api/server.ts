@@ -33,6 +33,7 @@ import { runbookRoutes } from './routes/runbooks.ts';
 import { deployTemplateRoutes } from './routes/deploy-templates.ts';
 import { volumeRoutes } from './routes/volume.ts';
 import { eventRoutes } from './routes/events.ts';
+import { nodeIndicatorRoutes } from './routes/node-indicators.ts';
 import { inspectionRuleRoutes } from './routes/inspection-rules.ts';
 import { portRoutes } from './routes/ports.ts';
 import { portgroupRoutes } from './routes/portgroups.ts';
@@ -69,6 +70,7 @@ export const ROUTE_PLUGINS: ApiPlugin[] = [
   deployTemplateRoutes,
   volumeRoutes,
   eventRoutes,
+  nodeIndicatorRoutes,
   inspectionRuleRoutes,
   ramdiskRoutes,
   netbootRoutes,

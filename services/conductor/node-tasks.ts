@@ -6,7 +6,7 @@ import { fingerprint } from '../../common/secrets.ts';
 import { ABORTED_IN_MAINTENANCE, nextState, ProvisionState as S, WAIT_STATES } from '../../common/states.ts';
 import { now } from '../../db/index.ts';
 import { claimTask, finishTask, pendingTasks, requeueTask } from '../../db/tasks.ts';
-import { BOOT_DEVICES, VMEDIA_DEVICE_TYPES, type BootDevice, type Heartbeat, type ManagementInterface, type VmediaDeviceType } from '../../drivers/interfaces.ts';
+import { BOOT_DEVICES, INDICATOR_COMPONENTS, INDICATOR_STATES, VMEDIA_DEVICE_TYPES, type BootDevice, type Heartbeat, type IndicatorComponent, type IndicatorState, type ManagementInterface, type VmediaDeviceType } from '../../drivers/interfaces.ts';
 import { internalInfo, withInternalInfo } from '../../drivers/internal-info.ts';
 import { LockLost, type NodeTask } from './context.ts';
 import { FLOWS } from './flows.ts';
@@ -188,6 +188,21 @@ function vmediaMethod<K extends 'getVirtualMedia' | 'attachVirtualMedia' | 'deta
   return fn.bind(m) as NonNullable<ManagementInterface[K]>;
 }
 
+/** The management interface's indicator method, or Ironic's UnsupportedDriverExtension (a 400). */
+function indicatorMethod<K extends 'getSupportedIndicators' | 'getIndicatorState' | 'setIndicatorState'>(m: ManagementInterface, method: K): NonNullable<ManagementInterface[K]> {
+  const fn = m[method];
+  if (!fn) throw new InvalidInput(`The management interface "${m.name}" of this node does not support indicators`, 'UnsupportedDriverExtension');
+  return fn.bind(m) as NonNullable<ManagementInterface[K]>;
+}
+
+/** `name@component` as the API passes it: the component one Ironic knows. */
+function indicatorArgs(args: Args): { component: IndicatorComponent; name: string } {
+  if (typeof args.component !== 'string' || !(INDICATOR_COMPONENTS as readonly string[]).includes(args.component)) {
+    throw new InvalidInput(`Invalid indicator component "${String(args.component)}": use one of ${INDICATOR_COMPONENTS.join(', ')}`);
+  }
+  return { component: args.component as IndicatorComponent, name: String(args.name) };
+}
+
 /** Handlers by task kind. */
 export const TASK_HANDLERS: Readonly<Record<string, TaskHandler>> = {
   get_boot_device: { run: (ctx) => ctx.driver.management.getBootDevice(ctx) },
@@ -239,6 +254,23 @@ export const TASK_HANDLERS: Readonly<Record<string, TaskHandler>> = {
       const kinds = Array.isArray(args.device_types) ? args.device_types.map(vmediaKind) : undefined;
       await vmediaMethod(ctx.driver.management, 'detachVirtualMedia')(ctx, kinds);
       await ctx.note(`Virtual media detached: ${kinds ? kinds.join(', ') : 'all devices'}`);
+      return null;
+    },
+  },
+  get_supported_indicators: { run: (ctx) => indicatorMethod(ctx.driver.management, 'getSupportedIndicators')(ctx) },
+  get_indicator_state: {
+    async run(ctx, args) {
+      const { component, name } = indicatorArgs(args);
+      return indicatorMethod(ctx.driver.management, 'getIndicatorState')(ctx, component, name);
+    },
+  },
+  set_indicator_state: {
+    async run(ctx, args) {
+      const { component, name } = indicatorArgs(args);
+      if (typeof args.state !== 'string' || !(INDICATOR_STATES as readonly string[]).includes(args.state)) {
+        throw new InvalidInput(`Invalid indicator state "${String(args.state)}": use one of ${INDICATOR_STATES.join(', ')}`);
+      }
+      await indicatorMethod(ctx.driver.management, 'setIndicatorState')(ctx, component, name, args.state as IndicatorState);
       return null;
     },
   },

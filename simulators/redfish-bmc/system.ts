@@ -48,6 +48,9 @@ export class SimSystem {
   private stagedBiosFirmware: string | null = null;
   private secureBoot = false;
   private otherTarget: string | null = null;
+  /** The system's identify LED (IndicatorLED, as older BMCs show it) and the chassis' (LocationIndicatorActive, as newer ones do). */
+  private systemLed: 'Lit' | 'Blinking' | 'Off' = 'Off';
+  private chassisLocate = false;
   private readonly slots = new Map<string, MediaSlot>();
   private readonly jobs = new Map<string, Job>();
   private readonly volumes = new Map<string, Volume>();
@@ -175,6 +178,7 @@ export class SimSystem {
       Model: hw.model,
       SerialNumber: hw.serial,
       SystemType: 'Physical',
+      IndicatorLED: this.systemLed,
       BiosVersion: this.firmware.BIOS,
       PowerState: power === 'on' ? 'On' : 'Off',
       Status: { State: 'Enabled', Health: 'OK' },
@@ -318,6 +322,7 @@ export class SimSystem {
       SerialNumber: hw.serial,
       PowerState: power === 'on' ? 'On' : 'Off',
       Status: { State: 'Enabled', Health: 'OK' },
+      LocationIndicatorActive: this.chassisLocate,
       Thermal: link(`${this.chassisPath}/Thermal`),
       Power: link(`${this.chassisPath}/Power`),
       Links: { ComputerSystems: [link(this.systemPath)], ManagedBy: [link(this.managerPath)] },
@@ -403,6 +408,7 @@ export class SimSystem {
     const power = await this.machine.powerState();
     const at = rest.join('/');
     if (kind === 'chassis') {
+      if (at === '' && req.method === 'PATCH') return this.patchChassis(req);
       if (req.method !== 'GET') return rest.length <= 1 ? notAllowed(req.method, req.path) : null;
       if (at === '') return ok(this.renderChassis(power));
       if (at === 'thermal') return ok(this.renderThermal(power));
@@ -580,7 +586,13 @@ export class SimSystem {
     if (!isObject(body)) return redfishError(400, 'Base.1.8.MalformedJSON', 'The request body must be a JSON object.');
     for (const key of Object.keys(body)) {
       if (key === 'PowerState') return redfishError(400, 'Base.1.8.PropertyNotWritable', 'The property PowerState is a read only property and cannot be assigned a value.');
-      if (key !== 'Boot' && key !== 'AssetTag') return redfishError(400, 'Base.1.8.PropertyUnknown', `The property ${key} is not in the list of valid properties for the resource.`);
+      if (key !== 'Boot' && key !== 'AssetTag' && key !== 'IndicatorLED') return redfishError(400, 'Base.1.8.PropertyUnknown', `The property ${key} is not in the list of valid properties for the resource.`);
+    }
+    if (body.IndicatorLED !== undefined) {
+      if (body.IndicatorLED !== 'Lit' && body.IndicatorLED !== 'Blinking' && body.IndicatorLED !== 'Off') {
+        return redfishError(400, 'Base.1.8.PropertyValueNotInList', `The value ${JSON.stringify(body.IndicatorLED)} for the property IndicatorLED is not in the list of acceptable values.`, 'Choose one of Lit, Blinking, Off.');
+      }
+      this.systemLed = body.IndicatorLED;
     }
     if (body.Boot === undefined) return NO_CONTENT;
     if (!isObject(body.Boot)) return redfishError(400, 'Base.1.8.PropertyValueTypeError', 'The value for the property Boot is of a different type than the property can accept.');
@@ -613,6 +625,17 @@ export class SimSystem {
       }
     }
     this.machine.setBootOverride(change);
+    return NO_CONTENT;
+  }
+
+  private patchChassis(req: SimRequest): SimResponse {
+    const body = req.body;
+    if (!isObject(body)) return redfishError(400, 'Base.1.8.MalformedJSON', 'The request body must be a JSON object.');
+    for (const key of Object.keys(body)) {
+      if (key !== 'LocationIndicatorActive') return redfishError(400, 'Base.1.8.PropertyUnknown', `The property ${key} is not in the list of valid properties for the resource.`);
+    }
+    if (typeof body.LocationIndicatorActive !== 'boolean') return redfishError(400, 'Base.1.8.PropertyValueTypeError', 'The value for the property LocationIndicatorActive is of a different type than the property can accept.');
+    this.chassisLocate = body.LocationIndicatorActive;
     return NO_CONTENT;
   }
 

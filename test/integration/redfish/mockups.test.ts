@@ -126,6 +126,24 @@ describe('the Redfish driver on real vendors\' mockups', () => {
     expect(machine.getVirtualMedia().inserted).toBe(false);
   });
 
+  it('reads the indicator LEDs the DMTF, HPE and Dell trees show (IndicatorLED of the system and its chassis)', async () => {
+    const cases: [string, Record<string, unknown>, [string, string, string][]][] = [
+      ['dmtf-public-rackmount1', { system: { '437XR1138R2': { readonly: false, states: ['BLINKING', 'OFF', 'ON'] } }, chassis: { '1U': { readonly: false, states: ['BLINKING', 'OFF', 'ON'] } } }, [['system', '437XR1138R2', 'OFF'], ['chassis', '1U', 'ON']]],
+      ['hpe-ilo5-dl325-gen10plus', { system: { '1': { readonly: false, states: ['BLINKING', 'OFF', 'ON'] } }, chassis: { '1': { readonly: false, states: ['BLINKING', 'OFF', 'ON'] } } }, [['system', '1', 'OFF'], ['chassis', '1', 'OFF']]],
+    ];
+    for (const [tree, supported, states] of cases) {
+      const { info } = await serve(tree);
+      const ctx = redfishContext('redfish', info);
+      const mgmt = getImplementation('management', 'redfish');
+      expect(await mgmt.getSupportedIndicators!(ctx), tree).toEqual(supported);
+      for (const [component, name, state] of states) expect(await mgmt.getIndicatorState!(ctx, component as 'system', name), `${tree} ${name}@${component}`).toBe(state);
+      await expect(mgmt.getIndicatorState!(ctx, 'disk', 'x')).rejects.toThrow('has no indicator x@disk');
+      await closeAllClients();
+      await sim?.close();
+      sim = null;
+    }
+  });
+
   it('Dell 17G (iDRAC 10) manager-only tree: no system to manage, said plainly', async () => {
     const { info } = await serve('dell-idrac/17g-idrac10-manager');
     const ctx = redfishContext('idrac', info);

@@ -105,6 +105,8 @@ const TABLE: [name: string, check: string, scopes: readonly Scope[], description
   ['baremetal:node:traits:set', SYSTEM_MEMBER_OR_OWNER_ADMIN, BOTH, 'Add or replace traits'],
   ['baremetal:node:traits:delete', SYSTEM_MEMBER_OR_OWNER_ADMIN, BOTH, 'Remove traits'],
   ['baremetal:node:bios:get', SYSTEM_OR_PROJECT_READER, BOTH, 'Read BIOS settings'],
+  ['baremetal:node:get_indicator_state', SYSTEM_OR_PROJECT_READER, BOTH, 'Read a node\'s indicators and their states'],
+  ['baremetal:node:set_indicator_state', SYSTEM_OR_PROJECT_MEMBER, BOTH, 'Set a node\'s indicator state'],
   ['baremetal:node:vendor_passthru', SYSTEM_ADMIN, BOTH, 'Call the node\'s vendor passthru methods'],
   ['baremetal:driver:vendor_passthru', SYSTEM_ADMIN, SYSTEM, 'Call a driver\'s vendor passthru methods'],
   ['baremetal:node:firmware:get', SYSTEM_OR_PROJECT_READER, BOTH, 'Read firmware components'],
