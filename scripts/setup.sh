@@ -18,9 +18,11 @@ declare -A NEED=(
   [ovs-vsctl]=openvswitch-switch [ovs-vswitchd]=openvswitch-switch [ovsdb-server]=openvswitch-switch [sshd]=openssh-server [ssh-keygen]=openssh-client
   [prometheus]=prometheus [promtool]=prometheus [syslinux]=syslinux
   [grub-mkstandalone]=grub-common [mcopy]=mtools [mmd]=mtools [mkfs.vfat]=dosfstools
+  [tempest]=python3-tempest [stestr]=python3-stestr [subunit2csv]=subunit
 )
 missing=()
 for cmd in "${!NEED[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}"); done
+/usr/bin/python3 -c 'import ironic_tempest_plugin' 2>/dev/null || missing+=(ironic-tempest-plugin)
 /usr/bin/python3 -c 'import sushy' 2>/dev/null || missing+=(python3-sushy)
 /usr/bin/python3 -c 'import pyghmi' 2>/dev/null || missing+=(python3-pyghmi)
 /usr/bin/python3 -c "import gi; gi.require_version('GoVirt', '1.0')" 2>/dev/null || missing+=(python3-gi gir1.2-govirt-1.0)

@@ -36,6 +36,8 @@ export async function startKeystone(): Promise<TestKeystone> {
   writeFileSync(conf, [
     '[DEFAULT]', 'use_stderr = true', `log_file = ${path.join(dir, 'keystone.log')}`,
     '[database]', `connection = sqlite:///${path.join(dir, 'keystone.db')}`,
+    // bcrypt's cheapest cost: every token request checks a password, and the default cost makes each take ~1 s here.
+    '[identity]', 'password_hash_rounds = 4',
     '[token]', 'provider = fernet', 'expiration = 3600',
     '[fernet_tokens]', `key_repository = ${path.join(dir, 'fernet-keys')}`,
     '[fernet_receipts]', `key_repository = ${path.join(dir, 'fernet-receipts')}`,
