@@ -43,6 +43,8 @@ export interface QemuMachineOptions {
   /** What to boot when no override is set: like most servers, the disk first, then the network. */
   defaultBootOrder?: string;
   qemuBinary?: string;
+  /** The serial console is also a unix socket (serialSocket) a test can type into; it is still logged to consoleLog. */
+  serialSocket?: boolean;
   /** Milliseconds to wait for QEMU to exit after a QMP quit before killing it. */
   stopTimeoutMs?: number;
   /** 'uefi': OVMF (Debian's ovmf) in pflash, its variable store a copy in workDir kept across power cycles; default 'bios' (SeaBIOS). */
@@ -132,6 +134,11 @@ export class QemuMachine extends EventEmitter implements SimulatedMachine {
   }
 
   /** The serial console's log (the kernel and the agent print there). */
+  /** The unix socket of the serial console, with opts.serialSocket: what is written to it is typed on the machine's ttyS0. */
+  get serialSocket(): string {
+    return join(this.opts.workDir, 'serial.sock');
+  }
+
   get consoleLog(): string {
     return join(this.opts.workDir, 'console.log');
   }
@@ -232,7 +239,10 @@ export class QemuMachine extends EventEmitter implements SimulatedMachine {
       '-smbios', `type=1,manufacturer=${this.hardware.manufacturer},product=${this.hardware.model},serial=${this.hardware.serial}`,
       ...(o.smbiosFiles ?? []).flatMap((file) => ['-smbios', `file=${file}`]),
       '-nodefaults', '-display', 'none', '-vga', 'none', '-no-reboot',
-      '-chardev', `file,id=serial0,path=${this.consoleLog},append=on`, '-serial', 'chardev:serial0',
+      '-chardev', o.serialSocket
+        ? `socket,id=serial0,path=${this.serialSocket},server=on,wait=off,logfile=${this.consoleLog},logappend=on`
+        : `file,id=serial0,path=${this.consoleLog},append=on`,
+      '-serial', 'chardev:serial0',
       '-qmp', `unix:${this.qmpPath},server=on,wait=off`,
       // Entropy from the host, so the guest kernel's random pool is ready at once (TCG has no RDRAND).
       '-device', 'virtio-rng-pci',
