@@ -138,6 +138,9 @@ export type IndicatorComponent = (typeof INDICATOR_COMPONENTS)[number];
 /** What a node's management interface offers: per component, its indicators by name. */
 export type SupportedIndicators = Partial<Record<IndicatorComponent, Record<string, { readonly: boolean; states: IndicatorState[] }>>>;
 
+/** The health of a node's hardware as its BMC judges it (Ironic's health_states, API 1.109). */
+export type NodeHealth = 'OK' | 'Warning' | 'Critical';
+
 export interface ManagementInterface extends DriverInterface {
   supportedBootDevices(ctx: TaskContext): Promise<BootDevice[]>;
   getBootDevice(ctx: TaskContext): Promise<BootDeviceSetting>;
@@ -146,6 +149,8 @@ export interface ManagementInterface extends DriverInterface {
   setBootMode?(ctx: TaskContext, mode: BootMode): Promise<void>;
   setSecureBoot?(ctx: TaskContext, enabled: boolean): Promise<void>;
   getSensorsData?(ctx: TaskContext): Promise<SensorReading>;
+  /** The BMC's verdict on the hardware, null when it gives none; read by the power sync. */
+  getHealth?(ctx: TaskContext): Promise<NodeHealth | null>;
   injectNmi?(ctx: TaskContext): Promise<void>;
   /** The vmedia API (1.89/1.93): what the BMC has attached, attach an image by URL, detach by kind (all when none given). */
   getVirtualMedia?(ctx: TaskContext): Promise<VirtualMedia[]>;

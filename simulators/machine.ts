@@ -43,8 +43,13 @@ export interface VirtualMedia {
  * Events: 'power' (state: MachinePower) after every change, 'boot' (device actually booted)
  * when the machine starts up, 'media' (VirtualMedia) on insert/eject.
  */
+/** Hardware faults a simulated BMC reports: in Redfish Status.Health, in IPMI's chassis status bits. */
+export type MachineFault = 'power' | 'cooling' | 'drive';
+
 export interface SimulatedMachine extends EventEmitter {
   readonly id: string;
+  /** Faults present now (none: healthy); tests add and remove them. */
+  readonly faults?: Set<MachineFault>;
   readonly uuid: string;
   readonly name: string;
   readonly hardware: MachineHardware;
@@ -59,6 +64,7 @@ export interface SimulatedMachine extends EventEmitter {
 
 /** A machine that lives in memory: power and boot settings change at once and persist for its life. */
 export class MemoryMachine extends EventEmitter implements SimulatedMachine {
+  readonly faults = new Set<MachineFault>();
   private state: MachinePower = 'off';
   private boot: BootOverride = { device: 'none', persistent: false, mode: 'uefi' };
   private media: VirtualMedia = { image: null, inserted: false };

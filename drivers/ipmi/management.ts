@@ -1,15 +1,15 @@
 // The `ipmitool` management interface: boot device and boot mode through the boot flags (System
 // Boot Options parameter 5, with its valid, persistent and EFI bits), sensors from the SDR
 // repository, and NMI. Every request is raw, so both transports share this code.
-import { InvalidInput } from '../../common/errors.ts';
+import { DriverError, InvalidInput } from '../../common/errors.ts';
 import type { BootDevice, BootMode, ManagementInterface, SensorReading, TaskContext } from '../interfaces.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import { BootParam, ChassisControl, Cmd, NetFn } from './protocol/constants.ts';
-import { BOOT_DEVICE_SELECTORS, decodeBootFlags, encodeBootFlags, selectorName, type BootFlags } from './protocol/chassis.ts';
+import { BOOT_DEVICE_SELECTORS, chassisHealth, decodeBootFlags, encodeBootFlags, selectorName, type BootFlags } from './protocol/chassis.ts';
 import { decodeFullSensor, SENSOR_TYPE_NAMES, UNIT_NAMES } from './protocol/sdr.ts';
 import { IPMI_PROPERTIES, parseIpmiInfo, type IpmiInfo } from './driver-info.ts';
-import { ipmiRequest } from './client.ts';
-import { expectOk } from './transport.ts';
+import { ipmiRequest, type RequestKind } from './client.ts';
+import { bmcLabel, expectOk } from './transport.ts';
 import { internalInfo, withInternalInfo, withoutInternalInfo } from '../internal-info.ts';
 
 const SUPPORTED: BootDevice[] = ['pxe', 'disk', 'cdrom', 'bios', 'safe'];
@@ -88,6 +88,13 @@ export async function resendBootDevice(ctx: TaskContext, info: IpmiInfo): Promis
   }
 }
 
+/** Get Chassis Status: the power bit, and the fault bits health is read from. */
+export async function readChassisStatus(info: IpmiInfo, kind: RequestKind = 'read'): Promise<Buffer> {
+  const status = expectOk(await ipmiRequest(info, kind, NetFn.chassis, Cmd.getChassisStatus), 'Get Chassis Status', info.target);
+  if (status.length < 1) throw new DriverError(`BMC ${bmcLabel(info.target)} sent an empty chassis status`);
+  return status;
+}
+
 export const ipmitoolManagement: ManagementInterface = {
   name: 'ipmitool',
   properties: IPMI_PROPERTIES,
@@ -121,6 +128,9 @@ export const ipmitoolManagement: ManagementInterface = {
   },
   async getSensorsData(ctx) {
     return sensors(parseIpmiInfo(ctx.node));
+  },
+  async getHealth(ctx) {
+    return chassisHealth(await readChassisStatus(parseIpmiInfo(ctx.node)));
   },
   async injectNmi(ctx) {
     const info = parseIpmiInfo(ctx.node);

@@ -8,14 +8,12 @@ import { powerIsOn } from './protocol/chassis.ts';
 import { IPMI_PROPERTIES, parseIpmiInfo, type IpmiInfo } from './driver-info.ts';
 import { ipmiRequest, type RequestKind } from './client.ts';
 import { bmcLabel, expectOk } from './transport.ts';
-import { resendBootDevice } from './management.ts';
+import { readChassisStatus, resendBootDevice } from './management.ts';
 
 type PowerState = 'power on' | 'power off';
 
 export async function readPowerState(info: IpmiInfo, kind: RequestKind = 'read'): Promise<PowerState> {
-  const status = expectOk(await ipmiRequest(info, kind, NetFn.chassis, Cmd.getChassisStatus), 'Get Chassis Status', info.target);
-  if (status.length < 1) throw new DriverError(`BMC ${bmcLabel(info.target)} sent an empty chassis status`);
-  return powerIsOn(status) ? 'power on' : 'power off';
+  return powerIsOn(await readChassisStatus(info, kind)) ? 'power on' : 'power off';
 }
 
 async function control(info: IpmiInfo, action: number, what: string): Promise<void> {

@@ -1,7 +1,7 @@
 // The Redfish management interface: boot override (device, once or persistent), boot mode,
 // secure boot, sensors from the chassis, NMI, and the virtual media the vmedia API attaches.
 import { InvalidInput, UnsupportedOperation } from '../../common/errors.ts';
-import type { BootDevice, BootMode, ManagementInterface, SensorReading, VmediaDeviceType } from '../interfaces.ts';
+import type { BootDevice, BootMode, ManagementInterface, NodeHealth, SensorReading, VmediaDeviceType } from '../interfaces.ts';
 import type { Json } from './client.ts';
 import { indicatorState, setIndicatorState, supportedIndicators } from './indicators.ts';
 import { parseRedfishInfo, REDFISH_PROPERTIES } from './driver-info.ts';
@@ -106,6 +106,12 @@ async function mediaDeviceFor(rn: RedfishNode, kind: VmediaDeviceType): Promise<
   return found;
 }
 
+/** The system's Status.Health (Redfish's Resource.Health: OK, Warning, Critical); null when absent or unknown. */
+export function healthOf(system: Json): NodeHealth | null {
+  const health = isObject(system.Status) ? system.Status.Health : undefined;
+  return health === 'OK' || health === 'Warning' || health === 'Critical' ? health : null;
+}
+
 export function redfishManagement(vendor: Vendor): ManagementInterface {
   return {
     name: vendor.name,
@@ -146,6 +152,9 @@ export function redfishManagement(vendor: Vendor): ManagementInterface {
       const current = await rn.client.getJson(link);
       if (current.SecureBootEnable !== enabled) await rn.client.patch(link, { SecureBootEnable: enabled });
       await ctx.save({ secure_boot: enabled });
+    },
+    async getHealth(ctx) {
+      return healthOf(await (await RedfishNode.open(ctx)).system());
     },
     async getSensorsData(ctx) {
       return sensors(await RedfishNode.open(ctx));

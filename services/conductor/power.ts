@@ -60,6 +60,31 @@ export async function performPowerAction(ctx: NodeTask): Promise<void> {
 }
 
 /**
+ * Records the health the node's BMC reports (API 1.109), with a history line when it changes, as
+ * Ironic's node_cache_health (a BMC that stops reporting one clears it). A failed read is no
+ * failure of the sync: the field is left as it was.
+ */
+async function syncHealth(rt: Runtime, ctx: NodeTask, signal: AbortSignal): Promise<void> {
+  const read = ctx.driver.management.getHealth;
+  if (!read) return;
+  const node = ctx.node;
+  let health: string | null;
+  try {
+    health = await untilAborted(read.call(ctx.driver.management, ctx), signal);
+  } catch (err) {
+    if (!rt.stopSignal.aborted) rt.logger.warn({ node: node.uuid }, `health read failed: ${errorMessage(err)}`);
+    return;
+  }
+  if (health === node.health) return;
+  await updateNodeWithHistory(rt.db.knex, node.id, { health }, { health: node.health }, () => ({
+    event: `Node health status changed: health='${health}' (previously '${node.health ?? 'None'}')`,
+    severity: health === 'OK' ? 'info' : 'warning',
+    event_type: 'monitoring',
+    conductor: rt.host,
+  }));
+}
+
+/**
  * Reads a node's power state without the lock (as Ironic's shared lock) and records a change;
  * `failures` counts reads that failed in a row, and after powerSyncMaxRetries the node goes to
  * maintenance with fault "power failure", as Ironic does. Resolves true when the BMC answered.
@@ -71,8 +96,9 @@ export async function syncPowerState(rt: Runtime, nodeId: number, failures: Map<
   const signal = AbortSignal.any([rt.stopSignal, deadline]);
   let observed: string | null;
   let read: Promise<string | null> | undefined;
+  let ctx: NodeTask;
   try {
-    const ctx = await openReadOnlyTask(rt, node, signal);
+    ctx = await openReadOnlyTask(rt, node, signal);
     read = ctx.driver.power.getPowerState(ctx);
     observed = await untilAborted(read, signal);
   } catch (err) {
@@ -91,6 +117,7 @@ export async function syncPowerState(rt: Runtime, nodeId: number, failures: Map<
     return false;
   }
   failures.delete(nodeId);
+  await syncHealth(rt, ctx, signal);
   if (observed === null || observed === node.power_state) return true;
   // Compare-and-set: nothing else changed the node (a lock, a requested change) since we read it.
   const corrected = await updateNodeWithHistory(rt.db.knex, nodeId, { power_state: observed }, { reservation: null, target_power_state: null, power_state: node.power_state }, () => ({

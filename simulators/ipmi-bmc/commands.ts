@@ -3,7 +3,7 @@
 // repository and sensor readings. Each handler returns a completion code and the response data.
 import type { MachineBootDevice, MachinePowerAction, SimulatedMachine } from '../machine.ts';
 import { BootParam, BootSelector, ChassisControl, Cmd, Completion, NetFn, Privilege } from '../../drivers/ipmi/protocol/constants.ts';
-import { decodeBootFlags, encodeBootFlags, type BootFlags } from '../../drivers/ipmi/protocol/chassis.ts';
+import { ChassisFault, decodeBootFlags, encodeBootFlags, type BootFlags } from '../../drivers/ipmi/protocol/chassis.ts';
 import { encodeFullSensor, type FullSensor } from '../../drivers/ipmi/protocol/sdr.ts';
 
 export interface CommandResult {
@@ -105,8 +105,11 @@ async function chassis(state: BmcState, cmd: number, data: Buffer): Promise<Comm
       return { completion: 0, data: [0x00, 0x20, 0x20, 0x20, 0x20] };
     case Cmd.getChassisStatus: {
       const on = (await machine.powerState()) === 'on';
-      // power restore policy "always off" (00b), no faults, last event none, misc none
-      return { completion: 0, data: [on ? 0x01 : 0x00, 0x00, 0x40, 0x00] };
+      const faults = machine.faults ?? new Set();
+      // power restore policy "always off" (00b), the machine's faults, last event none
+      const power = (on ? 0x01 : 0x00) | (faults.has('power') ? ChassisFault.powerFault : 0);
+      const misc = 0x40 | (faults.has('drive') ? ChassisFault.driveFault : 0) | (faults.has('cooling') ? ChassisFault.coolingFault : 0);
+      return { completion: 0, data: [power, 0x00, misc, 0x00] };
     }
     case Cmd.chassisControl: {
       if (data.length < 1) return { completion: Completion.requestLengthInvalid };

@@ -2,7 +2,7 @@
 // and Chassis, in a vendor flavour. Holds the state a BMC keeps beside the machine (BIOS settings,
 // secure boot, non-CD media slots, iDRAC jobs, iLO POST state).
 import { randomInt } from 'node:crypto';
-import type { BootOverride, MachineBootDevice, SimulatedMachine } from '../machine.ts';
+import type { BootOverride, MachineBootDevice, MachineFault, SimulatedMachine } from '../machine.ts';
 import type { BackendContext } from './backend.ts';
 import type { FlavorSpec } from './flavors.ts';
 import {
@@ -15,6 +15,12 @@ import { applyReset, BOOT_ENABLED, DEVICE_OF, isResetType, TARGET_OF } from './p
 import { IrmcOem, irmcError } from './irmc.ts';
 
 // iDRAC's Server Configuration Profile names for the first boot device.
+/** A system's Status.Health from its machine's faults: a power fault is Critical, any other a Warning. */
+function systemHealth(faults: ReadonlySet<MachineFault> | undefined): 'OK' | 'Warning' | 'Critical' {
+  if (faults?.has('power')) return 'Critical';
+  return faults && faults.size > 0 ? 'Warning' : 'OK';
+}
+
 const SCP_DEVICE: Record<string, MachineBootDevice> = { 'VCD-DVD': 'cdrom', HDD: 'disk', PXE: 'pxe', BIOS: 'bios', 'VFDD': 'usb' };
 
 interface MediaSlot { image: string | null; inserted: boolean; protocol: string | null; bootOnNextReset: boolean }
@@ -181,7 +187,7 @@ export class SimSystem {
       IndicatorLED: this.systemLed,
       BiosVersion: this.firmware.BIOS,
       PowerState: power === 'on' ? 'On' : 'Off',
-      Status: { State: 'Enabled', Health: 'OK' },
+      Status: { State: 'Enabled', Health: systemHealth(this.machine.faults) },
       Boot: {
         BootSourceOverrideEnabled: target === 'None' ? 'Disabled' : boot.persistent ? 'Continuous' : 'Once',
         'BootSourceOverrideEnabled@Redfish.AllowableValues': BOOT_ENABLED,

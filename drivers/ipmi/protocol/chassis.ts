@@ -40,6 +40,24 @@ export function selectorName(selector: number): string | null {
   return Object.entries(BOOT_DEVICE_SELECTORS).find(([, s]) => s === selector)?.[0] ?? null;
 }
 
+/** Fault bits of Get Chassis Status (IPMI 2.0 table 28-3): byte 1 current power state, byte 3 misc chassis state. */
+export const ChassisFault = {
+  /** byte 1 */ powerOverload: 0x02, powerFault: 0x08, powerControlFault: 0x10,
+  /** byte 3 */ driveFault: 0x04, coolingFault: 0x08,
+} as const;
+
+/**
+ * The chassis' health from Get Chassis Status: a power fault, power control fault or overload is
+ * Critical (the machine may not stay up), a drive or cooling/fan fault a Warning, none OK.
+ */
+export function chassisHealth(chassisStatus: Buffer): 'OK' | 'Warning' | 'Critical' {
+  const power = chassisStatus[0] ?? 0;
+  const misc = chassisStatus[2] ?? 0;
+  if (power & (ChassisFault.powerOverload | ChassisFault.powerFault | ChassisFault.powerControlFault)) return 'Critical';
+  if (misc & (ChassisFault.driveFault | ChassisFault.coolingFault)) return 'Warning';
+  return 'OK';
+}
+
 export function powerIsOn(chassisStatus: Buffer): boolean {
   return (chassisStatus[0] & 0x01) !== 0;
 }

@@ -271,6 +271,21 @@ describe.each(BACKENDS)('API 1.97-1.115 on %s', (backend) => {
     });
   });
 
+  describe('node health (1.109)', () => {
+    it('is shown from 1.109 (null until the power sync reads it), read-only, hidden and refused before', async () => {
+      const n = await createNode();
+      expect(n.health).toBeNull();
+      await putInState(n.uuid, { health: 'Warning' });
+      expect((await call('GET', `/v1/nodes/${n.uuid}`, undefined, '1.109')).body.health).toBe('Warning');
+      expect((await call('GET', `/v1/nodes/${n.uuid}?fields=uuid,health`, undefined, '1.109')).body).toMatchObject({ health: 'Warning' });
+      expect((await call('GET', `/v1/nodes/${n.uuid}`, undefined, '1.108')).body).not.toHaveProperty('health');
+      expect((await call('GET', `/v1/nodes?fields=health`, undefined, '1.108')).status).toBe(406);
+      expect((await call('GET', '/v1/nodes/detail', undefined, '1.109')).body.nodes.find((x: { uuid: string }) => x.uuid === n.uuid).health).toBe('Warning');
+      expect((await call('POST', '/v1/nodes', { driver: 'fake-hardware', health: 'OK' })).status).toBe(400);
+      expect((await call('PATCH', `/v1/nodes/${n.uuid}`, [{ op: 'replace', path: '/health', value: 'OK' }])).status).toBe(400);
+    });
+  });
+
   describe('abort in wait call-back (1.110)', () => {
     it('is refused at 1.109, moves the node to deploy failed (no clean) from 1.110', async () => {
       const n = await createNode();
