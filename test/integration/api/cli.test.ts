@@ -5,6 +5,8 @@
 // Debian's client (5.0.1) knows API versions up to 1.78 and has no option for the fields of 1.97-1.115
 // (port description/vendor/category, port group physical_network/category, instance_name, health,
 // runbook traits, history project/state): versions-1.97-1.115.test.ts drives those over REST.
+// It has deploy template, volume connector/target and node passthru commands, which are used here;
+// node indicators (1.63) and POST /v1/events have no command in it: their tests use REST.
 import { execa } from 'execa';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,6 +130,45 @@ describe('baremetal CLI against Anvil (sqlite)', { timeout: 300_000 }, () => {
     expect(await json('node', 'show', 'n1', '--fields', 'maintenance', 'maintenance_reason')).toEqual({ maintenance: true, maintenance_reason: 'swap a disk' });
     await ok('node', 'maintenance', 'unset', 'n1');
     expect((await findNode(t.db.knex, 'n1'))!.maintenance).toBe(false);
+  });
+
+  it('creates, lists, shows, sets and deletes deploy templates', async () => {
+    const steps = JSON.stringify([{ interface: 'bios', step: 'apply_configuration', args: { settings: [{ name: 'LogicalProc', value: 'Enabled' }] }, priority: 150 }]);
+    const created = await json('deploy', 'template', 'create', 'CUSTOM_HYPERTHREADING_ON', '--steps', steps, '--extra', 'team=hpc');
+    expect(created).toMatchObject({ name: 'CUSTOM_HYPERTHREADING_ON', extra: { team: 'hpc' }, steps: [expect.objectContaining({ step: 'apply_configuration', priority: 150 })] });
+    expect(await json('deploy', 'template', 'list')).toEqual([{ UUID: created.uuid, Name: 'CUSTOM_HYPERTHREADING_ON' }]);
+    await ok('deploy', 'template', 'set', 'CUSTOM_HYPERTHREADING_ON', '--name', 'CUSTOM_HT_ON');
+    expect((await json('deploy', 'template', 'show', created.uuid)).name).toBe('CUSTOM_HT_ON');
+    const bad = await baremetal('deploy', 'template', 'create', 'not-a-trait', '--steps', steps);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toContain('Deploy template name must be a valid trait');
+    await ok('deploy', 'template', 'delete', 'CUSTOM_HT_ON');
+    expect(await json('deploy', 'template', 'list')).toEqual([]);
+  });
+
+  it('creates, lists, sets and deletes volume connectors and targets of the powered-off node', async () => {
+    const node = (await findNode(t.db.knex, 'n1'))!;
+    expect(node.power_state).toBe('power off');
+    const connector = await json('volume', 'connector', 'create', '--node', node.uuid, '--type', 'iqn', '--connector-id', 'iqn.2026-12.org.anvil:n1');
+    expect(connector).toMatchObject({ node_uuid: node.uuid, type: 'iqn', connector_id: 'iqn.2026-12.org.anvil:n1' });
+    const target = await json('volume', 'target', 'create', '--node', node.uuid, '--type', 'iscsi', '--boot-index', '0', '--volume-id', 'vol-boot',
+      '--property', 'target_iqn=iqn.2026-12.org.anvil:boot', '--property', 'target_portal=192.0.2.20:3260', '--property', 'auth_password=chap-secret');
+    expect(target).toMatchObject({ node_uuid: node.uuid, volume_type: 'iscsi', boot_index: 0, volume_id: 'vol-boot' });
+    expect(target.properties.auth_password).toBe('******');
+    expect(await json('volume', 'connector', 'list', '--node', 'n1')).toEqual([expect.objectContaining({ UUID: connector.uuid, Type: 'iqn', 'Connector ID': 'iqn.2026-12.org.anvil:n1' })]);
+    expect(await json('volume', 'target', 'list', '--node', 'n1')).toEqual([expect.objectContaining({ UUID: target.uuid, 'Boot Index': 0, 'Volume ID': 'vol-boot' })]);
+    await ok('volume', 'connector', 'set', connector.uuid, '--connector-id', 'iqn.2026-12.org.anvil:n1-b');
+    expect((await json('volume', 'connector', 'show', connector.uuid)).connector_id).toBe('iqn.2026-12.org.anvil:n1-b');
+    await ok('volume', 'target', 'delete', target.uuid);
+    await ok('volume', 'connector', 'delete', connector.uuid);
+    expect(await json('volume', 'connector', 'list')).toEqual([]);
+  });
+
+  it('lists the vendor passthru methods of an ipmi node', async () => {
+    await ok('node', 'create', '--driver', 'ipmi', '--name', 'bmc-1', '--driver-info', 'ipmi_address=192.0.2.30', '--driver-info', 'ipmi_username=admin', '--driver-info', 'ipmi_password=pw');
+    const methods = await json('node', 'passthru', 'list', 'bmc-1');
+    expect(methods.map((m: Record<string, unknown>) => m.Name).sort()).toEqual(['bmc_reset', 'send_raw']);
+    expect(methods.find((m: Record<string, unknown>) => m.Name === 'send_raw')).toMatchObject({ 'Supported HTTP methods': 'POST', 'Async': false });
   });
 
   it('lists the node history', async () => {
