@@ -32,8 +32,19 @@ export function ramdiskParamsOf(script: string): RamdiskParams {
  */
 export async function fetchBootScript(netbootUrl: string, macs: string[]): Promise<{ mac: string; script: string } | undefined> {
   for (const mac of macs) {
-    const res = await axios.get<string>(`${netbootUrl.replace(/\/$/, '')}/boot/${mac}.ipxe`, { responseType: 'text', timeout: 5000, validateStatus: () => true });
+    const res = await getWithRetries(`${netbootUrl.replace(/\/$/, '')}/boot/${mac}.ipxe`);
     if (res.status === 200 && res.data.startsWith('#!ipxe')) return { mac, script: res.data };
   }
   return undefined;
+}
+
+/** Firmware tries again when the server does not answer (a busy netboot role under a whole rack booting at once); an answer, even 404, is final. */
+async function getWithRetries(url: string, attempts = 4): Promise<{ status: number; data: string }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await axios.get<string>(url, { responseType: 'text', timeout: 5000, validateStatus: () => true });
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+    }
+  }
 }

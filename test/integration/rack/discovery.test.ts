@@ -50,10 +50,12 @@ describe('auto-discovery of a virtual rack', () => {
 
   it(`${MACHINES} unknown machines PXE-boot into inspection and each becomes one manageable node with its ports and properties`, async () => {
     await powerOnIntoPxe();
+    let last: Node[] = [];
     const found = await pollUntil(async () => {
       const all = await nodes();
+      last = all;
       return all.length >= MACHINES && all.every((n) => n.provision_state === 'manageable') ? all : undefined;
-    }, { timeoutSec: 120, maxIntervalMs: 500, timedOut: () => new Error(`not ${MACHINES} manageable nodes: ${JSON.stringify(events.slice(-5))}`) });
+    }, { timeoutSec: 120, maxIntervalMs: 500, timedOut: () => new Error(`not ${MACHINES} manageable nodes: ${last.length} nodes, ${JSON.stringify(last.map((n) => [n.provision_state, n.last_error]).slice(0, 5))}; last events ${JSON.stringify(events.slice(-5))}`) });
     expect(found).toHaveLength(MACHINES);
     const netboots = events.filter((e): e is Extract<RackEvent, { kind: 'netboot' }> => e.kind === 'netboot');
     expect(netboots.map((e) => e.purpose)).toEqual(Array(MACHINES).fill('inspect'));
