@@ -12,7 +12,7 @@ import { checkNetworkData } from '../../common/network-data.ts';
 import { buildBootIso, type BootIsoContent } from '../../images/boot-iso.ts';
 import { ImageCache } from '../../images/cache.ts';
 import { ImageError } from '../../images/errors.ts';
-import { parseNetbootConfig } from '../../services/netboot/config.ts';
+import { parseNetbootConfig, type NetbootConfig } from '../../services/netboot/config.ts';
 import { agentCmdline } from '../../services/netboot/targets.ts';
 import type { RamdiskPurpose, TaskContext } from '../interfaces.ts';
 import { ramdiskSources } from '../pxe/index.ts';
@@ -25,6 +25,15 @@ export interface NodeIso {
   key: string;
   /** Where the BMC fetches it: signed for the node, expiring. */
   url: string;
+}
+
+/** The netboot section, which says the API URL, CA, default ramdisk and HTTP root a node ISO is made of. */
+function netbootOf(ctx: TaskContext): NetbootConfig {
+  try {
+    return parseNetbootConfig(ctx.config);
+  } catch (err) {
+    throw new ImageError(`Cannot build the boot ISO of node ${ctx.node.uuid}: the conductor's netboot configuration (apiUrl, deployKernel, http.root) is unusable: ${(err as Error).message}`, 'ImageBuildFailed');
+  }
 }
 
 /** A local file for a kernel or ramdisk reference: an http(s) URL is downloaded into the image cache, file:// read in place, a bare name is under the netboot HTTP root. */
@@ -66,7 +75,7 @@ async function publish(ctx: TaskContext, content: BootIsoContent): Promise<NodeI
 
 /** The node's agent ramdisk ISO for `purpose`. */
 export async function ramdiskIso(ctx: TaskContext, purpose: RamdiskPurpose): Promise<NodeIso> {
-  const netboot = parseNetbootConfig(ctx.config);
+  const netboot = netbootOf(ctx);
   const sources = ramdiskSources(ctx.node, purpose);
   const mac = (ctx.ports.find((p) => p.pxe_enabled) ?? ctx.ports[0])?.address;
   const files = networkFiles(ctx);
@@ -85,7 +94,7 @@ export async function ramdiskIso(ctx: TaskContext, purpose: RamdiskPurpose): Pro
 export async function instanceIso(ctx: TaskContext): Promise<NodeIso | null> {
   const ii = ctx.node.instance_info;
   if (typeof ii.kernel !== 'string' || typeof ii.ramdisk !== 'string' || !ii.kernel || !ii.ramdisk) return null;
-  const netboot = parseNetbootConfig(ctx.config);
+  const netboot = netbootOf(ctx);
   return publish(ctx, {
     kernel: await localFile(ctx, ii.kernel, netboot.http.root),
     initramfs: await localFile(ctx, ii.ramdisk, netboot.http.root),

@@ -107,6 +107,13 @@ describe('redfish-virtual-media with a per-node ISO', () => {
     expect(ctx.node.driver_internal_info.boot).toBeUndefined();
   });
 
+  it('a conductor without a usable netboot section says so', async () => {
+    const ctx = context();
+    ctx.config.netboot = { http: { root: dir } };
+    await expect(boot.prepareRamdisk(ctx, 'deploy')).rejects.toThrow(`Cannot build the boot ISO of node ${ctx.node.uuid}: the conductor's netboot configuration (apiUrl, deployKernel, http.root) is unusable: netboot.serverAddress`);
+    expect(sim.machines[0].getVirtualMedia().inserted).toBe(false);
+  });
+
   it('an unreachable BMC fails the boot and the built ISO is deleted again', async () => {
     const ctx = context({}, 'http://127.0.0.1:9');
     await expect(boot.prepareRamdisk(ctx, 'deploy')).rejects.toThrow(/127\.0\.0\.1:9/);
