@@ -46,8 +46,9 @@ async function bootMachine(opts: { diskBytes?: number; agents?: AgentSimulator }
   const before = ironic.heartbeats.length;
   machine.setBootOverride({ device: 'pxe', persistent: false });
   await machine.power('on');
-  const hb = await ironic.heartbeat(before + 1);
-  return { machine, hb, client: new AgentClient(String(hb.callback_url), ironic.token, { timeoutMs: 60_000 }), heartbeatsSoFar: before + 1 };
+  // The previous test's agent may still heart-beat for a command it finished: wait for this machine's own.
+  const hb = await ironic.heartbeatOf(machine.uuid, before);
+  return { machine, hb, client: new AgentClient(String(hb.callback_url), ironic.token, { timeoutMs: 60_000 }), heartbeatsSoFar: ironic.heartbeats.indexOf(hb) + 1 };
 }
 
 async function poll(client: AgentClient, name: string): Promise<AgentCommandResult> {
@@ -158,7 +159,7 @@ describe('simulated agent', () => {
     expect(done.command_error).toBeNull();
     expect(done).toMatchObject({ command_status: 'SUCCEEDED', command_result: { deploy_step: { step: 'write_image' } } });
     // The agent heart-beats as soon as the async command ends (the interval is 10 minutes).
-    await ironic.heartbeat(heartbeatsSoFar + 1);
+    await ironic.heartbeatOf(machine.uuid, heartbeatsSoFar);
 
     const disk = sim.diskPath(machine);
     // Byte for byte past the MBR (whose partition table gained the config drive entry).

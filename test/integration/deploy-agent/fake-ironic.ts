@@ -17,6 +17,8 @@ export interface FakeIronic {
   token: string;
   /** Resolves at the n-th heartbeat. */
   heartbeat(n: number): Promise<Json>;
+  /** Resolves at the first heartbeat of `node` among those after the first `after` (another agent may heart-beat meanwhile). */
+  heartbeatOf(node: string, after: number): Promise<Json>;
   /** Resolves at the n-th inspection post. */
   inspection(n: number): Promise<Json>;
   close(): Promise<void>;
@@ -25,6 +27,8 @@ export interface FakeIronic {
 /** With `tls` (PEM files), the stand-in serves HTTPS. */
 export async function startFakeIronic(tls?: { cert: string; key: string }): Promise<FakeIronic> {
   const waiters: { n: number; resolve: (hb: Json) => void }[] = [];
+  const nodeWaiters: { node: string; after: number; resolve: (hb: Json) => void }[] = [];
+  const fromNode = (node: string, after: number) => fake.heartbeats.slice(after).find((b) => b.node === node);
   const inspectionWaiters: { n: number; resolve: (data: Json) => void }[] = [];
   const fake = { lookups: [], heartbeats: [], inspections: [], nodes: new Map(), token: 'tok-123' } as unknown as FakeIronic;
   const handler = (req: IncomingMessage, res: ServerResponse) => {
@@ -47,6 +51,7 @@ export async function startFakeIronic(tls?: { cert: string; key: string }): Prom
         const body = { node: hb[1], version: req.headers['x-openstack-ironic-api-version'], ...JSON.parse(Buffer.concat(chunks).toString() || '{}') };
         fake.heartbeats.push(body);
         for (const w of waiters.filter((w) => fake.heartbeats.length >= w.n)) w.resolve(fake.heartbeats[w.n - 1]);
+        for (const w of nodeWaiters) if (fromNode(w.node, w.after)) w.resolve(fromNode(w.node, w.after)!);
         return send(202);
       }
       if (req.method === 'POST' && url.pathname === '/v1/continue_inspection') {
@@ -63,6 +68,11 @@ export async function startFakeIronic(tls?: { cert: string; key: string }): Prom
   fake.heartbeat = (n) => new Promise((resolve) => {
     if (fake.heartbeats.length >= n) resolve(fake.heartbeats[n - 1]);
     else waiters.push({ n, resolve });
+  });
+  fake.heartbeatOf = (node, after) => new Promise((resolve) => {
+    const found = fromNode(node, after);
+    if (found) resolve(found);
+    else nodeWaiters.push({ node, after, resolve });
   });
   fake.inspection = (n) => new Promise((resolve) => {
     if (fake.inspections.length >= n) resolve(fake.inspections[n - 1]);
