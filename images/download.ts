@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Dispatcher } from 'undici';
 import { InvalidInput } from '../common/errors.ts';
 import { HashVerifier, hashFromChecksumFile, type ChecksumSpec, type ExpectedHash } from './checksum.ts';
-import { ImageDownloadError, ImageError } from './errors.ts';
+import { ImageDownloadError, ImageError, ImageRefused } from './errors.ts';
 
 export interface DownloadOptions {
   signal?: AbortSignal;
@@ -127,4 +127,64 @@ export async function downloadImage(url: string, dest: string, checksum: Checksu
     throw new ImageDownloadError(`Download of ${url} failed: ${(err as Error).message}`);
   }
   return { path: dest, bytes, hash: expected };
+}
+
+/** Magic numbers of formats that must not be written as raw bytes (a qcow2 declared raw would give a disk of qcow2 metadata). */
+const NOT_RAW: [string, number, Buffer][] = [
+  ['qcow2', 0, Buffer.from('QFI\xfb', 'latin1')],
+  ['vmdk', 0, Buffer.from('KDMV')],
+  ['vhdx', 0, Buffer.from('vhdxfile')],
+  ['vdi', 64, Buffer.from([0x7f, 0x10, 0xda, 0xbe])],
+];
+
+/**
+ * Streams a raw image from `url` straight onto `device` (a block device or a disk file, written in
+ * place), hashing as the bytes pass: one pass, no temporary copy. What is refused before a byte is
+ * written: a size above `maxBytes`, a first block that is another format's. The checksum is known
+ * when the last byte is written; a mismatch then fails (the disk holds the wrong bytes, as IPA's streaming).
+ */
+export async function streamRawImage(url: string, device: string, checksum: ChecksumSpec | null, opts: DownloadOptions & { maxBytes: number }): Promise<Downloaded> {
+  const expected = checksum ? await resolveChecksum(checksum, url, opts) : null;
+  const verifier = expected ? new HashVerifier(expected, `image ${url}`) : null;
+  const { stream, size } = await openSource(url, opts);
+  if (size !== null && size > opts.maxBytes) {
+    stream.destroy();
+    throw new ImageRefused(`Image ${url} of ${size} bytes does not fit on the disk of ${opts.maxBytes} bytes`);
+  }
+  let bytes = 0;
+  let head: Buffer | null = Buffer.alloc(0);
+  const releaseHead = (done: (err?: Error | null, data?: Buffer) => void) => {
+    const first = head!;
+    head = null;
+    const found = NOT_RAW.find(([, at, magic]) => first.subarray(at, at + magic.length).equals(magic));
+    if (found) done(new ImageRefused(`Image ${url} was declared raw but is ${found[0]}`));
+    else done(null, first);
+  };
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      if (bytes > opts.maxBytes) return done(new ImageRefused(`Image ${url} is larger than the disk of ${opts.maxBytes} bytes`));
+      verifier?.update(chunk);
+      opts.onProgress?.(bytes, size);
+      if (head === null) return done(null, chunk);
+      // Held back until the first 512 bytes show it is not another format.
+      head = Buffer.concat([head, chunk]);
+      if (head.length < 512 && bytes !== size) return done();
+      releaseHead(done);
+    },
+    flush(done) {
+      if (head?.length) releaseHead(done);
+      else done();
+    },
+  });
+  try {
+    // r+: in place (a disk file keeps its size); flush: synced before the stream ends.
+    await pipeline(stream, tap, createWriteStream(device, { flags: 'r+', flush: true }), { signal: opts.signal });
+    if (size !== null && bytes !== size) throw new ImageDownloadError(`Download of ${url} ended after ${bytes} of ${size} bytes`);
+    verifier?.verify();
+  } catch (err) {
+    if (err instanceof ImageError) throw err;
+    throw new ImageDownloadError(`Streaming ${url} to ${device} failed: ${(err as Error).message}`);
+  }
+  return { path: device, bytes, hash: expected };
 }

@@ -1,13 +1,14 @@
 // standby: writing an image to the root disk and the machine's power, as IPA's standby extension.
 import { convertToRaw, inspectForDeploy } from '../../images/qemu-img.ts';
 import { checksumFrom } from '../../images/checksum.ts';
+import { streamRawImage } from '../../images/download.ts';
 import { configDriveIso } from '../../images/configdrive.ts';
 import { partitionUuids, writeConfigDrivePartition } from '../disk.ts';
 import { AgentCommandError, checkInjected, rootDiskOf, type AgentRuntime, type Extension } from '../commands.ts';
 
 type Json = Record<string, unknown>;
 
-/** Download, verify, inspect, write; then the config drive partition. IPA's prepare_image. */
+/** Download, verify, inspect, write (a raw image streamed onto the disk in one pass); then the config drive partition. IPA's prepare_image. */
 async function prepareImage(params: Json, rt: AgentRuntime): Promise<string> {
   checkInjected(rt, 'standby.prepare_image');
   const info = (params.image_info ?? {}) as Json;
@@ -15,21 +16,41 @@ async function prepareImage(params: Json, rt: AgentRuntime): Promise<string> {
   if (urls.length === 0) throw new AgentCommandError('image_info.urls is missing: nothing to write', 'ImageDownloadError', 400);
   const checksum = checksumFrom({ os_hash_algo: info.os_hash_algo, os_hash_value: info.os_hash_value, checksum: info.checksum });
   const disk = await rootDiskOf(rt);
-  rt.logger.info({ image: info.id, disk: disk.path }, 'downloading image');
+  const declared = typeof info.disk_format === 'string' ? info.disk_format : null;
   checkInjected(rt, 'download');
+  if (declared === 'raw' && info.stream_raw_images === true) {
+    // IPA's stream_raw_images: straight onto the disk while downloading, the checksum in the same pass.
+    rt.logger.info({ image: info.id, disk: disk.path }, 'streaming raw image');
+    checkInjected(rt, 'write');
+    try {
+      await streamRawImage(urls[0], disk.path, checksum, { dispatcher: rt.downloadDispatcher, maxBytes: disk.sizeBytes });
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      throw new AgentCommandError(`Error streaming image to device ${disk.path}: ${(err as Error).message}`, code === 'ImageChecksumError' ? 'ImageChecksumError' : code === 'InvalidImage' ? 'InvalidImage' : 'ImageWriteError');
+    }
+    rt.logger.info({ disk: disk.path }, 'image written');
+  } else {
+    await downloadAndConvert(rt, info, urls[0], checksum, disk, declared);
+  }
+  await writeConfigDrive(rt, params, disk);
+  return `image (${String(info.id ?? urls[0])}) written to device ${disk.path} `;
+}
+
+/** The image to a temporary file (its checksum verified as it streams), inspected, then converted onto the disk. */
+async function downloadAndConvert(rt: AgentRuntime, info: Json, url: string, checksum: ReturnType<typeof checksumFrom>, disk: Awaited<ReturnType<typeof rootDiskOf>>, declared: string | null): Promise<void> {
+  rt.logger.info({ image: info.id, disk: disk.path }, 'downloading image');
   let image;
   try {
-    image = await rt.images.fetch(urls[0], checksum, { dispatcher: rt.downloadDispatcher });
+    image = await rt.images.fetch(url, checksum, { dispatcher: rt.downloadDispatcher });
   } catch (err) {
     throw new AgentCommandError(`Error downloading image: ${(err as Error).message}`, (err as { code?: string }).code === 'ImageChecksumError' ? 'ImageChecksumError' : 'ImageDownloadError');
   }
   try {
-    const declared = typeof info.disk_format === 'string' ? info.disk_format : null;
     let inspected;
     try {
       inspected = await inspectForDeploy(image.path, { declaredFormat: declared, diskBytes: disk.sizeBytes });
     } catch (err) {
-      throw new AgentCommandError(`Image ${String(info.id ?? urls[0])} refused: ${(err as Error).message}`, 'InvalidImage', 400);
+      throw new AgentCommandError(`Image ${String(info.id ?? url)} refused: ${(err as Error).message}`, 'InvalidImage', 400);
     }
     checkInjected(rt, 'write');
     rt.logger.info({ format: inspected.format, virtualSize: inspected.virtualSize, disk: disk.path }, 'writing image');
@@ -41,6 +62,10 @@ async function prepareImage(params: Json, rt: AgentRuntime): Promise<string> {
   } finally {
     await image.release();
   }
+}
+
+/** The config drive (if any) in a new partition at the disk's end. */
+async function writeConfigDrive(rt: AgentRuntime, params: Json, disk: Awaited<ReturnType<typeof rootDiskOf>>): Promise<void> {
   const configdrive = typeof params.configdrive === 'string' && params.configdrive ? params.configdrive : null;
   if (configdrive) {
     checkInjected(rt, 'configdrive');
@@ -52,7 +77,6 @@ async function prepareImage(params: Json, rt: AgentRuntime): Promise<string> {
       throw new AgentCommandError(`Error writing the config drive to ${disk.path}: ${(err as Error).message}`, 'InstanceDeployFailure');
     }
   }
-  return `image (${String(info.id ?? urls[0])}) written to device ${disk.path} `;
 }
 
 /** The machine goes off right after the result is recorded, as it would when really powering off. */

@@ -12,7 +12,7 @@ import { AgentClient, AgentBusy, type AgentCommandResult } from '../../../driver
 import { buildConfigDriveIso, encodeConfigDrive } from '../../../images/configdrive.ts';
 import { MemoryMachine, sampleHardware } from '../../../simulators/machine.ts';
 import { AgentSimulator } from '../../../simulators/ramdisk-agents/index.ts';
-import { makeTestImages, MIB, type TestImages } from '../images/fixtures.ts';
+import { hashFile, makeTestImages, MIB, type TestImages } from '../images/fixtures.ts';
 import { gunzipSync } from 'node:zlib';
 import { startFakeIronic, type FakeIronic } from './fake-ironic.ts';
 
@@ -205,6 +205,42 @@ describe('simulated agent', () => {
     expect(verify.stdout).toContain('No errors detected');
     const uuids = (await client.execute('standby.get_partition_uuids', {})).command_result as Record<string, unknown>;
     expect(uuids['efi system partition uuid']).toBe(table.partitions[0].uuid.toLowerCase());
+  });
+
+  it('streams a raw image onto the disk while downloading, the checksum in the same pass; refuses a qcow2 declared raw before writing', async () => {
+    const rawSha256 = await hashFile(img.raw, 'sha256');
+    const { machine, client } = await bootMachine({ diskBytes: 64 * MIB });
+    const disk = sim.diskPath(machine);
+    await fillDisk(disk);
+    await client.execute('deploy.execute_deploy_step', writeImageStep({ id: 'disk.raw', urls: [pathToFileURL(img.raw).href], disk_format: 'raw', stream_raw_images: true, os_hash_algo: 'sha256', os_hash_value: rawSha256 }));
+    let r = await poll(client, 'execute_deploy_step');
+    expect(r.command_error).toBeNull();
+    const cmp = await execa('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', img.raw,
+      `json:{"driver":"raw","offset":0,"size":${32 * MIB},"file":{"driver":"file","filename":"${disk}"}}`], { reject: false });
+    expect(cmp.stdout).toContain('Images are identical');
+    // Written in place: the disk keeps its size, and what lies past the image is untouched.
+    expect((await stat(disk)).size).toBe(64 * MIB);
+    const tail = Buffer.alloc(16);
+    const fh = await open(disk, 'r');
+    await fh.read(tail, 0, 16, 32 * MIB);
+    await fh.close();
+    expect(tail.equals(Buffer.alloc(16, 0x5a))).toBe(true);
+
+    await fillDisk(disk);
+    await client.execute('deploy.execute_deploy_step', writeImageStep({ urls: [pathToFileURL(img.qcow2).href], disk_format: 'raw', stream_raw_images: true }));
+    r = await poll(client, 'execute_deploy_step');
+    expect(r.command_error).toMatchObject({ type: 'InvalidImage' });
+    expect(r.command_error!.message).toMatch(/^Error streaming image to device .*: Image file:.*disk\.qcow2 was declared raw but is qcow2$/);
+    const head = Buffer.alloc(512);
+    const fh2 = await open(disk, 'r');
+    await fh2.read(head, 0, 512, 0);
+    await fh2.close();
+    expect(head.equals(Buffer.alloc(512, 0x5a))).toBe(true);
+
+    await client.execute('deploy.execute_deploy_step', writeImageStep({ urls: [pathToFileURL(img.raw).href], disk_format: 'raw', stream_raw_images: true, os_hash_algo: 'sha256', os_hash_value: 'c'.repeat(64) }));
+    r = await poll(client, 'execute_deploy_step');
+    expect(r.command_error).toMatchObject({ type: 'ImageChecksumError' });
+    expect(r.command_error!.message).toMatch(/sha256 checksum of image file:.*disk\.raw is [0-9a-f]{64}, expected c{64}$/);
   });
 
   it('fails write_image on a wrong checksum, a corrupt image and an image bigger than the disk', async () => {
