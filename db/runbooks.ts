@@ -20,11 +20,13 @@ export interface RunbookRecord {
   public: boolean;
   owner: string | null;
   extra: Record<string, unknown>;
+  /** 1.112 */
+  description: string | null;
   created_at: number;
   updated_at: number | null;
 }
 
-export type RunbookFields = Pick<RunbookRecord, 'name' | 'steps' | 'disable_ramdisk' | 'public' | 'owner' | 'extra'>;
+export type RunbookFields = Pick<RunbookRecord, 'name' | 'steps' | 'disable_ramdisk' | 'public' | 'owner' | 'extra' | 'description'>;
 
 function rowToRunbook(row: Record<string, unknown>): RunbookRecord {
   return {
@@ -68,6 +70,34 @@ export async function listRunbooks(knex: Knex, page: PageQuery, project?: string
 export async function updateRunbook(knex: Knex, id: number, fields: Partial<RunbookFields>): Promise<RunbookRecord> {
   const [row] = await knex('runbooks').where({ id }).update({ ...runbookToRow(fields), updated_at: now() }).returning('*');
   return rowToRunbook(row);
+}
+
+/** The traits that approve runbooks for nodes (1.112), by runbook id, sorted. */
+export async function traitsOfRunbooks(knex: Knex, ids: readonly number[]): Promise<Map<number, string[]>> {
+  const out = new Map<number, string[]>(ids.map((id) => [id, []]));
+  if (ids.length === 0) return out;
+  for (const row of await knex('runbook_traits').whereIn('runbook_id', ids).orderBy('trait')) out.get(row.runbook_id)?.push(row.trait);
+  return out;
+}
+
+/** Replaces all of a runbook's traits. */
+export async function setRunbookTraits(knex: Knex, id: number, traits: readonly string[]): Promise<void> {
+  await knex.transaction(async (trx) => {
+    await trx('runbook_traits').where({ runbook_id: id }).delete();
+    const unique = [...new Set(traits)];
+    if (unique.length) await trx('runbook_traits').insert(unique.map((trait) => ({ runbook_id: id, trait })));
+  });
+}
+
+export async function addRunbookTrait(knex: Knex, id: number, trait: string): Promise<void> {
+  await knex('runbook_traits').insert({ runbook_id: id, trait }).onConflict(['runbook_id', 'trait']).ignore();
+}
+
+/** Removes one trait, or all when none is named; a trait it does not have is no error (as Ironic). */
+export async function removeRunbookTraits(knex: Knex, id: number, trait?: string): Promise<void> {
+  const q = knex('runbook_traits').where({ runbook_id: id });
+  if (trait !== undefined) q.where({ trait });
+  await q.delete();
 }
 
 export async function deleteRunbook(knex: Knex, id: number): Promise<void> {

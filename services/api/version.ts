@@ -7,10 +7,11 @@ export const MIN_VERSION = 1;
 /**
  * 1.95 is what Metal3's baremetal-operator needs (it always sends disable_power_off); 1.96 adds
  * inspection rules, 1.97-1.108 port and port group fields and filters, instance_name, service with
- * disable_ramdisk; 1.109 health, 1.110 abort in wait call-back, 1.111 dynamic port groups. Fields,
- * verbs and endpoints gated up to here are served; newer ones (runbook traits 1.112, ...) are not claimed.
+ * disable_ramdisk; 1.109 health, 1.110 abort in wait call-back, 1.111 dynamic port groups, 1.112
+ * runbook traits, 1.113 history project. Fields, verbs and endpoints gated up to here are served;
+ * newer ones (firmware component identity 1.114, ...) are not claimed.
  */
-export const MAX_VERSION = 111;
+export const MAX_VERSION = 113;
 
 export const VERSION_HEADER = 'X-OpenStack-Ironic-API-Version';
 export const MIN_VERSION_HEADER = 'X-OpenStack-Ironic-API-Minimum-Version';

@@ -68,7 +68,7 @@ async function provisionHandler(req: Req<ProvisionRequest>, reply: FastifyReply,
   const node = await findNodeOr404(ctx.db.knex, ident);
   if (runbook != null) {
     requireVersion(req, 92, 'runbook');
-    Object.assign(body, await runbookRequest(ctx, node, body.target, runbook, body));
+    Object.assign(body, await runbookRequest(ctx, node, body.target, runbook, body, req.apiVersion));
   }
   const asked = askProvision(event, body, node, req.apiVersion);
   if (!asked) {

@@ -304,6 +304,66 @@ describe.each(BACKENDS)('API 1.97-1.115 on %s', (backend) => {
     });
   });
 
+  describe('runbook traits, description and logical names (1.112)', () => {
+    const steps = [{ interface: 'bios', step: 'apply_configuration', args: { settings: [] }, order: 1 }];
+
+    it('keeps traits on their own endpoints, a description, any logical name; hidden and 404 before', async () => {
+      const r = await call('POST', '/v1/runbooks', { name: 'bios-tune.v2', steps, description: 'tune the BIOS' });
+      expect(r.status, r.raw).toBe(201);
+      expect(r.body).toMatchObject({ name: 'bios-tune.v2', description: 'tune the BIOS', traits: [] });
+      expect((await call('POST', '/v1/runbooks', { name: 'bios-tune.v3', steps }, '1.111')).status).toBe(400);
+      expect((await call('POST', '/v1/runbooks', { name: 'CUSTOM_OLD', steps, description: 'x' }, '1.111')).status).toBe(400);
+      expect((await call('POST', '/v1/runbooks', { name: 'CUSTOM_T', steps, traits: ['CUSTOM_A'] })).status).toBe(400);
+      expect((await call('POST', '/v1/runbooks', { name: 'has space', steps })).status).toBe(400);
+      expect((await call('POST', '/v1/runbooks', { name: 'long', steps, description: 'd'.repeat(256) })).status).toBe(400);
+
+      const base = `/v1/runbooks/${r.body.uuid}/traits`;
+      expect((await call('PUT', base, { traits: ['CUSTOM_RAID', 'CUSTOM_BIOS'] })).status).toBe(204);
+      expect((await call('GET', base)).body).toEqual({ traits: ['CUSTOM_BIOS', 'CUSTOM_RAID'] });
+      const one = await call('PUT', `${base}/CUSTOM_GPU`);
+      expect(one.status, one.raw).toBe(204);
+      expect(one.headers.location).toMatch(/\/v1\/runbooks\/.+\/traits\/CUSTOM_GPU$/);
+      expect((await call('DELETE', `${base}/CUSTOM_RAID`)).status).toBe(204);
+      expect((await call('DELETE', `${base}/CUSTOM_NOT_THERE`)).status).toBe(204);
+      expect((await call('GET', `/v1/runbooks/bios-tune.v2`)).body.traits).toEqual(['CUSTOM_BIOS', 'CUSTOM_GPU']);
+      expect((await call('PUT', `${base}/lower_case`)).status).toBe(400);
+      expect((await call('PUT', base, {})).status).toBe(400);
+      expect((await call('PUT', base, { traits: ['bad trait'] })).status).toBe(400);
+      expect((await call('GET', base, undefined, '1.111')).status).toBe(404);
+      const old = (await call('GET', `/v1/runbooks/${r.body.uuid}`, undefined, '1.111')).body;
+      expect(old).not.toHaveProperty('traits');
+      expect(old).not.toHaveProperty('description');
+      const listed = await call('GET', '/v1/runbooks/detail');
+      expect(listed.body.runbooks.find((x: { uuid: string }) => x.uuid === r.body.uuid)).toMatchObject({ traits: ['CUSTOM_BIOS', 'CUSTOM_GPU'], description: 'tune the BIOS' });
+      const patched = await call('PATCH', `/v1/runbooks/${r.body.uuid}`, [{ op: 'replace', path: '/description', value: 'tuned' }]);
+      expect(patched.status, patched.raw).toBe(200);
+      expect(patched.body.description).toBe('tuned');
+      expect((await call('PATCH', `/v1/runbooks/${r.body.uuid}`, [{ op: 'replace', path: '/traits', value: [] }])).status).toBe(400);
+      expect((await call('DELETE', base)).status).toBe(204);
+      expect((await call('GET', base)).body).toEqual({ traits: [] });
+    });
+
+    it('approves a runbook for a node by its traits from 1.112, by its name below', async () => {
+      const rb = await call('POST', '/v1/runbooks', { name: 'CUSTOM_FW_RUN', steps });
+      const n = await createNode();
+      await putInState(n.uuid, { provision_state: 'manageable' });
+      const clean = (v: string) => call('PUT', `/v1/nodes/${n.uuid}/states/provision`, { target: 'clean', runbook: rb.body.uuid }, v);
+      const none = await clean('1.112');
+      expect(none.status).toBe(400);
+      expect(fault(none)).toContain('has no traits configured');
+      await call('PUT', `/v1/runbooks/${rb.body.uuid}/traits`, { traits: ['CUSTOM_FW_A', 'CUSTOM_FW_B'] });
+      const unmatched = await clean('1.112');
+      expect(unmatched.status).toBe(400);
+      expect(fault(unmatched)).toContain('CUSTOM_FW_A, CUSTOM_FW_B');
+      await call('PUT', `/v1/nodes/${n.uuid}/traits/CUSTOM_FW_B`);
+      // Below 1.112 the runbook's name is the trait the node needs.
+      expect((await clean('1.111')).status).toBe(400);
+      const ok = await clean('1.112');
+      expect(ok.status, ok.raw).toBe(202);
+      expect((await findNode(h.t.db.knex, n.uuid))!.provision_request?.steps?.map((x) => x.step)).toEqual(['apply_configuration']);
+    });
+  });
+
   describe('node history project (1.113), state, target and duration (1.115)', () => {
     it('records where the node stood and who asked; shows each from its version, in detail only', async () => {
       const n = await createNode();

@@ -195,6 +195,11 @@ export const ROUTE_POLICIES: Record<string, RoutePolicy> = {
   'POST /runbooks': { rules: [], special: 'runbookCreate' },
   'PATCH /runbooks/:ident': { rules: runbookPatchRules, target: 'runbook' },
   'DELETE /runbooks/:ident': { rules: ['baremetal:runbook:delete'], target: 'runbook' },
+  'GET /runbooks/:ident/traits': { rules: [], target: 'runbook', special: 'runbookGet' },
+  'PUT /runbooks/:ident/traits': { rules: ['baremetal:runbook:update'], target: 'runbook' },
+  'PUT /runbooks/:ident/traits/:trait': { rules: ['baremetal:runbook:update'], target: 'runbook' },
+  'DELETE /runbooks/:ident/traits': { rules: ['baremetal:runbook:update'], target: 'runbook' },
+  'DELETE /runbooks/:ident/traits/:trait': { rules: ['baremetal:runbook:update'], target: 'runbook' },
 
   'POST /events': { rules: ['baremetal:events:post'] },
 
