@@ -39,7 +39,10 @@ for (const m of rack.machines) {
 }
 let createdAt: number | undefined;
 let counts = { created: 0, manageable: 0 };
+let lastChange = Date.now();
+let lastPrint = Date.now();
 while (counts.manageable < MACHINES) {
+  const before = JSON.stringify(counts);
   const nodes: { provision_state: string }[] = [];
   for (let marker: string | undefined; ;) {
     const page = (await api.get('/nodes', { params: { fields: 'uuid,provision_state', limit: 1000, marker } })).data.nodes as { uuid: string; provision_state: string }[];
@@ -49,14 +52,24 @@ while (counts.manageable < MACHINES) {
   }
   counts = { created: nodes.length, manageable: nodes.filter((n) => n.provision_state === 'manageable').length };
   if (createdAt === undefined && counts.created >= MACHINES) createdAt = Date.now();
-  if (Date.now() - started > 30 * 60_000) throw new Error(`after 30 min: ${JSON.stringify(counts)}`);
+  if (JSON.stringify(counts) !== before) lastChange = Date.now();
+  if (Date.now() - lastPrint > 15_000) {
+    lastPrint = Date.now();
+    console.log(`  ${((Date.now() - started) / 1000).toFixed(0)} s: ${counts.created} nodes, ${counts.manageable} manageable`);
+  }
+  // Machines the netboot role never answered (their firmware gave up) are left waiting: say so and stop.
+  if (Date.now() - lastChange > 60_000) {
+    console.log(`stalled: ${counts.created} of ${MACHINES} machines discovered, ${counts.manageable} manageable, nothing new for 60 s`);
+    break;
+  }
   await new Promise((r) => setTimeout(r, 250));
 }
-const doneAt = Date.now();
-const perMinute = (ms: number) => (MACHINES / (ms / 60_000)).toFixed(0);
+const doneAt = counts.manageable === MACHINES ? Date.now() : lastChange;
+const perMinute = (n: number, ms: number) => (n / (ms / 60_000)).toFixed(0);
 console.log(`discovery of ${MACHINES} unknown machines (all-in-one, SQLite, simulated agents):`);
-console.log(`  all nodes created  ${((createdAt! - started) / 1000).toFixed(1)} s   ${perMinute(createdAt! - started)} machines discovered/min`);
-console.log(`  all manageable     ${((doneAt - started) / 1000).toFixed(1)} s   ${perMinute(doneAt - started)} machines/min into manageable`);
+const createdBy = createdAt ?? lastChange;
+console.log(`  ${counts.created} nodes created in ${((createdBy - started) / 1000).toFixed(1)} s   ${perMinute(counts.created, createdBy - started)} machines discovered/min`);
+console.log(`  ${counts.manageable} manageable in ${((doneAt - started) / 1000).toFixed(1)} s   ${perMinute(counts.manageable, doneAt - started)} machines/min into manageable`);
 console.log(`  peak RSS           ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (this process: Anvil and the rack)`);
 await rack.close();
 await anvil.stop();
