@@ -37,6 +37,11 @@ export async function enqueueTask(db: Database, nodeId: number, kind: string, ar
   return rowToTask(row);
 }
 
+/** Whether the node has a task of `kind` waiting or running. */
+export async function hasUnfinishedTask(knex: Knex, nodeId: number, kind: string): Promise<boolean> {
+  return (await knex('node_tasks').where({ node_id: nodeId, kind }).whereIn('status', ['pending', 'running']).first('id')) !== undefined;
+}
+
 /** Replaces the arguments of the node's pending task of `kind`, if there is one; false when there is none. */
 export async function refreshPendingTask(knex: Knex, nodeId: number, kind: string, args: Record<string, unknown>): Promise<boolean> {
   return (await knex('node_tasks').where({ node_id: nodeId, kind, status: 'pending' }).update({ args: toJson(args) })) > 0;

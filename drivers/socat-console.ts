@@ -16,15 +16,6 @@ interface Proxy {
 
 const proxies = new Map<string, Proxy>();
 
-/** Characters socat's address syntax gives a meaning to (and whitespace, its argument separator). */
-const SOCAT_SPECIAL = /[\s,:!"'\\]/;
-
-/** Refuses a console command argument socat would split or read as address syntax. */
-export function socatSafe(value: string, what: string): string {
-  if (value === '' || SOCAT_SPECIAL.test(value)) throw new DriverError(`The serial console cannot pass ${what} "${value}" to socat: it is empty or holds whitespace or one of , : ! " ' \\`);
-  return value;
-}
-
 async function portIsFree(address: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = createServer();
@@ -52,14 +43,15 @@ export function proxyRunning(nodeUuid: string): boolean {
 
 /**
  * Starts the node's proxy (stopping one it already has) and waits until socat listens. `command`
- * is socat's EXEC string; `env` its environment (the BMC password goes there, never in argv).
+ * is a fixed shell command line (socat's SYSTEM, so without `,`, `:` or `!!`) run for each client;
+ * what varies (the BMC's address, user and password) goes in `env`, never in argv or socat's syntax.
  */
 export async function startProxy(config: AnvilConfig, nodeUuid: string, command: string, env: Record<string, string>, wantedPort?: number): Promise<ConsoleInfo> {
   await stopProxy(nodeUuid);
   const { address } = config.conductor.serialConsole;
   const port = await freePort(config, wantedPort);
   // -d -d: socat says when it listens; max-children=1: one console user at a time, as Ironic's.
-  const child = spawn('socat', ['-d', '-d', `TCP4-LISTEN:${port},bind=${address},reuseaddr,fork,max-children=1`, `EXEC:${command},pty,stderr,setsid,sigint,sane`], {
+  const child = spawn('socat', ['-d', '-d', `TCP4-LISTEN:${port},bind=${address},reuseaddr,fork,max-children=1`, `SYSTEM:${command},pty,stderr,setsid,sigint,sane`], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
   });

@@ -5,7 +5,7 @@
 import { execa } from 'execa';
 import { DriverError, errorMessage } from '../../common/errors.ts';
 import type { ConsoleInterface, TaskContext } from '../interfaces.ts';
-import { proxyRunning, socatSafe, startProxy, stopProxy } from '../socat-console.ts';
+import { proxyRunning, startProxy, stopProxy } from '../socat-console.ts';
 import { IPMI_PROPERTIES, parseIpmiInfo, type IpmiInfo } from './driver-info.ts';
 import { readPowerState } from './power.ts';
 import { bmcLabel } from './transport.ts';
@@ -14,10 +14,17 @@ import { ipmitoolArgs } from './transport-ipmitool.ts';
 /** Cipher suite when the node names none: ipmitool's own discovery fails on some BMCs (ipmi_sim), 3 is what the power transport tries first. */
 const DEFAULT_SUITE = 3;
 
-function solArgs(info: IpmiInfo, verb: 'activate' | 'deactivate'): string[] {
+function sessionArgs(info: IpmiInfo): string[] {
   const t = info.target;
-  return ipmitoolArgs({ ...t, protocolVersion: '2.0' }, t.cipherSuite ?? DEFAULT_SUITE, ['sol', verb], false);
+  return ipmitoolArgs({ ...t, protocolVersion: '2.0' }, t.cipherSuite ?? DEFAULT_SUITE, [], false);
 }
+
+/**
+ * Run by socat for each client: a SOL session the previous client left open (its ipmitool was
+ * hung up on) is ended first, or the BMC would refuse the new one. The ipmitool arguments come
+ * from IPMI_ARGS, split on spaces (globbing off).
+ */
+const SOL_COMMAND = 'set -f; ipmitool $IPMI_ARGS sol deactivate >/dev/null 2>&1; exec ipmitool $IPMI_ARGS sol activate';
 
 function terminalPort(ctx: TaskContext): number | undefined {
   const raw = ctx.node.driver_info.ipmi_terminal_port;
@@ -26,7 +33,7 @@ function terminalPort(ctx: TaskContext): number | undefined {
 
 /** Ends a SOL session the BMC may still hold (a client that went away, a previous conductor): a new activate would be refused. */
 async function deactivate(info: IpmiInfo): Promise<void> {
-  await execa('ipmitool', solArgs(info, 'deactivate'), { env: { IPMI_PASSWORD: info.target.password }, reject: false, timeout: 15_000 });
+  await execa('ipmitool', [...sessionArgs(info), 'sol', 'deactivate'], { env: { IPMI_PASSWORD: info.target.password }, reject: false, timeout: 15_000 });
 }
 
 export const ipmitoolSocatConsole: ConsoleInterface = {
@@ -49,9 +56,10 @@ export const ipmitoolSocatConsole: ConsoleInterface = {
       throw new DriverError(`Cannot start the serial console of node ${ctx.node.uuid}: BMC ${bmc} did not answer: ${errorMessage(err)}`);
     }
     await deactivate(info);
-    const args = solArgs(info, 'activate').map((a, i, all) => socatSafe(a, all[i - 1] === '-U' ? 'the IPMI user name' : 'an ipmitool argument'));
+    const args = sessionArgs(info);
+    if (args.some((a) => a === '' || /\s/.test(a))) throw new DriverError(`Cannot start the serial console of node ${ctx.node.uuid}: the IPMI user name of BMC ${bmc} is empty or holds whitespace, which the console's ipmitool command line cannot carry`);
     try {
-      return await startProxy(ctx.config, ctx.node.uuid, ['ipmitool', ...args].join(' '), { IPMI_PASSWORD: info.target.password }, terminalPort(ctx));
+      return await startProxy(ctx.config, ctx.node.uuid, SOL_COMMAND, { IPMI_ARGS: args.join(' '), IPMI_PASSWORD: info.target.password }, terminalPort(ctx));
     } catch (err) {
       throw new DriverError(`Cannot start the serial console of node ${ctx.node.uuid} (SOL of BMC ${bmc}): ${errorMessage(err)}`);
     }

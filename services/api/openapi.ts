@@ -84,6 +84,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         headers: VERSION_HEADER,
         querystring: method === 'GET' && policy?.list && !url.startsWith('/console/') ? PAGING : schema?.querystring,
         response: { '2XX': { description: 'Success', type: 'object' }, '4XX': ERROR, '5XX': ERROR },
+        // @fastify/websocket hides its routes; the console's WebSocket is part of the API (answered 101 on upgrade).
+        ...((route as { websocket?: boolean }).websocket ? { hide: false, description: 'WebSocket: upgrades and relays the node\'s serial console' } : {}),
       };
       return { schema: doc as typeof schema, url };
     },

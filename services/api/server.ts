@@ -20,6 +20,7 @@ import { acquireNotifications } from '../notifications/index.ts';
 import { rootRoutes } from './routes/root.ts';
 import { nodeRoutes } from './routes/nodes.ts';
 import { nodeStateRoutes } from './routes/node-states.ts';
+import { nodeConsoleRoutes } from './routes/node-console.ts';
 import { nodeManagementRoutes } from './routes/node-management.ts';
 import { nodeTraitRoutes } from './routes/node-traits.ts';
 import { nodeHistoryRoutes } from './routes/node-history.ts';
@@ -44,6 +45,7 @@ import { allocationRoutes } from './routes/allocations.ts';
 import { ramdiskRoutes } from './routes/ramdisk.ts';
 import { netbootRoutes } from '../netboot/api.ts';
 import { consoleRoutes } from './console/plugin.ts';
+import websocket from '@fastify/websocket';
 
 export type ApiPlugin = FastifyPluginAsync<ApiContext>;
 
@@ -51,6 +53,7 @@ export type ApiPlugin = FastifyPluginAsync<ApiContext>;
 export const ROUTE_PLUGINS: ApiPlugin[] = [
   nodeRoutes,
   nodeStateRoutes,
+  nodeConsoleRoutes,
   nodeManagementRoutes,
   nodeTraitRoutes,
   nodeHistoryRoutes,
@@ -144,6 +147,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
   if (opts.config.metrics.enabled) registerMetrics(app, opts.db);
   const releaseNotifications = acquireNotifications(opts.config, opts.logger);
   app.addHook('onClose', releaseNotifications);
+  // WebSocket routes (the serial console's relay, routes/node-console.ts); once for the whole server.
+  await app.register(websocket);
   await app.register(rootRoutes, ctx);
   for (const prefix of ['/v1', '']) {
     for (const plugin of ROUTE_PLUGINS) await app.register(plugin, { ...ctx, prefix });

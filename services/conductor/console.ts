@@ -5,7 +5,7 @@
 // serve it (it restarted, or took the node over) starts it again.
 import { errorMessage, InvalidInput } from '../../common/errors.ts';
 import { nodesWithConsoleEnabled } from '../../db/nodes.ts';
-import { enqueueTask, refreshPendingTask } from '../../db/tasks.ts';
+import { enqueueTask, hasUnfinishedTask } from '../../db/tasks.ts';
 import type { ConsoleInterface } from '../../drivers/interfaces.ts';
 import { withInternalInfo, withoutInternalInfo } from '../../drivers/internal-info.ts';
 import { resolveDriver } from '../../drivers/registry.ts';
@@ -58,7 +58,8 @@ export async function restoreConsoles(rt: Runtime): Promise<void> {
       continue;
     }
     if (!iface.running || iface.running(node)) continue;
-    if (await refreshPendingTask(rt.db.knex, node.id, SET_CONSOLE_MODE, { enabled: true })) continue;
+    // A start (or stop) already asked for, or under way, is not asked for twice: a second start would end the first's clients.
+    if (await hasUnfinishedTask(rt.db.knex, node.id, SET_CONSOLE_MODE)) continue;
     rt.logger.info({ node: node.uuid }, 'starting the console recorded as enabled again');
     await enqueueTask(rt.db, node.id, SET_CONSOLE_MODE, { enabled: true });
   }

@@ -1,7 +1,7 @@
 // The ipmitool-socat console against OpenIPMI's ipmi_sim, whose Serial over LAN serves a serial
 // line this test plays (a TCP server ipmi_sim connects to): enabled through the API, a client
 // on the console's TCP port sees what the line prints and its keys reach the line; a conductor
-// restart serves it again; disabled, the port closes. Bad requests and a silent BMC fail clearly.
+// restart serves it again; the API's WebSocket relays it too; disabled, the port closes. Bad requests and a silent BMC fail clearly.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { execa } from 'execa';
@@ -16,16 +16,17 @@ let h: ApiHarness;
 let conductor: Conductor;
 let sim: IpmiSimPeer;
 let line: Server;
-/** The serial line's side: what it received, and its connection from ipmi_sim. */
+/** The serial line's side: what it received, and its connections from ipmi_sim (it opens one per SOL session). */
 let fromConsole = '';
-let lineSocket: Socket | undefined;
+const lineSockets = new Set<Socket>();
 const conductorOptions = { serialConsole: { address: '127.0.0.1', portRange: [24100, 24120] as [number, number] } };
 
 beforeAll(async () => {
   line = createServer((socket) => {
-    lineSocket = socket;
+    lineSockets.add(socket);
     socket.on('data', (d) => { fromConsole += d.toString('latin1'); });
     socket.on('error', () => undefined);
+    socket.on('close', () => lineSockets.delete(socket));
   });
   await new Promise<void>((resolve) => line.listen(0, '127.0.0.1', resolve));
   const linePort = (line.address() as { port: number }).port;
@@ -69,10 +70,19 @@ async function client(url: string): Promise<{ socket: Socket; seen: () => string
   return { socket, seen: () => seen };
 }
 
+/** The console client types `keys` until the serial line has received them (keys typed before the SOL session is up are lost). */
+async function typeUntilReceived(keys: string, type: (k: string) => void): Promise<void> {
+  await eventually(async () => {
+    type(`${keys}\r`);
+    await new Promise((r) => setTimeout(r, 500));
+    return fromConsole.includes(keys);
+  }, 20_000, `"${keys}" reaching the serial line`);
+}
+
 /** The serial line prints `text` until the console client has seen it (the SOL session takes a moment to open). */
 async function lineSays(text: string, seen: () => string): Promise<void> {
   await eventually(async () => {
-    lineSocket?.write(`${text}\r\n`);
+    for (const socket of lineSockets) socket.write(`${text}\r\n`);
     await new Promise((r) => setTimeout(r, 300));
     return seen().includes(text);
   }, 20_000, `"${text}" through the console`);
@@ -91,15 +101,23 @@ describe('the ipmitool-socat console over ipmi_sim Serial over LAN', () => {
     expect(on.console_info.url).toMatch(/^tcp:\/\/127\.0\.0\.1:241[0-2]\d$/);
 
     // The BMC password is in no process's arguments (ipmitool -E reads it from its environment).
-    const ps = await execa('ps', ['-eo', 'args']);
-    expect(ps.stdout).toContain('sol activate');
-    expect(ps.stdout).not.toContain(PEER_PASSWORD);
+    // (Only the console's own processes: other processes on the machine may say "password".)
+    const ps = (await execa('ps', ['-eo', 'args'])).stdout.split('\n').filter((l) => /socat|ipmitool/.test(l));
+    expect(ps.join('\n')).toContain('sol activate');
+    expect(ps.join('\n')).not.toContain(PEER_PASSWORD);
 
     const first = await client(on.console_info.url);
     await lineSays('login: from the serial line', first.seen);
-    first.socket.write('typed-on-the-console\r');
-    await eventually(async () => fromConsole.includes('typed-on-the-console'), 20_000, 'keys reaching the serial line');
+    await typeUntilReceived('typed-on-the-console', (k) => first.socket.write(k));
     first.socket.destroy();
+
+    // The browser's way in: a WebSocket on the API relaying the same console.
+    const ws = await h.app.injectWS(`/v1/nodes/${node.uuid}/console/ws`);
+    let fromWs = '';
+    ws.on('message', (d: Buffer) => { fromWs += d.toString('latin1'); });
+    await lineSays('through the websocket', () => fromWs);
+    await typeUntilReceived('keys-from-the-browser', (k) => ws.send(k));
+    ws.terminate();
 
     // A conductor restart: its proxies stop with it; the next one serves the console again.
     await conductor.stop();
@@ -122,6 +140,8 @@ describe('the ipmitool-socat console over ipmi_sim Serial over LAN', () => {
     const off = await consoleState(node.uuid, false);
     expect(off.console_info).toBeNull();
     await expect(client(on.console_info.url)).rejects.toThrow(/ECONNREFUSED/);
+    // The WebSocket of a console that is off is refused before the upgrade (Ironic's NodeConsoleNotEnabled).
+    await expect(h.app.injectWS(`/v1/nodes/${node.uuid}/console/ws`)).rejects.toThrow(/409/);
     const events = (await h.call('GET', `/v1/nodes/${node.uuid}/history`)).raw;
     expect(events).toContain('Console enabled (ipmitool-socat)');
     expect(events).not.toContain(PEER_PASSWORD);
@@ -155,5 +175,7 @@ describe('the ipmitool-socat console over ipmi_sim Serial over LAN', () => {
     expect((await h.call('PUT', `/v1/nodes/${node.uuid}/states/console`, {})).status).toBe(400);
     expect((await h.call('PUT', `/v1/nodes/${node.uuid}/states/console`, { enabled: true, extra: 1 })).status).toBe(400);
     expect((await h.call('GET', '/v1/nodes/no-such-node/states/console')).status).toBe(404);
+    await expect(h.app.injectWS('/v1/nodes/no-such-node/console/ws')).rejects.toThrow(/404/);
+    await expect(h.app.injectWS(`/v1/nodes/${r.body.uuid}/console/ws`)).rejects.toThrow(/400/);
   });
 });
