@@ -70,6 +70,10 @@ export interface FirmwareComponent {
   component: string;
   current_version: string;
   last_version_flashed?: string;
+  /** What the component is, as the BMC names it (API 1.114); absent when the BMC does not say. */
+  vendor?: string;
+  model?: string;
+  serial_number?: string;
 }
 
 /**

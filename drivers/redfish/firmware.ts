@@ -1,5 +1,7 @@
 // The Redfish firmware interface (Ironic's redfish/firmware.py, its own way): the BIOS version from
-// the system (BiosVersion) and the BMC's from its manager (FirmwareVersion) are the components;
+// the system (BiosVersion), the BMC's from its manager (FirmwareVersion, with the manager's vendor,
+// model and serial number) and each network adapter's of the system's chassis (`nic:<Id>`, from its
+// first controller's FirmwarePackageVersion) are the components;
 // firmware.update sends each image to UpdateService.SimpleUpdate, follows its task to the end,
 // then reboots for a BIOS image (flashed at the reset) or waits for the BMC to run its new one, and
 // records the new version as last_version_flashed. A clean and a service step.
@@ -8,7 +10,7 @@ import { pollUntil } from '../../common/poll.ts';
 import type { FirmwareComponent, FirmwareInterface, StepDefinition, StepKind, TaskContext } from '../interfaces.ts';
 import type { Json } from './client.ts';
 import { parseRedfishInfo, REDFISH_PROPERTIES } from './driver-info.ts';
-import { isObject, linkOf, RedfishNode } from './system.ts';
+import { isObject, linkOf, memberLinks, RedfishNode } from './system.ts';
 
 /** Seconds a flashed component may take to report its new version (a BIOS at the reset, a BMC restarting). */
 const FLASH_TIMEOUT_SEC = 900;
@@ -27,13 +29,38 @@ async function versionOf(rn: RedfishNode, component: Component): Promise<string 
   return typeof v === 'string' && v !== '' ? v : null;
 }
 
-async function readComponents(rn: RedfishNode): Promise<FirmwareComponent[]> {
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** Vendor, model and serial number of a Redfish resource, as far as it names them. */
+function identityOf(doc: Json): Pick<FirmwareComponent, 'vendor' | 'model' | 'serial_number'> {
+  return { vendor: text(doc.Manufacturer), model: text(doc.Model), serial_number: text(doc.SerialNumber) };
+}
+
+/** The network adapters of the system's chassis, each with the firmware its first controller runs. */
+async function nicComponents(rn: RedfishNode): Promise<FirmwareComponent[]> {
+  const system = await rn.system();
+  const chassis = isObject(system.Links) && Array.isArray(system.Links.Chassis) ? linkOf(system.Links.Chassis[0]) : undefined;
+  if (!chassis) return [];
+  const adapters = linkOf((await rn.client.getJson(chassis)).NetworkAdapters);
+  if (!adapters) return [];
   const out: FirmwareComponent[] = [];
-  for (const component of COMPONENTS) {
-    const version = await versionOf(rn, component);
-    if (version) out.push({ component, current_version: version });
+  for (const link of memberLinks(await rn.client.getJson(adapters))) {
+    const adapter = await rn.client.getJson(link);
+    const controller = Array.isArray(adapter.Controllers) && isObject(adapter.Controllers[0]) ? adapter.Controllers[0] : {};
+    const version = text(controller.FirmwarePackageVersion);
+    if (version && text(adapter.Id)) out.push({ component: `nic:${adapter.Id}`, current_version: version, ...identityOf(adapter) });
   }
   return out;
+}
+
+async function readComponents(rn: RedfishNode): Promise<FirmwareComponent[]> {
+  const out: FirmwareComponent[] = [];
+  const bios = await versionOf(rn, 'bios');
+  if (bios) out.push({ component: 'bios', current_version: bios });
+  const manager = await rn.client.getJson(await managerPath(rn));
+  const bmc = text(manager.FirmwareVersion);
+  if (bmc) out.push({ component: 'bmc', current_version: bmc, ...identityOf(manager) });
+  return [...out, ...(await nicComponents(rn))];
 }
 
 /** update's `settings`: a list of {component: bios|bmc, url}. */

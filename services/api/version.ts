@@ -8,10 +8,11 @@ export const MIN_VERSION = 1;
  * 1.95 is what Metal3's baremetal-operator needs (it always sends disable_power_off); 1.96 adds
  * inspection rules, 1.97-1.108 port and port group fields and filters, instance_name, service with
  * disable_ramdisk; 1.109 health, 1.110 abort in wait call-back, 1.111 dynamic port groups, 1.112
- * runbook traits, 1.113 history project. Fields, verbs and endpoints gated up to here are served;
- * newer ones (firmware component identity 1.114, ...) are not claimed.
+ * runbook traits, 1.113 history project, 1.114 firmware component vendor/model/serial number, 1.115
+ * history state, target and duration (Ironic master's newest). Fields, verbs and endpoints gated up
+ * to here are served.
  */
-export const MAX_VERSION = 113;
+export const MAX_VERSION = 115;
 
 export const VERSION_HEADER = 'X-OpenStack-Ironic-API-Version';
 export const MIN_VERSION_HEADER = 'X-OpenStack-Ironic-API-Minimum-Version';

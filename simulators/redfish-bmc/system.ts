@@ -29,6 +29,10 @@ interface Volume { id: string; name: string; raidType: string; capacityBytes: nu
 const MIN_DRIVES: Record<string, number> = { RAID0: 1, RAID1: 2, RAID5: 3, RAID6: 4, RAID10: 4 };
 interface Job { id: string; type: string; state: 'Scheduled' | 'Running' | 'Completed' | 'Failed'; message: string; target: string | null }
 
+/** The simulated machines' one network adapter and the firmware it runs. */
+const NIC_ADAPTER_ID = 'NIC.Slot.1';
+const NIC_FIRMWARE = '22.31.6';
+
 export interface SystemOptions {
   /** Milliseconds between a reset's 204 and the machine's change of state. */
   powerDelayMs: number;
@@ -294,7 +298,9 @@ export class SimSystem {
       Id: this.ids.manager,
       Name: this.spec.flavor === 'idrac' || this.spec.flavor === 'ilo' ? 'Manager' : this.irmc ? 'iRMC' : 'BMC',
       ManagerType: 'BMC',
+      Manufacturer: this.spec.manufacturer ?? this.machine.hardware.manufacturer,
       Model: this.spec.flavor === 'idrac' ? '14G Monolithic' : this.spec.flavor === 'ilo' ? 'iLO 5' : this.irmc ? this.irmc.managerFacts().Model : 'Anvil Simulated BMC',
+      SerialNumber: `BMC-${this.machine.hardware.serial}`,
       FirmwareVersion: this.firmware.BMC,
       PowerState: 'On',
       Status: { State: 'Enabled', Health: 'OK' },
@@ -331,7 +337,35 @@ export class SimSystem {
       LocationIndicatorActive: this.chassisLocate,
       Thermal: link(`${this.chassisPath}/Thermal`),
       Power: link(`${this.chassisPath}/Power`),
+      NetworkAdapters: link(`${this.chassisPath}/NetworkAdapters`),
       Links: { ComputerSystems: [link(this.systemPath)], ManagedBy: [link(this.managerPath)] },
+    }, 'other');
+  }
+
+  /** The machine's NICs as one network adapter, with the firmware its controller runs (what API 1.114 reports). */
+  private renderNetworkAdapters(): Json {
+    const base = `${this.chassisPath}/NetworkAdapters`;
+    return this.tag({
+      '@odata.id': base,
+      '@odata.type': '#NetworkAdapterCollection.NetworkAdapterCollection',
+      Name: 'Network Adapter Collection',
+      Members: [link(`${base}/${NIC_ADAPTER_ID}`)],
+      'Members@odata.count': 1,
+    }, 'other');
+  }
+
+  private renderNetworkAdapter(): Json {
+    const hw = this.machine.hardware;
+    return this.tag({
+      '@odata.id': `${this.chassisPath}/NetworkAdapters/${NIC_ADAPTER_ID}`,
+      '@odata.type': '#NetworkAdapter.v1_7_0.NetworkAdapter',
+      Id: NIC_ADAPTER_ID,
+      Name: 'Simulated Ethernet adapter',
+      Manufacturer: 'Anvil Simulated NICs',
+      Model: `Simulated ${hw.nics.length}-port Ethernet`,
+      SerialNumber: `NIC-${hw.serial}`,
+      Controllers: [{ FirmwarePackageVersion: NIC_FIRMWARE, ControllerCapabilities: { NetworkPortCount: hw.nics.length } }],
+      Status: { State: 'Enabled', Health: 'OK' },
     }, 'other');
   }
 
@@ -419,6 +453,8 @@ export class SimSystem {
       if (at === '') return ok(this.renderChassis(power));
       if (at === 'thermal') return ok(this.renderThermal(power));
       if (at === 'power') return ok(this.renderPower(power));
+      if (at === 'networkadapters') return ok(this.renderNetworkAdapters());
+      if (rest[0] === 'networkadapters' && rest[1] === NIC_ADAPTER_ID.toLowerCase() && rest.length === 2) return ok(this.renderNetworkAdapter());
       return null;
     }
     if (kind === 'managers') {

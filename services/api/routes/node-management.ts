@@ -140,7 +140,12 @@ export const nodeManagementRoutes: FastifyPluginAsync<ApiContext> = async (app, 
     requireEndpoint(req, 86);
     const node = await findNodeOr404(ctx.db.knex, req.params.ident);
     const rows = await firmwareOfNode(ctx.db.knex, node.id);
-    return { firmware: rows.map((r) => ({ ...r, created_at: isoTime(r.created_at), updated_at: isoTime(r.updated_at) })) };
+    // What each component is (vendor, model, serial_number) is shown from 1.114.
+    return {
+      firmware: rows.map(({ vendor, model, serial_number, ...r }) => ({
+        ...r, ...(req.apiVersion >= 114 ? { vendor, model, serial_number } : {}), created_at: isoTime(r.created_at), updated_at: isoTime(r.updated_at),
+      })),
+    };
   });
 
   app.get<{ Params: { ident: string } }>('/nodes/:ident/inventory', async (req) => {

@@ -142,7 +142,8 @@ describe('BMO replay against Anvil (http_basic over TLS)', { timeout: 600_000 },
     if (redfishLike) {
       expect(settings.ProcTurboMode).toBe('Enabled');
       expect(schema.ProcTurboMode).toMatchObject({ attributeType: 'Enumeration', allowableValues: ['Enabled', 'Disabled'] });
-      expect(components.map((c) => c.component).sort()).toEqual(['bios', 'bmc']);
+      // BMO keeps NIC firmware as components named nic:<adapter>, as Anvil's Redfish firmware interface reports them.
+      expect(components.map((c) => c.component).sort()).toEqual(['bios', 'bmc', 'nic:NIC.Slot.1']);
     } else {
       // ipmi: no-bios and no-firmware; both lists are empty, as from Ironic.
       expect(settings).toEqual({});

@@ -71,4 +71,17 @@ describe.each(BACKENDS)('redfish firmware interface, API and conductor on %s', (
     await untilState(h.t.db, node.id, 'active');
     expect((await firmware(node)).bios.current_version).toBe('2.2.0');
   });
+
+  it('names each component\'s vendor, model and serial number from 1.114, the NICs included', async () => {
+    const node = await createNode(h.t.db.knex, { driver: 'redfish', firmware_interface: 'redfish', deploy_interface: 'fake', boot_interface: 'fake', provision_state: 'enroll', driver_info: h.driverInfo(0) });
+    await h.toActive(node);
+    const at = async (version: string) => ((await call('GET', `/v1/nodes/${node.uuid}/firmware`, undefined, version)).body.firmware as Record<string, unknown>[]);
+    const hw = h.sim.machines[0].hardware;
+    expect(await at('1.114')).toEqual([
+      expect.objectContaining({ component: 'bios', current_version: '2.1.0', vendor: null, model: null, serial_number: null }),
+      expect.objectContaining({ component: 'bmc', current_version: '1.0.0', vendor: hw.manufacturer, model: 'Anvil Simulated BMC', serial_number: `BMC-${hw.serial}` }),
+      expect.objectContaining({ component: 'nic:NIC.Slot.1', initial_version: '22.31.6', current_version: '22.31.6', vendor: 'Anvil Simulated NICs', model: `Simulated ${hw.nics.length}-port Ethernet`, serial_number: `NIC-${hw.serial}` }),
+    ]);
+    expect((await at('1.113')).map((c) => Object.keys(c).sort())[0]).toEqual(['component', 'created_at', 'current_version', 'initial_version', 'last_version_flashed', 'updated_at']);
+  });
 });
