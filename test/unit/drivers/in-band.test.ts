@@ -31,8 +31,8 @@ describe('direct deploy validation and tuning', () => {
 
   it('reads tunables from the agent section, ignoring bad values', () => {
     const config = defaultConfig('/tmp');
-    Object.assign(config.agent, { powerOffWait: 2, commandTimeout: -5, eraseDevicesPriority: 'x' });
-    expect(agentTuning(config)).toEqual({ powerOffWait: 2, powerOffPollInterval: 5, commandTimeout: 60, eraseDevicesPriority: 0, eraseDevicesMetadataPriority: 99 });
+    Object.assign(config.agent, { powerOffWait: 2, commandTimeout: -5, eraseDevicesPriority: 'x', fastTrackTimeout: 'soon' });
+    expect(agentTuning(config)).toEqual({ powerOffWait: 2, powerOffPollInterval: 5, commandTimeout: 60, eraseDevicesPriority: 0, eraseDevicesMetadataPriority: 99, fastTrackTimeout: 300 });
   });
 });
 
