@@ -188,6 +188,9 @@ export function nextState(from: string, event: ProvisionEvent): ProvisionStateNa
   return table.get(`${from}\u0000${event}`);
 }
 
+/** The values a node's `fault` may take (ironic/common/faults.py); the API's `fault` filter accepts only these. */
+export const VALID_FAULTS: readonly string[] = ['power failure', 'clean failure', 'rescue abort failure', 'service failure'];
+
 export const STABLE_STATES: ReadonlySet<string> = new Set([S.ENROLL, S.MANAGEABLE, S.AVAILABLE, S.ACTIVE, S.ERROR, S.RESCUE]);
 
 /** States in which a conductor has work to do on its own (it claims such nodes). */

@@ -55,6 +55,13 @@ export async function portsOfNode(knex: Knex, nodeId: number): Promise<PortRecor
   return rows.map(rowToPort);
 }
 
+/** The distinct physical networks of a port group's member ports, but one port's (the one being changed). */
+export async function physicalNetworksInPortgroup(knex: Knex, portgroupId: number, exceptPortId?: number): Promise<(string | null)[]> {
+  const q = knex('ports').where({ portgroup_id: portgroupId }).distinct('physical_network');
+  if (exceptPortId !== undefined) q.whereNot({ id: exceptPortId });
+  return (await q).map((r: { physical_network: string | null }) => r.physical_network);
+}
+
 function portToRow(fields: Partial<PortRecord>): Record<string, unknown> {
   const row: Record<string, unknown> = { ...fields };
   for (const f of ['local_link_connection', 'internal_info', 'extra'] as const) if (f in fields) row[f] = toJson(fields[f]);

@@ -19,8 +19,8 @@ import { requireMinor } from './version.ts';
 const INTERFACE_CHANGE_STATES = new Set<string>([S.ENROLL, S.INSPECTING, S.INSPECT_WAIT, S.MANAGEABLE, S.AVAILABLE]);
 
 interface FieldRule {
-  /** Refuses the new value on this node. */
-  check?(value: unknown, node: NodeRecord, ident: string): void;
+  /** Refuses the new value on this node (`changes`: all the patch changes). */
+  check?(value: unknown, node: NodeRecord, ident: string, changes: Readonly<Record<string, unknown>>): void;
   /** Fields a change sets with it (`changes`: all the patch changes). */
   also?(value: unknown, node: NodeRecord, changes: Readonly<Record<string, unknown>>): Partial<NodeRecord>;
   /** Conductors must hear of the change (maintenance stops or resumes their work). */
@@ -46,9 +46,15 @@ const FIELD_RULES: Readonly<Record<string, FieldRule>> = {
   },
   protected: {
     check(value, node) {
-      if (value === true && node.provision_state !== S.ACTIVE) throw new InvalidInput('Protection can only be set in the "active" state.', 'InvalidState');
+      if (value === true && node.provision_state !== S.ACTIVE) throw new Conflict('Protection can only be set in the "active" state.', 'InvalidState');
     },
     also: (value) => (value === false ? { protected_reason: null } : {}),
+  },
+  protected_reason: {
+    check(value, node, _ident, changes) {
+      const isProtected = 'protected' in changes ? changes.protected === true : node.protected;
+      if (value && !isProtected) throw new InvalidInput('Cannot set protected_reason without protected=True', 'InvalidParameterValue');
+    },
   },
   // 1.104: a display_name written into instance_info names the instance, unless it has a name.
   instance_info: {
@@ -133,7 +139,7 @@ export function withFieldRules(node: NodeRecord, ident: string, checked: Record<
   for (const [field, value] of Object.entries(checked)) {
     const rule = FIELD_RULES[field];
     if (!rule) continue;
-    rule.check?.(value, node, ident);
+    rule.check?.(value, node, ident, checked);
     Object.assign(fields, rule.also?.(value, node, checked));
     wakes ||= rule.wakes === true;
   }

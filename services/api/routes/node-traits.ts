@@ -1,12 +1,11 @@
 // /v1/nodes/{ident}/traits (1.37): the node's traits, replaced whole or one at a time.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { InvalidInput, NotFound } from '../../../common/errors.ts';
+import { AnvilError, InvalidInput, NotAcceptable, NotFound } from '../../../common/errors.ts';
 import type { NodeRecord } from '../../../db/nodes.ts';
 import { addTrait, countTraits, removeTrait, setTraits, traitsOfNode } from '../../../db/traits.ts';
 import type { ApiContext } from '../context.ts';
 import { noContent } from '../http.ts';
 import { findNodeOr404 } from '../lookup.ts';
-import { requireEndpoint } from '../version.ts';
 import { lockedOrChanged } from './nodes.ts';
 
 export const MAX_TRAITS = 50;
@@ -18,10 +17,22 @@ export function checkTrait(trait: string): void {
   }
 }
 
+/**
+ * Below 1.37 Ironic has no traits sub-resource and pecan answers what it answers for any unknown part of a
+ * node's path: GET 406, PUT 405, DELETE 404 (ironic-tempest-plugin's TestNodesTraitsOldApi pins these).
+ */
+function traitsVersionGate(req: FastifyRequest): void {
+  if (req.apiVersion >= 37) return;
+  const message = 'Node traits require API version 1.37 or later.';
+  if (req.method === 'GET') throw new NotAcceptable(message);
+  if (req.method === 'DELETE') throw new NotFound(message);
+  throw new AnvilError(message, 405, 'MethodNotAllowed');
+}
+
 type Req = FastifyRequest<{ Params: { ident: string; trait?: string }; Body: { traits: string[] } }>;
 
 async function writableNode(req: Req, ctx: ApiContext): Promise<NodeRecord> {
-  requireEndpoint(req, 37);
+  traitsVersionGate(req);
   const node = await findNodeOr404(ctx.db.knex, req.params.ident);
   if (node.reservation) throw await lockedOrChanged(ctx, node, req.params.ident);
   return node;
@@ -29,7 +40,7 @@ async function writableNode(req: Req, ctx: ApiContext): Promise<NodeRecord> {
 
 export const nodeTraitRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {
   app.get<{ Params: { ident: string } }>('/nodes/:ident/traits', async (req) => {
-    requireEndpoint(req, 37);
+    traitsVersionGate(req);
     const node = await findNodeOr404(ctx.db.knex, req.params.ident);
     return { traits: await traitsOfNode(ctx.db.knex, node.id) };
   });

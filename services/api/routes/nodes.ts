@@ -2,7 +2,7 @@
 // update and delete, with Ironic's codes and messages.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Conflict, InvalidInput } from '../../../common/errors.ts';
-import { ALL_PROVISION_STATES, DELETE_ALLOWED_STATES, ProvisionState } from '../../../common/states.ts';
+import { ALL_PROVISION_STATES, DELETE_ALLOWED_STATES, ProvisionState, VALID_FAULTS } from '../../../common/states.ts';
 import { WORK_CHANNEL } from '../../../db/tasks.ts';
 import { recordHistory } from '../../../db/history.ts';
 import { historyActor } from '../auth/identity.ts';
@@ -62,6 +62,7 @@ async function parseNodeFilters(req: FastifyRequest, ctx: ApiContext, q: Query):
     const v = queryValue(q, name);
     if (v === undefined) continue;
     requireVersion(req, since, `The ${name} filter`);
+    if (name === 'fault' && !VALID_FAULTS.includes(v)) throw new InvalidInput(`Unrecognized fault "${v}" is specified, allowed faults are ${VALID_FAULTS.join(', ')}.`);
     (f as Record<string, unknown>)[name] = v;
   }
   const group = queryValue(q, 'conductor_group');

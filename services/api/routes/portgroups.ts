@@ -19,6 +19,11 @@ const FIELD_VERSIONS: Record<string, number> = {
   uuid: 23, name: 23, address: 23, node_uuid: 23, standalone_ports_supported: 23, extra: 23, internal_info: 23, created_at: 23, updated_at: 23, links: 23,
   ports: 24, mode: 26, properties: 26, physical_network: 102, category: 103, dynamic_portgroup: 111,
 };
+/**
+ * `mode` and `properties` (1.26) are version-checked only where a request names them (`fields=`, a create, a
+ * patch of the whole field); Ironic's answers show them from 1.23, and a patch inside `/properties/…` is allowed.
+ */
+const SHOWN_FROM_PORTGROUPS = new Set(['mode', 'properties']);
 const DEFAULT_FIELDS = ['uuid', 'address', 'name', 'links'];
 const SORT_KEYS = new Set(['id', 'uuid', 'name', 'address', 'created_at', 'updated_at']);
 const INPUT: Record<string, Record<string, unknown>> = {
@@ -49,7 +54,12 @@ function render(g: PortgroupRecord, nodes: Map<number, string>, fields: Readonly
 
 function visible(version: number, requested: Set<string> | undefined, all: boolean): Set<string> {
   const names = requested ? [...requested] : all ? Object.keys(FIELD_VERSIONS) : DEFAULT_FIELDS;
-  return new Set(names.filter((f) => FIELD_VERSIONS[f] <= version));
+  return new Set(names.filter((f) => (!requested && SHOWN_FROM_PORTGROUPS.has(f) ? 23 : FIELD_VERSIONS[f]) <= version));
+}
+
+/** The fields a patch needs a version for: mode and properties only when written whole (Ironic's is_path_updated). */
+function versionedPatchFields(ops: PatchOp[]): string[] {
+  return patchRoots(ops).filter((f) => !SHOWN_FROM_PORTGROUPS.has(f) || ops.some((op) => op.path === `/${f}` && op.op !== 'remove'));
 }
 
 async function groupOr404(knex: Knex, ident: string): Promise<PortgroupRecord> {
@@ -149,7 +159,7 @@ export const portgroupRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) 
     const base = baseUrl(req, ctx.config);
     const all = visible(req.apiVersion, undefined, true);
     const doc = render(g, await nodeUuidsByIds(ctx.db.knex, [g.node_id]), all, base, false);
-    for (const f of patchRoots(req.body as PatchOp[])) if (f in FIELD_VERSIONS) requireVersion(req, FIELD_VERSIONS[f], `Field ${f}`);
+    for (const f of versionedPatchFields(req.body as PatchOp[])) if (f in FIELD_VERSIONS) requireVersion(req, FIELD_VERSIONS[f], `Field ${f}`);
     const { doc: patched, touched } = applyPatch(doc, req.body as PatchOp[], { allowed: PATCHABLE, known: all, limits: jsonLimits(ctx.config) });
     const changes: Record<string, unknown> = {};
     for (const f of touched) changes[f] = patched[f] === null && ['extra', 'properties'].includes(f) ? {} : patched[f] === null && f === 'standalone_ports_supported' ? true : patched[f];

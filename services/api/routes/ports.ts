@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import { Conflict, InvalidInput, NotAcceptable } from '../../../common/errors.ts';
 import { isoTime } from '../../../db/index.ts';
 import { findNode, isUuid, nodeUuidsByIds } from '../../../db/nodes.ts';
-import { createPort, deletePort, findPortByAddress, findPortByName, findPortByUuid, listPorts, updatePort, type PortFilters, type PortRecord } from '../../../db/ports.ts';
+import { createPort, deletePort, findPortByAddress, findPortByName, findPortByUuid, listPorts, physicalNetworksInPortgroup, updatePort, type PortFilters, type PortRecord } from '../../../db/ports.ts';
 import { findPortgroup, portgroupUuidsByIds } from '../../../db/portgroups.ts';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
@@ -178,6 +178,20 @@ async function resolveRefs(req: FastifyRequest, ctx: ApiContext, body: Record<st
   return out as Partial<PortRecord>;
 }
 
+/**
+ * The ports of a port group share one physical network (Ironic's conductor validate_port_physnet): a port that
+ * would join a group, or change its network inside one, with another network than its fellow members is a 409.
+ */
+async function checkPortgroupPhysnet(ctx: ApiContext, fields: Partial<PortRecord>, current?: PortRecord): Promise<void> {
+  const portgroupId = 'portgroup_id' in fields ? fields.portgroup_id : current?.portgroup_id;
+  if (portgroupId === null || portgroupId === undefined) return;
+  const physnet = ('physical_network' in fields ? fields.physical_network : current?.physical_network) ?? null;
+  const others = await physicalNetworksInPortgroup(ctx.db.knex, portgroupId, current?.id);
+  if (others.length === 0 || (others.length === 1 && others[0] === physnet)) return;
+  const group = (await portgroupUuidsByIds(ctx.db.knex, [portgroupId])).get(portgroupId);
+  throw new Conflict(`Port with physical network ${physnet ?? 'None'} cannot become a member of port group ${group}, whose ports are in physical network ${others.map((n) => n ?? 'None').join(', ')}: all ports of a port group must be in the same physical network.`, 'PortgroupPhysnetInconsistent');
+}
+
 /** node_ident is an input only (1.94): it names the node a new port belongs to. */
 const INPUT_VERSIONS: Record<string, number> = { ...PORT_FIELD_VERSIONS, node_ident: 94 };
 
@@ -195,6 +209,7 @@ async function createPortHandler(req: FastifyRequest, reply: FastifyReply, ctx: 
   versionCheck(req, Object.keys(body));
   if (('node_uuid' in body) === ('node_ident' in body)) throw new InvalidInput('Schema error for port: exactly one of node_uuid and node_ident is required.');
   const fields = await resolveRefs(req, ctx, body);
+  await checkPortgroupPhysnet(ctx, fields);
   if (await findPortByAddress(ctx.db.knex, fields.address!)) throw new Conflict(`A port with MAC address ${fields.address} already exists.`, 'MACAlreadyExists');
   const port = await createPort(ctx.db.knex, fields as PortRecord).catch((err) => duplicateMac(err, fields.address));
   const base = baseUrl(req, ctx.config);
@@ -215,6 +230,7 @@ async function patchPortHandler(req: FastifyRequest<{ Params: { uuid: string } }
   validateSchema({ type: 'object', properties: INPUT }, changes, 'port');
   if ('address' in changes && typeof changes.address !== 'string') throw new InvalidInput('Schema error for port: address is required');
   const fields = await resolveRefs(req, ctx, changes, port);
+  await checkPortgroupPhysnet(ctx, fields, port);
   const updated = await updatePort(ctx.db.knex, port.id, fields).catch((err) => duplicateMac(err, fields.address));
   return renderPort(updated, await relations(ctx.db.knex, [updated]), all, base, req.apiVersion);
 }

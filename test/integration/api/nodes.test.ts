@@ -215,6 +215,13 @@ describe.each(BACKENDS)('nodes API on %s', (backend) => {
       expect((await h.call('GET', '/v1/nodes?driver=x', undefined, '1.15')).status).toBe(406);
     });
 
+    it('filters by fault, and answers 400 for a fault Ironic does not know', async () => {
+      expect((await h.call('GET', '/v1/nodes?fault=power%20failure')).status).toBe(200);
+      const bad = await h.call('GET', '/v1/nodes?fault=somefake');
+      expect(bad.status).toBe(400);
+      expect(fault(bad)).toBe('Unrecognized fault "somefake" is specified, allowed faults are power failure, clean failure, rescue abort failure, service failure.');
+    });
+
     it('pages with limit, marker and a next link that keeps the filters', async () => {
       const first = await h.call('GET', '/v1/nodes?conductor_group=rack1&limit=2');
       expect(first.body.nodes.map((n: any) => n.name)).toEqual(['list-0', 'list-1']);
@@ -275,6 +282,18 @@ describe.each(BACKENDS)('nodes API on %s', (backend) => {
       await updateNode(h.t.db.knex, node.id, { maintenance: true, maintenance_reason: 'why', fault: 'clean failure' });
       const r = await patch(n.uuid, [{ op: 'replace', path: '/maintenance', value: false }]);
       expect(r.body).toMatchObject({ maintenance: false, maintenance_reason: null, fault: null });
+    });
+
+    it('protects only active nodes (409 otherwise), and a reason only with protection (400)', async () => {
+      const n = await createNode(h);
+      const node = (await findNode(h.t.db.knex, n.uuid))!;
+      await updateNode(h.t.db.knex, node.id, { provision_state: 'available' });
+      const early = await patch(n.uuid, [{ op: 'replace', path: '/protected', value: true }]);
+      expect(early.status).toBe(409);
+      expect(fault(early)).toBe('Protection can only be set in the "active" state.');
+      await updateNode(h.t.db.knex, node.id, { provision_state: 'active' });
+      expect((await patch(n.uuid, [{ op: 'replace', path: '/protected_reason', value: 'reason!' }])).status).toBe(400);
+      expect((await patch(n.uuid, [{ op: 'replace', path: '/protected', value: true }])).body.protected).toBe(true);
     });
 
     it('refuses bad patches with 400', async () => {

@@ -91,6 +91,40 @@ describe.each(BACKENDS)('resources API on %s', (backend) => {
       expect((await h.call('GET', '/v1/portgroups', undefined, '1.22')).status).toBe(404);
       expect((await h.call('POST', '/v1/portgroups', { node_uuid: n.uuid, name: 'bond0', colour: 1 })).status).toBe(400);
     });
+
+    it('keeps the ports of a port group in one physical network (409 otherwise)', async () => {
+      const n = await createNode(h);
+      const g = (await h.call('POST', '/v1/portgroups', { node_uuid: n.uuid, name: 'bond-net' })).body;
+      const first = await h.call('POST', '/v1/ports', { address: '52:54:00:ab:f0:01', node_uuid: n.uuid, portgroup_uuid: g.uuid, physical_network: 'physnet1' });
+      expect(first.status).toBe(201);
+      // The only member may change its own network.
+      expect((await h.call('PATCH', `/v1/ports/${first.body.uuid}`, [{ op: 'replace', path: '/physical_network', value: 'physnet3' }])).status).toBe(200);
+      await h.call('PATCH', `/v1/ports/${first.body.uuid}`, [{ op: 'replace', path: '/physical_network', value: 'physnet1' }]);
+      const other = await h.call('POST', '/v1/ports', { address: '52:54:00:ab:f0:02', node_uuid: n.uuid, portgroup_uuid: g.uuid, physical_network: 'physnet2' });
+      expect(other.status).toBe(409);
+      expect(fault(other)).toBe(`Port with physical network physnet2 cannot become a member of port group ${g.uuid}, whose ports are in physical network physnet1: all ports of a port group must be in the same physical network.`);
+      const outside = (await h.call('POST', '/v1/ports', { address: '52:54:00:ab:f0:03', node_uuid: n.uuid, physical_network: 'physnet2' })).body;
+      expect((await h.call('PATCH', `/v1/ports/${outside.uuid}`, [{ op: 'replace', path: '/portgroup_uuid', value: g.uuid }])).status).toBe(409);
+      const same = (await h.call('POST', '/v1/ports', { address: '52:54:00:ab:f0:04', node_uuid: n.uuid, portgroup_uuid: g.uuid, physical_network: 'physnet1' })).body;
+      expect((await h.call('PATCH', `/v1/ports/${same.uuid}`, [{ op: 'replace', path: '/physical_network', value: 'physnet2' }])).status).toBe(409);
+      expect((await h.call('PATCH', `/v1/ports/${same.uuid}`, [{ op: 'replace', path: '/portgroup_uuid', value: null }])).status).toBe(200);
+    });
+
+    it('shows mode and properties from 1.23 and checks their version only where a request names them, as Ironic', async () => {
+      const n = await createNode(h);
+      const g = await h.call('POST', '/v1/portgroups', { node_uuid: n.uuid, name: 'bond-old' }, '1.23');
+      expect(g.status).toBe(201);
+      expect(g.body).toMatchObject({ mode: null, properties: {} });
+      const inside = await h.call('PATCH', '/v1/portgroups/bond-old', [{ op: 'add', path: '/properties/miimon', value: '100' }], '1.23');
+      expect(inside.status).toBe(200);
+      expect((await h.call('GET', '/v1/portgroups/bond-old', undefined, '1.23')).body.properties).toEqual({ miimon: '100' });
+      for (const [method, url, body] of [
+        ['PATCH', '/v1/portgroups/bond-old', [{ op: 'replace', path: '/properties', value: {} }]],
+        ['PATCH', '/v1/portgroups/bond-old', [{ op: 'replace', path: '/mode', value: 'balance-rr' }]],
+        ['POST', '/v1/portgroups', { node_uuid: n.uuid, mode: 'balance-rr' }],
+        ['GET', '/v1/portgroups/bond-old?fields=properties', undefined],
+      ] as const) expect((await h.call(method, url, body, '1.25')).status, `${method} ${url}`).toBe(406);
+    });
   });
 
   describe('chassis', () => {
@@ -165,9 +199,25 @@ describe.each(BACKENDS)('resources API on %s', (backend) => {
       expect((await h.call('GET', `/v1/nodes/${n.uuid}`)).body.traits).toEqual(['CUSTOM_FAST', 'HW_CPU_X86_AVX2']);
       expect((await h.call('PUT', `/v1/nodes/${n.uuid}/traits/lower_case`)).status).toBe(400);
       expect((await h.call('PUT', `/v1/nodes/${n.uuid}/traits`, { traits: 'CUSTOM_X' })).status).toBe(400);
-      expect((await h.call('GET', `/v1/nodes/${n.uuid}/traits`, undefined, '1.36')).status).toBe(404);
       expect((await h.call('DELETE', `/v1/nodes/${n.uuid}/traits`)).status).toBe(204);
       expect((await h.call('GET', `/v1/nodes/${n.uuid}/traits`)).body.traits).toEqual([]);
+    });
+
+    it('answers traits below 1.37 as Ironic does: GET 406, PUT 405, DELETE 404', async () => {
+      const n = await createNode(h);
+      const cases: [string, string, unknown, number][] = [
+        ['GET', `/v1/nodes/${n.uuid}/traits`, undefined, 406],
+        ['PUT', `/v1/nodes/${n.uuid}/traits`, { traits: ['CUSTOM_X'] }, 405],
+        ['PUT', `/v1/nodes/${n.uuid}/traits/CUSTOM_X`, undefined, 405],
+        ['DELETE', `/v1/nodes/${n.uuid}/traits`, undefined, 404],
+        ['DELETE', `/v1/nodes/${n.uuid}/traits/CUSTOM_X`, undefined, 404],
+      ];
+      for (const [method, url, body, status] of cases) {
+        const r = await h.call(method, url, body, '1.36');
+        expect(r.status, `${method} ${url}`).toBe(status);
+        expect(fault(r)).toBe('Node traits require API version 1.37 or later.');
+      }
+      expect((await h.call('GET', `/v1/nodes/${n.uuid}/traits`, undefined, '1.37')).body).toEqual({ traits: [] });
     });
 
     it('shows the node history, one event and the detail', async () => {

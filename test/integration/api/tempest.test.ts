@@ -24,9 +24,10 @@ describe('ironic-tempest-plugin API tests against Anvil (sqlite, keystone)', { t
     await ks.createRole('service');
     await ks.createProject('service');
     await ks.createUser('anvil', 'anvil-service-pw', { project: 'service', roles: ['service'] });
-    // Each test class holds an `admin` and a `system_admin` account, and tempest may hand a system admin out as
-    // `admin` (it matches on the role only): two of each kind per worker, so no class ever waits for one.
-    for (let i = 1; i <= 2 * concurrency; i++) {
+    // Each test class holds an `admin` and a `system_admin` account, tempest may hand a system admin out as
+    // `admin` (it matches on the role only), and a worker may still hold a finished class's accounts while the
+    // next class starts (seen: four classes holding at once with two workers): four of each kind per worker.
+    for (let i = 1; i <= 4 * concurrency; i++) {
       const project = `tempest-${i}`;
       await ks.createProject(project);
       accounts.push({ username: `tempest-project-admin-${i}`, password: `tempest-pw-${i}`, project });
