@@ -118,7 +118,15 @@ async function discovered(ctx: NodeTask, args: Args, rt: Runtime): Promise<null>
   }
   ctx.eventType = 'inspection';
   const result = inspectionResult((args.data as Args | undefined) ?? {});
-  await applyInspection(ctx, { ...result, plugin_data: { ...result.plugin_data, auto_discovered: true } });
+  try {
+    await applyInspection(ctx, { ...result, plugin_data: { ...result.plugin_data, auto_discovered: true } });
+  } catch (err) {
+    if (rt.stopSignal.aborted || err instanceof LockLost) throw err;
+    // `enroll` has no failure state: the node stays there, saying why (a rule's `fail`, a hook's refusal).
+    const message = `Processing the discovered machine's data failed: ${errorMessage(err)}`;
+    await ctx.saveAndNote({ last_error: message }, () => `${message} (the node stays in "${S.ENROLL}")`, 'error');
+    throw new AnvilError(message, 500, 'NodeFailed');
+  }
   await ctx.save({ inspection_finished_at: now() });
   if (rt.config.discovery.path === 'manage') await transition(ctx, 'manage', 'Discovered node: managing it, as discovery.path says');
   else await ctx.note(`Discovered node stays in "${S.ENROLL}" (discovery.path enroll)`);

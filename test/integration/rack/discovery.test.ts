@@ -132,4 +132,28 @@ describe('auto-discovery of a virtual rack', () => {
       await api.delete(`/inspection_rules/${rule.data.uuid}`, rules);
     }
   });
+
+  it('a rule that fails a discovered machine leaves its node in enroll with the rule\'s message', async () => {
+    const api = apiClient(anvil.apiUrl!);
+    const rules = { headers: { 'X-OpenStack-Ironic-API-Version': '1.96' } };
+    const rule = await api.post('/inspection_rules', {
+      description: 'a rule without conditions: every machine fails',
+      actions: [{ op: 'fail', args: { msg: 'discovered without a BMC address' } }],
+    }, rules);
+    expect(rule.status, JSON.stringify(rule.data)).toBe(201);
+    try {
+      const res = await api.post('/continue_inspection', { inventory: { interfaces: [{ name: 'eth0', mac_address: '52:54:00:77:02:01' }] } });
+      const uuid = res.data.node.uuid as string;
+      const node = await pollUntil(async () => {
+        const n = (await api.get(`/nodes/${uuid}`)).data as Node;
+        return n.last_error ? n : undefined;
+      }, { timeoutSec: 30, maxIntervalMs: 200, timedOut: () => new Error('the failed discovery left no last_error') });
+      expect(node.provision_state).toBe('enroll');
+      expect(node.last_error).toMatch(/^Processing the discovered machine's data failed: .*discovered without a BMC address/);
+      const history = (await api.get(`/nodes/${uuid}/history`, { headers: { 'X-OpenStack-Ironic-API-Version': '1.78' } })).data.history as { event: string; severity: string }[];
+      expect(history).toEqual(expect.arrayContaining([expect.objectContaining({ severity: 'ERROR', event: expect.stringContaining('discovered without a BMC address') })]));
+    } finally {
+      await api.delete(`/inspection_rules/${rule.data.uuid}`, rules);
+    }
+  });
 });
