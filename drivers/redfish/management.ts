@@ -5,7 +5,7 @@ import type { BootDevice, BootMode, ManagementInterface, NodeHealth, SensorReadi
 import type { Json } from './client.ts';
 import { indicatorState, setIndicatorState, supportedIndicators } from './indicators.ts';
 import { parseRedfishInfo, REDFISH_PROPERTIES } from './driver-info.ts';
-import { isObject, linkOf, RedfishNode, type MediaDevice } from './system.ts';
+import { isObject, linkOf, RedfishNode, takeSystemRead, type MediaDevice } from './system.ts';
 import type { Vendor } from './vendor.ts';
 
 const TARGETS: Partial<Record<BootDevice, string[]>> = {
@@ -154,7 +154,7 @@ export function redfishManagement(vendor: Vendor): ManagementInterface {
       await ctx.save({ secure_boot: enabled });
     },
     async getHealth(ctx) {
-      return healthOf(await (await RedfishNode.open(ctx)).system());
+      return healthOf(takeSystemRead(ctx) ?? (await (await RedfishNode.open(ctx)).system()));
     },
     async getSensorsData(ctx) {
       return sensors(await RedfishNode.open(ctx));

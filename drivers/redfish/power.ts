@@ -3,7 +3,7 @@
 import { BmcTimeout, UnsupportedOperation } from '../../common/errors.ts';
 import type { PowerInterface, TaskContext } from '../interfaces.ts';
 import { parseRedfishInfo, REDFISH_PROPERTIES } from './driver-info.ts';
-import { RedfishNode } from './system.ts';
+import { powerStateOf, RedfishNode, rememberSystemRead } from './system.ts';
 import type { Vendor } from './vendor.ts';
 
 async function must(rn: RedfishNode, preferred: string[], what: string): Promise<string> {
@@ -49,7 +49,9 @@ export function redfishPower(vendor: Vendor): PowerInterface {
       parseRedfishInfo(node);
     },
     async getPowerState(ctx) {
-      return (await RedfishNode.open(ctx)).powerState();
+      const system = await (await RedfishNode.open(ctx)).system();
+      rememberSystemRead(ctx, system);
+      return powerStateOf(system);
     },
     async setPowerState(ctx, target, timeoutSec) {
       const rn = await RedfishNode.open(ctx);

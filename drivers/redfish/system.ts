@@ -119,6 +119,22 @@ export function powerStateOf(system: Json): PowerState {
   throw new DriverError(`The BMC reports an unknown power state "${s}" for ${String(system['@odata.id'] ?? 'the system')}`);
 }
 
+/**
+ * The system document a task's power-state read fetched, handed once to the health read that the
+ * power sync makes next on the same task: one GET per node and sweep gives both (API 1.109).
+ */
+const systemReads = new WeakMap<RedfishTask, Json>();
+
+export function rememberSystemRead(task: RedfishTask, system: Json): void {
+  systemReads.set(task, system);
+}
+
+export function takeSystemRead(task: RedfishTask): Json | undefined {
+  const system = systemReads.get(task);
+  systemReads.delete(task);
+  return system;
+}
+
 export interface MediaDevice { path: string; doc: Json }
 
 /** What a RedfishNode keeps of its task: whose system it is, the signal that ends its calls and waits, how long a power change may take. */

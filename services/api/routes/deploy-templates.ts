@@ -15,7 +15,7 @@ import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
 import { baseUrl, collection, noContent, parseFields, parsePage, pick, selfLinks, wantsDetail, type Query } from '../http.ts';
 import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
-import { duplicateSteps } from '../step-duplicates.ts';
+import { duplicateSteps, stepSchema } from '../step-lists.ts';
 import { checkUuid, isUniqueViolation, isUuidLike, nullable, validateSchema } from '../validation.ts';
 import { checkTrait } from './node-traits.ts';
 
@@ -27,17 +27,7 @@ const PATCHABLE = new Set(['name', 'steps', 'extra']);
 
 /** Interfaces a deploy step may name (Ironic's DEPLOYING_INTERFACE_PRIORITY). */
 export const DEPLOY_STEP_INTERFACES = ['power', 'management', 'deploy', 'bios', 'raid'];
-const STEP_SCHEMA = {
-  type: 'object',
-  required: ['interface', 'step', 'args', 'priority'],
-  additionalProperties: false,
-  properties: {
-    interface: { type: 'string', enum: DEPLOY_STEP_INTERFACES },
-    step: { type: 'string', minLength: 1 },
-    args: { type: 'object' },
-    priority: { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', minLength: 1, pattern: '^[0-9]+$' }] },
-  },
-};
+const STEP_SCHEMA = stepSchema(DEPLOY_STEP_INTERFACES, 'priority', ['interface', 'step', 'args', 'priority']);
 const INPUT = {
   uuid: nullable('string'),
   name: { type: 'string', minLength: 1, maxLength: 255 },

@@ -20,7 +20,7 @@ import { baseUrl, collection, noContent, parseFields, parsePage, pick, selfLinks
 import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
 import { checkUuid, isUniqueViolation, isUuidLike, nullable, validateSchema } from '../validation.ts';
 import { checkTrait } from './node-traits.ts';
-import { duplicateSteps } from '../step-duplicates.ts';
+import { duplicateSteps, stepSchema } from '../step-lists.ts';
 
 const FIELD_VERSIONS: Record<string, number> = {
   ...Object.fromEntries(['uuid', 'name', 'steps', 'disable_ramdisk', 'public', 'owner', 'extra', 'created_at', 'updated_at', 'links'].map((f) => [f, 92])),
@@ -35,17 +35,7 @@ const LOGICAL_NAME = /^[A-Za-z0-9\-._~]{1,255}$/;
 
 /** Interfaces a runbook step may name (Ironic's CLEANING_INTERFACE_PRIORITY). */
 const STEP_INTERFACES = ['vendor', 'power', 'management', 'firmware', 'deploy', 'bios', 'raid'];
-const STEP_SCHEMA = {
-  type: 'object',
-  required: ['interface', 'step', 'order'],
-  additionalProperties: false,
-  properties: {
-    interface: { type: 'string', enum: STEP_INTERFACES },
-    step: { type: 'string', minLength: 1 },
-    args: { type: 'object' },
-    order: { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', minLength: 1, pattern: '^[0-9]+$' }] },
-  },
-};
+const STEP_SCHEMA = stepSchema(STEP_INTERFACES, 'order', ['interface', 'step', 'order']);
 const INPUT = {
   uuid: nullable('string'),
   name: { type: 'string', minLength: 1, maxLength: 255 },
