@@ -46,8 +46,11 @@ export interface BootFiles {
 }
 
 export interface NetbootConfig {
-  /** Address the DHCP server binds to (0.0.0.0 to hear broadcasts). */
-  dhcp: { enabled: boolean; host: string; port: number; discovery: boolean; offerSeconds: number };
+  /**
+   * Address the DHCP server binds to (0.0.0.0 to hear broadcasts). `mode` proxy: ProxyDHCP beside the
+   * site's DHCP server (boot offers without addresses, and PXE boot server answers on `pxePort`).
+   */
+  dhcp: { enabled: boolean; host: string; port: number; discovery: boolean; offerSeconds: number; mode: DhcpMode; pxePort: number };
   tftp: { enabled: boolean; host: string; port: number; root: string; timeoutSec: number; retries: number };
   /** `tls`: cert and key (PEM files) to serve HTTPS; publicUrl then defaults to https://. */
   http: { enabled: boolean; host: string; port: number; root: string; publicUrl: string; tls?: { cert: string; key: string } };
@@ -64,6 +67,10 @@ export interface NetbootConfig {
   subnets: SubnetConfig[];
   hosts: StaticHost[];
 }
+
+/** server: Anvil leases the addresses; proxy: the site's DHCP server does, Anvil adds the boot file (PXE spec ProxyDHCP). */
+export type DhcpMode = 'server' | 'proxy';
+const DHCP_MODES: DhcpMode[] = ['server', 'proxy'];
 
 const PURPOSES: RamdiskPurpose[] = ['deploy', 'clean', 'inspect', 'rescue', 'service'];
 type Raw = Record<string, unknown>;
@@ -234,7 +241,9 @@ export function parseNetbootConfig(config: AnvilConfig): NetbootConfig {
   const serverAddress = ip(raw, 'serverAddress', 'netboot');
 
   const dhcpRaw = section(raw, 'dhcp');
-  checkKeys(dhcpRaw, ['enabled', 'listen', 'discovery', 'offerSeconds'], 'netboot.dhcp');
+  checkKeys(dhcpRaw, ['enabled', 'listen', 'discovery', 'offerSeconds', 'mode', 'pxePort'], 'netboot.dhcp');
+  const mode = str(dhcpRaw, 'mode', 'netboot.dhcp', 'server') as DhcpMode;
+  if (!DHCP_MODES.includes(mode)) throw new InvalidInput(`netboot.dhcp.mode must be one of ${DHCP_MODES.join(', ')}, got "${mode}"`);
   const tftpRaw = section(raw, 'tftp');
   checkKeys(tftpRaw, ['enabled', 'listen', 'root', 'timeoutSec', 'retries'], 'netboot.tftp');
   const httpRaw = section(raw, 'http');
@@ -264,6 +273,9 @@ export function parseNetbootConfig(config: AnvilConfig): NetbootConfig {
       ...listen(dhcpRaw, 'netboot.dhcp', '0.0.0.0:67'),
       discovery: bool(dhcpRaw, 'discovery', 'netboot.dhcp', false),
       offerSeconds: num(dhcpRaw, 'offerSeconds', 'netboot.dhcp', 30, 1, 3600),
+      mode,
+      // The PXE spec's boot server port, where PXE clients and iPXE ask a ProxyDHCP server again once they have an address.
+      pxePort: num(dhcpRaw, 'pxePort', 'netboot.dhcp', 4011, 0, 65535),
     },
     tftp: {
       enabled: bool(tftpRaw, 'enabled', 'netboot.tftp', true),

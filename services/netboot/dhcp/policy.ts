@@ -22,8 +22,8 @@ export type Decision =
 
 /** Option 93 architecture types (RFC 4578, IANA "Processor Architecture Types"). */
 const ARCH = { BIOS: 0, EFI_IA32: 6, EFI_BC: 7, EFI_X64: 9, EFI_ARM64: 11, EFI_X64_HTTP: 16, EFI_ARM64_HTTP: 19 } as const;
-const ZERO = '0.0.0.0';
-const BROADCAST_FLAG = 0x8000;
+export const ZERO = '0.0.0.0';
+export const BROADCAST_FLAG = 0x8000;
 
 /** The subnet a request belongs to: link selection (RFC 3527 / option 118), the relay's giaddr, or the direct link. */
 export function selectSubnet(config: NetbootConfig, req: DhcpPacket): SubnetConfig | undefined {
@@ -45,14 +45,14 @@ export function serverIdOf(config: NetbootConfig, subnet: SubnetConfig): string 
   return subnet.serverAddress ?? config.serverAddress;
 }
 
-interface ClientKind {
+export interface ClientKind {
   ipxe: boolean;
   httpClient: boolean;
   pxe: boolean;
   arch: number | undefined;
 }
 
-function clientKind(req: DhcpPacket): ClientKind {
+export function clientKind(req: DhcpPacket): ClientKind {
   const vendor = optionString(req, Opt.VENDOR_CLASS) ?? '';
   return {
     ipxe: userClasses(req).includes('iPXE') || req.options.has(Opt.IPXE_ENCAP),
@@ -78,7 +78,7 @@ export function bootFile(config: NetbootConfig, kind: ClientKind, target: Pick<B
   return config.bootFiles.bios;
 }
 
-function baseReply(req: DhcpPacket, type: MessageTypeName, serverId: string): DhcpPacket {
+export function baseReply(req: DhcpPacket, type: MessageTypeName, serverId: string): DhcpPacket {
   const options = new Map<number, Buffer>([[Opt.MESSAGE_TYPE, u8(MessageType[type])], [Opt.SERVER_ID, ips([serverId])]]);
   return {
     op: BOOTREPLY, htype: req.htype, hlen: req.hlen, hops: 0, xid: req.xid, secs: 0, flags: req.flags,
@@ -86,7 +86,31 @@ function baseReply(req: DhcpPacket, type: MessageTypeName, serverId: string): Dh
   };
 }
 
-/** Network settings, PXE fields and the relay's option 82 echoed back (RFC 3046). */
+/** The relay's option 82 goes back to it (RFC 3046). */
+export function echoRelayAgent(req: DhcpPacket, reply: DhcpPacket): void {
+  const agent = req.options.get(Opt.RELAY_AGENT);
+  if (agent && req.giaddr !== ZERO) reply.options.set(Opt.RELAY_AGENT, agent);
+}
+
+/** What a booting client needs beside its address: next-server, the boot file and the PXE or HTTPClient vendor options. */
+export function fillBoot(config: NetbootConfig, server: string, req: DhcpPacket, reply: DhcpPacket, target: BootTarget): void {
+  const o = reply.options;
+  const kind = clientKind(req);
+  reply.siaddr = server;
+  reply.file = bootFile(config, kind, target);
+  const asked = req.options.get(Opt.PARAMETER_LIST) ?? Buffer.alloc(0);
+  if (asked.includes(Opt.TFTP_SERVER)) o.set(Opt.TFTP_SERVER, str(server));
+  if (asked.includes(Opt.BOOTFILE)) o.set(Opt.BOOTFILE, str(reply.file));
+  if (kind.httpClient) o.set(Opt.VENDOR_CLASS, str('HTTPClient'));
+  else if (kind.pxe) {
+    o.set(Opt.VENDOR_CLASS, str('PXEClient'));
+    // PXE_DISCOVERY_CONTROL = 8: boot the file named here, no boot-server discovery or menu.
+    o.set(Opt.VENDOR_SPECIFIC, Buffer.concat([encodeSubOptions([[6, u8(8)]]), u8(Opt.END)]));
+  }
+  echoRelayAgent(req, reply);
+}
+
+/** Network settings, boot fields and, for iPXE, the word that no ProxyDHCP server will answer. */
 function fillReply(config: NetbootConfig, subnet: SubnetConfig, req: DhcpPacket, reply: DhcpPacket, target: BootTarget, withLease: boolean): void {
   const cidr = parseCidr(subnet.cidr)!;
   const o = reply.options;
@@ -100,27 +124,12 @@ function fillReply(config: NetbootConfig, subnet: SubnetConfig, req: DhcpPacket,
   if (subnet.router) o.set(Opt.ROUTER, ips([subnet.router]));
   if (subnet.dns.length) o.set(Opt.DNS, ips(subnet.dns));
   if (subnet.domain) o.set(Opt.DOMAIN_NAME, str(subnet.domain));
-
-  const kind = clientKind(req);
-  const server = serverIdOf(config, subnet);
-  reply.siaddr = server;
-  reply.file = bootFile(config, kind, target);
-  const asked = req.options.get(Opt.PARAMETER_LIST) ?? Buffer.alloc(0);
-  if (asked.includes(Opt.TFTP_SERVER)) o.set(Opt.TFTP_SERVER, str(server));
-  if (asked.includes(Opt.BOOTFILE)) o.set(Opt.BOOTFILE, str(reply.file));
-  if (kind.httpClient) o.set(Opt.VENDOR_CLASS, str('HTTPClient'));
-  else if (kind.pxe) {
-    o.set(Opt.VENDOR_CLASS, str('PXEClient'));
-    // PXE_DISCOVERY_CONTROL = 8: boot the file named here, no boot-server discovery or menu.
-    o.set(Opt.VENDOR_SPECIFIC, Buffer.concat([encodeSubOptions([[6, u8(8)]]), u8(Opt.END)]));
-  }
+  fillBoot(config, serverIdOf(config, subnet), req, reply, target);
   // iPXE waits ~3 s for ProxyDHCP offers unless told there are none (175.176 = 1, "no-pxedhcp").
-  if (kind.ipxe) o.set(Opt.IPXE_ENCAP, encodeSubOptions([[176, u8(1)]]));
-  const agent = req.options.get(Opt.RELAY_AGENT);
-  if (agent && req.giaddr !== ZERO) o.set(Opt.RELAY_AGENT, agent);
+  if (clientKind(req).ipxe) o.set(Opt.IPXE_ENCAP, encodeSubOptions([[176, u8(1)]]));
 }
 
-function destination(config: NetbootConfig, req: DhcpPacket, nak: boolean): { address: string; port: number; broadcast: boolean } {
+export function destination(config: NetbootConfig, req: DhcpPacket, nak: boolean): { address: string; port: number; broadcast: boolean } {
   if (req.giaddr !== ZERO) return { address: req.giaddr, port: config.dhcp.port, broadcast: false };
   if (req.ciaddr !== ZERO && !nak) return { address: req.ciaddr, port: config.dhcp.port + 1, broadcast: false };
   return { address: '255.255.255.255', port: config.dhcp.port + 1, broadcast: true };
@@ -131,8 +140,7 @@ function nak(config: NetbootConfig, req: DhcpPacket, subnet: SubnetConfig, mac: 
   reply.options.set(Opt.MESSAGE, str(why));
   // RFC 2131 4.3.2: a NAK through a relay asks it to broadcast to the client.
   if (req.giaddr !== ZERO) reply.flags |= BROADCAST_FLAG;
-  const agent = req.options.get(Opt.RELAY_AGENT);
-  if (agent && req.giaddr !== ZERO) reply.options.set(Opt.RELAY_AGENT, agent);
+  echoRelayAgent(req, reply);
   const to = destination(config, req, true);
   return { reply, to: { address: to.address, port: to.port }, broadcast: to.broadcast, subnet: subnet.name, mac };
 }
@@ -142,13 +150,21 @@ function answer(config: NetbootConfig, req: DhcpPacket, reply: DhcpPacket, subne
   return { reply, to: { address: to.address, port: to.port }, broadcast: to.broadcast, subnet: subnet.name, mac };
 }
 
-export async function decide(req: DhcpPacket, view: PolicyView): Promise<Decision> {
-  const { config } = view;
+/** The client's MAC and message type, or why the request is not one a DHCP server answers. */
+export function identify(req: DhcpPacket): { mac: string; type: MessageTypeName } | { ignored: string; mac?: string } {
   if (req.op !== BOOTREQUEST) return { ignored: 'not a BOOTREQUEST' };
   const mac = clientMac(req);
   if (!mac) return { ignored: `hardware type ${req.htype}/${req.hlen} is not Ethernet` };
   const type = messageType(req);
   if (!type) return { ignored: 'no DHCP message type (plain BOOTP is not served)', mac };
+  return { mac, type };
+}
+
+export async function decide(req: DhcpPacket, view: PolicyView): Promise<Decision> {
+  const { config } = view;
+  const client = identify(req);
+  if ('ignored' in client) return client;
+  const { mac, type } = client;
   const subnet = selectSubnet(config, req);
   if (!subnet) return { ignored: `no subnet configured for ${req.giaddr !== ZERO ? `relay ${req.giaddr}` : 'the direct link'}`, mac };
   const requested = optionIp(req, Opt.REQUESTED_IP);

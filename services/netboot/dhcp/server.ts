@@ -1,12 +1,14 @@
 // The DHCP server's sockets. Relayed requests arrive by unicast and are answered to the relay's
 // giaddr; direct clients are answered by broadcast from a socket bound to the server's address on
 // that link, so the kernel sends the broadcast out of that interface (no raw sockets needed).
+// In proxy mode a third socket, on the PXE port (4011), hears clients that already have an address.
 import dgram from 'node:dgram';
 import type { Logger } from '../../../common/logger.ts';
 import { dhcpIgnored, dhcpMessages } from '../../../common/metrics.ts';
 import type { NetbootConfig, SubnetConfig } from '../config.ts';
 import { DhcpDecodeError, Opt, decodePacket, encodePacket, messageType, subOptions } from './codec.ts';
 import { decide, serverIdOf, type PolicyView } from './policy.ts';
+import { decideProxy, type Arrival } from './proxy.ts';
 
 export interface DhcpStats {
   received: number;
@@ -18,6 +20,8 @@ export interface DhcpStats {
 
 export interface DhcpServer {
   readonly port: number;
+  /** The PXE port bound in proxy mode. */
+  readonly pxePort?: number;
   readonly stats: DhcpStats;
   close(): Promise<void>;
 }
@@ -41,7 +45,18 @@ export async function startDhcpServer(opts: { config: NetbootConfig; view: Omit<
   await bind(main, config.dhcp.host, config.dhcp.port);
   main.setBroadcast(true);
   const port = main.address().port;
-  const effective: NetbootConfig = { ...config, dhcp: { ...config.dhcp, port } };
+  let pxeSocket: dgram.Socket | undefined;
+  if (config.dhcp.mode === 'proxy') {
+    pxeSocket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+    try {
+      await bind(pxeSocket, config.dhcp.host, config.dhcp.pxePort);
+    } catch (err) {
+      main.close();
+      pxeSocket.close();
+      throw new Error(`ProxyDHCP cannot listen on the PXE port ${config.dhcp.host}:${config.dhcp.pxePort}: ${(err as Error).message}`);
+    }
+  }
+  const effective: NetbootConfig = { ...config, dhcp: { ...config.dhcp, port, pxePort: pxeSocket?.address().port ?? config.dhcp.pxePort } };
 
   // A socket on the server's own address of the direct link, for broadcasts out of that link.
   let linkSocket: dgram.Socket | undefined;
@@ -58,7 +73,7 @@ export async function startDhcpServer(opts: { config: NetbootConfig; view: Omit<
     }
   }
 
-  async function handle(msg: Buffer, from: dgram.RemoteInfo): Promise<void> {
+  async function handle(msg: Buffer, from: dgram.RemoteInfo, arrival: Arrival): Promise<void> {
     stats.received++;
     let req;
     try {
@@ -73,7 +88,8 @@ export async function startDhcpServer(opts: { config: NetbootConfig; view: Omit<
     dhcpMessages.inc({ direction: 'in', type: messageType(req) ?? 'none', relayed });
     let decision;
     try {
-      decision = await decide(req, { ...view, config: opts.subnets ? { ...effective, subnets: opts.subnets() } : effective });
+      const current: PolicyView = { ...view, config: opts.subnets ? { ...effective, subnets: opts.subnets() } : effective };
+      decision = effective.dhcp.mode === 'proxy' ? await decideProxy(req, current, arrival) : await decide(req, current);
     } catch (err) {
       if (!(err instanceof DhcpDecodeError)) throw err;
       stats.malformed++;
@@ -87,7 +103,8 @@ export async function startDhcpServer(opts: { config: NetbootConfig; view: Omit<
       return;
     }
     const bytes = encodePacket(decision.reply);
-    const socket = decision.broadcast && linkSocket ? linkSocket : main;
+    // PXE-port answers leave from that port, where the client waits for them.
+    const socket = arrival.port === 'pxe' ? pxeSocket! : decision.broadcast && linkSocket ? linkSocket : main;
     await new Promise<void>((resolve, reject) => socket.send(bytes, decision.to.port, decision.to.address, (err) => (err ? reject(err) : resolve())));
     stats.replied++;
     dhcpMessages.inc({ direction: 'out', type: messageType(decision.reply) ?? 'none', relayed });
@@ -96,22 +113,25 @@ export async function startDhcpServer(opts: { config: NetbootConfig; view: Omit<
     logger.debug({ mac: decision.mac, subnet: decision.subnet, type: messageType(decision.reply), yiaddr: decision.reply.yiaddr, to: decision.to.address, circuitId }, 'DHCP reply sent');
   }
 
-  const onMessage = (msg: Buffer, from: dgram.RemoteInfo): void => {
-    handle(msg, from).catch((err) => {
+  const onMessage = (arrival: (from: dgram.RemoteInfo) => Arrival) => (msg: Buffer, from: dgram.RemoteInfo): void => {
+    handle(msg, from, arrival(from)).catch((err) => {
       stats.errors++;
       logger.error({ err }, 'DHCP request failed');
     });
   };
-  main.on('message', onMessage);
-  linkSocket?.on('message', onMessage);
-  main.on('error', (err) => logger.error({ err }, 'DHCP socket error'));
-  logger.info({ host: config.dhcp.host, port, subnets: config.subnets.map((s) => s.name) }, 'DHCP server listening');
+  const onDhcpPort = onMessage(() => ({ port: 'dhcp' }));
+  main.on('message', onDhcpPort);
+  linkSocket?.on('message', onDhcpPort);
+  pxeSocket?.on('message', onMessage((from) => ({ port: 'pxe', from: { address: from.address, port: from.port } })));
+  for (const s of [main, pxeSocket]) s?.on('error', (err) => logger.error({ err }, 'DHCP socket error'));
+  logger.info({ host: config.dhcp.host, port, mode: config.dhcp.mode, pxePort: pxeSocket ? effective.dhcp.pxePort : undefined, subnets: config.subnets.map((s) => s.name) }, 'DHCP server listening');
 
   return {
     port,
+    pxePort: pxeSocket ? effective.dhcp.pxePort : undefined,
     stats,
     async close() {
-      await Promise.all([main, linkSocket].filter((s): s is dgram.Socket => !!s).map((s) => new Promise<void>((r) => s.close(() => r()))));
+      await Promise.all([main, linkSocket, pxeSocket].filter((s): s is dgram.Socket => !!s).map((s) => new Promise<void>((r) => s.close(() => r()))));
     },
   };
 }
