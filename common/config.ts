@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { InvalidInput } from './errors.ts';
+import { origin } from './url-host.ts';
 
 export interface TimeoutsConfig {
   /** Seconds in `wait call-back` before `deploy failed` (Ironic deploy_callback_timeout). */
@@ -128,7 +129,11 @@ export interface AnvilConfig {
     fastTrackTimeout: number;
   };
   /** `tls`: cert and key (PEM files) make the image server (images nodes download) serve HTTPS. */
-  images: { cacheDir: string; cacheMaxBytes: number; tls?: { cert?: string; key?: string } };
+  /**
+   * `publicHost6`: the IPv6 address (or a name with only AAAA records) the image server is reached at by peers that
+   * speak only IPv6 (BMCs mounting virtual media, agents on an IPv6 provisioning network) when api.publicUrl's host is IPv4.
+   */
+  images: { cacheDir: string; cacheMaxBytes: number; tls?: { cert?: string; key?: string }; publicHost6?: string };
   /**
    * Auto-discovery (Ironic's [auto_discovery]): inspection data from a machine no node has a MAC of
    * creates a node in `enroll` with `driver`; `path` manage then moves it on to `manageable`.
@@ -212,7 +217,7 @@ export function defaultConfig(cwd = process.cwd()): AnvilConfig {
       serialConsole: { address: '127.0.0.1', portRange: [10000, 20000] },
     },
     agent: { heartbeatTimeout: 300, powerOffWait: 30, powerOffPollInterval: 5, commandTimeout: 60, eraseDevicesPriority: 0, eraseDevicesMetadataPriority: 99, fastTrack: undefined, fastTrackTimeout: 300 },
-    images: { cacheDir: path.join(dataDir, 'images'), cacheMaxBytes: 20 * 1024 ** 3, tls: { cert: undefined, key: undefined } },
+    images: { cacheDir: path.join(dataDir, 'images'), cacheMaxBytes: 20 * 1024 ** 3, tls: { cert: undefined, key: undefined }, publicHost6: undefined },
     metrics: { enabled: true, listen: undefined, sensors: false, sensorInterval: 60 },
     notifications: { transportUrl: undefined, level: undefined, topics: ['ironic_versioned_notifications'], exchange: 'ironic', bufferSize: 10_000, reconnectInterval: 1 },
     discovery: { enabled: false, driver: 'ipmi', path: 'enroll' },
@@ -347,5 +352,5 @@ export type DiscoveryPath = 'enroll' | 'manage';
 export const DISCOVERY_PATHS: readonly DiscoveryPath[] = ['enroll', 'manage'];
 
 export function apiPublicUrl(config: AnvilConfig): string {
-  return (config.api.publicUrl ?? `${config.api.tls.cert ? 'https' : 'http'}://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${config.api.port}`).replace(/\/$/, '');
+  return (config.api.publicUrl ?? origin(config.api.tls.cert ? 'https' : 'http', config.api.host, config.api.port)).replace(/\/$/, '');
 }

@@ -16,6 +16,7 @@ import { rootDeviceHints } from './root-device.ts';
 import { TempImageStore, type ImageStore } from './image-store.ts';
 import { loadPlugins } from './plugins.ts';
 import { GENERIC_HARDWARE_MANAGER, StepCatalog } from './steps.ts';
+import { origin } from '../common/url-host.ts';
 
 type Json = Record<string, unknown>;
 
@@ -115,7 +116,7 @@ export class Agent {
     if (this.opts.pluginDirs?.length) await this.loadPlugins(this.opts.pluginDirs);
     const { host, port } = await this.server.listen(this.opts.listenHost ?? '0.0.0.0', this.opts.listenPort ?? 9999);
     const advertise = this.opts.advertiseHost ?? (host === '0.0.0.0' || host === '::' ? await this.firstAddress() : host);
-    this.callback = `http://${advertise.includes(':') ? `[${advertise}]` : advertise}:${port}`;
+    this.callback = origin('http', advertise, port);
     this.record(`command API listening at ${this.callback}`);
     this.loop = this.run().catch((err) => {
       if (!this.stopped) this.opts.logger.error({ err }, 'agent loop ended');

@@ -8,10 +8,13 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createFileServer, type TlsFiles } from '../common/tls-server.ts';
 import type { UrlSigner } from './signed-url.ts';
+import { origin } from '../common/url-host.ts';
 
 export interface ImageServer {
   /** Base URL, e.g. http://127.0.0.1:41234 (https with `tls`) — a file `name` is at `${url}/name`. */
   url: string;
+  /** The base URL with another host: where peers that reach this server by another address (IPv6 BMCs) find it. */
+  urlAt(host: string): string;
   server: Server;
   close(): Promise<void>;
 }
@@ -97,9 +100,10 @@ export async function startImageServer(opts: { root: string; host?: string; port
     server.listen(opts.port ?? 0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const shown = opts.advertiseHost ?? host;
+  const urlAt = (shown: string): string => origin(opts.tls?.cert ? 'https' : 'http', shown, port);
   return {
-    url: `${opts.tls?.cert ? 'https' : 'http'}://${shown.includes(':') ? `[${shown}]` : shown}:${port}`,
+    url: urlAt(opts.advertiseHost ?? host),
+    urlAt,
     server,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();

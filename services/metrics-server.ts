@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { parseListen, type AnvilConfig } from '../common/config.ts';
 import type { Logger } from '../common/logger.ts';
 import { exposition } from '../common/metrics.ts';
+import { origin } from '../common/url-host.ts';
 
 export interface MetricsServer {
   url: string;
@@ -34,7 +35,7 @@ export async function startMetricsServer(config: AnvilConfig, logger: Logger): P
     server.listen(port, host, () => { server.off('error', reject); resolve(); });
   });
   const bound = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`;
+  const url = `${origin('http', host, bound)}/metrics`;
   logger.info(`metrics on ${url}`);
   return { url, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
 }

@@ -9,6 +9,7 @@ import { openDatabase, type Database } from '../db/index.ts';
 import { Conductor } from './conductor/conductor.ts';
 import { startNetboot, type Netboot } from './netboot/index.ts';
 import { startMetricsServer } from './metrics-server.ts';
+import { origin } from '../common/url-host.ts';
 
 export interface RoleHandle {
   /** Where the API listens, when this process serves it. */
@@ -33,7 +34,7 @@ async function open(config: AnvilConfig, logger: Logger): Promise<Database> {
 }
 
 function displayUrl(host: string, port: number, tls: boolean): string {
-  return `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return origin(tls ? 'https' : 'http', host, port);
 }
 
 async function listenApi(db: Database, config: AnvilConfig, logger: Logger): Promise<{ url: string; close(): Promise<void> }> {

@@ -14,6 +14,7 @@ import { ImageCache } from '../../images/cache.ts';
 import { ImageError } from '../../images/errors.ts';
 import { parseNetbootConfig, type NetbootConfig } from '../../services/netboot/config.ts';
 import { agentCmdline } from '../../services/netboot/targets.ts';
+import type { UrlPeer } from '../../common/url-host.ts';
 import type { RamdiskPurpose, TaskContext } from '../interfaces.ts';
 import { ramdiskSources } from '../pxe/index.ts';
 import { cachedSource, cacheEntry, removeCacheEntry, signedCacheUrl } from './image-source.ts';
@@ -67,14 +68,17 @@ function urlLifetime(ctx: TaskContext): number {
   return Math.max(t.deployCallback, t.cleanCallback, t.inspectWait);
 }
 
-async function publish(ctx: TaskContext, content: BootIsoContent): Promise<NodeIso> {
+/** `reader`: who fetches the ISO (the BMC), whose address family its URL takes. */
+async function publish(ctx: TaskContext, content: BootIsoContent, reader: UrlPeer): Promise<NodeIso> {
   const key = ImageCache.keyOf('boot-iso', ctx.node.uuid, await digest(content.kernel), await digest(content.initramfs), content.cmdline, JSON.stringify(content.files ?? {}));
+  // The URL first: a reader the image server cannot give one to fails the boot before anything is built.
+  const url = await signedCacheUrl(ctx.config, key, ctx.node.uuid, urlLifetime(ctx), reader);
   await cacheEntry(ctx.config, key, (dest) => buildBootIso(content, dest));
-  return { key, url: await signedCacheUrl(ctx.config, key, ctx.node.uuid, urlLifetime(ctx)) };
+  return { key, url };
 }
 
 /** The node's agent ramdisk ISO for `purpose`. */
-export async function ramdiskIso(ctx: TaskContext, purpose: RamdiskPurpose): Promise<NodeIso> {
+export async function ramdiskIso(ctx: TaskContext, purpose: RamdiskPurpose, reader: UrlPeer): Promise<NodeIso> {
   const netboot = netbootOf(ctx);
   const sources = ramdiskSources(ctx.node, purpose);
   const mac = (ctx.ports.find((p) => p.pxe_enabled) ?? ctx.ports[0])?.address;
@@ -87,11 +91,11 @@ export async function ramdiskIso(ctx: TaskContext, purpose: RamdiskPurpose): Pro
     cmdline: agentCmdline(netboot, mac, purpose, ctx.node.uuid, [dhcpLess, netboot.kernelAppend, sources.kernelArgs].filter(Boolean).join(' ')),
     files,
     label: 'ANVIL_RAMDISK',
-  });
+  }, reader);
 }
 
 /** The ISO of a ramdisk instance given as instance_info kernel + ramdisk (with kernel_append_params), or null when it has none. */
-export async function instanceIso(ctx: TaskContext): Promise<NodeIso | null> {
+export async function instanceIso(ctx: TaskContext, reader: UrlPeer): Promise<NodeIso | null> {
   const ii = ctx.node.instance_info;
   if (typeof ii.kernel !== 'string' || typeof ii.ramdisk !== 'string' || !ii.kernel || !ii.ramdisk) return null;
   const netboot = netbootOf(ctx);
@@ -101,7 +105,7 @@ export async function instanceIso(ctx: TaskContext): Promise<NodeIso | null> {
     cmdline: typeof ii.kernel_append_params === 'string' ? ii.kernel_append_params : '',
     files: networkFiles(ctx),
     label: 'ANVIL_INSTANCE',
-  });
+  }, reader);
 }
 
 /** Deletes a node's ISO once its boot is over (a later boot builds it again). */

@@ -15,7 +15,7 @@ import type { DeployInterface, Outcome, StepDefinition, StepKind, StepRunner, Ta
 import { now } from '../../db/index.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import { AgentClient, commandErrorText } from './client.ts';
-import { imageUrlForAgent, instanceChecksum } from './image-source.ts';
+import { agentPeer, imageUrlForAgent, instanceChecksum } from './image-source.ts';
 import { agentForPhase, bootInstanceAgain, bootRamdisk, powerOffAgent, withoutAgentBoot } from './ramdisk-boot.ts';
 import { fastTrackEnabled } from './fast-track.ts';
 import { powerOffUnlessDisabled, powerOnOrReboot, stopInstance } from '../power-flows.ts';
@@ -43,7 +43,7 @@ async function imageInfo(ctx: TaskContext): Promise<Json> {
   const ii = ctx.node.instance_info;
   const source = String(ii.image_source);
   const checksum = instanceChecksum(ii);
-  const url = await imageUrlForAgent(ctx.config, source, checksum, ctx.node.uuid);
+  const url = await imageUrlForAgent(ctx.config, source, checksum, ctx.node.uuid, await agentPeer(ctx.node));
   const sums: Json = checksum === null ? {} : 'value' in checksum
     ? { os_hash_algo: checksum.algo, os_hash_value: checksum.value, ...(checksum.algo === 'md5' ? { checksum: checksum.value } : {}) }
     : { checksum: checksum.url, ...(checksum.algo ? { os_hash_algo: checksum.algo, os_hash_value: checksum.url } : {}) };

@@ -6,6 +6,7 @@ import type { NodeRecord } from '../../db/nodes.ts';
 import { Privilege } from './protocol/constants.ts';
 import type { ScheduleLimits } from './bmc-scheduler.ts';
 import type { Bridging, IpmiTarget } from './transport.ts';
+import { bareHost } from '../../common/url-host.ts';
 
 /** `auto`: the native client for power-state reads (periodic sync), ipmitool for everything else. */
 export type TransportChoice = 'ipmitool' | 'native' | 'auto';
@@ -23,7 +24,7 @@ export interface IpmiInfo {
 }
 
 export const IPMI_PROPERTIES: Readonly<Record<string, string>> = {
-  ipmi_address: 'IP address or host name of the BMC. Required.',
+  ipmi_address: 'IP address (IPv4, or IPv6 bare or in brackets, with a %zone for a link-local one) or host name of the BMC. Required.',
   ipmi_port: 'UDP port of the BMC. Optional, default 623.',
   ipmi_username: 'User name; empty for the null user. Optional.',
   ipmi_password: 'Password (at most 20 bytes). Optional.',
@@ -116,7 +117,8 @@ function bridging(node: NodeRecord): Bridging | null {
 
 export function parseIpmiInfo(node: NodeRecord): IpmiInfo {
   const info = node.driver_info;
-  const host = info.ipmi_address;
+  // An IPv6 literal may come bracketed, as in a URL: ipmitool's -H and the UDP socket take it bare.
+  const host = typeof info.ipmi_address === 'string' ? bareHost(info.ipmi_address) : info.ipmi_address;
   if (!present(host)) throw new MissingParameter(`Missing the following IPMI properties in node ${node.uuid} driver_info: ipmi_address`);
   if (typeof host !== 'string' || !(isIP(host) || /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(host))) {
     throw invalid(node, 'ipmi_address', host, 'it must be an IP address or a host name');

@@ -3,6 +3,7 @@
 // password, unknown user, no matching cipher suite) are DriverErrors with a clear message; silence is BmcTimeout.
 import { DriverError } from '../../common/errors.ts';
 import { completionText } from './protocol/constants.ts';
+import { urlHost } from '../../common/url-host.ts';
 
 export interface Bridging {
   mode: 'single' | 'dual';
@@ -43,7 +44,7 @@ export interface IpmiTransport {
 }
 
 export function bmcLabel(t: Pick<IpmiTarget, 'address' | 'port'>): string {
-  return t.address.includes(':') ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`;
+  return `${urlHost(t.address)}:${t.port}`;
 }
 
 /** The data of a successful answer; a DriverError naming the command and the completion code otherwise. */

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { InvalidInput, MissingParameter } from '../../common/errors.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import { FALSE, TRUE, type RedfishInfo } from '../redfish/driver-info.ts';
+import { addressUrl } from '../../common/url-host.ts';
 
 /** redfish: iRMC S5/S6 (Redfish with Fujitsu OEM); ipmi: power and boot device over IPMI, as Ironic did for iRMC S4. */
 export type ManagementProtocol = 'redfish' | 'ipmi';
@@ -44,7 +45,7 @@ function origin(node: NodeRecord): string {
   const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(address);
   let url: URL;
   try {
-    url = new URL(hasScheme ? address : `https://${address.includes(':') && !address.startsWith('[') ? `[${address}]` : address}`);
+    url = addressUrl(address, 'https');
   } catch {
     throw invalid(node, 'irmc_address', address, 'it must be a host name, an IP address or a URL');
   }

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { InvalidInput, MissingParameter } from '../../common/errors.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
+import { addressUrl } from '../../common/url-host.ts';
 
 export type OvirtAuth = 'oauth' | 'basic';
 
@@ -83,7 +84,7 @@ function origin(node: NodeRecord): string {
   let url: URL;
   try {
     // staging-ovirt builds https://ADDRESS/ovirt-engine/api; a full URL also names the scheme (a lab's plain-HTTP Engine).
-    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(address) ? address : `https://${address}`);
+    url = addressUrl(address, 'https');
   } catch {
     throw invalid(node, 'ovirt_address', address, 'it must be a host name or IP address (with :port), or an http(s):// URL');
   }

@@ -10,7 +10,7 @@ import type { BootInterface, TaskContext } from '../interfaces.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import { instanceIso, ramdiskIso, removeNodeIso, type NodeIso } from '../in-band/boot-iso.ts';
 import { RAMDISK_PROPERTIES, validateRamdiskInfo } from '../pxe/index.ts';
-import { parseRedfishInfo, REDFISH_PROPERTIES } from './driver-info.ts';
+import { bmcPeer, parseRedfishInfo, REDFISH_PROPERTIES } from './driver-info.ts';
 import { standardSetBootDevice } from './management.ts';
 import { RedfishNode } from './system.ts';
 import type { Vendor } from './vendor.ts';
@@ -91,7 +91,7 @@ export function redfishVirtualMediaBoot(vendor: Vendor): BootInterface {
         await ctx.save(withInternalInfo(ctx.node, { boot: { purpose, via: 'virtual-media', image: given } }));
         return;
       }
-      const iso = await ramdiskIso(ctx, purpose);
+      const iso = await ramdiskIso(ctx, purpose, await bmcPeer(ctx.node));
       await bootBuilt(ctx, vendor, iso, false);
       await ctx.save(withInternalInfo(ctx.node, { boot: { purpose, via: 'virtual-media', image: unsignedUrl(iso.url), iso: iso.key } }));
     },
@@ -106,7 +106,7 @@ export function redfishVirtualMediaBoot(vendor: Vendor): BootInterface {
         await boot(ctx, vendor, image, true);
         return;
       }
-      const iso = await instanceIso(ctx);
+      const iso = await instanceIso(ctx, await bmcPeer(ctx.node));
       if (iso) {
         await bootBuilt(ctx, vendor, iso, true);
         await ctx.save(withInternalInfo(ctx.node, { instance_iso: iso.key }));

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { InvalidInput, MissingParameter } from '../../common/errors.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
+import { addressUrl, hostFamily, type UrlPeer } from '../../common/url-host.ts';
 
 export type AuthType = 'basic' | 'session' | 'auto';
 
@@ -62,6 +63,12 @@ export function registerDriverInfoKeys(hardwareType: string, parse: (node: NodeR
   ownKeys.set(hardwareType, parse);
 }
 
+/** The node's BMC as the peer a virtual media or UEFI HTTP boot URL is handed to: an IPv6-only BMC gets an IPv6 URL. */
+export async function bmcPeer(node: NodeRecord): Promise<UrlPeer> {
+  const { origin } = parseRedfishInfo(node);
+  return { family: await hostFamily(new URL(origin).hostname), label: `The BMC at ${origin} of node ${node.uuid}` };
+}
+
 export function parseRedfishInfo(node: NodeRecord): RedfishInfo {
   const own = ownKeys.get(node.driver);
   if (own) return own(node);
@@ -73,7 +80,7 @@ export function parseRedfishInfo(node: NodeRecord): RedfishInfo {
   if (typeof address !== 'string') throw new InvalidInput(`Invalid Redfish address ${JSON.stringify(address)} set in driver_info/redfish_address on node ${node.uuid}: it must be a string`);
   let url: URL;
   try {
-    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(address) ? address : `https://${address}`);
+    url = addressUrl(address, 'https');
   } catch {
     throw new InvalidInput(`Invalid Redfish address ${address} set in driver_info/redfish_address on node ${node.uuid}`);
   }

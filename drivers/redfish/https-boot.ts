@@ -11,7 +11,7 @@ import { instanceIso, ramdiskIso } from '../in-band/boot-iso.ts';
 import { withInternalInfo } from '../internal-info.ts';
 import { RAMDISK_PROPERTIES, validateRamdiskInfo } from '../pxe/index.ts';
 import { dropInstanceIso, dropRamdiskBoot, isoUrl, withBuiltIso } from './boot.ts';
-import { parseRedfishInfo, REDFISH_PROPERTIES } from './driver-info.ts';
+import { bmcPeer, parseRedfishInfo, REDFISH_PROPERTIES } from './driver-info.ts';
 import { bootOverrideBody, standardSetBootDevice } from './management.ts';
 import { isObject, RedfishNode } from './system.ts';
 
@@ -52,7 +52,7 @@ export function redfishHttpsBoot(): BootInterface {
         await ctx.save(withInternalInfo(ctx.node, { boot: { purpose, via: 'uefi-http', image: given } }));
         return;
       }
-      const iso = await ramdiskIso(ctx, purpose);
+      const iso = await ramdiskIso(ctx, purpose, await bmcPeer(ctx.node));
       await withBuiltIso(ctx, iso, (url) => bootFromUri(ctx, url, false));
       await ctx.save(withInternalInfo(ctx.node, { boot: { purpose, via: 'uefi-http', image: unsignedUrl(iso.url), iso: iso.key } }));
     },
@@ -66,7 +66,7 @@ export function redfishHttpsBoot(): BootInterface {
         await bootFromUri(ctx, image, true);
         return;
       }
-      const iso = await instanceIso(ctx);
+      const iso = await instanceIso(ctx, await bmcPeer(ctx.node));
       if (iso) {
         await withBuiltIso(ctx, iso, (url) => bootFromUri(ctx, url, true));
         await ctx.save(withInternalInfo(ctx.node, { instance_iso: iso.key }));

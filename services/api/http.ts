@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidInput } from '../../common/errors.ts';
 import { apiPublicUrl, type AnvilConfig } from '../../common/config.ts';
 import { requireVersion } from './version.ts';
+import { origin } from '../../common/url-host.ts';
 
 export interface Link { href: string; rel: string; type?: string }
 
@@ -16,7 +17,7 @@ export function baseUrl(req: FastifyRequest, config: AnvilConfig): string {
   const { localAddress, localPort } = req.socket ?? {};
   if (config.api.publicUrl || !localAddress || !localPort) return apiPublicUrl(config);
   const host = localAddress.replace(/^::ffff:(?=\d)/, '');
-  return `${req.protocol}://${host.includes(':') ? `[${host}]` : host}:${localPort}`;
+  return origin(req.protocol, host, localPort);
 }
 
 /** Ironic's self + bookmark pair (the bookmark has no /v1). */

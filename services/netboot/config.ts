@@ -8,6 +8,7 @@ import { InvalidInput } from '../../common/errors.ts';
 import type { RamdiskPurpose } from '../../db/boot-records.ts';
 import { canonicalMac } from '../../common/mac.ts';
 import { broadcastOf, inCidr, intToIp, ipToInt, isIPv4, parseCidr, type Cidr } from './net.ts';
+import { origin } from '../../common/url-host.ts';
 
 export interface SubnetConfig {
   name: string;
@@ -288,7 +289,7 @@ export function parseNetbootConfig(config: AnvilConfig): NetbootConfig {
       enabled: bool(httpRaw, 'enabled', 'netboot.http', true),
       ...httpListen,
       root: root(str(httpRaw, 'root', 'netboot.http', 'httpboot')),
-      publicUrl: str(httpRaw, 'publicUrl', 'netboot.http', `${httpTls ? 'https' : 'http'}://${serverAddress}:${httpListen.port}`).replace(/\/$/, ''),
+      publicUrl: str(httpRaw, 'publicUrl', 'netboot.http', origin(httpTls ? 'https' : 'http', serverAddress, httpListen.port)).replace(/\/$/, ''),
       ...(httpTls ? { tls: httpTls } : {}),
     },
     serverAddress,

@@ -17,6 +17,7 @@ import { selfSignedCertificate, type TlsMaterial } from '../redfish-bmc/tls.ts';
 import type { SimulatedMachine } from '../machine.ts';
 import { BadBody, flag, formatOf, parseBody, pick, toJson, toXml, type Format, type Tree } from './representation.ts';
 import { ActionRefused, API, isBootDevice, SimVm, VM_ACTIONS, type OvirtBootDevice, type VmAction } from './vm.ts';
+import { origin } from '../../common/url-host.ts';
 
 export interface EngineSimulatorOptions {
   machines: SimulatedMachine[];
@@ -315,9 +316,9 @@ export async function startEngineSimulator(opts: EngineSimulatorOptions): Promis
   const tls = opts.tls === false ? null : opts.tls === undefined || opts.tls === true ? await selfSignedCertificate(['localhost', '127.0.0.1', ...(host === '0.0.0.0' || host === '127.0.0.1' ? [] : [host])]) : opts.tls;
   const engine = new Engine(opts.machines, opts.users ?? { 'admin@internal': 'password' }, tls, opts.stepMs ?? 0);
   const port = await engine.listen(host, opts.port ?? 0);
-  const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const shown = host === '0.0.0.0' ? '127.0.0.1' : host;
   return {
-    url: `${tls ? 'https' : 'http'}://${urlHost}:${port}`,
+    url: origin(tls ? 'https' : 'http', shown, port),
     port,
     certificate: tls?.cert ?? null,
     vms: engine.vms,

@@ -17,6 +17,7 @@ import { registryResource, REGISTRIES_PATH } from './bios-registry.ts';
 import { FaultTable, MONITORS_PATH, SessionStore, TaskStore, TASKS_PATH } from './support.ts';
 import { SimSystem } from './system.ts';
 import { selfSignedCertificate, type TlsMaterial } from './tls.ts';
+import { origin } from '../../common/url-host.ts';
 
 export interface RedfishSimulatorOptions {
   /** The machines to serve; without them, `systems` in-memory machines are made. */
@@ -279,8 +280,8 @@ export async function startRedfishSimulator(opts: RedfishSimulatorOptions = {}):
     await Promise.all(endpoints.map((e) => e.close()));
     throw err;
   }
-  const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-  const list = endpoints.map((e) => ({ url: `${tls ? 'https' : 'http'}://${urlHost}:${e.port}`, port: e.port, systemIds: e.backend.systemIds() }));
+  const shown = host === '0.0.0.0' ? '127.0.0.1' : host;
+  const list = endpoints.map((e) => ({ url: origin(tls ? 'https' : 'http', shown, e.port), port: e.port, systemIds: e.backend.systemIds() }));
   return {
     url: list[0].url,
     port: list[0].port,
