@@ -33,6 +33,8 @@ for cmd in "${!NEED[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${N
 [ -e /usr/lib/ISOLINUX/isolinux.bin ] || missing+=(isolinux)
 [ -e /usr/lib/syslinux/modules/bios/ldlinux.c32 ] || missing+=(syslinux-common)
 [ -e /usr/share/OVMF/OVMF_CODE_4M.fd ] || missing+=(ovmf)
+# iPXE's EFI loaders (snponly.efi), which the UEFI HTTP boot e2e test serves over HTTP.
+[ -e /usr/lib/ipxe/snponly.efi ] || missing+=(ipxe)
 if [ ${#missing[@]} -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   echo "setup: installing Debian packages: ${missing[*]}"

@@ -36,7 +36,8 @@ export function randomMac(): string {
 }
 
 /** `vmTap` adds a tap device tap0 172.30.3.1/24 on the leaf (a second relayed subnet) for a QEMU guest. */
-export async function buildTopology(opts: { discovery?: boolean; hosts?: unknown[]; vmTap?: boolean; leafRange?: { start: string; end: string }; logLevel?: string } = {}): Promise<Topology> {
+/** `dhcp` adds keys to netboot.dhcp (say, mode: proxy). */
+export async function buildTopology(opts: { dhcp?: Record<string, unknown>; discovery?: boolean; hosts?: unknown[]; vmTap?: boolean; leafRange?: { start: string; end: string }; logLevel?: string } = {}): Promise<Topology> {
   const ns = createNamespaces();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'anvil-netboot-'));
   const tftpRoot = path.join(dir, 'tftpboot');
@@ -82,7 +83,7 @@ export async function buildTopology(opts: { discovery?: boolean; hosts?: unknown
       netboot: {
         serverAddress: SERVER,
         apiUrl: 'http://172.30.0.1:6385',
-        dhcp: { listen: '0.0.0.0:67', discovery: opts.discovery ?? false },
+        dhcp: { listen: '0.0.0.0:67', discovery: opts.discovery ?? false, ...opts.dhcp },
         tftp: { listen: '0.0.0.0:69', root: tftpRoot },
         http: { listen: `0.0.0.0:${HTTP_PORT}`, root: httpRoot },
         subnets,
