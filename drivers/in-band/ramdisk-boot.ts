@@ -1,6 +1,6 @@
 // Booting a node into the agent ramdisk and taking it down again, shared by deploy, clean and inspect.
 import { pollUntil } from '../../common/poll.ts';
-import type { RamdiskPurpose, TaskContext } from '../interfaces.ts';
+import type { NetworkPurpose, RamdiskPurpose, TaskContext } from '../interfaces.ts';
 import { AGENT_BOOT_KEYS, withoutInternalInfo, type InternalKey } from '../internal-info.ts';
 import { AgentClient } from './client.ts';
 import { canFastTrack } from './fast-track.ts';
@@ -12,10 +12,22 @@ export function withoutAgentBoot(ctx: TaskContext, progress: readonly InternalKe
   return withoutInternalInfo(ctx.node, [...AGENT_BOOT_KEYS, ...progress]);
 }
 
+/**
+ * The network a ramdisk boot takes an instance's ports to (Ironic's add_rescuing_network,
+ * add_servicing_network). Deploy, clean and inspect move before they start (conductor flows):
+ * those nodes run no instance.
+ */
+const NETWORK_OF_RAMDISK: Partial<Record<RamdiskPurpose, NetworkPurpose>> = { rescue: 'rescuing', service: 'servicing' };
+
 /** Powers off, prepares the ramdisk boot, powers on (one reboot with disable_power_off): the agent will look itself up. */
 export async function bootRamdisk(ctx: TaskContext, purpose: RamdiskPurpose, progress: readonly InternalKey[]): Promise<void> {
   await ctx.save(withoutInternalInfo(ctx.node, [...AGENT_BOOT_KEYS, ...progress], { agent_boot_interface: ctx.driver.boot.name }));
-  await powerOffAndOn(ctx, () => ctx.driver.boot.prepareRamdisk(ctx, purpose));
+  await powerOffAndOn(ctx, async () => {
+    // The instance is off before its ports leave the tenant networks, as Ironic powers off first.
+    const network = NETWORK_OF_RAMDISK[purpose];
+    if (network) await ctx.driver.network.attach?.(ctx, network);
+    await ctx.driver.boot.prepareRamdisk(ctx, purpose);
+  });
 }
 
 /**
@@ -67,6 +79,8 @@ export async function powerOffAgent(ctx: TaskContext): Promise<void> {
 export async function bootInstanceAgain(ctx: TaskContext): Promise<void> {
   await powerOffUnlessDisabled(ctx);
   await ctx.driver.boot.cleanUpRamdisk(ctx);
+  // Back on the tenant networks before the instance runs (Ironic's tear_down_service and unrescue).
+  if (ctx.driver.network.currentPurpose?.(ctx) !== 'tenant') await ctx.driver.network.attach?.(ctx, 'tenant');
   await ctx.driver.boot.prepareInstance(ctx);
   await ctx.driver.management.setBootDevice(ctx, 'disk', true);
   await powerOnOrReboot(ctx);

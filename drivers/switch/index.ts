@@ -1,7 +1,8 @@
 // The `switch` network interface (Ironic's `neutron` interface's job, without Neutron): the
 // node's switch ports are moved to the provisioning network when it deploys, to its tenant
 // networks (its VIFs) by the switch_to_tenant_network deploy step before the instance boots, and
-// to the cleaning network when it is torn down or cleaned. A change spanning several switches is
+// to the cleaning network when it is torn down or cleaned; to the inspection, rescuing and
+// servicing networks, when configured, while the ramdisk runs for those. A change spanning several switches is
 // applied switch by switch; when one fails, the switches already changed are put back, so the
 // node's ports are never left half on one network and half on another.
 import { DriverError, errorMessage, InvalidInput } from '../../common/errors.ts';
@@ -103,6 +104,8 @@ export const switchNetwork: NetworkInterface = {
     provisioning_network: 'The network (name or UUID) the node\'s ports are on while it deploys; default network.provisioningNetwork. Optional.',
     cleaning_network: 'The network its ports are on while it is cleaned and once torn down; default network.cleaningNetwork. Optional.',
     inspection_network: 'The network its ports are on while it is inspected; default network.inspectionNetwork. Optional.',
+    rescuing_network: 'The network its ports are on while the rescue ramdisk boots, until the rescue password is set; default network.rescuingNetwork (none: they stay on the tenant networks). Optional.',
+    servicing_network: 'The network its ports are on while the agent ramdisk runs service steps; default network.servicingNetwork (none: they stay on the tenant networks). Optional.',
   },
   validate(node, ports) {
     if (ports.length === 0) throw new InvalidInput(`Node ${node.uuid} has network_interface "switch" but no ports`);

@@ -189,7 +189,6 @@ const rescuing: Flow = {
     await rescue.validate(ctx.node, ctx.ports);
     // Kept in instance_info while the node is rescued, as Ironic's do_node_rescue keeps hashed_rescue_password (shown masked).
     await ctx.save({ instance_info: { ...ctx.node.instance_info, hashed_rescue_password: ctx.node.provision_request?.rescue_password_hash } });
-    await moveNetwork(ctx, 'rescuing');
     const outcome = await rescue.rescue(ctx);
     if (outcome === 'wait') return { event: 'wait', why: 'Rescue started, waiting for the rescue ramdisk' };
     return this.complete(ctx);
@@ -204,7 +203,6 @@ const unrescuing: Flow = {
     const rescue = ctx.driver.rescue;
     if (!rescue.unrescue) throw new UnsupportedOperation(`rescue interface "${rescue.name}" cannot unrescue a node`);
     await rescue.unrescue(ctx);
-    await moveNetwork(ctx, 'tenant');
     return this.complete(ctx);
   },
   complete: (ctx) => ({ event: 'done', why: 'Node unrescued', fields: { instance_info: withoutKeys(ctx.node.instance_info, 'hashed_rescue_password') } }),

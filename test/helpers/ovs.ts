@@ -21,7 +21,30 @@ export interface TestOvs {
   addHost(ns: string, port: string, bridge: string, cidr?: string): Promise<void>;
   /** Whether `ns` gets an answer from `ip` (busybox ping). */
   ping(ns: string, ip: string): Promise<boolean>;
+  /**
+   * Every value a Port row's `tag` took, oldest first, from the database's own transaction log
+   * (ovsdb-tool show-log): the switch's record of each VLAN move, not a sample of it.
+   */
+  tagHistory(port: string): Promise<string[]>;
+  /** Freezes ovsdb-server (SIGSTOP): the switch stops answering, mid-batch; the returned function thaws it. */
+  freezeDatabase(): () => void;
   stop(): Promise<void>;
+}
+
+/** The `tag=` values of Port row `port` in `ovsdb-tool -mm show-log` output, in order. */
+export function tagsInLog(log: string, port: string): string[] {
+  const tags: string[] = [];
+  let row: string | undefined;
+  for (const line of log.split('\n')) {
+    const table = /^\s+table (\w+) (?:insert )?row "?([^"\s]+)"?/.exec(line);
+    if (table) row = table[1] === 'Port' ? table[2] : undefined;
+    else if (/^record \d+/.test(line)) row = undefined;
+    else if (row === port) {
+      const tag = /^\s+tag=(.*)$/.exec(line);
+      if (tag) tags.push(tag[1]);
+    }
+  }
+  return tags;
 }
 
 async function waitFor(file: string, what: string): Promise<void> {
@@ -46,7 +69,7 @@ export async function startOvs(): Promise<TestOvs> {
     children.push(child);
     return child;
   };
-  start('ovsdb-server', [db, `--remote=punix:${socket}`, `--unixctl=${path.join(dir, 'ovsdb.ctl')}`, `--log-file=${path.join(dir, 'ovsdb.log')}`]);
+  const database = start('ovsdb-server', [db, `--remote=punix:${socket}`, `--unixctl=${path.join(dir, 'ovsdb.ctl')}`, `--log-file=${path.join(dir, 'ovsdb.log')}`]);
   await waitFor(socket, 'ovsdb-server');
   const vsctl = async (...args: string[]) => (await execa('ovs-vsctl', [`--db=unix:${socket}`, '--timeout=20', ...args], { env })).stdout;
   await vsctl('--no-wait', 'init');
@@ -81,7 +104,16 @@ export async function startOvs(): Promise<TestOvs> {
       const r = await execa('ip', ['netns', 'exec', ns, 'busybox', 'ping', '-c', '2', '-W', '2', ip], { reject: false });
       return r.exitCode === 0;
     },
+    async tagHistory(port) {
+      return tagsInLog((await execa('ovsdb-tool', ['-mm', 'show-log', db])).stdout, port);
+    },
+    freezeDatabase() {
+      database.kill('SIGSTOP');
+      return () => { database.kill('SIGCONT'); };
+    },
     async stop() {
+      // A frozen database would never end.
+      database.kill('SIGCONT');
       // The userspace datapath's bridge devices (taps) outlive ovs-vswitchd unless the bridge goes first.
       for (const b of bridges) await vsctl('del-br', b).catch(() => undefined);
       for (const c of children.reverse()) {
