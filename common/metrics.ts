@@ -135,6 +135,20 @@ export const dhcpIgnored = new Counter({
   registers: [registry],
 });
 
+export const dhcp6Messages = new Counter({
+  name: 'anvil_netboot_dhcp6_messages_total',
+  help: 'DHCPv6 messages by direction (in, out), client message type and whether a relay carried them',
+  labelNames: ['direction', 'type', 'relayed'] as const,
+  registers: [registry],
+});
+
+export const dhcp6Dropped = new Counter({
+  name: 'anvil_netboot_dhcp6_dropped_total',
+  help: 'DHCPv6 messages not answered, by reason kind (malformed: failed to decode; ignored: not a provisioned MAC, no subnet...: the debug log says which)',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+
 export const tftpTransfers = new Counter({
   name: 'anvil_netboot_tftp_transfers_total',
   help: 'TFTP read requests by result (complete, not found, error)',

@@ -9,7 +9,7 @@ import { startNetboot } from './index.ts';
 export function registerNetbootCommand(program: Command): void {
   program
     .command('netboot')
-    .description('Run the provisioning network role: DHCP (direct and relayed), TFTP and HTTP boot')
+    .description('Run the provisioning network role: DHCP and DHCPv6 (direct and relayed), TFTP and HTTP boot')
     .option('-c, --config <file>', 'configuration file (YAML); see docs/netboot.md')
     .action(async (opts: { config?: string }) => {
       const config = loadConfig({ file: opts.config });
@@ -17,7 +17,7 @@ export function registerNetbootCommand(program: Command): void {
       const db = await openDatabase(config.database.url);
       const netboot = await startNetboot({ db, config, logger });
       const metrics = await startMetricsServer(config, logger);
-      logger.info({ dhcp: netboot.dhcp?.port, tftp: netboot.tftp?.port, http: netboot.http?.port }, 'netboot ready');
+      logger.info({ dhcp: netboot.dhcp?.port, dhcp6: netboot.dhcp6?.port, tftp: netboot.tftp?.port, http: netboot.http?.port }, 'netboot ready');
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', resolve);
         process.once('SIGINT', resolve);

@@ -3,12 +3,14 @@
 // message that names the key. The format is documented in docs/netboot.md.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { apiPublicUrl, parseListen, type AnvilConfig } from '../../common/config.ts';
+import { apiPublicUrl, type AnvilConfig } from '../../common/config.ts';
 import { InvalidInput } from '../../common/errors.ts';
 import type { RamdiskPurpose } from '../../db/boot-records.ts';
 import { canonicalMac } from '../../common/mac.ts';
 import { broadcastOf, inCidr, intToIp, ipToInt, isIPv4, parseCidr, type Cidr } from './net.ts';
 import { origin } from '../../common/url-host.ts';
+import { parseDhcp6Section, type Dhcp6Config, type Subnet6Config } from './config6.ts';
+import { bool, checkKeys, isObject, listen, num, section, str, type Raw } from './config-read.ts';
 
 export interface SubnetConfig {
   name: string;
@@ -67,6 +69,11 @@ export interface NetbootConfig {
   kernelAppend: string;
   subnets: SubnetConfig[];
   hosts: StaticHost[];
+  /** DHCPv6 (config6.ts): on when subnets6 lists any subnet. */
+  dhcp6: Dhcp6Config;
+  /** The IPv6 address nodes reach this server at (boot file URLs over DHCPv6); per subnet overridable. */
+  serverAddress6?: string;
+  subnets6: Subnet6Config[];
 }
 
 /** server: Anvil leases the addresses; proxy: the site's DHCP server does, Anvil adds the boot file (PXE spec ProxyDHCP). */
@@ -74,56 +81,11 @@ export type DhcpMode = 'server' | 'proxy';
 const DHCP_MODES: DhcpMode[] = ['server', 'proxy'];
 
 const PURPOSES: RamdiskPurpose[] = ['deploy', 'clean', 'inspect', 'rescue', 'service'];
-type Raw = Record<string, unknown>;
-
-function isObject(v: unknown): v is Raw {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function checkKeys(raw: Raw, allowed: string[], where: string): void {
-  for (const key of Object.keys(raw)) {
-    if (!allowed.includes(key)) throw new InvalidInput(`${where}: unknown key "${key}" (known: ${allowed.join(', ')})`);
-  }
-}
-
-function str(raw: Raw, key: string, where: string, fallback?: string): string {
-  const v = raw[key];
-  if (v === undefined || v === null) {
-    if (fallback === undefined) throw new InvalidInput(`${where}.${key} is required`);
-    return fallback;
-  }
-  if (typeof v !== 'string') throw new InvalidInput(`${where}.${key} must be a string, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function num(raw: Raw, key: string, where: string, fallback: number, min: number, max: number): number {
-  const v = raw[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new InvalidInput(`${where}.${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-function bool(raw: Raw, key: string, where: string, fallback: boolean): boolean {
-  const v = raw[key] ?? fallback;
-  if (typeof v !== 'boolean') throw new InvalidInput(`${where}.${key} must be true or false, got ${JSON.stringify(v)}`);
-  return v;
-}
 
 function ip(raw: Raw, key: string, where: string): string {
   const v = str(raw, key, where);
   if (!isIPv4(v)) throw new InvalidInput(`${where}.${key} is not an IPv4 address: "${v}"`);
   return v;
-}
-
-function section(raw: Raw, key: string, where = 'netboot'): Raw {
-  const v = raw[key] ?? {};
-  if (!isObject(v)) throw new InvalidInput(`${where}.${key} must be a mapping`);
-  return v;
-}
-
-function listen(raw: Raw, where: string, fallback: string): { host: string; port: number } {
-  return parseListen(str(raw, 'listen', where, fallback), `${where}.listen`);
 }
 
 function parseSubnet(raw: unknown, index: number, label: string): SubnetConfig & { parsed: Cidr } {
@@ -238,7 +200,7 @@ function readApiCa(file: string): string {
 export function parseNetbootConfig(config: AnvilConfig): NetbootConfig {
   const raw = config.netboot ?? {};
   if (!isObject(raw)) throw new InvalidInput('netboot must be a mapping');
-  checkKeys(raw, ['serverAddress', 'apiUrl', 'apiCa', 'dhcp', 'tftp', 'http', 'bootFiles', 'deployKernel', 'deployRamdisk', 'kernelAppend', 'subnets', 'hosts'], 'netboot');
+  checkKeys(raw, ['serverAddress', 'serverAddress6', 'apiUrl', 'apiCa', 'dhcp', 'dhcp6', 'tftp', 'http', 'bootFiles', 'deployKernel', 'deployRamdisk', 'kernelAppend', 'subnets', 'subnets6', 'hosts'], 'netboot');
   const serverAddress = ip(raw, 'serverAddress', 'netboot');
 
   const dhcpRaw = section(raw, 'dhcp');
@@ -306,5 +268,6 @@ export function parseNetbootConfig(config: AnvilConfig): NetbootConfig {
     kernelAppend: str(raw, 'kernelAppend', 'netboot', ''),
     subnets,
     hosts,
+    ...parseDhcp6Section(raw),
   };
 }

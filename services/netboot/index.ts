@@ -1,4 +1,4 @@
-// The netboot role: DHCP (direct and relayed), TFTP and HTTP boot, all answering from the database
+// The netboot role: DHCP and DHCPv6 (direct and relayed), TFTP and HTTP boot, all answering from the database
 // (the boot records the boot interfaces wrote) plus the config's static hosts.
 import { mkdir } from 'node:fs/promises';
 import type { AnvilConfig } from '../../common/config.ts';
@@ -8,6 +8,9 @@ import { renderBootFile } from './bootconfig.ts';
 import { parseNetbootConfig, type NetbootConfig, type SubnetConfig } from './config.ts';
 import { databaseLeases } from './dhcp/leases.ts';
 import { startDhcpServer, type DhcpServer } from './dhcp/server.ts';
+import { databaseLeases6 } from './dhcp6/leases.ts';
+import { serverDuid } from './dhcp6/server-duid.ts';
+import { startDhcp6Server, type Dhcp6Server } from './dhcp6/server.ts';
 import { startHttpBootServer, type HttpBootServer } from './http/server.ts';
 import { databaseTargets } from './targets.ts';
 import { startTftpServer, type TftpServer } from './tftp/server.ts';
@@ -16,6 +19,7 @@ import { SUBNETS_CHANNEL, apiSubnets } from './subnets.ts';
 export interface Netboot {
   readonly config: NetbootConfig;
   readonly dhcp?: DhcpServer;
+  readonly dhcp6?: Dhcp6Server;
   readonly tftp?: TftpServer;
   readonly http?: HttpBootServer;
   close(): Promise<void>;
@@ -67,7 +71,13 @@ export async function startNetboot(opts: { db: Database; config: AnvilConfig; lo
       dhcp = await startDhcpServer({ config, view: { targets, leases: databaseLeases(opts.db.knex), now: Date.now }, logger, subnets: () => subnets });
       started.push(dhcp);
     }
-    return { config, dhcp, tftp, http, close: stop };
+    let dhcp6: Dhcp6Server | undefined;
+    if (config.dhcp6.enabled) {
+      const duid = serverDuid(config.dhcp6.serverDuid, opts.config.dataDir);
+      dhcp6 = await startDhcp6Server({ config, view: { targets, leases: databaseLeases6(opts.db.knex), serverDuid: duid, now: Date.now }, logger });
+      started.push(dhcp6);
+    }
+    return { config, dhcp, dhcp6, tftp, http, close: stop };
   } catch (err) {
     await stop();
     throw err;
