@@ -29,6 +29,8 @@ export interface DialectOptions {
   bridge?: string;
   /** The ovs-vsctl command line, e.g. "sudo ovs-vsctl" or "ovs-vsctl --db=unix:/run/ovs.sock" (ovs dialect). */
   vsctl?: string;
+  /** Seconds the driver waits for a line (its `timeout`). */
+  timeoutSec?: number;
 }
 
 const list = (vlans: readonly number[]) => vlans.join(',');
@@ -181,8 +183,11 @@ export const DIALECTS: Readonly<Record<string, Dialect>> = {
         if (b.members.length === 1) cmd.push('--', 'add-port', br, b.members[0], ...cols(b.vlans), ...(b.lacp ? ['lacp=active'] : []));
         else cmd.push('--', 'add-bond', br, b.name, ...b.members, ...cols(b.vlans), ...bond);
       }
-      // vsctl is the operator's command prefix (sudo, --db=...), taken as written.
-      return [[opts.vsctl ?? 'ovs-vsctl', ...cmd.map(shellQuote)].join(' ')];
+      // vsctl is the operator's command prefix (sudo, --db=...), taken as written. ovs-vsctl gives up
+      // a second before the driver does: a switch whose database stops answering is left before its
+      // transaction is sent, instead of the transaction committing after Anvil has undone the rest.
+      const giveUp = opts.timeoutSec ? [`--timeout=${Math.max(1, Math.floor(opts.timeoutSec) - 1)}`] : [];
+      return [[opts.vsctl ?? 'ovs-vsctl', ...giveUp, ...cmd.map(shellQuote)].join(' ')];
     },
   },
 };

@@ -24,11 +24,12 @@ export function sshSwitch(cfg: SwitchConfig, isolationVlan: number): SwitchDrive
   const host = str(o.host);
   const username = str(o.username);
   if (!host || !username) throw new SwitchError(cfg.name, undefined, 'an ssh switch needs host and username');
+  const timeoutSec = typeof o.timeout === 'number' ? o.timeout : 30;
   const session = new SshSession({
     host, username, port: typeof o.port === 'number' ? o.port : 22, password: str(o.password), privateKeyFile: str(o.privateKeyFile),
-    hostKeySha256: str(o.hostKeySha256), timeoutMs: (typeof o.timeout === 'number' ? o.timeout : 30) * 1000,
+    hostKeySha256: str(o.hostKeySha256), timeoutMs: timeoutSec * 1000,
   });
-  const opts: DialectOptions = { bridge: str(o.bridge), vsctl: str(o.vsctl) };
+  const opts: DialectOptions = { bridge: str(o.bridge), vsctl: str(o.vsctl), timeoutSec };
   const run = async (lines: readonly string[]) => {
     for (const line of lines) {
       if (dialect.mode === 'exec') await session.exec(line);

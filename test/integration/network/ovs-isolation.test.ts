@@ -1,9 +1,11 @@
-// Tenant isolation on a real Open vSwitch, on both back ends: three fake-hardware nodes whose
-// ports are OVS ports (veth pairs into network namespaces). While available they all sit on the
-// cleaning VLAN and reach each other; tenant A deploys two nodes and tenant B one, and then A's
-// two reach each other while B's reaches neither (real traffic: busybox ping); undeploy puts the
-// ports back on the cleaning VLAN. A port group of 802.3ad becomes an OVS LACP bond. A switch
-// that cannot be reached fails the deploy naming it, and the other switch is put back.
+// Tenant isolation on a real Open vSwitch, on both back ends, through each switch driver: OVSDB
+// (`ovs`) and the SSH CLI driver's ovs dialect (`ssh`: ovs-vsctl over Debian's sshd on
+// 127.0.0.1). Three fake-hardware nodes whose ports are OVS ports (veth pairs into network
+// namespaces). While available they all sit on the cleaning VLAN and reach each other; tenant A
+// deploys two nodes and tenant B one, and then A's two reach each other while B's reaches neither
+// (real traffic: busybox ping); undeploy puts the ports back on the cleaning VLAN. A port group of
+// 802.3ad becomes an OVS LACP bond. A switch that cannot be reached fails the deploy naming it, and
+// the other switch is put back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../common/logger.ts';
 import { createAttachment, createNetwork, type NetworkRecord } from '../../../db/networks.ts';
@@ -13,13 +15,41 @@ import { createPort } from '../../../db/ports.ts';
 import { Conductor } from '../../../services/conductor/conductor.ts';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
 import { startOvs, type TestOvs } from '../../helpers/ovs.ts';
+import { freeTcpPort } from '../../helpers/ports.ts';
+import { startSshd, type TestSshd } from '../../helpers/sshd.ts';
 import { fakeNode, requestProvision, testConfig, untilState } from '../conductor/helpers.ts';
 
-describe.each(BACKENDS)('tenant isolation on Open vSwitch (%s)', (backend) => {
+/** Each switch driver's configuration of the working switch and of one that cannot be reached, and how its failure reads. */
+const DRIVERS = {
+  async ovs(ovs: TestOvs, br: string) {
+    return {
+      leaf: { driver: 'ovs', socket: ovs.socket, bridge: br },
+      dead: { driver: 'ovs', socket: `unix:${ovs.dir}/gone.sock`, bridge: br, timeout: 2 },
+      deadError: /switch zz-dead: \(ovs at unix:.*gone.sock.*\) changing eth9, nothing changed: cannot reach OVSDB/,
+      stop: async () => undefined,
+    };
+  },
+  async ssh(ovs: TestOvs, br: string) {
+    const sshd: TestSshd = await startSshd();
+    const login = { driver: 'ssh', dialect: 'ovs', host: '127.0.0.1', username: 'root', privateKeyFile: sshd.keyFile, hostKeySha256: sshd.hostKeySha256, bridge: br };
+    return {
+      leaf: { ...login, port: sshd.port, vsctl: `ovs-vsctl --db=${ovs.socket}`, timeout: 20 },
+      // A port nothing listens on.
+      dead: { ...login, port: await freeTcpPort(), timeout: 2 },
+      deadError: /switch zz-dead: \(ssh ovs at 127.0.0.1\) SSH to root@127.0.0.1:\d+ failed: connect ECONNREFUSED/,
+      stop: () => sshd.stop(),
+    };
+  },
+};
+
+const CASES = BACKENDS.flatMap((backend) => (Object.keys(DRIVERS) as (keyof typeof DRIVERS)[]).map((driver) => [backend, driver] as const));
+
+describe.each(CASES)('tenant isolation on Open vSwitch (%s, %s driver)', (backend, driver) => {
   let t: TestDatabase;
   let ovs: TestOvs;
   let conductor: Conductor;
   let br: string;
+  let switches: Awaited<ReturnType<(typeof DRIVERS)[keyof typeof DRIVERS]>>;
   const nets: Record<string, NetworkRecord> = {};
   const nodes: Record<string, NodeRecord> = {};
   const port = (n: string) => `nt${ovs.tag}${n}`;
@@ -43,13 +73,14 @@ describe.each(BACKENDS)('tenant isolation on Open vSwitch (%s)', (backend) => {
     for (const [name, kind, vlan, owner] of [['prov', 'provisioning', 100, null], ['clean', 'cleaning', 110, null], ['ten-a', 'tenant', 201, 'proj-a'], ['ten-b', 'tenant', 202, 'proj-b']] as const) {
       nets[name] = await createNetwork(t.db.knex, { name, kind, vlan_id: vlan, owner });
     }
-    const config = testConfig(`ovs-${backend}`);
+    switches = await DRIVERS[driver](ovs, br);
+    const config = testConfig(`${driver}-${backend}`);
     config.network = {
       provisioningNetwork: 'prov',
       cleaningNetwork: 'clean',
       switches: {
-        leaf1: { driver: 'ovs', switchId: '52:54:00:aa:bb:01', socket: ovs.socket, bridge: br },
-        'zz-dead': { driver: 'ovs', socket: `unix:${ovs.dir}/gone.sock`, bridge: br, timeout: 2 },
+        leaf1: { ...switches.leaf, switchId: '52:54:00:aa:bb:01' },
+        'zz-dead': switches.dead,
       },
     };
     conductor = new Conductor({ db: t.db, config, logger: silentLogger });
@@ -63,6 +94,7 @@ describe.each(BACKENDS)('tenant isolation on Open vSwitch (%s)', (backend) => {
   }, 120_000);
   afterAll(async () => {
     await conductor?.stop();
+    await switches?.stop();
     await ovs?.stop();
     await t?.drop();
   });
@@ -119,7 +151,8 @@ describe.each(BACKENDS)('tenant isolation on Open vSwitch (%s)', (backend) => {
     await createPort(t.db.knex, { node_id: node.id, address: '52:54:00:88:02:01', local_link_connection: { switch_info: 'zz-dead', port_id: 'eth9' } });
     const failed = await provision(node, 'active', 'active');
     expect(failed.provision_state).toBe('deploy failed');
-    expect(failed.last_error).toMatch(/Moving the switch ports to the provisioning network prov failed: switch zz-dead: \(ovs at unix:.*gone.sock.*\) changing eth9, nothing changed: cannot reach OVSDB/);
+    expect(failed.last_error).toContain('Moving the switch ports to the provisioning network prov failed: switch zz-dead');
+    expect(failed.last_error).toMatch(switches.deadError);
     expect(failed.last_error).toContain('leaf1 put back');
     expect(await tag(port('a1'))).toBe('110');
   });
