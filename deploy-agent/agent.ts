@@ -17,6 +17,7 @@ import { TempImageStore, type ImageStore } from './image-store.ts';
 import { loadPlugins } from './plugins.ts';
 import { GENERIC_HARDWARE_MANAGER, StepCatalog } from './steps.ts';
 import { origin } from '../common/url-host.ts';
+import { sourceAddressTowards } from './source-address.ts';
 
 type Json = Record<string, unknown>;
 
@@ -114,7 +115,7 @@ export class Agent {
 
   async start(): Promise<void> {
     if (this.opts.pluginDirs?.length) await this.loadPlugins(this.opts.pluginDirs);
-    const { host, port } = await this.server.listen(this.opts.listenHost ?? '0.0.0.0', this.opts.listenPort ?? 9999);
+    const { host, port } = await this.listen();
     const advertise = this.opts.advertiseHost ?? (host === '0.0.0.0' || host === '::' ? await this.firstAddress() : host);
     this.callback = origin('http', advertise, port);
     this.record(`command API listening at ${this.callback}`);
@@ -133,9 +134,24 @@ export class Agent {
     this.runtime.steps = new StepCatalog([GENERIC_HARDWARE_MANAGER, ...plugins]);
   }
 
+  /** The command API on listenHost; by default on every address of both families (`::`), or of IPv4 alone on a kernel without IPv6. */
+  private async listen(): Promise<{ host: string; port: number }> {
+    const port = this.opts.listenPort ?? 9999;
+    if (this.opts.listenHost) return this.server.listen(this.opts.listenHost, port);
+    try {
+      return await this.server.listen('::', port);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT' && (err as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL') throw err;
+      return this.server.listen('0.0.0.0', port);
+    }
+  }
+
+  /** Where the conductor reaches this agent: the address of the route to the API, else the first NIC address (IPv4 first). */
   private async firstAddress(): Promise<string> {
-    const inv = await this.opts.hardware.inventory();
-    return inv.interfaces.find((i) => i.ipv4_address)?.ipv4_address ?? '127.0.0.1';
+    const routed = await sourceAddressTowards(this.opts.apiUrl);
+    if (routed) return routed;
+    const nics = (await this.opts.hardware.inventory()).interfaces;
+    return nics.find((i) => i.ipv4_address)?.ipv4_address ?? nics.find((i) => i.ipv6_address)?.ipv6_address ?? '127.0.0.1';
   }
 
   /** After finalize_rescue: the answer goes out first, then the agent stops, as IPA's does. */

@@ -30,7 +30,8 @@ export interface AgentSettings {
   nodeUuid?: string;
   bootif?: string;
   inspectionCallbackUrl?: string;
-  listenHost: string;
+  /** Unset: every address of both families. */
+  listenHost?: string;
   listenPort: number;
   advertiseHost?: string;
   rootDevice?: string;
@@ -74,7 +75,7 @@ export function settingsFrom(argv: string[], cmdline: string): AgentSettings {
     nodeUuid: values['node-uuid'] ?? k['ipa-node-uuid'],
     bootif: parseBootif(values.bootif ?? k.BOOTIF),
     inspectionCallbackUrl: values['inspection-callback-url'] ?? k['ipa-inspection-callback-url'],
-    listenHost: values['listen-host'] ?? k['ipa-listen-host'] ?? '0.0.0.0',
+    listenHost: values['listen-host'] ?? k['ipa-listen-host'],
     listenPort: port,
     advertiseHost: values['advertise-host'] ?? k['ipa-advertise-host'],
     rootDevice: values['root-device'] ?? k['ipa-root-device'],

@@ -23,9 +23,10 @@ export const DEFAULT_CACHE_DIR = join(REPO_ROOT, '.cache', 'ramdisk');
 /**
  * Programs copied from the build machine with the libraries `ldd` lists for them; debugfs and
  * isoinfo for install_coreos (the Ignition config into the boot file system, read from the config drive);
- * tcpdump for LLDP (deploy-agent/lldp-capture.ts), ipmitool for the BMC address (bmc-address.ts).
+ * tcpdump for LLDP (deploy-agent/lldp-capture.ts), ipmitool for the BMC address (bmc-address.ts), ISC dhclient
+ * for DHCPv6 (ramdisk/dhcp6.sh: busybox has no DHCPv6 client).
  */
-const HOST_PROGRAMS = ['/usr/bin/node', '/usr/bin/qemu-img', '/usr/sbin/sfdisk', '/usr/sbin/debugfs', '/usr/bin/isoinfo', '/usr/bin/tcpdump', '/usr/bin/ipmitool'];
+const HOST_PROGRAMS = ['/usr/bin/node', '/usr/bin/qemu-img', '/usr/sbin/sfdisk', '/usr/sbin/debugfs', '/usr/bin/isoinfo', '/usr/bin/tcpdump', '/usr/bin/ipmitool', '/usr/sbin/dhclient'];
 
 /** Drivers (with their dependencies): virtual machines, then the NICs and disk controllers of common servers. */
 const MODULES = [
@@ -251,7 +252,14 @@ async function pluginEntries(extra: readonly string[]): Promise<CpioEntry[]> {
   return entries;
 }
 
-function baseEntries(init: Buffer, udhcpc: Buffer): CpioEntry[] {
+/** The network scripts init.sh and static-network run, from ramdisk/, into /etc/anvil. */
+const NETWORK_SCRIPTS: Array<[name: string, mode: number]> = [['udhcpc.sh', 0o755], ['dhcp6.sh', 0o755], ['dhclient6-hook.sh', 0o755], ['dhclient6.conf', 0o644]];
+
+async function networkScriptEntries(): Promise<CpioEntry[]> {
+  return Promise.all(NETWORK_SCRIPTS.map(async ([name, mode]): Promise<CpioEntry> => ({ type: 'file', path: `etc/anvil/${name}`, mode, data: await readFile(join(HERE, name)) })));
+}
+
+function baseEntries(init: Buffer): CpioEntry[] {
   return [
     { type: 'symlink', path: 'bin', target: 'usr/bin' },
     { type: 'symlink', path: 'sbin', target: 'usr/bin' },
@@ -261,7 +269,6 @@ function baseEntries(init: Buffer, udhcpc: Buffer): CpioEntry[] {
     ...['dev', 'proc', 'sys', 'run', 'root', 'mnt', 'var/log'].map((path): CpioEntry => ({ type: 'dir', path })),
     { type: 'dir', path: 'tmp', mode: 0o1777 },
     { type: 'file', path: 'init', mode: 0o755, data: init },
-    { type: 'file', path: 'etc/anvil/udhcpc.sh', mode: 0o755, data: udhcpc },
     { type: 'file', path: 'etc/anvil/modules-always', data: Buffer.from(`${ALWAYS_LOADED.join('\n')}\n`) },
     { type: 'file', path: 'etc/passwd', data: Buffer.from('root:x:0:0:root:/root:/bin/sh\n') },
     { type: 'file', path: 'etc/group', data: Buffer.from('root:x:0:\n') },
@@ -342,7 +349,8 @@ async function buildUnlocked(cacheDir: string, opts: RamdiskBuildOptions): Promi
   try {
     const kernel = await fetchKernel(cacheDir, opts.kernelPackage, log);
     const entries = [
-      ...baseEntries(await readFile(join(HERE, 'init.sh')), await readFile(join(HERE, 'udhcpc.sh'))),
+      ...baseEntries(await readFile(join(HERE, 'init.sh'))),
+      ...(await networkScriptEntries()),
       ...(await programEntries(tmp, log)),
       ...(await moduleEntries(kernel.root, kernel.version, tmp)),
       { type: 'file', path: 'anvil-agent.mjs', mode: 0o644, data: await bundle(opts.agentEntry ?? join(REPO_ROOT, 'deploy-agent', 'main.ts')) } as CpioEntry,

@@ -1,7 +1,8 @@
 #!/bin/sh
 # PID 1 of Anvil's deploy ramdisk: mounts the kernel filesystems, loads the drivers the hardware asks
 # for, configures the network from the node's network_data.json on its boot CD (DHCP-less, when the
-# command line has anvil.static_network) or by DHCP on the boot NIC (BOOTIF, else the first NIC that answers), and runs the
+# command line has anvil.static_network) or by DHCP on the boot NIC (BOOTIF, else the first NIC that answers;
+# DHCPv6 and router advertisements when the API URL is an IPv6 literal), and runs the
 # deploy agent, restarting it if it dies (PID 1 must never exit: the kernel would panic). After a
 # rescue is finalized it offers a login for the rescue user on the serial console instead.
 export PATH=/usr/sbin:/usr/bin HOME=/root
@@ -50,7 +51,7 @@ for dev in /sys/class/net/*; do
   if [ -n "$bootif" ] && [ "$(cat "$dev/address")" = "$bootif" ]; then nics="$name $nics"; else nics="$nics $name"; fi
 done
 # DHCP-less: the node's own boot ISO carries its network_data.json (drivers/in-band/boot-iso.ts).
-static=""
+configured=""
 if [ -z "${cmdline##* anvil.static_network *}" ]; then
   mkdir -p /run/media
   for try in 1 2 3 4 5 6 7 8 9 10; do
@@ -63,11 +64,34 @@ if [ -z "${cmdline##* anvil.static_network *}" ]; then
     sleep 1
   done
   if [ ! -f /run/network_data.json ]; then say "no network_data.json on any CD ($(ls /dev/sr* 2>/dev/null)): trying DHCP"
-  elif node /anvil-static-network.mjs /run/network_data.json > /dev/console 2>&1; then static=1
+  elif node /anvil-static-network.mjs /run/network_data.json > /dev/console 2>&1; then configured=1
   else say "the static network of network_data.json failed: trying DHCP"
   fi
 fi
-while [ -z "$static" ]; do
+# The provisioning network's family is the API's: a bracketed IPv6 literal in ipa-api-url means an
+# IPv6 network, configured from its router advertisements (SLAAC by the kernel) and DHCPv6 (dhcp6.sh,
+# left running to renew); the first NIC with a global address wins. Anything else: DHCP over IPv4.
+case "$(arg ipa-api-url)" in *://\[*) ipv6=1 ;; esac
+while [ -n "$ipv6" ] && [ -z "$configured" ]; do
+  for nic in $nics; do
+    ip link set "$nic" up
+    say "IPv6 (router advertisements, DHCPv6) on $nic ($(cat /sys/class/net/$nic/address))"
+    /etc/anvil/dhcp6.sh "$nic" stateful >/dev/null 2>&1 &
+    for wait in $(seq 1 25); do
+      address=$(ip -6 -o addr show dev "$nic" scope global | awk '{print $4}' | head -n1)
+      [ -n "$address" ] && break
+      sleep 1
+    done
+    if [ -n "$address" ]; then
+      say "$nic has $address"
+      configured=1
+      break 2
+    fi
+  done
+  say "no IPv6 address on any NIC ($nics), trying again"
+  sleep 5
+done
+while [ -z "$configured" ]; do
   for nic in $nics; do
     ip link set "$nic" up
     say "DHCP on $nic ($(cat /sys/class/net/$nic/address))"

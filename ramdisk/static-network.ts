@@ -2,13 +2,13 @@
 // (drivers/in-band/boot-iso.ts puts it there); init.sh runs this before the agent, with busybox's
 // programs. Covered: NICs by MAC, MTU, bonds (bonding's sysfs: mode, miimon, xmit_hash_policy,
 // lacp_rate, members), VLANs (8021q), static IPv4 and IPv6 addresses and routes, DNS servers,
-// ipv4_dhcp (udhcpc on that link) and ipv6_slaac (the kernel's autoconfiguration). Not covered:
-// DHCPv6 (busybox has no client for it). The plan is pure; main() carries it out.
+// ipv4_dhcp (udhcpc on that link), ipv6_slaac (the kernel's autoconfiguration) and DHCPv6, stateful
+// or stateless (ramdisk/dhcp6.sh: ISC dhclient -6). The plan is pure; main() carries it out.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { addressWithPrefix, checkNetworkData, prefixLength, type NetworkData, type NetworkLink } from '../common/network-data.ts';
 
-/** A program to run (ip, modprobe, udhcpc), or a sysfs file to write. */
+/** A program to run (ip, modprobe, udhcpc, dhcp6.sh), or a sysfs file to write. */
 export type Step = { run: string[] } | { write: string; value: string };
 
 export interface Nic { name: string; mac: string }
@@ -20,6 +20,9 @@ export interface NetworkPlan {
 }
 
 const BOND_OPTIONS = ['miimon', 'xmit_hash_policy', 'lacp_rate', 'updelay', 'downdelay'];
+
+/** network_data's DHCPv6 network types and what ramdisk/dhcp6.sh asks for on them (ipv6_dhcp is stateful, as cloud-init reads it). */
+const DHCP6_MODES: Record<string, 'stateful' | 'stateless'> = { ipv6_dhcp: 'stateful', 'ipv6_dhcpv6-stateful': 'stateful', 'ipv6_dhcpv6-stateless': 'stateless' };
 
 /** A kernel interface name for a link: its id when Linux takes it (15 characters, no '/', ':' or spaces). */
 function ifname(link: NetworkLink, index: number): string {
@@ -74,6 +77,10 @@ export function planNetwork(data: NetworkData, nics: readonly Nic[]): NetworkPla
     const dev = names.get(net.link)!;
     if (net.type === 'ipv4_dhcp') {
       steps.push({ run: ['udhcpc', '-i', dev, '-s', '/etc/anvil/udhcpc.sh', '-n', '-q', '-t', '6', '-T', '2'] });
+      continue;
+    }
+    if (DHCP6_MODES[net.type]) {
+      steps.push({ run: ['/etc/anvil/dhcp6.sh', dev, DHCP6_MODES[net.type]] });
       continue;
     }
     if (net.type !== 'ipv4' && net.type !== 'ipv6') continue; // SLAAC: the kernel configures it from router advertisements.

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { origin } from '../../../common/url-host.ts';
 
 type Json = Record<string, unknown>;
 
@@ -24,8 +25,8 @@ export interface FakeIronic {
   close(): Promise<void>;
 }
 
-/** With `tls` (PEM files), the stand-in serves HTTPS. */
-export async function startFakeIronic(tls?: { cert: string; key: string }): Promise<FakeIronic> {
+/** With `tls` (PEM files), the stand-in serves HTTPS; `host`: where it listens (default 127.0.0.1). */
+export async function startFakeIronic(tls?: { cert: string; key: string }, host = '127.0.0.1'): Promise<FakeIronic> {
   const waiters: { n: number; resolve: (hb: Json) => void }[] = [];
   const nodeWaiters: { node: string; after: number; resolve: (hb: Json) => void }[] = [];
   const fromNode = (node: string, after: number) => fake.heartbeats.slice(after).find((b) => b.node === node);
@@ -63,8 +64,8 @@ export async function startFakeIronic(tls?: { cert: string; key: string }): Prom
     });
   };
   const server: Server = tls ? createHttpsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler) : createServer(handler);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  fake.url = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((r) => server.listen(0, host, () => r()));
+  fake.url = origin(tls ? 'https' : 'http', host, (server.address() as AddressInfo).port);
   fake.heartbeat = (n) => new Promise((resolve) => {
     if (fake.heartbeats.length >= n) resolve(fake.heartbeats[n - 1]);
     else waiters.push({ n, resolve });

@@ -59,6 +59,18 @@ describe('static network plan', () => {
     expect(plan.resolv).toBe('');
   });
 
+  it('runs ramdisk/dhcp6.sh for the DHCPv6 network types: stateful for ipv6_dhcp and -stateful, DNS only for -stateless', () => {
+    const plan = planNetwork({
+      links: [{ id: 'p', type: 'phy', ethernet_mac_address: '52:54:00:00:00:03' }, { id: 'q', type: 'phy', ethernet_mac_address: '52:54:00:00:00:02' }],
+      networks: [{ id: 'a', type: 'ipv6_dhcpv6-stateful', link: 'p' }, { id: 'b', type: 'ipv6_dhcpv6-stateless', link: 'q' }, { id: 'c', type: 'ipv6_dhcp', link: 'q' }],
+    }, NICS);
+    expect(plan.steps.slice(2)).toEqual([
+      { run: ['/etc/anvil/dhcp6.sh', 'enp3s0', 'stateful'] },
+      { run: ['/etc/anvil/dhcp6.sh', 'enp2s0', 'stateless'] },
+      { run: ['/etc/anvil/dhcp6.sh', 'enp2s0', 'stateful'] },
+    ]);
+  });
+
   it('refuses a link whose MAC no NIC has, and network_data that does not validate', () => {
     expect(() => planNetwork({ links: [{ id: 'p', type: 'phy', ethernet_mac_address: '52:54:00:00:00:09' }] }, NICS))
       .toThrow('network_data link p (52:54:00:00:00:09) matches no NIC of this machine (enp1s0 52:54:00:00:00:01, enp2s0 52:54:00:00:00:02, enp3s0 52:54:00:00:00:03)');
