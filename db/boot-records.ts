@@ -2,7 +2,7 @@
 // between the boot interface that decides it (drivers/pxe: prepareRamdisk writes, clean-up and a
 // failed operation withdraw) and the netboot role that serves it (DHCP answers a MAC with a
 // record, TFTP and HTTP render or hand out exactly what it says). Netboot reads no node.
-// Each kind of boot is one member of BootRecord; what comes next (virtual media's ISO, discovery
+// Each kind of boot is one member of BootRecord (the deploy ramdisk; an instance on an iSCSI volume); what comes next (virtual media's ISO, discovery
 // of unknown machines, DHCPv6 boot-file URLs) adds a kind or a field here, not a rule in netboot.
 import type { Knex } from 'knex';
 import { normalizeMac } from '../common/mac.ts';
@@ -37,25 +37,49 @@ export interface RamdiskBoot extends BootRecordBase {
   bootFile: string | null;
 }
 
-export type BootRecord = RamdiskBoot;
+/**
+ * The instance on a remote iSCSI volume (boot from volume, the `external` storage interface):
+ * netboot renders an iPXE script that logs in as `initiatorIqn` (with CHAP when `chap` is set) and
+ * `sanboot`s the first of `sanUrls` that answers. Only iPXE can: no pxelinux or GRUB config is served.
+ */
+export interface SanBoot extends BootRecordBase {
+  kind: 'san';
+  /** iPXE SAN URIs, `iscsi:<host>::<port>:<lun>:<target iqn>`, one per portal (multipath). */
+  sanUrls: string[];
+  initiatorIqn: string;
+  /** The target's CHAP credentials, what iPXE's `username` and `password` settings carry; null: no CHAP. */
+  chap: { username: string; password: string } | null;
+  /** The volume target booted (its UUID), named in the script's comment. */
+  volumeTarget: string;
+}
+
+export type BootRecord = RamdiskBoot | SanBoot;
 
 /** A stored record, with the node it belongs to. */
 export type StoredBootRecord = BootRecord & { nodeId: number | null; nodeUuid: string | null };
 
+/** The `purpose` column of a SAN boot row (the column is the ramdisk's; a volume boots the instance). */
+const SAN_PURPOSE = 'instance';
+
 function toRow(r: StoredBootRecord, ts: number): Record<string, unknown> {
+  const common = { mac: normalizeMac(r.mac), node_id: r.nodeId, port_id: r.portId, node_uuid: r.nodeUuid, kind: r.kind, expires_at: r.expiresAt, created_at: ts };
+  if (r.kind === 'san') {
+    return { ...common, purpose: SAN_PURPOSE, san: JSON.stringify({ sanUrls: r.sanUrls, initiatorIqn: r.initiatorIqn, chap: r.chap, volumeTarget: r.volumeTarget }) };
+  }
   return {
-    mac: normalizeMac(r.mac), node_id: r.nodeId, port_id: r.portId, node_uuid: r.nodeUuid, kind: r.kind, purpose: r.purpose,
-    kernel: r.kernel, initrd: r.initrd, kernel_args: r.kernelArgs, ipxe_script: r.ipxeScript, boot_file: r.bootFile,
-    expires_at: r.expiresAt, created_at: ts,
+    ...common, purpose: r.purpose, kernel: r.kernel, initrd: r.initrd, kernel_args: r.kernelArgs, ipxe_script: r.ipxeScript, boot_file: r.bootFile, san: null,
   };
 }
 
 function fromRow(row: Record<string, unknown>): StoredBootRecord {
-  return {
+  const common = {
     mac: row.mac as string, nodeId: (row.node_id as number | null) ?? null, portId: (row.port_id as number | null) ?? null, nodeUuid: (row.node_uuid as string | null) ?? null,
-    kind: row.kind as 'ramdisk', purpose: row.purpose as RamdiskPurpose, kernel: (row.kernel as string | null) ?? null, initrd: (row.initrd as string | null) ?? null,
-    kernelArgs: (row.kernel_args as string) ?? '', ipxeScript: (row.ipxe_script as string | null) ?? null, bootFile: (row.boot_file as string | null) ?? null,
     expiresAt: row.expires_at === null || row.expires_at === undefined ? null : Number(row.expires_at),
+  };
+  if (row.kind === 'san') return { ...common, kind: 'san', ...(JSON.parse(row.san as string) as Pick<SanBoot, 'sanUrls' | 'initiatorIqn' | 'chap' | 'volumeTarget'>) };
+  return {
+    ...common, kind: 'ramdisk', purpose: row.purpose as RamdiskPurpose, kernel: (row.kernel as string | null) ?? null, initrd: (row.initrd as string | null) ?? null,
+    kernelArgs: (row.kernel_args as string) ?? '', ipxeScript: (row.ipxe_script as string | null) ?? null, bootFile: (row.boot_file as string | null) ?? null,
   };
 }
 

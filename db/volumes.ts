@@ -87,3 +87,8 @@ export async function volumesOfNode(knex: Knex, nodeId: number): Promise<{ conne
   ]);
   return { connectors: connectors.map((r: Json) => fromRow<'volume_connectors'>(r)), targets: targets.map((r: Json) => fromRow<'volume_targets'>(r)) };
 }
+
+/** Deletes a node's volume targets (an instance torn down takes its volumes' records with it, as in Ironic). */
+export async function deleteVolumeTargetsOfNode(knex: Knex, nodeId: number): Promise<void> {
+  await knex('volume_targets').where({ node_id: nodeId }).delete();
+}

@@ -10,6 +10,7 @@ import type { BootRecord, RamdiskPurpose } from '../db/boot-records.ts';
 import type { RequestedStep } from '../db/requests.ts';
 import type { NetworkRecord } from '../db/networks.ts';
 import type { PortgroupRecord } from '../db/portgroups.ts';
+import type { VolumeConnectorRecord, VolumeTargetRecord } from '../db/volumes.ts';
 
 export type { BootRecord, InterfaceName, RamdiskPurpose };
 type Json = Record<string, unknown>;
@@ -41,6 +42,13 @@ export interface TaskContext {
   saveBiosSettings(settings: readonly BiosSetting[]): Promise<void>;
   /** Records the firmware versions the BMC reports (db/firmware.ts, GET /v1/nodes/{id}/firmware). The firmware interface's to call. */
   saveFirmwareComponents(components: readonly FirmwareComponent[]): Promise<void>;
+  /** The node's volume connectors and targets (API 1.32), boot volume (boot_index 0) first: what its storage interface reads (the conductor's contexts have it; without it, none). */
+  volumes?(): Promise<NodeVolumes>;
+  /**
+   * Deletes the node's volume targets, as Ironic's tear_down_storage_configuration does when an
+   * instance is torn down (the next instance brings its own). The deploy interface's to call.
+   */
+  deleteVolumeTargets?(): Promise<void>;
   /** The node's port groups, VIFs and a network lookup, for the network interface (the conductor's contexts have it). */
   wiring?(): Promise<NodeWiring>;
   /**
@@ -94,12 +102,42 @@ export interface BiosSetting {
   unique: boolean | null;
 }
 
+/** A node's volume connectors and targets (db/volumes.ts). */
+export interface NodeVolumes {
+  connectors: readonly VolumeConnectorRecord[];
+  targets: readonly VolumeTargetRecord[];
+}
+
+/** An iSCSI LUN a node boots from instead of a disk Anvil wrote (boot from volume), as its storage interface reads it. */
+export interface IscsiBootVolume {
+  /** The volume target's UUID. */
+  target: string;
+  /** Where the target listens; more than one: multipath. A null port is iSCSI's default (3260). */
+  portals: { host: string; port: number | null }[];
+  iqn: string;
+  lun: number;
+  /** The node's initiator name (its volume connector of type `iqn`). */
+  initiatorIqn: string;
+  chap: { username: string; password: string } | null;
+}
+
+/** What the node's storage interface makes of its volumes (drivers/storage/node-storage.ts). */
+export interface NodeStorage {
+  volumes: NodeVolumes;
+  /** false: the node boots a volume, its deploy writes no image (Ironic's should_write_image). */
+  writesImage: boolean;
+}
+
 /** Whether an interface is usable for a node, as `GET /v1/nodes/{id}/validate` reports it. */
 export interface DriverInterface {
   /** The implementation's name as it appears in `*_interface` fields (e.g. `redfish`, `fake`). */
   readonly name: string;
-  /** Throws MissingParameter / InvalidInput with a message naming the key when the node can't use it. */
-  validate(node: NodeRecord, ports: readonly PortRecord[]): void | Promise<void>;
+  /**
+   * Throws MissingParameter / InvalidInput with a message naming the key when the node can't use it.
+   * `storage`: the node's volumes as its storage interface reads them, given where they matter
+   * (storage and deploy interfaces, in the API's validate and the deploy).
+   */
+  validate(node: NodeRecord, ports: readonly PortRecord[], storage?: NodeStorage): void | Promise<void>;
   /** driver_info keys this implementation reads, with a description (GET /v1/drivers/{name}/properties). */
   readonly properties?: Readonly<Record<string, string>>;
   /** The clean, deploy and service steps it implements (see StepDefinition). */
@@ -363,8 +401,20 @@ export interface ConsoleInterface extends DriverInterface {
   running?(node: NodeRecord): boolean;
 }
 
-/** Interfaces Anvil has no real implementation of yet (storage, ...): no-op ones only validate. */
+/** Interfaces that only validate (the no-op ones). */
 export type GenericInterface = DriverInterface;
+
+/**
+ * Storage (Ironic's StorageInterface): which of the node's volumes it boots. `noop` knows none;
+ * `external` (drivers/storage) boots the iSCSI volume target of boot_index 0, managed outside
+ * Anvil, and its validate refuses volumes it cannot boot.
+ */
+export interface StorageInterface extends DriverInterface {
+  /** Ironic's should_write_image: false when the node boots a volume instead. Never throws; absent: true. */
+  shouldWriteImage?(node: NodeRecord, volumes: NodeVolumes): boolean;
+  /** The volume a node that writes no image boots; throws InvalidInput naming what is missing, as validate does. */
+  bootVolume?(node: NodeRecord, volumes: NodeVolumes): IscsiBootVolume;
+}
 
 export interface BiosInterface extends DriverInterface {
   /**
@@ -414,7 +464,7 @@ export interface InterfaceTypes {
   network: NetworkInterface;
   raid: RaidInterface;
   rescue: RescueInterface;
-  storage: GenericInterface;
+  storage: StorageInterface;
   vendor: VendorInterface;
 }
 

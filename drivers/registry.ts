@@ -13,9 +13,10 @@ import { iloFamily } from './ilo/index.ts';
 import { irmcFamily } from './irmc/index.ts';
 import { switchFamily } from './switch/index.ts';
 import { ovirtFamily } from './ovirt/index.ts';
+import { storageFamily } from './storage/index.ts';
 import type { DriverFamily, DriverInterface, HardwareType, InterfaceTypes, ResolvedDriver } from './interfaces.ts';
 
-const FAMILIES: DriverFamily[] = [noopFamily, fakeFamily, pxeFamily, inBandFamily, redfishFamily, idracFamily, iloFamily, irmcFamily, ipmiFamily, switchFamily, ovirtFamily];
+const FAMILIES: DriverFamily[] = [noopFamily, fakeFamily, pxeFamily, inBandFamily, redfishFamily, idracFamily, iloFamily, irmcFamily, ipmiFamily, switchFamily, ovirtFamily, storageFamily];
 
 const implementations = new Map<InterfaceName, Map<string, DriverInterface>>(INTERFACE_NAMES.map((i) => [i, new Map()]));
 const hardwareTypes = new Map<string, HardwareType>();

@@ -18,7 +18,8 @@ import { AgentClient, commandErrorText } from './client.ts';
 import { agentPeer, imageUrlForAgent, instanceChecksum } from './image-source.ts';
 import { agentForPhase, bootInstanceAgain, bootRamdisk, powerOffAgent, withoutAgentBoot } from './ramdisk-boot.ts';
 import { fastTrackEnabled } from './fast-track.ts';
-import { powerOffUnlessDisabled, powerOnOrReboot, stopInstance } from '../power-flows.ts';
+import { powerOffUnlessDisabled, powerOnOrReboot } from '../power-flows.ts';
+import { deployBootVolume, tearDownInstance } from './boot-from-volume.ts';
 import { clearedProgress, inBandAgentSteps } from './steps.ts';
 import { internalInfo, withInternalInfo, withoutInternalInfo } from '../internal-info.ts';
 
@@ -129,12 +130,15 @@ function agentDeploy(name: string, steps: StepDefinition[], writesImage: boolean
       deploy_ramdisk: 'URL or path of the agent ramdisk initrd (boot interface). Optional here.',
     },
     steps,
-    validate(node) {
-      if (!writesImage) return;
+    validate(node, _ports, storage) {
+      // Ironic's AgentDeploy: nothing to check of an image a node that boots a volume never writes.
+      if (!writesImage || storage?.writesImage === false) return;
       if (['deploying', 'wait call-back', 'available', 'active'].includes(node.provision_state) || node.instance_info.image_source !== undefined) validateInstanceInfo(node);
     },
 
     async deploy(ctx, args) {
+      const fromVolume = await deployBootVolume(ctx, args);
+      if (fromVolume) return fromVolume;
       if (writesImage) validateInstanceInfo(ctx.node);
       const configdrive = await configDriveForDeploy(args.configdrive ?? ctx.node.instance_info.configdrive, ctx.node, await nodeNetworkData(ctx));
       const ii = { ...ctx.node.instance_info };
@@ -148,7 +152,7 @@ function agentDeploy(name: string, steps: StepDefinition[], writesImage: boolean
     },
 
     async tearDown(ctx) {
-      await stopInstance(ctx);
+      await tearDownInstance(ctx);
       await ctx.save(withoutAgentBoot(ctx, clearedProgress('deploy')));
     },
 

@@ -2,11 +2,12 @@
 // (instance_info.boot_iso, or instance_info kernel + ramdisk put on an ISO by virtual media), with nothing written to its disk: Metal3's live-ISO hosts. The boot
 // interface boots it, where it can (virtual media mounts the ISO; the network boot interfaces
 // cannot boot an instance ISO yet and the deploy fails saying so). Cleaning goes through the agent,
-// as with direct.
+// as with direct. A node that boots a volume (storage interface `external`) boots it instead of a live ISO.
 import { DriverError, InvalidInput, MissingParameter } from '../../common/errors.ts';
 import type { DeployInterface } from '../interfaces.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
-import { powerOffAndOn, stopInstance } from '../power-flows.ts';
+import { powerOffAndOn } from '../power-flows.ts';
+import { deployBootVolume, tearDownInstance } from './boot-from-volume.ts';
 import { directDeploy } from './direct.ts';
 
 /** The live image: instance_info.boot_iso, or kernel + ramdisk that a virtual media boot interface makes an ISO of. */
@@ -21,10 +22,13 @@ function bootIso(node: NodeRecord): void {
 export const ramdiskDeploy: DeployInterface = {
   name: 'ramdisk',
   properties: directDeploy.properties,
-  validate(node) {
+  validate(node, _ports, storage) {
+    if (storage?.writesImage === false) return;
     if (['deploying', 'wait call-back', 'active'].includes(node.provision_state) || node.instance_info.boot_iso !== undefined) bootIso(node);
   },
-  async deploy(ctx) {
+  async deploy(ctx, args) {
+    const fromVolume = await deployBootVolume(ctx, args);
+    if (fromVolume) return fromVolume;
     bootIso(ctx.node);
     const boot = ctx.driver.boot;
     if (!boot.bootsInstanceIso) {
@@ -34,7 +38,7 @@ export const ramdiskDeploy: DeployInterface = {
     await ctx.note('Booted the live ISO of instance_info.boot_iso; nothing was written to disk');
     return 'done';
   },
-  tearDown: (ctx) => stopInstance(ctx),
+  tearDown: (ctx) => tearDownInstance(ctx),
   clean: (ctx, args) => directDeploy.clean(ctx, args),
   heartbeat: (ctx, heartbeat, steps) => directDeploy.heartbeat(ctx, heartbeat, steps),
   abort: (ctx) => directDeploy.abort!(ctx),

@@ -21,7 +21,8 @@ export const NO_OP_INTERFACE_LISTS = {
   raid: ['no-raid'],
   // The agent rescue (drivers/in-band) needs no BMC of its own: every hardware type offers it, as in Ironic.
   rescue: ['no-rescue', 'agent'],
-  storage: ['noop'],
+  // `external` boots volumes managed outside Anvil, through the boot interface: it needs no BMC of its own either.
+  storage: ['noop', 'external'],
   vendor: ['no-vendor'],
 } as const;
 

@@ -2,10 +2,14 @@
 // files: it writes a boot record for each PXE-enabled port (db/boot-records.ts), from which the
 // netboot role renders the loader config and iPXE script on demand, so conductor and netboot may
 // run on different hosts and share only the database. Cleaning up withdraws the records.
+// A node that boots a volume (storage interface `external`) boots its instance from the network
+// too: prepareInstance writes a SAN boot record (iPXE sanboot of the iSCSI LUN) and keeps it
+// until the instance is cleaned up.
 import { InvalidInput } from '../../common/errors.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import type { PortRecord } from '../../db/ports.ts';
-import type { BootDevice, BootInterface, BootRecord, DriverFamily, RamdiskPurpose, TaskContext } from '../interfaces.ts';
+import type { BootDevice, BootInterface, BootRecord, DriverFamily, IscsiBootVolume, RamdiskPurpose, TaskContext } from '../interfaces.ts';
+import { bootVolumeOf } from '../storage/node-storage.ts';
 
 export const RAMDISK_PROPERTIES = {
   deploy_kernel: 'URL or file under the netboot HTTP root of the agent kernel. Optional: defaults to netboot.deployKernel.',
@@ -40,6 +44,19 @@ export function ramdiskBootRecords(node: NodeRecord, ports: readonly PortRecord[
   }));
 }
 
+/** iPXE's iSCSI URI of each portal of the volume (iscsi:<host>:<protocol>:<port>:<lun>:<iqn>, the protocol left to TCP), as Ironic's iPXE template writes it. */
+export function iscsiSanUrls(volume: IscsiBootVolume): string[] {
+  return volume.portals.map((p) => `iscsi:${p.host}::${p.port ?? ''}:${volume.lun}:${volume.iqn}`);
+}
+
+/** What each PXE-enabled port boots for the instance on `volume`. */
+export function sanBootRecords(ports: readonly PortRecord[], volume: IscsiBootVolume): BootRecord[] {
+  const sanUrls = iscsiSanUrls(volume);
+  return ports.filter((p) => p.pxe_enabled).map((p) => ({
+    kind: 'san', mac: p.address, portId: p.id, sanUrls, initiatorIqn: volume.initiatorIqn, chap: volume.chap, volumeTarget: volume.target, expiresAt: null,
+  }));
+}
+
 /** driver_info's ramdisk keys, when set, are non-empty strings. */
 export function validateRamdiskInfo(node: NodeRecord): void {
   for (const key of ['deploy_kernel', 'deploy_ramdisk', 'rescue_kernel', 'rescue_ramdisk', 'kernel_append_params']) {
@@ -66,6 +83,13 @@ function networkBoot(name: 'pxe' | 'ipxe' | 'http'): BootInterface {
       await ctx.setBootRecords([]);
     },
     async prepareInstance(ctx) {
+      const volume = await bootVolumeOf(ctx);
+      if (volume) {
+        // The instance is on the network: every boot goes through iPXE to the volume.
+        await ctx.setBootRecords(sanBootRecords(ctx.ports, volume));
+        await ctx.driver.management.setBootDevice(ctx, await bootDevice(ctx), true);
+        return;
+      }
       await ctx.setBootRecords([]);
       await ctx.driver.management.setBootDevice(ctx, 'disk', true);
     },

@@ -1,11 +1,12 @@
 // The TaskContext a driver gets (drivers/interfaces.ts): the node as locked by this conductor.
 // Every save is a compare-and-set on `reservation`, so a conductor that lost its lock (it was
 // declared dead and its nodes taken over) cannot overwrite what the new owner does.
-import type { BiosSetting, BootRecord, FirmwareComponent, NodeWiring, PowerInterface, ResolvedDriver, TaskContext } from '../../drivers/interfaces.ts';
+import type { BiosSetting, BootRecord, FirmwareComponent, NodeVolumes, NodeWiring, PowerInterface, ResolvedDriver, TaskContext } from '../../drivers/interfaces.ts';
 import { attachmentsOfNode, findNetwork, networksByIds } from '../../db/networks.ts';
 import { portgroupsOfNode } from '../../db/portgroups.ts';
 import { resolveDriver } from '../../drivers/registry.ts';
 import { setBootRecords } from '../../db/boot-records.ts';
+import { deleteVolumeTargetsOfNode, volumesOfNode } from '../../db/volumes.ts';
 import { replaceBiosSettings } from '../../db/bios.ts';
 import { saveFirmwareComponents } from '../../db/firmware.ts';
 import { recordHistory, retractHistory, type Severity } from '../../db/history.ts';
@@ -90,6 +91,15 @@ export class NodeTask implements TaskContext {
   async saveFirmwareComponents(components: readonly FirmwareComponent[]): Promise<void> {
     if (this.readOnly || this.closed) throw new LockLost(this.node.uuid, this.rt.host);
     await saveFirmwareComponents(this.rt.db.knex, this.node.id, components);
+  }
+
+  volumes(): Promise<NodeVolumes> {
+    return volumesOfNode(this.rt.db.knex, this.node.id);
+  }
+
+  async deleteVolumeTargets(): Promise<void> {
+    if (this.readOnly || this.closed) throw new LockLost(this.node.uuid, this.rt.host);
+    await deleteVolumeTargetsOfNode(this.rt.db.knex, this.node.id);
   }
 
   async wiring(): Promise<NodeWiring> {

@@ -11,6 +11,7 @@ import type { AgentSteps, NetworkPurpose } from '../../drivers/interfaces.ts';
 import { stepProgressKeys, withoutInternalInfo } from '../../drivers/internal-info.ts';
 import { ramdiskSteps, stepRunner, validateUserSteps } from './steps.ts';
 import { checkDeployTemplates } from './deploy-templates.ts';
+import { storageOf } from '../../drivers/storage/node-storage.ts';
 
 export interface StepResult {
   event: ProvisionEvent;
@@ -37,6 +38,13 @@ function withoutKeys(info: Record<string, unknown>, ...keys: string[]): Record<s
 
 async function validate(ctx: NodeTask, ...ifaces: ('power' | 'management' | 'boot' | 'deploy' | 'inspect' | 'network')[]): Promise<void> {
   for (const iface of ifaces) await ctx.driver[iface].validate(ctx.node, ctx.ports);
+}
+
+/** The storage interface's validate, then the deploy's, which both read the node's volumes (Ironic's do_node_deploy validates both). */
+async function validateStorageAndDeploy(ctx: NodeTask): Promise<void> {
+  const storage = await storageOf(ctx);
+  await ctx.driver.storage.validate(ctx.node, ctx.ports, storage);
+  await ctx.driver.deploy.validate(ctx.node, ctx.ports, storage);
 }
 
 /**
@@ -137,7 +145,8 @@ const deploying: Flow = {
   eventType: 'deploy',
   operation: 'Deploy',
   async run(ctx) {
-    await validate(ctx, 'power', 'boot', 'deploy', 'network');
+    await validate(ctx, 'power', 'boot', 'network');
+    await validateStorageAndDeploy(ctx);
     await moveNetwork(ctx, 'provisioning');
     const request = ctx.node.provision_request;
     // Kept in instance_info, as Ironic's do_node_deploy does (shown masked); a rebuild without one keeps the instance's.

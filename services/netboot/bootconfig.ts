@@ -1,9 +1,10 @@
 // Boot configurations rendered per node on demand: the iPXE script (HTTP and TFTP), and the
-// pxelinux and GRUB configs PXE loaders look up by MAC over TFTP.
+// pxelinux and GRUB configs PXE loaders look up by MAC over TFTP. An instance on an iSCSI volume
+// has only the iPXE script (pxelinux and GRUB cannot boot a SAN).
 import { canonicalMac } from '../../common/mac.ts';
-import type { BootTarget, TargetDirectory } from './targets.ts';
+import type { RamdiskTarget, SanTarget, TargetDirectory } from './targets.ts';
 
-export function ipxeScript(t: BootTarget): string {
+export function ipxeScript(t: RamdiskTarget): string {
   return [
     '#!ipxe',
     `# Anvil ${t.purpose} ramdisk${t.nodeUuid ? ` for node ${t.nodeUuid}` : ''}`,
@@ -19,11 +20,33 @@ export function ipxeScript(t: BootTarget): string {
   ].join('\n');
 }
 
-export function pxelinuxConfig(t: BootTarget): string {
+/**
+ * Boot from volume, as Ironic's iPXE template's boot_iscsi: the initiator's name and the target's
+ * CHAP credentials as iPXE settings, then sanboot of the volume's portals (iPXE tries each URI in
+ * turn: multipath), retried while the target does not answer. The script holds the CHAP secret:
+ * the node needs it, as it needs its DHCP answer; it is served to the node's MAC only.
+ */
+export function sanbootScript(t: SanTarget): string {
+  return [
+    '#!ipxe',
+    `# Anvil boot from volume${t.nodeUuid ? ` for node ${t.nodeUuid}` : ''}: volume target ${t.volumeTarget}`,
+    ':start',
+    `set initiator-iqn ${t.initiatorIqn}`,
+    ...(t.chap ? [`set username ${t.chap.username}`, `set password ${t.chap.password}`] : ['clear username', 'clear password']),
+    `sanboot ${t.sanUrls.join(' ')} || goto retry`,
+    ':retry',
+    'echo Booting the iSCSI volume failed, retrying in 10 seconds',
+    'sleep 10',
+    'goto start',
+    '',
+  ].join('\n');
+}
+
+export function pxelinuxConfig(t: RamdiskTarget): string {
   return ['default anvil', 'label anvil', `  kernel ${t.kernelUrl}`, `  append initrd=${t.ramdiskUrl} ${t.cmdline}`, 'ipappend 2', ''].join('\n');
 }
 
-export function grubConfig(t: BootTarget): string {
+export function grubConfig(t: RamdiskTarget): string {
   return [
     'set default=anvil',
     'set timeout=5',
@@ -46,19 +69,20 @@ export async function renderBootFile(relPath: string, targets: TargetDirectory):
   if (m) {
     const mac = canonicalMac(m[1]);
     const t = mac && (await targets.lookup(mac));
-    return t ? t.ipxeScript ?? ipxeScript(t) : undefined;
+    if (!t) return undefined;
+    return t.kind === 'san' ? sanbootScript(t) : t.ipxeScript ?? ipxeScript(t);
   }
   m = /^pxelinux\.cfg\/01-([0-9a-fA-F-]{17})$/.exec(relPath);
   if (m) {
     const mac = canonicalMac(m[1]);
     const t = mac && (await targets.lookup(mac));
-    return t ? pxelinuxConfig(t) : undefined;
+    return t && t.kind === 'ramdisk' ? pxelinuxConfig(t) : undefined;
   }
   m = /(?:^|\/)grub\.cfg-01-([0-9a-fA-F-]{17})$/.exec(relPath);
   if (m) {
     const mac = canonicalMac(m[1]);
     const t = mac && (await targets.lookup(mac));
-    return t ? grubConfig(t) : undefined;
+    return t && t.kind === 'ramdisk' ? grubConfig(t) : undefined;
   }
   return undefined;
 }

@@ -1,14 +1,17 @@
 // Who the netboot role serves, and what it boots: a MAC with a boot record (db/boot-records.ts,
 // written by the node's boot interface), a static host of the config, or, with discovery on, a MAC
-// no port has (the inspection ramdisk). Everything else gets no answer. This module only turns a record into URLs and a kernel command line: which machine
-// boots what was decided by the boot interface that wrote the record.
+// no port has (the inspection ramdisk). Everything else gets no answer. This module only turns a record into URLs and a kernel command line
+// (or, for an instance on an iSCSI volume, what iPXE's sanboot needs): which machine boots what was
+// decided by the boot interface that wrote the record.
 import type { Knex } from 'knex';
 import { canonicalMac } from '../../common/mac.ts';
-import { bootRecordOf, type RamdiskPurpose, type StoredBootRecord } from '../../db/boot-records.ts';
+import { bootRecordOf, type RamdiskPurpose, type SanBoot, type StoredBootRecord } from '../../db/boot-records.ts';
 import { findPortByAddress } from '../../db/ports.ts';
 import type { NetbootConfig, StaticHost } from './config.ts';
 
-export interface BootTarget {
+/** The deploy ramdisk, by kernel and initrd. */
+export interface RamdiskTarget {
+  kind: 'ramdisk';
   mac: string;
   purpose: RamdiskPurpose;
   /** Absent for static hosts without one and for discovered (unknown) machines. */
@@ -23,6 +26,15 @@ export interface BootTarget {
   /** Named in the DHCP answer instead of the loader for the client's architecture. */
   bootFile?: string;
 }
+
+/** An instance on an iSCSI volume, booted by iPXE's sanboot (db/boot-records.ts SanBoot). */
+export interface SanTarget extends Omit<SanBoot, 'portId' | 'expiresAt'> {
+  nodeUuid?: string;
+  /** Always the iPXE loader: only iPXE boots a SAN. */
+  bootFile?: undefined;
+}
+
+export type BootTarget = RamdiskTarget | SanTarget;
 
 export interface TargetDirectory {
   lookup(mac: string): Promise<BootTarget | undefined>;
@@ -45,8 +57,9 @@ export function agentCmdline(config: Pick<NetbootConfig, 'apiUrl' | 'apiCa'>, ma
 }
 
 /** The ramdisk boot of a MAC: the record's kernel and initrd (else the config's), the agent's arguments, the site's and the node's. */
-function ramdiskTarget(config: NetbootConfig, mac: string, boot: { purpose: RamdiskPurpose; nodeUuid?: string; kernel?: string | null; initrd?: string | null; kernelArgs?: string }): BootTarget {
+function ramdiskTarget(config: NetbootConfig, mac: string, boot: { purpose: RamdiskPurpose; nodeUuid?: string; kernel?: string | null; initrd?: string | null; kernelArgs?: string }): RamdiskTarget {
   return {
+    kind: 'ramdisk',
     mac,
     purpose: boot.purpose,
     nodeUuid: boot.nodeUuid,
@@ -57,18 +70,21 @@ function ramdiskTarget(config: NetbootConfig, mac: string, boot: { purpose: Ramd
 }
 
 function recordTarget(config: NetbootConfig, r: StoredBootRecord): BootTarget {
+  if (r.kind === 'san') {
+    return { kind: 'san', mac: r.mac, nodeUuid: r.nodeUuid ?? undefined, sanUrls: r.sanUrls, initiatorIqn: r.initiatorIqn, chap: r.chap, volumeTarget: r.volumeTarget };
+  }
   const target = ramdiskTarget(config, r.mac, { ...r, nodeUuid: r.nodeUuid ?? undefined });
   if (r.ipxeScript !== null) target.ipxeScript = r.ipxeScript;
   if (r.bootFile !== null) target.bootFile = r.bootFile;
   return target;
 }
 
-function staticTarget(config: NetbootConfig, host: StaticHost): BootTarget {
+function staticTarget(config: NetbootConfig, host: StaticHost): RamdiskTarget {
   return ramdiskTarget(config, host.mac, { purpose: host.purpose, nodeUuid: host.nodeUuid, kernel: host.kernel, initrd: host.ramdisk, kernelArgs: host.append });
 }
 
 /** The boot target of a discovered (unknown) machine: the inspection ramdisk. */
-export function discoveryTarget(config: NetbootConfig, mac: string): BootTarget {
+export function discoveryTarget(config: NetbootConfig, mac: string): RamdiskTarget {
   return ramdiskTarget(config, mac, { purpose: 'inspect' });
 }
 

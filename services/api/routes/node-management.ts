@@ -9,9 +9,11 @@ import { firmwareOfNode } from '../../../db/firmware.ts';
 import { inventoryOfNode } from '../../../db/inventory.ts';
 import { INTERFACE_NAMES, updateNode, type NodeRecord } from '../../../db/nodes.ts';
 import { portsOfNode } from '../../../db/ports.ts';
+import { volumesOfNode } from '../../../db/volumes.ts';
 import { WORK_CHANNEL } from '../../../db/tasks.ts';
 import { BOOT_DEVICES } from '../../../drivers/interfaces.ts';
 import { resolveDriver } from '../../../drivers/registry.ts';
+import { nodeStorage } from '../../../drivers/storage/node-storage.ts';
 import type { ApiContext } from '../context.ts';
 import { accepted, baseUrl, noContent } from '../http.ts';
 import { findNodeOr404 } from '../lookup.ts';
@@ -71,6 +73,8 @@ async function validateNode(req: FastifyRequest<{ Params: { ident: string } }>, 
     for (const i of VALIDATED) out[i] = { result: false, reason: errorMessage(err) };
     return out;
   }
+  // The storage and deploy interfaces read the node's volumes (a node that boots one writes no image).
+  const storage = nodeStorage(driver.storage, node, await volumesOfNode(ctx.db.knex, node.id));
   for (const iface of VALIDATED) {
     const impl = driver[iface];
     if (impl.name.startsWith('no-')) {
@@ -78,7 +82,7 @@ async function validateNode(req: FastifyRequest<{ Params: { ident: string } }>, 
       continue;
     }
     try {
-      await impl.validate(node, ports);
+      await impl.validate(node, ports, storage);
       out[iface] = { result: true, reason: null };
     } catch (err) {
       out[iface] = { result: false, reason: errorMessage(err) };

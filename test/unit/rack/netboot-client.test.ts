@@ -5,6 +5,7 @@ import { ipxeScript } from '../../../services/netboot/bootconfig.ts';
 describe('what a simulated machine reads from its iPXE script', () => {
   it('takes the agent arguments from the kernel line the netboot role renders', () => {
     const script = ipxeScript({
+      kind: 'ramdisk',
       mac: '52:54:00:00:01:10',
       purpose: 'inspect',
       nodeUuid: '1be26c0b-03f2-4d2e-ae87-c02d7f33c123',
