@@ -219,7 +219,8 @@ export function parseNetbootConfig(config: AnvilConfig): NetbootConfig {
   checkKeys(httpTlsRaw, ['cert', 'key'], 'netboot.http.tls');
   if (Boolean(httpTlsRaw.cert) !== Boolean(httpTlsRaw.key)) throw new InvalidInput('netboot.http.tls needs both cert and key');
   const httpTls = httpTlsRaw.cert ? { cert: root(str(httpTlsRaw, 'cert', 'netboot.http.tls')), key: root(str(httpTlsRaw, 'key', 'netboot.http.tls')) } : undefined;
-  const httpListen = listen(httpRaw, 'netboot.http', '0.0.0.0:8080');
+  // [::] is dual stack: IPv4 and IPv6 clients alike.
+  const httpListen = listen(httpRaw, 'netboot.http', '[::]:8080');
   const subnets = parseSubnets(raw.subnets ?? [], 'netboot.subnets');
   const hostsRaw = raw.hosts ?? [];
   if (!Array.isArray(hostsRaw)) throw new InvalidInput('netboot.hosts must be a list');
@@ -242,7 +243,7 @@ export function parseNetbootConfig(config: AnvilConfig): NetbootConfig {
     },
     tftp: {
       enabled: bool(tftpRaw, 'enabled', 'netboot.tftp', true),
-      ...listen(tftpRaw, 'netboot.tftp', '0.0.0.0:69'),
+      ...listen(tftpRaw, 'netboot.tftp', '[::]:69'),
       root: root(str(tftpRaw, 'root', 'netboot.tftp', 'tftpboot')),
       timeoutSec: num(tftpRaw, 'timeoutSec', 'netboot.tftp', 1, 1, 255),
       retries: num(tftpRaw, 'retries', 'netboot.tftp', 5, 1, 50),

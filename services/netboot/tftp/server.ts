@@ -1,6 +1,7 @@
 // Read-only TFTP server (RFC 1350) with blksize (RFC 2348), tsize and timeout (RFC 2349). Each
 // transfer gets its own socket (its TID), a window of one block, and retransmits on timeout.
 import dgram from 'node:dgram';
+import { isIPv6 } from 'node:net';
 import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import type { Logger } from '../../../common/logger.ts';
 import { RefusedPath, resolveInRoot, safeRelativePath } from '../paths.ts';
@@ -77,7 +78,10 @@ export async function startTftpServer(opts: TftpOptions): Promise<TftpServer> {
   const root = await realpath(opts.root);
   const stats: TftpStats = { requests: 0, malformed: 0, completed: 0, failed: 0, bytesSent: 0, active: 0 };
   const transfers = new Set<() => void>();
-  const listener = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  // An IPv6 host (the default [::]) is dual stack: IPv4 clients arrive as ::ffff:a.b.c.d.
+  const family = isIPv6(opts.host) ? 'udp6' : 'udp4';
+  const wildcard = opts.host === '0.0.0.0' || opts.host === '::';
+  const listener = dgram.createSocket({ type: family, reuseAddr: true });
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
     listener.bind(opts.port, opts.host, () => { listener.off('error', reject); resolve(); });
@@ -98,8 +102,8 @@ export async function startTftpServer(opts: TftpOptions): Promise<TftpServer> {
   }
 
   async function serve(req: Request, client: dgram.RemoteInfo): Promise<void> {
-    const socket = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, opts.host === '0.0.0.0' ? undefined : opts.host, resolve));
+    const socket = dgram.createSocket(family);
+    await new Promise<void>((resolve) => socket.bind(0, wildcard ? undefined : opts.host, resolve));
     const send = (buf: Buffer): void => socket.send(buf, client.port, client.address);
     // Closing at once would drop the datagram still queued.
     const fail = (code: number, message: string): void => socket.send(errorPacket(code, message), client.port, client.address, () => socket.close());
