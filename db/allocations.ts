@@ -1,6 +1,6 @@
 // Data access for allocations: a request for a node of a resource class (and traits), and the
-// node chosen for it. Choosing is a compare-and-set on the node row, so two allocations never
-// get the same node.
+// node a conductor chose for it. Giving a node is a compare-and-set on the node row, so two
+// allocations never get the same node.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { fromJson, now, toJson } from './index.ts';
@@ -19,6 +19,8 @@ export interface AllocationRecord {
   candidate_nodes: string[];
   extra: Record<string, unknown>;
   owner: string | null;
+  /** The conductor processing it while it is allocating (another takes it over if that one dies). */
+  conductor_affinity: string | null;
   created_at: number;
   updated_at: number | null;
 }
@@ -43,6 +45,8 @@ export async function createAllocation(knex: Knex, fields: Partial<AllocationRec
       candidate_nodes: toJson(fields.candidate_nodes ?? []),
       extra: toJson(fields.extra ?? {}),
       owner: fields.owner ?? null,
+      // A backfill names its node at once: no conductor picks one for it.
+      node_id: fields.node_id ?? null,
       created_at: now(),
     })
     .returning('*');
@@ -51,6 +55,11 @@ export async function createAllocation(knex: Knex, fields: Partial<AllocationRec
 
 export async function findAllocation(knex: Knex, ident: string, isUuid: boolean): Promise<AllocationRecord | undefined> {
   const row = await knex('allocations').where(isUuid ? { uuid: ident.toLowerCase() } : { name: ident }).first();
+  return row ? rowToAllocation(row) : undefined;
+}
+
+export async function getAllocation(knex: Knex, id: number): Promise<AllocationRecord | undefined> {
+  const row = await knex('allocations').where({ id }).first();
   return row ? rowToAllocation(row) : undefined;
 }
 
@@ -75,35 +84,103 @@ export async function updateAllocation(knex: Knex, id: number, fields: Partial<A
   return rowToAllocation(updated);
 }
 
-/**
- * Picks an available node matching the allocation (resource class, every trait, candidates) and
- * claims it: allocation_id and instance_uuid are set by compare-and-set, trying candidates in
- * random order so concurrent allocations spread out. Returns the node id, or undefined.
- */
-export async function claimNodeFor(knex: Knex, a: AllocationRecord, candidateIds?: number[]): Promise<number | undefined> {
-  const q = knex('nodes').select('id').where({ provision_state: 'available', maintenance: false }).whereNull('instance_uuid').whereNull('allocation_id').whereNull('reservation');
-  if (a.resource_class !== null) q.where('resource_class', a.resource_class);
-  if (candidateIds) q.whereIn('id', candidateIds);
-  // A project's allocation gets only a node the project owns or leases (Ironic's conductor filters the same way).
-  if (a.owner !== null) q.whereIn('id', nodesOfProject(knex, a.owner));
-  for (const trait of a.traits) q.whereIn('id', knex('node_traits').select('node_id').where({ trait }));
-  const ids = ((await q.limit(200)) as { id: number }[]).map((r) => r.id);
-  for (let i = ids.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [ids[i], ids[j]] = [ids[j], ids[i]];
-  }
-  for (const id of ids) {
-    const n = await knex('nodes').where({ id, provision_state: 'available' }).whereNull('instance_uuid').whereNull('allocation_id').whereNull('reservation')
-      .update({ allocation_id: a.id, instance_uuid: a.uuid, updated_at: now() });
-    if (n > 0) return id;
-  }
-  return undefined;
+/** A node an allocation may get, as the choice needs it. */
+export interface SuitableNode { id: number; uuid: string; name: string | null }
+
+/** The conditions a node must still meet when it is given (checked again in the compare-and-set). */
+function whereFree(q: Knex.QueryBuilder): Knex.QueryBuilder {
+  return q.where({ provision_state: 'available', maintenance: false }).whereNotNull('power_state').whereNull('instance_uuid').whereNull('allocation_id');
 }
 
-/** Gives the allocation the node it named (backfill) by compare-and-set: false when another allocation has it. */
-export async function claimNamedNode(knex: Knex, a: AllocationRecord, node: { id: number; instance_uuid: string | null }): Promise<boolean> {
-  const n = await knex('nodes').where({ id: node.id }).whereNull('allocation_id').update({ allocation_id: a.id, instance_uuid: node.instance_uuid ?? a.uuid });
-  return n > 0;
+/**
+ * Nodes that match the allocation as Ironic's conductor filters them: available, out of
+ * maintenance, with a known power state, unassociated, of its resource class, among its
+ * candidates, owned or leased by its owner, and (`withTraits`) carrying every trait. At most
+ * `limit` of them, in id order.
+ */
+export async function suitableNodes(knex: Knex, a: AllocationRecord, withTraits: boolean, limit = 200): Promise<SuitableNode[]> {
+  const q = whereFree(knex('nodes').select('id', 'uuid', 'name'));
+  q.where('resource_class', a.resource_class as string);
+  if (a.candidate_nodes.length) q.whereIn('uuid', a.candidate_nodes);
+  if (a.owner !== null) q.whereIn('id', nodesOfProject(knex, a.owner));
+  if (withTraits) for (const trait of a.traits) q.whereIn('id', knex('node_traits').select('node_id').where({ trait }));
+  return (await q.orderBy('id').limit(limit)) as SuitableNode[];
+}
+
+/** Allocations waiting for a node that `host` may process: unclaimed, its own, or claimed by a conductor not in `alive`. */
+export async function allocationsToProcess(knex: Knex, host: string, alive: readonly string[], limit: number): Promise<AllocationRecord[]> {
+  const rows = await knex('allocations').where({ state: 'allocating' }).whereNull('node_id')
+    .where((w) => w.whereNull('conductor_affinity').orWhere('conductor_affinity', host).orWhereNotIn('conductor_affinity', [host, ...alive]))
+    .orderBy('id').limit(limit);
+  return rows.map(rowToAllocation);
+}
+
+/** Makes `host` the allocation's conductor by compare-and-set on the one it had; undefined when another conductor took it first. */
+export async function takeAllocation(knex: Knex, a: AllocationRecord, host: string): Promise<AllocationRecord | undefined> {
+  const q = knex('allocations').where({ id: a.id, state: 'allocating' });
+  if (a.conductor_affinity === null) q.whereNull('conductor_affinity');
+  else q.where('conductor_affinity', a.conductor_affinity);
+  const [row] = await q.update({ conductor_affinity: host, updated_at: now() }).returning('*');
+  return row ? rowToAllocation(row) : undefined;
+}
+
+/** What giving a node to an allocation came to. */
+export type Assignment = 'assigned' | 'node taken' | 'node locked' | 'allocation gone';
+
+/**
+ * Gives the node to the allocation in one transaction: the allocation turns active only while it
+ * is still allocating and `host`'s (not deleted meanwhile), and the node is taken by
+ * compare-and-set on being free and unlocked, so no node goes to two allocations.
+ */
+export async function assignNode(knex: Knex, a: AllocationRecord, node: SuitableNode, host: string): Promise<Assignment> {
+  try {
+    return await knex.transaction(async (trx) => {
+      const mine = await trx('allocations').where({ id: a.id, state: 'allocating', conductor_affinity: host })
+        .update({ state: 'active', node_id: node.id, last_error: null, updated_at: now() });
+      if (mine === 0) return 'allocation gone';
+      const taken = await whereFree(trx('nodes').where({ id: node.id, resource_class: a.resource_class as string })).whereNull('reservation')
+        .update({ allocation_id: a.id, instance_uuid: a.uuid, updated_at: now() });
+      if (taken > 0) return 'assigned';
+      const row = await trx('nodes').where({ id: node.id }).first('reservation');
+      throw new NodeNotFree(row?.reservation ? 'node locked' : 'node taken');
+    });
+  } catch (err) {
+    if (err instanceof NodeNotFree) return err.outcome;
+    throw err;
+  }
+}
+
+/** Rolls assignNode's transaction back (the allocation stays allocating). */
+class NodeNotFree extends Error {
+  constructor(readonly outcome: Assignment) {
+    super(outcome);
+  }
+}
+
+/** Records why the allocation got no node, if it is still `host`'s and allocating. */
+export async function failAllocation(knex: Knex, a: AllocationRecord, host: string, lastError: string): Promise<boolean> {
+  return (await knex('allocations').where({ id: a.id, state: 'allocating', conductor_affinity: host })
+    .update({ state: 'error', node_id: null, last_error: lastError, updated_at: now() })) > 0;
+}
+
+/**
+ * Backfill: gives the allocation the node it named, in one transaction, by compare-and-set on the
+ * node having no allocation (its instance_uuid is kept when it has one) and on the allocation
+ * still waiting (not deleted meanwhile).
+ */
+export async function backfillNode(knex: Knex, a: AllocationRecord, node: { id: number; instance_uuid: string | null }): Promise<Assignment> {
+  try {
+    return await knex.transaction(async (trx) => {
+      const waiting = await trx('allocations').where({ id: a.id, state: 'allocating' }).update({ state: 'active', node_id: node.id, last_error: null, updated_at: now() });
+      if (waiting === 0) return 'allocation gone';
+      const taken = await trx('nodes').where({ id: node.id }).whereNull('allocation_id').update({ allocation_id: a.id, instance_uuid: node.instance_uuid ?? a.uuid, updated_at: now() });
+      if (taken === 0) throw new NodeNotFree('node taken');
+      return 'assigned';
+    });
+  } catch (err) {
+    if (err instanceof NodeNotFree) return err.outcome;
+    throw err;
+  }
 }
 
 /** uuid of each allocation id in `ids` (to render a node's allocation_uuid). */
@@ -114,13 +191,15 @@ export async function allocationUuidsByIds(knex: Knex, ids: readonly (number | n
   return new Map(rows.map((r: { id: number; uuid: string }) => [r.id, r.uuid]));
 }
 
-/** Deletes an allocation and frees its node (clearing instance_uuid only if the allocation set it). */
+/**
+ * Deletes an allocation and frees the node it has (clearing instance_uuid only if the allocation
+ * set it). The row goes first: on PostgreSQL that waits for a conductor giving it a node right
+ * now, and the node is then found by allocation_id, not by what the caller read before.
+ */
 export async function deleteAllocation(knex: Knex, a: AllocationRecord): Promise<void> {
   await knex.transaction(async (trx) => {
-    if (a.node_id !== null) {
-      await trx('nodes').where({ id: a.node_id, allocation_id: a.id }).update({ allocation_id: null, updated_at: now() });
-      await trx('nodes').where({ id: a.node_id, instance_uuid: a.uuid }).update({ instance_uuid: null });
-    }
     await trx('allocations').where({ id: a.id }).delete();
+    await trx('nodes').where({ allocation_id: a.id, instance_uuid: a.uuid }).update({ instance_uuid: null });
+    await trx('nodes').where({ allocation_id: a.id }).update({ allocation_id: null, updated_at: now() });
   });
 }

@@ -225,6 +225,16 @@ export function whereContains(q: Knex.QueryBuilder, column: string, text: string
   return q.whereRaw("?? like ? escape '\\'", [column, `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`]);
 }
 
+/**
+ * Narrows `q` to rows whose `column` is one of `values`. A long list is bound as one JSON or array
+ * value rather than one placeholder each: SQLite and PostgreSQL cap the placeholders of a statement.
+ */
+export function whereInMany(q: Knex.QueryBuilder, column: string, values: readonly number[]): Knex.QueryBuilder {
+  if (values.length <= 1000) return q.whereIn(column, [...values]);
+  if (q.client.config.client === 'pg') return q.whereRaw('?? = any(?::bigint[])', [column, [...values]]);
+  return q.whereRaw('?? in (select value from json_each(?))', [column, JSON.stringify(values)]);
+}
+
 export function toBool(value: unknown): boolean {
   return value === true || value === 1 || value === '1' || value === 't';
 }

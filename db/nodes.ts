@@ -2,7 +2,7 @@
 // decoded here so nothing above this module sees storage details.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { fromJson, whereContains, now, toBool, toJson, toNullableBool } from './index.ts';
+import { fromJson, whereContains, whereInMany, now, toBool, toJson, toNullableBool } from './index.ts';
 import { applyPage, type PageQuery } from './paging.ts';
 import type { PowerRequest, ProvisionRequest } from './requests.ts';
 
@@ -28,7 +28,6 @@ export interface NodeRecord {
   extra: Json;
   resource_class: string | null;
   conductor_group: string;
-  conductor: string | null;
   reservation: string | null;
   provision_state: string;
   target_provision_state: string | null;
@@ -277,7 +276,8 @@ export interface NodeFilters {
   driver?: string;
   resource_class?: string;
   conductor_group?: string;
-  conductor?: string;
+  /** Only these nodes (the API's `conductor` filter: the nodes a conductor owns on the hash ring). */
+  ids?: readonly number[];
   fault?: string;
   owner?: string;
   lessee?: string;
@@ -300,8 +300,9 @@ export function nodesOfProject(knex: Knex, project: string): Knex.QueryBuilder {
 }
 
 export function applyNodeFilters(q: Knex.QueryBuilder, f: NodeFilters): Knex.QueryBuilder {
-  const eq = ['provision_state', 'driver', 'resource_class', 'conductor_group', 'conductor', 'fault', 'owner', 'lessee', 'instance_uuid', 'instance_name', 'chassis_id', 'parent_node'] as const;
+  const eq = ['provision_state', 'driver', 'resource_class', 'conductor_group', 'fault', 'owner', 'lessee', 'instance_uuid', 'instance_name', 'chassis_id', 'parent_node'] as const;
   for (const k of eq) if (f[k] !== undefined) q.where(`nodes.${k}`, f[k] as string | number);
+  if (f.ids) whereInMany(q, 'nodes.id', f.ids);
   if (f.maintenance !== undefined) q.where('nodes.maintenance', f.maintenance);
   if (f.retired !== undefined) q.where('nodes.retired', f.retired);
   if (f.associated !== undefined) {
@@ -317,6 +318,11 @@ export function applyNodeFilters(q: Knex.QueryBuilder, f: NodeFilters): Knex.Que
   if (f.parent_node === undefined && !f.include_children) q.whereNull('nodes.parent_node');
   if (f.project !== undefined) q.where((w) => w.where('nodes.owner', f.project as string).orWhere('nodes.lessee', f.project as string));
   return q;
+}
+
+/** id, uuid and conductor group of every node the filters select (to find their hash ring owners). */
+export async function nodeRingKeys(knex: Knex, filters: NodeFilters): Promise<{ id: number; uuid: string; conductor_group: string }[]> {
+  return applyNodeFilters(knex('nodes').select('nodes.id', 'nodes.uuid', 'nodes.conductor_group'), filters);
 }
 
 /**
@@ -344,7 +350,7 @@ export async function nodeUuidsByIds(knex: Knex, ids: readonly number[]): Promis
 /** Takes the locks of several nodes in one compare-and-set; returns the nodes it got (the others are held elsewhere). */
 export async function claimNodes(knex: Knex, ids: number[], host: string): Promise<NodeRecord[]> {
   if (ids.length === 0) return [];
-  const rows = await knex('nodes').whereIn('id', ids).whereNull('reservation').update({ reservation: host, conductor: host, updated_at: now() }).returning('*');
+  const rows = await knex('nodes').whereIn('id', ids).whereNull('reservation').update({ reservation: host, updated_at: now() }).returning('*');
   return rows.map(rowToNode);
 }
 

@@ -9,6 +9,8 @@ import { fromJson, now, toJson } from './index.ts';
 
 /** Channel that wakes conductors: new work is waiting. */
 export const WORK_CHANNEL = 'anvil_work';
+/** Payload of a WORK_CHANNEL notification that says allocations wait for a node (no node work). */
+export const ALLOCATIONS_WAITING = 'allocations';
 /** Channel on which a conductor announces a finished task (payload: task id). */
 export const TASK_DONE_CHANNEL = 'anvil_task_done';
 

@@ -1,6 +1,5 @@
 // The node as the API shows it: Ironic's field names, fields newer than the request's version
 // hidden, secrets masked, datetimes with an offset, and the links Ironic emits.
-import type { Knex } from 'knex';
 import { isoTime } from '../../db/index.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import { allocationUuidsByIds } from '../../db/allocations.ts';
@@ -8,6 +7,9 @@ import { chassisUuidsByIds } from '../../db/chassis.ts';
 import { traitsOfNodes } from '../../db/traits.ts';
 import { maskSecrets } from '../../common/secrets.ts';
 import { ProvisionState } from '../../common/states.ts';
+import { GroupRings } from '../../common/hash-ring.ts';
+import { conductorRings } from './conductor-owner.ts';
+import type { ApiContext } from './context.ts';
 import { selfLinks } from './http.ts';
 
 /** Every field of a node with the microversion that introduced it (v1/utils.py VERSIONED_FIELDS). */
@@ -37,17 +39,21 @@ export interface NodeRelations {
   chassisUuid: Map<number, string>;
   traits: Map<number, string[]>;
   allocationUuid: Map<number, string>;
+  /** The hash rings of the alive conductors, whose owner of a node is its `conductor`. */
+  rings: GroupRings;
 }
 
-/** Loads chassis uuids, traits and allocation uuids of a page of nodes: one query each, only if shown. */
-export async function loadRelations(knex: Knex, nodes: readonly NodeRecord[], fields: ReadonlySet<string>): Promise<NodeRelations> {
+/** Loads chassis uuids, traits, allocation uuids and the conductor rings for a page of nodes: one query each, only if shown. */
+export async function loadRelations(ctx: Pick<ApiContext, 'db' | 'config'>, nodes: readonly NodeRecord[], fields: ReadonlySet<string>): Promise<NodeRelations> {
+  const knex = ctx.db.knex;
   const ids = nodes.map((n) => n.id);
-  const [chassisUuid, traits, allocationUuid] = await Promise.all([
+  const [chassisUuid, traits, allocationUuid, rings] = await Promise.all([
     fields.has('chassis_uuid') ? chassisUuidsByIds(knex, nodes.map((n) => n.chassis_id)) : new Map<number, string>(),
     fields.has('traits') ? traitsOfNodes(knex, ids) : new Map<number, string[]>(),
     fields.has('allocation_uuid') ? allocationUuidsByIds(knex, nodes.map((n) => n.allocation_id)) : new Map<number, string>(),
+    fields.has('conductor') ? conductorRings(knex, ctx.config.conductor.heartbeatTimeout * 1000) : new GroupRings([]),
   ]);
-  return { chassisUuid, traits, allocationUuid };
+  return { chassisUuid, traits, allocationUuid, rings };
 }
 
 /** The fields a request sees: `fields=` if given, else all (detail/show) or the defaults (list). */
@@ -95,6 +101,8 @@ function fieldValue(node: NodeRecord, f: string, rel: NodeRelations, version: nu
       return node.allocation_id === null || node.allocation_id === undefined ? null : rel.allocationUuid.get(node.allocation_id) ?? null;
     case 'traits':
       return rel.traits.get(node.id) ?? [];
+    case 'conductor':
+      return rel.rings.ownerOf(node) ?? null;
     default: {
       const v = (node as unknown as Record<string, unknown>)[f];
       return v === undefined ? null : v;

@@ -1,7 +1,8 @@
 // The conductor role: registers and heart-beats in `conductors`, owns the nodes the hash ring of
 // its group gives it, and works them in a bounded pool: woken by WORK_CHANNEL (LISTEN/NOTIFY on
-// PostgreSQL, an in-process event on SQLite) and by a poll, so no request is lost. Periodic
-// jobs: take-over of dead conductors' nodes, wait-state timeouts, power-state sync, consoles to serve again.
+// PostgreSQL, an in-process event on SQLite) and by a poll, so no request is lost. Waiting
+// allocations are processed on the same wake-ups, by any conductor. Periodic jobs: take-over of
+// dead conductors' nodes, wait-state timeouts, power-state sync, consoles to serve again.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnvilConfig } from '../../common/config.ts';
 import { errorMessage } from '../../common/errors.ts';
@@ -12,10 +13,11 @@ import { UNSTABLE_STATES, WORKING_STATES } from '../../common/states.ts';
 import { aliveConductors, heartbeatConductor, listConductors, registerConductor, unregisterConductor } from '../../db/conductors.ts';
 import type { Database } from '../../db/index.ts';
 import { groupsWithWork, nodesForPowerSync, releaseAllReservations, reservationHolders } from '../../db/nodes.ts';
-import { hostsWithRunningTasks, requeueTasksOf, WORK_CHANNEL } from '../../db/tasks.ts';
+import { ALLOCATIONS_WAITING, hostsWithRunningTasks, requeueTasksOf, WORK_CHANNEL } from '../../db/tasks.ts';
 import { holdDriverFamilies, listHardwareTypes } from '../../drivers/registry.ts';
+import { processAllocations } from './allocations.ts';
 import { claimBatch, findWork, type ClaimedNode, type WorkItem } from './claim.ts';
-import { GroupRings } from './hash-ring.ts';
+import { GroupRings } from '../../common/hash-ring.ts';
 import { workNode } from './node-work.ts';
 import { WorkerPool } from './pool.ts';
 import { syncPowerState } from './power.ts';
@@ -59,6 +61,7 @@ export class Conductor {
   private readonly busy = new Set<string>();
   private readonly powerFailures = new Map<number, number>();
   private readonly unservedGroups = new Set<string>();
+  private allocateAgain = false;
 
   constructor(opts: { db: Database; config: AnvilConfig; logger: Logger }) {
     this.db = opts.db;
@@ -95,7 +98,8 @@ export class Conductor {
     this.unreport = reportConductor({ host: this.host, queued: () => this.queue.size, busy: () => this.pool.size, workers: this.pool.limit });
     this.unlisten = await this.db.listen(WORK_CHANNEL, (payload) => {
       if (payload === MEMBERSHIP_CHANGED) this.periodic('ring', () => this.refreshMembership());
-      this.notified();
+      if (payload === ALLOCATIONS_WAITING) this.allocate();
+      else this.notified();
     });
     // The heart-beat runs on its own so a slow take-over can never delay it.
     this.heartbeatTimer = setInterval(() => this.periodic('heartbeat', () => heartbeatConductor(this.db.knex, this.host), true), c.heartbeatInterval * 1000);
@@ -109,6 +113,8 @@ export class Conductor {
     if (c.powerSyncInterval > 0) this.timers.push(setInterval(() => this.periodic('power sync', () => this.syncPower()), c.powerSyncInterval * 1000));
     await this.db.notify(WORK_CHANNEL, MEMBERSHIP_CHANGED);
     this.wake();
+    // Allocations left waiting: new ones, our previous run's, those of conductors that died.
+    this.allocate();
     this.logger.info({ group: this.group, workers: this.pool.limit }, `conductor ${this.host} started`);
   }
 
@@ -192,6 +198,21 @@ export class Conductor {
   private notified(): void {
     this.wakeups++;
     this.wake();
+    this.allocate();
+  }
+
+  /** Runs a pass over waiting allocations, or another one right after the pass under way (it may have missed the newest). */
+  private allocate(): void {
+    if (this.busy.has('allocations')) {
+      this.allocateAgain = true;
+      return;
+    }
+    this.periodic('allocations', async () => {
+      do {
+        this.allocateAgain = false;
+        await processAllocations(this.rt);
+      } while (this.allocateAgain && this.state === 'running');
+    });
   }
 
   /** Asks for a scan for work soon (coalesced, at most one running, paced by the last scan's duration). */

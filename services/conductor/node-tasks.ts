@@ -10,6 +10,7 @@ import { BOOT_DEVICES, INDICATOR_COMPONENTS, INDICATOR_STATES, VMEDIA_DEVICE_TYP
 import { internalInfo, withInternalInfo } from '../../drivers/internal-info.ts';
 import { LockLost, type NodeTask } from './context.ts';
 import { FLOWS } from './flows.ts';
+import { BACKFILL_ALLOCATION, backfillAllocation } from './allocations.ts';
 import { SET_CONSOLE_MODE, setConsoleMode } from './console.ts';
 import { applyInspection } from './inspection.ts';
 import { inspectionResult } from '../../drivers/in-band/inspect.ts';
@@ -292,6 +293,7 @@ export const TASK_HANDLERS: Readonly<Record<string, TaskHandler>> = {
     },
   },
   [SET_CONSOLE_MODE]: setConsoleMode,
+  [BACKFILL_ALLOCATION]: backfillAllocation,
   heartbeat: { long: true, run: heartbeat },
   continue_inspection: { long: true, run: continueInspection },
   discovered: { long: true, run: discovered },

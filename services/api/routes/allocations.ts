@@ -1,17 +1,19 @@
 // /v1/allocations (1.52): "give me an available node of this resource class with these traits".
-// Ironic's conductor processes allocations asynchronously; Anvil claims the node in the request
-// (a compare-and-set on the node row), so the answer is already `active` or `error`.
+// As in Ironic, the API records the allocation `allocating` and a conductor picks the node
+// (services/conductor/allocations.ts); clients poll until it is `active` or `error`.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
 import { Conflict, InvalidInput } from '../../../common/errors.ts';
 import { ProvisionState } from '../../../common/states.ts';
-import { allocationOfNode, claimNamedNode, claimNodeFor, createAllocation, deleteAllocation, findAllocation, listAllocations, updateAllocation, type AllocationFilters, type AllocationRecord } from '../../../db/allocations.ts';
+import { allocationOfNode, createAllocation, deleteAllocation, findAllocation, listAllocations, updateAllocation, type AllocationFilters, type AllocationRecord } from '../../../db/allocations.ts';
 import { isoTime } from '../../../db/index.ts';
+import { ALLOCATIONS_WAITING, WORK_CHANNEL } from '../../../db/tasks.ts';
 import { findNode, getNodeById, isUuid, nodeUuidsByIds } from '../../../db/nodes.ts';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
 import { baseUrl, collection, noContent, parseFields, parsePage, pick, queryValue, selfLinks, type Query } from '../http.ts';
 import { jsonLimits } from '../body.ts';
+import { runNodeTask } from '../tasks.ts';
 import { applyPatch, PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
 import { findNodeOr404 } from '../lookup.ts';
 import { checkName, checkUuid, isUniqueViolation, nullable, validateSchema } from '../validation.ts';
@@ -70,30 +72,32 @@ async function createHandler(req: FastifyRequest<{ Body: CreateBody }>, reply: F
   if (typeof body.name === 'string') checkName(body.name, 'allocation');
   if (body.uuid) body.uuid = checkUuid(body.uuid, 'uuid');
   (body.traits ?? []).forEach(checkTrait);
-  const candidates: { id: number; uuid: string }[] = [];
+  const candidates: string[] = [];
   for (const ident of body.candidate_nodes ?? []) {
     const n = await findNode(ctx.db.knex, ident);
     if (!n) throw new InvalidInput(`Candidate node ${ident} could not be found.`, 'NodeNotFound');
-    candidates.push({ id: n.id, uuid: n.uuid });
+    candidates.push(n.uuid);
   }
   const backfill = body.node === undefined ? undefined : await findNode(ctx.db.knex, body.node);
   if (body.node !== undefined && !backfill) throw new InvalidInput(`Node ${body.node} could not be found.`, 'NodeNotFound');
   if (backfill?.allocation_id) throw new Conflict(`Node ${backfill.uuid} already has an allocation.`, 'NodeAssociated');
   let a: AllocationRecord;
   try {
-    a = await createAllocation(ctx.db.knex, { ...body, resource_class: body.resource_class ?? backfill?.resource_class ?? null, candidate_nodes: candidates.map((c) => c.uuid) });
+    a = await createAllocation(ctx.db.knex, {
+      ...body, node_id: backfill?.id, resource_class: body.resource_class ?? backfill?.resource_class ?? null, candidate_nodes: candidates,
+    });
   } catch (err) {
     if (isUniqueViolation(err, 'name')) throw new Conflict(`An allocation with name ${String(body.name)} already exists.`, 'AllocationDuplicateName');
     if (isUniqueViolation(err, 'uuid')) throw new Conflict(`An allocation with UUID ${String(body.uuid)} already exists.`, 'AllocationAlreadyExists');
     throw err;
   }
   if (backfill) {
-    const claimed = await claimNamedNode(ctx.db.knex, a, backfill);
-    a = await updateAllocation(ctx.db.knex, a.id, claimed ? { state: 'active', node_id: backfill.id } : { state: 'error', last_error: `Node ${backfill.uuid} was allocated by another request meanwhile.` });
+    // Backfill is quick and answered done, as in Ironic: the node's conductor checks and gives it, locked.
+    await runNodeTask(ctx, backfill.id, 'backfill_allocation', { allocation_id: a.id });
+    a = (await findAllocation(ctx.db.knex, a.uuid, true)) ?? a;
   } else {
-    const nodeId = await claimNodeFor(ctx.db.knex, a, candidates.length ? candidates.map((c) => c.id) : undefined);
-    const what = [`resource class ${a.resource_class}`, ...(a.traits.length ? [`traits ${a.traits.join(', ')}`] : []), ...(candidates.length ? ['the candidate nodes'] : [])].join(', ');
-    a = await updateAllocation(ctx.db.knex, a.id, nodeId !== undefined ? { state: 'active', node_id: nodeId } : { state: 'error', last_error: `Failed to process allocation ${a.uuid}: no available nodes match ${what}.` });
+    // A conductor picks the node (services/conductor/allocations.ts); the answer says `allocating`.
+    await ctx.db.notify(WORK_CHANNEL, ALLOCATIONS_WAITING);
   }
   reply.code(201).header('Location', `${baseUrl(req, ctx.config)}/v1/allocations/${a.uuid}`);
   return show(req, ctx, a);

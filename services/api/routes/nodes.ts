@@ -17,6 +17,7 @@ import { PATCH_SCHEMA, type PatchOp } from '../jsonPatch.ts';
 import { findNodeOr404 } from '../lookup.ts';
 import { nodeChanges, withFieldRules } from '../node-patch.ts';
 import { checkFieldVersions, checkNodeFields, NODE_CREATE_SCHEMA, normalizeConductorGroup } from '../nodeInput.ts';
+import { ownedByFilter } from '../conductor-owner.ts';
 import { loadRelations, NODE_FIELD_VERSIONS, renderNode, visibleNodeFields } from '../nodeView.ts';
 import { isUniqueViolation } from '../validation.ts';
 import { requireVersion } from '../version.ts';
@@ -25,7 +26,7 @@ import { traitsOfNode } from '../../../db/traits.ts';
 
 const API = { service: 'api' } as const;
 
-const NOT_COLUMNS = new Set(['links', 'ports', 'states', 'portgroups', 'volume', 'chassis_uuid', 'allocation_uuid', 'traits']);
+const NOT_COLUMNS = new Set(['links', 'ports', 'states', 'portgroups', 'volume', 'chassis_uuid', 'allocation_uuid', 'traits', 'conductor']);
 const NODE_COLUMNS = new Set(Object.keys(NODE_FIELD_VERSIONS).filter((f) => !NOT_COLUMNS.has(f)));
 export const NODE_SORT_KEYS: ReadonlySet<string> = new Set(['id', ...[...NODE_COLUMNS].filter((c) => !NODE_JSON_COLUMNS.includes(c))]);
 
@@ -36,13 +37,14 @@ function columnsFor(fields: ReadonlySet<string>): string[] {
     if (NODE_COLUMNS.has(f)) cols.add(f);
     else if (f === 'chassis_uuid') cols.add('chassis_id');
     else if (f === 'allocation_uuid') cols.add('allocation_id');
+    else if (f === 'conductor') cols.add('conductor_group');
   }
   return [...cols];
 }
 
 /** Filter query parameters, each with the version that introduced it. */
 const STRING_FILTERS: [name: keyof NodeFilters, since: number][] = [
-  ['driver', 16], ['resource_class', 21], ['fault', 42], ['conductor', 49], ['owner', 50], ['lessee', 65], ['parent_node', 83],
+  ['driver', 16], ['resource_class', 21], ['fault', 42], ['owner', 50], ['lessee', 65], ['parent_node', 83],
 ];
 
 async function parseNodeFilters(req: FastifyRequest, ctx: ApiContext, q: Query): Promise<NodeFilters> {
@@ -99,7 +101,10 @@ async function parseNodeFilters(req: FastifyRequest, ctx: ApiContext, q: Query):
   const children = optionalBool(q, 'include_children');
   if (children !== undefined) requireVersion(req, 83, 'The include_children filter');
   f.include_children = children;
-  return f;
+  const conductor = queryValue(q, 'conductor');
+  if (conductor === undefined) return f;
+  requireVersion(req, 49, 'The conductor filter');
+  return ownedByFilter(ctx, conductor, f);
 }
 
 /**
@@ -120,7 +125,7 @@ export async function listNodesReply(req: FastifyRequest, ctx: ApiContext, opts:
     if (!marker) throw notFound('Node', page.marker);
   }
   const nodes = await listNodes(ctx.db.knex, filters, { ...page, marker: marker as unknown as Record<string, unknown> }, detail ? undefined : columnsFor(fields));
-  const rel = await loadRelations(ctx.db.knex, nodes, fields);
+  const rel = await loadRelations(ctx, nodes, fields);
   const base = baseUrl(req, ctx.config);
   const items = nodes.map((n) => renderNode(n, rel, fields, req.apiVersion, base, requested === undefined));
   return collection('nodes', items, { base, path: opts.path, query: q, page, markerOf: (n) => n.uuid as string });
@@ -129,7 +134,7 @@ export async function listNodesReply(req: FastifyRequest, ctx: ApiContext, opts:
 /** The full node as GET /v1/nodes/{ident} shows it (optionally narrowed by `fields`). */
 export async function showNode(req: FastifyRequest, ctx: ApiContext, node: NodeRecord, requested?: Set<string>): Promise<Record<string, unknown>> {
   const fields = visibleNodeFields(req.apiVersion, requested, true);
-  const rel = await loadRelations(ctx.db.knex, [node], fields);
+  const rel = await loadRelations(ctx, [node], fields);
   return renderNode(node, rel, fields, req.apiVersion, baseUrl(req, ctx.config), requested === undefined);
 }
 
@@ -166,7 +171,7 @@ async function createNodeHandler(req: FastifyRequest, reply: FastifyReply, ctx: 
 async function patchNodeHandler(req: FastifyRequest<{ Params: { ident: string } }>, ctx: ApiContext) {
   const { ident } = req.params;
   const node = await findNodeOr404(ctx.db.knex, ident);
-  const rel = await loadRelations(ctx.db.knex, [node], new Set(['chassis_uuid']));
+  const rel = await loadRelations(ctx, [node], new Set(['chassis_uuid']));
   const chassisUuid = node.chassis_id ? rel.chassisUuid.get(node.chassis_id) ?? null : null;
   const asked = nodeChanges(node, req.body as PatchOp[], { ident, version: req.apiVersion, query: req.query as Query, chassisUuid, limits: jsonLimits(ctx.config) });
   if (!asked) return showNode(req, ctx, node);

@@ -5,7 +5,9 @@ import path from 'node:path';
 import { defaultConfig, type AnvilConfig } from '../../../common/config.ts';
 import { silentLogger, type Logger } from '../../../common/logger.ts';
 import { registerConductor } from '../../../db/conductors.ts';
+import { openDatabase, type Database } from '../../../db/index.ts';
 import { createApiServer } from '../../../services/api/server.ts';
+import { Conductor } from '../../../services/conductor/conductor.ts';
 import { createTestDatabase, type Backend, type TestDatabase } from '../../helpers/db.ts';
 
 export interface Reply {
@@ -68,6 +70,26 @@ export async function startHarness(backend: Backend, opts: { taskTimeoutMs?: num
     },
   };
 }
+/**
+ * Starts conductors named `hosts` on the harness's database, each on its own connection on
+ * PostgreSQL (as separate processes would be); returns the function that stops them.
+ */
+export async function startConductors(h: ApiHarness, hosts: string[]): Promise<() => Promise<void>> {
+  const dbs: Database[] = [];
+  const conductors: Conductor[] = [];
+  for (const hostname of hosts) {
+    const db = h.t.db.kind === 'sqlite' ? h.t.db : await openDatabase(h.t.url, { migrate: false });
+    if (db !== h.t.db) dbs.push(db);
+    const conductor = new Conductor({ db, config: { ...h.config, conductor: { ...h.config.conductor, hostname } }, logger: silentLogger });
+    await conductor.start();
+    conductors.push(conductor);
+  }
+  return async () => {
+    for (const c of conductors) await c.stop();
+    for (const db of dbs) await db.close();
+  };
+}
+
 /** The faultstring inside Ironic's JSON-in-JSON error body. */
 export function fault(reply: Reply): string {
   const inner = JSON.parse(reply.body.error_message);

@@ -181,8 +181,8 @@ describe.each(BACKENDS)('keystone tokens and the policy (%s)', (backend) => {
     const mine = await call('POST', '/v1/allocations', 'bMember', { resource_class: 'lease', name: 'b-alloc' });
     expect(mine.status).toBe(201);
     expect(mine.body.owner).toBe(projectB);
-    // nobodys is available and matches, but is not B's: no node for B.
-    expect(mine.body).toMatchObject({ state: 'error', node_uuid: null });
+    // Recorded for a conductor to process (the owner rule it applies: allocations.test.ts).
+    expect(mine.body).toMatchObject({ state: 'allocating', node_uuid: null });
     expect((await call('POST', '/v1/allocations', 'bMember', { resource_class: 'lease', owner: projectA })).status).toBe(403);
     expect((await call('GET', '/v1/allocations', 'bMember')).body.allocations.map((a: { name: string }) => a.name)).toEqual(['b-alloc']);
     expect((await call('GET', '/v1/allocations', 'aMember')).body.allocations).toEqual([]);

@@ -28,7 +28,7 @@ describe.each(BACKENDS)('conductor flows on %s', (backend) => {
     let n = await untilState(t.db, node.id, 'manageable');
     expect(n.target_provision_state).toBeNull();
     expect(n.power_state).toBe('power off');
-    expect(n.conductor).toBe('flows-1');
+    expect((await history(t.db, node.id)).at(-1)?.conductor).toBe('flows-1');
     await requestProvision(t.db, node, 'provide');
     n = await untilState(t.db, node.id, 'available');
     await requestProvision(t.db, node, 'active');

@@ -1,6 +1,7 @@
 // Consistent hashing of node UUIDs over the alive conductors of one conductor group, so that
 // every conductor agrees, from the same conductors table, on who owns which node, and a
-// conductor joining or leaving moves only its share of the nodes.
+// conductor joining or leaving moves only its share of the nodes. Pure: the conductor claims
+// by it and the API shows a node's `conductor` by it, from the same rows.
 import { createHash } from 'node:crypto';
 
 /** Points each host puts on the ring; more points spread nodes more evenly. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GroupRings, HashRing } from '../../../services/conductor/hash-ring.ts';
+import { GroupRings, HashRing } from '../../../common/hash-ring.ts';
 
 const keys = Array.from({ length: 3000 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
 
