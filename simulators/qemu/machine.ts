@@ -51,6 +51,11 @@ export interface QemuMachineOptions {
   firmware?: 'bios' | 'uefi';
   /** Raw SMBIOS structures the firmware adds to its table (-smbios file=), e.g. a Redfish host interface. */
   smbiosFiles?: string[];
+  /**
+   * With firmware 'uefi': the NICs boot over UEFI HTTP only, through OVMF's own network stack (HttpBootDxe
+   * on its virtio-net driver): its PXE is turned off through fw_cfg, and the NICs carry no iPXE option ROM.
+   */
+  uefiHttpBoot?: boolean;
 }
 
 /** Debian's OVMF: the firmware code (read-only) and the template of its variable store. */
@@ -249,7 +254,9 @@ export class QemuMachine extends EventEmitter implements SimulatedMachine {
     ];
     if (uefi) {
       args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF.code}`, '-drive', `if=pflash,format=raw,unit=1,file=${join(o.workDir, 'OVMF_VARS.fd')}`);
+      if (o.uefiHttpBoot) args.push('-fw_cfg', 'name=opt/org.tianocore/IPv4PXESupport,string=no', '-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=no');
     } else args.push('-boot', `order=${order}`);
+    const nicRom = uefi && o.uefiHttpBoot ? ',romfile=' : '';
     o.disks.forEach((file, i) => {
       args.push('-drive', `file=${file},if=none,id=disk${i},cache=unsafe`, '-device', `virtio-blk-pci,drive=disk${i},serial=${this.hardware.disks[i]!.serial}${i === 0 ? bootindex('c') : ''}`);
     });
@@ -261,7 +268,7 @@ export class QemuMachine extends EventEmitter implements SimulatedMachine {
         if (nic.user?.bootfile) user.push(`bootfile=${nic.user.bootfile}`);
         args.push('-netdev', user.join(','));
       }
-      args.push('-device', `virtio-net-pci,netdev=net${i},mac=${nic.mac}${i === 0 ? bootindex('n') : ''}`);
+      args.push('-device', `virtio-net-pci,netdev=net${i},mac=${nic.mac}${nicRom}${i === 0 ? bootindex('n') : ''}`);
     });
     args.push('-drive', `if=none,id=cd0,media=cdrom,readonly=on${this.mediaFile ? `,file=${this.mediaFile},format=raw` : ''}`);
     args.push('-device', `ide-cd,drive=cd0,id=${CDROM_ID}${bootindex('d')}`);

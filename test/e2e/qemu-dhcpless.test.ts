@@ -3,23 +3,17 @@
 // (deploy kernel and ramdisk, agent command line, network_data) to QEMU as a CD through QMP; the
 // machine boots it on UEFI (OVMF), the ramdisk's init configures the static address network_data
 // gives, and the agent is inspected, cleaned and deployed (fast track: one ramdisk boot).
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { open, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSectors, startQemuRig, type QemuRig } from './support/rig.ts';
+import { buildTestImage, readSectors, startQemuRig, type QemuRig, type TestImage } from './support/rig.ts';
 
 const STATIC_IP = '172.31.3.50';
-const MIB = 1024 * 1024;
 
 let rig: QemuRig;
 let nodeUuid: string;
-let image: string;
-let imageSha256: string;
-/** The first MiB of the image's payload, as it must land on the disk. */
-let payload: Buffer;
+let image: TestImage;
 /** The node ISO's image cache key. */
 let isoKey: string;
 
@@ -27,19 +21,7 @@ const consoleText = async () => readFile(rig.machine.consoleLog, 'latin1').catch
 
 beforeAll(async () => {
   rig = await startQemuRig({ name: 'dhcpless', relay: false, mac: '52:54:00:e2:e0:05', cpus: 2, memoryMb: 1024, machine: { firmware: 'uefi' } });
-  // A 16 MiB raw image, one partition from 1 MiB (the config drive goes after it) whose first MiB is recognisable, carried as qcow2.
-  payload = Buffer.alloc(MIB);
-  for (let i = 0; i < MIB; i++) payload[i] = (i * 13 + 7) & 0xff;
-  const raw = join(rig.dir, 'image.raw');
-  await writeFile(raw, Buffer.alloc(16 * MIB));
-  await execa('sfdisk', ['-q', raw], { input: 'label: dos\nstart=2048, size=24576, type=83\n' });
-  const fh = await open(raw, 'r+');
-  await fh.write(payload, 0, MIB, MIB);
-  await fh.close();
-  image = join(rig.dir, 'image.qcow2');
-  await execa('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, image]);
-  await rm(raw);
-  imageSha256 = createHash('sha256').update(await readFile(image)).digest('hex');
+  image = await buildTestImage(rig.dir);
 }, 900_000);
 
 afterAll(async () => {
@@ -89,17 +71,12 @@ describe('DHCP-less deploy over virtual media on UEFI', () => {
     await rig.timed('provide (cleaning) and deploy', async () => {
       await rig.provision(nodeUuid, 'provide');
       await rig.waitForState(nodeUuid, 'available', 300);
-      const patch = await rig.api.patch(`/v1/nodes/${nodeUuid}`, [
-        { op: 'add', path: '/instance_info/image_source', value: `file://${image}` },
-        { op: 'add', path: '/instance_info/image_os_hash_algo', value: 'sha256' },
-        { op: 'add', path: '/instance_info/image_os_hash_value', value: imageSha256 },
-        { op: 'add', path: '/instance_info/image_disk_format', value: 'qcow2' },
-      ]);
+      const patch = await rig.api.patch(`/v1/nodes/${nodeUuid}`, image.instanceInfoPatch);
       expect(patch.status, JSON.stringify(patch.data)).toBe(200);
       await rig.provision(nodeUuid, 'active');
       await rig.waitForState(nodeUuid, 'active', 300);
     });
-    expect((await readSectors(rig.disk, 2048, MIB / 512)).equals(payload)).toBe(true);
+    expect((await readSectors(rig.disk, 2048, image.payload.length / 512)).equals(image.payload)).toBe(true);
     // Booting the instance ejected the CD and deleted the node's ISO.
     expect(rig.machine.getVirtualMedia().inserted).toBe(false);
     expect(existsSync(join(rig.dir, 'images', isoKey))).toBe(false);

@@ -11,6 +11,16 @@ import { renderBootFile } from '../bootconfig.ts';
 import { RefusedPath, resolveInRoot, safeRelativePath } from '../paths.ts';
 import type { TargetDirectory } from '../targets.ts';
 
+/**
+ * UEFI HTTP boot picks what to do with a download by its Content-Type (UEFI 2.x 24.7.3: an EFI
+ * application, or a CD or disk image it mounts as a RAM disk), falling back to the name's extension.
+ */
+const UEFI_TYPES: Record<string, string> = { '.efi': 'application/efi', '.iso': 'application/vnd.efi-iso' };
+
+function contentTypeOf(relPath: string): string {
+  return UEFI_TYPES[relPath.slice(relPath.lastIndexOf('.')).toLowerCase()] ?? 'application/octet-stream';
+}
+
 export interface HttpBootServer {
   readonly port: number;
   close(): Promise<void>;
@@ -73,7 +83,7 @@ export async function startHttpBootServer(opts: { host: string; port: number; ro
 
     const headers: Record<string, string | number> = {
       'accept-ranges': 'bytes',
-      'content-type': 'application/octet-stream',
+      'content-type': contentTypeOf(relPath),
       'last-modified': info.mtime.toUTCString(),
     };
     const range = parseRange(req.headers.range, info.size);

@@ -4,11 +4,13 @@
 //
 //   prov (172.31.0.1: anvil all-in-one) ─p0──l0─ leaf (router, dhcrelay, radvd)
 //   leaf tap0 172.31.3.1/24 ── the QEMU machine (iPXE ROM, virtio NIC, qcow2 disk)
+//   leaf l9 172.31.9.1/24 ── site (172.31.9.2: dnsmasq, the site's DHCP server; with siteDhcp only)
 //
 // The test process (host namespace) runs the BMC simulator and the QEMU machine object; it reaches
 // the API, and the conductor reaches the BMC, through unix-socket bridges, so no address is added
 // outside the test's own namespaces. Each test file starts its own rig (namespace names are unique).
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,6 +24,7 @@ import { startRedfishSimulator, type RedfishSimulator } from '../../../simulator
 import { startEngineSimulator, type EngineSimulator } from '../../../simulators/ovirt-engine/index.ts';
 import { QemuMachine, type QemuMachineOptions } from '../../../simulators/qemu/machine.ts';
 import { canUseNetns, createNamespaces, type Namespaces } from '../../integration/netboot/netns.ts';
+import { startSiteDhcp, type SiteDhcp } from '../../integration/netboot/site-dhcp.ts';
 import { startBridge } from './bridge.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
@@ -42,6 +45,11 @@ export interface RigOptions {
   machine?: Partial<QemuMachineOptions>;
   /** false: no dhcrelay on the leaf (a network without DHCP). */
   relay?: boolean;
+  /**
+   * The site's own DHCP server (dnsmasq, addresses only) behind the leaf, its relay forwarding to it and
+   * to Anvil: the setting of Anvil's ProxyDHCP mode (set netboot.dhcp.mode through `configure`).
+   */
+  siteDhcp?: boolean;
   /** Edits the all-in-one configuration before Anvil starts. */
   configure?: (config: Record<string, any>) => void;
 }
@@ -57,6 +65,8 @@ export interface QemuRig {
   /** The netboot role's HTTP root (deploy.kernel and deploy.initramfs are there). */
   httpRoot: string;
   tftpRoot: string;
+  /** The site's DHCP server, with siteDhcp. */
+  site?: SiteDhcp;
   /** The machine's first disk (qcow2). */
   disk: string;
   diskBytes: number;
@@ -116,6 +126,7 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
   let redfish: RedfishSimulator | undefined;
   let engine: EngineSimulator | undefined;
   let bmcBridge: Server | undefined;
+  let site: SiteDhcp | undefined;
   const close = async (): Promise<void> => {
     await machine?.close().catch(() => undefined);
     await ns.remove();
@@ -154,7 +165,11 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
       await ns.run('leaf', ['ip', 'addr', 'add', '172.31.3.1/24', 'dev', 'tap0']);
       await ns.run('leaf', ['ip', 'link', 'set', 'tap0', 'up']);
       await ns.run('prov', ['ip', 'route', 'add', '172.31.3.0/24', 'via', '172.31.0.2']);
-      if (options.relay !== false) ns.spawn('leaf', ['dhcrelay', '-4', '-d', '-a', '--no-pid', '-id', 'tap0', '-iu', 'l0', SERVER]);
+      if (options.siteDhcp) site = await startSiteDhcp(ns, { leaf: 'leaf', net: '172.31.9', dir, subnets: [{ cidr: '172.31.3.0/24', start: '172.31.3.150', end: '172.31.3.160', router: '172.31.3.1' }] });
+      if (options.relay !== false) {
+        const upstream = site ? ['-iu', 'l0', '-iu', 'l9', SERVER, site.address] : ['-iu', 'l0', SERVER];
+        ns.spawn('leaf', ['dhcrelay', '-4', '-d', '-a', '--no-pid', '-id', 'tap0', ...upstream]);
+      }
       // A link-local-only router advertisement spares iPXE its ~16 s wait for IPv6 autoconfiguration.
       await writeFile(join(dir, 'radvd.conf'), 'interface tap0 {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 3;\n  MaxRtrAdvInterval 4;\n};\n');
       await ns.run('leaf', ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
@@ -239,7 +254,7 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
     : { redfish_address: 'http://127.0.0.1:8000', redfish_system_id: `/redfish/v1/Systems/${redfish!.systemIds[0]}`, redfish_username: BMC_USER, redfish_password: bmcPassword });
 
   return {
-    dir, ns, machine: vm, api, output, httpRoot, tftpRoot, disk, diskBytes, mac, power, bmcPassword, phases,
+    dir, ns, site, machine: vm, api, output, httpRoot, tftpRoot, disk, diskBytes, mac, power, bmcPassword, phases,
     driverInfo, timed, startIn, diagnostics, waitForState, provision, close,
     async powerOff(node) {
       const off = await api.put(`/v1/nodes/${node}/states/power`, { target: 'power off' });
@@ -284,4 +299,39 @@ export async function readSectors(disk: string, skip: number, count: number): Pr
   const data = await readFile(out);
   await rm(out);
   return data;
+}
+
+export interface TestImage {
+  qcow2: string;
+  /** The first MiB of the image's partition, as it must land on the disk at sector 2048. */
+  payload: Buffer;
+  /** The JSON patch that names the image in a node's instance_info (checksum included). */
+  instanceInfoPatch: Array<{ op: 'add'; path: string; value: string }>;
+}
+
+/** A 16 MiB raw image, one partition from 1 MiB (the config drive goes after it) whose first MiB is recognisable, carried as qcow2. */
+export async function buildTestImage(dir: string): Promise<TestImage> {
+  const MIB = 1024 * 1024;
+  const payload = Buffer.alloc(MIB);
+  for (let i = 0; i < MIB; i++) payload[i] = (i * 13 + 7) & 0xff;
+  const raw = join(dir, 'image.raw');
+  await writeFile(raw, Buffer.alloc(16 * MIB));
+  await execa('sfdisk', ['-q', raw], { input: 'label: dos\nstart=2048, size=24576, type=83\n' });
+  const fh = await open(raw, 'r+');
+  await fh.write(payload, 0, MIB, MIB);
+  await fh.close();
+  const qcow2 = join(dir, 'image.qcow2');
+  await execa('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, qcow2]);
+  await rm(raw);
+  const sha256 = createHash('sha256').update(await readFile(qcow2)).digest('hex');
+  return {
+    qcow2,
+    payload,
+    instanceInfoPatch: [
+      { op: 'add', path: '/instance_info/image_source', value: `file://${qcow2}` },
+      { op: 'add', path: '/instance_info/image_os_hash_algo', value: 'sha256' },
+      { op: 'add', path: '/instance_info/image_os_hash_value', value: sha256 },
+      { op: 'add', path: '/instance_info/image_disk_format', value: 'qcow2' },
+    ],
+  };
 }

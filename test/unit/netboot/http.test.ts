@@ -37,6 +37,7 @@ describe('HTTP boot server', () => {
     mkdirSync(path.join(dir, 'root', 'images'), { recursive: true });
     writeFileSync(path.join(dir, 'root', 'images', 'deploy.kernel'), kernel);
     writeFileSync(path.join(dir, 'root', 'empty'), '');
+    writeFileSync(path.join(dir, 'root', 'snponly.efi'), 'MZ');
     writeFileSync(path.join(dir, 'secret'), 'secret');
     tdb = await createTestDatabase('sqlite');
     const node = await enrollNode(tdb.db, {
@@ -52,6 +53,11 @@ describe('HTTP boot server', () => {
     await server.close();
     await tdb.drop();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('labels EFI applications application/efi, as UEFI HTTP boot firmware expects, and other files as octets', async () => {
+    expect((await get(server.port, '/snponly.efi')).headers['content-type']).toBe('application/efi');
+    expect((await get(server.port, '/images/deploy.kernel')).headers['content-type']).toBe('application/octet-stream');
   });
 
   it('renders the iPXE script of a node being inspected, with the agent arguments', async () => {
