@@ -5,11 +5,14 @@
 // (firmware, iPXE, kernel and initramfs download, kernel boot), and the agent's download-and-write
 // of the image (its log lines, seen on the serial console) — and what is left: Anvil's own time.
 // Figures only.   npx tsx bench/qemu-deploy.ts [N=1] [--history: each node's history, timed]
+//                  [--lldp-timeout S: netboot.lldpTimeout, how long inspection listens for LLDP; 0: not at all]
 import { readFile } from 'node:fs/promises';
 import { buildOsImage, type OsImage } from '../test/e2e/support/os-image.ts';
 import { startQemuRig, type QemuRig } from '../test/e2e/support/rig.ts';
 
 const n = Number(process.argv[2] ?? 1);
+const lldpAt = process.argv.indexOf('--lldp-timeout');
+const lldpTimeout = lldpAt > 0 ? Number(process.argv[lldpAt + 1]) : undefined;
 if (!Number.isInteger(n) || n < 1 || n > 4) throw new Error(`N must be 1 to 4, got ${process.argv[2]}`);
 
 type Mark = 'power on' | 'agent start' | 'image download' | 'image written';
@@ -23,12 +26,11 @@ const MARKS: [Mark, RegExp][] = [
 function watch(rig: QemuRig): { marks: [number, Mark][]; stop(): void } {
   const marks: [number, Mark][] = [];
   const seen = new Map<Mark, number>();
-  let on = false;
+  // Each start of the QEMU process, reboots included (a power reading every 100 ms misses a quick power cycle).
+  const powered = (state: string) => { if (state === 'on') marks.push([Date.now(), 'power on']); };
+  rig.machine.on('power', powered);
   const timer = setInterval(async () => {
     const now = Date.now();
-    const power = (await rig.machine.powerState().catch(() => 'off')) === 'on';
-    if (power && !on) marks.push([now, 'power on']);
-    on = power;
     const text = await readFile(rig.machine.consoleLog, 'latin1').catch(() => '');
     for (const [mark, re] of MARKS) {
       const count = text.match(re)?.length ?? 0;
@@ -36,7 +38,7 @@ function watch(rig: QemuRig): { marks: [number, Mark][]; stop(): void } {
       seen.set(mark, count);
     }
   }, 100);
-  return { marks, stop: () => clearInterval(timer) };
+  return { marks, stop: () => { clearInterval(timer); rig.machine.off('power', powered); } };
 }
 
 /** The floor within [start, end): each power on to the next agent start, each image download to its end. */
@@ -58,7 +60,9 @@ function floorOf(marks: [number, Mark][], start: number, end: number): { boot: n
 interface PhaseFigure { phase: string; wall: number; boot: number; write: number }
 
 async function cycle(index: number, os: OsImage): Promise<PhaseFigure[]> {
-  const rig = await startQemuRig({ name: `bench${index}`, mac: `52:54:00:be:00:0${index + 1}`, cpus: 1, memoryMb: 1024 });
+  const rig = await startQemuRig({ name: `bench${index}`, mac: `52:54:00:be:00:0${index + 1}`, cpus: 1, memoryMb: 1024,
+    configure: (config) => { if (lldpTimeout !== undefined) config.netboot.lldpTimeout = lldpTimeout; },
+  });
   const watcher = watch(rig);
   const figures: PhaseFigure[] = [];
   const phase = async (name: string, work: () => Promise<unknown>) => {
@@ -97,7 +101,7 @@ const os = await buildOsImage();
 const load = (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
 const runs = await Promise.all(Array.from({ length: n }, (_, i) => cycle(i, os)));
 const s = (ms: number) => `${(ms / 1000).toFixed(1).padStart(6)} s`;
-console.log(`bench/qemu-deploy: ${n} QEMU machine(s) at once (TCG, 1 vCPU, 1 GiB), fast track on; load average at start ${load}`);
+console.log(`bench/qemu-deploy: ${n} QEMU machine(s) at once (TCG, 1 vCPU, 1 GiB), fast track on, LLDP listening ${lldpTimeout === undefined ? "the agent's default 10 s" : `${lldpTimeout} s`}; load average at start ${load}`);
 console.log(`${'machine'.padEnd(9)}${'phase'.padEnd(10)}${'wall'.padStart(8)}${'boot floor'.padStart(12)}${'write floor'.padStart(13)}${'Anvil own'.padStart(11)}`);
 runs.forEach((figures, i) => {
   for (const f of figures) console.log(`${`vm${i}`.padEnd(9)}${f.phase.padEnd(10)}${s(f.wall)}${s(f.boot).padStart(12)}${s(f.write).padStart(13)}${s(f.wall - f.boot - f.write).padStart(11)}`);

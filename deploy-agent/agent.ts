@@ -114,6 +114,8 @@ export class Agent {
   }
 
   async start(): Promise<void> {
+    // The LLDP wait (inspection's longest) runs while the agent starts and looks its node up.
+    this.opts.hardware.listenForLldp?.();
     if (this.opts.pluginDirs?.length) await this.loadPlugins(this.opts.pluginDirs);
     const { host, port } = await this.listen();
     const advertise = this.opts.advertiseHost ?? (host === '0.0.0.0' || host === '::' ? await this.firstAddress() : host);
@@ -150,7 +152,7 @@ export class Agent {
   private async firstAddress(): Promise<string> {
     const routed = await sourceAddressTowards(this.opts.apiUrl);
     if (routed) return routed;
-    const nics = (await this.opts.hardware.inventory()).interfaces;
+    const nics = (await this.opts.hardware.inventory({ withoutLldp: true })).interfaces;
     return nics.find((i) => i.ipv4_address)?.ipv4_address ?? nics.find((i) => i.ipv6_address)?.ipv6_address ?? '127.0.0.1';
   }
 

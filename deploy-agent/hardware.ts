@@ -22,7 +22,10 @@ export interface RootDisk {
 }
 
 export interface Hardware {
-  inventory(): Promise<Inventory>;
+  /** withoutLldp: now, without waiting for what the NICs hear (the agent's own address needs no LLDP). */
+  inventory(opts?: { withoutLldp?: boolean }): Promise<Inventory>;
+  /** Starts listening for LLDP at once, so that the wait overlaps the agent's start-up and lookup; inventory() takes what was heard. */
+  listenForLldp?(): void;
   /** The machine's PCI devices (IPA's pci-devices collector; plugin data, not inventory). */
   pciDevices(): Promise<PciDevice[]>;
   /** MAC addresses the agent looks its node up by. */
@@ -65,11 +68,15 @@ export class LinuxHardware implements Hardware {
 
   constructor(private readonly opts: LinuxHardwareOptions = {}) {}
 
-  private async neighbours(nics: string[]): Promise<Map<string, LldpTlvs>> {
+  private async neighbours(): Promise<Map<string, LldpTlvs>> {
     const { lldpTimeoutMs, logger } = this.opts;
     if (lldpTimeoutMs === undefined || !logger) return new Map();
-    this.lldp ??= captureLldp(nics, { timeoutMs: lldpTimeoutMs, logger });
+    this.lldp ??= this.interfaces().then((nics) => captureLldp(nics.map((i) => i.name), { timeoutMs: lldpTimeoutMs, logger }));
     return this.lldp;
+  }
+
+  listenForLldp(): void {
+    void this.neighbours();
   }
 
   /** The BMC's address: IPMI's LAN channel, else the Redfish host interface of the SMBIOS table. */
@@ -140,14 +147,14 @@ export class LinuxHardware implements Hardware {
     return out;
   }
 
-  async inventory(): Promise<Inventory> {
+  async inventory(opts: { withoutLldp?: boolean } = {}): Promise<Inventory> {
     const cpuinfo = (await readText('/proc/cpuinfo')) ?? '';
     const meminfo = (await readText('/proc/meminfo')) ?? '';
     const field = (text: string, key: string) => new RegExp(`^${key}\\s*:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
     const totalKb = Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1] ?? 0);
     const dmi = (f: string) => readText(`/sys/class/dmi/id/${f}`);
     const interfaces = await this.interfaces();
-    const heard = await this.neighbours(interfaces.map((i) => i.name));
+    const heard = opts.withoutLldp ? new Map<string, LldpTlvs>() : await this.neighbours();
     for (const nic of interfaces) nic.lldp = heard.get(nic.name) ?? null;
     const bootif = this.opts.bootif ?? null;
     return {

@@ -27,9 +27,9 @@ export interface BootIsoContent {
   label?: string;
 }
 
-/** Where the kernel and initramfs live inside the ISO; GRUB finds its root by the kernel's path. */
-const KERNEL = 'anvil/vmlinuz';
-const INITRAMFS = 'anvil/initrd';
+/** Where the kernel and initramfs live inside the ISO (and the e2e OS images); GRUB finds its root by the kernel's path. */
+export const KERNEL = 'anvil/vmlinuz';
+export const INITRAMFS = 'anvil/initrd';
 
 /** One command-line word quoted for GRUB's shell-like parser (single quotes keep `$`, `;` and spaces). */
 function grubWord(word: string): string {
@@ -68,16 +68,31 @@ async function requireFile(file: string, what: string): Promise<number> {
   return st.size;
 }
 
+/**
+ * A standalone GRUB at `out`, with `config` built in as its grub.cfg: for x86_64-efi
+ * (grub-efi-amd64-bin) one file that boots as \EFI\BOOT\BOOTX64.EFI from any FAT partition; for
+ * i386-pc (grub-pc-bin) a core.img for a disk's BIOS boot area. Also used for the e2e tests' OS images.
+ */
+export async function standaloneGrub(format: 'x86_64-efi' | 'i386-pc', config: string, out: string): Promise<void> {
+  const cfg = `${out}.cfg`;
+  await writeFile(cfg, config);
+  try {
+    await run('grub-mkstandalone', 'grub-mkstandalone', [
+      `--format=${format}`, `--output=${out}`, '--locales=', '--fonts=', '--themes=',
+      // Preloaded: GRUB autoloads file systems as it probes, not partition tables (on a disk, not an ISO), nor BIOS disks.
+      `--modules=part_gpt part_msdos${format === 'i386-pc' ? ' biosdisk' : ''}`,
+      '--install-modules=linux normal iso9660 ext2 search search_fs_file search_label part_msdos part_gpt fat configfile echo all_video',
+      `boot/grub/grub.cfg=${cfg}`,
+    ]);
+  } finally {
+    await rm(cfg, { force: true });
+  }
+}
+
 /** The EFI System Partition image: FAT holding \EFI\BOOT\BOOTX64.EFI, a GRUB with the config built in. */
 async function espImage(tmp: string, cmdline: string): Promise<string> {
-  const cfg = path.join(tmp, 'grub.cfg');
-  await writeFile(cfg, grubConfig(cmdline));
   const efi = path.join(tmp, 'BOOTX64.EFI');
-  await run('grub-mkstandalone', 'grub-mkstandalone', [
-    '--format=x86_64-efi', `--output=${efi}`, '--locales=', '--fonts=', '--themes=',
-    '--install-modules=linux normal iso9660 search search_fs_file part_msdos part_gpt fat configfile echo all_video',
-    `boot/grub/grub.cfg=${cfg}`,
-  ]);
+  await standaloneGrub('x86_64-efi', grubConfig(cmdline), efi);
   const efiBytes = (await stat(efi)).size;
   // FAT12 needs room for its tables and the directory; a little slack over the loader's size.
   const sizeKiB = Math.ceil(efiBytes / 1024) + 512;

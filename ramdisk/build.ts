@@ -190,10 +190,11 @@ async function strippedCopy(program: string, tmp: string): Promise<Buffer> {
   }
 }
 
-async function programEntries(tmp: string, log: (l: string) => void): Promise<CpioEntry[]> {
+/** Host programs (stripped) and the shared libraries ldd says they need, at their /usr paths. */
+export async function hostProgramEntries(programs: readonly string[], tmp: string): Promise<{ entries: CpioEntry[]; libraries: number }> {
   const entries: CpioEntry[] = [];
   const libs = new Set<string>();
-  for (const program of HOST_PROGRAMS) {
+  for (const program of programs) {
     if (!existsSync(program)) throw new RamdiskBuildError(`${program} is missing on this machine (scripts/setup.sh installs it)`);
     entries.push({ type: 'file', path: underUsr(program), mode: 0o755, data: await strippedCopy(program, tmp) });
     for (const line of (await run('ldd', [program])).split('\n')) {
@@ -202,9 +203,13 @@ async function programEntries(tmp: string, log: (l: string) => void): Promise<Cp
     }
   }
   for (const lib of [...libs].sort()) entries.push({ type: 'file', path: underUsr(lib), mode: 0o755, data: await readFile(await realpath(lib)) });
+  return { entries, libraries: libs.size };
+}
 
+async function programEntries(tmp: string, log: (l: string) => void): Promise<CpioEntry[]> {
+  const { entries, libraries } = await hostProgramEntries(HOST_PROGRAMS, tmp);
   entries.push(...(await busyboxEntries(new Set(HOST_PROGRAMS.map((p) => p.slice(p.lastIndexOf('/') + 1))))));
-  log(`${HOST_PROGRAMS.length} programs, ${libs.size} libraries`);
+  log(`${HOST_PROGRAMS.length} programs, ${libraries} libraries`);
   return entries;
 }
 

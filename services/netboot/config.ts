@@ -67,6 +67,11 @@ export interface NetbootConfig {
   deployKernel: string;
   deployRamdisk: string;
   kernelAppend: string;
+  /**
+   * Seconds the inspection ramdisk listens for LLDP on each NIC (IPA's ipa-lldp-timeout); 0: it does
+   * not listen, for a network whose switches send no LLDP. Unset: the agent's default, 10 s.
+   */
+  lldpTimeout?: number;
   subnets: SubnetConfig[];
   hosts: StaticHost[];
   /** DHCPv6 (config6.ts): on when subnets6 lists any subnet. */
@@ -200,7 +205,7 @@ function readApiCa(file: string): string {
 export function parseNetbootConfig(config: AnvilConfig): NetbootConfig {
   const raw = config.netboot ?? {};
   if (!isObject(raw)) throw new InvalidInput('netboot must be a mapping');
-  checkKeys(raw, ['serverAddress', 'serverAddress6', 'apiUrl', 'apiCa', 'dhcp', 'dhcp6', 'tftp', 'http', 'bootFiles', 'deployKernel', 'deployRamdisk', 'kernelAppend', 'subnets', 'subnets6', 'hosts'], 'netboot');
+  checkKeys(raw, ['serverAddress', 'serverAddress6', 'apiUrl', 'apiCa', 'dhcp', 'dhcp6', 'tftp', 'http', 'bootFiles', 'deployKernel', 'deployRamdisk', 'kernelAppend', 'lldpTimeout', 'subnets', 'subnets6', 'hosts'], 'netboot');
   const serverAddress = ip(raw, 'serverAddress', 'netboot');
 
   const dhcpRaw = section(raw, 'dhcp');
@@ -267,6 +272,7 @@ export function parseNetbootConfig(config: AnvilConfig): NetbootConfig {
     deployKernel: str(raw, 'deployKernel', 'netboot', 'deploy.kernel'),
     deployRamdisk: str(raw, 'deployRamdisk', 'netboot', 'deploy.initramfs'),
     kernelAppend: str(raw, 'kernelAppend', 'netboot', ''),
+    ...(raw.lldpTimeout === undefined ? {} : { lldpTimeout: num(raw, 'lldpTimeout', 'netboot', 0, 0, 600) }),
     subnets,
     hosts,
     ...parseDhcp6Section(raw),

@@ -2,18 +2,22 @@
 // rig without its relay). The redfish driver on the simulated BMC attaches the node's own ISO
 // (deploy kernel and ramdisk, agent command line, network_data) to QEMU as a CD through QMP; the
 // machine boots it on UEFI (OVMF), the ramdisk's init configures the static address network_data
-// gives, and the agent is inspected, cleaned and deployed (fast track: one ramdisk boot).
+// gives, and the agent is inspected, cleaned and deployed (fast track: one ramdisk boot) with the
+// hybrid BIOS/UEFI OS image (support/os-image.ts) and a config drive; OVMF boots that OS from the
+// disk (GRUB), which reports the config drive's hostname, user-data output and static address.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestImage, readSectors, startQemuRig, type QemuRig, type TestImage } from './support/rig.ts';
+import { buildOsImage, expectOsReport, OS_IMAGE_ESP, OS_USER_DATA, type OsImage } from './support/os-image.ts';
+import { rawView, startQemuRig, type QemuRig } from './support/rig.ts';
 
 const STATIC_IP = '172.31.3.50';
 
 let rig: QemuRig;
 let nodeUuid: string;
-let image: TestImage;
+let os: OsImage;
 /** The node ISO's image cache key. */
 let isoKey: string;
 
@@ -21,7 +25,7 @@ const consoleText = async () => readFile(rig.machine.consoleLog, 'latin1').catch
 
 beforeAll(async () => {
   rig = await startQemuRig({ name: 'dhcpless', relay: false, mac: '52:54:00:e2:e0:05', cpus: 2, memoryMb: 1024, machine: { firmware: 'uefi' } });
-  image = await buildTestImage(rig.dir);
+  os = await rig.timed('build the instance OS image (cached after the first run)', () => buildOsImage());
 }, 900_000);
 
 afterAll(async () => {
@@ -67,16 +71,38 @@ describe('DHCP-less deploy over virtual media on UEFI', () => {
     expect(existsSync(join(rig.dir, 'images', isoKey))).toBe(true);
   }, 600_000);
 
-  it('cleans and deploys it on the same ramdisk boot and reaches active', async () => {
+  let consoleBefore = 0;
+  it('cleans and deploys it on the same ramdisk boot, reaches active, and OVMF boots the deployed OS, which reports its config drive', async () => {
     await rig.timed('provide (cleaning) and deploy', async () => {
       await rig.provision(nodeUuid, 'provide');
       await rig.waitForState(nodeUuid, 'available', 300);
-      const patch = await rig.api.patch(`/v1/nodes/${nodeUuid}`, image.instanceInfoPatch);
+      const patch = await rig.api.patch(`/v1/nodes/${nodeUuid}`, [
+        { op: 'add', path: '/instance_info/image_source', value: `file://${os.qcow2}` },
+        { op: 'add', path: '/instance_info/image_os_hash_algo', value: 'sha256' },
+        { op: 'add', path: '/instance_info/image_os_hash_value', value: os.sha256 },
+        { op: 'add', path: '/instance_info/image_disk_format', value: 'qcow2' },
+      ]);
       expect(patch.status, JSON.stringify(patch.data)).toBe(200);
-      await rig.provision(nodeUuid, 'active');
+      consoleBefore = await rig.consoleLength();
+      await rig.provision(nodeUuid, 'active', {
+        configdrive: {
+          meta_data: { uuid: nodeUuid, hostname: 'e2e-uefi' },
+          user_data: OS_USER_DATA,
+          network_data: {
+            links: [{ id: 'nic0', type: 'phy', ethernet_mac_address: rig.mac }],
+            networks: [{ id: 'net0', type: 'ipv4', link: 'nic0', ip_address: STATIC_IP, netmask: '255.255.255.0', routes: [] }],
+            services: [],
+          },
+        },
+      });
       await rig.waitForState(nodeUuid, 'active', 300);
     });
-    expect((await readSectors(rig.disk, 2048, image.payload.length / 512)).equals(image.payload)).toBe(true);
+    // boot_instance powered the machine on from its disk: OVMF, GRUB, the kernel, the OS's first boot.
+    const report = await rig.timed('instance boot on UEFI to its first-boot report', () => rig.consoleUntil(consoleBefore, 'anvil-os: first boot done', 240));
+    expectOsReport(report, { firmware: 'uefi', hostname: 'e2e-uefi', address: STATIC_IP });
+    await rig.powerOff(nodeUuid);
+    const same = await execa('qemu-img', ['compare', '-U', '--image-opts', rawView(os.qcow2, OS_IMAGE_ESP.offset, OS_IMAGE_ESP.size), rawView(rig.disk, OS_IMAGE_ESP.offset, OS_IMAGE_ESP.size)], { reject: false });
+    expect(same.stdout).toContain('Images are identical');
     // Booting the instance ejected the CD and deleted the node's ISO.
     expect(rig.machine.getVirtualMedia().inserted).toBe(false);
     expect(existsSync(join(rig.dir, 'images', isoKey))).toBe(false);

@@ -11,6 +11,8 @@ mkdir -p /run /mnt/config
 mount -t tmpfs tmpfs /run
 say() { echo "anvil-os: $*" > /dev/console; }
 say "kernel $(uname -r) up"
+# The kernel sees EFI runtime services only when UEFI firmware started it (GRUB), not on BIOS (SYSLINUX).
+[ -d /sys/firmware/efi ] && say "firmware uefi" || say "firmware bios"
 for m in $(cat /etc/anvil-os/modules); do modprobe -q "$m"; done
 
 drive=""

@@ -81,6 +81,10 @@ export interface QemuRig {
   startIn(role: string, name: string, cmd: string[], ready: string): Promise<void>;
   /** The end of the machine's serial console and of Anvil's log, for failure messages. */
   diagnostics(): Promise<string>;
+  /** The serial console's length now: where a later consoleUntil starts reading. */
+  consoleLength(): Promise<number>;
+  /** Waits for `line` on the serial console after `from` (a consoleLength); returns what came since. */
+  consoleUntil(from: number, line: string, limitSec: number): Promise<string>;
   /** Waits for the node to reach `state`; a failure state ends the wait with the node's last_error. */
   waitForState(node: string, state: string, limitSec: number): Promise<Record<string, unknown>>;
   provision(node: string, target: string, extra?: Record<string, unknown>): Promise<void>;
@@ -231,6 +235,16 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
     const console_ = (await readFile(vm.consoleLog, 'latin1').catch(() => '')).slice(-3000);
     return `--- serial console ---\n${console_}\n--- anvil ---\n${(output.anvil ?? '').slice(-4000)}`;
   };
+  const consoleLength = async (): Promise<number> => (await readFile(vm.consoleLog, 'latin1').catch(() => '')).length;
+  const consoleUntil = async (from: number, line: string, limitSec: number): Promise<string> => {
+    const deadline = Date.now() + limitSec * 1000;
+    for (;;) {
+      const since = (await readFile(vm.consoleLog, 'latin1').catch(() => '')).slice(from);
+      if (since.includes(line)) return since;
+      if (Date.now() > deadline) throw new Error(`no "${line}" on the serial console after ${limitSec} s:\n${await diagnostics()}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
   const waitForState = async (node: string, state: string, limitSec: number): Promise<Record<string, unknown>> => {
     const deadline = Date.now() + limitSec * 1000;
     for (;;) {
@@ -255,7 +269,7 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
 
   return {
     dir, ns, site, machine: vm, api, output, httpRoot, tftpRoot, disk, diskBytes, mac, power, bmcPassword, phases,
-    driverInfo, timed, startIn, diagnostics, waitForState, provision, close,
+    driverInfo, timed, startIn, diagnostics, consoleLength, consoleUntil, waitForState, provision, close,
     async powerOff(node) {
       const off = await api.put(`/v1/nodes/${node}/states/power`, { target: 'power off' });
       expect(off.status, JSON.stringify(off.data)).toBe(202);
