@@ -16,7 +16,7 @@ declare -A NEED=(
   [sfdisk]=fdisk [mkfs.ext4]=e2fsprogs [debugfs]=e2fsprogs [file]=file [radvd]=radvd [dnsmasq]=dnsmasq-base [curl]=curl
   [lldpd]=lldpd [zstd]=zstd [strip]=binutils [htpasswd]=apache2-utils [chromium]=chromium [openssl]=openssl [keystone-manage]=python3-keystone [sysctl]=procps
   [ovs-vsctl]=openvswitch-switch [ovs-vswitchd]=openvswitch-switch [ovsdb-server]=openvswitch-switch [sshd]=openssh-server [ssh-keygen]=openssh-client
-  [prometheus]=prometheus [promtool]=prometheus [syslinux]=syslinux
+  [prometheus]=prometheus [promtool]=prometheus [syslinux]=syslinux [tgtd]=tgt [tgtadm]=tgt
   [grub-mkstandalone]=grub-common [mcopy]=mtools [mmd]=mtools [mkfs.vfat]=dosfstools
   [tempest]=python3-tempest [stestr]=python3-stestr [subunit2csv]=subunit
 )
