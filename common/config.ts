@@ -177,6 +177,14 @@ export interface AnvilConfig {
     /** Seconds before reconnecting to a lost bus (doubled up to 30 s). */
     reconnectInterval: number;
   };
+  /**
+   * Which implementation of each interface nodes may use, and which one a node gets when it names
+   * none (Ironic's [DEFAULT] enabled_<iface>_interfaces and default_<iface>_interface), by interface
+   * name (console, raid, ...). An interface left out of `enabled` has every implementation Anvil has;
+   * one left out of `default` gets its hardware type's first enabled implementation. Checked against
+   * the registry by drivers/registry.ts (checkInterfaceConfig).
+   */
+  interfaces: { enabled: Record<string, string[]>; default: Record<string, string> };
   log: { level: string; pretty: boolean };
 }
 
@@ -231,6 +239,7 @@ export function defaultConfig(cwd = process.cwd()): AnvilConfig {
       ],
     },
     console: { enabled: true, changeIntervalMs: 200 },
+    interfaces: { enabled: {}, default: {} },
     log: { level: 'info', pretty: Boolean(process.stdout.isTTY) },
   };
 }
@@ -276,7 +285,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; cwd?:
       throw new InvalidInput(`Cannot read configuration file ${file}: ${(err as Error).message}`);
     }
     if (parsed != null && !isObject(parsed)) throw new InvalidInput(`Configuration file ${file} must hold a mapping`);
-    if (parsed) merge(config as unknown as Record<string, unknown>, parsed, '', new Set(['netboot', 'network', 'inspection.cpuCapabilities', 'inspection.physicalNetworkCidrMap']));
+    if (parsed) merge(config as unknown as Record<string, unknown>, parsed, '', new Set(['netboot', 'network', 'inspection.cpuCapabilities', 'inspection.physicalNetworkCidrMap', 'interfaces.enabled', 'interfaces.default']));
     if (parsed && 'dataDir' in parsed && !(isObject(parsed.images) && 'cacheDir' in parsed.images)) {
       config.images.cacheDir = path.join(config.dataDir, 'images');
     }

@@ -383,11 +383,8 @@ export interface NetworkInterface extends DriverInterface {
   currentPurpose?(ctx: TaskContext): NetworkPurpose | undefined;
 }
 
-/** What GET /v1/nodes/{id}/states/console shows of an enabled console (Ironic's console_info). */
-export interface ConsoleInfo {
-  type: 'tcp' | 'shellinabox' | 'socat' | 'vnc';
-  url: string;
-}
+/** What GET /v1/nodes/{id}/states/console shows of an enabled console (Ironic's console_info); the fake console's is empty, as Ironic's. */
+export type ConsoleInfo = { type: 'tcp' | 'shellinabox' | 'socat' | 'vnc'; url: string } | Record<string, never>;
 
 /**
  * A serial console (Ironic's ConsoleInterface): start serves it (a proxy process on the conductor's

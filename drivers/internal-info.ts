@@ -55,7 +55,7 @@ export type InternalInfo = StepProgress<'deploy'> & StepProgress<'clean'> & Step
   /** Owner and reader: the IPMI management interface: a boot device to set again before each power on (driver_info ipmi_force_boot_device). */
   ipmi_forced_boot_device?: { device: BootDevice; persistent: boolean };
   /** Owner: the conductor's set_console_mode task (services/conductor/console.ts), from the console interface's start; reader: GET /states/console. */
-  console_info?: { type: string; url: string };
+  console_info?: { type?: string; url?: string };
   /**
    * Owner and reader: the switch network interface (drivers/switch): the purpose the node's switch
    * ports were last moved to, and what was applied to each switch (the undo of the next change).

@@ -2,6 +2,7 @@
 // with an in-memory machine that "netboots" the simulated agent; the QEMU backend backs it with a
 // real virtual machine. BMC simulators only talk to this interface.
 import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
 
 export type MachinePower = 'on' | 'off';
 export type MachinePowerAction = 'on' | 'off' | 'soft-off' | 'reset' | 'soft-reset' | 'cycle' | 'nmi';
@@ -60,6 +61,8 @@ export interface SimulatedMachine extends EventEmitter {
   getVirtualMedia(): VirtualMedia;
   insertMedia(image: string): Promise<void>;
   ejectMedia(): Promise<void>;
+  /** Connects to the machine's serial port (what a BMC's Serial over LAN carries); machines without one leave it out. */
+  openSerial?(): Promise<Duplex>;
 }
 
 /** A machine that lives in memory: power and boot settings change at once and persist for its life. */

@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DriverError, InvalidInput } from '../../common/errors.ts';
 import type {
-  BootDevice, BootInterface, BootMode, DeployInterface, DriverFamily, GenericInterface, HardwareType, InspectInterface,
+  BootDevice, BootInterface, BootMode, ConsoleInterface, DeployInterface, DriverFamily, GenericInterface, HardwareType, InspectInterface,
   IndicatorComponent, IndicatorState, ManagementInterface, PowerInterface, RescueInterface, SupportedIndicators, TaskContext, VmediaDeviceType,
 } from '../interfaces.ts';
 import { VMEDIA_DEVICE_TYPES } from '../interfaces.ts';
@@ -187,6 +187,16 @@ export const fakeInspect: InspectInterface = {
 
 const fakeGeneric = (): GenericInterface => ({ name: 'fake', validate: validateFake });
 
+/** Ironic's FakeConsole: started and stopped at once, with an empty console_info (nothing to connect to). */
+export const fakeConsole: ConsoleInterface = {
+  name: 'fake',
+  validate: validateFake,
+  async start() {
+    return {};
+  },
+  async stop() {},
+};
+
 /** Ironic's FakeRescue: rescued and unrescued at once (driver_info fake_fail "rescue" makes it fail). */
 export const fakeRescue: RescueInterface = {
   name: 'fake',
@@ -239,7 +249,7 @@ export const fakeFamily: DriverFamily = {
     deploy: [fakeDeploy],
     inspect: [fakeInspect],
     bios: [fakeGeneric()],
-    console: [fakeGeneric()],
+    console: [fakeConsole],
     firmware: [fakeGeneric()],
     raid: [fakeGeneric()],
     rescue: [fakeRescue],

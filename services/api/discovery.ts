@@ -24,7 +24,7 @@ export async function discoverNode(ctx: ApiContext, data: Json, macs: string[]):
     const port = await findPortByAddress(ctx.db.knex, mac);
     if (port) throw new NotFound(`MAC ${mac} is on port ${port.uuid} of an enrolled node, which is not waiting for inspection data; the machine is not discovered again`);
   }
-  const hw = getHardwareType(ctx.config.discovery.driver);
+  const hw = getHardwareType(ctx.config.discovery.driver, ctx.config.interfaces);
   const bootMac = ((data.inventory as Json).boot as Json | undefined)?.pxe_interface;
   const pxe = typeof bootMac === 'string' ? normalizeMac(bootMac) : undefined;
   const ports = macs.map((address) => ({ address, pxe_enabled: pxe === undefined || pxe === address }));

@@ -5,7 +5,7 @@
 import { Conflict, InvalidInput } from '../../common/errors.ts';
 import { ProvisionState as S, UPDATE_ALLOWED_STATES } from '../../common/states.ts';
 import { INTERFACE_NAMES, type NodeRecord } from '../../db/nodes.ts';
-import { getHardwareType } from '../../drivers/registry.ts';
+import { getHardwareType, type InterfaceChoice } from '../../drivers/registry.ts';
 import type { HardwareType } from '../../drivers/interfaces.ts';
 import { optionalBool, type Query } from './http.ts';
 import type { JsonLimits } from './body.ts';
@@ -100,6 +100,8 @@ export interface PatchRequest {
   chassisUuid: string | null;
   /** What the patched node may weigh and nest (those of a request body). */
   limits: JsonLimits;
+  /** The enabled and default implementations of each interface. */
+  interfaces: InterfaceChoice;
 }
 
 /**
@@ -122,7 +124,7 @@ export function nodeChanges(node: NodeRecord, ops: PatchOp[], req: PatchRequest)
   if (touched.size === 0) return undefined;
 
   if (touched.has('driver')) validateSchema({ type: 'object', properties: { driver: NODE_INPUT_SCHEMAS.driver } }, { driver: patched.driver }, 'node');
-  const hw = getHardwareType((touched.has('driver') ? patched.driver : node.driver) as string);
+  const hw = getHardwareType((touched.has('driver') ? patched.driver : node.driver) as string, req.interfaces);
   const changes: Record<string, unknown> = {};
   for (const f of touched) changes[f] = patched[f] === null ? defaultAfterRemove(f, hw) : patched[f];
   const reset = req.query.reset_interfaces;

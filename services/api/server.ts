@@ -7,6 +7,7 @@ import { NotFound } from '../../common/errors.ts';
 import { maskUrlPasswords } from '../../common/secrets.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Database } from '../../db/index.ts';
+import { checkInterfaceConfig } from '../../drivers/registry.ts';
 import { registerAuth } from './auth/index.ts';
 import { tlsOptions } from './auth/tls.ts';
 import type { ApiContext } from './context.ts';
@@ -92,6 +93,7 @@ export interface ApiServerOptions {
 }
 
 export async function createApiServer(opts: ApiServerOptions): Promise<FastifyInstance> {
+  checkInterfaceConfig(opts.config.interfaces);
   // A slow body is cut as slow headers are. Node swaps the two timeouts when headers may take
   // longer than the whole request, and checks them at most every 30 s: keep both in step.
   const requestTimeoutMs = opts.config.api.requestTimeout * 1000;

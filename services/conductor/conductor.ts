@@ -14,7 +14,7 @@ import { aliveConductors, heartbeatConductor, listConductors, registerConductor,
 import type { Database } from '../../db/index.ts';
 import { groupsWithWork, nodesForPowerSync, releaseAllReservations, reservationHolders } from '../../db/nodes.ts';
 import { ALLOCATIONS_WAITING, hostsWithRunningTasks, requeueTasksOf, WORK_CHANNEL } from '../../db/tasks.ts';
-import { holdDriverFamilies, listHardwareTypes } from '../../drivers/registry.ts';
+import { checkInterfaceConfig, holdDriverFamilies, listHardwareTypes, unservedHardwareTypes } from '../../drivers/registry.ts';
 import { processAllocations } from './allocations.ts';
 import { claimBatch, findWork, type ClaimedNode, type WorkItem } from './claim.ts';
 import { GroupRings } from '../../common/hash-ring.ts';
@@ -88,7 +88,9 @@ export class Conductor {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error('a Conductor starts once');
     const c = this.config.conductor;
-    await registerConductor(this.db.knex, this.host, this.group, listHardwareTypes().map((h) => h.name));
+    checkInterfaceConfig(this.config.interfaces);
+    for (const { name, iface } of unservedHardwareTypes(this.config.interfaces)) this.logger.warn(`hardware type ${name} is not served: interfaces.enabled.${iface} enables none of its ${iface} interfaces`);
+    await registerConductor(this.db.knex, this.host, this.group, listHardwareTypes(this.config.interfaces).map((h) => h.name));
     await this.refreshMembership();
     // Locks left by our own previous run (a crash): that run is over, its operations were interrupted.
     await recoverLocksOf(this.rt, [this.host], (h) => `Conductor ${h} restarted`, false);

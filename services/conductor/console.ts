@@ -31,7 +31,7 @@ export const setConsoleMode: TaskHandler = {
       if (enabled) {
         await iface.validate(ctx.node, ctx.ports);
         const info = await start(ctx);
-        await ctx.saveAndNote({ console_enabled: true, last_error: null, ...withInternalInfo(ctx.node, { console_info: info }) }, () => `Console enabled (${iface.name}) at ${info.url}`);
+        await ctx.saveAndNote({ console_enabled: true, last_error: null, ...withInternalInfo(ctx.node, { console_info: info }) }, () => `Console enabled (${iface.name})${info.url ? ` at ${info.url}` : ''}`);
       } else {
         await stop(ctx);
         await ctx.saveAndNote({ console_enabled: false, ...withoutInternalInfo(ctx.node, ['console_info']) }, () => 'Console disabled');

@@ -10,7 +10,7 @@ import { allInspectionRules } from '../../db/inspection-rules.ts';
 import { INTERFACE_NAMES, type NodeRecord } from '../../db/nodes.ts';
 import { portsOfNode, updatePort, type PortRecord } from '../../db/ports.ts';
 import { setTraits, traitsOfNode } from '../../db/traits.ts';
-import { checkInterface, getHardwareType } from '../../drivers/registry.ts';
+import { checkInterface, getHardwareType, type InterfaceChoice } from '../../drivers/registry.ts';
 import type { NodeTask } from './context.ts';
 
 type Json = Record<string, unknown>;
@@ -46,14 +46,14 @@ function subjectOf(ctx: NodeTask, ports: readonly PortRecord[], traits: string[]
 }
 
 /** The node fields the rules changed, checked; a new driver brings the defaults of the interfaces it lacks. */
-function nodeChanges(before: NodeRecord, after: Json): Partial<NodeRecord> {
+function nodeChanges(before: NodeRecord, after: Json, choice: InterfaceChoice): Partial<NodeRecord> {
   const changes: Json = {};
   for (const f of NODE_FIELDS) if (changed((before as unknown as Json)[f], after[f])) changes[f] = after[f];
   for (const f of Object.keys(changes)) {
     if (OBJECT_FIELDS.has(f) && !isDict(changes[f])) throw new RuleExecutionError(`node field ${f} must be a dictionary, not ${JSON.stringify(changes[f])}`);
     if (f === 'driver' && typeof changes[f] !== 'string') throw new RuleExecutionError(`node field driver must be the name of a hardware type, not ${JSON.stringify(changes[f])}`);
   }
-  const hw = getHardwareType(String(after.driver));
+  const hw = getHardwareType(String(after.driver), choice);
   for (const iface of INTERFACE_NAMES) {
     const key = `${iface}_interface`;
     const name = after[key];
@@ -75,7 +75,7 @@ function portChanges(before: PortRecord, after: Json): Partial<PortRecord> {
 
 async function save(ctx: NodeTask, subject: RuleSubject, ports: readonly PortRecord[], traits: readonly string[]): Promise<string[]> {
   const what: string[] = [];
-  const fields = nodeChanges(ctx.node, subject.node);
+  const fields = nodeChanges(ctx.node, subject.node, ctx.config.interfaces);
   if (Object.keys(fields).length) {
     await ctx.save(fields);
     what.push(...Object.keys(fields));
@@ -104,7 +104,7 @@ export async function applyInspectionRules(ctx: NodeTask, phase: Phase, inventor
   const traits = await traitsOfNode(ctx.knex, ctx.node.id);
   const subject = subjectOf(ctx, ports, traits, inventory, pluginData);
   subject.check = () => {
-    nodeChanges(ctx.node, subject.node);
+    nodeChanges(ctx.node, subject.node, ctx.config.interfaces);
     ports.forEach((p, i) => portChanges(p, subject.ports[i]));
   };
   let failure: unknown;

@@ -1,7 +1,8 @@
 // One simulated BMC: an IPMI 2.0 LAN interface on one UDP port. It answers the pre-session commands
 // (Get Channel Authentication Capabilities, Get Channel Cipher Suites), opens RMCP+ sessions with
 // RAKP (cipher suites 3 and 17), checks integrity and sequence numbers, decrypts, and hands IPMI
-// requests to the command handlers. Anything malformed is dropped without an answer.
+// requests to the command handlers. Anything malformed is dropped without an answer. Serial over
+// LAN: Activate Payload links a session to the machine's serial port (sol.ts), if it has one.
 import dgram from 'node:dgram';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SimulatedMachine } from '../machine.ts';
@@ -16,7 +17,9 @@ import { decodeRequest, encodeResponse, type IpmiRequest } from '../../drivers/i
 import {
   decodeOpenSessionRequest, decodeRakp1, decodeRakp3, encodeOpenSessionResponse, encodeRakp2, encodeRakp4,
 } from '../../drivers/ipmi/protocol/rakp.ts';
+import { PayloadCompletion, SOL_PAYLOAD } from '../../drivers/ipmi/protocol/sol.ts';
 import { BmcState, handleCommand, requiredPrivilege } from './commands.ts';
+import { SolLink } from './sol.ts';
 
 export interface BmcOptions {
   machine: SimulatedMachine;
@@ -44,6 +47,8 @@ interface Session {
   inboundSeq: number;
   outboundSeq: number;
   lastActivity: number;
+  /** Another session deactivated the SOL payload this one held. */
+  solTakenOver?: boolean;
 }
 
 /** Cipher suite records of Get Channel Cipher Suites: 0xC0, id, auth, integrity (0x40|n), confidentiality (0x80|n). */
@@ -70,6 +75,8 @@ export class SimulatedBmc {
   private readonly maxSessions: number;
   private readonly suites: CipherSuite[];
   private readonly suiteRecords: Buffer;
+  /** The activated SOL payload (one instance), and the session that holds it. */
+  private sol?: { link: SolLink; sessionId: number };
   port: number;
 
   constructor(private readonly opts: BmcOptions) {
@@ -115,6 +122,7 @@ export class SimulatedBmc {
   async close(): Promise<void> {
     const socket = this.socket;
     this.socket = undefined;
+    this.endSol(false);
     this.sessions.clear();
     this.handshakeAnswers.clear();
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
@@ -148,10 +156,11 @@ export class SimulatedBmc {
       case Payload.openSessionRequest: return this.onceFor(peer, packet.payloadType, packet.payload, () => this.openSession(packet.payload, peer));
       case Payload.rakp1: return this.onceFor(peer, packet.payloadType, packet.payload, () => this.rakp1(packet.payload, peer));
       case Payload.rakp3: return this.onceFor(peer, packet.payloadType, packet.payload, () => this.rakp3(packet.payload, peer));
-      case Payload.ipmi: break;
+      case Payload.ipmi: case Payload.sol: break;
       default: return null;
     }
     if (packet.sessionId === 0) {
+      if (packet.payloadType !== Payload.ipmi) return null;
       const req = decodeRequest(packet.payload);
       if (!req) return null;
       return encodeV20({ payloadType: Payload.ipmi, sessionId: 0, sessionSeq: 0, payload: this.presession(req) });
@@ -162,11 +171,73 @@ export class SimulatedBmc {
     if (session.suite.confidentiality !== 0 && !packet.encrypted) return null;
     if (!this.acceptSequence(session, packet.sessionSeq)) return null;
     session.lastActivity = Date.now();
+    if (packet.payloadType === Payload.sol) {
+      const ack = this.sol?.sessionId === session.bmcSessionId ? this.sol.link.receive(packet.payload) : null;
+      return ack && this.sessionPacket(session, Payload.sol, ack);
+    }
     const req = decodeRequest(packet.payload);
     if (!req) return null;
-    const payload = await this.inSession(session, req);
+    return this.sessionPacket(session, Payload.ipmi, await this.inSession(session, req));
+  }
+
+  /** A payload in the session's next outbound packet, encrypted and signed as its suite says. */
+  private sessionPacket(session: Session, payloadType: number, payload: Buffer): Buffer {
     session.outboundSeq = (session.outboundSeq % 0xffffffff) + 1;
-    return encodeV20({ payloadType: Payload.ipmi, sessionId: session.consoleSessionId, sessionSeq: session.outboundSeq, payload }, session.keys);
+    return encodeV20({ payloadType, sessionId: session.consoleSessionId, sessionSeq: session.outboundSeq, payload }, session.keys);
+  }
+
+  /** Sends a packet the BMC starts (SOL characters) to the session's console. */
+  private sendTo(session: Session, payloadType: number, payload: Buffer): void {
+    if (!this.socket || !this.sessions.has(session.bmcSessionId)) return;
+    const at = session.peer.lastIndexOf(':');
+    this.socket.send(this.sessionPacket(session, payloadType, payload), Number(session.peer.slice(at + 1)), session.peer.slice(0, at));
+  }
+
+  /** Activate Payload (§24.1) of SOL instance 1: links the session to the machine's serial port. */
+  private activateSol(session: Session, req: IpmiRequest): Buffer {
+    if (req.data.length < 6) return encodeResponse(req, Completion.requestLengthInvalid);
+    if ((req.data[0] & 0x3f) !== SOL_PAYLOAD || (req.data[1] & 0x0f) !== 1) return encodeResponse(req, Completion.invalidDataField);
+    const machine = this.opts.machine;
+    if (!machine.openSerial) return encodeResponse(req, PayloadCompletion.disabled);
+    // A holder whose session is gone (closed, expired) no longer holds it.
+    if (this.sol && this.sessions.has(this.sol.sessionId)) return encodeResponse(req, PayloadCompletion.alreadyActive);
+    this.endSol(false);
+    session.solTakenOver = false;
+    const link = new SolLink({ openSerial: () => machine.openSerial!(), send: (payload) => this.sendTo(session, Payload.sol, payload) });
+    this.sol = { link, sessionId: session.bmcSessionId };
+    // No auxiliary data; inbound and outbound payloads of up to 255 bytes; SOL on this same port; no VLAN.
+    const data = Buffer.alloc(12);
+    data.writeUInt16LE(255, 4);
+    data.writeUInt16LE(255, 6);
+    data.writeUInt16LE(this.port, 8);
+    data.writeUInt16LE(0xffff, 10);
+    return encodeResponse(req, Completion.ok, data);
+  }
+
+  /** Deactivate Payload (§24.2): from any session, as `ipmitool sol deactivate` ends a session another client left. */
+  private deactivateSol(session: Session, req: IpmiRequest): Buffer {
+    if (req.data.length < 2) return encodeResponse(req, Completion.requestLengthInvalid);
+    if ((req.data[0] & 0x3f) !== SOL_PAYLOAD || (req.data[1] & 0x0f) !== 1) return encodeResponse(req, Completion.invalidDataField);
+    if (!this.opts.machine.openSerial) return encodeResponse(req, PayloadCompletion.disabled);
+    // A session whose payload another one ended has nothing left to end: its ipmitool, exiting
+    // late, must not end the payload of the console that came after it.
+    if (!this.sol || session.solTakenOver) return encodeResponse(req, PayloadCompletion.alreadyDeactivated);
+    const holder = this.sessions.get(this.sol.sessionId);
+    // The holder is told only when another session ends its payload (the holder asking knows).
+    if (holder && holder !== session) holder.solTakenOver = true;
+    this.endSol(holder !== undefined && holder !== session);
+    return encodeResponse(req, Completion.ok);
+  }
+
+  private endSol(tellConsole: boolean): void {
+    this.sol?.link.close(tellConsole);
+    this.sol = undefined;
+  }
+
+  /** Forgets a session, and the SOL payload it held. */
+  private dropSession(id: number): void {
+    this.sessions.delete(id);
+    if (this.sol?.sessionId === id) this.endSol(false);
   }
 
   /** Answers a handshake request once; the same bytes from the same peer again get the same answer. */
@@ -213,7 +284,7 @@ export class SimulatedBmc {
 
   private expireSessions(): void {
     const now = Date.now();
-    for (const [id, s] of this.sessions) if (now - s.lastActivity > this.sessionTimeoutMs) this.sessions.delete(id);
+    for (const [id, s] of this.sessions) if (now - s.lastActivity > this.sessionTimeoutMs) this.dropSession(id);
   }
 
   private openSession(payload: Buffer, peer: string): Buffer | null {
@@ -334,11 +405,13 @@ export class SimulatedBmc {
       if (req.data.length < 4) return encodeResponse(req, Completion.requestLengthInvalid);
       const id = req.data.readUInt32LE(0);
       if (id !== session.bmcSessionId && !this.sessions.has(id)) return encodeResponse(req, 0x87); // invalid session ID
-      this.sessions.delete(id);
+      this.dropSession(id);
       return encodeResponse(req, Completion.ok);
     }
     if (req.netFn === NetFn.app && (req.cmd === Cmd.getChannelAuthCapabilities || req.cmd === Cmd.getChannelCipherSuites)) return this.presession(req);
     if (session.privilege < requiredPrivilege(req.netFn, req.cmd)) return encodeResponse(req, Completion.insufficientPrivilege);
+    if (req.netFn === NetFn.app && req.cmd === Cmd.activatePayload) return this.activateSol(session, req);
+    if (req.netFn === NetFn.app && req.cmd === Cmd.deactivatePayload) return this.deactivateSol(session, req);
     const result = await handleCommand(this.state, req.netFn, req.cmd, req.data);
     return encodeResponse(req, result.completion, result.data ?? []);
   }

@@ -12,7 +12,8 @@ import { EventEmitter } from 'node:events';
 import { createWriteStream, existsSync } from 'node:fs';
 import { copyFile, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { connect } from 'node:net';
+import { Readable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { imageInfo } from '../../images/qemu-img.ts';
 import type {
@@ -108,6 +109,22 @@ export class QemuMachine extends EventEmitter implements SimulatedMachine {
     this.name = opts.name;
     this.id = opts.name;
     this.uuid = opts.uuid ?? randomUUID();
+    // A BMC's Serial over LAN reaches the serial port through its socket (QEMU serves one client at a time).
+    if (opts.serialSocket) this.openSerial = () => this.connectSerial();
+  }
+
+  readonly openSerial?: () => Promise<Duplex>;
+
+  private connectSerial(): Promise<Duplex> {
+    if (!this.child) return Promise.reject(new Error(`machine ${this.name} is off: its serial port is gone`));
+    return new Promise((resolve, reject) => {
+      const socket = connect(this.serialSocket);
+      socket.once('connect', () => {
+        socket.removeListener('error', reject);
+        resolve(socket);
+      });
+      socket.once('error', reject);
+    });
   }
 
   /** Reads the disks' sizes (qemu-img info) for the hardware description and makes the work folder. */
@@ -138,12 +155,12 @@ export class QemuMachine extends EventEmitter implements SimulatedMachine {
     return new QemuMachine(opts, hardware);
   }
 
-  /** The serial console's log (the kernel and the agent print there). */
   /** The unix socket of the serial console, with opts.serialSocket: what is written to it is typed on the machine's ttyS0. */
   get serialSocket(): string {
     return join(this.opts.workDir, 'serial.sock');
   }
 
+  /** The serial console's log (the kernel and the agent print there). */
   get consoleLog(): string {
     return join(this.opts.workDir, 'console.log');
   }

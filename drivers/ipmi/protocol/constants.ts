@@ -17,6 +17,8 @@ export const Cmd = {
   getChannelAuthCapabilities: 0x38,
   setSessionPrivilegeLevel: 0x3b,
   closeSession: 0x3c,
+  activatePayload: 0x48,
+  deactivatePayload: 0x49,
   getChannelCipherSuites: 0x54,
   // sensor/event
   getSensorThresholds: 0x27,
@@ -67,6 +69,7 @@ export function completionText(cc: number): string {
 /** RMCP+ payload types (low 6 bits of the payload type byte). */
 export const Payload = {
   ipmi: 0x00,
+  sol: 0x01,
   openSessionRequest: 0x10,
   openSessionResponse: 0x11,
   rakp1: 0x12,

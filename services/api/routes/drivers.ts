@@ -36,7 +36,7 @@ function renderDriver(req: FastifyRequest, base: string, hw: HardwareType, hosts
 }
 
 async function servedDriver(ctx: ApiContext, name: string): Promise<{ hw: HardwareType; hosts: string[] }> {
-  const hw = listHardwareTypes().find((h) => h.name === name);
+  const hw = listHardwareTypes(ctx.config.interfaces).find((h) => h.name === name);
   const hosts = (await hostsByDriver(ctx)).get(name);
   if (!hw || !hosts) throw notFound('Driver', name);
   return { hw, hosts };
@@ -50,7 +50,7 @@ export const driverRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => 
     const detail = optionalBool(q, 'detail') ?? false;
     const hosts = await hostsByDriver(ctx);
     const base = baseUrl(req, ctx.config);
-    const drivers = type === 'classic' ? [] : listHardwareTypes().filter((hw) => hosts.has(hw.name));
+    const drivers = type === 'classic' ? [] : listHardwareTypes(ctx.config.interfaces).filter((hw) => hosts.has(hw.name));
     return { drivers: drivers.map((hw) => renderDriver(req, base, hw, hosts.get(hw.name)!, detail)) };
   });
   app.get<{ Params: { name: string } }>('/drivers/:name', async (req) => {

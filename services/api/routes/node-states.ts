@@ -148,19 +148,22 @@ function consoleView(node: NodeRecord): Record<string, unknown> {
 }
 
 export const nodeStateRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {
-  app.get<{ Params: { ident: string } }>('/nodes/:ident/states/console', async (req) => consoleView(await findNodeOr404(ctx.db.knex, req.params.ident)));
-  app.put<{ Params: { ident: string }; Body: { enabled: boolean } }>(
-    '/nodes/:ident/states/console',
-    { schema: { body: { type: 'object', required: ['enabled'], additionalProperties: false, properties: { enabled: BOOL } } } },
-    async (req, reply) => {
-      const { enabled } = coerceBooleans(req.body, ['enabled']);
-      const node = await findNodeOr404(ctx.db.knex, req.params.ident);
-      consoleControl(resolveDriver(node).console);
-      await enqueueTask(ctx.db, node.id, SET_CONSOLE_MODE, { enabled: enabled === true });
-      await recordHistory(ctx.db.knex, node.id, { event: `Console ${enabled ? 'enable' : 'disable'} requested`, event_type: 'console', ...historyActor(req.auth.identity) });
-      return accepted(reply, `${baseUrl(req, ctx.config)}/v1/nodes/${node.uuid}/states/console`);
-    },
-  );
+  // Also at /nodes/states/console/{ident}, where Ironic's NodesController.states sub-controller serves it too (tempest's client asks there).
+  for (const url of ['/nodes/:ident/states/console', '/nodes/states/console/:ident']) {
+    app.get<{ Params: { ident: string } }>(url, async (req) => consoleView(await findNodeOr404(ctx.db.knex, req.params.ident)));
+    app.put<{ Params: { ident: string }; Body: { enabled: boolean } }>(
+      url,
+      { schema: { body: { type: 'object', required: ['enabled'], additionalProperties: false, properties: { enabled: BOOL } } } },
+      async (req, reply) => {
+        const { enabled } = coerceBooleans(req.body, ['enabled']);
+        const node = await findNodeOr404(ctx.db.knex, req.params.ident);
+        consoleControl(resolveDriver(node).console);
+        await enqueueTask(ctx.db, node.id, SET_CONSOLE_MODE, { enabled: enabled === true });
+        await recordHistory(ctx.db.knex, node.id, { event: `Console ${enabled ? 'enable' : 'disable'} requested`, event_type: 'console', ...historyActor(req.auth.identity) });
+        return accepted(reply, `${baseUrl(req, ctx.config)}/v1/nodes/${node.uuid}/states/console`);
+      },
+    );
+  }
   app.get<{ Params: { ident: string } }>('/nodes/:ident/states', async (req) => statesView(await findNodeOr404(ctx.db.knex, req.params.ident), req.apiVersion));
   app.put<{ Params: { ident: string }; Body: ProvisionRequest }>('/nodes/:ident/states/provision', { schema: { body: PROVISION_SCHEMA } }, (req, reply) => provisionHandler(req, reply, ctx));
   app.put<{ Params: { ident: string }; Body: { target: string; timeout?: number } }>('/nodes/:ident/states/power', { schema: { body: POWER_SCHEMA } }, (req, reply) => powerHandler(req, reply, ctx));

@@ -141,7 +141,7 @@ export async function showNode(req: FastifyRequest, ctx: ApiContext, node: NodeR
 async function createNodeHandler(req: FastifyRequest, reply: FastifyReply, ctx: ApiContext) {
   const body = req.body as Record<string, unknown>;
   checkFieldVersions(req.apiVersion, Object.keys(body));
-  const hw = getHardwareType(body.driver as string);
+  const hw = getHardwareType(body.driver as string, ctx.config.interfaces);
   const fields = await checkNodeFields(ctx.db.knex, body, hw);
   if (typeof fields.uuid === 'string' && (await findNode(ctx.db.knex, fields.uuid))) throw new Conflict(`A node with UUID ${fields.uuid} already exists.`, 'NodeAlreadyExists');
   const interfaces: Record<string, unknown> = defaultInterfaces(hw);
@@ -173,7 +173,7 @@ async function patchNodeHandler(req: FastifyRequest<{ Params: { ident: string } 
   const node = await findNodeOr404(ctx.db.knex, ident);
   const rel = await loadRelations(ctx, [node], new Set(['chassis_uuid']));
   const chassisUuid = node.chassis_id ? rel.chassisUuid.get(node.chassis_id) ?? null : null;
-  const asked = nodeChanges(node, req.body as PatchOp[], { ident, version: req.apiVersion, query: req.query as Query, chassisUuid, limits: jsonLimits(ctx.config) });
+  const asked = nodeChanges(node, req.body as PatchOp[], { ident, version: req.apiVersion, query: req.query as Query, chassisUuid, limits: jsonLimits(ctx.config), interfaces: ctx.config.interfaces });
   if (!asked) return showNode(req, ctx, node);
   const { fields, wakes } = withFieldRules(node, ident, await checkNodeFields(ctx.db.knex, asked.changes, asked.hw, node.id, node.owner));
   let updated: NodeRecord | undefined;

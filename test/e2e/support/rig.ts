@@ -1,6 +1,7 @@
 // The QEMU end-to-end rig every e2e case starts from: a routed provisioning network in network
 // namespaces, Anvil all-in-one (netboot role included) in one of them, a QEMU machine (TCG) on a
-// leaf behind ISC dhcrelay, and a simulated BMC (Redfish, or an oVirt Engine) driving it.
+// leaf behind ISC dhcrelay, and a simulated BMC (Redfish, IPMI with Serial over LAN to the machine's
+// serial port, or an oVirt Engine) driving it.
 //
 //   prov (172.31.0.1: anvil all-in-one) ─p0──l0─ leaf (router, dhcrelay, radvd)
 //   leaf tap0 172.31.3.1/24 ── the QEMU machine (iPXE ROM, virtio NIC, qcow2 disk)
@@ -11,7 +12,6 @@
 // outside the test's own namespaces. Each test file starts its own rig (namespace names are unique).
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ import { expect } from 'vitest';
 import { buildRamdisk } from '../../../ramdisk/build.ts';
 import { startRedfishSimulator, type RedfishSimulator } from '../../../simulators/redfish-bmc/index.ts';
 import { startEngineSimulator, type EngineSimulator } from '../../../simulators/ovirt-engine/index.ts';
+import { startIpmiSimulator, type IpmiSimulator } from '../../../simulators/ipmi-bmc/index.ts';
 import { QemuMachine, type QemuMachineOptions } from '../../../simulators/qemu/machine.ts';
 import { canUseNetns, createNamespaces, type Namespaces } from '../../integration/netboot/netns.ts';
 import { startSiteDhcp, type SiteDhcp } from '../../integration/netboot/site-dhcp.ts';
@@ -33,11 +34,14 @@ const BRIDGE = join(ROOT, 'test', 'e2e', 'support', 'bridge.ts');
 export const SERVER = '172.31.0.1';
 const BMC_USER = 'admin';
 
+export type RigPower = 'redfish' | 'ovirt' | 'ipmi';
+
 export interface RigOptions {
   /** Names the VM and the temporary folder. */
   name: string;
   mac?: string;
-  power?: 'redfish' | 'ovirt';
+  /** The BMC: ipmi's Serial over LAN needs machine.serialSocket (it carries the machine's serial port). */
+  power?: RigPower;
   cpus?: number;
   memoryMb?: number;
   diskBytes?: number;
@@ -71,7 +75,7 @@ export interface QemuRig {
   disk: string;
   diskBytes: number;
   mac: string;
-  power: 'redfish' | 'ovirt';
+  power: RigPower;
   bmcPassword: string;
   /** driver_info that reaches the rig's BMC from the prov namespace. */
   driverInfo(): Record<string, unknown>;
@@ -101,7 +105,8 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
   const power = options.power ?? 'redfish';
   const mac = options.mac ?? '52:54:00:e2:e0:01';
   const diskBytes = options.diskBytes ?? 5 * 1024 ** 3;
-  const bmcPassword = `e2e-bmc-secret-${options.name}`;
+  // IPMI 2.0 passwords are at most 20 bytes.
+  const bmcPassword = power === 'ipmi' ? `e2e-ipmi-${options.name}`.slice(0, 20) : `e2e-bmc-secret-${options.name}`;
   const output: Record<string, string> = {};
   const phases: [string, number][] = [];
   const timed = async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
@@ -129,7 +134,8 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
   let machine: QemuMachine | undefined;
   let redfish: RedfishSimulator | undefined;
   let engine: EngineSimulator | undefined;
-  let bmcBridge: Server | undefined;
+  let ipmi: IpmiSimulator | undefined;
+  let bmcBridge: { close(): void } | undefined;
   let site: SiteDhcp | undefined;
   const close = async (): Promise<void> => {
     await machine?.close().catch(() => undefined);
@@ -137,6 +143,7 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
     bmcBridge?.close();
     await redfish?.close();
     await engine?.close();
+    await ipmi?.close();
     if (phases.length) console.log(`e2e phase times (${options.name}):\n${phases.map(([p, s]) => `  ${p.padEnd(48)} ${s.toFixed(1)} s`).join('\n')}`);
     // ANVIL_E2E_KEEP_LOGS=DIR keeps Anvil's log and the serial console (DIR/NAME.anvil.log, DIR/NAME.console.log) for timing a run.
     const keep = process.env.ANVIL_E2E_KEEP_LOGS;
@@ -211,12 +218,20 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
         disks: [disk, ...(options.machine?.disks ?? [])],
         nics: [{ mac, tap: 'tap0' }, ...(options.machine?.nics ?? [])],
       });
-      if (power === 'ovirt') {
-        engine = await startEngineSimulator({ machines: [machine], users: { [`${BMC_USER}@internal`]: bmcPassword } });
-        await writeFile(join(dir, 'engine-ca.pem'), engine.certificate!);
-      } else redfish = await startRedfishSimulator({ machines: [machine], auth: { username: BMC_USER, password: bmcPassword } });
-      bmcBridge = await startBridge(`unix:${join(dir, 'bmc.sock')}`, `tcp:127.0.0.1:${(engine ?? redfish)!.port}`);
-      await startIn('prov', 'bmc-bridge', [process.execPath, '--import', 'tsx', BRIDGE, 'tcp:127.0.0.1:8000', `unix:${join(dir, 'bmc.sock')}`], 'bridge ready');
+      const bmcSocket = `unix:${join(dir, 'bmc.sock')}`;
+      if (power === 'ipmi') {
+        // prov reaches the BMC on the same UDP port as it listens on here: its SOL answer names that port.
+        ipmi = await startIpmiSimulator({ machines: [machine], firstPort: 0, username: BMC_USER, password: bmcPassword });
+        bmcBridge = await startBridge(bmcSocket, `udp:127.0.0.1:${ipmi.ports[0]}`);
+        await startIn('prov', 'bmc-bridge', [process.execPath, '--import', 'tsx', BRIDGE, `udp:127.0.0.1:${ipmi.ports[0]}`, bmcSocket], 'bridge ready');
+      } else {
+        if (power === 'ovirt') {
+          engine = await startEngineSimulator({ machines: [machine], users: { [`${BMC_USER}@internal`]: bmcPassword } });
+          await writeFile(join(dir, 'engine-ca.pem'), engine.certificate!);
+        } else redfish = await startRedfishSimulator({ machines: [machine], auth: { username: BMC_USER, password: bmcPassword } });
+        bmcBridge = await startBridge(bmcSocket, `tcp:127.0.0.1:${(engine ?? redfish)!.port}`);
+        await startIn('prov', 'bmc-bridge', [process.execPath, '--import', 'tsx', BRIDGE, 'tcp:127.0.0.1:8000', bmcSocket], 'bridge ready');
+      }
       await startIn('prov', 'api-bridge', [process.execPath, '--import', 'tsx', BRIDGE, `unix:${join(dir, 'api.sock')}`, `tcp:${SERVER}:6385`], 'bridge ready');
     });
   } catch (err) {
@@ -263,9 +278,11 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
     const res = await api.put(`/v1/nodes/${node}/states/provision`, { target, ...extra });
     expect(res.status, JSON.stringify(res.data)).toBe(202);
   };
-  const driverInfo = (): Record<string, unknown> => (power === 'ovirt'
-    ? { ovirt_address: '127.0.0.1:8000', ovirt_password: bmcPassword, ovirt_vm_name: `e2e-${options.name}`, ovirt_ca_file: join(dir, 'engine-ca.pem') }
-    : { redfish_address: 'http://127.0.0.1:8000', redfish_system_id: `/redfish/v1/Systems/${redfish!.systemIds[0]}`, redfish_username: BMC_USER, redfish_password: bmcPassword });
+  const driverInfo = (): Record<string, unknown> => {
+    if (power === 'ovirt') return { ovirt_address: '127.0.0.1:8000', ovirt_password: bmcPassword, ovirt_vm_name: `e2e-${options.name}`, ovirt_ca_file: join(dir, 'engine-ca.pem') };
+    if (power === 'ipmi') return { ipmi_address: '127.0.0.1', ipmi_port: ipmi!.ports[0], ipmi_username: BMC_USER, ipmi_password: bmcPassword };
+    return { redfish_address: 'http://127.0.0.1:8000', redfish_system_id: `/redfish/v1/Systems/${redfish!.systemIds[0]}`, redfish_username: BMC_USER, redfish_password: bmcPassword };
+  };
 
   return {
     dir, ns, site, machine: vm, api, output, httpRoot, tftpRoot, disk, diskBytes, mac, power, bmcPassword, phases,

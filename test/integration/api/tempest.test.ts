@@ -39,6 +39,10 @@ describe('ironic-tempest-plugin API tests against Anvil (sqlite, keystone)', { t
       configure: (c) => {
         c.auth.strategy = 'keystone';
         Object.assign(c.auth.keystone, { authUrl: ks.authUrl, username: 'anvil', password: 'anvil-service-pw', projectName: 'service' });
+        // As Ironic's tempest job (devstack): the fake console is enabled, and fake-hardware's optional
+        // interfaces default to their fake implementations (the reset_interfaces tests read them back).
+        c.interfaces.enabled.console = ['fake', 'no-console', 'ipmitool-socat'];
+        c.interfaces.default = { console: 'fake', raid: 'fake', vendor: 'fake' };
       },
     });
     conductor = new Conductor({ db: h.t.db, config: h.config, logger: silentLogger });

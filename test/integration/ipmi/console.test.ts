@@ -1,21 +1,26 @@
-// The ipmitool-socat console against OpenIPMI's ipmi_sim, whose Serial over LAN serves a serial
-// line this test plays (a TCP server ipmi_sim connects to): enabled through the API, a client
-// on the console's TCP port sees what the line prints and its keys reach the line; a conductor
-// restart serves it again; the API's WebSocket relays it too; disabled, the port closes. Bad requests and a silent BMC fail clearly.
+// The ipmitool-socat console against two BMCs whose Serial over LAN serves a serial line this test
+// plays (a TCP server the BMC connects to): OpenIPMI's ipmi_sim, and Anvil's own IPMI simulator (a
+// machine whose serial port is that line). Enabled through the API, a client on the console's TCP
+// port sees what the line prints and its keys reach the line; a conductor restart serves it again;
+// the API's WebSocket relays it too; disabled, the port closes (and the simulator's SOL link with it).
+// Bad requests and a silent BMC fail clearly.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { execa } from 'execa';
+import { MemoryMachine, sampleHardware } from '../../../simulators/machine.ts';
+import { startIpmiSimulator } from '../../../simulators/ipmi-bmc/index.ts';
 import { getNodeById } from '../../../db/nodes.ts';
 import type { Conductor } from '../../../services/conductor/conductor.ts';
 import { closeIpmiClients } from '../../../drivers/ipmi/client.ts';
 import { startHarness, fault, type ApiHarness } from '../api/harness.ts';
 import { eventually, startConductor } from '../conductor/helpers.ts';
-import { freeUdpPort, PEER_PASSWORD, PEER_USER, startIpmiSim, type IpmiSimPeer } from './peers.ts';
+import { freeUdpPort, PEER_PASSWORD, PEER_USER, startIpmiSim, type Peer } from './peers.ts';
 
 let h: ApiHarness;
 let conductor: Conductor;
-let sim: IpmiSimPeer;
 let line: Server;
+let linePort: number;
 /** The serial line's side: what it received, and its connections from ipmi_sim (it opens one per SOL session). */
 let fromConsole = '';
 const lineSockets = new Set<Socket>();
@@ -29,8 +34,7 @@ beforeAll(async () => {
     socket.on('close', () => lineSockets.delete(socket));
   });
   await new Promise<void>((resolve) => line.listen(0, '127.0.0.1', resolve));
-  const linePort = (line.address() as { port: number }).port;
-  sim = await startIpmiSim({ sol: `127.0.0.1:${linePort}` });
+  linePort = (line.address() as { port: number }).port;
   h = await startHarness('sqlite', { conductorRow: false });
   conductor = await startConductor(h.t.db, 'console-c1', conductorOptions);
 });
@@ -38,9 +42,29 @@ afterAll(async () => {
   await conductor?.stop();
   await h?.close();
   await closeIpmiClients();
-  await sim?.close();
   line?.close();
 });
+
+/** The BMCs under test, each serving the test's serial line over SOL; ipmi_sim holds the line for its life, Anvil's simulator while SOL is active. */
+const BMCS: { name: string; releasesLine: boolean; start: () => Promise<Peer> }[] = [
+  { name: "OpenIPMI's ipmi_sim", releasesLine: false, start: () => startIpmiSim({ sol: `127.0.0.1:${linePort}` }) },
+  {
+    name: "Anvil's IPMI simulator",
+    releasesLine: true,
+    async start() {
+      const machine = Object.assign(new MemoryMachine('sol-0', randomUUID(), 'sol-node-0', sampleHardware(0)), {
+        openSerial: () => new Promise<Socket>((resolve, reject) => {
+          const socket = connect(linePort, '127.0.0.1');
+          socket.once('connect', () => resolve(socket)).once('error', reject);
+        }),
+      });
+      const sim = await startIpmiSimulator({ machines: [machine], firstPort: 0, username: PEER_USER, password: PEER_PASSWORD });
+      return { port: sim.ports[0]!, close: () => sim.close() };
+    },
+  },
+];
+
+let sim: Peer;
 
 async function enrolled(extra: Record<string, unknown> = {}): Promise<{ uuid: string; id: number }> {
   const r = await h.call('POST', '/v1/nodes', {
@@ -88,7 +112,14 @@ async function lineSays(text: string, seen: () => string): Promise<void> {
   }, 20_000, `"${text}" through the console`);
 }
 
-describe('the ipmitool-socat console over ipmi_sim Serial over LAN', () => {
+describe.each(BMCS)('the ipmitool-socat console over the Serial over LAN of $name', (bmc) => {
+  beforeAll(async () => {
+    sim = await bmc.start();
+  });
+  afterAll(async () => {
+    await sim?.close();
+  });
+
   it('is enabled, relays both ways, comes back after a conductor restart, and is disabled', async () => {
     const node = await enrolled();
     let r = await h.call('GET', `/v1/nodes/${node.uuid}/states/console`);
@@ -145,6 +176,17 @@ describe('the ipmitool-socat console over ipmi_sim Serial over LAN', () => {
     const events = (await h.call('GET', `/v1/nodes/${node.uuid}/history`)).raw;
     expect(events).toContain('Console enabled (ipmitool-socat)');
     expect(events).not.toContain(PEER_PASSWORD);
+    // The console's SOL session is over: the BMC let go of the serial line.
+    if (bmc.releasesLine) await eventually(async () => lineSockets.size === 0, 20_000, 'the serial line released');
+  });
+});
+
+describe('console failures', () => {
+  beforeAll(async () => {
+    sim = await startIpmiSim();
+  });
+  afterAll(async () => {
+    await sim?.close();
   });
 
   it('fails with last_error naming the BMC when the BMC does not answer', async () => {

@@ -100,6 +100,26 @@ describe('ipmitool against the simulator', () => {
     expect((await ipmitool(4, ['chassis', 'power', 'status'])).stdout).toBe('Chassis Power is off');
   });
 
+  it('answers Serial over LAN activation: disabled without a serial port, else one session at a time', async () => {
+    // The in-memory machines have no serial port.
+    expect((await ipmitool(2, ['sol', 'looptest', '1', '10'])).stderr).toContain('Info: SOL payload disabled');
+    const withSerial = Object.assign(new MemoryMachine('sol', randomUUID(), 'sol-node', sampleHardware(0)), {
+      openSerial: () => Promise.reject(new Error('no cable')),
+    });
+    const one = await startIpmiSimulator({ machines: [withSerial], firstPort: 0, username: USER, password: PASSWORD });
+    try {
+      const run = (args: string[]) => execa('ipmitool', ['-I', 'lanplus', '-H', '127.0.0.1', '-p', String(one.ports[0]), '-U', USER, '-E', '-C', '3', ...args], { env: { IPMI_PASSWORD: PASSWORD }, reject: false });
+      expect((await run(['sol', 'deactivate'])).stderr).toContain('Info: SOL payload already de-activated');
+      // looptest activates (the answer names this port) and deactivates again.
+      const loop = await run(['sol', 'looptest', '2', '10']);
+      expect(loop.stdout).toContain('[SOL Session operational.');
+      expect(loop.exitCode).toBe(0);
+      expect((await run(['sol', 'deactivate'])).stderr).toContain('already de-activated');
+    } finally {
+      await one.close();
+    }
+  });
+
   it('serves many BMCs at once, each its own machine', async () => {
     const ks = Array.from({ length: 7 }, (_, i) => i + 5);
     await Promise.all(ks.filter((k) => k % 2 === 0).map((k) => ipmitool(k, ['chassis', 'power', 'on'])));

@@ -112,6 +112,8 @@ export const ROUTE_POLICIES: Record<string, RoutePolicy> = {
   'PUT /nodes/:ident/states/secure_boot': node('baremetal:node:set_secure_boot'),
   'GET /nodes/:ident/states/console': node('baremetal:node:get_console'),
   'PUT /nodes/:ident/states/console': node('baremetal:node:set_console_state'),
+  'GET /nodes/states/console/:ident': node('baremetal:node:get_console'),
+  'PUT /nodes/states/console/:ident': node('baremetal:node:set_console_state'),
   'GET /nodes/:ident/console/ws': node('baremetal:node:get_console'),
   'PUT /nodes/:ident/maintenance': node('baremetal:node:set_maintenance'),
   'DELETE /nodes/:ident/maintenance': node('baremetal:node:clear_maintenance'),
