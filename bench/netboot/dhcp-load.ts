@@ -4,6 +4,7 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { BOOTREQUEST, MessageType, Opt, decodePacket, encodePacket, ips, messageType, u8 } from '../../services/netboot/dhcp/codec.ts';
+import { answers, runExchanges } from './load.ts';
 
 const [macPrefix, clientsText, roundsText, windowText] = process.argv.slice(2);
 const clients = Number(clientsText);
@@ -27,25 +28,17 @@ socket.bind(68);
 await once(socket, 'listening');
 socket.setBroadcast(true);
 
-const waiting = new Map<number, (p: ReturnType<typeof decodePacket>) => void>();
+// A lost datagram is sent again after 4 s, as RFC 2131 4.1 has clients do.
+const replies = answers<ReturnType<typeof decodePacket>>(4000);
 socket.on('message', (msg) => {
   try {
     const p = decodePacket(msg);
-    waiting.get(p.xid)?.(p);
+    replies.deliver(p.xid, p);
   } catch { /* not ours */ }
 });
 
 let xidSeq = 1;
-function ask(bytes: Buffer, xid: number): Promise<ReturnType<typeof decodePacket>> {
-  return new Promise((resolve, reject) => {
-    // A lost datagram is sent again after 4 s, as RFC 2131 4.1 has clients do.
-    let tries = 0;
-    const send = (): void => { socket.send(bytes, 67, '255.255.255.255'); };
-    const timer = setInterval(() => { if (++tries > 4) { clearInterval(timer); waiting.delete(xid); reject(new Error(`no answer to xid ${xid}`)); } else send(); }, 4000);
-    waiting.set(xid, (p) => { clearInterval(timer); waiting.delete(xid); resolve(p); });
-    send();
-  });
-}
+const ask = (bytes: Buffer, xid: number): Promise<ReturnType<typeof decodePacket>> => replies.ask(xid, () => socket.send(bytes, 67, '255.255.255.255'));
 
 async function exchange(index: number): Promise<void> {
   const mac = Buffer.from(`${macPrefix}${index.toString(16).padStart(4, '0')}`, 'hex');
@@ -61,16 +54,5 @@ function decodeServer(p: ReturnType<typeof decodePacket>): string {
   return [...v].join('.');
 }
 
-const jobs: number[] = [];
-for (let r = 0; r < rounds; r++) for (let i = 0; i < clients; i++) jobs.push(i);
-const started = process.hrtime.bigint();
-let done = 0;
-await Promise.all(Array.from({ length: window }, async () => {
-  for (let job = jobs.shift(); job !== undefined; job = jobs.shift()) {
-    await exchange(job);
-    done++;
-  }
-}));
-const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-console.log(JSON.stringify({ exchanges: done, seconds }));
+console.log(JSON.stringify(await runExchanges(clients, rounds, window, exchange)));
 socket.close();
