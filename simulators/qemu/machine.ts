@@ -25,6 +25,12 @@ export interface QemuNic {
   mac: string;
   /** A tap device to attach to (created beforehand, in `netns` when that is set). */
   tap?: string;
+  /**
+   * false: the tap carries no offloads (no virtio-net header), so every frame is at most the MTU.
+   * For a tap that is a port of a userspace switch (Open vSwitch's netdev datapath), which drops
+   * the 64 KiB TSO frames a guest would otherwise hand it.
+   */
+  offloads?: boolean;
   /** QEMU user-mode networking instead of a tap (its built-in DHCP/TFTP; the host is 10.0.2.2). */
   user?: { tftp?: string; bootfile?: string };
 }
@@ -278,7 +284,7 @@ export class QemuMachine extends EventEmitter implements SimulatedMachine {
       args.push('-drive', `file=${file},if=none,id=disk${i},cache=unsafe`, '-device', `virtio-blk-pci,drive=disk${i},serial=${this.hardware.disks[i]!.serial}${i === 0 ? bootindex('c') : ''}`);
     });
     o.nics.forEach((nic, i) => {
-      if (nic.tap) args.push('-netdev', `tap,id=net${i},ifname=${nic.tap},script=no,downscript=no`);
+      if (nic.tap) args.push('-netdev', `tap,id=net${i},ifname=${nic.tap},script=no,downscript=no${nic.offloads === false ? ',vnet_hdr=off' : ''}`);
       else {
         const user = [`user,id=net${i}`];
         if (nic.user?.tftp) user.push(`tftp=${nic.user.tftp}`);

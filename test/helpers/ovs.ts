@@ -55,7 +55,8 @@ async function waitFor(file: string, what: string): Promise<void> {
   throw new Error(`${what} did not create ${file}`);
 }
 
-export async function startOvs(): Promise<TestOvs> {
+/** netns: ovs-vswitchd runs in that network namespace, so its ports are that namespace's devices (a QEMU machine's tap...). */
+export async function startOvs(opts: { netns?: string } = {}): Promise<TestOvs> {
   const tag = randomBytes(2).toString('hex');
   const dir = mkdtempSync(path.join(os.tmpdir(), `nt-ovs-${tag}-`));
   const socket = path.join(dir, 'db.sock');
@@ -64,8 +65,12 @@ export async function startOvs(): Promise<TestOvs> {
   const db = path.join(dir, 'conf.db');
   await execa('ovsdb-tool', ['create', db, '/usr/share/openvswitch/vswitch.ovsschema']);
   const children: ChildProcess[] = [];
+  const inNetns = (cmd: string, args: string[]): [string, string[]] => (opts.netns ? ['ip', ['netns', 'exec', opts.netns, cmd, ...args]] : [cmd, args]);
+  /** `ip` arguments that address the switch's namespace. */
+  const at = opts.netns ? ['-n', opts.netns] : [];
   const start = (cmd: string, args: string[]) => {
-    const child = spawn(cmd, args, { env, stdio: 'ignore' });
+    // ip netns exec execs the command itself: the child is the daemon, its signals reach it.
+    const child = spawn(...inNetns(cmd, args), { env, stdio: 'ignore' });
     children.push(child);
     return child;
   };
@@ -91,13 +96,12 @@ export async function startOvs(): Promise<TestOvs> {
       const inner = `${port}i`;
       await execa('ip', ['netns', 'add', ns]);
       namespaces.push(ns);
-      await execa('ip', ['link', 'add', port, 'type', 'veth', 'peer', 'name', inner]);
+      await execa('ip', [...at, 'link', 'add', port, 'type', 'veth', 'peer', 'name', inner, 'netns', ns]);
       links.push(port);
-      await execa('ip', ['link', 'set', inner, 'netns', ns]);
       if (cidr) await execa('ip', ['-n', ns, 'addr', 'add', cidr, 'dev', inner]);
       await execa('ip', ['-n', ns, 'link', 'set', inner, 'up']);
       await execa('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-      await execa('ip', ['link', 'set', port, 'up']);
+      await execa('ip', [...at, 'link', 'set', port, 'up']);
       await vsctl('add-port', bridge, port);
     },
     async ping(ns, ip) {
@@ -120,9 +124,9 @@ export async function startOvs(): Promise<TestOvs> {
         c.kill('SIGTERM');
         if (c.exitCode === null) await new Promise((r) => c.once('exit', r));
       }
-      for (const l of links) await execa('ip', ['link', 'del', l], { reject: false });
+      for (const l of links) await execa('ip', [...at, 'link', 'del', l], { reject: false });
       for (const ns of namespaces) await execa('ip', ['netns', 'del', ns], { reject: false });
-      for (const b of bridges) await execa('ip', ['link', 'del', b], { reject: false });
+      for (const b of bridges) await execa('ip', [...at, 'link', 'del', b], { reject: false });
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -7,6 +7,12 @@
 //   leaf tap0 172.31.3.1/24 ── the QEMU machine (iPXE ROM, virtio NIC, qcow2 disk)
 //   leaf l9 172.31.9.1/24 ── site (172.31.9.2: dnsmasq, the site's DHCP server; with siteDhcp only)
 //
+// With `leafSwitch`, the leaf's side of the machine is an Open vSwitch playing the top-of-rack
+// switch (switch `tor` in Anvil's configuration), whose ports Anvil's switch network interface moves:
+//   leaf: OVS bridge sw0 ─ tap0 (the machine's NIC; the isolation VLAN until Anvil moves it)
+//                      ─ gw 172.31.3.1/24 (internal port, the router: provisioning VLAN)
+//                      ─ patch pair provisioning VLAN ↔ cleaning VLAN (in a rack both are routed to the relay)
+//
 // The test process (host namespace) runs the BMC simulator and the QEMU machine object; it reaches
 // the API, and the conductor reaches the BMC, through unix-socket bridges, so no address is added
 // outside the test's own namespaces. Each test file starts its own rig (namespace names are unique).
@@ -26,6 +32,7 @@ import { startIpmiSimulator, type IpmiSimulator } from '../../../simulators/ipmi
 import { QemuMachine, type QemuMachineOptions } from '../../../simulators/qemu/machine.ts';
 import { canUseNetns, createNamespaces, type Namespaces } from '../../integration/netboot/netns.ts';
 import { startSiteDhcp, type SiteDhcp } from '../../integration/netboot/site-dhcp.ts';
+import { startOvs, type TestOvs } from '../../helpers/ovs.ts';
 import { startBridge } from './bridge.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
@@ -56,6 +63,8 @@ export interface RigOptions {
   siteDhcp?: boolean;
   /** Edits the all-in-one configuration before Anvil starts. */
   configure?: (config: Record<string, any>) => void;
+  /** The leaf is an Open vSwitch (see the top of this file) with these VLANs; the configuration gets its switch `tor` and isolationVlan. */
+  leafSwitch?: { provisioningVlan: number; cleaningVlan: number; isolationVlan: number };
 }
 
 export interface QemuRig {
@@ -71,6 +80,8 @@ export interface QemuRig {
   tftpRoot: string;
   /** The site's DHCP server, with siteDhcp. */
   site?: SiteDhcp;
+  /** The leaf's Open vSwitch (leafSwitch), its bridge `sw0`. */
+  ovs?: TestOvs;
   /** The machine's first disk (qcow2). */
   disk: string;
   diskBytes: number;
@@ -137,8 +148,10 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
   let ipmi: IpmiSimulator | undefined;
   let bmcBridge: { close(): void } | undefined;
   let site: SiteDhcp | undefined;
+  let ovs: TestOvs | undefined;
   const close = async (): Promise<void> => {
     await machine?.close().catch(() => undefined);
+    await ovs?.stop();
     await ns.remove();
     bmcBridge?.close();
     await redfish?.close();
@@ -173,16 +186,30 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
       await ns.link({ role: 'prov', ifname: 'p0', addr: `${SERVER}/24` }, { role: 'leaf', ifname: 'l0', addr: '172.31.0.2/24' });
       await ns.run('leaf', ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
       await ns.run('leaf', ['ip', 'tuntap', 'add', 'dev', 'tap0', 'mode', 'tap']);
-      await ns.run('leaf', ['ip', 'addr', 'add', '172.31.3.1/24', 'dev', 'tap0']);
       await ns.run('leaf', ['ip', 'link', 'set', 'tap0', 'up']);
+      // The leaf router's side of the machine's network: tap0 itself, or the switch's gw port.
+      const router = options.leafSwitch ? 'gw' : 'tap0';
+      if (options.leafSwitch) {
+        const { provisioningVlan, cleaningVlan, isolationVlan } = options.leafSwitch;
+        ovs = await startOvs({ netns: ns.name('leaf') });
+        await ovs.addBridge('sw0');
+        await ovs.vsctl('add-port', 'sw0', 'tap0', `tag=${isolationVlan}`);
+        await ovs.vsctl('add-port', 'sw0', 'gw', `tag=${provisioningVlan}`, '--', 'set', 'interface', 'gw', 'type=internal');
+        await ovs.vsctl(
+          'add-port', 'sw0', 'pp', `tag=${provisioningVlan}`, '--', 'set', 'interface', 'pp', 'type=patch', 'options:peer=pc',
+          '--', 'add-port', 'sw0', 'pc', `tag=${cleaningVlan}`, '--', 'set', 'interface', 'pc', 'type=patch', 'options:peer=pp',
+        );
+        await ns.run('leaf', ['ip', 'link', 'set', 'gw', 'up']);
+      }
+      await ns.run('leaf', ['ip', 'addr', 'add', '172.31.3.1/24', 'dev', router]);
       await ns.run('prov', ['ip', 'route', 'add', '172.31.3.0/24', 'via', '172.31.0.2']);
       if (options.siteDhcp) site = await startSiteDhcp(ns, { leaf: 'leaf', net: '172.31.9', dir, subnets: [{ cidr: '172.31.3.0/24', start: '172.31.3.150', end: '172.31.3.160', router: '172.31.3.1' }] });
       if (options.relay !== false) {
         const upstream = site ? ['-iu', 'l0', '-iu', 'l9', SERVER, site.address] : ['-iu', 'l0', SERVER];
-        ns.spawn('leaf', ['dhcrelay', '-4', '-d', '-a', '--no-pid', '-id', 'tap0', ...upstream]);
+        ns.spawn('leaf', ['dhcrelay', '-4', '-d', '-a', '--no-pid', '-id', router, ...upstream]);
       }
       // A link-local-only router advertisement spares iPXE its ~16 s wait for IPv6 autoconfiguration.
-      await writeFile(join(dir, 'radvd.conf'), 'interface tap0 {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 3;\n  MaxRtrAdvInterval 4;\n};\n');
+      await writeFile(join(dir, 'radvd.conf'), `interface ${router} {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 3;\n  MaxRtrAdvInterval 4;\n};\n`);
       await ns.run('leaf', ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
       ns.spawn('leaf', ['radvd', '-n', '-C', join(dir, 'radvd.conf'), '-p', join(dir, 'radvd.pid'), '-m', 'stderr']);
 
@@ -205,6 +232,7 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
           subnets: [{ name: 'vmleaf', cidr: '172.31.3.0/24', range: { start: '172.31.3.100', end: '172.31.3.110' }, router: '172.31.3.1' }],
         },
       };
+      if (ovs) config.network = { isolationVlan: options.leafSwitch!.isolationVlan, switches: { tor: { driver: 'ovs', socket: ovs.socket, bridge: 'sw0' } } };
       options.configure?.(config);
       const configFile = join(dir, 'anvil.yaml');
       await writeFile(configFile, stringify(config));
@@ -216,7 +244,7 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
         netns: ns.name('leaf'),
         ...options.machine,
         disks: [disk, ...(options.machine?.disks ?? [])],
-        nics: [{ mac, tap: 'tap0' }, ...(options.machine?.nics ?? [])],
+        nics: [{ mac, tap: 'tap0', ...(ovs ? { offloads: false } : {}) }, ...(options.machine?.nics ?? [])],
       });
       const bmcSocket = `unix:${join(dir, 'bmc.sock')}`;
       if (power === 'ipmi') {
@@ -285,7 +313,7 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
   };
 
   return {
-    dir, ns, site, machine: vm, api, output, httpRoot, tftpRoot, disk, diskBytes, mac, power, bmcPassword, phases,
+    dir, ns, site, machine: vm, api, output, ovs, httpRoot, tftpRoot, disk, diskBytes, mac, power, bmcPassword, phases,
     driverInfo, timed, startIn, diagnostics, consoleLength, consoleUntil, waitForState, provision, close,
     async powerOff(node) {
       const off = await api.put(`/v1/nodes/${node}/states/power`, { target: 'power off' });
