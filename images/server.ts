@@ -2,7 +2,7 @@
 // with Range requests so an agent can resume or read a part. With a signer, only signed,
 // unexpired per-node URLs are served (signed-url.ts).
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -17,6 +17,24 @@ export interface ImageServer {
   urlAt(host: string): string;
   server: Server;
   close(): Promise<void>;
+}
+
+/** ISO 9660's volume descriptor signature, at byte 1 of sector 16. */
+const ISO_MAGIC = { offset: 0x8001, bytes: Buffer.from('CD001') };
+
+/**
+ * An ISO 9660 image is labelled application/vnd.efi-iso: UEFI HTTP boot (redfish-https) mounts a
+ * download as a RAM disk only when its type or name says it is a CD, and these names have no suffix.
+ */
+async function contentTypeOf(file: string): Promise<string> {
+  const fh = await open(file, 'r');
+  try {
+    const probe = Buffer.alloc(ISO_MAGIC.bytes.length);
+    const { bytesRead } = await fh.read(probe, 0, probe.length, ISO_MAGIC.offset);
+    return bytesRead === probe.length && probe.equals(ISO_MAGIC.bytes) ? 'application/vnd.efi-iso' : 'application/octet-stream';
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Parses one `bytes=` range against a size: [start, end] inclusive, 'unsatisfiable', or null (no/unsupported header). */
@@ -70,7 +88,7 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse, s
     res.writeHead(404).end('not found\n');
     return;
   }
-  const headers = { 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream', 'last-modified': st.mtime.toUTCString() };
+  const headers = { 'accept-ranges': 'bytes', 'content-type': await contentTypeOf(file), 'last-modified': st.mtime.toUTCString() };
   const range = parseRange(req.headers.range, st.size);
   if (range === 'unsatisfiable') {
     res.writeHead(416, { ...headers, 'content-range': `bytes */${st.size}` }).end();

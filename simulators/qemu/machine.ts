@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createWriteStream, existsSync } from 'node:fs';
-import { copyFile, mkdir, open, rm } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { Readable, type Duplex } from 'node:stream';
@@ -19,6 +19,7 @@ import { imageInfo } from '../../images/qemu-img.ts';
 import type {
   BootOverride, MachineBootDevice, MachineHardware, MachinePower, MachinePowerAction, SimulatedMachine, VirtualMedia,
 } from '../machine.ts';
+import { setHttpBootNext } from './ovmf-vars.ts';
 import { QmpClient, type QmpEvent } from './qmp.ts';
 
 export interface QemuNic {
@@ -61,9 +62,13 @@ export interface QemuMachineOptions {
   /**
    * With firmware 'uefi': the NICs boot over UEFI HTTP only, through OVMF's own network stack (HttpBootDxe
    * on its virtio-net driver): its PXE is turned off through fw_cfg, and the NICs carry no iPXE option ROM.
+   * A boot override 'http' with an httpBootUri (Redfish HttpBootUri) then boots that URI (ovmf-vars.ts).
    */
   uefiHttpBoot?: boolean;
 }
+
+/** The PCI slot of the first NIC on an HTTP-booting UEFI machine: the boot option's device path names it. */
+const HTTP_BOOT_NIC_SLOT = 0x10;
 
 /** Debian's OVMF: the firmware code (read-only) and the template of its variable store. */
 export const OVMF = { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/usr/share/OVMF/OVMF_VARS_4M.fd' };
@@ -291,11 +296,20 @@ export class QemuMachine extends EventEmitter implements SimulatedMachine {
         if (nic.user?.bootfile) user.push(`bootfile=${nic.user.bootfile}`);
         args.push('-netdev', user.join(','));
       }
-      args.push('-device', `virtio-net-pci,netdev=net${i},mac=${nic.mac}${nicRom}${i === 0 ? bootindex('n') : ''}`);
+      const slot = nicRom && i === 0 ? `,addr=0x${HTTP_BOOT_NIC_SLOT.toString(16)}` : '';
+      args.push('-device', `virtio-net-pci,netdev=net${i},mac=${nic.mac}${nicRom}${slot}${i === 0 ? bootindex('n') : ''}`);
     });
     args.push('-drive', `if=none,id=cd0,media=cdrom,readonly=on${this.mediaFile ? `,file=${this.mediaFile},format=raw` : ''}`);
     args.push('-device', `ide-cd,drive=cd0,id=${CDROM_ID}${bootindex('d')}`);
     return args;
+  }
+
+  /** As a BMC does with HttpBootUri: the firmware's next boot is UEFI HTTP boot of `uri` on the first NIC. */
+  private async bootUriNext(uri: string): Promise<void> {
+    const file = join(this.opts.workDir, 'OVMF_VARS.fd');
+    const store = await readFile(file);
+    setHttpBootNext(store, { pciDevice: HTTP_BOOT_NIC_SLOT, mac: this.opts.nics[0]!.mac, uri });
+    await writeFile(file, store);
   }
 
   private get qmpPath(): string {
@@ -304,7 +318,9 @@ export class QemuMachine extends EventEmitter implements SimulatedMachine {
 
   private async start(): Promise<void> {
     const order = bootOrderFor(this.boot.device, this.opts.defaultBootOrder ?? 'cn');
+    const uri = this.boot.device === 'http' ? this.boot.httpBootUri : null;
     if (!this.boot.persistent) this.boot = { ...this.boot, device: 'none' };
+    if (uri && this.opts.firmware === 'uefi' && this.opts.uefiHttpBoot) await this.bootUriNext(uri);
     await rm(this.qmpPath, { force: true });
     const qemu = this.opts.qemuBinary ?? 'qemu-system-x86_64';
     const [cmd, args] = this.opts.netns

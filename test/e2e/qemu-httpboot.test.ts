@@ -4,6 +4,9 @@
 // address from dnsmasq and the URL of iPXE's snponly.efi from Anvil's address-less offer (vendor class
 // HTTPClient), downloads it over HTTP; iPXE asks again, gets the node's script from Anvil's next proxy
 // offer, boots the agent over HTTP, and the node is inspected, cleaned and deployed.
+// Then redfish-https: the simulated BMC writes the node ISO's URL (Redfish HttpBootUri) into the OVMF
+// machine's variable store as a boot option and BootNext, as a BMC hands it to its BIOS; OVMF HTTP-boots
+// that ISO as a RAM disk, its address from dnsmasq (Anvil's DHCP answers nothing for this node).
 import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,24 +20,24 @@ let image: TestImage;
 
 const consoleText = async () => readFile(rig.machine.consoleLog, 'latin1').catch(() => '');
 
-beforeAll(async () => {
-  rig = await startQemuRig({
-    name: 'httpboot', mac: MAC, siteDhcp: true, machine: { firmware: 'uefi', uefiHttpBoot: true },
-    configure: (config) => {
-      config.netboot.dhcp.mode = 'proxy';
-      config.netboot.bootFiles = { httpClient: 'snponly.efi' };
-    },
-  });
-  // Debian's iPXE build that drives the NIC through the firmware's own network interface (SNP).
-  await copyFile('/usr/lib/ipxe/snponly.efi', join(rig.httpRoot, 'snponly.efi'));
-  image = await buildTestImage(rig.dir);
-}, 900_000);
-
-afterAll(async () => {
-  await rig?.close();
-}, 60_000);
-
 describe('UEFI HTTP boot beside the site DHCP server (ProxyDHCP), no TFTP', () => {
+  beforeAll(async () => {
+    rig = await startQemuRig({
+      name: 'httpboot', mac: MAC, siteDhcp: true, machine: { firmware: 'uefi', uefiHttpBoot: true },
+      configure: (config) => {
+        config.netboot.dhcp.mode = 'proxy';
+        config.netboot.bootFiles = { httpClient: 'snponly.efi' };
+      },
+    });
+    // Debian's iPXE build that drives the NIC through the firmware's own network interface (SNP).
+    await copyFile('/usr/lib/ipxe/snponly.efi', join(rig.httpRoot, 'snponly.efi'));
+    image = await buildTestImage(rig.dir);
+  }, 900_000);
+
+  afterAll(async () => {
+    await rig?.close();
+  }, 60_000);
+
   it('enrolls the machine with the http boot interface', async () => {
     nodeUuid = await rig.enroll({ boot_interface: 'http' });
   });
@@ -76,4 +79,39 @@ describe('UEFI HTTP boot beside the site DHCP server (ProxyDHCP), no TFTP', () =
     expect(metrics).toMatch(/^anvil_netboot_tftp_bytes_total 0$/m);
     expect(metrics).not.toMatch(/^anvil_netboot_tftp_transfers_total\{/m);
   }, 900_000);
+});
+
+describe('redfish-https: the BMC\'s HttpBootUri booted by OVMF', () => {
+  const URI_MAC = '52:54:00:e2:e0:08';
+  beforeAll(async () => {
+    rig = await startQemuRig({ name: 'httpboot-uri', mac: URI_MAC, siteDhcp: true, machine: { firmware: 'uefi', uefiHttpBoot: true } });
+  }, 900_000);
+
+  afterAll(async () => {
+    await rig?.close();
+  }, 60_000);
+
+  it('inspects a redfish-https node: OVMF boots the node ISO at the HttpBootUri the BMC was given', async () => {
+    nodeUuid = await rig.enroll({ boot_interface: 'redfish-https' });
+    await rig.timed('inspect (redfish-https: HttpBootUri of the node ISO)', async () => {
+      await rig.provision(nodeUuid, 'inspect');
+      const node = await rig.waitForState(nodeUuid, 'manageable', 500);
+      expect(node.last_error).toBeNull();
+    });
+    const uri = rig.machine.getBootOverride().httpBootUri;
+    expect(uri).toMatch(/^http:\/\/172\.31\.0\.1:\d+\/[0-9a-f]{40}\?node=.*temp_url_sig=/);
+    // Nothing was mounted: the ISO came over UEFI HTTP.
+    expect(rig.machine.getVirtualMedia().inserted).toBe(false);
+    const log = await consoleText();
+    expect(log).toContain('Start HTTP Boot over IPv4');
+    // GRUB of the node ISO, from the RAM disk OVMF made of the download, then the agent.
+    expect(log).toMatch(/anvil-ramdisk: \[[\d.]+\] starting the agent/);
+    const inventory = (await rig.api.get(`/v1/nodes/${nodeUuid}/inventory`)).data;
+    expect(inventory.inventory.boot.current_boot_mode).toBe('uefi');
+    const nic = inventory.inventory.interfaces.find((i: { mac_address: string }) => i.mac_address === URI_MAC);
+    expect(nic?.ipv4_address, JSON.stringify(inventory.inventory.interfaces)).toMatch(/^172\.31\.3\.1(5\d|60)$/);
+    // No boot record, so Anvil's DHCP server answered nothing: the site server gave both addresses.
+    expect((await rig.api.get('/v1/netboot/leases')).data).toMatchObject({ leases: [] });
+    expect(String((await rig.api.get('/metrics')).data)).not.toMatch(/^anvil_netboot_dhcp_messages_total\{direction="out"/m);
+  }, 600_000);
 });

@@ -85,6 +85,14 @@ describe('image HTTP server', () => {
     expect(head.headers.get('content-length')).toBe('1000');
   });
 
+  it('labels an ISO 9660 image application/vnd.efi-iso (UEFI HTTP boot mounts it), anything else as octets', async () => {
+    const iso = Buffer.alloc(0x8800);
+    iso.write('CD001', 0x8001, 'latin1');
+    await writeFile(path.join(dir, 'node-iso'), iso);
+    expect((await fetch(`${server.url}/node-iso`, { method: 'HEAD' })).headers.get('content-type')).toBe('application/vnd.efi-iso');
+    expect((await fetch(`${server.url}/img`, { method: 'HEAD' })).headers.get('content-type')).toBe('application/octet-stream');
+  });
+
   it('serves byte ranges (start-end, open-ended, suffix) and 416 beyond the end', async () => {
     const get = (range: string) => fetch(`${server.url}/img`, { headers: { range } });
     let res = await get('bytes=10-19');
