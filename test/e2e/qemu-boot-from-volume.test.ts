@@ -5,8 +5,9 @@
 // no ramdisk and writes nothing to its disk: the machine DHCPs through the relay, iPXE fetches its
 // sanboot script from the netboot role, logs in to the target and boots the OS from the LUN, whose
 // report appears on the serial console. The undeploy powers it off and takes the volume target
-// away. The network, Anvil and the BMC are the rig of support/rig.ts.
-import { readFile, rm } from 'node:fs/promises';
+// away. Once on BIOS (SeaBIOS, the image's SYSLINUX), once on UEFI (OVMF, the image's GRUB on its
+// ESP). The network, Anvil and the BMC are the rig of support/rig.ts.
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,50 +18,40 @@ const TARGET_IQN = 'iqn.2026-12.org.anvil.e2e:os-volume';
 const INITIATOR_IQN = 'iqn.2026-12.org.anvil.e2e:node-bfv';
 const CHAP_USER = 'bfv-e2e';
 const CHAP_SECRET = 'Chap-Secret-e2e-4711';
-/** tgtd's control socket (/var/run/tgtd/socket.N, N below 32768): one of this run's own. */
-const TGT_CONTROL = String(1_000 + (process.pid % 30_000));
+/** tgtd's control socket (/var/run/tgtd/socket.N, N below 32768): one of this run's own, per case. */
+const tgtControl = (firmware: Firmware) => String(1_000 + (process.pid % 15_000) * 2 + (firmware === 'uefi' ? 1 : 0));
 
-let rig: QemuRig;
-let nodeUuid: string;
-let lun: string;
+type Firmware = 'bios' | 'uefi';
 
-const tgtadm = (...args: string[]) => execa('tgtadm', ['-C', TGT_CONTROL, '--lld', 'iscsi', ...args]);
+describe.each<Firmware>(['bios', 'uefi'])('a QEMU machine (%s) booting its OS from an iSCSI volume', (firmware) => {
+  let rig: QemuRig;
+  let nodeUuid: string;
+  const control = tgtControl(firmware);
+  const tgtadm = (...args: string[]) => execa('tgtadm', ['-C', control, '--lld', 'iscsi', ...args]);
 
-beforeAll(async () => {
-  rig = await startQemuRig({ name: 'bfv', diskBytes: 1024 ** 3 });
-  const os = await rig.timed('build the instance OS image (cached after the first run)', () => buildOsImage());
-  // tgt serves files as they are: the LUN is the image's raw form.
-  lun = join(rig.dir, 'os-volume.raw');
-  await execa('qemu-img', ['convert', '-O', 'raw', os.qcow2, lun]);
-  await rig.timed('tgt iSCSI target', async () => {
-    await rig.startIn('prov', 'tgtd', ['tgtd', '-f', '-C', TGT_CONTROL, '--iscsi', `portal=${SERVER}:3260`], 'signalfd');
-    await tgtadm('--op', 'new', '--mode', 'target', '--tid', '1', '-T', TARGET_IQN);
-    await tgtadm('--op', 'new', '--mode', 'logicalunit', '--tid', '1', '--lun', '1', '-b', lun);
-    // Only the node's initiator name may log in, and only with the CHAP secret.
-    await tgtadm('--op', 'bind', '--mode', 'target', '--tid', '1', '--initiator-name', INITIATOR_IQN);
-    await tgtadm('--op', 'new', '--mode', 'account', '--user', CHAP_USER, '--password', CHAP_SECRET);
-    await tgtadm('--op', 'bind', '--mode', 'account', '--tid', '1', '--user', CHAP_USER);
-  });
-}, 900_000);
+  beforeAll(async () => {
+    rig = await startQemuRig({ name: `bfv-${firmware}`, mac: firmware === 'uefi' ? '52:54:00:e2:e0:0b' : '52:54:00:e2:e0:0a', diskBytes: 1024 ** 3, machine: { firmware } });
+    const os = await rig.timed('build the instance OS image (cached after the first run)', () => buildOsImage());
+    // tgt serves files as they are: the LUN is the image's raw form.
+    const lun = join(rig.dir, 'os-volume.raw');
+    await execa('qemu-img', ['convert', '-O', 'raw', os.qcow2, lun]);
+    await rig.timed('tgt iSCSI target', async () => {
+      await rig.startIn('prov', 'tgtd', ['tgtd', '-f', '-C', control, '--iscsi', `portal=${SERVER}:3260`], 'signalfd');
+      await tgtadm('--op', 'new', '--mode', 'target', '--tid', '1', '-T', TARGET_IQN);
+      await tgtadm('--op', 'new', '--mode', 'logicalunit', '--tid', '1', '--lun', '1', '-b', lun);
+      // Only the node's initiator name may log in, and only with the CHAP secret.
+      await tgtadm('--op', 'bind', '--mode', 'target', '--tid', '1', '--initiator-name', INITIATOR_IQN);
+      await tgtadm('--op', 'new', '--mode', 'account', '--user', CHAP_USER, '--password', CHAP_SECRET);
+      await tgtadm('--op', 'bind', '--mode', 'account', '--tid', '1', '--user', CHAP_USER);
+    });
+  }, 900_000);
 
-afterAll(async () => {
-  await rig?.close();
-  await rm(`/var/run/tgtd/socket.${TGT_CONTROL}`, { force: true });
-  await rm(`/var/run/tgtd/socket.${TGT_CONTROL}.lock`, { force: true });
-}, 60_000);
+  afterAll(async () => {
+    await rig?.close();
+    await rm(`/var/run/tgtd/socket.${control}`, { force: true });
+    await rm(`/var/run/tgtd/socket.${control}.lock`, { force: true });
+  }, 60_000);
 
-/** Waits for `line` on the serial console after `from` (its length before); returns what came since. */
-async function consoleUntil(from: number, line: string, limitSec: number): Promise<string> {
-  const deadline = Date.now() + limitSec * 1000;
-  for (;;) {
-    const since = (await readFile(rig.machine.consoleLog, 'latin1')).slice(from);
-    if (since.includes(line)) return since;
-    if (Date.now() > deadline) throw new Error(`no "${line}" on the serial console after ${limitSec} s:\n${await rig.diagnostics()}\n--- tgtd ---\n${rig.output.tgtd?.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-describe('a QEMU machine booting its OS from an iSCSI volume', () => {
   it('enrolls the machine with the external storage interface, its initiator and its boot volume', async () => {
     nodeUuid = await rig.enroll({ storage_interface: 'external', automated_clean: false });
     const connector = await rig.api.post('/v1/volume/connectors', { node_uuid: nodeUuid, type: 'iqn', connector_id: INITIATOR_IQN });
@@ -79,20 +70,22 @@ describe('a QEMU machine booting its OS from an iSCSI volume', () => {
   }, 180_000);
 
   it('deploys it with no ramdisk and no image: iPXE logs in to the target and boots the OS on the LUN', async () => {
-    const from = (await readFile(rig.machine.consoleLog, 'latin1').catch(() => '')).length;
+    const from = await rig.consoleLength();
     const node = await rig.timed('deploy (boot from volume)', async () => {
       await rig.provision(nodeUuid, 'active');
       return rig.waitForState(nodeUuid, 'active', 120);
     });
     expect(node.last_error).toBeNull();
-    const since = await rig.timed('iPXE sanboot to the OS report', () => consoleUntil(from, 'anvil-os: first boot done', 300));
-    expect(since).toContain('anvil-os: kernel');
+    const since = await rig.timed('iPXE sanboot to the OS report', () => rig.consoleUntil(from, 'anvil-os: first boot done', 300));
+    // The image's own boot loader for this firmware, from the LUN.
+    expect(since).toContain(firmware === 'bios' ? 'SYSLINUX' : 'Welcome to GRUB!');
+    expect(since).toMatch(new RegExp(`anvil-os: firmware ${firmware}\\r?\\n`));
     // Booted from the LUN, not by the agent: no ramdisk started, nothing written to the machine's own disk.
     expect(since).not.toContain('starting the agent');
     expect((await readSectors(rig.disk, 0, 2048)).every((b) => b === 0)).toBe(true);
-    // tgt saw the node's initiator name (the ACL let it in) log in.
-    const shown = (await tgtadm('--op', 'show', '--mode', 'target')).stdout;
-    expect(shown).toContain(`Initiator: ${INITIATOR_IQN}`);
+    // tgt let it in: its ACL names only the node's initiator and its account asks for the CHAP secret, so
+    // the boot itself shows that iPXE logged in as the connector's IQN with the target's credentials.
+    // (Whether the session is still up now depends on the firmware: UEFI's ends at ExitBootServices.)
     expect(rig.output.anvil ?? '').not.toContain(CHAP_SECRET);
   }, 600_000);
 
