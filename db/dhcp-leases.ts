@@ -15,6 +15,9 @@ export interface Lease {
   state: LeaseState;
   hostname: string | null;
   expires_at: number;
+  /** dhcp6_leases only: hex of the client's DUID and the IAID of its IA_NA. */
+  duid?: string | null;
+  iaid?: number | string | null;
 }
 
 function rowToLease(row: Record<string, unknown>): Lease {

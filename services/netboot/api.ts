@@ -3,10 +3,12 @@
 //   POST   /v1/netboot/subnets          add a relayed subnet (validated with the config file's rules)
 //   DELETE /v1/netboot/subnets/{name}   remove a subnet added here
 //   GET    /v1/netboot/leases           the DHCP leases
+//   GET    /v1/netboot/leases6          the DHCPv6 leases
 import type { FastifyPluginAsync } from 'fastify';
 import type { ApiContext } from '../api/context.ts';
 import { isoTime } from '../../db/index.ts';
 import { listLeases } from '../../db/dhcp-leases.ts';
+import { listLeases6 } from './dhcp6/leases.ts';
 import { addSubnet, apiSubnets, configuredSubnets, removeSubnet } from './subnets.ts';
 
 export const netbootRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) => {
@@ -26,5 +28,8 @@ export const netbootRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) =>
   });
   app.get('/netboot/leases', async () => ({
     leases: (await listLeases(ctx.db.knex)).map((l) => ({ ip: l.ip, mac: l.mac, subnet: l.subnet, state: l.state, hostname: l.hostname, expires_at: isoTime(l.expires_at) })),
+  }));
+  app.get('/netboot/leases6', async () => ({
+    leases: (await listLeases6(ctx.db.knex)).map((l) => ({ ip: l.ip, mac: l.mac, subnet: l.subnet, state: l.state, duid: l.duid, iaid: l.iaid === null ? null : Number(l.iaid), expires_at: isoTime(l.expires_at) })),
   }));
 };

@@ -2,7 +2,7 @@
 // change across restarts. netboot.dhcp6.serverDuid fixes it; else a DUID-UUID (RFC 6355) is made once
 // and kept in dataDir.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidInput } from '../../../common/errors.ts';
 import { Duid, u16 } from './codec.ts';
@@ -14,6 +14,7 @@ export function serverDuid(configured: string | undefined, dataDir: string): Buf
   const file = path.join(dataDir, SERVER_DUID_FILE);
   const made = Buffer.concat([u16(Duid.UUID), randomBytes(16)]).toString('hex');
   try {
+    mkdirSync(dataDir, { recursive: true });
     // 'wx': a second netboot process on the same dataDir keeps the first one's DUID.
     writeFileSync(file, `${made}\n`, { flag: 'wx', mode: 0o644 });
   } catch (err) {

@@ -14,6 +14,8 @@ import { Opt, decodePacket } from '../../../services/netboot/dhcp/codec.ts';
 import { startNetboot, type Netboot } from '../../../services/netboot/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
 import { requestBytes } from '../../unit/netboot/requests.ts';
+import { client6, relayed } from '../../unit/netboot/requests6.ts';
+import { encodeMessage } from '../../../services/netboot/dhcp6/codec.ts';
 import { enrollNode } from './fixtures.ts';
 
 const MAC = '52:54:00:ab:00:01';
@@ -36,6 +38,9 @@ describe('netboot subnets through the API', () => {
         tftp: { enabled: false },
         http: { enabled: false },
         subnets: [{ name: 'leafA', cidr: '127.0.3.0/24', range: { start: '127.0.3.10', end: '127.0.3.20' } }],
+        serverAddress6: '2001:db8::1',
+        dhcp6: { listen: '[::1]:0' },
+        subnets6: [{ name: 'leaf6', prefix: '2001:db8:1::/64', range: { start: '2001:db8:1::10', end: '2001:db8:1::20' } }],
       },
     };
     api = await createApiServer({ db: tdb.db, config, logger: silentLogger });
@@ -93,5 +98,19 @@ describe('netboot subnets through the API', () => {
     expect((await api.inject({ method: 'DELETE', url: '/v1/netboot/subnets/nope' })).statusCode).toBe(404);
     expect((await api.inject({ method: 'DELETE', url: '/v1/netboot/subnets/leafB' })).statusCode).toBe(204);
     expect((await api.inject({ method: 'GET', url: '/v1/netboot/subnets' })).json().subnets).toHaveLength(1);
+  });
+
+  it('lists the DHCPv6 leases with the DUID and IAID they were asked with', async () => {
+    const mac = '52:54:00:ab:00:06';
+    await enrollNode(tdb.db, { mac, state: 'cleaning' });
+    const relay = dgram.createSocket('udp6');
+    relay.bind(0, '::1');
+    await once(relay, 'listening');
+    relay.send(encodeMessage(relayed(client6({ type: 'SOLICIT', mac, iaid: 42 }), { linkAddress: '2001:db8:1::1', peerAddress: 'fe80::1' })), netboot.dhcp6!.port, '::1');
+    await once(relay, 'message');
+    relay.close();
+    const leases = await api.inject({ method: 'GET', url: '/v1/netboot/leases6' });
+    expect(leases.statusCode).toBe(200);
+    expect(leases.json().leases).toEqual([{ ip: expect.stringMatching(/^2001:db8:1::(1[0-9a-f]|20)$/), mac, subnet: 'leaf6', state: 'offered', duid: '00030001525400ab0006', iaid: 42, expires_at: expect.any(String) }]);
   });
 });

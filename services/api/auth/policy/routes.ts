@@ -264,6 +264,7 @@ export const ROUTE_POLICIES: Record<string, RoutePolicy> = {
   'POST /netboot/subnets': { rules: ['anvil:netboot:update'] },
   'DELETE /netboot/subnets/:name': { rules: ['anvil:netboot:update'] },
   'GET /netboot/leases': { rules: ['anvil:netboot:get'] },
+  'GET /netboot/leases6': { rules: ['anvil:netboot:get'] },
 };
 
 /** The table's key of a registered route: HEAD as GET, the /v1 prefix and a trailing slash dropped. */
