@@ -12,6 +12,7 @@ import { image, log } from './extensions/misc.ts';
 import { standby } from './extensions/standby.ts';
 import { rescue } from './extensions/rescue.ts';
 import type { Hardware } from './hardware.ts';
+import type { Inventory } from './inventory.ts';
 import { rootDeviceHints } from './root-device.ts';
 import { TempImageStore, type ImageStore } from './image-store.ts';
 import { loadPlugins } from './plugins.ts';
@@ -190,16 +191,19 @@ export class Agent {
       // Looked up and heart-beaten once before the inventory ends the inspection: under fast track the
       // conductor then knows this agent when the next phase starts at once. A node not enrolled yet
       // (discovery) is not found and posts its inventory straight away.
+      // The inventory (which waits for LLDP) is gathered meanwhile.
+      const inventory = this.opts.hardware.inventory();
+      inventory.catch(() => undefined);
       if (await this.lookup(LOOKUPS_BEFORE_INSPECTION)) await this.heartbeat();
-      await this.inspect(this.opts.inspectionCallbackUrl);
+      await this.inspect(this.opts.inspectionCallbackUrl, inventory);
     }
     if (!this.lookupResult) await this.lookup();
     await this.heartbeats();
   }
 
   /** The inventory and plugin data IPA's inspector posts. */
-  async inspectionData(): Promise<Json> {
-    const inventory = await this.opts.hardware.inventory();
+  async inspectionData(gathered?: Promise<Inventory>): Promise<Json> {
+    const inventory = await (gathered ?? this.opts.hardware.inventory());
     const root = await this.opts.hardware.rootDisk(rootDeviceHints(this.runtime.node)).catch(() => null);
     return {
       inventory,
@@ -211,12 +215,13 @@ export class Agent {
     };
   }
 
-  private async inspect(url: string): Promise<void> {
+  /** Posts the inspection data, retrying; the first try takes the inventory `gathered` at start. */
+  private async inspect(url: string, gathered?: Promise<Inventory>): Promise<void> {
     const client = new IronicApiClient(url.replace(/\/v1\/continue_inspection\/?$/, ''), { dispatcher: this.dispatcher });
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
         if (this.opts.hardware.injectedFailure?.('inspection')) throw new ApiCallError('inspection data collection failed (injected)', null);
-        await client.continueInspection(await this.inspectionData());
+        await client.continueInspection(await this.inspectionData(attempt === 0 ? gathered : undefined));
         this.record('inspection data posted');
         return;
       } catch (err) {

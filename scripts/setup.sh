@@ -17,7 +17,7 @@ declare -A NEED=(
   [lldpd]=lldpd [zstd]=zstd [strip]=binutils [htpasswd]=apache2-utils [chromium]=chromium [openssl]=openssl [keystone-manage]=python3-keystone [sysctl]=procps
   [ovs-vsctl]=openvswitch-switch [ovs-vswitchd]=openvswitch-switch [ovsdb-server]=openvswitch-switch [sshd]=openssh-server [ssh-keygen]=openssh-client
   [prometheus]=prometheus [promtool]=prometheus [syslinux]=syslinux [tgtd]=tgt [tgtadm]=tgt
-  [grub-mkstandalone]=grub-common [mcopy]=mtools [mmd]=mtools [mkfs.vfat]=dosfstools
+  [grub-mkstandalone]=grub-common [jq]=jq [mcopy]=mtools [mmd]=mtools [mkfs.vfat]=dosfstools
   [tempest]=python3-tempest [stestr]=python3-stestr [subunit2csv]=subunit
 )
 missing=()
@@ -30,6 +30,8 @@ for cmd in "${!NEED[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${N
 [ -e /usr/share/qemu/pxe-virtio.rom ] || [ -e /usr/lib/ipxe/qemu/pxe-virtio.rom ] || missing+=(ipxe-qemu)
 # Boot ISOs (images/boot-iso.ts) and UEFI machines (simulators/qemu): loaders and firmware are files, not commands.
 [ -e /usr/lib/grub/x86_64-efi/linux.mod ] || missing+=(grub-efi-amd64-bin)
+# The e2e CoreOS image's BIOS GRUB (test/helpers/coreos-image.ts).
+[ -e /usr/lib/grub/i386-pc/boot.img ] || missing+=(grub-pc-bin)
 [ -e /usr/lib/ISOLINUX/isolinux.bin ] || missing+=(isolinux)
 [ -e /usr/lib/syslinux/modules/bios/ldlinux.c32 ] || missing+=(syslinux-common)
 [ -e /usr/share/OVMF/OVMF_CODE_4M.fd ] || missing+=(ovmf)

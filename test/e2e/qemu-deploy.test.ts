@@ -3,8 +3,10 @@
 // deployed with a bootable qcow2 image (support/os-image.ts) and a config drive, boots that OS, which
 // reports the config drive's hostname, user-data output and static address on its serial console,
 // and is cleaned again when undeployed. The disk is checked on the host with qemu-img. Second case, the same machine: deployed as OpenShift
-// deploys (custom-agent with install_coreos) with a CoreOS-layout image and an Ignition config,
-// read back with debugfs. Prints the time of each phase. `anvil all-in-one` runs fast track, so
+// deploys (custom-agent with install_coreos) with a CoreOS-layout image and an Ignition config; the
+// image boots (GRUB in BIOS-BOOT, the kernel and initramfs on its boot file system) and its first
+// boot applies the config as Ignition does (files, a user with an SSH key, a unit's ExecStart) and
+// reports it on the serial console; the disk is then read back with debugfs. Prints the time of each phase. `anvil all-in-one` runs fast track, so
 // inspection, cleaning and the deploy run on one ramdisk boot, and so do the undeploy's cleaning
 // and the second deploy. ANVIL_E2E_POWER=ovirt puts the machine
 // behind the simulated oVirt Engine instead, as its VM, enrolled with the ovirt driver.
@@ -14,7 +16,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debugfsCat, debugfsMode, makeCoreosImage, type CoreosImage } from '../helpers/coreos-image.ts';
-import { buildOsImage, expectOsReport, OS_IMAGE_ESP, OS_USER_DATA, type OsImage } from './support/os-image.ts';
+import { buildCoreosBoot, buildOsImage, expectOsReport, OS_IMAGE_ESP, OS_USER_DATA, type OsImage } from './support/os-image.ts';
 import { rawView, readSectors, startQemuRig, type QemuRig } from './support/rig.ts';
 
 const VM_CPUS = 2;
@@ -47,7 +49,8 @@ function gptEntry(head: Buffer, index: number): { start: number; sectors: number
 beforeAll(async () => {
   rig = await startQemuRig({ name: 'vm', power: POWER, cpus: VM_CPUS, memoryMb: VM_MEMORY_MB, diskBytes: DISK_BYTES });
   os = await rig.timed('build the instance OS image (cached after the first run)', () => buildOsImage());
-  coreos = await makeCoreosImage(join(rig.dir, 'coreos'));
+  // The CoreOS image boots (GRUB from BIOS-BOOT, the kernel and initramfs on its boot file system) into coreos-init.sh.
+  coreos = await makeCoreosImage(join(rig.dir, 'coreos'), { boot: { ...(await buildCoreosBoot(join(rig.dir, 'coreos'))), cmdline: 'console=ttyS0 quiet' } });
 }, 900_000);
 
 afterAll(async () => {
@@ -150,9 +153,22 @@ describe('a real deploy to a QEMU machine through a DHCP relay', () => {
 });
 
 describe('the same machine deployed as OpenShift deploys: custom-agent with install_coreos', () => {
-  const ignition = JSON.stringify({ ignition: { version: '3.4.0' }, storage: { files: [{ path: '/etc/hostname', contents: { source: 'data:,e2e-coreos' } }] } });
+  // An Ignition v3 config using files (plain and base64 data URLs, modes), a user with an SSH key and a unit.
+  const hello = '#!/bin/sh\necho "hello from $(hostname) as $(id -un)"\n';
+  const ignition = JSON.stringify({
+    ignition: { version: '3.4.0' },
+    storage: {
+      files: [
+        { path: '/etc/hostname', mode: 0o644, contents: { source: 'data:,e2e-coreos' } },
+        { path: '/usr/local/bin/hello', mode: 0o755, contents: { source: `data:;base64,${Buffer.from(hello).toString('base64')}` } },
+      ],
+    },
+    passwd: { users: [{ name: 'core', sshAuthorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAnvilE2eTestKeyOnly core@e2e'] }] },
+    systemd: { units: [{ name: 'hello.service', enabled: true, contents: '[Unit]\nDescription=Hello\n[Service]\nType=oneshot\nExecStart=/usr/local/bin/hello\n[Install]\nWantedBy=multi-user.target\n' }] },
+  });
 
-  it('writes the CoreOS image and the Ignition config where CoreOS\'s first boot reads it', async () => {
+  it('writes the CoreOS image and the Ignition config where CoreOS\'s first boot reads it, and the booted image applies it', async () => {
+    const consoleBefore = await rig.consoleLength();
     await rig.timed('deploy (custom-agent, install_coreos)', async () => {
       const patch = await rig.api.patch(`/v1/nodes/${nodeUuid}`, [
         { op: 'replace', path: '/deploy_interface', value: 'custom-agent' },
@@ -167,6 +183,14 @@ describe('the same machine deployed as OpenShift deploys: custom-agent with inst
     });
     // The undeploy's cleaning booted the ramdisk once more; this deploy reused that agent.
     expect(await ramdiskBoots()).toBe(2);
+    // boot_instance started the machine from its disk: GRUB, the kernel, and the first boot reading ignition/config.ign.
+    const report = await rig.timed('CoreOS boot to its Ignition report', () => rig.consoleUntil(consoleBefore, 'anvil-coreos: ignition done', 300));
+    expect(report).toMatch(/anvil-coreos: Ignition config on \/dev\/vda3, version 3\.4\.0\r?\n/);
+    expect(report).toMatch(/anvil-coreos: file \/etc\/hostname mode 644, 10 bytes\r?\n/);
+    expect(report).toMatch(new RegExp(`anvil-coreos: file /usr/local/bin/hello mode 755, ${hello.length} bytes\r?\n`));
+    expect(report).toMatch(/anvil-coreos: hostname e2e-coreos\r?\n/);
+    expect(report).toMatch(/anvil-coreos: user core uid 1000, 1 SSH key\(s\)\r?\n/);
+    expect(report).toMatch(/anvil-coreos: unit hello.service: hello from e2e-coreos as root\r?\n/);
     await rig.powerOff(nodeUuid);
 
     const disk = rig.disk;
@@ -181,5 +205,5 @@ describe('the same machine deployed as OpenShift deploys: custom-agent with inst
     expect(await debugfsMode(boot, 0, 'ignition/config.ign')).toEqual({ mode: '0600', uid: 0, gid: 0 });
     expect(await debugfsMode(boot, 0, 'ignition')).toEqual({ mode: '0700', uid: 0, gid: 0 });
     expect(await debugfsCat(boot, 0, 'loader/entries/ostree-1.conf')).toContain('title Fedora CoreOS');
-  }, 330_000);
+  }, 660_000);
 });
