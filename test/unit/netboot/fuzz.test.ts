@@ -10,6 +10,7 @@ import { silentLogger } from '../../../common/logger.ts';
 import { DhcpDecodeError, MessageType, Opt, decodePacket, encodeSubOptions, u16 } from '../../../services/netboot/dhcp/codec.ts';
 import { databaseLeases } from '../../../services/netboot/dhcp/leases.ts';
 import { decide } from '../../../services/netboot/dhcp/policy.ts';
+import { decideProxy } from '../../../services/netboot/dhcp/proxy.ts';
 import { databaseTargets } from '../../../services/netboot/targets.ts';
 import { TftpDecodeError, parsePacket } from '../../../services/netboot/tftp/packets.ts';
 import { startNetboot, type Netboot } from '../../../services/netboot/index.ts';
@@ -119,6 +120,37 @@ describe('fuzzing the DHCP and TFTP servers', () => {
     }
     expect(rejected).toBeGreaterThan(400);
     expect(decided).toBeGreaterThan(100);
+  });
+
+  it('in proxy mode, answers or stays silent for 2000 mangled packets on either port, and never offers an address', async () => {
+    const pxe = [[Opt.VENDOR_CLASS, Buffer.from('PXEClient:Arch:00007:UNDI:003016')], [Opt.CLIENT_ARCH, u16(7)]] as Array<[number, Buffer]>;
+    const valid = [
+      requestBytes({ mac: MAC, type: 'DISCOVER', giaddr: GIADDR, options: [...pxe, [Opt.RELAY_AGENT, encodeSubOptions([[1, Buffer.from('eth9')]])]] }),
+      requestBytes({ mac: MAC, type: 'REQUEST', ciaddr: '127.0.2.100', serverId: '127.0.0.1', options: [...pxe, [Opt.USER_CLASS, Buffer.from('iPXE')]] }),
+    ];
+    const config = { ...netboot.config, dhcp: { ...netboot.config.dhcp, mode: 'proxy' as const } };
+    const view = { config, targets: databaseTargets(tdb.db.knex, config), leases: databaseLeases(tdb.db.knex), now: Date.now };
+    let answered = 0;
+    for (const [i, p] of garbage(valid, 2000, 4321).entries()) {
+      let req;
+      try {
+        req = decodePacket(p);
+      } catch (err) {
+        if (!(err instanceof DhcpDecodeError)) throw err;
+        continue;
+      }
+      const arrival = i % 2 ? { port: 'dhcp' as const } : { port: 'pxe' as const, from: { address: '127.0.2.100', port: 68 } };
+      const d = await decideProxy(req, view, arrival).catch((err) => {
+        if (!(err instanceof DhcpDecodeError)) throw err;
+        return { ignored: 'malformed option' };
+      });
+      if ('reply' in d) {
+        answered++;
+        expect(d.reply.yiaddr).toBe('0.0.0.0');
+        expect(d.reply.options.has(Opt.LEASE_TIME)).toBe(false);
+      }
+    }
+    expect(answered).toBeGreaterThan(20);
   });
 
   it('parses or rejects every one of 5000 mangled TFTP packets', () => {
