@@ -149,19 +149,20 @@ async function assign(x: Exchange, bind: boolean): Promise<Option6[]> {
   const [ia, ...others] = iaNas(x.client.options);
   if (!ia) return [];
   const until = (seconds: number): number => view.now() + seconds * 1000;
-  const asked = iaAddresses(ia.options).map((a) => a.address);
-  // Addresses the client holds that are not (or no longer) its own on this link go back with lifetimes 0.
+  // SOLICIT holds an address for the REQUEST; the others bind it for the valid lifetime.
+  const take = async (a: string | undefined): Promise<string | undefined> => {
+    const held = await view.leases.offer(pool, holder, a, until(view.config.dhcp6.offerSeconds));
+    if (!held || (a !== undefined && held !== a)) return undefined;
+    return !bind || (await view.leases.bind(pool, holder, held, until(subnet.validLifetime))) ? held : undefined;
+  };
+  // The client's own addresses first; those that are not (or no longer) its own on this link go back with lifetimes 0.
   const dropped: Option6[] = [];
   let address: string | undefined;
-  for (const a of asked) {
-    if (address === undefined && inPrefix6(a, prefix) && (bind ? await view.leases.bind(pool, holder, a, until(subnet.validLifetime)) : await view.leases.offer(pool, holder, a, until(view.config.dhcp6.offerSeconds)) === a)) {
-      address = a;
-    } else if (bind) dropped.push(iaAddrOption(a, 0, 0));
+  for (const { address: a } of iaAddresses(ia.options)) {
+    if (address === undefined && inPrefix6(a, prefix) && (address = await take(a)) !== undefined) continue;
+    if (bind) dropped.push(iaAddrOption(a, 0, 0));
   }
-  if (address === undefined) {
-    const fresh = await view.leases.offer(pool, holder, undefined, until(view.config.dhcp6.offerSeconds));
-    if (fresh && (!bind || await view.leases.bind(pool, holder, fresh, until(subnet.validLifetime)))) address = fresh;
-  }
+  address ??= await take(undefined);
   const rest = others.map((o) => iaStatus(o, Status.NO_ADDRS_AVAIL, 'one address per client and link'));
   if (address === undefined) return [iaStatus(ia, Status.NO_ADDRS_AVAIL, `no free address left in ${subnet.name}`, dropped), ...rest];
   const l = lifetimesOf(subnet);
