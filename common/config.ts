@@ -193,7 +193,7 @@ export function defaultConfig(cwd = process.cwd()): AnvilConfig {
   return {
     dataDir,
     database: { url: `sqlite:${path.join(dataDir, 'anvil.sqlite')}`, maxConnections: 20 },
-    api: { host: '127.0.0.1', port: 6385, maxLimit: 1000, maxBodyBytes: 114688, maxJsonDepth: 100, requestTimeout: 60, allowDeletingAvailableNodes: true, tls: { cert: undefined, key: undefined, clientCa: undefined } },
+    api: { host: '127.0.0.1', port: 6385, publicUrl: undefined, maxLimit: 1000, maxBodyBytes: 114688, maxJsonDepth: 100, requestTimeout: 60, allowDeletingAvailableNodes: true, tls: { cert: undefined, key: undefined, clientCa: undefined } },
     auth: {
       strategy: 'noauth',
       allowInsecureNoauth: false,

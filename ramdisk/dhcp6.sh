@@ -5,7 +5,8 @@
 # it), then asks once for an address (stateful) or only for DNS servers (stateless), giving up after
 # dhclient6.conf's timeout (exit status non-zero). With a lease dhclient stays in the background and
 # renews it; routes come from the router advertisements (the kernel's own autoconfiguration).
-# RUNDIR (default /run) holds the lease and pid files; RESOLV_CONF (default /etc/resolv.conf) the DNS servers.
+# RUNDIR (default /run) holds the lease and pid files; RESOLV_CONF (default /etc/resolv.conf) the DNS servers;
+# the hook runs with this PATH (HOOK_PATH: the ramdisk's, busybox's ip).
 dev=$1
 mode=${2:-stateful}
 here=$(dirname "$0")
@@ -21,4 +22,4 @@ stateless=""
 [ "$mode" = stateless ] && stateless=-S
 # DUID-LL: the client identifier carries the NIC's MAC, by which Anvil's DHCPv6 server knows the node.
 exec dhclient -6 $stateless -1 -D LL -cf "$here/dhclient6.conf" -sf "$here/dhclient6-hook.sh" \
-  -lf "$run/dhclient6.$dev.leases" -pf "$run/dhclient6.$dev.pid" -e "RESOLV_CONF=${RESOLV_CONF:-/etc/resolv.conf}" "$dev"
+  -lf "$run/dhclient6.$dev.leases" -pf "$run/dhclient6.$dev.pid" -e "RESOLV_CONF=${RESOLV_CONF:-/etc/resolv.conf}" -e "HOOK_PATH=$PATH" "$dev"

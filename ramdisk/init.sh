@@ -76,7 +76,7 @@ while [ -n "$ipv6" ] && [ -z "$configured" ]; do
   for nic in $nics; do
     ip link set "$nic" up
     say "IPv6 (router advertisements, DHCPv6) on $nic ($(cat /sys/class/net/$nic/address))"
-    /etc/anvil/dhcp6.sh "$nic" stateful >/dev/null 2>&1 &
+    /etc/anvil/dhcp6.sh "$nic" stateful > "/run/dhcp6.$nic.log" 2>&1 &
     for wait in $(seq 1 25); do
       address=$(ip -6 -o addr show dev "$nic" scope global | awk '{print $4}' | head -n1)
       [ -n "$address" ] && break
@@ -87,6 +87,7 @@ while [ -n "$ipv6" ] && [ -z "$configured" ]; do
       configured=1
       break 2
     fi
+    say "no IPv6 address on $nic; dhclient -6 said: $(tail -n 3 "/run/dhcp6.$nic.log" | tr '\n' ' ')"
   done
   say "no IPv6 address on any NIC ($nics), trying again"
   sleep 5

@@ -13,6 +13,10 @@
 //                      ─ gw 172.31.3.1/24 (internal port, the router: provisioning VLAN)
 //                      ─ patch pair provisioning VLAN ↔ cleaning VLAN (in a rack both are routed to the relay)
 //
+// With `ipv6`, the machine's leaf is IPv6 only: prov fd00:31::1 ─ leaf fd00:31::2, the router's side
+// fd00:31:3::1/64 with no IPv4 address; radvd advertises the managed flag (addresses by DHCPv6 only),
+// dhcrelay -6 relays to Anvil's DHCPv6 server, Anvil's URLs (API, HTTP boot, images) and the BMC's are IPv6 literals.
+//
 // The test process (host namespace) runs the BMC simulator and the QEMU machine object; it reaches
 // the API, and the conductor reaches the BMC, through unix-socket bridges, so no address is added
 // outside the test's own namespaces. Each test file starts its own rig (namespace names are unique).
@@ -34,11 +38,15 @@ import { canUseNetns, createNamespaces, type Namespaces } from '../../integratio
 import { startSiteDhcp, type SiteDhcp } from '../../integration/netboot/site-dhcp.ts';
 import { startOvs, type TestOvs } from '../../helpers/ovs.ts';
 import { startBridge } from './bridge.ts';
+import { urlHost } from '../../../common/url-host.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
 const ANVIL = join(ROOT, 'bin', 'anvil.js');
 const BRIDGE = join(ROOT, 'test', 'e2e', 'support', 'bridge.ts');
 export const SERVER = '172.31.0.1';
+/** The prov namespace's IPv6 address: Anvil's API, DHCPv6 and HTTP boot server in the IPv6 rig. */
+export const SERVER6 = 'fd00:31::1';
+const LEAF6 = 'fd00:31:3::';
 const BMC_USER = 'admin';
 
 export type RigPower = 'redfish' | 'ovirt' | 'ipmi';
@@ -61,6 +69,8 @@ export interface RigOptions {
    * to Anvil: the setting of Anvil's ProxyDHCP mode (set netboot.dhcp.mode through `configure`).
    */
   siteDhcp?: boolean;
+  /** The machine's leaf is IPv6 only (DHCPv6 through dhcrelay -6, router advertisements with the managed flag; see the top). */
+  ipv6?: boolean;
   /** Edits the all-in-one configuration before Anvil starts. */
   configure?: (config: Record<string, any>) => void;
   /** The leaf is an Open vSwitch (see the top of this file) with these VLANs; the configuration gets its switch `tor` and isolationVlan. */
@@ -118,6 +128,8 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
   const diskBytes = options.diskBytes ?? 5 * 1024 ** 3;
   // IPMI 2.0 passwords are at most 20 bytes.
   const bmcPassword = power === 'ipmi' ? `e2e-ipmi-${options.name}`.slice(0, 20) : `e2e-bmc-secret-${options.name}`;
+  // Where prov reaches the BMC: on ::1 in the IPv6 rig (a BMC that speaks only IPv6).
+  const bmcHost = options.ipv6 ? '::1' : '127.0.0.1';
   const output: Record<string, string> = {};
   const phases: [string, number][] = [];
   const timed = async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
@@ -201,16 +213,27 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
         );
         await ns.run('leaf', ['ip', 'link', 'set', 'gw', 'up']);
       }
-      await ns.run('leaf', ['ip', 'addr', 'add', '172.31.3.1/24', 'dev', router]);
+      if (!options.ipv6) await ns.run('leaf', ['ip', 'addr', 'add', '172.31.3.1/24', 'dev', router]);
       await ns.run('prov', ['ip', 'route', 'add', '172.31.3.0/24', 'via', '172.31.0.2']);
       if (options.siteDhcp) site = await startSiteDhcp(ns, { leaf: 'leaf', net: '172.31.9', dir, subnets: [{ cidr: '172.31.3.0/24', start: '172.31.3.150', end: '172.31.3.160', router: '172.31.3.1' }] });
-      if (options.relay !== false) {
-        const upstream = site ? ['-iu', 'l0', '-iu', 'l9', SERVER, site.address] : ['-iu', 'l0', SERVER];
-        ns.spawn('leaf', ['dhcrelay', '-4', '-d', '-a', '--no-pid', '-id', router, ...upstream]);
-      }
-      // A link-local-only router advertisement spares iPXE its ~16 s wait for IPv6 autoconfiguration.
-      await writeFile(join(dir, 'radvd.conf'), `interface ${router} {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 3;\n  MaxRtrAdvInterval 4;\n};\n`);
       await ns.run('leaf', ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+      if (options.ipv6) {
+        await ns.run('prov', ['ip', '-6', 'addr', 'add', `${SERVER6}/64`, 'dev', 'p0', 'nodad']);
+        await ns.run('leaf', ['ip', '-6', 'addr', 'add', 'fd00:31::2/64', 'dev', 'l0', 'nodad']);
+        await ns.run('leaf', ['ip', '-6', 'addr', 'add', `${LEAF6}1/64`, 'dev', router, 'nodad']);
+        await ns.run('prov', ['ip', '-6', 'route', 'add', `${LEAF6}/64`, 'via', 'fd00:31::2']);
+        // The relay: clients on the router's side (lower), Anvil's DHCPv6 server upstream on l0.
+        if (options.relay !== false) ns.spawn('leaf', ['dhcrelay', '-6', '-d', '--no-pid', '-l', router, '-u', `${SERVER6}%l0`]);
+        // Managed: addresses come from DHCPv6 alone (no autonomous prefix), the route from this advertisement.
+        await writeFile(join(dir, 'radvd.conf'), `interface ${router} {\n  AdvSendAdvert on;\n  AdvManagedFlag on;\n  AdvOtherConfigFlag on;\n  MinRtrAdvInterval 3;\n  MaxRtrAdvInterval 4;\n  prefix ${LEAF6}/64 { AdvAutonomous off; AdvOnLink on; };\n};\n`);
+      } else {
+        if (options.relay !== false) {
+          const upstream = site ? ['-iu', 'l0', '-iu', 'l9', SERVER, site.address] : ['-iu', 'l0', SERVER];
+          ns.spawn('leaf', ['dhcrelay', '-4', '-d', '-a', '--no-pid', '-id', router, ...upstream]);
+        }
+        // A link-local-only router advertisement spares iPXE its ~16 s wait for IPv6 autoconfiguration.
+        await writeFile(join(dir, 'radvd.conf'), `interface ${router} {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 3;\n  MaxRtrAdvInterval 4;\n};\n`);
+      }
       ns.spawn('leaf', ['radvd', '-n', '-C', join(dir, 'radvd.conf'), '-p', join(dir, 'radvd.pid'), '-m', 'stderr']);
 
       const config: Record<string, any> = {
@@ -233,6 +256,21 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
         },
       };
       if (ovs) config.network = { isolationVlan: options.leafSwitch!.isolationVlan, switches: { tor: { driver: 'ovs', socket: ovs.socket, bridge: 'sw0' } } };
+      if (options.ipv6) {
+        // Every URL the machine and its BMC get is an IPv6 literal; IPv4 DHCP is off.
+        config.api = { host: '::', port: 6385, publicUrl: `http://[${SERVER6}]:6385` };
+        Object.assign(config.netboot, {
+          serverAddress6: SERVER6,
+          apiUrl: `http://[${SERVER6}]:6385`,
+          dhcp: { enabled: false },
+          dhcp6: { listen: '[::]:547' },
+          // The iPXE ROM fetches everything over HTTP; the TFTP server speaks IPv4 only.
+          tftp: { enabled: false, root: tftpRoot },
+          http: { listen: '[::]:8080', root: httpRoot, publicUrl: `http://[${SERVER6}]:8080` },
+          subnets: [],
+          subnets6: [{ name: 'vmleaf6', prefix: `${LEAF6}/64`, range: { start: `${LEAF6}100`, end: `${LEAF6}1ff` } }],
+        });
+      }
       options.configure?.(config);
       const configFile = join(dir, 'anvil.yaml');
       await writeFile(configFile, stringify(config));
@@ -258,9 +296,9 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
           await writeFile(join(dir, 'engine-ca.pem'), engine.certificate!);
         } else redfish = await startRedfishSimulator({ machines: [machine], auth: { username: BMC_USER, password: bmcPassword } });
         bmcBridge = await startBridge(bmcSocket, `tcp:127.0.0.1:${(engine ?? redfish)!.port}`);
-        await startIn('prov', 'bmc-bridge', [process.execPath, '--import', 'tsx', BRIDGE, 'tcp:127.0.0.1:8000', bmcSocket], 'bridge ready');
+        await startIn('prov', 'bmc-bridge', [process.execPath, '--import', 'tsx', BRIDGE, `tcp:${bmcHost}:8000`, bmcSocket], 'bridge ready');
       }
-      await startIn('prov', 'api-bridge', [process.execPath, '--import', 'tsx', BRIDGE, `unix:${join(dir, 'api.sock')}`, `tcp:${SERVER}:6385`], 'bridge ready');
+      await startIn('prov', 'api-bridge', [process.execPath, '--import', 'tsx', BRIDGE, `unix:${join(dir, 'api.sock')}`, `tcp:${options.ipv6 ? SERVER6 : SERVER}:6385`], 'bridge ready');
     });
   } catch (err) {
     await close();
@@ -307,9 +345,9 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
     expect(res.status, JSON.stringify(res.data)).toBe(202);
   };
   const driverInfo = (): Record<string, unknown> => {
-    if (power === 'ovirt') return { ovirt_address: '127.0.0.1:8000', ovirt_password: bmcPassword, ovirt_vm_name: `e2e-${options.name}`, ovirt_ca_file: join(dir, 'engine-ca.pem') };
+    if (power === 'ovirt') return { ovirt_address: `${urlHost(bmcHost)}:8000`, ovirt_password: bmcPassword, ovirt_vm_name: `e2e-${options.name}`, ovirt_ca_file: join(dir, 'engine-ca.pem') };
     if (power === 'ipmi') return { ipmi_address: '127.0.0.1', ipmi_port: ipmi!.ports[0], ipmi_username: BMC_USER, ipmi_password: bmcPassword };
-    return { redfish_address: 'http://127.0.0.1:8000', redfish_system_id: `/redfish/v1/Systems/${redfish!.systemIds[0]}`, redfish_username: BMC_USER, redfish_password: bmcPassword };
+    return { redfish_address: `http://${urlHost(bmcHost)}:8000`, redfish_system_id: `/redfish/v1/Systems/${redfish!.systemIds[0]}`, redfish_username: BMC_USER, redfish_password: bmcPassword };
   };
 
   return {

@@ -1,5 +1,5 @@
 // The ramdisk's DHCPv6 (ramdisk/dhcp6.sh with ISC dhclient -6 and its hook), run as init.sh runs it
-// (busybox's awk, sleep and dirname first on PATH), in network namespaces: the peer sends router
+// (busybox's awk, ip, grep, sleep and dirname first on PATH, for the hook too), in network namespaces: the peer sends router
 // advertisements with the managed flag (radvd) and serves DHCPv6 (dnsmasq); the node gets its
 // address from the range and the DNS server, with DUID-LL (its MAC) as client id; stateless asks
 // for DNS only; a link with no DHCPv6 server makes it give up with a non-zero status.
@@ -24,7 +24,7 @@ describe('DHCPv6 in the ramdisk', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'anvil-dhcp6-'));
     const busybox = (await execa('sh', ['-c', 'command -v busybox'])).stdout;
     await execa('mkdir', [path.join(dir, 'bin')]);
-    for (const applet of ['awk', 'sleep', 'dirname']) await symlink(busybox, path.join(dir, 'bin', applet));
+    for (const applet of ['awk', 'sleep', 'dirname', 'ip', 'grep']) await symlink(busybox, path.join(dir, 'bin', applet));
     ns = createNamespaces();
     await ns.add('node');
     await ns.add('peer');
