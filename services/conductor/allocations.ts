@@ -1,9 +1,10 @@
 // Allocations, as Ironic's conductor processes them (ironic/conductor/allocations.py): the API
 // records one `allocating` and wakes the conductors; one takes it (compare-and-set on
 // conductor_affinity), picks a suitable node and gives it by compare-and-set, or records in
-// last_error why none fits. An allocation whose conductor stopped heart-beating is taken over by
-// the next pass of another. A backfill (`node` given) runs as a task of that node's conductor,
-// with the node locked, and the API waits for it, as Ironic's synchronous backfill does.
+// last_error why none fits; a conductor works several at once. An allocation whose conductor
+// stopped heart-beating is taken over by the next pass of another. A backfill (`node` given) runs
+// as a task of that node's conductor, with the node locked, and the API waits for it, as Ironic's
+// synchronous backfill does.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Conflict, errorMessage, InvalidInput } from '../../common/errors.ts';
 import { ProvisionState } from '../../common/states.ts';
@@ -15,8 +16,11 @@ import type { Runtime } from './runtime.ts';
 
 /** Allocations read per query of a pass. */
 const BATCH = 50;
-/** Ironic's node_locked_retry_attempts and _interval: a node locked for a moment (a power sync) is tried again. */
-const LOCKED_ATTEMPTS = 3;
+/** Allocations a conductor processes at once: each mostly waits for the database. */
+const PARALLEL = 8;
+/** Tries of a fresh list of suitable nodes, as Ironic's node_locked_retry_attempts. */
+const ATTEMPTS = 3;
+/** Ironic's node_locked_retry_interval: a node locked for a moment (a power sync) is tried again after it. */
 const LOCKED_RETRY_MS = 1000;
 
 /** The node task kind of a backfill. */
@@ -40,18 +44,23 @@ export async function processAllocations(rt: Runtime): Promise<number> {
     const alive = (await aliveConductors(knex, rt.config.conductor.heartbeatTimeout * 1000)).map((c) => c.hostname);
     const batch = await allocationsToProcess(knex, rt.host, alive, BATCH);
     let taken = 0;
-    for (const seen of batch) {
-      if (rt.stopping) return processed;
-      const a = await takeAllocation(knex, seen, rt.host);
-      if (!a) continue;
-      taken++;
-      if (seen.conductor_affinity !== null && seen.conductor_affinity !== rt.host) {
-        rt.logger.warn({ allocation: a.uuid, from: seen.conductor_affinity }, `took over allocation ${a.uuid} from conductor ${seen.conductor_affinity}, which is no longer alive`);
+    // One iterator shared by the workers: each allocation of the batch goes to one of them.
+    const waiting = batch.values();
+    const worker = async () => {
+      for (const seen of waiting) {
+        if (rt.stopping) return;
+        const a = await takeAllocation(knex, seen, rt.host);
+        if (!a) continue;
+        taken++;
+        if (seen.conductor_affinity !== null && seen.conductor_affinity !== rt.host) {
+          rt.logger.warn({ allocation: a.uuid, from: seen.conductor_affinity }, `took over allocation ${a.uuid} from conductor ${seen.conductor_affinity}, which is no longer alive`);
+        }
+        await allocate(rt, a);
+        processed++;
       }
-      await allocate(rt, a);
-      processed++;
-    }
-    if (batch.length < BATCH || taken === 0) return processed;
+    };
+    await Promise.all(Array.from({ length: PARALLEL }, worker));
+    if (rt.stopping || batch.length < BATCH || taken === 0) return processed;
   }
 }
 
@@ -62,8 +71,11 @@ async function allocate(rt: Runtime, a: AllocationRecord): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const locked = await tryNodes(rt, a, await candidates(rt, a));
       if (locked === undefined) return;
-      if (locked === 0) throw new AllocationFailed(a, 'all nodes were filtered out during reservation');
-      if (attempt >= LOCKED_ATTEMPTS) throw new AllocationFailed(a, `could not reserve any of ${locked} suitable nodes`);
+      if (attempt >= ATTEMPTS) {
+        throw new AllocationFailed(a, locked ? `could not reserve any of ${locked} suitable nodes` : 'all nodes were filtered out during reservation');
+      }
+      // Every node was taken by other allocations meanwhile: a fresh list at once (or the reason none is left).
+      if (locked === 0) continue;
       await sleep(LOCKED_RETRY_MS);
       // Stopping: the allocation stays ours and allocating; another conductor takes it over.
       if (rt.stopping) return;
