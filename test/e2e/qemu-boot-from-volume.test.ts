@@ -1,13 +1,14 @@
 // Boot from volume, for real: Debian's tgt (the userspace iSCSI target daemon) serves the e2e OS
 // image (support/os-image.ts) as a LUN in the provisioning namespace, with CHAP and an ACL that
 // lets in only the node's initiator name. The QEMU machine is enrolled with the `external` storage
-// interface, an `iqn` volume connector and an iSCSI volume target of boot_index 0; its deploy boots
+// interface, an `iqn` volume connector and an iSCSI volume target of boot_index 0 (first with a wrong
+// CHAP secret, which tgt refuses: nothing boots); its deploy boots
 // no ramdisk and writes nothing to its disk: the machine DHCPs through the relay, iPXE fetches its
 // sanboot script from the netboot role, logs in to the target and boots the OS from the LUN, whose
 // report appears on the serial console. The undeploy powers it off and takes the volume target
 // away. Once on BIOS (SeaBIOS, the image's SYSLINUX), once on UEFI (OVMF, the image's GRUB on its
 // ESP). The network, Anvil and the BMC are the rig of support/rig.ts.
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +19,7 @@ const TARGET_IQN = 'iqn.2026-12.org.anvil.e2e:os-volume';
 const INITIATOR_IQN = 'iqn.2026-12.org.anvil.e2e:node-bfv';
 const CHAP_USER = 'bfv-e2e';
 const CHAP_SECRET = 'Chap-Secret-e2e-4711';
+const WRONG_SECRET = 'Not-the-Secret-0815';
 /** tgtd's control socket (/var/run/tgtd/socket.N, N below 32768): one of this run's own, per case. */
 const tgtControl = (firmware: Firmware) => String(1_000 + (process.pid % 15_000) * 2 + (firmware === 'uefi' ? 1 : 0));
 
@@ -52,16 +54,21 @@ describe.each<Firmware>(['bios', 'uefi'])('a QEMU machine (%s) booting its OS fr
     await rm(`/var/run/tgtd/socket.${control}.lock`, { force: true });
   }, 60_000);
 
+  /** Describes the boot volume (the undeploy deletes it, as Ironic does), with `secret` as its CHAP secret. */
+  async function addBootVolume(secret: string): Promise<void> {
+    const target = await rig.api.post('/v1/volume/targets', {
+      node_uuid: nodeUuid, volume_type: 'iscsi', boot_index: 0, volume_id: 'os-volume',
+      properties: { target_iqn: TARGET_IQN, target_portal: `${SERVER}:3260`, target_lun: 1, auth_method: 'CHAP', auth_username: CHAP_USER, auth_password: secret },
+    });
+    expect(target.status, JSON.stringify(target.data)).toBe(201);
+    expect(JSON.stringify(target.data)).not.toContain(secret);
+  }
+
   it('enrolls the machine with the external storage interface, its initiator and its boot volume', async () => {
     nodeUuid = await rig.enroll({ storage_interface: 'external', automated_clean: false });
     const connector = await rig.api.post('/v1/volume/connectors', { node_uuid: nodeUuid, type: 'iqn', connector_id: INITIATOR_IQN });
     expect(connector.status, JSON.stringify(connector.data)).toBe(201);
-    const target = await rig.api.post('/v1/volume/targets', {
-      node_uuid: nodeUuid, volume_type: 'iscsi', boot_index: 0, volume_id: 'os-volume',
-      properties: { target_iqn: TARGET_IQN, target_portal: `${SERVER}:3260`, target_lun: 1, auth_method: 'CHAP', auth_username: CHAP_USER, auth_password: CHAP_SECRET },
-    });
-    expect(target.status, JSON.stringify(target.data)).toBe(201);
-    expect(JSON.stringify(target.data)).not.toContain(CHAP_SECRET);
+    await addBootVolume(WRONG_SECRET);
     const validation = (await rig.api.get(`/v1/nodes/${nodeUuid}/validate`)).data;
     expect(validation.storage).toEqual({ result: true, reason: null });
     expect(validation.deploy).toEqual({ result: true, reason: null });
@@ -69,7 +76,22 @@ describe.each<Firmware>(['bios', 'uefi'])('a QEMU machine (%s) booting its OS fr
     await rig.waitForState(nodeUuid, 'available', 60);
   }, 180_000);
 
+  it('with a wrong CHAP secret the target refuses the login and nothing boots; the undeploy takes that volume away', async () => {
+    const from = await rig.consoleLength();
+    await rig.provision(nodeUuid, 'active');
+    await rig.waitForState(nodeUuid, 'active', 120);
+    // tgtd says so when iPXE's login fails: the secret iPXE sent is the volume target's.
+    const refused = `authentication of ${INITIATOR_IQN} failed`;
+    for (let i = 0; i < 300 && !(rig.output.tgtd ?? '').includes(refused); i++) await new Promise((r) => setTimeout(r, 1000));
+    expect(rig.output.tgtd).toContain(refused);
+    expect((await readFile(rig.machine.consoleLog, 'latin1')).slice(from)).not.toContain('anvil-os:');
+    await rig.provision(nodeUuid, 'deleted');
+    await rig.waitForState(nodeUuid, 'available', 120);
+    expect((await rig.api.get(`/v1/nodes/${nodeUuid}/volume/targets`)).data.targets).toEqual([]);
+  }, 420_000);
+
   it('deploys it with no ramdisk and no image: iPXE logs in to the target and boots the OS on the LUN', async () => {
+    await addBootVolume(CHAP_SECRET);
     const from = await rig.consoleLength();
     const node = await rig.timed('deploy (boot from volume)', async () => {
       await rig.provision(nodeUuid, 'active');
