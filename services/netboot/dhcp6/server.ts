@@ -8,7 +8,7 @@ import dgram from 'node:dgram';
 import type { Logger } from '../../../common/logger.ts';
 import { dhcp6Dropped, dhcp6Messages } from '../../../common/metrics.ts';
 import type { NetbootConfig } from '../config.ts';
-import { Dhcp6DecodeError, decodeMessage, encodeMessage, isRelay, msgName, type Dhcp6Message } from './codec.ts';
+import { Dhcp6DecodeError, Opt6, decodeMessage, encodeMessage, first, isRelay, msgName, type Dhcp6Message } from './codec.ts';
 import { decide6, type Policy6View } from './policy.ts';
 
 /** All_DHCP_Relay_Agents_and_Servers (RFC 8415 7.1). */
@@ -78,7 +78,8 @@ export async function startDhcp6Server(opts: { config: NetbootConfig; view: Omit
     await new Promise<void>((resolve, reject) => socket.send(bytes, decision.to.port, decision.to.address, (err) => (err ? reject(err) : resolve())));
     stats.replied++;
     dhcp6Messages.inc({ direction: 'out', type: decision.type, relayed });
-    logger.debug({ mac: decision.mac, subnet: decision.subnet, type: decision.type, to: decision.to.address, relayed: decision.relayed }, 'DHCPv6 reply sent');
+    const bootFile = first(innermost(decision.reply).options, Opt6.BOOTFILE_URL)?.toString();
+    logger.debug({ mac: decision.mac, subnet: decision.subnet, type: decision.type, to: decision.to.address, relayed: decision.relayed, bootFile }, 'DHCPv6 reply sent');
   }
 
   socket.on('message', (msg, from) => {
