@@ -107,10 +107,14 @@ export async function suitableNodes(knex: Knex, a: AllocationRecord, withTraits:
   return (await q.orderBy('id').limit(limit)) as SuitableNode[];
 }
 
-/** Allocations waiting for a node that `host` may process: unclaimed, its own, or claimed by a conductor not in `alive`. */
-export async function allocationsToProcess(knex: Knex, host: string, alive: readonly string[], limit: number): Promise<AllocationRecord[]> {
+/**
+ * Allocations waiting for a node that `host` may process: unclaimed, its own, or claimed by a
+ * conductor that has not heart-beaten within `heartbeatTimeoutMs` (one query, the poll's).
+ */
+export async function allocationsToProcess(knex: Knex, host: string, heartbeatTimeoutMs: number, limit: number): Promise<AllocationRecord[]> {
+  const alive = knex('conductors').select('hostname').where({ online: true }).where('updated_at', '>=', now() - heartbeatTimeoutMs);
   const rows = await knex('allocations').where({ state: 'allocating' }).whereNull('node_id')
-    .where((w) => w.whereNull('conductor_affinity').orWhere('conductor_affinity', host).orWhereNotIn('conductor_affinity', [host, ...alive]))
+    .where((w) => w.whereNull('conductor_affinity').orWhere('conductor_affinity', host).orWhereNotIn('conductor_affinity', alive))
     .orderBy('id').limit(limit);
   return rows.map(rowToAllocation);
 }

@@ -9,7 +9,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Conflict, errorMessage, InvalidInput } from '../../common/errors.ts';
 import { ProvisionState } from '../../common/states.ts';
 import { allocationsToProcess, assignNode, backfillNode, failAllocation, getAllocation, suitableNodes, takeAllocation, updateAllocation, type AllocationRecord, type SuitableNode } from '../../db/allocations.ts';
-import { aliveConductors } from '../../db/conductors.ts';
 import { traitsOfNode } from '../../db/traits.ts';
 import type { TaskHandler } from './node-tasks.ts';
 import type { Runtime } from './runtime.ts';
@@ -41,8 +40,7 @@ export async function processAllocations(rt: Runtime): Promise<number> {
   const knex = rt.db.knex;
   let processed = 0;
   for (;;) {
-    const alive = (await aliveConductors(knex, rt.config.conductor.heartbeatTimeout * 1000)).map((c) => c.hostname);
-    const batch = await allocationsToProcess(knex, rt.host, alive, BATCH);
+    const batch = await allocationsToProcess(knex, rt.host, rt.config.conductor.heartbeatTimeout * 1000, BATCH);
     let taken = 0;
     // One iterator shared by the workers: each allocation of the batch goes to one of them.
     const waiting = batch.values();
