@@ -1,10 +1,15 @@
-// Rescue of a real QEMU machine (TCG) through the agent rescue interface: the node is adopted
+// Rescue of a real QEMU machine (TCG) through the agent rescue interface, and its serial console
+// through the API: the machine's BMC is Anvil's IPMI simulator, whose Serial over LAN carries the
+// VM's serial port (its unix socket chardev). The node (ipmi, ipmitool-socat console) is adopted
 // (active without a deploy, the quickest way there), rescued with a password, the rescue ramdisk's
-// agent sets the password's hash and ends, and the test logs in as `rescue` on the VM's serial
-// console (a unix socket chardev) and runs a command; a wrong password is refused first. Unrescue
+// agent sets the password's hash and ends; the console is enabled with PUT /states/console, and the
+// test logs in as `rescue` on console_info's TCP port (a wrong password is refused first) and runs a
+// command, then sees the same shell through the WebSocket /v1/nodes/{id}/console/ws. Unrescue
 // boots the instance's disk again and the node is active.
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { startQemuRig, type QemuRig } from './support/rig.ts';
 
 const RESCUE_PASSWORD = 'e2e-rescue-pw-7f3a';
@@ -12,14 +17,14 @@ let rig: QemuRig;
 let nodeUuid: string;
 
 beforeAll(async () => {
-  rig = await startQemuRig({ name: 'rescue', memoryMb: 768, diskBytes: 1024 ** 3, machine: { serialSocket: true } });
+  rig = await startQemuRig({ name: 'rescue', power: 'ipmi', memoryMb: 768, diskBytes: 1024 ** 3, machine: { serialSocket: true } });
 }, 300_000);
 
 afterAll(async () => {
   await rig?.close();
 }, 60_000);
 
-/** The VM's serial console: what it printed since connecting, and a wait for a pattern in it. */
+/** The node's serial console at a unix socket: what it printed since connecting, and a wait for a pattern in it. */
 function serialConsole(path: string) {
   const socket: Socket = connect(path);
   let seen = '';
@@ -44,14 +49,14 @@ function serialConsole(path: string) {
 
 describe('rescue of a QEMU machine', () => {
   it('adopts the machine as an active node with the agent rescue interface', async () => {
-    nodeUuid = await rig.timed('enroll and manage', () => rig.enroll({ rescue_interface: 'agent' }));
+    nodeUuid = await rig.timed('enroll and manage', () => rig.enroll({ rescue_interface: 'agent', console_interface: 'ipmitool-socat' }));
     await rig.timed('adopt', async () => {
       await rig.provision(nodeUuid, 'adopt');
       await rig.waitForState(nodeUuid, 'active', 60);
     });
   }, 120_000);
 
-  it('rescues it: the rescue user logs in on the serial console with the password', async () => {
+  it('rescues it: the rescue user logs in on the serial console, through the API, with the password', async () => {
     const refused = await rig.api.put(`/v1/nodes/${nodeUuid}/states/provision`, { target: 'rescue' });
     expect(refused.status).toBe(400);
     expect(JSON.stringify(refused.data)).toContain('rescue_password');
@@ -63,8 +68,22 @@ describe('rescue of a QEMU machine', () => {
     expect((node.instance_info as Record<string, unknown>).hashed_rescue_password).toBe('******');
     expect(JSON.stringify(node)).not.toContain(RESCUE_PASSWORD);
 
+    const consoleUrl = await rig.timed('enable the console (ipmitool-socat over the BMC\'s SOL)', async () => {
+      const put = await rig.api.put(`/v1/nodes/${nodeUuid}/states/console`, { enabled: true });
+      expect(put.status, JSON.stringify(put.data)).toBe(202);
+      for (let i = 0; i < 120; i++) {
+        const state = (await rig.api.get(`/v1/nodes/${nodeUuid}/states/console`)).data;
+        if (state.console_enabled && state.console_info?.url) return state.console_info.url as string;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      throw new Error(`the console was not enabled: ${JSON.stringify((await rig.api.get(`/v1/nodes/${nodeUuid}`)).data.last_error)}`);
+    });
+    expect(consoleUrl).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+    // console_info's address is the conductor's, in the prov namespace: reached through a bridge.
+    const consoleSocket = await rig.reachIn('prov', 'console-bridge', consoleUrl.replace('tcp://', 'tcp:'));
+
     await rig.timed('log in on the serial console and run a command', async () => {
-      const tty = serialConsole(rig.machine.serialSocket);
+      const tty = serialConsole(consoleSocket);
       try {
         // getty prints its prompt when it (re)starts or gets a line; Enter until it does.
         let at = await tty.expect(/login: ?$/m, 0, 60, '\r');
@@ -84,7 +103,30 @@ describe('rescue of a QEMU machine', () => {
         tty.socket.destroy();
       }
     });
+
+    await rig.timed('the same shell through the console WebSocket', async () => {
+      // One console client at a time: the WebSocket's session starts once the TCP client has gone.
+      const ws = new WebSocket(`ws+unix://${join(rig.dir, 'api.sock')}:/v1/nodes/${nodeUuid}/console/ws`);
+      let seen = '';
+      ws.on('message', (d: Buffer) => { seen += d.toString('latin1'); });
+      try {
+        await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
+        for (let i = 0; !/via-websocket-42/.test(seen); i++) {
+          if (i >= 60) throw new Error(`the WebSocket never showed the command's output; it showed:\n${seen.slice(-2000)}`);
+          if (i % 5 === 0) ws.send('echo via-websocket-$((6*7))\r');
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      } finally {
+        ws.terminate();
+      }
+    });
+
+    const off = await rig.api.put(`/v1/nodes/${nodeUuid}/states/console`, { enabled: false });
+    expect(off.status).toBe(202);
+    for (let i = 0; i < 60 && (await rig.api.get(`/v1/nodes/${nodeUuid}/states/console`)).data.console_enabled; i++) await new Promise((r) => setTimeout(r, 500));
+    expect((await rig.api.get(`/v1/nodes/${nodeUuid}/states/console`)).data).toEqual({ console_enabled: false, console_info: null });
     expect(rig.output.anvil).not.toContain(RESCUE_PASSWORD);
+    expect(rig.output.anvil).not.toContain(rig.bmcPassword);
   }, 420_000);
 
   it('unrescues it: the instance boots from its disk again and the node is active', async () => {

@@ -104,6 +104,8 @@ export interface QemuRig {
   timed<T>(phase: string, work: () => Promise<T>): Promise<T>;
   /** Starts a long-running process in a namespace and waits for `ready` in its output. */
   startIn(role: string, name: string, cmd: string[], ready: string): Promise<void>;
+  /** A unix socket (in the rig's folder) whose connections reach `target` (tcp:HOST:PORT) inside namespace `role`. */
+  reachIn(role: string, name: string, target: string): Promise<string>;
   /** The end of the machine's serial console and of Anvil's log, for failure messages. */
   diagnostics(): Promise<string>;
   /** The serial console's length now: where a later consoleUntil starts reading. */
@@ -353,6 +355,11 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
   return {
     dir, ns, site, machine: vm, api, output, ovs, httpRoot, tftpRoot, disk, diskBytes, mac, power, bmcPassword, phases,
     driverInfo, timed, startIn, diagnostics, consoleLength, consoleUntil, waitForState, provision, close,
+    async reachIn(role, name, target) {
+      const socket = join(dir, `${name}.sock`);
+      await startIn(role, name, [process.execPath, '--import', 'tsx', BRIDGE, `unix:${socket}`, target], 'bridge ready');
+      return socket;
+    },
     async powerOff(node) {
       const off = await api.put(`/v1/nodes/${node}/states/power`, { target: 'power off' });
       expect(off.status, JSON.stringify(off.data)).toBe(202);

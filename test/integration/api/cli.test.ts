@@ -5,8 +5,9 @@
 // Debian's client (5.0.1) knows API versions up to 1.78 and has no option for the fields of 1.97-1.115
 // (port description/vendor/category, port group physical_network/category, instance_name, health,
 // runbook traits, history project/state): versions-1.97-1.115.test.ts drives those over REST.
-// It has deploy template, volume connector/target and node passthru commands, which are used here;
-// node indicators (1.63) and POST /v1/events have no command in it: their tests use REST.
+// It has deploy template, volume connector/target, node console, rescue/unrescue, inject nmi and
+// passthru commands, which are used here; node indicators (1.63), POST /v1/events, parent_node and
+// `node children list` (1.83) have no command in it: the children case here and the others' tests use REST.
 import { execa } from 'execa';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,6 +131,57 @@ describe('baremetal CLI against Anvil (sqlite)', { timeout: 300_000 }, () => {
     expect(await json('node', 'show', 'n1', '--fields', 'maintenance', 'maintenance_reason')).toEqual({ maintenance: true, maintenance_reason: 'swap a disk' });
     await ok('node', 'maintenance', 'unset', 'n1');
     expect((await findNode(t.db.knex, 'n1'))!.maintenance).toBe(false);
+  });
+
+  it('rescues and unrescues the deployed node with a password, and injects an NMI', async () => {
+    const show = (...fields: string[]) => json('node', 'show', 'n1', '--fields', ...fields);
+    await ok('node', 'set', 'n1', '--rescue-interface', 'fake');
+    await ok('node', 'deploy', 'n1', '--wait', '60');
+    await ok('node', 'rescue', 'n1', '--rescue-password', 'cli-rescue-pw', '--wait', '60');
+    const rescued = await show('provision_state', 'instance_info');
+    expect(rescued).toEqual({ provision_state: 'rescue', instance_info: expect.objectContaining({ hashed_rescue_password: '******' }) });
+    const refused = await baremetal('node', 'rescue', 'n1', '--rescue-password', '');
+    expect(refused.code).not.toBe(0);
+    await ok('node', 'unrescue', 'n1', '--wait', '60');
+    const back = await show('provision_state', 'instance_info');
+    expect(back.provision_state).toBe('active');
+    expect(back.instance_info.hashed_rescue_password).toBeUndefined();
+
+    await ok('node', 'inject', 'nmi', 'n1');
+    await ok('node', 'set', 'n1', '--driver-info', 'fake_fail=power');
+    const nmi = await baremetal('node', 'inject', 'nmi', 'n1');
+    expect(nmi.code).not.toBe(0);
+    expect(nmi.err).toContain('Injected failure of fake power');
+    await ok('node', 'unset', 'n1', '--driver-info', 'fake_fail');
+
+    await ok('node', 'undeploy', 'n1', '--wait', '60');
+    await ok('node', 'power', 'off', 'n1');
+    await until(async () => (await findNode(t.db.knex, 'n1'))!.power_state === 'power off', 'power off');
+  });
+
+  it('enables, shows and disables the console of a node with the fake console', async () => {
+    await ok('node', 'create', '--driver', 'fake-hardware', '--name', 'con-1', '--console-interface', 'fake');
+    const enabled = async () => (await findNode(t.db.knex, 'con-1'))!.console_enabled;
+    await ok('node', 'console', 'enable', 'con-1');
+    await until(enabled, 'the console enabled');
+    expect(await json('node', 'console', 'show', 'con-1')).toEqual({ console_enabled: true, console_info: {} });
+    await ok('node', 'console', 'disable', 'con-1');
+    await until(async () => !(await enabled()), 'the console disabled');
+    expect(await json('node', 'console', 'show', 'con-1')).toEqual({ console_enabled: false, console_info: null });
+    // n1 has fake-hardware's default console, no-console.
+    const refused = await baremetal('node', 'console', 'enable', 'n1');
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toContain('does not support a console');
+  });
+
+  it('lists a node\'s children over REST (the CLI has neither --parent-node nor node children list)', async () => {
+    const call = (method: string, path: string, body?: unknown) => fetch(`${endpoint}${path}`, {
+      method, headers: { 'X-OpenStack-Ironic-API-Version': '1.83', 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const child = await call('PATCH', '/v1/nodes/con-1', [{ op: 'add', path: '/parent_node', value: 'n1' }]);
+    expect(child.status).toBe(200);
+    const children = await (await call('GET', '/v1/nodes/n1/children')).json();
+    expect(children.children).toEqual([(await findNode(t.db.knex, 'con-1'))!.uuid]);
   });
 
   it('creates, lists, shows, sets and deletes deploy templates', async () => {
