@@ -7,7 +7,7 @@
 // band (the VM has no IPMI device; its firmware carries an SMBIOS Redfish host interface record
 // naming the rig's simulated BMC, as a server's firmware names its own), then it is managed into
 // `manageable`. A second boot is not served and makes no second node.
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +22,6 @@ const RULES_VERSION = { 'X-OpenStack-Ironic-API-Version': '1.96' };
 
 let rig: QemuRig;
 let enrolled: string;
-let lldpdDir: string | undefined;
 const smbios = join(tmpdir(), `anvil-e2e-discovery-smbios-${process.pid}.bin`);
 
 beforeAll(async () => {
@@ -30,6 +29,8 @@ beforeAll(async () => {
   rig = await startQemuRig({
     name: 'discovery',
     machine: { smbiosFiles: [smbios] },
+    // The switch: lldpd on the leaf's side of the machine's link, its chassis id tap0's MAC.
+    lldp: { systemName: NEIGHBOUR.switch_info, chassisMac: SWITCH_MAC },
     configure: (config) => {
       config.discovery = { enabled: true, driver: 'ipmi', path: 'manage' };
       config.netboot.dhcp.discovery = true;
@@ -37,19 +38,10 @@ beforeAll(async () => {
       config.netboot.kernelAppend = 'console=ttyS0 quiet ipa-lldp-timeout=5';
     },
   });
-  // The switch: lldpd on the leaf's side of the machine's link, its chassis id tap0's MAC.
-  await rig.ns.run('leaf', ['ip', 'link', 'set', 'tap0', 'address', SWITCH_MAC]);
-  // Its control socket where lldpd's unprivileged half can reach it (the rig's folder is root's alone).
-  lldpdDir = await mkdtemp(join(tmpdir(), 'anvil-e2e-lldpd-'));
-  await chmod(lldpdDir, 0o755);
-  const conf = join(lldpdDir, 'lldpd.conf');
-  await writeFile(conf, 'configure system hostname leaf-1\nconfigure lldp portidsubtype ifname\nconfigure lldp tx-interval 1\n');
-  await rig.startIn('leaf', 'lldpd', ['lldpd', '-d', '-I', 'tap0', '-u', join(lldpdDir, 'lldpd.sock'), '-O', conf], 'lldpd should resume operations');
 }, 900_000);
 
 afterAll(async () => {
   await rig?.close();
-  if (lldpdDir) await rm(lldpdDir, { recursive: true, force: true });
   await rm(smbios, { force: true });
 }, 60_000);
 

@@ -6,13 +6,17 @@
 // instance boots. The booted OS takes its address from the network_data.json Anvil built from the
 // VIF; a host on the tenant VLAN reaches it and the provisioning VLAN no longer does. Undeploy puts
 // the port back on the cleaning VLAN, where the ramdisk boots for cleaning. Every VLAN the port
-// carried is read from the switch's own transaction log. OVS sends no LLDP, so the port's
-// local_link_connection is set by the test, not learned at inspection.
+// carried is read from the switch's own transaction log. Where the port is plugged is learned by
+// LLDP: OVS sends none, so lldpd on the switch side of tap0 is the switch's LLDP agent (system
+// name tor, port tap0); the machine, whose switch port starts on the provisioning VLAN as a new
+// rack's would, is inspected with the flat network interface, and its port's
+// local_link_connection, now naming switch tor, lets it take the switch interface.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOsImage, type OsImage } from './support/os-image.ts';
 import { startQemuRig, type QemuRig } from './support/rig.ts';
 
 const VLAN = { provisioning: 100, cleaning: 110, tenant: 201, isolation: 4094 };
+const SWITCH_MAC = '52:54:00:1e:af:02';
 /** The tenant's subnet (TEST-NET-1: nothing routes it); the tenant host is its gateway. */
 const TENANT_GATEWAY = '192.0.2.1';
 
@@ -33,6 +37,7 @@ beforeAll(async () => {
     name: 'switch',
     memoryMb: 1024,
     leafSwitch: { provisioningVlan: VLAN.provisioning, cleaningVlan: VLAN.cleaning, isolationVlan: VLAN.isolation },
+    lldp: { systemName: 'tor', chassisMac: SWITCH_MAC },
     configure(config) {
       Object.assign(config.network, { provisioningNetwork: 'prov', cleaningNetwork: 'clean', inspectionNetwork: 'prov' });
     },
@@ -56,26 +61,27 @@ afterAll(async () => {
 }, 60_000);
 
 describe('a QEMU machine behind an Open vSwitch top-of-rack switch', () => {
-  it('enrolls it with the switch network interface, its port plugged into tap0 of switch tor', async () => {
-    nodeUuid = await rig.timed('enroll and manage', () => rig.enroll({ network_interface: 'switch' }));
-    const port = (await rig.api.get(`/v1/ports?node=${nodeUuid}`)).data.ports[0];
-    const set = await rig.api.patch(`/v1/ports/${port.uuid}`, [{ op: 'add', path: '/local_link_connection', value: { switch_info: 'tor', port_id: 'tap0' } }]);
-    expect(set.status, JSON.stringify(set.data)).toBe(200);
-    expect(await tapTag()).toBe(String(VLAN.isolation));
-  }, 120_000);
-
-  it('inspects it on the provisioning VLAN and cleans it on the cleaning VLAN', async () => {
-    await rig.timed('inspect (on the provisioning VLAN)', async () => {
+  it('inspects it with the flat interface: LLDP tells where its port is plugged, and it takes the switch interface', async () => {
+    // The operator's starting point: a new machine's switch port on the provisioning VLAN.
+    await rig.ovs!.vsctl('set', 'port', 'tap0', `tag=${VLAN.provisioning}`);
+    nodeUuid = await rig.timed('enroll and manage', () => rig.enroll({ network_interface: 'flat' }));
+    await rig.timed('inspect (flat, on the provisioning VLAN)', async () => {
       await rig.provision(nodeUuid, 'inspect');
       await rig.waitForState(nodeUuid, 'manageable', 300);
     });
-    expect(await tapTag()).toBe(String(VLAN.provisioning));
+    const port = (await rig.api.get(`/v1/ports?node=${nodeUuid}&detail=True`)).data.ports[0];
+    expect(port.local_link_connection, `${await rig.diagnostics()}\n--- lldpd ---\n${rig.output.lldpd}`).toEqual({ switch_id: SWITCH_MAC, port_id: 'tap0', switch_info: 'tor' });
+    const set = await rig.api.patch(`/v1/nodes/${nodeUuid}`, [{ op: 'replace', path: '/network_interface', value: 'switch' }]);
+    expect(set.status, JSON.stringify(set.data)).toBe(200);
+  }, 420_000);
+
+  it('cleans it on the cleaning VLAN', async () => {
     await rig.timed('provide (cleaning on the cleaning VLAN)', async () => {
       await rig.provision(nodeUuid, 'provide');
       await rig.waitForState(nodeUuid, 'available', 300);
     });
     expect(await tapTag()).toBe(String(VLAN.cleaning));
-  }, 630_000);
+  }, 330_000);
 
   it('deploys it through the provisioning VLAN; the booted OS is on the tenant VLAN only, with the address network_data gave it', async () => {
     const vif = await rig.api.post(`/v1/nodes/${nodeUuid}/vifs`, { id: 'tenant-a' });
@@ -126,8 +132,8 @@ describe('a QEMU machine behind an Open vSwitch top-of-rack switch', () => {
     });
     expect(await tapTag()).toBe(String(VLAN.cleaning));
     expect(await pings('tenant', tenantAddress)).toBe(false);
-    // The switch's record: parked at enrollment, inspected and deployed on the provisioning VLAN,
-    // waiting and cleaned on the cleaning VLAN, the instance on the tenant's.
+    // The switch's record: parked when plugged, the operator's provisioning VLAN for the first
+    // inspection, then Anvil's moves: cleaning, provisioning for the deploy, the tenant's, cleaning.
     expect(await rig.ovs!.tagHistory('tap0')).toEqual([VLAN.isolation, VLAN.provisioning, VLAN.cleaning, VLAN.provisioning, VLAN.tenant, VLAN.cleaning].map(String));
   }, 330_000);
 });

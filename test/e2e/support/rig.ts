@@ -21,7 +21,7 @@
 // the API, and the conductor reaches the BMC, through unix-socket bridges, so no address is added
 // outside the test's own namespaces. Each test file starts its own rig (namespace names are unique).
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,6 +75,8 @@ export interface RigOptions {
   configure?: (config: Record<string, any>) => void;
   /** The leaf is an Open vSwitch (see the top of this file) with these VLANs; the configuration gets its switch `tor` and isolationVlan. */
   leafSwitch?: { provisioningVlan: number; cleaningVlan: number; isolationVlan: number };
+  /** Debian's lldpd on the leaf's side of the machine's link (tap0) announces a switch: chassis id `chassisMac` (tap0's MAC), port "tap0", `systemName`. */
+  lldp?: { systemName: string; chassisMac: string };
 }
 
 export interface QemuRig {
@@ -163,10 +165,12 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
   let bmcBridge: { close(): void } | undefined;
   let site: SiteDhcp | undefined;
   let ovs: TestOvs | undefined;
+  let lldpdDir: string | undefined;
   const close = async (): Promise<void> => {
     await machine?.close().catch(() => undefined);
     await ovs?.stop();
     await ns.remove();
+    if (lldpdDir) await rm(lldpdDir, { recursive: true, force: true });
     bmcBridge?.close();
     await redfish?.close();
     await engine?.close();
@@ -216,6 +220,15 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
         await ns.run('leaf', ['ip', 'link', 'set', 'gw', 'up']);
       }
       if (!options.ipv6) await ns.run('leaf', ['ip', 'addr', 'add', '172.31.3.1/24', 'dev', router]);
+      if (options.lldp) {
+        await ns.run('leaf', ['ip', 'link', 'set', 'tap0', 'address', options.lldp.chassisMac]);
+        // Its control socket where lldpd's unprivileged half can reach it (the rig's folder is root's alone).
+        lldpdDir = await mkdtemp(join(tmpdir(), 'anvil-e2e-lldpd-'));
+        await chmod(lldpdDir, 0o755);
+        const conf = join(lldpdDir, 'lldpd.conf');
+        await writeFile(conf, `configure system hostname ${options.lldp.systemName}\nconfigure lldp portidsubtype ifname\nconfigure lldp tx-interval 1\n`);
+        await startIn('leaf', 'lldpd', ['lldpd', '-d', '-I', 'tap0', '-u', join(lldpdDir, 'lldpd.sock'), '-O', conf], 'lldpd should resume operations');
+      }
       await ns.run('prov', ['ip', 'route', 'add', '172.31.3.0/24', 'via', '172.31.0.2']);
       if (options.siteDhcp) site = await startSiteDhcp(ns, { leaf: 'leaf', net: '172.31.9', dir, subnets: [{ cidr: '172.31.3.0/24', start: '172.31.3.150', end: '172.31.3.160', router: '172.31.3.1' }] });
       await ns.run('leaf', ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
