@@ -17,6 +17,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debugfsCat, debugfsMode, makeCoreosImage, type CoreosImage } from '../helpers/coreos-image.ts';
 import { buildCoreosBoot, buildOsImage, expectOsReport, OS_IMAGE_ESP, OS_USER_DATA, type OsImage } from './support/os-image.ts';
+import { qcow2InstanceInfo } from './support/payload-image.ts';
 import { rawView, readSectors, startQemuRig, type QemuRig } from './support/rig.ts';
 
 const VM_CPUS = 2;
@@ -89,12 +90,7 @@ describe('a real deploy to a QEMU machine through a DHCP relay', () => {
   it('deploys a bootable qcow2 image with a config drive, reaches active and boots it: the OS reports its config drive', async () => {
     const consoleBefore = await rig.consoleLength();
     await rig.timed('deploy (image and config drive)', async () => {
-      const patch = await rig.api.patch(`/v1/nodes/${nodeUuid}`, [
-        { op: 'add', path: '/instance_info/image_source', value: `file://${os.qcow2}` },
-        { op: 'add', path: '/instance_info/image_os_hash_algo', value: 'sha256' },
-        { op: 'add', path: '/instance_info/image_os_hash_value', value: os.sha256 },
-        { op: 'add', path: '/instance_info/image_disk_format', value: 'qcow2' },
-      ]);
+      const patch = await rig.api.patch(`/v1/nodes/${nodeUuid}`, qcow2InstanceInfo(os));
       expect(patch.status, JSON.stringify(patch.data)).toBe(200);
       await provision('active', {
         configdrive: {
@@ -172,10 +168,7 @@ describe('the same machine deployed as OpenShift deploys: custom-agent with inst
     await rig.timed('deploy (custom-agent, install_coreos)', async () => {
       const patch = await rig.api.patch(`/v1/nodes/${nodeUuid}`, [
         { op: 'replace', path: '/deploy_interface', value: 'custom-agent' },
-        { op: 'add', path: '/instance_info/image_source', value: `file://${coreos.qcow2}` },
-        { op: 'add', path: '/instance_info/image_os_hash_algo', value: 'sha256' },
-        { op: 'add', path: '/instance_info/image_os_hash_value', value: coreos.sha256 },
-        { op: 'add', path: '/instance_info/image_disk_format', value: 'qcow2' },
+        ...qcow2InstanceInfo(coreos),
       ]);
       expect(patch.status, JSON.stringify(patch.data)).toBe(200);
       await provision('active', { configdrive: { user_data: ignition }, deploy_steps: [{ interface: 'deploy', step: 'install_coreos', args: {}, priority: 80 }] });

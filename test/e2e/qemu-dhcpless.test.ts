@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOsImage, expectOsReport, OS_IMAGE_ESP, OS_USER_DATA, type OsImage } from './support/os-image.ts';
+import { qcow2InstanceInfo } from './support/payload-image.ts';
 import { rawView, startQemuRig, type QemuRig } from './support/rig.ts';
 
 const STATIC_IP = '172.31.3.50';
@@ -76,12 +77,7 @@ describe('DHCP-less deploy over virtual media on UEFI', () => {
     await rig.timed('provide (cleaning) and deploy', async () => {
       await rig.provision(nodeUuid, 'provide');
       await rig.waitForState(nodeUuid, 'available', 300);
-      const patch = await rig.api.patch(`/v1/nodes/${nodeUuid}`, [
-        { op: 'add', path: '/instance_info/image_source', value: `file://${os.qcow2}` },
-        { op: 'add', path: '/instance_info/image_os_hash_algo', value: 'sha256' },
-        { op: 'add', path: '/instance_info/image_os_hash_value', value: os.sha256 },
-        { op: 'add', path: '/instance_info/image_disk_format', value: 'qcow2' },
-      ]);
+      const patch = await rig.api.patch(`/v1/nodes/${nodeUuid}`, qcow2InstanceInfo(os));
       expect(patch.status, JSON.stringify(patch.data)).toBe(200);
       consoleBefore = await rig.consoleLength();
       await rig.provision(nodeUuid, 'active', {

@@ -10,13 +10,14 @@
 import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestImage, readSectors, SERVER, startQemuRig, type QemuRig, type TestImage } from './support/rig.ts';
+import { makePayloadImage, qcow2InstanceInfo, type PayloadImage } from './support/payload-image.ts';
+import { readSectors, SERVER, startQemuRig, type QemuRig } from './support/rig.ts';
 
 const MAC = '52:54:00:e2:e0:07';
 
 let rig: QemuRig;
 let nodeUuid: string;
-let image: TestImage;
+let image: PayloadImage;
 
 const consoleText = async () => readFile(rig.machine.consoleLog, 'latin1').catch(() => '');
 
@@ -31,7 +32,7 @@ describe('UEFI HTTP boot beside the site DHCP server (ProxyDHCP), no TFTP', () =
     });
     // Debian's iPXE build that drives the NIC through the firmware's own network interface (SNP).
     await copyFile('/usr/lib/ipxe/snponly.efi', join(rig.httpRoot, 'snponly.efi'));
-    image = await buildTestImage(rig.dir);
+    image = await makePayloadImage(rig.dir, 13);
   }, 900_000);
 
   afterAll(async () => {
@@ -66,7 +67,7 @@ describe('UEFI HTTP boot beside the site DHCP server (ProxyDHCP), no TFTP', () =
     await rig.timed('provide (cleaning) and deploy', async () => {
       await rig.provision(nodeUuid, 'provide');
       await rig.waitForState(nodeUuid, 'available', 400);
-      const patch = await rig.api.patch(`/v1/nodes/${nodeUuid}`, image.instanceInfoPatch);
+      const patch = await rig.api.patch(`/v1/nodes/${nodeUuid}`, qcow2InstanceInfo(image));
       expect(patch.status, JSON.stringify(patch.data)).toBe(200);
       await rig.provision(nodeUuid, 'active');
       await rig.waitForState(nodeUuid, 'active', 400);

@@ -7,7 +7,7 @@
 // its IPv6 address. The BMC (the Redfish simulator) is reached at http://[::1]:8000.
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makePayloadImage } from './support/payload-image.ts';
+import { makePayloadImage, qcow2InstanceInfo } from './support/payload-image.ts';
 import { readSectors, SERVER6, startQemuRig, type QemuRig } from './support/rig.ts';
 
 const MIB = 1024 * 1024;
@@ -62,12 +62,7 @@ describe('a QEMU machine provisioned over IPv6 only', () => {
     await rig.timed('provide (cleaning) and deploy', async () => {
       await rig.provision(nodeUuid, 'provide');
       await rig.waitForState(nodeUuid, 'available', 300);
-      const patch = await rig.api.patch(`/v1/nodes/${nodeUuid}`, [
-        { op: 'add', path: '/instance_info/image_source', value: `file://${image}` },
-        { op: 'add', path: '/instance_info/image_os_hash_algo', value: 'sha256' },
-        { op: 'add', path: '/instance_info/image_os_hash_value', value: imageSha256 },
-        { op: 'add', path: '/instance_info/image_disk_format', value: 'qcow2' },
-      ]);
+      const patch = await rig.api.patch(`/v1/nodes/${nodeUuid}`, qcow2InstanceInfo({ qcow2: image, sha256: imageSha256 }));
       expect(patch.status, JSON.stringify(patch.data)).toBe(200);
       await rig.provision(nodeUuid, 'active');
       await rig.waitForState(nodeUuid, 'active', 300);

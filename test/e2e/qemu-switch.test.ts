@@ -13,6 +13,7 @@
 // local_link_connection, now naming switch tor, lets it take the switch interface.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOsImage, type OsImage } from './support/os-image.ts';
+import { qcow2InstanceInfo } from './support/payload-image.ts';
 import { startQemuRig, type QemuRig } from './support/rig.ts';
 
 const VLAN = { provisioning: 100, cleaning: 110, tenant: 201, isolation: 4094 };
@@ -86,12 +87,7 @@ describe('a QEMU machine behind an Open vSwitch top-of-rack switch', () => {
   it('deploys it through the provisioning VLAN; the booted OS is on the tenant VLAN only, with the address network_data gave it', async () => {
     const vif = await rig.api.post(`/v1/nodes/${nodeUuid}/vifs`, { id: 'tenant-a' });
     expect(vif.status, JSON.stringify(vif.data)).toBe(204);
-    const patch = await rig.api.patch(`/v1/nodes/${nodeUuid}`, [
-      { op: 'add', path: '/instance_info/image_source', value: `file://${os.qcow2}` },
-      { op: 'add', path: '/instance_info/image_os_hash_algo', value: 'sha256' },
-      { op: 'add', path: '/instance_info/image_os_hash_value', value: os.sha256 },
-      { op: 'add', path: '/instance_info/image_disk_format', value: 'qcow2' },
-    ]);
+    const patch = await rig.api.patch(`/v1/nodes/${nodeUuid}`, qcow2InstanceInfo(os));
     expect(patch.status, JSON.stringify(patch.data)).toBe(200);
     const consoleBefore = await rig.consoleLength();
     await rig.timed('deploy (agent on the provisioning VLAN, then the tenant VLAN)', async () => {

@@ -30,3 +30,13 @@ export async function makePayloadImage(dir: string, step: number): Promise<Paylo
   await rm(raw);
   return { qcow2, sha256: createHash('sha256').update(await readFile(qcow2)).digest('hex'), payload };
 }
+
+/** The JSON patch that names a qcow2 image in a node's instance_info, checksum included. */
+export function qcow2InstanceInfo(image: { qcow2: string; sha256: string }): Array<{ op: 'add'; path: string; value: string }> {
+  return [
+    { op: 'add', path: '/instance_info/image_source', value: `file://${image.qcow2}` },
+    { op: 'add', path: '/instance_info/image_os_hash_algo', value: 'sha256' },
+    { op: 'add', path: '/instance_info/image_os_hash_value', value: image.sha256 },
+    { op: 'add', path: '/instance_info/image_disk_format', value: 'qcow2' },
+  ];
+}

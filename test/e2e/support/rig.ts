@@ -20,8 +20,7 @@
 // The test process (host namespace) runs the BMC simulator and the QEMU machine object; it reaches
 // the API, and the conductor reaches the BMC, through unix-socket bridges, so no address is added
 // outside the test's own namespaces. Each test file starts its own rig (namespace names are unique).
-import { createHash } from 'node:crypto';
-import { chmod, copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -418,37 +417,3 @@ export async function readSectors(disk: string, skip: number, count: number): Pr
   return data;
 }
 
-export interface TestImage {
-  qcow2: string;
-  /** The first MiB of the image's partition, as it must land on the disk at sector 2048. */
-  payload: Buffer;
-  /** The JSON patch that names the image in a node's instance_info (checksum included). */
-  instanceInfoPatch: Array<{ op: 'add'; path: string; value: string }>;
-}
-
-/** A 16 MiB raw image, one partition from 1 MiB (the config drive goes after it) whose first MiB is recognisable, carried as qcow2. */
-export async function buildTestImage(dir: string): Promise<TestImage> {
-  const MIB = 1024 * 1024;
-  const payload = Buffer.alloc(MIB);
-  for (let i = 0; i < MIB; i++) payload[i] = (i * 13 + 7) & 0xff;
-  const raw = join(dir, 'image.raw');
-  await writeFile(raw, Buffer.alloc(16 * MIB));
-  await execa('sfdisk', ['-q', raw], { input: 'label: dos\nstart=2048, size=24576, type=83\n' });
-  const fh = await open(raw, 'r+');
-  await fh.write(payload, 0, MIB, MIB);
-  await fh.close();
-  const qcow2 = join(dir, 'image.qcow2');
-  await execa('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, qcow2]);
-  await rm(raw);
-  const sha256 = createHash('sha256').update(await readFile(qcow2)).digest('hex');
-  return {
-    qcow2,
-    payload,
-    instanceInfoPatch: [
-      { op: 'add', path: '/instance_info/image_source', value: `file://${qcow2}` },
-      { op: 'add', path: '/instance_info/image_os_hash_algo', value: 'sha256' },
-      { op: 'add', path: '/instance_info/image_os_hash_value', value: sha256 },
-      { op: 'add', path: '/instance_info/image_disk_format', value: 'qcow2' },
-    ],
-  };
-}
