@@ -31,7 +31,7 @@ describe('agent entry point', () => {
     expect(parseCmdline(cmdline)['ipa-api-url']).toBe('http://10.0.0.1:6385');
     expect(settingsFrom([], cmdline)).toEqual({
       apiUrl: 'http://10.0.0.1:6385', nodeUuid: 'abc', bootif: '52:54:00:aa:bb:cc', inspectionCallbackUrl: 'http://10.0.0.1:6385/v1/continue_inspection',
-      listenHost: '0.0.0.0', listenPort: 9999, advertiseHost: undefined, rootDevice: undefined, pluginDirs: ['/usr/lib/anvil-agent/plugins'],
+      listenHost: undefined, listenPort: 9999, advertiseHost: undefined, rootDevice: undefined, pluginDirs: ['/usr/lib/anvil-agent/plugins'],
     });
     expect(settingsFrom(['--api-url', 'http://127.0.0.1:1', '--listen-port', '0'], cmdline)).toMatchObject({ apiUrl: 'http://127.0.0.1:1', listenPort: 0 });
     expect(parseBootif('52:54:00:aa:bb:cc')).toBe('52:54:00:aa:bb:cc');
