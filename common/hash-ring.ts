@@ -33,6 +33,8 @@ export class HashRing {
   /** The host that owns `key`, or undefined on an empty ring. */
   ownerOf(key: string): string | undefined {
     if (this.points.length === 0) return undefined;
+    // One host owns every key: no hash needed (all-in-one, and every group of one conductor).
+    if (this.hosts.length === 1) return this.hosts[0];
     const h = hash32(key);
     let lo = 0;
     let hi = this.points.length;
@@ -45,6 +47,24 @@ export class HashRing {
   }
 }
 
+/**
+ * Rings by their hosts, reused: the API builds the rings for every answer that shows a node's
+ * conductor, and the set of alive conductors rarely changes.
+ */
+const builtRings = new Map<string, HashRing>();
+const MAX_BUILT_RINGS = 32;
+
+function ringOf(hosts: readonly string[]): HashRing {
+  const key = [...new Set(hosts)].sort().join('\n');
+  let ring = builtRings.get(key);
+  if (!ring) {
+    if (builtRings.size >= MAX_BUILT_RINGS) builtRings.clear();
+    ring = new HashRing(hosts);
+    builtRings.set(key, ring);
+  }
+  return ring;
+}
+
 /** One ring per conductor group, built from the alive conductors. */
 export class GroupRings {
   private readonly rings = new Map<string, HashRing>();
@@ -55,7 +75,7 @@ export class GroupRings {
       const group = c.conductor_group.toLowerCase();
       byGroup.set(group, [...(byGroup.get(group) ?? []), c.hostname]);
     }
-    for (const [group, hosts] of byGroup) this.rings.set(group, new HashRing(hosts));
+    for (const [group, hosts] of byGroup) this.rings.set(group, ringOf(hosts));
   }
 
   /** The conductor that owns the node, or undefined when its group has no alive conductor. */
