@@ -87,9 +87,12 @@ export class IpmitoolTransport implements IpmiTransport {
   async close(): Promise<void> {}
 
   /**
-   * Runs ipmitool until it answers, up to `attempts` processes. An attempt that shows the BMC
-   * answering later than -N is retried with -N doubled (up to MAX_WAIT_SEC), so a slow BMC works
-   * and its errors are not mistaken for a wrong password.
+   * Runs ipmitool until it answers, up to `attempts` processes for transient errors. An attempt that
+   * shows the BMC answering later than -N is retried with -N doubled (up to MAX_WAIT_SEC), without
+   * counting against `attempts`, so a slow BMC works and its errors are not mistaken for a wrong
+   * password. Such an attempt's completion code is not trusted either: late answers interleaved with
+   * retransmissions can leave ipmitool believing in a session it never opened, and it then sends its
+   * commands outside any session ("Insufficient privilege level" from the BMC).
    */
   private async run(target: IpmiTarget, suite: number | null, raw: string[]): Promise<RawResponse> {
     const key = bmcLabel(target);
@@ -98,8 +101,10 @@ export class IpmitoolTransport implements IpmiTransport {
     let lastText = '';
     let slow = false;
     let waited = wait;
-    for (let attempt = 1; attempt <= this.attempts; attempt++) {
+    let runs = 0;
+    for (let attempt = 1; attempt <= this.attempts;) {
       waited = wait;
+      runs++;
       const result = await execa(this.command, ipmitoolArgs({ ...target, timeoutMs: wait * 1000 }, suite, raw), {
         env: { IPMI_PASSWORD: target.password },
         extendEnv: true,
@@ -113,21 +118,23 @@ export class IpmitoolTransport implements IpmiTransport {
         return { completion: 0, data: parseHex(result.stdout) };
       }
       const stderr = String(result.stderr ?? '');
-      const completion = /rsp=0x([0-9a-f]{1,2})\)/i.exec(stderr);
-      if (completion) return { completion: parseInt(completion[1], 16), data: Buffer.alloc(0) };
       slow = TOO_SLOW.test(stderr) || Boolean(result.timedOut);
+      const completion = /rsp=0x([0-9a-f]{1,2})\)/i.exec(stderr);
       lastText = lastLines(stderr) || (result.timedOut ? 'ipmitool did not finish' : `ipmitool exited with ${result.exitCode}`);
-      if (slow) {
+      if (slow && wait < MAX_WAIT_SEC) {
         wait = Math.min(wait * 2, MAX_WAIT_SEC);
         continue;
       }
+      if (completion) return { completion: parseInt(completion[1], 16), data: Buffer.alloc(0) };
+      attempt++;
+      if (slow) continue;
       if (/RAKP 2 HMAC is invalid/i.test(stderr)) throw new DriverError(`Authentication to BMC ${key} failed for user "${target.username}": wrong password (RAKP 2 HMAC is invalid)`);
       const rakpError = /RAKP \d message indicates an error : (.*)/i.exec(stderr) ?? /Open Session Response.*?: (.*)/i.exec(stderr);
       if (rakpError) {
         if (/unauthorized name/i.test(rakpError[1])) throw new DriverError(`BMC ${key} does not know IPMI user "${target.username}" (RAKP 2: unauthorized name)`);
         // The BMC no longer knows the session ipmitool names: its Open Session answer came after
         // ipmitool had given up and asked again (a loaded BMC or link). A new process starts afresh.
-        if (/invalid session id/i.test(rakpError[1]) && attempt < this.attempts) {
+        if (/invalid session id/i.test(rakpError[1]) && attempt <= this.attempts) {
           lastText = rakpError[1].trim();
           continue;
         }
@@ -136,7 +143,7 @@ export class IpmitoolTransport implements IpmiTransport {
       if (result.failed && result.exitCode === undefined && !result.timedOut) throw new DriverError(`Cannot run ${this.command}: ${result.message}`);
       if (!TRANSIENT.some((re) => re.test(stderr))) throw new DriverError(`ipmitool failed on BMC ${key}: ${lastText}`);
     }
-    if (slow) throw new BmcTimeout(`BMC ${key} did not answer ipmitool within its wait (${this.attempts} attempts, the last waiting ${waited} s for each message, ${target.retries} retransmissions): ${lastText}`);
+    if (slow) throw new BmcTimeout(`BMC ${key} did not answer ipmitool within its wait (${runs} runs, the last waiting ${waited} s for each message, ${target.retries} retransmissions): ${lastText}`);
     throw new BmcTimeout(`BMC ${key} did not answer ipmitool (${this.attempts} attempts): ${lastText}`);
   }
 }
