@@ -14,6 +14,7 @@
 //   ANVIL_BENCH_LIST_RUNS=50          GET /v1/nodes?detail=True&limit=1000 calls, one at a time, for its p50/p99
 //   OS_TOKEN                          sent as X-Auth-Token when set (Ironic with keystone)
 //   ANVIL_BENCH_USER, ANVIL_BENCH_PASSWORD   sent as HTTP basic credentials when set
+//   ANVIL_BENCH_CPU_PROF=DIR          that all-in-one writes a V8 CPU profile (--cpu-prof) into DIR when it stops
 //   ANVIL_BENCH_AUTH=basic-tls        the started all-in-one runs http_basic over HTTPS: a CA, its
 //                                     certificate and an htpasswd user are made for the run
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -218,7 +219,8 @@ async function startAnvil(): Promise<{ base: string; child: ChildProcess; databa
   const dir = mkdtempSync(path.join(os.tmpdir(), 'anvil-bench-'));
   const database = process.env.ANVIL_BENCH_DATABASE_URL ?? `sqlite:${path.join(dir, 'anvil.sqlite')}`;
   const port = await freePort();
-  const child = spawn(process.execPath, [path.resolve(ROOT, process.env.ANVIL_BENCH_ENTRY ?? 'bin/anvil.js'), 'all-in-one'], {
+  const profile = process.env.ANVIL_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.ANVIL_BENCH_CPU_PROF)}`] : [];
+  const child = spawn(process.execPath, [...profile, path.resolve(ROOT, process.env.ANVIL_BENCH_ENTRY ?? 'bin/anvil.js'), 'all-in-one'], {
     cwd: dir,
     env: { ...process.env, ANVIL_DATABASE_URL: database, ANVIL_API_LISTEN: `127.0.0.1:${port}`, ANVIL_LOG_LEVEL: process.env.ANVIL_LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -73,39 +73,64 @@ export function shownProvisionState(state: string, version: number): string | nu
   return version < 2 && state === ProvisionState.AVAILABLE ? null : provisionStateFor(state, version);
 }
 
-export function renderNode(node: NodeRecord, rel: NodeRelations, fields: ReadonlySet<string>, version: number, base: string, withLinkLists: boolean): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const f of fields) {
-    const v = fieldValue(node, f, rel, version, base, withLinkLists);
-    if (v !== undefined) out[f] = v;
-  }
-  return out;
-}
+type FieldValue = (node: NodeRecord, rel: NodeRelations, base: string) => unknown;
+type Field = readonly [name: string, value: FieldValue];
 
-function fieldValue(node: NodeRecord, f: string, rel: NodeRelations, version: number, base: string, withLinkLists: boolean): unknown {
-  if (NODE_MASKED_FIELDS.has(f)) return maskSecrets((node as unknown as Record<string, unknown>)[f]);
+const fieldOf = (node: NodeRecord, f: string): unknown => (node as unknown as Record<string, unknown>)[f];
+
+/** How a field is shown at `version`; undefined: not shown (link lists under `fields=`). */
+function fieldValue(f: string, version: number, withLinkLists: boolean): FieldValue | undefined {
+  if (NODE_MASKED_FIELDS.has(f)) return (node) => maskSecrets(fieldOf(node, f));
   switch (f) {
     case 'links':
-      return selfLinks(base, 'nodes', node.uuid);
+      return (node, _rel, base) => selfLinks(base, 'nodes', node.uuid);
     case 'ports': case 'states': case 'portgroups': case 'volume':
-      return withLinkLists ? selfLinks(base, 'nodes', `${node.uuid}/${f}`) : undefined;
+      return withLinkLists ? (node, _rel, base) => selfLinks(base, 'nodes', `${node.uuid}/${f}`) : undefined;
     case 'created_at': case 'updated_at': case 'provision_updated_at': case 'inspection_started_at': case 'inspection_finished_at':
-      return isoTime(node[f]);
+      return (node) => isoTime(node[f]);
     case 'provision_state':
-      return shownProvisionState(node.provision_state, version);
+      return (node) => shownProvisionState(node.provision_state, version);
     case 'target_provision_state':
-      return node.target_provision_state === null ? null : provisionStateFor(node.target_provision_state, version);
+      return (node) => (node.target_provision_state === null ? null : provisionStateFor(node.target_provision_state, version));
     case 'chassis_uuid':
-      return node.chassis_id === null || node.chassis_id === undefined ? null : rel.chassisUuid.get(node.chassis_id) ?? null;
+      return (node, rel) => (node.chassis_id === null || node.chassis_id === undefined ? null : rel.chassisUuid.get(node.chassis_id) ?? null);
     case 'allocation_uuid':
-      return node.allocation_id === null || node.allocation_id === undefined ? null : rel.allocationUuid.get(node.allocation_id) ?? null;
+      return (node, rel) => (node.allocation_id === null || node.allocation_id === undefined ? null : rel.allocationUuid.get(node.allocation_id) ?? null);
     case 'traits':
-      return rel.traits.get(node.id) ?? [];
+      return (node, rel) => rel.traits.get(node.id) ?? [];
     case 'conductor':
-      return rel.rings.ownerOf(node) ?? null;
-    default: {
-      const v = (node as unknown as Record<string, unknown>)[f];
-      return v === undefined ? null : v;
-    }
+      return (node, rel) => rel.rings.ownerOf(node) ?? null;
+    default:
+      return (node) => fieldOf(node, f) ?? null;
   }
+}
+
+/** Field lists by request shape; `fields=` makes many shapes, so the cache starts over past a bound. */
+const fieldLists = new Map<string, Field[]>();
+const MAX_FIELD_LISTS = 64;
+
+/** The fields shown and how, worked out once per (fields, version, link lists) rather than per node. */
+function fieldList(fields: ReadonlySet<string>, version: number, withLinkLists: boolean): Field[] {
+  const key = `${version}:${withLinkLists}:${[...fields].join(',')}`;
+  let list = fieldLists.get(key);
+  if (!list) {
+    list = [];
+    for (const f of fields) {
+      const value = fieldValue(f, version, withLinkLists);
+      if (value) list.push([f, value]);
+    }
+    if (fieldLists.size >= MAX_FIELD_LISTS) fieldLists.clear();
+    fieldLists.set(key, list);
+  }
+  return list;
+}
+
+/** The nodes as the API shows them, in order. */
+export function renderNodes(nodes: readonly NodeRecord[], rel: NodeRelations, fields: ReadonlySet<string>, version: number, base: string, withLinkLists: boolean): Record<string, unknown>[] {
+  const list = fieldList(fields, version, withLinkLists);
+  return nodes.map((node) => {
+    const out: Record<string, unknown> = {};
+    for (const [name, value] of list) out[name] = value(node, rel, base);
+    return out;
+  });
 }

@@ -18,7 +18,7 @@ import { findNodeOr404 } from '../lookup.ts';
 import { nodeChanges, withFieldRules } from '../node-patch.ts';
 import { checkFieldVersions, checkNodeFields, NODE_CREATE_SCHEMA, normalizeConductorGroup } from '../nodeInput.ts';
 import { ownedByFilter } from '../conductor-owner.ts';
-import { loadRelations, NODE_FIELD_VERSIONS, renderNode, visibleNodeFields } from '../nodeView.ts';
+import { loadRelations, NODE_FIELD_VERSIONS, renderNodes, visibleNodeFields } from '../nodeView.ts';
 import { isUniqueViolation } from '../validation.ts';
 import { requireVersion } from '../version.ts';
 import { emitNode, notificationsOn } from '../../notifications/index.ts';
@@ -127,7 +127,7 @@ export async function listNodesReply(req: FastifyRequest, ctx: ApiContext, opts:
   const nodes = await listNodes(ctx.db.knex, filters, { ...page, marker: marker as unknown as Record<string, unknown> }, detail ? undefined : columnsFor(fields));
   const rel = await loadRelations(ctx, nodes, fields);
   const base = baseUrl(req, ctx.config);
-  const items = nodes.map((n) => renderNode(n, rel, fields, req.apiVersion, base, requested === undefined));
+  const items = renderNodes(nodes, rel, fields, req.apiVersion, base, requested === undefined);
   return collection('nodes', items, { base, path: opts.path, query: q, page, markerOf: (n) => n.uuid as string });
 }
 
@@ -135,7 +135,7 @@ export async function listNodesReply(req: FastifyRequest, ctx: ApiContext, opts:
 export async function showNode(req: FastifyRequest, ctx: ApiContext, node: NodeRecord, requested?: Set<string>): Promise<Record<string, unknown>> {
   const fields = visibleNodeFields(req.apiVersion, requested, true);
   const rel = await loadRelations(ctx, [node], fields);
-  return renderNode(node, rel, fields, req.apiVersion, baseUrl(req, ctx.config), requested === undefined);
+  return renderNodes([node], rel, fields, req.apiVersion, baseUrl(req, ctx.config), requested === undefined)[0];
 }
 
 async function createNodeHandler(req: FastifyRequest, reply: FastifyReply, ctx: ApiContext) {
