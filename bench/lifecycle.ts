@@ -193,6 +193,11 @@ function cpuSeconds(pid: number): number | undefined {
   }
 }
 
+/** CPU seconds the server processes have used, together. */
+function serverCpuSeconds(pids: number[]): number {
+  return pids.map(cpuSeconds).reduce<number>((a, b) => a + (b ?? 0), 0);
+}
+
 /** Peak resident set size (VmHWM) of a process, in MiB, from /proc. */
 function peakRssMiB(pid: number): number | undefined {
   try {
@@ -289,6 +294,7 @@ async function main(): Promise<void> {
     // The first page of a detail list (up to 1,000 nodes), alone on the server: its own latency.
     const listLatencies: number[] = [];
     let listed = 0;
+    const cpuBeforeLists = serverCpuSeconds(pids);
     for (let i = 0; i < LIST_RUNS; i++) {
       const started = performance.now();
       const reply = await call('GET', '/v1/nodes?detail=True&limit=1000', undefined, false);
@@ -296,6 +302,7 @@ async function main(): Promise<void> {
       if (reply.status !== 200) throw new Error(`GET /v1/nodes?detail=True answered ${reply.status}`);
       listed = (reply.body.nodes as unknown[]).length;
     }
+    const cpuOfLists = serverCpuSeconds(pids) - cpuBeforeLists;
 
     process.stdout.write(`${'phase'.padEnd(12)} ${'nodes/s'.padStart(10)} ${'seconds'.padStart(9)} ${'failed'.padStart(7)}\n`);
     for (const r of results) {
@@ -305,14 +312,14 @@ async function main(): Promise<void> {
     process.stdout.write(`API latency over ${sorted.length} requests: p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms\n`);
     if (LIST_RUNS > 0) {
       const lists = listLatencies.sort((a, b) => a - b);
-      process.stdout.write(`GET /v1/nodes?detail=True of ${listed} nodes, ${lists.length} calls one at a time: p50 ${percentile(lists, 50).toFixed(2)} ms, p99 ${percentile(lists, 99).toFixed(2)} ms\n`);
+      const cpu = pids.length ? `, server CPU ${((cpuOfLists * 1000) / lists.length).toFixed(1)} ms per call` : '';
+      process.stdout.write(`GET /v1/nodes?detail=True of ${listed} nodes, ${lists.length} calls one at a time: p50 ${percentile(lists, 50).toFixed(2)} ms, p99 ${percentile(lists, 99).toFixed(2)} ms${cpu}\n`);
     }
     const server = pids.map(peakRssMiB).filter((v): v is number => v !== undefined);
     const client = process.resourceUsage().maxRSS / 1024;
     // CPU per request is steadier than throughput on a shared, loaded machine.
-    const cpu = pids.map(cpuSeconds).filter((v): v is number => v !== undefined);
-    if (cpu.length) {
-      const total = cpu.reduce((a, b) => a + b, 0);
+    if (pids.length) {
+      const total = serverCpuSeconds(pids);
       process.stdout.write(`server CPU: ${total.toFixed(1)} s, ${((total * 1000) / sorted.length).toFixed(2)} ms per API request (conductor work included)\n`);
     }
     process.stdout.write(`peak RSS: server ${server.length ? `${server.reduce((a, b) => a + b, 0).toFixed(1)} MiB` : 'unknown (set ANVIL_BENCH_PIDS)'}, bench client ${client.toFixed(1)} MiB\n`);
