@@ -2,8 +2,7 @@
 // post the inventory if booted for inspection, look the node up by MAC (getting the agent
 // token), then heart-beat until stopped; the conductor drives the work through the commands.
 import type { Logger } from '../common/logger.ts';
-import type { Dispatcher } from 'undici';
-import { caDispatcher, downloadDispatcher } from './api-ca.ts';
+import { downloadDispatcher } from './api-ca.ts';
 import { ApiCallError, IronicApiClient, type LookupResult } from './api-client.ts';
 import { CommandServer, type CommandResult } from './command-server.ts';
 import type { AgentRuntime, Extension } from './commands.ts';
@@ -57,7 +56,6 @@ export interface AgentOptions {
 
 export class Agent {
   readonly api: IronicApiClient;
-  private readonly dispatcher: Dispatcher | undefined;
   private readonly server: CommandServer;
   private readonly runtime: AgentRuntime;
   private readonly stopper = new AbortController();
@@ -68,14 +66,12 @@ export class Agent {
   private callback: string | null = null;
 
   constructor(private readonly opts: AgentOptions) {
-    this.dispatcher = opts.apiCa ? caDispatcher(opts.apiCa) : undefined;
-    this.api = new IronicApiClient(opts.apiUrl, { dispatcher: this.dispatcher });
+    this.api = new IronicApiClient(opts.apiUrl, { ca: opts.apiCa });
     const server: CommandServer = new CommandServer({
       extensions: EXTENSIONS,
       runtime: (this.runtime = {
         hardware: opts.hardware,
         images: opts.images ?? new TempImageStore(),
-        downloadDispatcher: opts.apiCa ? downloadDispatcher(opts.apiCa) : undefined,
         logger: opts.logger,
         version: AGENT_VERSION,
         node: null,
@@ -117,6 +113,7 @@ export class Agent {
   async start(): Promise<void> {
     // The LLDP wait (inspection's longest) runs while the agent starts and looks its node up.
     this.opts.hardware.listenForLldp?.();
+    if (this.opts.apiCa) this.runtime.downloadDispatcher = await downloadDispatcher(this.opts.apiCa);
     if (this.opts.pluginDirs?.length) await this.loadPlugins(this.opts.pluginDirs);
     const { host, port } = await this.listen();
     const advertise = this.opts.advertiseHost ?? (host === '0.0.0.0' || host === '::' ? await this.firstAddress() : host);
@@ -169,7 +166,7 @@ export class Agent {
     this.wake?.();
     await this.server.close();
     await this.loop;
-    await this.dispatcher?.close();
+    this.api.close();
     await this.runtime.downloadDispatcher?.close();
   }
 
@@ -217,7 +214,15 @@ export class Agent {
 
   /** Posts the inspection data, retrying; the first try takes the inventory `gathered` at start. */
   private async inspect(url: string, gathered?: Promise<Inventory>): Promise<void> {
-    const client = new IronicApiClient(url.replace(/\/v1\/continue_inspection\/?$/, ''), { dispatcher: this.dispatcher });
+    const client = new IronicApiClient(url.replace(/\/v1\/continue_inspection\/?$/, ''), { ca: this.opts.apiCa });
+    try {
+      await this.postInspection(client, gathered);
+    } finally {
+      client.close();
+    }
+  }
+
+  private async postInspection(client: IronicApiClient, gathered?: Promise<Inventory>): Promise<void> {
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
         if (this.opts.hardware.injectedFailure?.('inspection')) throw new ApiCallError('inspection data collection failed (injected)', null);
@@ -239,10 +244,11 @@ export class Agent {
     const macs = await this.opts.hardware.macAddresses();
     for (let attempt = 0; !this.stopped && attempt < attempts; attempt++) {
       try {
+        const started = Date.now();
         this.lookupResult = await this.api.lookup(macs, this.opts.nodeUuid);
         this.runtime.node = this.lookupResult.node;
         this.record(`looked up node ${this.lookupResult.node.uuid}`);
-        this.opts.logger.info({ node: this.lookupResult.node.uuid }, 'lookup succeeded');
+        this.opts.logger.info({ node: this.lookupResult.node.uuid, ms: Date.now() - started }, 'lookup succeeded');
         return true;
       } catch (err) {
         if (attempts !== Infinity && (err as ApiCallError).status === 404) return false;

@@ -6,7 +6,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Agent as Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 
 const PEM = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
 
@@ -33,21 +33,21 @@ export function apiCaFrom(value: string): string {
   }
 }
 
-/** A fetch dispatcher that trusts `ca` alone, for the agent's calls to the API. */
-export function caDispatcher(ca: string): Dispatcher {
-  return new Dispatcher({ connect: { ca } });
-}
-
-/** A fetch dispatcher that trusts Node's CAs and `ca`, for image downloads: images may come from anywhere. */
-export function downloadDispatcher(ca: string): Dispatcher {
-  return new Dispatcher({ connect: { ca: [...rootCertificates, ca] } });
+/**
+ * A fetch dispatcher that trusts Node's CAs and `ca`, for image downloads: images may come from anywhere.
+ * undici is loaded here, when first needed: evaluating it slowed every agent's start in a slow VM.
+ */
+export async function downloadDispatcher(ca: string): Promise<Dispatcher> {
+  const { Agent } = await import('undici');
+  return new Agent({ connect: { ca: [...rootCertificates, ca] } });
 }
 
 const UNTRUSTED = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE']);
 
 /** The reason a call failed, saying how to fix a certificate the agent does not trust. */
 export function connectError(err: unknown): string {
-  const cause = (err as { cause?: { message?: string; code?: string } }).cause;
+  // fetch's errors carry the socket's error as their cause; node:http's are that error.
+  const cause = (err as { cause?: { message?: string; code?: string } }).cause ?? (err as { message?: string; code?: string });
   const message = cause?.message ?? (err as Error).message;
   if (cause?.code && UNTRUSTED.has(cause.code)) return `${message}: the API's certificate is not signed by a CA the agent trusts (give the CA with anvil.api_ca= on the kernel command line, netboot.apiCa)`;
   return message;

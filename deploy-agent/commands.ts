@@ -13,8 +13,8 @@ type Json = Record<string, unknown>;
 export interface AgentRuntime {
   readonly hardware: Hardware;
   readonly images: ImageStore;
-  /** For https image downloads when anvil.api_ca is given: trusts that CA as well as Node's. */
-  readonly downloadDispatcher?: Dispatcher;
+  /** For https image downloads when anvil.api_ca is given: trusts that CA as well as Node's (set as the agent starts). */
+  downloadDispatcher?: Dispatcher;
   readonly logger: Logger;
   readonly version: string;
   /** The node as the lookup returned it (uuid, properties, instance_info, driver_internal_info). */

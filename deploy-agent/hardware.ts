@@ -57,8 +57,8 @@ export interface LinuxHardwareOptions {
   rootDevice?: string;
   /** BOOTIF: the MAC the machine PXE-booted from. */
   bootif?: string;
-  /** Listen for LLDP this long on every NIC for the inventory (ipa-collect-lldp, ipa-lldp-timeout); absent: no LLDP. */
-  lldpTimeoutMs?: number;
+  /** Listen for LLDP on every NIC for the inventory (ipa-collect-lldp; lldp-capture.ts); absent: no LLDP. */
+  lldp?: { timeoutMs: number; linkWaitMs: number };
   logger?: Logger;
 }
 
@@ -69,9 +69,9 @@ export class LinuxHardware implements Hardware {
   constructor(private readonly opts: LinuxHardwareOptions = {}) {}
 
   private async neighbours(): Promise<Map<string, LldpTlvs>> {
-    const { lldpTimeoutMs, logger } = this.opts;
-    if (lldpTimeoutMs === undefined || !logger) return new Map();
-    this.lldp ??= this.interfaces().then((nics) => captureLldp(nics.map((i) => i.name), { timeoutMs: lldpTimeoutMs, logger }));
+    const { lldp, logger } = this.opts;
+    if (lldp === undefined || !logger) return new Map();
+    this.lldp ??= this.interfaces().then((nics) => captureLldp(nics.map((i) => i.name), { ...lldp, logger }));
     return this.lldp;
   }
 

@@ -1,7 +1,7 @@
 // Entry point of the real deploy agent (bundled into one file for the ramdisk: no tsx there).
 // Settings come from the kernel command line (as IPA's: ipa-api-url, ipa-node-uuid, BOOTIF,
-// ipa-inspection-callback-url, ipa-listen-port, ipa-advertise-host, ipa-root-device, and Anvil's
-// anvil.api_ca: api-ca.ts, anvil.agent_plugins: plugins.ts) and CLI flags of the same names without "ipa-" (--api-url ...,
+// ipa-inspection-callback-url, ipa-listen-port, ipa-advertise-host, ipa-root-device, ipa-collect-lldp,
+// ipa-lldp-timeout, and Anvil's anvil.api_ca: api-ca.ts, anvil.agent_plugins: plugins.ts, anvil.lldp_link_wait) and CLI flags of the same names without "ipa-" (--api-url ...,
 // --api-ca), flags winning.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -39,18 +39,30 @@ export interface AgentSettings {
   apiCa?: string;
   /** Plugin folders (anvil.agent_plugins, comma-separated; default the ramdisk's). */
   pluginDirs: string[];
-  /** ipa-collect-lldp=1: milliseconds to listen for LLDP on each NIC (ipa-lldp-timeout, seconds); absent: no LLDP. */
-  lldpTimeoutMs?: number;
+  /**
+   * ipa-collect-lldp=1: listen for LLDP on each NIC at most timeoutMs (ipa-lldp-timeout, seconds), and
+   * linkWaitMs with its link up and nothing heard (anvil.lldp_link_wait, seconds); absent: no LLDP.
+   */
+  lldp?: { timeoutMs: number; linkWaitMs: number };
 }
 
 /** IPA's default wait for LLDP frames, in seconds. */
 const LLDP_TIMEOUT_SEC = 10;
+/**
+ * Seconds a NIC with its link up listens before it is taken to have no LLDP neighbour: switches send
+ * on link up and at their tx-interval (30 s by default: set anvil.lldp_link_wait to it to wait one out).
+ */
+const LLDP_LINK_WAIT_SEC = 2;
 
-function lldpTimeoutMs(collect: string | undefined, timeout: string | undefined): number | undefined {
-  if (!collect || !/^(1|true|yes|on)$/i.test(collect)) return undefined;
-  const seconds = Number(timeout ?? LLDP_TIMEOUT_SEC);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`Invalid LLDP timeout "${timeout}": a number of seconds above 0 is expected`);
+function lldpSeconds(name: string, value: string | undefined, fallback: number): number {
+  const seconds = Number(value ?? fallback);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`Invalid ${name} "${value}": a number of seconds above 0 is expected`);
   return seconds * 1000;
+}
+
+function lldpListening(collect: string | undefined, timeout: string | undefined, linkWait: string | undefined): AgentSettings['lldp'] {
+  if (!collect || !/^(1|true|yes|on)$/i.test(collect)) return undefined;
+  return { timeoutMs: lldpSeconds('LLDP timeout', timeout, LLDP_TIMEOUT_SEC), linkWaitMs: lldpSeconds('LLDP link wait', linkWait, LLDP_LINK_WAIT_SEC) };
 }
 
 export function settingsFrom(argv: string[], cmdline: string): AgentSettings {
@@ -60,7 +72,7 @@ export function settingsFrom(argv: string[], cmdline: string): AgentSettings {
       'api-url': { type: 'string' }, 'node-uuid': { type: 'string' }, bootif: { type: 'string' },
       'inspection-callback-url': { type: 'string' }, 'listen-host': { type: 'string' }, 'listen-port': { type: 'string' },
       'advertise-host': { type: 'string' }, 'root-device': { type: 'string' }, 'api-ca': { type: 'string' }, 'plugin-dirs': { type: 'string' }, cmdline: { type: 'string' },
-      'collect-lldp': { type: 'string' }, 'lldp-timeout': { type: 'string' },
+      'collect-lldp': { type: 'string' }, 'lldp-timeout': { type: 'string' }, 'lldp-link-wait': { type: 'string' },
     },
     strict: true,
   });
@@ -81,7 +93,7 @@ export function settingsFrom(argv: string[], cmdline: string): AgentSettings {
     rootDevice: values['root-device'] ?? k['ipa-root-device'],
     apiCa: apiCa ? apiCaFrom(apiCa) : undefined,
     pluginDirs: (values['plugin-dirs'] ?? k['anvil.agent_plugins'] ?? RAMDISK_PLUGIN_DIR).split(',').filter(Boolean),
-    lldpTimeoutMs: lldpTimeoutMs(values['collect-lldp'] ?? k['ipa-collect-lldp'], values['lldp-timeout'] ?? k['ipa-lldp-timeout']),
+    lldp: lldpListening(values['collect-lldp'] ?? k['ipa-collect-lldp'], values['lldp-timeout'] ?? k['ipa-lldp-timeout'], values['lldp-link-wait'] ?? k['anvil.lldp_link_wait']),
   };
 }
 
@@ -98,7 +110,7 @@ export async function main(argv = process.argv.slice(2)): Promise<Agent> {
   const agent = new Agent({
     apiUrl: s.apiUrl,
     apiCa: s.apiCa,
-    hardware: new LinuxHardware({ rootDevice: s.rootDevice, bootif: s.bootif, lldpTimeoutMs: s.lldpTimeoutMs, logger }),
+    hardware: new LinuxHardware({ rootDevice: s.rootDevice, bootif: s.bootif, lldp: s.lldp, logger }),
     logger,
     listenHost: s.listenHost,
     listenPort: s.listenPort,
@@ -109,7 +121,8 @@ export async function main(argv = process.argv.slice(2)): Promise<Agent> {
     onEnded: () => process.exit(0),
   });
   await agent.start();
-  logger.info({ api: s.apiUrl, callback: agent.callbackUrl }, 'agent started');
+  // How long Node took from its process start to here: most of it, in a slow VM, is loading the bundle.
+  logger.info({ api: s.apiUrl, callback: agent.callbackUrl, startupMs: Math.round(process.uptime() * 1000) }, 'agent started');
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void agent.stop().then(() => process.exit(0)));
   return agent;
 }

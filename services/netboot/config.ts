@@ -72,6 +72,12 @@ export interface NetbootConfig {
    * not listen, for a network whose switches send no LLDP. Unset: the agent's default, 10 s.
    */
   lldpTimeout?: number;
+  /**
+   * Seconds a NIC listens for LLDP with its link up before the agent takes it to have no LLDP
+   * neighbour (anvil.lldp_link_wait). Unset: the agent's default, 2 s; switches that send only every
+   * 30 s (LLDP's default tx-interval) need it raised to that, with lldpTimeout.
+   */
+  lldpLinkWait?: number;
   subnets: SubnetConfig[];
   hosts: StaticHost[];
   /** DHCPv6 (config6.ts): on when subnets6 lists any subnet. */
@@ -205,7 +211,7 @@ function readApiCa(file: string): string {
 export function parseNetbootConfig(config: AnvilConfig): NetbootConfig {
   const raw = config.netboot ?? {};
   if (!isObject(raw)) throw new InvalidInput('netboot must be a mapping');
-  checkKeys(raw, ['serverAddress', 'serverAddress6', 'apiUrl', 'apiCa', 'dhcp', 'dhcp6', 'tftp', 'http', 'bootFiles', 'deployKernel', 'deployRamdisk', 'kernelAppend', 'lldpTimeout', 'subnets', 'subnets6', 'hosts'], 'netboot');
+  checkKeys(raw, ['serverAddress', 'serverAddress6', 'apiUrl', 'apiCa', 'dhcp', 'dhcp6', 'tftp', 'http', 'bootFiles', 'deployKernel', 'deployRamdisk', 'kernelAppend', 'lldpTimeout', 'lldpLinkWait', 'subnets', 'subnets6', 'hosts'], 'netboot');
   const serverAddress = ip(raw, 'serverAddress', 'netboot');
 
   const dhcpRaw = section(raw, 'dhcp');
@@ -273,6 +279,7 @@ export function parseNetbootConfig(config: AnvilConfig): NetbootConfig {
     deployRamdisk: str(raw, 'deployRamdisk', 'netboot', 'deploy.initramfs'),
     kernelAppend: str(raw, 'kernelAppend', 'netboot', ''),
     ...(raw.lldpTimeout === undefined ? {} : { lldpTimeout: num(raw, 'lldpTimeout', 'netboot', 0, 0, 600) }),
+    ...(raw.lldpLinkWait === undefined ? {} : { lldpLinkWait: num(raw, 'lldpLinkWait', 'netboot', 0, 1, 600) }),
     subnets,
     hosts,
     ...parseDhcp6Section(raw),

@@ -45,15 +45,17 @@ function url(config: NetbootConfig, ref: string): string {
 }
 
 /** The agent ramdisk's kernel command line (also what a boot interface puts into a node's boot ISO); no BOOTIF without a MAC. */
-export function agentCmdline(config: Pick<NetbootConfig, 'apiUrl' | 'apiCa' | 'lldpTimeout'>, mac: string | undefined, purpose: RamdiskPurpose, nodeUuid: string | undefined, extra: string): string {
+export function agentCmdline(config: Pick<NetbootConfig, 'apiUrl' | 'apiCa' | 'lldpTimeout' | 'lldpLinkWait'>, mac: string | undefined, purpose: RamdiskPurpose, nodeUuid: string | undefined, extra: string): string {
   const args = [`ipa-api-url=${config.apiUrl}`];
   if (nodeUuid) args.push(`ipa-node-uuid=${nodeUuid}`);
   if (mac) args.push(`BOOTIF=${mac}`);
   if (purpose === 'inspect') args.push(`ipa-inspection-callback-url=${config.apiUrl}/v1/continue_inspection`);
   // As Ironic's inspection boot (its default extra kernel parameters): the agent listens for LLDP,
-  // for netboot.lldpTimeout seconds when set; 0 spares a network with no LLDP the wait.
+  // for netboot.lldpTimeout seconds at most and netboot.lldpLinkWait with a link up, when set; a
+  // lldpTimeout of 0 spares a network with no LLDP the wait.
   if (purpose === 'inspect' && config.lldpTimeout !== 0) {
     args.push('ipa-collect-lldp=1', ...(config.lldpTimeout === undefined ? [] : [`ipa-lldp-timeout=${config.lldpTimeout}`]));
+    if (config.lldpLinkWait !== undefined) args.push(`anvil.lldp_link_wait=${config.lldpLinkWait}`);
   }
   if (config.apiCa && config.apiUrl.startsWith('https://')) args.push(`anvil.api_ca=${config.apiCa}`);
   if (extra.trim()) args.push(extra.trim());

@@ -41,13 +41,14 @@ describe('agent entry point', () => {
     expect(() => settingsFrom(['--bogus'], '')).toThrow(/Unknown option '--bogus'/);
   });
 
-  it('listens for LLDP only with ipa-collect-lldp, for ipa-lldp-timeout seconds (10 by default)', () => {
+  it('listens for LLDP only with ipa-collect-lldp, for ipa-lldp-timeout seconds (10 by default) and anvil.lldp_link_wait with the link up (2 by default)', () => {
     const api = 'ipa-api-url=http://10.0.0.1:6385';
-    expect(settingsFrom([], api).lldpTimeoutMs).toBeUndefined();
-    expect(settingsFrom([], `${api} ipa-collect-lldp=0`).lldpTimeoutMs).toBeUndefined();
-    expect(settingsFrom([], `${api} ipa-collect-lldp=1`).lldpTimeoutMs).toBe(10_000);
-    expect(settingsFrom([], `${api} ipa-collect-lldp=true ipa-lldp-timeout=2.5`).lldpTimeoutMs).toBe(2500);
+    expect(settingsFrom([], api).lldp).toBeUndefined();
+    expect(settingsFrom([], `${api} ipa-collect-lldp=0`).lldp).toBeUndefined();
+    expect(settingsFrom([], `${api} ipa-collect-lldp=1`).lldp).toEqual({ timeoutMs: 10_000, linkWaitMs: 2000 });
+    expect(settingsFrom([], `${api} ipa-collect-lldp=true ipa-lldp-timeout=2.5 anvil.lldp_link_wait=30`).lldp).toEqual({ timeoutMs: 2500, linkWaitMs: 30_000 });
     expect(() => settingsFrom([], `${api} ipa-collect-lldp=1 ipa-lldp-timeout=soon`)).toThrow('Invalid LLDP timeout "soon": a number of seconds above 0 is expected');
+    expect(() => settingsFrom([], `${api} ipa-collect-lldp=1 anvil.lldp_link_wait=0`)).toThrow('Invalid LLDP link wait "0": a number of seconds above 0 is expected');
   });
 
   it('reads this machine as LinuxHardware: CPUs and memory from /proc', async () => {

@@ -120,7 +120,7 @@ describe('image server over HTTPS', () => {
   });
 
   it('the agent downloads from it with anvil.api_ca in its download dispatcher, and names the certificate problem without', async () => {
-    const dispatcher = downloadDispatcher(readFileSync(pki.caCert, 'utf8'));
+    const dispatcher = await downloadDispatcher(readFileSync(pki.caCert, 'utf8'));
     try {
       const dest = path.join(pki.dir, 'downloaded');
       const got = await downloadImage(`${images.url}/images/deploy.kernel`, dest, null, { dispatcher });

@@ -19,8 +19,15 @@ describe('agentCmdline and netboot.lldpTimeout', () => {
     expect(off.filter((w) => w.startsWith('ipa-collect-lldp') || w.startsWith('ipa-lldp-timeout'))).toEqual([]);
   });
 
+  it('netboot.lldpLinkWait is passed on as anvil.lldp_link_wait, and refused below 1 s', () => {
+    expect(words({ lldpLinkWait: 30, lldpTimeout: 35 }, 'inspect')).toEqual(expect.arrayContaining(['ipa-collect-lldp=1', 'ipa-lldp-timeout=35', 'anvil.lldp_link_wait=30']));
+    expect(words({}, 'inspect').some((w) => w.startsWith('anvil.lldp_link_wait='))).toBe(false);
+    expect(words({ lldpLinkWait: 30, lldpTimeout: 0 }, 'inspect').filter((w) => w.includes('lldp'))).toEqual([]);
+    expect(() => netbootConfig({ lldpLinkWait: 0 })).toThrow('netboot.lldpLinkWait must be an integer from 1 to 600, got 0');
+  });
+
   it('only inspection listens for LLDP', () => {
-    expect(words({ lldpTimeout: 3 }, 'deploy').filter((w) => w.includes('lldp'))).toEqual([]);
+    expect(words({ lldpTimeout: 3, lldpLinkWait: 3 }, 'deploy').filter((w) => w.includes('lldp'))).toEqual([]);
   });
 
   it('refuses a timeout that is not a whole number of seconds from 0 to 600', () => {
