@@ -6,11 +6,19 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
-import pg from 'pg';
+import type pg from 'pg';
 import { InvalidInput } from '../common/errors.ts';
 
-// bigint columns hold millisecond timestamps, well inside Number's exact range.
-pg.types.setTypeParser(20, (v: string) => Number(v));
+let pgLoaded: Promise<typeof pg> | undefined;
+
+/** pg, loaded for the first PostgreSQL database (a process on SQLite never loads it; knex requires the same module). */
+function loadPg(): Promise<typeof pg> {
+  return (pgLoaded ??= import('pg').then(({ default: loaded }) => {
+    // bigint columns hold millisecond timestamps, well inside Number's exact range.
+    loaded.types.setTypeParser(20, (v: string) => Number(v));
+    return loaded;
+  }));
+}
 
 export type DbKind = 'sqlite' | 'pg';
 
@@ -145,6 +153,7 @@ function knexConfig(url: string, flushers: Set<() => void>, maxConnections: numb
 export async function openDatabase(url: string, opts: { migrate?: boolean; maxConnections?: number } = {}): Promise<Database> {
   const flushers = new Set<() => void>();
   const { kind, config } = knexConfig(url, flushers, opts.maxConnections ?? 20);
+  const pgClient = kind === 'pg' ? (await loadPg()).Client : undefined;
   // A failed query's error names its SQL with placeholders, never the bound values (a BMC password).
   const knex = knexFactory({ ...config, compileSqlOnError: false });
   if (opts.migrate !== false) await migrate(knex);
@@ -168,7 +177,7 @@ export async function openDatabase(url: string, opts: { migrate?: boolean; maxCo
     async listen(channel, handler) {
       if (kind === 'pg') {
         if (!listener) {
-          listener = new pg.Client({ connectionString: url });
+          listener = new pgClient!({ connectionString: url });
           await listener.connect();
           listener.on('notification', (msg) => local.emit(msg.channel, msg.payload ?? ''));
           // A lost LISTEN connection only delays wake-ups: the conductors also poll.

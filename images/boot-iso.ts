@@ -6,7 +6,6 @@
 import { copyFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { ImageError } from './errors.ts';
 
 /** Debian's paths of the BIOS loader pieces and the MBR that makes the ISO bootable from a disk as well. */
@@ -53,6 +52,7 @@ export function isolinuxConfig(cmdline: string): string {
 }
 
 async function run(what: string, cmd: string, args: string[]): Promise<void> {
+  const { execa } = await import('execa');
   try {
     await execa(cmd, args);
   } catch (err) {

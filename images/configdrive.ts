@@ -6,7 +6,6 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { execa } from 'execa';
 import { InvalidInput } from '../common/errors.ts';
 import { openSource } from './download.ts';
 import { ImageError } from './errors.ts';
@@ -44,6 +43,7 @@ export function validateConfigDrive(value: unknown): void {
 
 /** Builds the ISO image with xorrisofs (genisoimage's options, as openstacksdk uses them). */
 export async function buildConfigDriveIso(content: ConfigDriveContent): Promise<Buffer> {
+  const { execa } = await import('execa');
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'anvil-configdrive-'));
   try {
     const tree = path.join(tmp, 'tree');
@@ -107,6 +107,7 @@ export async function configDriveIso(value: string): Promise<Buffer> {
 
 /** A file of a config drive ISO (e.g. openstack/latest/user_data), read with isoinfo; null when it is not there. */
 export async function configDriveFile(iso: Buffer, name: string): Promise<Buffer | null> {
+  const { execa } = await import('execa');
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'anvil-configdrive-'));
   try {
     const file = path.join(tmp, 'configdrive.iso');

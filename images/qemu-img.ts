@@ -1,7 +1,8 @@
 // qemu-img through execa: what an image is (info), whether it is sound (check), and writing it
 // to a disk (convert to raw, into an existing file or block device). See netboot.md: qcow2 cannot
-// be read from a pipe, so images are always files here.
-import { execa, type ResultPromise } from 'execa';
+// be read from a pipe, so images are always files here. execa is imported by each call,
+// so that a process which runs no command (an API, a conductor of Redfish nodes) does not load it.
+import type { ResultPromise } from 'execa';
 import { ImageError, ImageRefused } from './errors.ts';
 
 export interface ImageInfo {
@@ -28,6 +29,7 @@ function failure(what: string, err: unknown): ImageError {
 }
 
 export async function imageInfo(file: string, opts: QemuImgOptions & { format?: string } = {}): Promise<ImageInfo> {
+  const { execa } = await import('execa');
   const args = ['info', '--output=json', ...(opts.format ? ['-f', opts.format] : []), file];
   let stdout: string;
   try {
@@ -52,6 +54,7 @@ export async function imageInfo(file: string, opts: QemuImgOptions & { format?: 
  * 63 the format cannot be checked (raw). Throws ImageRefused on corruption.
  */
 export async function checkImage(file: string, format: string, opts: QemuImgOptions = {}): Promise<void> {
+  const { execa } = await import('execa');
   const result = await execa('qemu-img', ['check', '-f', format, file], { timeout: opts.timeoutMs ?? 60_000, cancelSignal: opts.signal, reject: false });
   if (result.timedOut) throw new ImageError(`qemu-img check of ${file} timed out`);
   if (result.exitCode === 0 || result.exitCode === 3 || result.exitCode === 63) return;
@@ -99,6 +102,7 @@ export interface ConvertOptions extends QemuImgOptions {
 
 /** Converts an image to raw, sparse (zero areas are not written), out of order writes allowed (-W). */
 export async function convertToRaw(source: string, target: string, opts: ConvertOptions): Promise<void> {
+  const { execa } = await import('execa');
   const args = ['convert', '-p', '-f', opts.sourceFormat, '-O', opts.blockDevice ? 'host_device' : 'raw', '-W'];
   if (opts.existingTarget) args.push('-n');
   if (opts.blockDevice) args.push('-t', 'none');

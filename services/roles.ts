@@ -7,7 +7,7 @@ import { errorMessage } from '../common/errors.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
 import { openDatabase, type Database } from '../db/index.ts';
 import { Conductor } from './conductor/conductor.ts';
-import { startNetboot, type Netboot } from './netboot/index.ts';
+import type { Netboot } from './netboot/index.ts';
 import { startMetricsServer } from './metrics-server.ts';
 import { origin } from '../common/url-host.ts';
 
@@ -100,7 +100,8 @@ export async function startAllInOne(config: AnvilConfig, logger: Logger, opts: {
     await conductor?.start();
     api = await listenApi(db, config, logger);
     // Agents are told the API's URL as it is bound (an ephemeral port in tests), unless one is configured.
-    if (config.netboot) netboot = await startNetboot({ db, config: { ...config, api: { ...config.api, publicUrl: config.api.publicUrl ?? api.url } }, logger });
+    // Loaded only when configured: a process without netboot does not carry its code.
+    if (config.netboot) netboot = await (await import('./netboot/index.ts')).startNetboot({ db, config: { ...config, api: { ...config.api, publicUrl: config.api.publicUrl ?? api.url } }, logger });
   } catch (err) {
     await api?.close();
     await conductor?.stop();

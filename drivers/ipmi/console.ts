@@ -2,7 +2,6 @@
 // LAN, `ipmitool -I lanplus sol activate`, served on a TCP port of the conductor's host by socat
 // (drivers/socat-console.ts). ipmitool reads the password from IPMI_PASSWORD (-E): it never shows
 // in a process listing.
-import { execa } from 'execa';
 import { DriverError, errorMessage } from '../../common/errors.ts';
 import type { ConsoleInterface, TaskContext } from '../interfaces.ts';
 import { proxyRunning, startProxy, stopProxy } from '../socat-console.ts';
@@ -33,6 +32,7 @@ function terminalPort(ctx: TaskContext): number | undefined {
 
 /** Ends a SOL session the BMC may still hold (a client that went away, a previous conductor): a new activate would be refused. */
 async function deactivate(info: IpmiInfo): Promise<void> {
+  const { execa } = await import('execa');
   await execa('ipmitool', [...sessionArgs(info), 'sol', 'deactivate'], { env: { IPMI_PASSWORD: info.target.password }, reject: false, timeout: 15_000 });
 }
 

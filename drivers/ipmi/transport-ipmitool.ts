@@ -1,7 +1,6 @@
 // The reference transport, as Ironic does it: one `ipmitool` process per request, run through execa
 // with an argument list (no shell), the password in the environment (-E reads IPMI_PASSWORD), never
 // on the command line or in a log. Requests go as `raw`, so both transports share every decoder.
-import { execa } from 'execa';
 import { BmcTimeout, DriverError } from '../../common/errors.ts';
 import { bmcLabel, type IpmiTarget, type IpmiTransport, type RawResponse } from './transport.ts';
 
@@ -95,6 +94,7 @@ export class IpmitoolTransport implements IpmiTransport {
    * commands outside any session ("Insufficient privilege level" from the BMC).
    */
   private async run(target: IpmiTarget, suite: number | null, raw: string[]): Promise<RawResponse> {
+    const { execa } = await import('execa');
     const key = bmcLabel(target);
     const configured = Math.max(1, Math.ceil(target.timeoutMs / 1000));
     let wait = Math.max(configured, this.waitOf.get(key) ?? 0);

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import type { AxiosInstance, AxiosResponse } from 'axios';
 import { bmcHttpClient } from '../../common/bmc-http.ts';
 import { DriverError } from '../../common/errors.ts';
 import type { OvirtInfo } from './driver-info.ts';
@@ -50,7 +50,7 @@ function connectionFailure(err: { code?: string; message?: string }, timeoutSec:
 }
 
 export class EngineClient {
-  private readonly http: AxiosInstance;
+  private readonly http: Pick<AxiosInstance, 'request'>;
   private readonly agent: http.Agent;
   private token: string | null = null;
   private login: Promise<string> | null = null;
@@ -73,7 +73,7 @@ export class EngineClient {
       return await this.http.request({ method, url, data: opts.data, headers: opts.headers, signal: opts.signal });
     } catch (err) {
       // A new error either way: axios's carries the request (its headers, the SSO form with the password).
-      if (axios.isCancel(err) || (err as { name?: string }).name === 'CanceledError') throw Object.assign(new Error(`${this.label}: ${what} aborted`), { name: 'AbortError' });
+      if ((err as { name?: string }).name === 'CanceledError') throw Object.assign(new Error(`${this.label}: ${what} aborted`), { name: 'AbortError' });
       throw new OvirtError(`${this.label} is unreachable (${what}): ${connectionFailure(err as { code?: string; message?: string }, this.info.timeoutSec)}`, null);
     }
   }

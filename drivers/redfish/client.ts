@@ -85,7 +85,7 @@ const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 export type RedfishCalls = Pick<RedfishClient, 'info' | 'root' | 'get' | 'getJson' | 'patch' | 'post' | 'delete' | 'request' | 'waitTask'>;
 
 export class RedfishClient {
-  private readonly http: AxiosInstance;
+  private readonly http: Pick<AxiosInstance, 'request'>;
   private readonly agent: http.Agent;
   private token: string | null = null;
   private sessionUri: string | null = null;

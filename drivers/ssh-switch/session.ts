@@ -2,7 +2,7 @@
 // drops: runs a dialect's lines as exec commands (a shell) or typed into the CLI after its
 // prompt, each with a deadline, and says which line the switch refused.
 import { readFileSync } from 'node:fs';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 
 export interface SshTarget {
   host: string;
@@ -30,8 +30,10 @@ export class SshSession {
 
   private connect(): Promise<Client> {
     if (this.client) return Promise.resolve(this.client);
-    this.ready ??= new Promise<Client>((resolve, reject) => {
-      const c = new Client();
+    // ssh2 is loaded by the first session: at load it reserves 16 MiB for its poly1305 code,
+    // which a process with no SSH switch should not carry.
+    this.ready ??= import('ssh2').then(({ Client: SshClient }) => new Promise<Client>((resolve, reject) => {
+      const c = new SshClient();
       const config: ConnectConfig = {
         host: this.target.host, port: this.target.port, username: this.target.username, readyTimeout: this.target.timeoutMs,
         ...(this.target.password !== undefined ? { password: this.target.password } : {}),
@@ -42,7 +44,7 @@ export class SshSession {
       c.once('error', (err) => reject(new Error(`SSH to ${this.target.username}@${this.target.host}:${this.target.port} failed: ${err.message}`)));
       c.on('close', () => { if (this.client === c) this.drop(); });
       c.connect(config);
-    }).finally(() => { this.ready = undefined; });
+    })).finally(() => { this.ready = undefined; });
     return this.ready;
   }
 

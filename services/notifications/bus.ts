@@ -4,7 +4,7 @@
 // oslo's version-2 envelope. Publishing never blocks the caller: messages wait in a bounded buffer
 // while the bus is away (the oldest dropped, and counted, once it is full), the connection is
 // retried with back-off, and a message leaves the buffer only when the broker confirmed it.
-import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import { maskUrlPasswords } from '../../common/secrets.ts';
@@ -64,6 +64,8 @@ export class NotificationBus {
     this.connecting = true;
     void (async () => {
       try {
+        // Loaded by the first connection: a deployment without a notification bus never loads it.
+        const amqp = await import('amqplib');
         const connection = await amqp.connect(this.opts.url, { timeout: 5000 });
         connection.on('error', (err) => this.logger.warn(`notification bus error: ${errorMessage(err)}`));
         connection.on('close', () => this.lost('the connection closed'));

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
-import axios, { type AxiosInstance } from 'axios';
+import type { AxiosInstance } from 'axios';
 import type { FastifyRequest } from 'fastify';
 import type { AuthConfig } from '../../../common/config.ts';
 import { AnvilError, InvalidInput } from '../../../common/errors.ts';
@@ -46,7 +46,8 @@ export function identityOfToken(token: TokenBody): Identity {
 export class KeystoneTokens implements Authenticator {
   readonly name = 'keystone';
   readonly challenge: string;
-  private readonly http: AxiosInstance;
+  /** Keystone's HTTP client, created (and axios loaded) by the first call. */
+  private readonly keystone: () => Promise<AxiosInstance>;
   private readonly cache = new Map<string, Cached>();
   private serviceToken: { value: string; until: number } | undefined;
   private serviceTokenPending: Promise<string> | undefined;
@@ -62,12 +63,14 @@ export class KeystoneTokens implements Authenticator {
     }
     const base = ks.authUrl.replace(/\/+$/, '');
     this.challenge = `Keystone uri="${(ks.wwwAuthenticateUri ?? base.replace(/\/v3$/, '')).replace(/"/g, '')}"`;
-    this.http = axios.create({
+    const options = {
       baseURL: /\/v3$/.test(base) ? base : `${base}/v3`,
       timeout: ks.timeout * 1000,
       validateStatus: () => true,
       httpsAgent: ks.caFile ? new https.Agent({ ca: readFileSync(ks.caFile), keepAlive: true }) : new https.Agent({ keepAlive: true }),
-    });
+    };
+    let client: Promise<AxiosInstance> | undefined;
+    this.keystone = () => (client ??= import('axios').then(({ default: axios }) => axios.create(options)));
   }
 
   async authenticate(req: FastifyRequest): Promise<Identity> {
@@ -90,7 +93,7 @@ export class KeystoneTokens implements Authenticator {
     const service = await this.getServiceToken();
     let res;
     try {
-      res = await this.http.get('/auth/tokens', { headers: { 'X-Auth-Token': service, 'X-Subject-Token': token } });
+      res = await (await this.keystone()).get('/auth/tokens', { headers: { 'X-Auth-Token': service, 'X-Subject-Token': token } });
     } catch (err) {
       throw new KeystoneUnavailable((err as Error).message);
     }
@@ -125,7 +128,7 @@ export class KeystoneTokens implements Authenticator {
     };
     let res;
     try {
-      res = await this.http.post('/auth/tokens', body);
+      res = await (await this.keystone()).post('/auth/tokens', body);
     } catch (err) {
       throw new KeystoneUnavailable((err as Error).message);
     }

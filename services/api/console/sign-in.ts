@@ -4,7 +4,6 @@
 // goes nowhere else and is never logged.
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
-import axios from 'axios';
 import type { AuthConfig } from '../../../common/config.ts';
 import { AnvilError } from '../../../common/errors.ts';
 
@@ -17,6 +16,8 @@ export async function keystoneSignIn(auth: AuthConfig, who: SignIn): Promise<{ t
   const body = { auth: { identity: { methods: ['password'], password: { user: { name: who.username, password: who.password, domain } } }, ...(scope ? { scope } : {}) } };
   let res;
   try {
+    // axios is loaded by the first sign-in (as Keystone's client is): most APIs never sign anyone in this way.
+    const { default: axios } = await import('axios');
     res = await axios.post(`${ks.authUrl}/auth/tokens`, body, {
       timeout: ks.timeout * 1000,
       validateStatus: () => true,

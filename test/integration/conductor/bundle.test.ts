@@ -14,17 +14,18 @@ const ROOT = path.resolve(import.meta.dirname, '../../..');
 
 describe('production bundle', { timeout: 180_000 }, () => {
   let dir: string;
+  let outdir: string;
   let outfile: string;
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'anvil-bundle-'));
-    // Its own file in dist/, so a bundle someone runs meanwhile is left alone.
-    outfile = path.join(ROOT, 'dist', `test-${process.pid}-${Date.now()}.mjs`);
-    await bundle(outfile);
+    // Its own folder in dist/, so a bundle someone runs meanwhile is left alone.
+    outdir = path.join(ROOT, 'dist', `test-${process.pid}-${Date.now()}`);
+    outfile = path.join(outdir, 'anvil.mjs');
+    await bundle(outdir);
   });
   afterAll(() => {
-    rmSync(outfile, { force: true });
-    rmSync(`${outfile}.map`, { force: true });
+    rmSync(outdir, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   });
 
