@@ -12,6 +12,7 @@
 #   ANVIL_BENCH_CONCURRENCY=32        requests in flight
 #   SCALE_OUT_SINGLE=0                skip the single all-in-one run
 #   SCALE_OUT_KILL=0                  no SIGKILL (throughput only)
+#   SCALE_OUT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   node options of the 5 server processes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}
@@ -21,6 +22,7 @@ SINGLE_DB=anvil_bench_single
 ENTRY=dist/anvil.mjs
 WORK=$(mktemp -d /tmp/anvil-scale-out.XXXXXX)
 PIDS=()
+NODE_ARGS=${SCALE_OUT_NODE_ARGS:-}
 
 [ -f "$ENTRY" ] || node --import tsx scripts/bundle.ts >/dev/null
 
@@ -68,12 +70,12 @@ run_scale_out() {
   for i in 1 2; do
     local port
     port=$(free_port)
-    ANVIL_DATABASE_URL=$url ANVIL_API_LISTEN=127.0.0.1:$port node "$ENTRY" api --config "$WORK/anvil.yaml" &>"$WORK/api-$i.log" &
+    ANVIL_DATABASE_URL=$url ANVIL_API_LISTEN=127.0.0.1:$port node $NODE_ARGS "$ENTRY" api --config "$WORK/anvil.yaml" &>"$WORK/api-$i.log" &
     PIDS+=("$!"); apis+=("http://127.0.0.1:$port")
     for _ in $(seq 300); do curl -sf -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.2; done
   done
   for i in 1 2 3; do
-    ANVIL_DATABASE_URL=$url ANVIL_CONDUCTOR_HOSTNAME=scale-out-c$i node "$ENTRY" conductor --config "$WORK/anvil.yaml" &>"$WORK/conductor-$i.log" &
+    ANVIL_DATABASE_URL=$url ANVIL_CONDUCTOR_HOSTNAME=scale-out-c$i node $NODE_ARGS "$ENTRY" conductor --config "$WORK/anvil.yaml" &>"$WORK/conductor-$i.log" &
     PIDS+=("$!"); conductors+=("$!")
   done
   for _ in $(seq 300); do [ "$(count "select count(*) from conductors where online")" = 3 ] && break; sleep 0.2; done
@@ -102,7 +104,7 @@ run_scale_out() {
   echo "nodes: $(count "select count(*) from nodes") of $N"
   echo "by provision state: $(count "select string_agg(provision_state || ' ' || n, ', ') from (select provision_state, count(*) n from nodes group by 1 order by 2 desc) s")"
   echo "locked: $(count "select count(*) from nodes where reservation is not null"), in a working state: $(count "select count(*) from nodes where provision_state in ('verifying','cleaning','clean wait','deploying','wait call-back','inspecting','deleting')")"
-  echo "worked by: $(count "select string_agg(coalesce(conductor, '-') || ' ' || n, ', ') from (select conductor, count(*) n from nodes group by 1 order by 1) s")"
+  echo "deploys worked by: $(count "select string_agg(conductor || ' ' || n, ', ') from (select conductor, count(distinct node_id) n from node_history where event_type = 'deploy' and conductor is not null group by 1 order by 1) s") nodes"
   local failed
   failed=$(count "select uuid from nodes where provision_state = 'deploy failed'")
   if [ -n "$failed" ]; then

@@ -145,7 +145,7 @@ export interface AnvilConfig {
   /** The web console at /console/ (services/api/console): `enabled` false serves none of it. */
   console: {
     enabled: boolean;
-    /** Milliseconds between reads of SQLite's change sequence; on PostgreSQL, how long NOTIFYs are gathered. */
+    /** Milliseconds between reads of the node change log (db/console.ts). */
     changeIntervalMs: number;
   };
   /** Role-specific sections parsed by their own modules (e.g. netboot). */

@@ -1,6 +1,6 @@
 // What the web console reads that the Ironic API has no call for: one page of the fleet with its
-// total (a virtualised table needs to know how tall it is), the change stream's cursor
-// (migration 007), and the provision-state transitions the fleet picture is drawn from.
+// total (a virtualised table needs to know how tall it is), the change stream
+// (migrations 008 and 019), and the provision-state transitions the fleet picture is drawn from.
 import type { Knex } from 'knex';
 import { toBool } from './index.ts';
 
@@ -83,16 +83,50 @@ export async function fleetRows(knex: Knex, uuids: readonly string[]): Promise<F
   return out;
 }
 
-/** SQLite's change sequence: the last seq written (0 when none). */
-export async function lastChangeSeq(knex: Knex): Promise<number> {
-  const row = await knex('node_changes').max({ seq: 'seq' }).first();
-  return Number(row?.seq ?? 0);
+/**
+ * Where a reader of the change stream is: on SQLite (one writer at a time) the last seq read; on
+ * PostgreSQL seqs are handed out before commit, so a later seq can commit first: the position is
+ * (transaction id, seq), and a read takes only the changes of transactions older than its
+ * snapshot's horizon (all of them ended: committed and visible, or rolled back).
+ */
+export interface ChangeCursor {
+  xid: number;
+  seq: number;
 }
 
-/** The nodes changed after `seq`, and the seq to read from next. */
-export async function changesAfter(knex: Knex, seq: number, limit = 20_000): Promise<{ seq: number; uuids: string[] }> {
-  const rows: { seq: number; node_uuid: string }[] = await knex('node_changes').select('seq', 'node_uuid').where('seq', '>', seq).orderBy('seq').limit(limit);
-  return { seq: rows.length ? rows[rows.length - 1].seq : seq, uuids: [...new Set(rows.map((r) => r.node_uuid))] };
+/** Every transaction of this database older than it had ended when the statement's snapshot was taken (migration 019). */
+const PG_HORIZON = 'anvil_change_horizon()::text::bigint';
+
+/** The position after every change written so far. */
+export async function changeCursorNow(knex: Knex): Promise<ChangeCursor> {
+  if (knex.client.config.client === 'pg') {
+    const { rows } = await knex.raw(`select ${PG_HORIZON} as xid`);
+    return { xid: Number(rows[0].xid), seq: 0 };
+  }
+  const row = await knex('node_changes').max({ seq: 'seq' }).first();
+  return { xid: 0, seq: Number(row?.seq ?? 0) };
+}
+
+/** The nodes changed after `cursor`, and the cursor to read from next. */
+export async function changesAfter(knex: Knex, cursor: ChangeCursor, limit = 20_000): Promise<{ cursor: ChangeCursor; uuids: string[] }> {
+  if (knex.client.config.client === 'pg') {
+    // One statement: the horizon and the rows come from the same snapshot.
+    const { rows } = await knex.raw(
+      `select h.horizon, c.seq, c.node_uuid, c.xid::text::bigint as xid
+         from (select ${PG_HORIZON} as horizon) h
+         left join lateral (select seq, node_uuid, xid from node_changes
+                             where (xid, seq) > (?::text::xid8, ?) and xid < h.horizon::text::xid8
+                             order by xid, seq limit ?) c on true`,
+      [String(cursor.xid), cursor.seq, limit],
+    ) as { rows: { horizon: number; seq: number | null; node_uuid: string | null; xid: number | null }[] };
+    const changes = rows.filter((r) => r.seq !== null);
+    const last = changes[changes.length - 1];
+    // A full page stops mid-way: go on after its last row; otherwise every older transaction was read.
+    const next = changes.length === limit ? { xid: last.xid!, seq: last.seq! } : { xid: Number(rows[0].horizon), seq: 0 };
+    return { cursor: next, uuids: [...new Set(changes.map((r) => r.node_uuid!))] };
+  }
+  const rows: { seq: number; node_uuid: string }[] = await knex('node_changes').select('seq', 'node_uuid').where('seq', '>', cursor.seq).orderBy('seq').limit(limit);
+  return { cursor: { xid: 0, seq: rows.length ? rows[rows.length - 1].seq : cursor.seq }, uuids: [...new Set(rows.map((r) => r.node_uuid))] };
 }
 
 /** Forgets changes older than `before` (ms): every reader has long read them. */
