@@ -217,7 +217,8 @@ export function now(): number {
 /** ISO 8601 with an explicit +00:00 offset, as Ironic renders datetimes (gophercloud needs it). */
 export function isoTime(ms: number | null | undefined): string | null {
   if (ms === null || ms === undefined) return null;
-  return new Date(ms).toISOString().replace('Z', '+00:00');
+  // toISOString always ends in Z; slicing it off costs less than a replace (5,000 per page of nodes).
+  return `${new Date(ms).toISOString().slice(0, -1)}+00:00`;
 }
 
 export function toJson(value: unknown): string {
