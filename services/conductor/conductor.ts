@@ -101,7 +101,10 @@ export class Conductor {
     this.unlisten = await this.db.listen(WORK_CHANNEL, (payload) => {
       if (payload === MEMBERSHIP_CHANGED) this.periodic('ring', () => this.refreshMembership());
       if (payload === ALLOCATIONS_WAITING) this.allocate();
-      else this.notified();
+      // A node's work brings no allocation (a new one says so; the poll makes a pass anyway): an
+      // allocation pass per provision request was a query per request for nothing.
+      else if (payload === MEMBERSHIP_CHANGED) this.notified();
+      else this.nodeWork();
     });
     // The heart-beat runs on its own so a slow take-over can never delay it.
     this.heartbeatTimer = setInterval(() => this.periodic('heartbeat', () => heartbeatConductor(this.db.knex, this.host), true), c.heartbeatInterval * 1000);
@@ -198,9 +201,13 @@ export class Conductor {
   }
 
   private notified(): void {
+    this.nodeWork();
+    this.allocate();
+  }
+
+  private nodeWork(): void {
     this.wakeups++;
     this.wake();
-    this.allocate();
   }
 
   /** Runs a pass over waiting allocations, or another one right after the pass under way (it may have missed the newest). */
