@@ -14,7 +14,7 @@ import type { Hardware } from './hardware.ts';
 import type { Inventory } from './inventory.ts';
 import { rootDeviceHints } from './root-device.ts';
 import { TempImageStore, type ImageStore } from './image-store.ts';
-import { loadPlugins } from './plugins.ts';
+import { loadPlugins, type ModuleImporter } from './plugins.ts';
 import { GENERIC_HARDWARE_MANAGER, StepCatalog } from './steps.ts';
 import { origin } from '../common/url-host.ts';
 import { sourceAddressTowards } from './source-address.ts';
@@ -50,6 +50,8 @@ export interface AgentOptions {
   lookupRetryMs?: number;
   /** Folders of plugins whose steps the agent offers beside its own (plugins.ts). */
   pluginDirs?: readonly string[];
+  /** How plugin files are imported; default Node's import(). */
+  importModule?: ModuleImporter;
   /** Called once the agent stopped itself (rescue finalized): the ramdisk's agent process exits. */
   onEnded?: () => void;
 }
@@ -125,7 +127,7 @@ export class Agent {
   }
 
   private async loadPlugins(dirs: readonly string[]): Promise<void> {
-    const { plugins, problems } = await loadPlugins(dirs);
+    const { plugins, problems } = await loadPlugins(dirs, this.opts.importModule);
     for (const problem of problems) {
       this.opts.logger.error(problem);
       this.record(problem);

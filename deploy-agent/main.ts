@@ -10,7 +10,7 @@ import { createLogger } from '../common/logger.ts';
 import { Agent } from './agent.ts';
 import { apiCaFrom } from './api-ca.ts';
 import { LinuxHardware } from './hardware.ts';
-import { RAMDISK_PLUGIN_DIR } from './plugins.ts';
+import { RAMDISK_PLUGIN_DIR, type ModuleImporter } from './plugins.ts';
 
 /** key=value words of a kernel command line (quotes allowed). */
 export function parseCmdline(text: string): Record<string, string> {
@@ -97,7 +97,8 @@ export function settingsFrom(argv: string[], cmdline: string): AgentSettings {
   };
 }
 
-export async function main(argv = process.argv.slice(2)): Promise<Agent> {
+/** `importModule`: how plugin files are imported (the ramdisk launcher's, whose compiled code cache has no import() of its own). */
+export async function main(argv = process.argv.slice(2), importModule?: ModuleImporter): Promise<Agent> {
   const cmdlineFile = argv.includes('--cmdline') ? argv[argv.indexOf('--cmdline') + 1] : '/proc/cmdline';
   let cmdline = '';
   try {
@@ -118,6 +119,7 @@ export async function main(argv = process.argv.slice(2)): Promise<Agent> {
     nodeUuid: s.nodeUuid,
     inspectionCallbackUrl: s.inspectionCallbackUrl,
     pluginDirs: s.pluginDirs,
+    importModule,
     onEnded: () => process.exit(0),
   });
   await agent.start();

@@ -44,7 +44,12 @@ export function pluginOf(mod: Record<string, unknown>): AgentPlugin {
   return { name: p.name, version: p.version, steps: p.steps.map(checkStep) };
 }
 
-async function loadDir(dir: string): Promise<LoadedPlugins> {
+/** Imports an ES module by URL: Node's import(), or the ramdisk launcher's (ramdisk/agent-launcher.ts). */
+export type ModuleImporter = (url: string) => Promise<unknown>;
+
+const nodeImport: ModuleImporter = (url) => import(url);
+
+async function loadDir(dir: string, importModule: ModuleImporter): Promise<LoadedPlugins> {
   const out: LoadedPlugins = { plugins: [], problems: [] };
   let names: string[];
   try {
@@ -57,7 +62,7 @@ async function loadDir(dir: string): Promise<LoadedPlugins> {
   for (const name of names.filter((n) => /\.(mjs|js|ts)$/.test(n) && !/\.d\.ts$|\.test\.ts$/.test(n)).sort()) {
     const file = path.join(dir, name);
     try {
-      out.plugins.push({ ...pluginOf(await import(pathToFileURL(file).href)), file });
+      out.plugins.push({ ...pluginOf((await importModule(pathToFileURL(file).href)) as Record<string, unknown>), file });
     } catch (err) {
       out.problems.push(`plugin ${file} left out: ${(err as Error).message}`);
     }
@@ -68,12 +73,12 @@ async function loadDir(dir: string): Promise<LoadedPlugins> {
 // Many simulated agents in one process share one folder: each folder is read and imported once.
 const loaded = new Map<string, Promise<LoadedPlugins>>();
 
-export async function loadPlugins(dirs: readonly string[]): Promise<LoadedPlugins> {
+export async function loadPlugins(dirs: readonly string[], importModule: ModuleImporter = nodeImport): Promise<LoadedPlugins> {
   const out: LoadedPlugins = { plugins: [], problems: [] };
   for (const dir of dirs) {
     const key = path.resolve(dir);
     let p = loaded.get(key);
-    if (!p) loaded.set(key, (p = loadDir(key)));
+    if (!p) loaded.set(key, (p = loadDir(key, importModule)));
     const r = await p;
     out.plugins.push(...r.plugins);
     out.problems.push(...r.problems);

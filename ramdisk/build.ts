@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { RAMDISK_PLUGIN_DIR } from '../deploy-agent/plugins.ts';
+import { AGENT_BUNDLE } from './layout.ts';
 import { execa } from 'execa';
 import { type CpioEntry, writeCpio } from './cpio.ts';
 
@@ -40,7 +41,7 @@ const ALWAYS_LOADED = ['sd_mod', 'sr_mod', 'isofs', 'vfat', 'nls_cp437', 'nls_is
 
 export interface RamdiskBuildOptions {
   cacheDir?: string;
-  /** The agent's entry point, bundled to /agent.mjs. */
+  /** The agent's entry point (exporting main: deploy-agent/main.ts), bundled to AGENT_BUNDLE. */
   agentEntry?: string;
   /** Plugin files (.ts, .mjs, .js: plugin-api.ts) bundled into the plugin folder beside deploy-agent/plugins'. */
   extraPlugins?: string[];
@@ -226,23 +227,58 @@ export async function busyboxEntries(skip: ReadonlySet<string> = new Set()): Pro
   return entries;
 }
 
-async function bundle(entry: string): Promise<Buffer> {
+/** One JavaScript file of `entry` and what it imports: an ES module, or CommonJS for the agent (agent-launcher.ts). */
+async function bundle(entry: string, format: 'esm' | 'cjs' = 'esm'): Promise<Buffer> {
   if (!existsSync(entry)) throw new RamdiskBuildError(`${entry} (to bundle into the ramdisk) does not exist`);
   const result = await build({
     entryPoints: [entry],
     bundle: true,
     platform: 'node',
     target: 'node20',
-    format: 'esm',
+    format,
     write: false,
     legalComments: 'none',
-    // Bundled CommonJS packages call require() for Node's own modules.
-    banner: { js: "import { createRequire as __anvilCreateRequire } from 'node:module'; const require = __anvilCreateRequire(import.meta.url);" },
+    // Bundled CommonJS packages call require() for Node's own modules; CommonJS has import.meta.url's file in __filename.
+    banner: { js: format === 'esm'
+      ? "import { createRequire as __anvilCreateRequire } from 'node:module'; const require = __anvilCreateRequire(import.meta.url);"
+      : "const __anvilImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    define: format === 'cjs' ? { 'import.meta.url': '__anvilImportMetaUrl' } : {},
     logLevel: 'silent',
   }).catch((err: Error) => {
     throw new RamdiskBuildError(`bundling ${entry} failed: ${err.message}`);
   });
-  return Buffer.from(result.outputFiles[0]!.contents);
+  return Buffer.from(result.outputFiles![0]!.contents);
+}
+
+/**
+ * The agent as the ramdisk runs it: the launcher at /anvil-agent.cjs and the agent bundled as CommonJS
+ * beside the plugins (its code cache is made once the build knows it is new: agentCodeCache).
+ */
+async function agentEntries(agentEntry: string): Promise<CpioEntry[]> {
+  return [
+    { type: 'file', path: 'anvil-agent.cjs', mode: 0o644, data: await bundle(join(HERE, 'agent-launcher.ts'), 'cjs') },
+    { type: 'file', path: AGENT_BUNDLE, mode: 0o644, data: await bundle(agentEntry, 'cjs') },
+  ];
+}
+
+/**
+ * The V8 code cache of the agent bundle, made by this machine's node (the one the ramdisk gets) starting
+ * the agent from the staged launcher, bundle and plugins. Not part of the build's identity: V8 need not
+ * make the same bytes twice, and it follows from the bundle and node, which are.
+ */
+async function agentCodeCache(entries: CpioEntry[], tmp: string): Promise<CpioEntry> {
+  const stage = join(tmp, 'agent');
+  for (const e of entries) {
+    if (e.type !== 'file' || !(e.path === 'anvil-agent.cjs' || e.path.startsWith(dirname(AGENT_BUNDLE)))) continue;
+    await mkdir(dirname(join(stage, e.path)), { recursive: true });
+    await writeFile(join(stage, e.path), e.data);
+  }
+  // No NODE_OPTIONS: V8 rejects a cache made with other flags than the ramdisk's plain `node`.
+  const { NODE_OPTIONS: _, ...env } = process.env;
+  await execa('/usr/bin/node', [join(stage, 'anvil-agent.cjs')], { env: { ...env, ANVIL_AGENT_CODE_CACHE: 'write' }, extendEnv: false, timeout: 60_000 }).catch((err: { shortMessage?: string; stderr?: string }) => {
+    throw new RamdiskBuildError(`making the agent's code cache failed: ${err.stderr?.trim() || err.shortMessage}`);
+  });
+  return { type: 'file', path: `${AGENT_BUNDLE}.cache`, mode: 0o644, data: await readFile(join(stage, `${AGENT_BUNDLE}.cache`)) };
 }
 
 /** The agent's plugin folder: the built-in plugins and the extra ones, each one ES module. */
@@ -358,7 +394,7 @@ async function buildUnlocked(cacheDir: string, opts: RamdiskBuildOptions): Promi
       ...(await networkScriptEntries()),
       ...(await programEntries(tmp, log)),
       ...(await moduleEntries(kernel.root, kernel.version, tmp)),
-      { type: 'file', path: 'anvil-agent.mjs', mode: 0o644, data: await bundle(opts.agentEntry ?? join(REPO_ROOT, 'deploy-agent', 'main.ts')) } as CpioEntry,
+      ...(await agentEntries(opts.agentEntry ?? join(REPO_ROOT, 'deploy-agent', 'main.ts'))),
       { type: 'file', path: 'anvil-static-network.mjs', mode: 0o644, data: await bundle(join(HERE, 'static-network.ts')) } as CpioEntry,
       ...(await pluginEntries(opts.extraPlugins ?? [])),
     ];
@@ -373,7 +409,7 @@ async function buildUnlocked(cacheDir: string, opts: RamdiskBuildOptions): Promi
     await mkdir(outDir, { recursive: true });
     await writeFile(result.kernel, kernelData);
     const partial = `${result.initramfs}.partial`;
-    await compress(entries, partial);
+    await compress([...entries, await agentCodeCache(entries, tmp)], partial);
     await rename(partial, result.initramfs);
     await writeFile(join(outDir, '.complete'), '');
     await pruneOutputs(join(cacheDir, 'out'), key.slice(0, 16));

@@ -111,7 +111,7 @@ for c in $(arg console); do tty=${c%%,*}; done
 
 while :; do
   say "starting the agent"
-  node /anvil-agent.mjs
+  node /anvil-agent.cjs
   status=$?
   # Rescue finalized (the agent set the rescue user's password): a login on the serial console from now on.
   if [ -e /run/anvil/rescue ]; then

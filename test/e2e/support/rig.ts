@@ -351,7 +351,8 @@ export async function startQemuRig(options: RigOptions): Promise<QemuRig> {
       if (Date.now() > deadline) {
         throw new Error(`node still ${found.provision_state} (target ${found.target_provision_state}) after ${limitSec} s; last_error ${found.last_error}\n${await diagnostics()}`);
       }
-      await new Promise((r) => setTimeout(r, 500));
+      // Every 0.1 s: bench/qemu-deploy times each phase by this wait, a 0.5 s pause added 0.25 s to each on average.
+      await new Promise((r) => setTimeout(r, 100));
     }
   };
   const provision = async (node: string, target: string, extra: Record<string, unknown> = {}): Promise<void> => {

@@ -1,5 +1,7 @@
-// The real agent as the ramdisk runs it: bundled into one JS file by esbuild and started with
-// node (no tsx), configured by a kernel command line file and CLI flags.
+// The real agent as the ramdisk runs it: its launcher, the agent bundled into one CommonJS file with
+// its V8 code cache and the plugins, taken out of the built initramfs and started with node (no
+// tsx), configured by a kernel command line file and CLI flags.
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LinuxHardware } from '../../../deploy-agent/hardware.ts';
 import { AgentClient } from '../../../drivers/in-band/client.ts';
 import { parseBootif, parseCmdline, settingsFrom } from '../../../deploy-agent/main.ts';
+import { buildRamdisk } from '../../../ramdisk/build.ts';
 import { startFakeIronic, type FakeIronic } from './fake-ironic.ts';
 
 let dir: string;
@@ -58,22 +61,24 @@ describe('agent entry point', () => {
     expect(['uefi', 'bios']).toContain(inv.boot.current_boot_mode);
   });
 
-  it('bundles into one file that runs with node, looks up, heart-beats and offers the steps of its bundled plugins', async () => {
-    const bundle = path.join(dir, 'anvil-agent.mjs');
-    const esbuild = (entry: string, out: string) => execa('node_modules/.bin/esbuild', [entry, '--bundle', '--platform=node', '--target=node20', '--format=esm', `--outfile=${out}`,
-      '--banner:js=import{createRequire}from"module";const require=createRequire(import.meta.url);'], { cwd: process.cwd() });
-    await esbuild('deploy-agent/main.ts', bundle);
-    await esbuild('deploy-agent/plugins/install-coreos.ts', path.join(dir, 'plugins', 'install-coreos.mjs'));
+  it('runs from the ramdisk\'s files with node and the code cache V8 accepts, looks up, heart-beats and offers the steps of its bundled plugins', async () => {
+    const ramdisk = await buildRamdisk();
+    await execa('sh', ['-c', `zstd -dc "${ramdisk.initramfs}" | busybox cpio -id anvil-agent.cjs 'usr/lib/anvil-agent/*'`], { cwd: dir });
+    expect(existsSync(path.join(dir, 'usr/lib/anvil-agent/agent.cjs.cache'))).toBe(true);
     // This machine's NICs are unknown to the stand-in API: the node is found by ipa-node-uuid.
     ironic.nodes.set('52:54:00:99:99:99', '22222222-0000-4000-8000-000000000001');
     const cmdline = path.join(dir, 'cmdline');
     await writeFile(cmdline, `ipa-api-url=${ironic.url} ipa-node-uuid=22222222-0000-4000-8000-000000000001\n`);
-    child = execa('node', [bundle, '--cmdline', cmdline, '--listen-host', '127.0.0.1', '--listen-port', '0', '--plugin-dirs', path.join(dir, 'plugins')], { reject: false });
+    child = execa('node', [path.join(dir, 'anvil-agent.cjs'), '--cmdline', cmdline, '--listen-host', '127.0.0.1', '--listen-port', '0', '--plugin-dirs', path.join(dir, 'usr/lib/anvil-agent/plugins')], { reject: false, env: { NODE_OPTIONS: '' } });
     const hb = await ironic.heartbeat(1);
     expect(hb).toMatchObject({ node: '22222222-0000-4000-8000-000000000001', agent_token: ironic.token });
     const status = await (await fetch(`${hb.callback_url}/v1/status`)).json();
     expect(status.version).toMatch(/anvil/);
     const steps = await new AgentClient(String(hb.callback_url), ironic.token, { timeoutMs: 30_000 }).execute('deploy.get_deploy_steps', {});
     expect(steps.command_result).toMatchObject({ deploy_steps: { CoreOSInstallHardwareManager: [expect.objectContaining({ step: 'install_coreos' })] } });
-  });
+    child.kill('SIGTERM');
+    const { stderr } = await child;
+    child = null;
+    expect(stderr).not.toContain('rejected the code cache');
+  }, 120_000);
 });

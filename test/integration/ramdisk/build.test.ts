@@ -15,8 +15,8 @@ beforeAll(async () => {
 }, 600_000);
 
 describe('deploy ramdisk build', () => {
-  it('holds the init, the agent bundle, node, qemu-img, sfdisk and busybox with its applets', () => {
-    for (const path of ['init', 'anvil-agent.mjs', 'usr/bin/node', 'usr/bin/qemu-img', 'usr/bin/sfdisk', 'usr/bin/busybox', 'usr/bin/udhcpc', 'usr/bin/modprobe', 'usr/bin/blockdev', 'etc/anvil/udhcpc.sh', 'usr/bin/dhclient', 'etc/anvil/dhcp6.sh', 'etc/anvil/dhclient6-hook.sh', 'etc/anvil/dhclient6.conf']) {
+  it('holds the init, the agent launcher, bundle and code cache, node, qemu-img, sfdisk and busybox with its applets', () => {
+    for (const path of ['init', 'anvil-agent.cjs', 'usr/lib/anvil-agent/agent.cjs', 'usr/lib/anvil-agent/agent.cjs.cache', 'usr/bin/node', 'usr/bin/qemu-img', 'usr/bin/sfdisk', 'usr/bin/busybox', 'usr/bin/udhcpc', 'usr/bin/modprobe', 'usr/bin/blockdev', 'etc/anvil/udhcpc.sh', 'usr/bin/dhclient', 'etc/anvil/dhcp6.sh', 'etc/anvil/dhclient6-hook.sh', 'etc/anvil/dhclient6.conf']) {
       expect(listing, path).toContain(path);
     }
   });
