@@ -66,6 +66,7 @@ export class Agent {
   private wake: (() => void) | null = null;
   private lookupResult: LookupResult | null = null;
   private callback: string | null = null;
+  private heartBeaten: () => void = () => {};
 
   constructor(private readonly opts: AgentOptions) {
     this.api = new IronicApiClient(opts.apiUrl, { ca: opts.apiCa });
@@ -79,7 +80,7 @@ export class Agent {
         node: null,
         run: (name: string, params: Json): Promise<unknown> => server.runNested(name, params),
         recentLogs: () => [...this.history],
-        steps: new StepCatalog([GENERIC_HARDWARE_MANAGER]),
+        steps: Promise.resolve(new StepCatalog([GENERIC_HARDWARE_MANAGER])),
         endForRescue: () => this.endForRescue(),
       }),
       version: AGENT_VERSION,
@@ -116,7 +117,10 @@ export class Agent {
     // The LLDP wait (inspection's longest) runs while the agent starts and looks its node up.
     this.opts.hardware.listenForLldp?.();
     if (this.opts.apiCa) this.runtime.downloadDispatcher = await downloadDispatcher(this.opts.apiCa);
-    if (this.opts.pluginDirs?.length) await this.loadPlugins(this.opts.pluginDirs);
+    // The plugins load once the first heart-beat is out: no step is asked before the conductor has
+    // it, and in a slow VM their import would delay the lookup and that heart-beat.
+    const dirs = this.opts.pluginDirs;
+    if (dirs?.length) this.runtime.steps = new Promise<void>((resolve) => { this.heartBeaten = resolve; }).then(() => this.loadPlugins(dirs));
     const { host, port } = await this.listen();
     const advertise = this.opts.advertiseHost ?? (host === '0.0.0.0' || host === '::' ? await this.firstAddress() : host);
     this.callback = origin('http', advertise, port);
@@ -126,14 +130,14 @@ export class Agent {
     });
   }
 
-  private async loadPlugins(dirs: readonly string[]): Promise<void> {
+  private async loadPlugins(dirs: readonly string[]): Promise<StepCatalog> {
     const { plugins, problems } = await loadPlugins(dirs, this.opts.importModule);
     for (const problem of problems) {
       this.opts.logger.error(problem);
       this.record(problem);
     }
     for (const p of plugins) this.record(`plugin ${p.name} ${p.version} (${p.file}): ${p.steps.map((s) => `${s.kind}.${s.step}`).join(', ')}`);
-    this.runtime.steps = new StepCatalog([GENERIC_HARDWARE_MANAGER, ...plugins]);
+    return new StepCatalog([GENERIC_HARDWARE_MANAGER, ...plugins]);
   }
 
   /** The command API on listenHost; by default on every address of both families (`::`), or of IPv4 alone on a kernel without IPv6. */
@@ -270,6 +274,14 @@ export class Agent {
 
   /** One heart-beat; false when the agent is to go silent (an injected failure). */
   private async heartbeat(): Promise<boolean> {
+    try {
+      return await this.heartbeatOnce();
+    } finally {
+      this.heartBeaten();
+    }
+  }
+
+  private async heartbeatOnce(): Promise<boolean> {
     if (this.opts.hardware.injectedFailure?.('heartbeat')) {
       // A test asked for an agent that goes silent: keep the command API, stop heart-beating.
       this.record('heart-beats stopped (injected failure)');

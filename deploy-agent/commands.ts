@@ -23,8 +23,8 @@ export interface AgentRuntime {
   run(name: string, params: Json): Promise<unknown>;
   /** Recent log lines, for log.collect_system_logs. */
   recentLogs(): string[];
-  /** The steps offered: the agent's own and its plugins' (set once the plugins are loaded). */
-  steps: StepCatalog;
+  /** The steps offered: the agent's own and its plugins', once the plugins are loaded. */
+  steps: Promise<StepCatalog>;
   /** Rescue is finalized: the agent answers this command, then stops (no more heart-beats, no command API). */
   endForRescue(): void;
 }

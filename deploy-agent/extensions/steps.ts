@@ -9,7 +9,7 @@ function stepsExtension(kind: AgentStepKind): Extension {
     [`get_${kind}_steps`]: {
       async: false,
       async run(_params, rt) {
-        const { steps, versions } = rt.steps.describe(kind);
+        const { steps, versions } = (await rt.steps).describe(kind);
         return { [`${kind}_steps`]: steps, hardware_manager_version: versions };
       },
     },
@@ -17,7 +17,7 @@ function stepsExtension(kind: AgentStepKind): Extension {
       async: true,
       async run(params, rt) {
         const step = (params.step ?? {}) as Json;
-        return { [`${kind}_result`]: await rt.steps.run(kind, params, rt), [`${kind}_step`]: step };
+        return { [`${kind}_result`]: await (await rt.steps).run(kind, params, rt), [`${kind}_step`]: step };
       },
     },
   };
