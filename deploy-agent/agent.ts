@@ -117,8 +117,9 @@ export class Agent {
     // The LLDP wait (inspection's longest) runs while the agent starts and looks its node up.
     this.opts.hardware.listenForLldp?.();
     if (this.opts.apiCa) this.runtime.downloadDispatcher = await downloadDispatcher(this.opts.apiCa);
-    // The plugins load once the first heart-beat is out: no step is asked before the conductor has
-    // it, and in a slow VM their import would delay the lookup and that heart-beat.
+    // The plugins load once the heart-beats start (after the inventory, when inspecting): no step is
+    // asked before the conductor has a heart-beat, and in a slow VM their import would delay the
+    // lookup, that heart-beat and the inventory.
     const dirs = this.opts.pluginDirs;
     if (dirs?.length) this.runtime.steps = new Promise<void>((resolve) => { this.heartBeaten = resolve; }).then(() => this.loadPlugins(dirs));
     const { host, port } = await this.listen();
@@ -274,14 +275,6 @@ export class Agent {
 
   /** One heart-beat; false when the agent is to go silent (an injected failure). */
   private async heartbeat(): Promise<boolean> {
-    try {
-      return await this.heartbeatOnce();
-    } finally {
-      this.heartBeaten();
-    }
-  }
-
-  private async heartbeatOnce(): Promise<boolean> {
     if (this.opts.hardware.injectedFailure?.('heartbeat')) {
       // A test asked for an agent that goes silent: keep the command API, stop heart-beating.
       this.record('heart-beats stopped (injected failure)');
@@ -301,7 +294,9 @@ export class Agent {
 
   private async heartbeats(): Promise<void> {
     while (!this.stopped && this.lookupResult) {
-      if (!(await this.heartbeat())) return;
+      const beating = await this.heartbeat();
+      this.heartBeaten();
+      if (!beating) return;
       await this.pause(this.interval());
     }
   }
