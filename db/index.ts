@@ -227,7 +227,8 @@ export function toJson(value: unknown): string {
 
 export function fromJson<T = Record<string, unknown>>(text: string | null | undefined, fallback: T): T {
   if (text === null || text === undefined || text === '') return fallback;
-  return JSON.parse(text) as T;
+  // Most JSON columns hold an empty object: a literal is ten times cheaper than parsing one.
+  return (text === '{}' ? {} : JSON.parse(text)) as T;
 }
 
 /** Narrows `q` to rows whose `column` contains `text` literally (its % and _ are not wildcards). */
