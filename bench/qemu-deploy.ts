@@ -101,7 +101,7 @@ const os = await buildOsImage();
 const load = (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
 const runs = await Promise.all(Array.from({ length: n }, (_, i) => cycle(i, os)));
 const s = (ms: number) => `${(ms / 1000).toFixed(1).padStart(6)} s`;
-console.log(`bench/qemu-deploy: ${n} QEMU machine(s) at once (TCG, 1 vCPU, 1 GiB), fast track on, LLDP listening ${lldpTimeout === undefined ? "the agent's default 10 s" : `${lldpTimeout} s`}; load average at start ${load}`);
+console.log(`bench/qemu-deploy: ${n} QEMU machine(s) at once (TCG, 1 vCPU, 1 GiB), fast track on, LLDP listening ${lldpTimeout === undefined ? "the agent's default (10 s at most, 2 s with the link up and nothing heard)" : `${lldpTimeout} s`}; load average at start ${load}`);
 console.log(`${'machine'.padEnd(9)}${'phase'.padEnd(10)}${'wall'.padStart(8)}${'boot floor'.padStart(12)}${'write floor'.padStart(13)}${'Anvil own'.padStart(11)}`);
 runs.forEach((figures, i) => {
   for (const f of figures) console.log(`${`vm${i}`.padEnd(9)}${f.phase.padEnd(10)}${s(f.wall)}${s(f.boot).padStart(12)}${s(f.write).padStart(13)}${s(f.wall - f.boot - f.write).padStart(11)}`);
