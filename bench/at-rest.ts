@@ -4,7 +4,7 @@
 // power sync of all of them, lets the process settle, then prints its RSS (and that of every
 // process it started) and, with --heap, where the JS heap goes (a heap snapshot summed by kind).
 //
-//   npx tsx bench/at-rest.ts [--nodes 1000] [--entry dist/anvil.mjs] [--heap]
+//   npx tsx bench/at-rest.ts [--nodes 1000] [--entry dist/anvil.mjs] [--heap] [--node-flags='--max-semi-space-size=2 …']
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,7 +15,7 @@ import { freeTcpPort } from '../test/helpers/ports.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
-  options: { nodes: { type: 'string', default: '1000' }, entry: { type: 'string', default: 'dist/anvil.mjs' }, heap: { type: 'boolean', default: false } },
+  options: { nodes: { type: 'string', default: '1000' }, entry: { type: 'string', default: 'dist/anvil.mjs' }, heap: { type: 'boolean', default: false }, 'node-flags': { type: 'string', default: '' } },
 });
 const N = Number(args.nodes);
 const SYNC_SECONDS = 5;
@@ -25,6 +25,12 @@ function status(pid: number): Record<string, number> {
   const out: Record<string, number> = {};
   for (const m of readFileSync(`/proc/${pid}/status`, 'utf8').matchAll(/^(VmRSS|VmHWM|RssAnon|RssFile):\s+(\d+) kB/gm)) out[m[1]] = Number(m[2]) / 1024;
   return out;
+}
+
+/** CPU seconds (user + system) the process has used, from /proc (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** The process and its descendants (tsx starts an esbuild service process), from /proc. */
@@ -80,16 +86,17 @@ const config = path.join(dir, 'anvil.yaml');
 writeFileSync(config, `conductor:\n  powerSyncInterval: ${SYNC_SECONDS}\n`);
 const entry = path.resolve(ROOT, args.entry);
 // The process reports its own memoryUsage() on SIGWINCH (a signal it otherwise ignores).
-const REPORT = "data:text/javascript,process.on('SIGWINCH',()=>process.stderr.write('memoryUsage '+JSON.stringify(process.memoryUsage())+'\\n'))";
-const child = spawn(process.execPath, ['--import', REPORT, ...(args.heap ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] : []), entry, 'all-in-one'], {
+const REPORT = "data:text/javascript,import v8 from 'node:v8';process.on('SIGWINCH',()=>process.stderr.write('memoryUsage '+JSON.stringify({...process.memoryUsage(),spaces:v8.getHeapSpaceStatistics()})+'\\n'))";
+const child = spawn(process.execPath, [...args['node-flags'].split(/\s+/).filter(Boolean), '--import', REPORT, ...(args.heap ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] : []), entry, 'all-in-one'], {
   cwd: dir,
   env: { ...process.env, ANVIL_CONFIG: config, ANVIL_DATABASE_URL: `sqlite:${path.join(dir, 'anvil.sqlite')}`, ANVIL_API_LISTEN: `127.0.0.1:${port}`, ANVIL_LOG_LEVEL: 'info' },
   stdio: ['ignore', 'pipe', 'pipe'],
 });
-let usage: Record<string, number> | undefined;
+interface HeapSpace { space_name: string; space_size: number; space_used_size: number; physical_space_size: number }
+let usage: (Record<string, number> & { spaces?: HeapSpace[] }) | undefined;
 child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
   const m = /memoryUsage (\{.*\})/.exec(chunk);
-  if (m) usage = JSON.parse(m[1]) as Record<string, number>;
+  if (m) usage = JSON.parse(m[1]) as typeof usage;
   else process.stderr.write(chunk);
 });
 // The conductor logs each power sync's figures once its last read ends.
@@ -127,13 +134,16 @@ try {
   const pids = tree(child.pid!);
   const main = status(child.pid!);
   const total = pids.reduce((sum, pid) => sum + (status(pid).VmRSS ?? 0), 0);
-  process.stdout.write(`all-in-one (${args.entry}) with ${N} nodes (${listed} listed with detail, last ${syncs.at(-1) ?? 'no power sync logged'}), at rest:\n`);
-  process.stdout.write(`  RSS ${main.VmRSS.toFixed(1)} MiB (anonymous ${main.RssAnon.toFixed(1)}, file-backed ${main.RssFile.toFixed(1)}), peak ${main.VmHWM.toFixed(1)} MiB; ${started.VmRSS.toFixed(1)} MiB before the nodes\n`);
+  process.stdout.write(`all-in-one (${[...args['node-flags'].split(/\s+/).filter(Boolean), args.entry].join(' ')}) with ${N} nodes (${listed} listed with detail, last ${syncs.at(-1) ?? 'no power sync logged'}), at rest:\n`);
+  process.stdout.write(`  RSS ${main.VmRSS.toFixed(1)} MiB (anonymous ${main.RssAnon.toFixed(1)}, file-backed ${main.RssFile.toFixed(1)}), peak ${main.VmHWM.toFixed(1)} MiB; ${started.VmRSS.toFixed(1)} MiB before the nodes; CPU ${cpuSeconds(child.pid!).toFixed(1)} s\n`);
   child.kill('SIGWINCH');
   for (let i = 0; i < 50 && !usage; i++) await new Promise((r) => setTimeout(r, 100));
   if (usage) {
     const mib = (k: string) => `${((usage![k] ?? 0) / 1048576).toFixed(1)} MiB`;
     process.stdout.write(`  V8 heap ${mib('heapTotal')} reserved, ${mib('heapUsed')} used; external ${mib('external')} (array buffers ${mib('arrayBuffers')})\n`);
+    // Each space's resident size and what its objects use: where the reserved heap is not used.
+    const space = (b: number) => (b / 1048576).toFixed(1);
+    process.stdout.write(`  by space (resident / used MiB): ${(usage.spaces ?? []).filter((x) => x.physical_space_size > 0).map((x) => `${x.space_name.replace(/_space$/, '')} ${space(x.physical_space_size)}/${space(x.space_used_size)}`).join(', ')}\n`);
   }
   process.stdout.write(`  ${pids.length} process(es), RSS in all ${total.toFixed(1)} MiB\n`);
   if (args.heap) {
