@@ -3,6 +3,7 @@
 // conductor joining or leaving moves only its share of the nodes. Pure: the conductor claims
 // by it and the API shows a node's `conductor` by it, from the same rows.
 import { createHash } from 'node:crypto';
+import { BoundedMemo } from './bounded-memo.ts';
 
 /** Points each host puts on the ring; more points spread nodes more evenly. */
 const POINTS_PER_HOST = 64;
@@ -51,18 +52,10 @@ export class HashRing {
  * Rings by their hosts, reused: the API builds the rings for every answer that shows a node's
  * conductor, and the set of alive conductors rarely changes.
  */
-const builtRings = new Map<string, HashRing>();
-const MAX_BUILT_RINGS = 32;
+const builtRings = new BoundedMemo<HashRing>(32);
 
 function ringOf(hosts: readonly string[]): HashRing {
-  const key = [...new Set(hosts)].sort().join('\n');
-  let ring = builtRings.get(key);
-  if (!ring) {
-    if (builtRings.size >= MAX_BUILT_RINGS) builtRings.clear();
-    ring = new HashRing(hosts);
-    builtRings.set(key, ring);
-  }
-  return ring;
+  return builtRings.get([...new Set(hosts)].sort().join('\n'), () => new HashRing(hosts));
 }
 
 /** One ring per conductor group, built from the alive conductors. */

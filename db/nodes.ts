@@ -2,6 +2,7 @@
 // decoded here so nothing above this module sees storage details.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { BoundedMemo } from '../common/bounded-memo.ts';
 import { fromJson, selectDecoded, whereContains, whereInMany, now, toBool, toJson, toNullableBool } from './index.ts';
 import { applyPage, type PageQuery } from './paging.ts';
 import type { PowerRequest, ProvisionRequest } from './requests.ts';
@@ -119,19 +120,11 @@ function compileDecoder(columns: readonly string[]): Decoder {
   return new Function('d', `return (r) => ({ ${fields.join(', ')} });`)(decoders) as Decoder;
 }
 
-/** Decoders by column list; `fields=` makes many lists, so the cache starts over past a bound. */
-const decoders = new Map<string, Decoder>();
-const MAX_DECODERS = 64;
+/** Decoders by column list (`fields=` makes many lists). */
+const decoders = new BoundedMemo<Decoder>(64);
 
 export function nodeDecoder(columns: readonly string[]): Decoder {
-  const key = columns.join(',');
-  let decoder = decoders.get(key);
-  if (!decoder) {
-    if (decoders.size >= MAX_DECODERS) decoders.clear();
-    decoder = compileDecoder(columns);
-    decoders.set(key, decoder);
-  }
-  return decoder;
+  return decoders.get(columns.join(','), () => compileDecoder(columns));
 }
 
 export function rowToNode(row: Record<string, unknown>): NodeRecord {

@@ -5,6 +5,7 @@ import type { NodeRecord } from '../../db/nodes.ts';
 import { allocationUuidsByIds } from '../../db/allocations.ts';
 import { chassisUuidsByIds } from '../../db/chassis.ts';
 import { traitsOfNodes } from '../../db/traits.ts';
+import { BoundedMemo } from '../../common/bounded-memo.ts';
 import { maskSecrets } from '../../common/secrets.ts';
 import { ProvisionState } from '../../common/states.ts';
 import { GroupRings } from '../../common/hash-ring.ts';
@@ -124,19 +125,11 @@ function compileRenderer(fields: ReadonlySet<string>, version: number, withLinkL
   return new Function('v', `return (node, rel, base) => ({ ${entries.join(', ')} });`)(values) as Renderer;
 }
 
-/** Renderers by request shape; `fields=` makes many shapes, so the cache starts over past a bound. */
-const renderers = new Map<string, Renderer>();
-const MAX_RENDERERS = 64;
+/** Renderers by request shape (`fields=` makes many shapes). */
+const renderers = new BoundedMemo<Renderer>(64);
 
 function rendererFor(fields: ReadonlySet<string>, version: number, withLinkLists: boolean): Renderer {
-  const key = `${version}:${withLinkLists}:${[...fields].join(',')}`;
-  let renderer = renderers.get(key);
-  if (!renderer) {
-    if (renderers.size >= MAX_RENDERERS) renderers.clear();
-    renderer = compileRenderer(fields, version, withLinkLists);
-    renderers.set(key, renderer);
-  }
-  return renderer;
+  return renderers.get(`${version}:${withLinkLists}:${[...fields].join(',')}`, () => compileRenderer(fields, version, withLinkLists));
 }
 
 /** The nodes as the API shows them, in order. */
