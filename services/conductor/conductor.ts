@@ -99,11 +99,13 @@ export class Conductor {
     this.releaseNotifications = acquireNotifications(this.config, this.logger);
     this.unreport = reportConductor({ host: this.host, queued: () => this.queue.size, busy: () => this.pool.size, workers: this.pool.limit });
     this.unlisten = await this.db.listen(WORK_CHANNEL, (payload) => {
-      if (payload === MEMBERSHIP_CHANGED) this.periodic('ring', () => this.refreshMembership());
       if (payload === ALLOCATIONS_WAITING) this.allocate();
+      else if (payload === MEMBERSHIP_CHANGED) {
+        this.periodic('ring', () => this.refreshMembership());
+        this.notified();
+      }
       // A node's work brings no allocation (a new one says so; the poll makes a pass anyway): an
       // allocation pass per provision request was a query per request for nothing.
-      else if (payload === MEMBERSHIP_CHANGED) this.notified();
       else this.nodeWork();
     });
     // The heart-beat runs on its own so a slow take-over can never delay it.
