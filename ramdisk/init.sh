@@ -105,6 +105,15 @@ while [ -z "$configured" ]; do
   sleep 5
 done
 
+# The kernel sends from no address still in duplicate address detection (tentative, about a second
+# after it is added, static or leased): an agent started before then finds only its link-local
+# address towards the API and would be called back there. /proc/net/if_inet6: scope 00 is global,
+# flags with 0x40 tentative.
+for wait in $(seq 1 20); do
+  awk '$4 == "00" && $5 ~ /^[4567cdef].$/ { found = 1 } END { exit !found }' /proc/net/if_inet6 2>/dev/null || break
+  sleep 0.25
+done
+
 # The serial console: the last console= of the kernel command line (ttyS0 when none).
 tty=ttyS0
 for c in $(arg console); do tty=${c%%,*}; done
