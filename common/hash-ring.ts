@@ -8,6 +8,13 @@ import { BoundedMemo } from './bounded-memo.ts';
 /** Points each host puts on the ring; more points spread nodes more evenly. */
 const POINTS_PER_HOST = 64;
 
+/**
+ * Owners a ring remembers (about 100 bytes each): a conductor asks about every node with work on
+ * every scan and every node-work notification, and each answer otherwise costs an MD5 hash
+ * object. Past this many keys the memo starts over (BoundedMemo) instead of growing.
+ */
+const REMEMBERED_OWNERS = 100_000;
+
 function hash32(text: string): number {
   return createHash('md5').update(text).digest().readUInt32BE(0);
 }
@@ -15,6 +22,7 @@ function hash32(text: string): number {
 export class HashRing {
   private readonly points: number[] = [];
   private readonly owners: string[] = [];
+  private readonly ownerMemo = new BoundedMemo<string>(REMEMBERED_OWNERS);
   readonly hosts: readonly string[];
 
   constructor(hosts: Iterable<string>) {
@@ -36,6 +44,11 @@ export class HashRing {
     if (this.points.length === 0) return undefined;
     // One host owns every key: no hash needed (all-in-one, and every group of one conductor).
     if (this.hosts.length === 1) return this.hosts[0];
+    return this.ownerMemo.get(key, () => this.lookUp(key));
+  }
+
+  /** The host of the first point at or after the key's hash, going round past the last point. */
+  private lookUp(key: string): string {
     const h = hash32(key);
     let lo = 0;
     let hi = this.points.length;

@@ -9,7 +9,7 @@ export async function createDiscoveredNode(knex: Knex, node: NewNode, ports: { a
   return knex.transaction(async (trx) => {
     const created = await createNode(trx, node);
     for (const port of ports) await createPort(trx, { node_id: created.id, ...port });
-    await recordHistory(trx, created.id, { event, event_type: 'inspection' });
+    await recordHistory(trx, created, { event, event_type: 'inspection' });
     return created;
   });
 }

@@ -34,22 +34,31 @@ export interface HistoryEntry {
   project?: string | null;
 }
 
-/** Writes an event, with where the node stands now (as Ironic's node_history_record). */
-export async function recordHistory(knex: Knex, nodeId: number, entry: HistoryEntry): Promise<void> {
-  const node = await knex('nodes').select('provision_state', 'target_provision_state', 'provision_updated_at').where({ id: nodeId }).first();
+/** Where the node stands, as a history line records it: callers that hold the node's row pass it. */
+export type HistoryNode = Pick<NodeRecord, 'id' | 'provision_state' | 'target_provision_state' | 'provision_updated_at'>;
+
+/**
+ * Writes an event, with where the node stands now (as Ironic's node_history_record). Given the
+ * node's row (just written or locked by the caller), it saves the query that would read it back;
+ * given an id, it reads the row.
+ */
+export async function recordHistory(knex: Knex, node: number | HistoryNode, entry: HistoryEntry): Promise<void> {
+  const row: Partial<HistoryNode> | undefined = typeof node === 'number'
+    ? await knex('nodes').select('provision_state', 'target_provision_state', 'provision_updated_at').where({ id: node }).first()
+    : node;
   const at = now();
   await knex('node_history').insert({
     uuid: randomUUID(),
-    node_id: nodeId,
+    node_id: typeof node === 'number' ? node : node.id,
     conductor: entry.conductor ?? null,
     event_type: entry.event_type ?? 'provisioning',
     severity: entry.severity ?? 'info',
     event: entry.event,
     user: entry.user ?? null,
     project: entry.project ?? null,
-    state: node?.provision_state ?? null,
-    target_provision_state: node?.target_provision_state ?? null,
-    duration_seconds: typeof node?.provision_updated_at === 'number' ? Math.max(0, Math.floor((at - node.provision_updated_at) / 1000)) : null,
+    state: row?.provision_state ?? null,
+    target_provision_state: row?.target_provision_state ?? null,
+    duration_seconds: typeof row?.provision_updated_at === 'number' ? Math.max(0, Math.floor((at - row.provision_updated_at) / 1000)) : null,
     created_at: at,
   });
 }
@@ -85,7 +94,7 @@ export async function updateNodeWithHistory(
   return knex.transaction(async (trx) => {
     const updated = await updateNode(trx, id, fields, where);
     if (updated) {
-      await recordHistory(trx, id, entry(updated));
+      await recordHistory(trx, updated, entry(updated));
       if (alongside) await alongside(trx, updated);
     }
     return updated;

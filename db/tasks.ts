@@ -6,11 +6,44 @@
 import type { Knex } from 'knex';
 import type { Database } from './index.ts';
 import { fromJson, now, toJson } from './index.ts';
+import type { NodeRecord } from './nodes.ts';
 
 /** Channel that wakes conductors: new work is waiting. */
 export const WORK_CHANNEL = 'anvil_work';
 /** Payload of a WORK_CHANNEL notification that says allocations wait for a node (no node work). */
 export const ALLOCATIONS_WAITING = 'allocations';
+
+/** A node as a notification names it. */
+export type NodeRef = Pick<NodeRecord, 'id' | 'uuid' | 'conductor_group'>;
+
+/**
+ * What a node-work notification names: enough for every conductor to tell, from its hash ring
+ * and without a query, whether the node is its own, so that only the owner acts on it.
+ */
+export interface NodeWork extends NodeRef {
+  /** A task of the node waits (enqueueTask), not only a state or power request. */
+  tasks: boolean;
+}
+
+/** Wakes the conductor that owns the node: it has work (a provision or power request, a task). */
+export async function notifyNodeWork(db: Database, node: NodeRef, tasks = false): Promise<void> {
+  const work: NodeWork = { id: node.id, uuid: node.uuid, conductor_group: node.conductor_group, tasks };
+  await db.notify(WORK_CHANNEL, JSON.stringify(work));
+}
+
+/** The node a WORK_CHANNEL payload names, or undefined for a payload that names none. */
+export function nodeWorkOf(payload: string): NodeWork | undefined {
+  if (!payload.startsWith('{')) return undefined;
+  try {
+    const work = JSON.parse(payload) as Partial<NodeWork>;
+    if (typeof work.id === 'number' && typeof work.uuid === 'string' && typeof work.conductor_group === 'string') {
+      return { id: work.id, uuid: work.uuid, conductor_group: work.conductor_group, tasks: work.tasks === true };
+    }
+  } catch {
+    // Not ours to read: the caller treats it as a payload naming no node.
+  }
+  return undefined;
+}
 /** Channel on which a conductor announces a finished task (payload: task id). */
 export const TASK_DONE_CHANNEL = 'anvil_task_done';
 
@@ -33,9 +66,9 @@ function rowToTask(row: Record<string, unknown>): TaskRecord {
   return { ...(row as unknown as TaskRecord), args: fromJson(row.args as string, {}), result: fromJson(row.result as string, null) };
 }
 
-export async function enqueueTask(db: Database, nodeId: number, kind: string, args: Record<string, unknown> = {}): Promise<TaskRecord> {
-  const [row] = await db.knex('node_tasks').insert({ node_id: nodeId, kind, args: toJson(args), status: 'pending', created_at: now() }).returning('*');
-  await db.notify(WORK_CHANNEL, String(nodeId));
+export async function enqueueTask(db: Database, node: NodeRef, kind: string, args: Record<string, unknown> = {}): Promise<TaskRecord> {
+  const [row] = await db.knex('node_tasks').insert({ node_id: node.id, kind, args: toJson(args), status: 'pending', created_at: now() }).returning('*');
+  await notifyNodeWork(db, node, true);
   return rowToTask(row);
 }
 

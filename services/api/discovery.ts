@@ -46,6 +46,6 @@ export async function discoverNode(ctx: ApiContext, data: Json, macs: string[]):
     throw err;
   }
   emitNode(ctx.db.knex, { service: 'api' }, 'create', 'end', 'info', 'NodeCRUDPayload', node);
-  await enqueueTask(ctx.db, node.id, 'discovered', { data });
+  await enqueueTask(ctx.db, node, 'discovered', { data });
   return node;
 }

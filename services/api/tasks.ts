@@ -1,12 +1,12 @@
 // Calls that need the BMC: handed to the node's conductor as a node task, and waited for.
 import { AnvilError } from '../../common/errors.ts';
-import { enqueueTask, waitForTask } from '../../db/tasks.ts';
+import { enqueueTask, waitForTask, type NodeRef } from '../../db/tasks.ts';
 import type { ApiContext } from './context.ts';
 import { ServiceUnavailable } from './errors.ts';
 
 /** Runs a node task and returns its result; a failed task answers with the conductor's status and message. */
-export async function runNodeTask<R = unknown>(ctx: ApiContext, nodeId: number, kind: string, args: Record<string, unknown> = {}): Promise<R> {
-  const task = await enqueueTask(ctx.db, nodeId, kind, args);
+export async function runNodeTask<R = unknown>(ctx: ApiContext, node: NodeRef, kind: string, args: Record<string, unknown> = {}): Promise<R> {
+  const task = await enqueueTask(ctx.db, node, kind, args);
   let done;
   try {
     done = await waitForTask(ctx.db, task.id, ctx.taskTimeoutMs);

@@ -1,6 +1,8 @@
 // The conductor role: registers and heart-beats in `conductors`, owns the nodes the hash ring of
 // its group gives it, and works them in a bounded pool: woken by WORK_CHANNEL (LISTEN/NOTIFY on
-// PostgreSQL, an in-process event on SQLite) and by a poll, so no request is lost. Waiting
+// PostgreSQL, an in-process event on SQLite) and by a poll, so no request is lost. A notification
+// that names a node is acted on by that node's owner alone, which queues that node without a scan;
+// the poll's scan finds what a notification missed (an owner that died, rings that disagreed). Waiting
 // allocations are processed on the same wake-ups, by any conductor. Periodic jobs: take-over of
 // dead conductors' nodes, wait-state timeouts, power-state sync, consoles to serve again.
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,7 +15,7 @@ import { UNSTABLE_STATES, WORKING_STATES } from '../../common/states.ts';
 import { aliveConductors, heartbeatConductor, listConductors, registerConductor, unregisterConductor } from '../../db/conductors.ts';
 import type { Database } from '../../db/index.ts';
 import { groupsWithWork, nodesForPowerSync, releaseAllReservations, reservationHolders } from '../../db/nodes.ts';
-import { ALLOCATIONS_WAITING, hostsWithRunningTasks, requeueTasksOf, WORK_CHANNEL } from '../../db/tasks.ts';
+import { ALLOCATIONS_WAITING, hostsWithRunningTasks, nodeWorkOf, requeueTasksOf, WORK_CHANNEL, type NodeWork } from '../../db/tasks.ts';
 import { checkInterfaceConfig, holdDriverFamilies, listHardwareTypes, unservedHardwareTypes } from '../../drivers/registry.ts';
 import { processAllocations } from './allocations.ts';
 import { claimBatch, findWork, type ClaimedNode, type WorkItem } from './claim.ts';
@@ -43,7 +45,10 @@ export class Conductor {
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   /** Nodes found with work, waiting for a free worker, in the order found. */
   private readonly queue = new Map<number, WorkItem>();
+  /** Nodes named by a notification while they were worked: queued again once that work ends. */
+  private readonly again = new Map<number, WorkItem>();
   private pumpTimer?: NodeJS.Timeout;
+  private pumpSoon?: NodeJS.Immediate;
   private readonly timers: NodeJS.Timeout[] = [];
   private heartbeatTimer?: NodeJS.Timeout;
   private unlisten?: () => Promise<void>;
@@ -56,7 +61,7 @@ export class Conductor {
   private lastScanEnd = 0;
   /** Pause between scans, twice the last scan's duration: a busy database isn't flooded by wake-ups. */
   private scanGap = 0;
-  /** Wake-ups from outside (notifications, the poll); work finishing compares it to know if it missed one. */
+  /** Scans asked for by notifications that name no node; work finishing compares it to know if one skipped its node. */
   private wakeups = 0;
   private readonly busy = new Set<string>();
   private readonly powerFailures = new Map<number, number>();
@@ -106,12 +111,17 @@ export class Conductor {
       }
       // A node's work brings no allocation (a new one says so; the poll makes a pass anyway): an
       // allocation pass per provision request was a query per request for nothing.
-      else this.nodeWork();
+      else {
+        const work = nodeWorkOf(payload);
+        if (work) this.nodeNamed(work);
+        // A payload that names no node (an older API process's) asks every conductor to scan.
+        else this.nodeWork();
+      }
     });
     // The heart-beat runs on its own so a slow take-over can never delay it.
     this.heartbeatTimer = setInterval(() => this.periodic('heartbeat', () => heartbeatConductor(this.db.knex, this.host), true), c.heartbeatInterval * 1000);
     this.timers.push(setInterval(() => this.periodic('membership', () => this.watchConductors()), c.heartbeatInterval * 1000));
-    this.timers.push(setInterval(() => this.notified(), c.pollInterval * 1000));
+    this.timers.push(setInterval(() => this.poll(), c.pollInterval * 1000));
     this.timers.push(setInterval(() => this.periodic('timeouts', () => checkTimeouts(this.rt)), c.timeoutCheckInterval * 1000));
     if (this.config.metrics.sensors) this.timers.push(setInterval(() => this.periodic('sensors', () => readSensors(this.rt)), this.config.metrics.sensorInterval * 1000));
     // Consoles recorded enabled that this process does not serve (a restart, a take-over) start again.
@@ -132,7 +142,9 @@ export class Conductor {
     for (const t of this.timers) clearInterval(t);
     clearTimeout(this.scanTimer);
     clearTimeout(this.pumpTimer);
+    if (this.pumpSoon) clearImmediate(this.pumpSoon);
     this.queue.clear();
+    this.again.clear();
     await this.unlisten?.();
     const grace = this.config.conductor.shutdownTimeout * 1000;
     const finished = await Promise.race([this.pool.drain().then(() => true), sleep(grace, false)]);
@@ -207,9 +219,26 @@ export class Conductor {
     this.allocate();
   }
 
+  /** The safety net: a scan and an allocation pass. A node it skips while worked is seen by the next poll. */
+  private poll(): void {
+    this.wake();
+    this.allocate();
+  }
+
   private nodeWork(): void {
     this.wakeups++;
     this.wake();
+  }
+
+  /** A notification named a node: its owner queues it (or queues it again after the work under way). */
+  private nodeNamed(work: NodeWork): void {
+    if (this.state !== 'running' || !this.rt.owns(work)) return;
+    this.enqueue({ id: work.id, tasks: work.tasks }, this.pool.has(work.id) ? this.again : this.queue);
+    // Notifications come in bursts (one socket read, one request each): one claim for the burst.
+    this.pumpSoon ??= setImmediate(() => {
+      this.pumpSoon = undefined;
+      this.pump();
+    });
   }
 
   /** Runs a pass over waiting allocations, or another one right after the pass under way (it may have missed the newest). */
@@ -224,6 +253,13 @@ export class Conductor {
         await processAllocations(this.rt);
       } while (this.allocateAgain && this.state === 'running');
     });
+  }
+
+  /** Adds a node to a queue, or merges it with its entry there (a task seen makes the entry run tasks). */
+  private enqueue(item: WorkItem, queue = this.queue): void {
+    const queued = queue.get(item.id);
+    if (queued) queued.tasks ||= item.tasks;
+    else queue.set(item.id, item);
   }
 
   /** Asks for a scan for work soon (coalesced, at most one running, paced by the last scan's duration). */
@@ -244,11 +280,7 @@ export class Conductor {
     this.rescan = false;
     const started = Date.now();
     try {
-      for (const item of await findWork(this.rt)) {
-        const queued = this.queue.get(item.id);
-        if (queued) queued.tasks ||= item.tasks;
-        else if (!this.pool.has(item.id)) this.queue.set(item.id, item);
-      }
+      for (const item of await findWork(this.rt)) if (!this.pool.has(item.id)) this.enqueue(item);
     } catch (err) {
       this.logger.warn({ err }, `looking for work failed: ${errorMessage(err)}`);
     } finally {
@@ -297,7 +329,13 @@ export class Conductor {
         const mine = (await claimed).get(item.id);
         if (mine) await workNode(this.rt, mine);
       }, () => {
-        // Work asked for this node while it was locked was not seen by scans in between: look again.
+        // Work asked for this node while it was worked: a notification named it, or a scan it
+        // asked for skipped it (busy nodes are not queued).
+        const again = this.again.get(item.id);
+        if (again) {
+          this.again.delete(item.id);
+          this.enqueue(again);
+        }
         if (this.wakeups !== wakeupsAtStart) this.wake();
         this.pump();
       });

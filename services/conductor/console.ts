@@ -61,6 +61,6 @@ export async function restoreConsoles(rt: Runtime): Promise<void> {
     // A start (or stop) already asked for, or under way, is not asked for twice: a second start would end the first's clients.
     if (await hasUnfinishedTask(rt.db.knex, node.id, SET_CONSOLE_MODE)) continue;
     rt.logger.info({ node: node.uuid }, 'starting the console recorded as enabled again');
-    await enqueueTask(rt.db, node.id, SET_CONSOLE_MODE, { enabled: true });
+    await enqueueTask(rt.db, node, SET_CONSOLE_MODE, { enabled: true });
   }
 }

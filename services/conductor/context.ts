@@ -75,7 +75,7 @@ export class NodeTask implements TaskContext {
   }
 
   async note(message: string, severity: Severity = 'info'): Promise<void> {
-    await recordHistory(this.rt.db.knex, this.node.id, { event: message, severity, event_type: this.eventType, conductor: this.rt.host });
+    await recordHistory(this.rt.db.knex, this.node, { event: message, severity, event_type: this.eventType, conductor: this.rt.host });
   }
 
   async setBootRecords(records: readonly BootRecord[]): Promise<void> {
@@ -118,7 +118,7 @@ export class NodeTask implements TaskContext {
     const { agent_url: url, agent_secret_token: token } = internalInfo(this.node);
     if (typeof url !== 'string' || typeof token !== 'string') throw new DriverError(`Node ${this.node.uuid} has no running agent to resume`);
     // The same task the API queues for an agent's heart-beat, so the same checks run (the token still the node's).
-    await enqueueTask(this.rt.db, this.node.id, 'heartbeat', { callback_url: url, token_fingerprint: fingerprint(token) });
+    await enqueueTask(this.rt.db, this.node, 'heartbeat', { callback_url: url, token_fingerprint: fingerprint(token) });
   }
 
   /** The conductor running this task (its database and host name), for what it reports of the task. */

@@ -67,8 +67,8 @@ async function failUndrivable(rt: Runtime, node: NodeRecord, err: unknown): Prom
   if (node.target_power_state) Object.assign(fields, { target_power_state: null, power_request: null, last_error: why });
   if (WORKING_STATES.has(node.provision_state)) Object.assign(fields, failureFields(node, why));
   if (Object.keys(fields).length > 0) {
-    await updateNode(rt.db.knex, node.id, fields, { reservation: rt.host });
-    await recordHistory(rt.db.knex, node.id, { event: why, severity: 'error', conductor: rt.host });
+    const updated = await updateNode(rt.db.knex, node.id, fields, { reservation: rt.host });
+    await recordHistory(rt.db.knex, updated ?? node.id, { event: why, severity: 'error', conductor: rt.host });
     if (fields.provision_state) await withdrawBootRecords(rt.db.knex, node.id);
   }
   await failPendingTasks(rt, node.id, why);
@@ -111,7 +111,7 @@ export async function workNode(rt: Runtime, claimed: ClaimedNode): Promise<void>
     if (err instanceof LockLost) {
       rt.logger.warn({ node: node.uuid }, `${err.message}; its work here stops`);
     } else if (rt.stopSignal.aborted) {
-      await recordHistory(rt.db.knex, node.id, {
+      await recordHistory(rt.db.knex, ctx?.node ?? node, {
         event: `Conductor ${rt.host} stopped while the node was "${ctx?.node.provision_state ?? node.provision_state}"; the node is handed back to be worked again`,
         severity: 'warning',
         conductor: rt.host,

@@ -93,7 +93,7 @@ async function createHandler(req: FastifyRequest<{ Body: CreateBody }>, reply: F
   }
   if (backfill) {
     // Backfill is quick and answered done, as in Ironic: the node's conductor checks and gives it, locked.
-    await runNodeTask(ctx, backfill.id, 'backfill_allocation', { allocation_id: a.id });
+    await runNodeTask(ctx, backfill, 'backfill_allocation', { allocation_id: a.id });
     a = (await findAllocation(ctx.db.knex, a.uuid, true)) ?? a;
   } else {
     // A conductor picks the node (services/conductor/allocations.ts); the answer says `allocating`.

@@ -21,7 +21,7 @@ export const nodeIndicatorRoutes: FastifyPluginAsync<ApiContext> = async (app, c
   app.get<{ Params: { ident: string } }>('/nodes/:ident/management/indicators', async (req) => {
     requireEndpoint(req, 63);
     const node = await findNodeOr404(ctx.db.knex, req.params.ident);
-    const supported = await runNodeTask<SupportedIndicators>(ctx, node.id, 'get_supported_indicators');
+    const supported = await runNodeTask<SupportedIndicators>(ctx, node, 'get_supported_indicators');
     const base = baseUrl(req, ctx.config);
     const indicators = Object.entries(supported).flatMap(([component, byName]) => Object.entries(byName ?? {}).map(([name, info]) => ({
       name: `${name}@${component}`, component, readonly: info.readonly, states: info.states,
@@ -33,7 +33,7 @@ export const nodeIndicatorRoutes: FastifyPluginAsync<ApiContext> = async (app, c
     requireEndpoint(req, 63);
     const indicator = splitIndicator(req.params.indicator);
     const node = await findNodeOr404(ctx.db.knex, req.params.ident);
-    return { state: await runNodeTask<string>(ctx, node.id, 'get_indicator_state', indicator) };
+    return { state: await runNodeTask<string>(ctx, node, 'get_indicator_state', indicator) };
   });
   app.put<{ Params: { ident: string; indicator: string }; Body: { state?: unknown } | undefined }>('/nodes/:ident/management/indicators/:indicator', async (req, reply) => {
     requireEndpoint(req, 63);
@@ -44,7 +44,7 @@ export const nodeIndicatorRoutes: FastifyPluginAsync<ApiContext> = async (app, c
       throw new InvalidInput(`Invalid indicator state "${String(state)}": use one of ${INDICATOR_STATES.join(', ')}`);
     }
     const node = await findNodeOr404(ctx.db.knex, req.params.ident);
-    await runNodeTask(ctx, node.id, 'set_indicator_state', { ...indicator, state });
+    await runNodeTask(ctx, node, 'set_indicator_state', { ...indicator, state });
     return noContent(reply);
   });
 };

@@ -10,7 +10,7 @@ import { inventoryOfNode } from '../../../db/inventory.ts';
 import { INTERFACE_NAMES, updateNode, type NodeRecord } from '../../../db/nodes.ts';
 import { portsOfNode } from '../../../db/ports.ts';
 import { volumesOfNode } from '../../../db/volumes.ts';
-import { WORK_CHANNEL } from '../../../db/tasks.ts';
+import { notifyNodeWork } from '../../../db/tasks.ts';
 import { BOOT_DEVICES } from '../../../drivers/interfaces.ts';
 import { resolveDriver } from '../../../drivers/registry.ts';
 import { nodeStorage } from '../../../drivers/storage/node-storage.ts';
@@ -53,8 +53,8 @@ async function setMaintenance(req: Req<{ reason?: string } | undefined>, reply: 
     throw await lockedOrChanged(ctx, node, req.params.ident);
   }
   emitNode(ctx.db.knex, { service: 'api' }, 'maintenance_set', 'end', 'info', 'NodePayload', updated);
-  await recordHistory(ctx.db.knex, node.id, { event: on ? `Maintenance set${reason ? `: ${reason}` : ''}` : 'Maintenance unset', event_type: 'maintenance', ...historyActor(req.auth.identity) });
-  if (!on) await ctx.db.notify(WORK_CHANNEL, String(node.id));
+  await recordHistory(ctx.db.knex, updated, { event: on ? `Maintenance set${reason ? `: ${reason}` : ''}` : 'Maintenance unset', event_type: 'maintenance', ...historyActor(req.auth.identity) });
+  if (!on) await notifyNodeWork(ctx.db, node);
   return accepted(reply, `${baseUrl(req, ctx.config)}/v1/nodes/${node.uuid}/maintenance`);
 }
 
@@ -100,7 +100,7 @@ export const nodeManagementRoutes: FastifyPluginAsync<ApiContext> = async (app, 
 
   app.get<{ Params: { ident: string } }>('/nodes/:ident/management/boot_device', async (req) => {
     const node = await findNodeOr404(ctx.db.knex, req.params.ident);
-    return runNodeTask(ctx, node.id, 'get_boot_device');
+    return runNodeTask(ctx, node, 'get_boot_device');
   });
   app.put<{ Params: { ident: string }; Body: { boot_device: string; persistent?: boolean | string } }>(
     '/nodes/:ident/management/boot_device',
@@ -108,18 +108,18 @@ export const nodeManagementRoutes: FastifyPluginAsync<ApiContext> = async (app, 
     async (req, reply) => {
       const node = await findNodeOr404(ctx.db.knex, req.params.ident);
       const { persistent } = coerceBooleans({ persistent: req.body.persistent ?? false }, ['persistent']);
-      await runNodeTask(ctx, node.id, 'set_boot_device', { boot_device: req.body.boot_device, persistent });
+      await runNodeTask(ctx, node, 'set_boot_device', { boot_device: req.body.boot_device, persistent });
       return noContent(reply);
     },
   );
   app.get<{ Params: { ident: string } }>('/nodes/:ident/management/boot_device/supported', async (req) => {
     const node = await findNodeOr404(ctx.db.knex, req.params.ident);
-    return { supported_boot_devices: await runNodeTask<string[]>(ctx, node.id, 'get_supported_boot_devices') };
+    return { supported_boot_devices: await runNodeTask<string[]>(ctx, node, 'get_supported_boot_devices') };
   });
   app.put<{ Params: { ident: string } }>('/nodes/:ident/management/inject_nmi', async (req, reply) => {
     requireVersion(req, 29, 'Injecting an NMI');
     const node = await findNodeOr404(ctx.db.knex, req.params.ident);
-    await runNodeTask(ctx, node.id, 'inject_nmi');
+    await runNodeTask(ctx, node, 'inject_nmi');
     return noContent(reply);
   });
 

@@ -8,7 +8,7 @@ import { isoTime } from '../../../db/index.ts';
 import { recordHistory } from '../../../db/history.ts';
 import { historyActor } from '../auth/identity.ts';
 import { updateNode, type NodeRecord } from '../../../db/nodes.ts';
-import { enqueueTask, WORK_CHANNEL } from '../../../db/tasks.ts';
+import { enqueueTask, notifyNodeWork } from '../../../db/tasks.ts';
 import type { ApiContext } from '../context.ts';
 import { accepted, baseUrl, noContent } from '../http.ts';
 import { findNodeOr404 } from '../lookup.ts';
@@ -78,9 +78,9 @@ async function provisionHandler(req: Req<ProvisionRequest>, reply: FastifyReply,
   const updated = await updateNode(ctx.db.knex, node.id, asked.fields, { provision_state: node.provision_state, reservation: null });
   if (!updated) throw await lockedOrChanged(ctx, node, ident);
   emitProvisionSet(ctx.db.knex, { service: 'api' }, node, updated, event);
-  await recordHistory(ctx.db.knex, node.id, { ...asked.history, event_type: 'provisioning', ...historyActor(req.auth.identity) });
-  if (asked.task) await enqueueTask(ctx.db, node.id, asked.task.kind, asked.task.args);
-  else await ctx.db.notify(WORK_CHANNEL, String(node.id));
+  await recordHistory(ctx.db.knex, updated, { ...asked.history, event_type: 'provisioning', ...historyActor(req.auth.identity) });
+  if (asked.task) await enqueueTask(ctx.db, node, asked.task.kind, asked.task.args);
+  else await notifyNodeWork(ctx.db, node);
   return accepted(reply, statesLocation(req, ctx, node));
 }
 
@@ -111,8 +111,8 @@ async function powerHandler(req: Req<{ target: string; timeout?: number }>, repl
     { reservation: null, target_power_state: null },
   );
   if (!updated) throw await lockedOrChanged(ctx, node, ident);
-  await recordHistory(ctx.db.knex, node.id, { event: `Power action "${target}" requested`, event_type: 'power', ...historyActor(req.auth.identity) });
-  await ctx.db.notify(WORK_CHANNEL, String(node.id));
+  await recordHistory(ctx.db.knex, updated, { event: `Power action "${target}" requested`, event_type: 'power', ...historyActor(req.auth.identity) });
+  await notifyNodeWork(ctx.db, node);
   return accepted(reply, statesLocation(req, ctx, node));
 }
 
@@ -137,7 +137,7 @@ async function bootSettingHandler(req: Req<{ target: unknown }>, reply: FastifyR
   const node = await findNodeOr404(ctx.db.knex, req.params.ident);
   if (node.reservation) throw await lockedOrChanged(ctx, node, req.params.ident);
   if (UNSTABLE_STATES.has(node.provision_state)) throw new Conflict(`Node ${node.uuid} is in state "${node.provision_state}"; its boot mode and secure boot change only in a stable state.`, 'InvalidState');
-  await enqueueTask(ctx.db, node.id, kind, { target: req.body.target });
+  await enqueueTask(ctx.db, node, kind, { target: req.body.target });
   return accepted(reply, statesLocation(req, ctx, node));
 }
 
@@ -158,8 +158,8 @@ export const nodeStateRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) 
         const { enabled } = coerceBooleans(req.body, ['enabled']);
         const node = await findNodeOr404(ctx.db.knex, req.params.ident);
         consoleControl(resolveDriver(node).console);
-        await enqueueTask(ctx.db, node.id, SET_CONSOLE_MODE, { enabled: enabled === true });
-        await recordHistory(ctx.db.knex, node.id, { event: `Console ${enabled ? 'enable' : 'disable'} requested`, event_type: 'console', ...historyActor(req.auth.identity) });
+        await enqueueTask(ctx.db, node, SET_CONSOLE_MODE, { enabled: enabled === true });
+        await recordHistory(ctx.db.knex, node, { event: `Console ${enabled ? 'enable' : 'disable'} requested`, event_type: 'console', ...historyActor(req.auth.identity) });
         return accepted(reply, `${baseUrl(req, ctx.config)}/v1/nodes/${node.uuid}/states/console`);
       },
     );

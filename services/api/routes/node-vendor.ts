@@ -32,7 +32,7 @@ async function passthru(req: Req, reply: FastifyReply, ctx: ApiContext) {
   for (const [arg, info] of Object.entries(method.argsinfo ?? {})) {
     if (info.required && !(arg in body)) throw new InvalidInput(`The vendor method ${name} needs argument "${arg}": ${info.description}`);
   }
-  const result = await runNodeTask(ctx, node.id, 'vendor_passthru', { method: name, args: body });
+  const result = await runNodeTask(ctx, node, 'vendor_passthru', { method: name, args: body });
   if (result === null || result === undefined) return noContent(reply);
   return result;
 }

@@ -47,7 +47,7 @@ async function attach(req: Req<AttachBody>, reply: FastifyReply, ctx: ApiContext
   requireEndpoint(req, 89);
   checkImageUrl(req.body.image_url);
   const node = await findNodeOr404(ctx.db.knex, req.params.ident);
-  await runNodeTask(ctx, node.id, 'attach_virtual_media', { device_type: req.body.device_type, image_url: req.body.image_url });
+  await runNodeTask(ctx, node, 'attach_virtual_media', { device_type: req.body.device_type, image_url: req.body.image_url });
   return noContent(reply);
 }
 
@@ -55,7 +55,7 @@ async function detach(req: Req, reply: FastifyReply, ctx: ApiContext) {
   requireEndpoint(req, 89);
   const kinds = deviceTypes(req.query as Query);
   const node = await findNodeOr404(ctx.db.knex, req.params.ident);
-  await runNodeTask(ctx, node.id, 'detach_virtual_media', kinds ? { device_types: kinds } : {});
+  await runNodeTask(ctx, node, 'detach_virtual_media', kinds ? { device_types: kinds } : {});
   return noContent(reply);
 }
 
@@ -63,7 +63,7 @@ export const nodeVmediaRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx)
   app.get<{ Params: { ident: string } }>('/nodes/:ident/vmedia', async (req) => {
     requireEndpoint(req, 93);
     const node = await findNodeOr404(ctx.db.knex, req.params.ident);
-    return runNodeTask<VirtualMedia[]>(ctx, node.id, 'get_virtual_media');
+    return runNodeTask<VirtualMedia[]>(ctx, node, 'get_virtual_media');
   });
   app.post<{ Params: { ident: string }; Body: AttachBody }>('/nodes/:ident/vmedia', { schema: { body: ATTACH_SCHEMA } }, (req, reply) => attach(req, reply, ctx));
   app.delete<{ Params: { ident: string }; Body: unknown }>('/nodes/:ident/vmedia', (req, reply) => detach(req, reply, ctx));

@@ -3,7 +3,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Conflict, InvalidInput } from '../../../common/errors.ts';
 import { ALL_PROVISION_STATES, DELETE_ALLOWED_STATES, ProvisionState, VALID_FAULTS } from '../../../common/states.ts';
-import { WORK_CHANNEL } from '../../../db/tasks.ts';
+import { notifyNodeWork } from '../../../db/tasks.ts';
 import { recordHistory } from '../../../db/history.ts';
 import { historyActor } from '../auth/identity.ts';
 import { createNode, deleteNode, findNode, INTERFACE_NAMES, listNodes, NODE_JSON_COLUMNS, updateNode, type NodeFilters, type NodeRecord } from '../../../db/nodes.ts';
@@ -160,7 +160,7 @@ async function createNodeHandler(req: FastifyRequest, reply: FastifyReply, ctx: 
     if (isUniqueViolation(err, 'uuid')) throw new Conflict(`A node with UUID ${String(fields.uuid)} already exists.`, 'NodeAlreadyExists');
     throw err;
   }
-  await recordHistory(ctx.db.knex, node.id, { event: `Node created with driver ${hw.name} in state ${node.provision_state}`, event_type: 'provisioning', ...historyActor(req.auth.identity) });
+  await recordHistory(ctx.db.knex, node, { event: `Node created with driver ${hw.name} in state ${node.provision_state}`, event_type: 'provisioning', ...historyActor(req.auth.identity) });
   emitNode(ctx.db.knex, API, 'create', 'end', 'info', 'NodeCRUDPayload', node);
   const base = baseUrl(req, ctx.config);
   reply.code(201).header('Location', `${base}/v1/nodes/${node.uuid}`);
@@ -185,7 +185,7 @@ async function patchNodeHandler(req: FastifyRequest<{ Params: { ident: string } 
   }
   if (!updated) throw await lockedOrChanged(ctx, node, ident);
   emitNode(ctx.db.knex, API, 'update', 'end', 'info', 'NodeCRUDPayload', updated);
-  if (wakes) await ctx.db.notify(WORK_CHANNEL, String(node.id));
+  if (wakes) await notifyNodeWork(ctx.db, updated);
   return showNode(req, ctx, updated);
 }
 

@@ -150,7 +150,7 @@ export const ramdiskRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) =>
       };
       // One pending heartbeat per node is enough (the conductor reads the agent's state anyway):
       // a newer one refreshes the pending one's arguments instead of queueing behind it.
-      if (!(await refreshPendingTask(ctx.db.knex, node.id, 'heartbeat', args))) await enqueueTask(ctx.db, node.id, 'heartbeat', args);
+      if (!(await refreshPendingTask(ctx.db.knex, node.id, 'heartbeat', args))) await enqueueTask(ctx.db, node, 'heartbeat', args);
       return accepted(reply);
     },
   );
@@ -187,7 +187,7 @@ export const ramdiskRoutes: FastifyPluginAsync<ApiContext> = async (app, ctx) =>
       if (!node || node.provision_state !== S.INSPECT_WAIT) {
         throw new NotFound(node ? `Node ${node.uuid} is "${node.provision_state}", not waiting for inspection data` : `No node has any of the MAC addresses ${macs.join(', ') || '(none)'}${ctx.config.discovery.enabled ? '' : ' (auto-discovery is off: discovery.enabled)'}`);
       }
-      await enqueueTask(ctx.db, node.id, 'continue_inspection', { data });
+      await enqueueTask(ctx.db, node, 'continue_inspection', { data });
       target = node;
     }
     reply.code(202);

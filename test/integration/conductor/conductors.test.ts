@@ -2,13 +2,15 @@
 // node at once, taking over from a conductor that stopped heart-beating, recovering their own
 // locks after a crash, conductor groups, and a graceful stop that hands work back.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { GroupRings } from '../../../common/hash-ring.ts';
+import { conductorClaims } from '../../../common/metrics.ts';
 import { registerConductor, getConductor } from '../../../db/conductors.ts';
 import { openDatabase, type Database } from '../../../db/index.ts';
 import { getNodeById, updateNode } from '../../../db/nodes.ts';
 import { enqueueTask, claimTask, waitForTask } from '../../../db/tasks.ts';
 import { fakeDeploy, fakePower } from '../../../drivers/fake/index.ts';
 import type { TaskContext } from '../../../drivers/interfaces.ts';
-import type { Conductor } from '../../../services/conductor/conductor.ts';
+import { Conductor } from '../../../services/conductor/conductor.ts';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
 import { eventually, fakeNode, history, ONE_LIFECYCLE, requestProvision, runLifecycle, startConductor, untilState } from './helpers.ts';
 
@@ -66,13 +68,66 @@ describe.each(BACKENDS)('several conductors on %s', (backend) => {
     expect(conductors).toEqual(['ring-a', 'ring-b']);
   });
 
+  /** Claims each conductor has made so far. */
+  async function claims(host: string): Promise<number> {
+    return (await conductorClaims.get()).values.find((v) => v.labels.conductor === host)?.value ?? 0;
+  }
+  /** A new node of the default group that `owner` owns on the ring of `hosts`. */
+  async function nodeOwnedBy(owner: string, hosts: string[]) {
+    const ring = new GroupRings(hosts.map((hostname) => ({ hostname, conductor_group: '' })));
+    for (;;) {
+      const node = await fakeNode(t.db, { provision_state: 'manageable' });
+      if (ring.ownerOf(node) === owner) return node;
+      await t.db.knex('nodes').where({ id: node.id }).delete();
+    }
+  }
+
+  it('act on a notification that names a node by its owner alone, with no scan', async () => {
+    // No poll during the test: what happens is the notification's doing.
+    await conductor('named-a', { pollInterval: 600 });
+    await conductor('named-b', { pollInterval: 600 });
+    await eventually(async () => (await t.db.knex('conductors').where({ online: true }).whereIn('hostname', ['named-a', 'named-b'])).length === 2, 10_000, 'both conductors');
+    const forA = await nodeOwnedBy('named-a', ['named-a', 'named-b']);
+    const forB = await nodeOwnedBy('named-b', ['named-a', 'named-b']);
+    // The start-up scans (a conductor wakes itself, and wakes the others on joining) are over.
+    await new Promise((r) => setTimeout(r, 500));
+    const scans = vi.spyOn(Conductor.prototype as unknown as { scan(): Promise<void> }, 'scan');
+    const before = { a: await claims('named-a'), b: await claims('named-b') };
+    await requestProvision(t.db, forA, 'provide');
+    await untilState(t.db, forA.id, 'available');
+    expect(await claims('named-a')).toBeGreaterThan(before.a);
+    expect(await claims('named-b')).toBe(before.b);
+    await requestProvision(t.db, forB, 'provide');
+    await untilState(t.db, forB.id, 'available');
+    expect(await claims('named-b')).toBeGreaterThan(before.b);
+    expect(scans).not.toHaveBeenCalled();
+    expect((await history(t.db, forA.id)).at(-1)!.conductor).toBe('named-a');
+    expect((await history(t.db, forB.id)).at(-1)!.conductor).toBe('named-b');
+    // A task's notification says so: the owner runs the task.
+    const task = await enqueueTask(t.db, forA, 'get_boot_device');
+    expect((await waitForTask(t.db, task.id, 10_000)).claimed_by).toBe('named-a');
+    expect(scans).not.toHaveBeenCalled();
+  });
+
+  it('work a notified node whose owner died once its heart-beats stop, as the poll finds it', async () => {
+    // "ghost" heart-beats once, so the survivor's ring gives it nodes until it is declared dead.
+    await registerConductor(t.db.knex, 'ghost-owner', '', ['fake-hardware']);
+    await conductor('heir');
+    const node = await nodeOwnedBy('ghost-owner', ['ghost-owner', 'heir']);
+    await requestProvision(t.db, node, 'provide');
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await getNodeById(t.db.knex, node.id))!.provision_state).toBe('cleaning');
+    const n = await untilState(t.db, node.id, 'available', 15_000);
+    expect((await history(t.db, n.id)).at(-1)!.conductor).toBe('heir');
+  });
+
   it('take over the nodes and tasks of a conductor that stopped heart-beating', async () => {
     await registerConductor(t.db.knex, 'ghost', '', ['fake-hardware']);
     await t.db.knex('conductors').where({ hostname: 'ghost' }).update({ updated_at: Date.now() - 60_000 });
     const deploying = await fakeNode(t.db, { provision_state: 'deploying', target_provision_state: 'active', reservation: 'ghost' });
     const idle = await fakeNode(t.db, { provision_state: 'active', reservation: 'ghost' });
     const taskNode = await fakeNode(t.db, { provision_state: 'manageable' });
-    const task = await enqueueTask(t.db, taskNode.id, 'get_boot_device');
+    const task = await enqueueTask(t.db, taskNode, 'get_boot_device');
     expect(await claimTask(t.db.knex, task.id, 'ghost')).toBeDefined();
     await conductor('survivor');
     const n = await untilState(t.db, deploying.id, 'deploy failed');

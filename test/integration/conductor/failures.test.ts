@@ -5,7 +5,7 @@ import { bootRecordOf, setBootRecords } from '../../../db/boot-records.ts';
 import { now } from '../../../db/index.ts';
 import { getNodeById, updateNode, type NodeRecord } from '../../../db/nodes.ts';
 import { createPort } from '../../../db/ports.ts';
-import { WORK_CHANNEL } from '../../../db/tasks.ts';
+import { notifyNodeWork } from '../../../db/tasks.ts';
 import type { Conductor } from '../../../services/conductor/conductor.ts';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../../helpers/db.ts';
 import { fakeNode, history, requestProvision, startConductor, untilState } from './helpers.ts';
@@ -118,7 +118,7 @@ describe.each(BACKENDS)('conductor failures and timeouts on %s', (backend) => {
     ['inspecting', 'manageable', null],
   ])('a node wedged in "%s" with maintenance on is recovered to "%s"', async (state, end, message) => {
     const node = await fakeNode(t.db, { provision_state: state, target_provision_state: 'available', provision_updated_at: now() - 60_000, maintenance: true, maintenance_reason: 'clean failure' });
-    await t.db.notify(WORK_CHANNEL, String(node.id));
+    await notifyNodeWork(t.db, node);
     const n = await untilState(t.db, node.id, end);
     expect(n).toMatchObject({ maintenance: true, last_error: message });
     if (message) expect((await history(t.db, node.id)).at(-1)).toMatchObject({ severity: 'error', event: `${message} ("${state}" -> "${end}")` });

@@ -1,5 +1,5 @@
 // Driving a conductor in tests the way the API does: write the next provision state
-// or the power request on the node row, then notify WORK_CHANNEL. No API server is involved.
+// or the power request on the node row, then wake the owning conductor (notifyNodeWork). No API server is involved.
 import { defaultConfig, type AnvilConfig } from '../../../common/config.ts';
 import { silentLogger } from '../../../common/logger.ts';
 import { transitionFields, VERBS } from '../../../common/states.ts';
@@ -7,7 +7,7 @@ import { historyOfNode, type HistoryRecord } from '../../../db/history.ts';
 import type { Database } from '../../../db/index.ts';
 import { createNode, getNodeById, updateNode, type NodeRecord } from '../../../db/nodes.ts';
 import type { ProvisionRequest } from '../../../db/requests.ts';
-import { WORK_CHANNEL } from '../../../db/tasks.ts';
+import { notifyNodeWork } from '../../../db/tasks.ts';
 import { Conductor } from '../../../services/conductor/conductor.ts';
 
 /** A configuration with intervals short enough for tests. */
@@ -52,7 +52,7 @@ export async function requestProvision(db: Database, node: NodeRecord, verb: str
     { provision_state: current.provision_state, reservation: null },
   );
   if (!updated) throw new Error(`node ${node.uuid} changed under the request`);
-  await db.notify(WORK_CHANNEL, String(node.id));
+  await notifyNodeWork(db, node);
   return updated;
 }
 
@@ -64,7 +64,7 @@ export async function requestPower(db: Database, node: NodeRecord, target: strin
     last_error: null,
     power_request: timeout === undefined ? { target } : { target, timeout },
   });
-  await db.notify(WORK_CHANNEL, String(node.id));
+  await notifyNodeWork(db, node);
 }
 
 /** Polls until `check` returns a value (not undefined/false), or throws after `ms`. */

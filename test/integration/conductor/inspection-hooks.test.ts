@@ -63,7 +63,7 @@ describe.each(BACKENDS)('inspection hooks in the conductor on %s', (backend) => 
       actions: [{ op: 'add-trait', args: { name: 'CUSTOM_BIG_ROOT' } }],
     });
 
-    await enqueueTask(t.db, node.id, 'continue_inspection', { data: await agent.inspectionData() });
+    await enqueueTask(t.db, node, 'continue_inspection', { data: await agent.inspectionData() });
     let n = await untilState(t.db, node.id, 'manageable');
     expect(n.last_error).toBeNull();
     const caps = Object.fromEntries(String(n.properties.capabilities).split(',').map((c) => c.split(':')));
@@ -82,7 +82,7 @@ describe.each(BACKENDS)('inspection hooks in the conductor on %s', (backend) => 
     // RAID: the operator built a volume; the next inspection sees one new disk and takes it as the root device.
     hw.disks.push({ name: '/dev/sdc', sizeBytes: 1800 * GIB, model: 'PERC H740P', rotational: false, serial: 'RAID41' });
     await updateNode(t.db.knex, node.id, { provision_state: 'inspect wait', properties: { ...n.properties, root_device: undefined } as never });
-    await enqueueTask(t.db, node.id, 'continue_inspection', { data: await agent.inspectionData() });
+    await enqueueTask(t.db, node, 'continue_inspection', { data: await agent.inspectionData() });
     n = await untilState(t.db, node.id, 'manageable');
     expect(n.properties.root_device).toEqual({ serial: 'RAID41' });
     expect((await history(t.db, node.id)).map((h) => h.event)).toContain('A new disk (serial RAID41) appeared since the last inspection: it is the root device');

@@ -92,24 +92,24 @@ describe.each(BACKENDS)('power and node tasks on %s', (backend) => {
 
   it('answers boot device tasks, and bad ones with a 400-type error', async () => {
     const node = await fakeNode(t.db, { provision_state: 'manageable' });
-    let task = await waitForTask(t.db, (await enqueueTask(t.db, node.id, 'set_boot_device', { boot_device: 'pxe', persistent: true })).id, 10_000);
+    let task = await waitForTask(t.db, (await enqueueTask(t.db, node, 'set_boot_device', { boot_device: 'pxe', persistent: true })).id, 10_000);
     expect(task.status).toBe('done');
-    task = await waitForTask(t.db, (await enqueueTask(t.db, node.id, 'get_boot_device')).id, 10_000);
+    task = await waitForTask(t.db, (await enqueueTask(t.db, node, 'get_boot_device')).id, 10_000);
     expect(task.result).toEqual({ boot_device: 'pxe', persistent: true });
-    task = await waitForTask(t.db, (await enqueueTask(t.db, node.id, 'get_supported_boot_devices')).id, 10_000);
+    task = await waitForTask(t.db, (await enqueueTask(t.db, node, 'get_supported_boot_devices')).id, 10_000);
     expect(task.result).toEqual(['pxe', 'disk', 'cdrom', 'bios', 'safe']);
-    task = await waitForTask(t.db, (await enqueueTask(t.db, node.id, 'set_boot_device', { boot_device: 'floppy' })).id, 10_000);
+    task = await waitForTask(t.db, (await enqueueTask(t.db, node, 'set_boot_device', { boot_device: 'floppy' })).id, 10_000);
     expect(task).toMatchObject({ status: 'failed', error: 'Invalid boot device "floppy": use one of pxe, disk, cdrom, bios, safe, wanboot, uefi http', result: { status: 400 } });
-    task = await waitForTask(t.db, (await enqueueTask(t.db, node.id, 'set_boot_mode', { target: 'uefi' })).id, 10_000);
+    task = await waitForTask(t.db, (await enqueueTask(t.db, node, 'set_boot_mode', { target: 'uefi' })).id, 10_000);
     expect(task.status).toBe('done');
     expect((await getNodeById(t.db.knex, node.id))!.boot_mode).toBe('uefi');
-    task = await waitForTask(t.db, (await enqueueTask(t.db, node.id, 'make_coffee')).id, 10_000);
+    task = await waitForTask(t.db, (await enqueueTask(t.db, node, 'make_coffee')).id, 10_000);
     expect(task).toMatchObject({ status: 'failed', error: 'Unknown node task "make_coffee"', result: { status: 400 } });
   });
 
   it('answers tasks of a node in maintenance', async () => {
     const node = await fakeNode(t.db, { provision_state: 'active', maintenance: true });
-    const task = await waitForTask(t.db, (await enqueueTask(t.db, node.id, 'get_boot_device')).id, 10_000);
+    const task = await waitForTask(t.db, (await enqueueTask(t.db, node, 'get_boot_device')).id, 10_000);
     expect(task.status).toBe('done');
   });
 
@@ -117,7 +117,7 @@ describe.each(BACKENDS)('power and node tasks on %s', (backend) => {
     const deploying = await fakeNode(t.db, { provision_state: 'wait call-back', target_provision_state: 'active', provision_updated_at: now() });
     const cleaning = await fakeNode(t.db, { provision_state: 'clean wait', target_provision_state: 'available', provision_updated_at: now() });
     for (const n of [deploying, cleaning]) {
-      const task = await waitForTask(t.db, (await enqueueTask(t.db, n.id, 'heartbeat', { callback_url: 'http://127.0.0.1:9999', agent_version: '10.0' })).id, 10_000);
+      const task = await waitForTask(t.db, (await enqueueTask(t.db, n, 'heartbeat', { callback_url: 'http://127.0.0.1:9999', agent_version: '10.0' })).id, 10_000);
       expect(task.status).toBe('done');
     }
     const d = await untilState(t.db, deploying.id, 'active');
@@ -133,10 +133,10 @@ describe.each(BACKENDS)('power and node tasks on %s', (backend) => {
   it('a heartbeat that is still working leaves the node waiting; a failing one fails it', async () => {
     const spy = vi.spyOn(fakeDeploy, 'heartbeat').mockResolvedValueOnce('wait').mockRejectedValueOnce(new Error('agent says: disk not found'));
     const node = await fakeNode(t.db, { provision_state: 'wait call-back', target_provision_state: 'active', provision_updated_at: now() });
-    let task = await waitForTask(t.db, (await enqueueTask(t.db, node.id, 'heartbeat', { callback_url: 'http://127.0.0.1:9999' })).id, 10_000);
+    let task = await waitForTask(t.db, (await enqueueTask(t.db, node, 'heartbeat', { callback_url: 'http://127.0.0.1:9999' })).id, 10_000);
     expect(task.status).toBe('done');
     expect((await getNodeById(t.db.knex, node.id))!.provision_state).toBe('wait call-back');
-    task = await waitForTask(t.db, (await enqueueTask(t.db, node.id, 'heartbeat', { callback_url: 'http://127.0.0.1:9999' })).id, 10_000);
+    task = await waitForTask(t.db, (await enqueueTask(t.db, node, 'heartbeat', { callback_url: 'http://127.0.0.1:9999' })).id, 10_000);
     expect(task).toMatchObject({ status: 'failed', error: 'Deploy failed: agent says: disk not found' });
     const n = await untilState(t.db, node.id, 'deploy failed');
     expect(n.last_error).toBe('Deploy failed: agent says: disk not found');
@@ -145,40 +145,40 @@ describe.each(BACKENDS)('power and node tasks on %s', (backend) => {
 
   it('a heartbeat in maintenance aborts a deploy, is only recorded in inspect wait; one without callback_url is refused', async () => {
     const node = await fakeNode(t.db, { provision_state: 'wait call-back', target_provision_state: 'active', provision_updated_at: now(), maintenance: true });
-    let task = await waitForTask(t.db, (await enqueueTask(t.db, node.id, 'heartbeat', { callback_url: 'http://127.0.0.1:9999' })).id, 10_000);
+    let task = await waitForTask(t.db, (await enqueueTask(t.db, node, 'heartbeat', { callback_url: 'http://127.0.0.1:9999' })).id, 10_000);
     expect(task.status).toBe('done');
     const n = await untilState(t.db, node.id, 'deploy failed');
     expect(n).toMatchObject({ last_error: 'Deploy aborted as node is in maintenance mode', maintenance: true });
     expect(n.driver_internal_info.agent_url).toBe('http://127.0.0.1:9999');
     const inspecting = await fakeNode(t.db, { provision_state: 'inspect wait', target_provision_state: 'manageable', provision_updated_at: now(), inspection_started_at: now(), maintenance: true });
-    task = await waitForTask(t.db, (await enqueueTask(t.db, inspecting.id, 'heartbeat', { callback_url: 'http://127.0.0.1:9999' })).id, 10_000);
+    task = await waitForTask(t.db, (await enqueueTask(t.db, inspecting, 'heartbeat', { callback_url: 'http://127.0.0.1:9999' })).id, 10_000);
     expect(task.status).toBe('done');
     expect((await getNodeById(t.db.knex, inspecting.id))!).toMatchObject({ provision_state: 'inspect wait', last_error: null });
-    task = await waitForTask(t.db, (await enqueueTask(t.db, node.id, 'heartbeat', {})).id, 10_000);
+    task = await waitForTask(t.db, (await enqueueTask(t.db, node, 'heartbeat', {})).id, 10_000);
     expect(task).toMatchObject({ status: 'failed', error: 'A heartbeat needs a callback_url', result: { status: 400 } });
   });
 
   it('ignores a heartbeat queued by an agent whose ramdisk was booted again since (its token was replaced)', async () => {
     const node = await fakeNode(t.db, { provision_state: 'clean wait', target_provision_state: 'available', provision_updated_at: now(), driver_internal_info: { agent_secret_token: 'new-boot', agent_url: 'http://127.0.0.1:7001' } });
-    const task = await waitForTask(t.db, (await enqueueTask(t.db, node.id, 'heartbeat', { callback_url: 'http://127.0.0.1:7000', token_fingerprint: fingerprint('old-boot') })).id, 10_000);
+    const task = await waitForTask(t.db, (await enqueueTask(t.db, node, 'heartbeat', { callback_url: 'http://127.0.0.1:7000', token_fingerprint: fingerprint('old-boot') })).id, 10_000);
     expect(task).toMatchObject({ status: 'failed', error: `Heartbeat from a previous boot of the agent on node ${node.uuid} (its token is no longer the node's); ignored` });
     expect((await getNodeById(t.db.knex, node.id))!).toMatchObject({ provision_state: 'clean wait', driver_internal_info: { agent_url: 'http://127.0.0.1:7001' } });
   });
 
   it('inspection data for an interface that takes none fails the inspection clearly', async () => {
     const node = await fakeNode(t.db, { provision_state: 'inspect wait', target_provision_state: 'manageable', provision_updated_at: now(), inspection_started_at: now() });
-    const task = await waitForTask(t.db, (await enqueueTask(t.db, node.id, 'continue_inspection', { data: { inventory: {} } })).id, 10_000);
+    const task = await waitForTask(t.db, (await enqueueTask(t.db, node, 'continue_inspection', { data: { inventory: {} } })).id, 10_000);
     expect(task.status).toBe('failed');
     const n = await untilState(t.db, node.id, 'inspect failed');
     expect(n.last_error).toBe('Inspection failed: inspect interface "fake" does not take inspection data from a ramdisk');
-    const late = await waitForTask(t.db, (await enqueueTask(t.db, node.id, 'continue_inspection', { data: {} })).id, 10_000);
+    const late = await waitForTask(t.db, (await enqueueTask(t.db, node, 'continue_inspection', { data: {} })).id, 10_000);
     expect(late).toMatchObject({ status: 'failed', result: { status: 409 } });
     expect(late.error).toMatch(/inspection data is accepted only in "inspect wait"/);
   });
 
   it('an abort task powers the node off', async () => {
     const node = await fakeNode(t.db, { provision_state: 'deploy failed', power_state: 'power on' });
-    const task = await waitForTask(t.db, (await enqueueTask(t.db, node.id, 'abort', { from_state: 'wait call-back' })).id, 10_000);
+    const task = await waitForTask(t.db, (await enqueueTask(t.db, node, 'abort', { from_state: 'wait call-back' })).id, 10_000);
     expect(task.status).toBe('done');
     expect((await getNodeById(t.db.knex, node.id))!.power_state).toBe('power off');
     expect((await history(t.db, node.id)).at(-1)!.event).toBe('Aborted the operation in "wait call-back" and powered the node off');

@@ -29,6 +29,18 @@ describe('HashRing', () => {
     }
   });
 
+  it('answers a key it remembers as a ring that never saw it does, before and after its memo starts over', () => {
+    const hosts = ['c1', 'c2', 'c3'];
+    const ring = new HashRing(hosts);
+    const sample = keys.slice(0, 200);
+    const fresh = sample.map((k) => new HashRing(hosts).ownerOf(k));
+    expect(sample.map((k) => ring.ownerOf(k))).toEqual(fresh);
+    expect(sample.map((k) => ring.ownerOf(k))).toEqual(fresh);
+    // More keys than the memo holds (100,000): it starts over and answers the same.
+    for (let i = 0; i < 100_001; i++) ring.ownerOf(`key-${i}`);
+    expect(sample.map((k) => ring.ownerOf(k))).toEqual(fresh);
+  });
+
   it('has no owner on an empty ring', () => {
     expect(new HashRing([]).ownerOf(keys[0])).toBeUndefined();
   });
