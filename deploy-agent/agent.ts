@@ -12,6 +12,7 @@ import { standby } from './extensions/standby.ts';
 import { rescue } from './extensions/rescue.ts';
 import type { Hardware } from './hardware.ts';
 import type { Inventory } from './inventory.ts';
+import type { AgentPlugin } from './plugin-api.ts';
 import { rootDeviceHints } from './root-device.ts';
 import { TempImageStore, type ImageStore } from './image-store.ts';
 import { loadPlugins, type ModuleImporter } from './plugins.ts';
@@ -48,6 +49,8 @@ export interface AgentOptions {
   heartbeatIntervalMs?: number;
   /** First pause between failed lookups (doubles up to 30 s). */
   lookupRetryMs?: number;
+  /** Plugins compiled into the agent (the ramdisk's built-ins: builtin-plugins.ts), offered with no import. */
+  plugins?: readonly AgentPlugin[];
   /** Folders of plugins whose steps the agent offers beside its own (plugins.ts). */
   pluginDirs?: readonly string[];
   /** How plugin files are imported; default Node's import(). */
@@ -55,6 +58,8 @@ export interface AgentOptions {
   /** Called once the agent stopped itself (rescue finalized): the ramdisk's agent process exits. */
   onEnded?: () => void;
 }
+
+const stepNames = (p: AgentPlugin): string => p.steps.map((s) => `${s.kind}.${s.step}`).join(', ');
 
 export class Agent {
   readonly api: IronicApiClient;
@@ -120,8 +125,11 @@ export class Agent {
     // The plugins load once the heart-beats start (after the inventory, when inspecting): no step is
     // asked before the conductor has a heart-beat, and in a slow VM their import would delay the
     // lookup, that heart-beat and the inventory.
-    const dirs = this.opts.pluginDirs;
-    if (dirs?.length) this.runtime.steps = new Promise<void>((resolve) => { this.heartBeaten = resolve; }).then(() => this.loadPlugins(dirs));
+    const dirs = this.opts.pluginDirs ?? [];
+    const builtins = this.opts.plugins ?? [];
+    for (const p of builtins) this.record(`plugin ${p.name} ${p.version} (built in): ${stepNames(p)}`);
+    if (dirs.length) this.runtime.steps = new Promise<void>((resolve) => { this.heartBeaten = resolve; }).then(() => this.loadPlugins(builtins, dirs));
+    else if (builtins.length) this.runtime.steps = Promise.resolve(new StepCatalog([GENERIC_HARDWARE_MANAGER, ...builtins]));
     const { host, port } = await this.listen();
     const advertise = this.opts.advertiseHost ?? (host === '0.0.0.0' || host === '::' ? await this.firstAddress() : host);
     this.callback = origin('http', advertise, port);
@@ -131,14 +139,14 @@ export class Agent {
     });
   }
 
-  private async loadPlugins(dirs: readonly string[]): Promise<StepCatalog> {
+  private async loadPlugins(builtins: readonly AgentPlugin[], dirs: readonly string[]): Promise<StepCatalog> {
     const { plugins, problems } = await loadPlugins(dirs, this.opts.importModule);
     for (const problem of problems) {
       this.opts.logger.error(problem);
       this.record(problem);
     }
-    for (const p of plugins) this.record(`plugin ${p.name} ${p.version} (${p.file}): ${p.steps.map((s) => `${s.kind}.${s.step}`).join(', ')}`);
-    return new StepCatalog([GENERIC_HARDWARE_MANAGER, ...plugins]);
+    for (const p of plugins) this.record(`plugin ${p.name} ${p.version} (${p.file}): ${stepNames(p)}`);
+    return new StepCatalog([GENERIC_HARDWARE_MANAGER, ...builtins, ...plugins]);
   }
 
   /** The command API on listenHost; by default on every address of both families (`::`), or of IPv4 alone on a kernel without IPv6. */

@@ -1,7 +1,8 @@
 // Operations on the root disk, whether a block device or a file standing for one: the partition
-// table (sfdisk), the config drive partition, erasing. Same code for the real and simulated agent.
+// table (sfdisk), the config drive partition, erasing (partition-extents.ts: no sfdisk). Same code for the real and simulated agent.
 import { open } from 'node:fs/promises';
 import { execa } from 'execa';
+import { partitionExtents } from './partition-extents.ts';
 
 export interface PartitionEntry { node: string; start: number; size: number; type: string; uuid?: string; name?: string }
 export interface PartitionTable { label: 'gpt' | 'dos'; id: string; sectorsize: number; partitions: PartitionEntry[] }
@@ -81,14 +82,16 @@ const MIB = 1024 * 1024;
 
 /**
  * IPA's erase_devices_metadata: wipes what identifies partitions and file systems — the first
- * and last MiB of the disk and the first MiB of each partition.
+ * and last MiB of the disk (the MBR, the GPT and its backup) and the first MiB of each partition,
+ * found by partition-extents.ts, then one fsync.
  */
 export async function eraseMetadata(disk: string, diskBytes: number): Promise<void> {
-  const table = await readPartitionTable(disk);
   const zeros = Buffer.alloc(MIB);
   const fh = await open(disk, 'r+');
   try {
-    for (const p of table?.partitions ?? []) await fh.write(zeros, 0, Math.min(MIB, p.size * table!.sectorsize), p.start * table!.sectorsize);
+    for (const p of await partitionExtents(fh)) {
+      if (p.offset < diskBytes) await fh.write(zeros, 0, Math.min(MIB, p.bytes, diskBytes - p.offset), p.offset);
+    }
     await fh.write(zeros, 0, Math.min(MIB, diskBytes), 0);
     if (diskBytes > MIB) await fh.write(zeros, 0, MIB, diskBytes - MIB);
     await fh.sync();

@@ -9,6 +9,7 @@ import { canonicalMac } from '../common/mac.ts';
 import { createLogger } from '../common/logger.ts';
 import { Agent } from './agent.ts';
 import { apiCaFrom } from './api-ca.ts';
+import { BUILTIN_PLUGINS } from './builtin-plugins.ts';
 import { LinuxHardware } from './hardware.ts';
 import { RAMDISK_PLUGIN_DIR, type ModuleImporter } from './plugins.ts';
 
@@ -37,7 +38,7 @@ export interface AgentSettings {
   rootDevice?: string;
   /** PEM of the CA the API's certificate is verified with. */
   apiCa?: string;
-  /** Plugin folders (anvil.agent_plugins, comma-separated; default the ramdisk's). */
+  /** Plugin folders beside the built-in plugins (anvil.agent_plugins, comma-separated; default the ramdisk's, of the extra plugins). */
   pluginDirs: string[];
   /**
    * ipa-collect-lldp=1: listen for LLDP on each NIC at most timeoutMs (ipa-lldp-timeout, seconds), and
@@ -118,6 +119,7 @@ export async function main(argv = process.argv.slice(2), importModule?: ModuleIm
     advertiseHost: s.advertiseHost,
     nodeUuid: s.nodeUuid,
     inspectionCallbackUrl: s.inspectionCallbackUrl,
+    plugins: BUILTIN_PLUGINS,
     pluginDirs: s.pluginDirs,
     importModule,
     onEnded: () => process.exit(0),

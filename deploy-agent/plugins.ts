@@ -1,17 +1,18 @@
 // The agent's plugin folders (IPA's hardware managers, as ES modules): every .mjs/.js (and .ts
 // where the agent runs from source) file of each folder, in name order, whose default export is an
 // AgentPlugin (plugin-api.ts). A file that does not load or is not a plugin is left out with an
-// error naming it; the agent runs with the others. The ramdisk ships deploy-agent/plugins/ bundled
-// into /usr/lib/anvil-agent/plugins; simulated agents load that folder from source.
+// error naming it; the agent runs with the others. The ramdisk's agent has deploy-agent/plugins/
+// compiled in (builtin-plugins.ts) and reads /usr/lib/anvil-agent/plugins for the extra plugins its
+// build was given; simulated agents load deploy-agent/plugins/ from source.
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AgentPlugin, PluginStep } from './plugin-api.ts';
 
-/** The plugins shipped with the agent, as sources (simulated agents, the ramdisk build). */
+/** The plugins shipped with the agent, as sources (simulated agents; the ramdisk's agent has them built in). */
 export const BUILTIN_PLUGIN_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'plugins');
 
-/** Where the ramdisk's agent looks by default (anvil.agent_plugins overrides). */
+/** Where the ramdisk's agent looks by default for plugins beyond its built-in ones (anvil.agent_plugins overrides). */
 export const RAMDISK_PLUGIN_DIR = '/usr/lib/anvil-agent/plugins';
 
 const KINDS = new Set(['deploy', 'clean', 'service']);

@@ -1,7 +1,7 @@
 // Builds Anvil's deploy ramdisk: a Debian kernel and an initramfs holding busybox, Node (the
 // machine's own /usr/bin/node), qemu-img and a few util-linux tools with their shared libraries,
-// the kernel modules for common servers and virtual machines, the agent bundled into one file and
-// its plugin folder (deploy-agent/plugins and any extra plugins, each bundled into one file).
+// the kernel modules for common servers and virtual machines, the agent bundled into one file (with
+// deploy-agent/plugins built in) and its plugin folder (the extra plugins, each bundled into one file).
 // Everything comes from Debian packages; downloads and outputs are cached under .cache/ramdisk, and
 // the same inputs give the same bytes (the output's name is the hash of its content).
 import { createHash } from 'node:crypto';
@@ -43,7 +43,7 @@ export interface RamdiskBuildOptions {
   cacheDir?: string;
   /** The agent's entry point (exporting main: deploy-agent/main.ts), bundled to AGENT_BUNDLE. */
   agentEntry?: string;
-  /** Plugin files (.ts, .mjs, .js: plugin-api.ts) bundled into the plugin folder beside deploy-agent/plugins'. */
+  /** Plugin files (.ts, .mjs, .js: plugin-api.ts) bundled into the plugin folder, offered beside the built-in ones. */
   extraPlugins?: string[];
   /** Debian kernel package; default: what linux-image-amd64 depends on. */
   kernelPackage?: string;
@@ -281,12 +281,10 @@ async function agentCodeCache(entries: CpioEntry[], tmp: string): Promise<CpioEn
   return { type: 'file', path: `${AGENT_BUNDLE}.cache`, mode: 0o644, data: await readFile(join(stage, `${AGENT_BUNDLE}.cache`)) };
 }
 
-/** The agent's plugin folder: the built-in plugins and the extra ones, each one ES module. */
+/** The agent's plugin folder: the extra plugins, each one ES module (the built-in ones are in the agent bundle). */
 async function pluginEntries(extra: readonly string[]): Promise<CpioEntry[]> {
-  const builtinDir = join(REPO_ROOT, 'deploy-agent', 'plugins');
-  const builtins = (await readdir(builtinDir)).filter((f) => /\.(ts|mjs|js)$/.test(f)).sort().map((f) => join(builtinDir, f));
   const entries: CpioEntry[] = [];
-  for (const file of [...builtins, ...extra]) {
+  for (const file of extra) {
     const name = file.slice(file.lastIndexOf('/') + 1).replace(/\.(ts|mjs|js)$/, '.mjs');
     entries.push({ type: 'file', path: join(RAMDISK_PLUGIN_DIR.slice(1), name), mode: 0o644, data: await bundle(file) });
   }

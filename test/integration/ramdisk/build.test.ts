@@ -21,8 +21,9 @@ describe('deploy ramdisk build', () => {
     }
   });
 
-  it('holds the agent\'s plugin folder with install_coreos, and the debugfs and isoinfo it runs', () => {
-    for (const path of ['usr/lib/anvil-agent/plugins/install-coreos.mjs', 'usr/bin/debugfs', 'usr/bin/isoinfo', 'usr/lib/x86_64-linux-gnu/libext2fs.so.2']) expect(listing, path).toContain(path);
+  it('holds the debugfs and isoinfo install_coreos runs, the plugin built into the agent bundle (no plugin folder without extra plugins)', () => {
+    for (const path of ['usr/bin/debugfs', 'usr/bin/isoinfo', 'usr/lib/x86_64-linux-gnu/libext2fs.so.2']) expect(listing, path).toContain(path);
+    expect(listing.filter((path) => path.startsWith('usr/lib/anvil-agent/plugins'))).toEqual([]);
   });
 
   it('holds the shared libraries node and qemu-img load, under the merged /usr', () => {

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_PLUGIN_DIR, loadPlugins, pluginOf } from '../../../deploy-agent/plugins.ts';
+import { BUILTIN_PLUGINS } from '../../../deploy-agent/builtin-plugins.ts';
 import { GENERIC_HARDWARE_MANAGER, StepCatalog } from '../../../deploy-agent/steps.ts';
 
 let dir: string;
@@ -60,5 +61,10 @@ describe('agent plugins', () => {
     expect(new StepCatalog(plugins).describe('deploy').steps).toEqual({
       CoreOSInstallHardwareManager: [{ step: 'install_coreos', priority: 0, interface: 'deploy', reboot_requested: false, abortable: false, argsinfo: {} }],
     });
+  });
+
+  it('builds into the ramdisk agent the same plugins the folder holds', async () => {
+    const { plugins } = await loadPlugins([BUILTIN_PLUGIN_DIR]);
+    expect(BUILTIN_PLUGINS.map((p) => pluginOf({ default: p }))).toEqual(plugins.map(({ file: _, ...p }) => p));
   });
 });
