@@ -94,6 +94,8 @@ export interface AnvilConfig {
     powerSyncInterval: number;
     /** Seconds between checks of transient-state timeouts. */
     timeoutCheckInterval: number;
+    /** Seconds between prunings of the node change and transition logs (by one conductor of the group). */
+    changeLogPruneInterval: number;
     /** Seconds a power change may take before it fails (Ironic power_state_change_timeout). */
     powerStateChangeTimeout: number;
     /** Failed power-state reads in a row before the node goes to maintenance (Ironic power_state_sync_max_retries). */
@@ -217,6 +219,7 @@ export function defaultConfig(cwd = process.cwd()): AnvilConfig {
       workers: 200,
       powerSyncInterval: 60,
       timeoutCheckInterval: 10,
+      changeLogPruneInterval: 60,
       powerStateChangeTimeout: 60,
       powerSyncMaxRetries: 3,
       taskTimeout: 120,

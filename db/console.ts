@@ -129,13 +129,17 @@ export async function changesAfter(knex: Knex, cursor: ChangeCursor, limit = 20_
   return { cursor: { xid: 0, seq: rows.length ? rows[rows.length - 1].seq : cursor.seq }, uuids: [...new Set(rows.map((r) => r.node_uuid))] };
 }
 
-/** Forgets changes older than `before` (ms): every reader has long read them. */
-export async function pruneChanges(knex: Knex, before: number): Promise<void> {
-  await knex('node_changes').where('at', '<', before).delete();
+/**
+ * Forgets at most `limit` of the oldest changes written before `before` (ms), which every reader
+ * has long read; returns how many. Bounded, so that one statement never holds a long backlog's locks.
+ */
+export async function pruneChanges(knex: Knex, before: number, limit: number): Promise<number> {
+  return knex('node_changes').whereIn('seq', knex('node_changes').select('seq').where('at', '<', before).orderBy('seq').limit(limit)).delete();
 }
 
-export async function pruneTransitions(knex: Knex, before: number): Promise<void> {
-  await knex('node_transitions').where('at', '<', before).delete();
+/** Forgets at most `limit` of the oldest provision-state transitions recorded before `before` (ms); returns how many. */
+export async function pruneTransitions(knex: Knex, before: number, limit: number): Promise<number> {
+  return knex('node_transitions').whereIn('id', knex('node_transitions').select('id').where('at', '<', before).orderBy('id').limit(limit)).delete();
 }
 
 export async function stateCounts(knex: Knex, p?: string): Promise<Record<string, number>> {

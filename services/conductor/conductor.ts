@@ -4,7 +4,8 @@
 // that names a node is acted on by that node's owner alone, which queues that node without a scan;
 // the poll's scan finds what a notification missed (an owner that died, rings that disagreed). Waiting
 // allocations are processed on the same wake-ups, by any conductor. Periodic jobs: take-over of
-// dead conductors' nodes, wait-state timeouts, power-state sync, consoles to serve again.
+// dead conductors' nodes, wait-state timeouts, power-state sync, consoles to serve again, pruning
+// of the node change logs.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnvilConfig } from '../../common/config.ts';
 import { errorMessage } from '../../common/errors.ts';
@@ -28,6 +29,7 @@ import { ConductorStopping, type Runtime } from './runtime.ts';
 import { recoverLocksOf } from './takeover.ts';
 import { checkTimeouts } from './timeouts.ts';
 import { restoreConsoles } from './console.ts';
+import { pruneChangeLogs } from './change-logs.ts';
 
 /** Payload of a WORK_CHANNEL notification that says the set of conductors changed. */
 const MEMBERSHIP_CHANGED = 'conductors';
@@ -123,6 +125,7 @@ export class Conductor {
     this.timers.push(setInterval(() => this.periodic('membership', () => this.watchConductors()), c.heartbeatInterval * 1000));
     this.timers.push(setInterval(() => this.poll(), c.pollInterval * 1000));
     this.timers.push(setInterval(() => this.periodic('timeouts', () => checkTimeouts(this.rt)), c.timeoutCheckInterval * 1000));
+    this.timers.push(setInterval(() => this.periodic('change log pruning', () => pruneChangeLogs(this.rt)), c.changeLogPruneInterval * 1000));
     if (this.config.metrics.sensors) this.timers.push(setInterval(() => this.periodic('sensors', () => readSensors(this.rt)), this.config.metrics.sensorInterval * 1000));
     // Consoles recorded enabled that this process does not serve (a restart, a take-over) start again.
     this.timers.push(setInterval(() => this.periodic('consoles', () => restoreConsoles(this.rt)), c.heartbeatInterval * 1000));

@@ -1,9 +1,9 @@
 // One reader of the database's change stream per API process (migrations 008 and 019), shared by
 // every console client: it polls the change log the triggers write (one indexed range read per
 // interval, whatever the number of clients). Changes read together are read back in one query
-// and handed to the subscribers as fleet rows.
+// and handed to the subscribers as fleet rows. The log is pruned by a conductor (change-logs.ts).
 import type { Database } from '../../../db/index.ts';
-import { changeCursorNow, changesAfter, fleetRows, pruneChanges, pruneTransitions, type ChangeCursor, type FleetRow } from '../../../db/console.ts';
+import { changeCursorNow, changesAfter, fleetRows, type ChangeCursor, type FleetRow } from '../../../db/console.ts';
 import { errorMessage } from '../../../common/errors.ts';
 import type { Logger } from '../../../common/logger.ts';
 
@@ -15,16 +15,11 @@ export interface FleetChange {
 
 export type ChangeHandler = (change: FleetChange) => void;
 
-const KEEP_CHANGES_MS = 10 * 60_000;
-const KEEP_TRANSITIONS_MS = 7 * 24 * 3600_000;
-const PRUNE_EVERY_MS = 60_000;
-
 export class ChangeFeed {
   private readonly handlers = new Set<ChangeHandler>();
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
   private cursor: ChangeCursor = { xid: 0, seq: 0 };
-  private lastPrune = 0;
   private starting?: Promise<void>;
 
   /** `intervalMs`: how often the change log is read. */
@@ -58,18 +53,11 @@ export class ChangeFeed {
     const next = await changesAfter(this.db.knex, this.cursor);
     this.cursor = next.cursor;
     const { uuids } = next;
-    if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) await this.prune();
     if (uuids.length === 0 || this.handlers.size === 0) return;
     const nodes = await fleetRows(this.db.knex, uuids);
     const found = new Set(nodes.map((n) => n.uuid));
     const change = { nodes, deleted: uuids.filter((u) => !found.has(u)) };
     for (const h of this.handlers) h(change);
-  }
-
-  private async prune(): Promise<void> {
-    this.lastPrune = Date.now();
-    await pruneChanges(this.db.knex, this.lastPrune - KEEP_CHANGES_MS);
-    await pruneTransitions(this.db.knex, this.lastPrune - KEEP_TRANSITIONS_MS);
   }
 
   async close(): Promise<void> {
