@@ -8,7 +8,9 @@
 //                                     turn); unset: an `anvil all-in-one` is started
 //   ANVIL_BENCH_DATABASE_URL          database of that all-in-one (default: a new SQLite file)
 //   ANVIL_BENCH_ENTRY=bin/anvil.js     what that all-in-one runs (dist/anvil.mjs: the production bundle)
-//   ANVIL_BENCH_PIDS=1,2              server processes whose peak RSS to report (an external endpoint)
+//   ANVIL_BENCH_PIDS=1,2              server processes whose peak RSS and CPU to report (an external endpoint)
+//   ANVIL_BENCH_PG_URL=postgres://…/db  PostgreSQL database whose backends' CPU per phase to report (same machine:
+//                                     read from /proc; the server's shared processes, WAL writer and others, are left out)
 //   ANVIL_BENCH_CONCURRENCY=32        requests in flight at once
 //   ANVIL_BENCH_MICROVERSION=1.72     X-OpenStack-Ironic-API-Version sent
 //   ANVIL_BENCH_LIST_RUNS=50          GET /v1/nodes?detail=True&limit=1000 calls, one at a time, for its p50/p99
@@ -24,6 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcryptjs';
+import pg from 'pg';
 import { makeTestPki } from '../test/helpers/tls.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -150,32 +153,64 @@ async function waitForState(uuids: string[], transient: string[], target: string
   return { failed };
 }
 
+/** CPU seconds used so far by the server processes, the database's backends (by pid) and this client. */
+interface CpuSample {
+  server: number;
+  database: Map<number, number>;
+  client: number;
+}
+
+/** Server processes to measure (ANVIL_BENCH_PIDS, or the all-in-one started here). */
+let serverPids: number[] = [];
+let pgClient: pg.Client | undefined;
+
+async function sampleCpu(): Promise<CpuSample> {
+  const database = new Map<number, number>();
+  if (pgClient) {
+    const { rows } = await pgClient.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+    for (const { pid } of rows) database.set(pid, cpuSeconds(pid) ?? 0);
+  }
+  const own = process.cpuUsage();
+  return { server: serverCpuSeconds(serverPids), database, client: (own.user + own.system) / 1e6 };
+}
+
+/** CPU seconds between two samples; a backend that ended in between is missed, one that started counts from 0. */
+function cpuBetween(a: CpuSample, b: CpuSample): { server: number; database: number; client: number } {
+  let database = 0;
+  for (const [pid, used] of b.database) database += used - (a.database.get(pid) ?? 0);
+  return { server: b.server - a.server, database, client: b.client - a.client };
+}
+
 interface PhaseResult {
   name: string;
   seconds: number;
   nodes: number;
   failed: number;
+  cpu: { server: number; database: number; client: number };
 }
 
 /** Times a phase that works on every node (enroll, list). */
 async function phase(name: string, uuids: string[], run: () => Promise<void>): Promise<PhaseResult> {
+  const cpu = await sampleCpu();
   const started = performance.now();
   await run();
-  return { name, seconds: (performance.now() - started) / 1000, nodes: uuids.length, failed: 0 };
+  return { name, seconds: (performance.now() - started) / 1000, nodes: uuids.length, failed: 0, cpu: cpuBetween(cpu, await sampleCpu()) };
 }
 
 async function provisionPhase(name: string, uuids: string[], verb: string, transient: string[], target: string): Promise<PhaseResult> {
+  const cpu = await sampleCpu();
   const started = performance.now();
   await pooled(uuids, async (uuid) => {
     await withRetry('PUT', `/v1/nodes/${uuid}/states/provision`, { target: verb }, 202);
   });
   const { failed } = await waitForState(uuids, transient, target);
   const seconds = (performance.now() - started) / 1000;
+  const used = cpuBetween(cpu, await sampleCpu());
   if (failed.size > 0) {
     const sample = [...failed.entries()].slice(0, 3).map(([u, s]) => `${u}: ${s}`).join(', ');
     process.stderr.write(`${name}: ${failed.size} nodes ended in a failure state (${sample})\n`);
   }
-  return { name, seconds, nodes: uuids.length - failed.size, failed: failed.size };
+  return { name, seconds, nodes: uuids.length - failed.size, failed: failed.size, cpu: used };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -252,6 +287,11 @@ async function main(): Promise<void> {
   if (external) bases = external.split(',').map((u) => u.replace(/\/$/, ''));
   const base = bases.join(', ');
   const pids = anvil ? [anvil.child.pid!] : (process.env.ANVIL_BENCH_PIDS ?? '').split(',').filter(Boolean).map(Number);
+  serverPids = pids;
+  if (process.env.ANVIL_BENCH_PG_URL) {
+    pgClient = new pg.Client({ connectionString: process.env.ANVIL_BENCH_PG_URL });
+    await pgClient.connect();
+  }
   const auth = process.env.ANVIL_AUTH_STRATEGY ?? (BASIC ? 'basic credentials' : 'noauth');
   process.stdout.write(`lifecycle bench: ${N} nodes against ${base}${anvil ? ` (anvil all-in-one on ${anvil.database.replace(/\/\/[^@]*@/, '//')})` : ''}, ${auth}, ${CONCURRENCY} requests in flight, microversion ${MICROVERSION}\n`);
 
@@ -304,9 +344,12 @@ async function main(): Promise<void> {
     }
     const cpuOfLists = serverCpuSeconds(pids) - cpuBeforeLists;
 
-    process.stdout.write(`${'phase'.padEnd(12)} ${'nodes/s'.padStart(10)} ${'seconds'.padStart(9)} ${'failed'.padStart(7)}\n`);
+    // CPU per node of the phase, by process: which one a phase is bound by, on a machine of few cores.
+    const perNode = (s: number, r: PhaseResult) => ((s * 1000) / (r.nodes + r.failed)).toFixed(2).padStart(9);
+    process.stdout.write(`${'phase'.padEnd(12)} ${'nodes/s'.padStart(10)} ${'seconds'.padStart(9)} ${'failed'.padStart(7)}   CPU ms/node: ${'server'.padStart(9)} ${pgClient ? 'database'.padStart(9) : ''} ${'client'.padStart(9)}\n`);
     for (const r of results) {
-      process.stdout.write(`${r.name.padEnd(12)} ${(r.nodes / r.seconds).toFixed(1).padStart(10)} ${r.seconds.toFixed(2).padStart(9)} ${String(r.failed).padStart(7)}\n`);
+      const cpu = `${pids.length ? perNode(r.cpu.server, r) : '?'.padStart(9)} ${pgClient ? perNode(r.cpu.database, r) : ''} ${perNode(r.cpu.client, r)}`;
+      process.stdout.write(`${r.name.padEnd(12)} ${(r.nodes / r.seconds).toFixed(1).padStart(10)} ${r.seconds.toFixed(2).padStart(9)} ${String(r.failed).padStart(7)}                ${cpu}\n`);
     }
     const sorted = [...latencies].sort((a, b) => a - b);
     process.stdout.write(`API latency over ${sorted.length} requests: p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms\n`);
@@ -324,6 +367,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`peak RSS: server ${server.length ? `${server.reduce((a, b) => a + b, 0).toFixed(1)} MiB` : 'unknown (set ANVIL_BENCH_PIDS)'}, bench client ${client.toFixed(1)} MiB\n`);
   } finally {
+    await pgClient?.end();
     if (anvil) {
       anvil.child.kill('SIGTERM');
       await new Promise((r) => anvil.child.once('exit', r));

@@ -57,7 +57,7 @@ run_single() {
   sql "drop database if exists $SINGLE_DB with (force)"
   sql "create database $SINGLE_DB"
   echo "== single all-in-one on PostgreSQL, $N nodes"
-  ANVIL_BENCH_ENTRY=$ENTRY ANVIL_BENCH_DATABASE_URL="$PG/$SINGLE_DB" ANVIL_CONFIG="$WORK/anvil.yaml" \
+  ANVIL_BENCH_ENTRY=$ENTRY ANVIL_BENCH_DATABASE_URL="$PG/$SINGLE_DB" ANVIL_BENCH_PG_URL="$PG/$SINGLE_DB" ANVIL_CONFIG="$WORK/anvil.yaml" \
     node --import tsx bench/lifecycle.ts "$N" | tee "$WORK/single.txt"
   sql "drop database if exists $SINGLE_DB with (force)"
 }
@@ -83,7 +83,7 @@ run_scale_out() {
   local server_pids
   server_pids=$(IFS=,; echo "${PIDS[*]}")
   echo "== scale-out: 2 APIs (${apis[*]}), 3 conductors, one PostgreSQL database, $N nodes"
-  ANVIL_BENCH_URL=$(IFS=,; echo "${apis[*]}") ANVIL_BENCH_PIDS=$server_pids node --import tsx bench/lifecycle.ts "$N" | tee "$WORK/scale-out.txt" &
+  ANVIL_BENCH_URL=$(IFS=,; echo "${apis[*]}") ANVIL_BENCH_PIDS=$server_pids ANVIL_BENCH_PG_URL=$url node --import tsx bench/lifecycle.ts "$N" | tee "$WORK/scale-out.txt" &
   local bench=$!
   if [ "${SCALE_OUT_KILL:-1}" != 0 ]; then
     # The middle of the deploy phase: half of the nodes deployed.
