@@ -44,8 +44,12 @@ export interface VirtualMedia {
  * Events: 'power' (state: MachinePower) after every change, 'boot' (device actually booted)
  * when the machine starts up, 'media' (VirtualMedia) on insert/eject.
  */
-/** Hardware faults a simulated BMC reports: in Redfish Status.Health, in IPMI's chassis status bits. */
-export type MachineFault = 'power' | 'cooling' | 'drive';
+/**
+ * Hardware faults a simulated BMC reports: in Redfish Status.Health; in IPMI's chassis status bits
+ * (power, cooling, drive) or its CPU temperature sensor's reading (warm: past its upper
+ * non-critical threshold, overheat: past its upper critical one).
+ */
+export type MachineFault = 'power' | 'cooling' | 'drive' | 'warm' | 'overheat';
 
 export interface SimulatedMachine extends EventEmitter {
   readonly id: string;

@@ -17,6 +17,8 @@ export interface IpmiInfo {
   limits: ScheduleLimits;
   /** Seconds between power-state reads while waiting for a change. */
   pollIntervalSec: number;
+  /** Seconds between two reads of the threshold sensors for the node's health (0: never read). */
+  healthSensorIntervalSec: number;
   /** Disable the BMC's 60-second clearing of the boot flags before setting them (Ironic's ipmi_disable_boot_timeout). */
   disableBootTimeout: boolean;
   /** Send the boot device again before every power-on, for BMCs that forget it (Ironic's ipmi_force_boot_device). */
@@ -46,6 +48,7 @@ export const IPMI_PROPERTIES: Readonly<Record<string, string>> = {
   ipmi_command_timeout: 'Seconds to wait for one answer before the first retransmission; each next wait doubles (Anvil). Optional, default 1.',
   ipmi_retries: 'Retransmissions when the BMC stays silent (Anvil). Optional, default 3.',
   ipmi_power_poll_interval: 'Seconds between power-state reads while waiting for a change (Anvil). Optional, default 1.',
+  ipmi_health_sensor_interval: 'Seconds between reads of the threshold sensors for the node\'s health; 0 reads none (Anvil). Optional, default 600.',
 };
 
 const PRIVILEGES: Readonly<Record<string, number>> = {
@@ -156,6 +159,7 @@ export function parseIpmiInfo(node: NodeRecord): IpmiInfo {
       maxInFlight: number(node, 'ipmi_max_in_flight', 1, { min: 1, max: 16, integer: true }),
     },
     pollIntervalSec: number(node, 'ipmi_power_poll_interval', 1, { min: 0.01, max: 60 }),
+    healthSensorIntervalSec: number(node, 'ipmi_health_sensor_interval', 600, { min: 0 }),
     disableBootTimeout: bool(node, 'ipmi_disable_boot_timeout', true),
     forceBootDevice: bool(node, 'ipmi_force_boot_device', false),
   };

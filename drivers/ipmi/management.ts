@@ -1,12 +1,16 @@
 // The `ipmitool` management interface: boot device and boot mode through the boot flags (System
 // Boot Options parameter 5, with its valid, persistent and EFI bits), sensors from the SDR
-// repository, and NMI. Every request is raw, so both transports share this code.
+// repository, health from the chassis status and the threshold sensors, and NMI. Every request is
+// raw, so both transports share this code.
 import { DriverError, InvalidInput } from '../../common/errors.ts';
 import type { BootDevice, BootMode, ManagementInterface, SensorReading, TaskContext } from '../interfaces.ts';
 import type { NodeRecord } from '../../db/nodes.ts';
 import { BootParam, ChassisControl, Cmd, NetFn } from './protocol/constants.ts';
 import { BOOT_DEVICE_SELECTORS, chassisHealth, decodeBootFlags, encodeBootFlags, selectorName, type BootFlags } from './protocol/chassis.ts';
-import { decodeFullSensor, SENSOR_TYPE_NAMES, UNIT_NAMES } from './protocol/sdr.ts';
+import { SENSOR_TYPE_NAMES, UNIT_NAMES } from './protocol/sdr.ts';
+import { fullSensors, readSensor } from './sdr-repository.ts';
+import { sensorHealth } from './sensor-health.ts';
+import { worstHealth } from './protocol/sensor-state.ts';
 import { IPMI_PROPERTIES, parseIpmiInfo, type IpmiInfo } from './driver-info.ts';
 import { ipmiRequest, type RequestKind } from './client.ts';
 import { bmcLabel, expectOk } from './transport.ts';
@@ -40,14 +44,8 @@ async function writeFlags(info: IpmiInfo, flags: Parameters<typeof encodeBootFla
 
 async function sensors(info: IpmiInfo): Promise<SensorReading> {
   const out: SensorReading = {};
-  const reservation = expectOk(await ipmiRequest(info, 'change', NetFn.storage, Cmd.reserveSdrRepository), 'Reserve SDR Repository', info.target);
-  let recordId = 0;
-  for (let guard = 0; recordId !== 0xffff && guard < 1024; guard++) {
-    const { next, record } = await readSdr(info, reservation, recordId);
-    const sensor = decodeFullSensor(record);
-    recordId = next;
-    if (!sensor) continue;
-    const res = await ipmiRequest(info, 'change', NetFn.sensor, Cmd.getSensorReading, [sensor.sensorNumber]);
+  for (const sensor of await fullSensors(info)) {
+    const res = await readSensor(info, sensor.sensorNumber);
     const type = SENSOR_TYPE_NAMES[sensor.sensorType] ?? `Sensor type 0x${sensor.sensorType.toString(16)}`;
     const units = UNIT_NAMES[sensor.unit] ?? 'unspecified';
     const id = `${sensor.name} (0x${sensor.sensorNumber.toString(16)})`;
@@ -60,22 +58,6 @@ async function sensors(info: IpmiInfo): Promise<SensorReading> {
     };
   }
   return out;
-}
-
-/** One SDR: the whole record at once, or in 16-byte pieces when the BMC cannot return that much. */
-async function readSdr(info: IpmiInfo, reservation: Buffer, recordId: number): Promise<{ next: number; record: Buffer }> {
-  const get = (offset: number, count: number) => ipmiRequest(info, 'change', NetFn.storage, Cmd.getSdr,
-    [reservation[0], reservation[1], recordId & 0xff, recordId >> 8, offset, count]);
-  const whole = await get(0, 0xff);
-  if (whole.completion === 0 && whole.data.length >= 7) return { next: whole.data.readUInt16LE(0), record: whole.data.subarray(2) };
-  const head = expectOk(await get(0, 5), 'Get SDR', info.target);
-  const next = head.readUInt16LE(0);
-  const length = head[2 + 4];
-  const parts = [head.subarray(2)];
-  for (let offset = 5; offset < 5 + length; offset += 16) {
-    parts.push(expectOk(await get(offset, Math.min(16, 5 + length - offset)), 'Get SDR', info.target).subarray(2));
-  }
-  return { next, record: Buffer.concat(parts) };
 }
 
 /** With ipmi_force_boot_device, sends the last boot device again; a one-time device is then forgotten. */
@@ -130,7 +112,9 @@ export const ipmitoolManagement: ManagementInterface = {
     return sensors(parseIpmiInfo(ctx.node));
   },
   async getHealth(ctx) {
-    return chassisHealth(await readChassisStatus(parseIpmiInfo(ctx.node)));
+    const info = parseIpmiInfo(ctx.node);
+    const chassis = chassisHealth(await readChassisStatus(info));
+    return worstHealth([chassis, await sensorHealth(ctx.node, info)]);
   },
   async injectNmi(ctx) {
     const info = parseIpmiInfo(ctx.node);

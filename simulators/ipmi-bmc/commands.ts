@@ -5,6 +5,7 @@ import type { MachineBootDevice, MachinePowerAction, SimulatedMachine } from '..
 import { BootParam, BootSelector, ChassisControl, Cmd, Completion, NetFn, Privilege } from '../../drivers/ipmi/protocol/constants.ts';
 import { ChassisFault, decodeBootFlags, encodeBootFlags, type BootFlags } from '../../drivers/ipmi/protocol/chassis.ts';
 import { encodeFullSensor, type FullSensor } from '../../drivers/ipmi/protocol/sdr.ts';
+import { thresholdStatus } from '../../drivers/ipmi/protocol/sensor-state.ts';
 
 export interface CommandResult {
   completion: number;
@@ -24,12 +25,16 @@ const CONTROL_ACTIONS: Readonly<Record<number, MachinePowerAction>> = {
   [ChassisControl.hardReset]: 'reset', [ChassisControl.diagnosticInterrupt]: 'nmi', [ChassisControl.softShutdown]: 'soft-off',
 };
 
-/** The simulated sensors: raw readings when powered on (off: fans stop, temperatures drop). */
-const SENSORS: { sensor: FullSensor; on: number; off: number }[] = [
-  { sensor: { recordId: 1, sensorNumber: 1, entityId: 3, sensorType: 0x01, unit: 1, m: 1, b: 0, bExp: 0, rExp: 0, thresholds: [0, 5, 10, 85, 90, 95], name: 'CPU Temp' }, on: 45, off: 22 },
+/**
+ * The simulated sensors: raw readings when powered on, and off (null: no reading, as a real BMC
+ * reports a stopped fan or an unpowered rail rather than a reading below its thresholds); the CPU
+ * temperature also by the machine's temperature faults.
+ */
+const SENSORS: { sensor: FullSensor; on: number; off: number | null; warm?: number; overheat?: number }[] = [
+  { sensor: { recordId: 1, sensorNumber: 1, entityId: 3, sensorType: 0x01, unit: 1, m: 1, b: 0, bExp: 0, rExp: 0, thresholds: [0, 5, 10, 85, 90, 95], name: 'CPU Temp' }, on: 45, off: 22, warm: 87, overheat: 92 },
   { sensor: { recordId: 2, sensorNumber: 2, entityId: 7, sensorType: 0x01, unit: 1, m: 1, b: 0, bExp: 0, rExp: 0, thresholds: [0, 5, 10, 70, 75, 80], name: 'System Temp' }, on: 30, off: 22 },
-  { sensor: { recordId: 3, sensorNumber: 3, entityId: 29, sensorType: 0x04, unit: 18, m: 100, b: 0, bExp: 0, rExp: 0, thresholds: [0, 5, 10, 200, 220, 250], name: 'Fan1' }, on: 54, off: 0 },
-  { sensor: { recordId: 4, sensorNumber: 4, entityId: 7, sensorType: 0x02, unit: 4, m: 1, b: 0, bExp: 0, rExp: -1, thresholds: [100, 105, 110, 130, 135, 140], name: '12V' }, on: 121, off: 0 },
+  { sensor: { recordId: 3, sensorNumber: 3, entityId: 29, sensorType: 0x04, unit: 18, m: 100, b: 0, bExp: 0, rExp: 0, thresholds: [0, 5, 10, 200, 220, 250], name: 'Fan1' }, on: 54, off: null },
+  { sensor: { recordId: 4, sensorNumber: 4, entityId: 7, sensorType: 0x02, unit: 4, m: 1, b: 0, bExp: 0, rExp: -1, thresholds: [100, 105, 110, 130, 135, 140], name: '12V' }, on: 121, off: null },
 ];
 const SDR_RECORDS = SENSORS.map((s) => encodeFullSensor(s.sensor));
 
@@ -202,6 +207,10 @@ async function sensor(state: BmcState, cmd: number, data: Buffer): Promise<Comma
     return { completion: 0, data: [0x3f, lnc, lc, lnr, unc, uc, unr] };
   }
   const on = (await state.machine.powerState()) === 'on';
-  // event messages and scanning enabled; no threshold crossed
-  return { completion: 0, data: [on ? found.on : found.off, 0xc0, 0x00, 0x80] };
+  const faults = state.machine.faults;
+  const raw = faults?.has('overheat') ? found.overheat : faults?.has('warm') ? found.warm : undefined;
+  const reading = raw ?? (on ? found.on : found.off);
+  // event messages and scanning enabled, reading unavailable (0x20) when there is none; the thresholds it is past
+  if (reading === null) return { completion: 0, data: [0x00, 0xe0, 0x00, 0x80] };
+  return { completion: 0, data: [reading, 0xc0, thresholdStatus(reading, found.sensor.thresholds), 0x80] };
 }

@@ -15,9 +15,9 @@ import { applyReset, BOOT_ENABLED, DEVICE_OF, isResetType, TARGET_OF } from './p
 import { IrmcOem, irmcError } from './irmc.ts';
 
 // iDRAC's Server Configuration Profile names for the first boot device.
-/** A system's Status.Health from its machine's faults: a power fault is Critical, any other a Warning. */
+/** A system's Status.Health from its machine's faults: a power fault or overheating is Critical, any other a Warning. */
 function systemHealth(faults: ReadonlySet<MachineFault> | undefined): 'OK' | 'Warning' | 'Critical' {
-  if (faults?.has('power')) return 'Critical';
+  if (faults?.has('power') || faults?.has('overheat')) return 'Critical';
   return faults && faults.size > 0 ? 'Warning' : 'OK';
 }
 

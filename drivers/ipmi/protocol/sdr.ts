@@ -73,6 +73,8 @@ export interface DecodedSensor {
   sensorType: number;
   unit: number;
   name: string;
+  /** Event/reading type 01h: the sensor has thresholds, and Get Sensor Reading says which it is past. */
+  threshold: boolean;
   /** Converts a raw reading to the unit. */
   convert(raw: number): number;
 }
@@ -92,6 +94,7 @@ export function decodeFullSensor(record: Buffer): DecodedSensor | null {
     sensorNumber: b[2],
     sensorType: b[7],
     unit: b[16],
+    threshold: b[8] === 0x01,
     name: b.subarray(43, 43 + nameLength).toString('ascii'),
     convert(raw: number) {
       const x = analogFormat === 2 ? signed(raw, 8) : analogFormat === 1 ? (raw & 0x80 ? -(~raw & 0x7f) : raw) : raw;

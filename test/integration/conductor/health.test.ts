@@ -1,7 +1,7 @@
 // Node health (API 1.109) from the power sync: the Redfish simulator's Status.Health and the IPMI
-// simulator's chassis status fault bits, read by a real conductor, recorded with a history line
-// when they change, shown by the API from 1.109 only. SQLite: the API read is covered on both
-// backends by versions-1.97-1.115.test.ts.
+// simulator's chassis status fault bits and threshold sensors, read by a real conductor, recorded
+// with a history line when they change, shown by the API from 1.109 only. SQLite: the API read is
+// covered on both backends by versions-1.97-1.115.test.ts.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNode, getNodeById, type NodeRecord } from '../../../db/nodes.ts';
@@ -19,10 +19,11 @@ let conductor: Conductor;
 let redfish: RedfishSimulator;
 let ipmi: IpmiSimulator;
 const ipmiMachine = new MemoryMachine('h0', randomUUID(), 'ipmi-health-0', sampleHardware(0));
+const sensorMachine = new MemoryMachine('h1', randomUUID(), 'ipmi-health-1', sampleHardware(1));
 
 beforeAll(async () => {
   redfish = await startRedfishSimulator({ systems: 1, auth: { username: 'admin', password: 'pw' }, powerDelayMs: 0 });
-  ipmi = await startIpmiSimulator({ machines: [ipmiMachine], firstPort: 0, username: 'admin', password: 'health-pw' });
+  ipmi = await startIpmiSimulator({ machines: [ipmiMachine, sensorMachine], firstPort: 0, username: 'admin', password: 'health-pw' });
   t = await createTestDatabase('sqlite');
   conductor = await startConductor(t.db, 'health', { powerSyncInterval: 0.2 });
 });
@@ -37,11 +38,12 @@ afterAll(async () => {
 
 const healthOf = (node: NodeRecord, want: string) => eventually(async () => ((await getNodeById(t.db.knex, node.id))?.health === want ? true : undefined), 15_000, `health ${want}`);
 
-async function follows(node: NodeRecord, faults: Set<MachineFault>): Promise<void> {
+/** Health follows a Warning fault, then a Critical one, then none. */
+async function follows(node: NodeRecord, faults: Set<MachineFault>, [warning, critical]: [MachineFault, MachineFault] = ['cooling', 'power']): Promise<void> {
   await healthOf(node, 'OK');
-  faults.add('cooling');
+  faults.add(warning);
   await healthOf(node, 'Warning');
-  faults.add('power');
+  faults.add(critical);
   await healthOf(node, 'Critical');
   faults.clear();
   await healthOf(node, 'OK');
@@ -69,5 +71,16 @@ describe('node health from the power sync', () => {
       driver_info: { ipmi_address: '127.0.0.1', ipmi_port: ipmi.ports[0], ipmi_username: 'admin', ipmi_password: 'health-pw', ipmi_cipher_suite: 3, ipmi_min_command_interval: 0 },
     });
     await follows(node, ipmiMachine.faults);
+  });
+
+  it('follows the IPMI threshold sensors: a temperature past its non-critical threshold Warning, past its critical one Critical', async () => {
+    const node = await createNode(t.db.knex, {
+      driver: 'ipmi', provision_state: 'manageable', boot_interface: 'fake', deploy_interface: 'fake',
+      driver_info: {
+        ipmi_address: '127.0.0.1', ipmi_port: ipmi.ports[1], ipmi_username: 'admin', ipmi_password: 'health-pw', ipmi_cipher_suite: 3,
+        ipmi_min_command_interval: 0, ipmi_health_sensor_interval: 0.1,
+      },
+    });
+    await follows(node, sensorMachine.faults, ['warm', 'overheat']);
   });
 });

@@ -1,6 +1,6 @@
 // The ipmitool power and management interfaces, through each transport (ipmitool processes and
-// the native RMCP+ client), against three BMCs: OpenIPMI's ipmi_sim, a pyghmi BMC (VirtualBMC's
-// stack) and Anvil's simulator.
+// the native RMCP+ client), against three BMCs: OpenIPMI's ipmi_sim (with a threshold sensor), a
+// pyghmi BMC (VirtualBMC's stack) and Anvil's simulator.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { BmcTimeout } from '../../../common/errors.ts';
@@ -21,7 +21,7 @@ const machine = new MemoryMachine('m0', randomUUID(), 'node-0', sampleHardware(0
 
 beforeAll(async () => {
   [ipmiSim, pyghmi, sim] = await Promise.all([
-    startIpmiSim(), startPyghmiBmc(),
+    startIpmiSim({ temperature: 92 }), startPyghmiBmc(),
     startIpmiSimulator({ machines: [machine], firstPort: 0, username: PEER_USER, password: PEER_PASSWORD }),
   ]);
 }, 20_000);
@@ -83,6 +83,30 @@ describe.each(TRANSPORTS)('with the %s transport', (transport) => {
     expect(sensors.Fan['Fan1 (0x3)']['Sensor Reading']).toBe('5400 (+/- 0) RPM');
     await c.driver.power.setPowerState(c, 'soft power off', 10);
     expect(await machine.powerState()).toBe('off');
+  });
+
+  it('reads health from the chassis status and the threshold sensors, walking the sensors at most once per interval', async () => {
+    // ipmi_sim's CPU temperature reads 92 °C, past its upper critical threshold (90)
+    expect(await ctx(ipmiSim.port, transport).driver.management.getHealth!(ctx(ipmiSim.port, transport)), 'ipmi_sim').toBe('Critical');
+    const pyghmiCtx = ctx(pyghmi.port, transport);
+    expect(await pyghmiCtx.driver.management.getHealth!(pyghmiCtx), 'pyghmi, no sensors').toBe('OK');
+    const c = ctx(sim.ports[0], transport);
+    const health = () => c.driver.management.getHealth!(c);
+    try {
+      expect(await health()).toBe('OK');
+      machine.faults.add('warm');
+      expect(await health(), 'the sensors were read less than ipmi_health_sensor_interval (600 s) ago').toBe('OK');
+      c.node.driver_info.ipmi_health_sensor_interval = 0;
+      expect(await health(), 'sensors not read').toBe('OK');
+      c.node.driver_info.ipmi_health_sensor_interval = 0.01;
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await health()).toBe('Warning');
+      machine.faults.add('overheat');
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await health()).toBe('Critical');
+    } finally {
+      machine.faults.clear();
+    }
   });
 
   it('vendor passthru: send_raw answers Get Device ID on all three BMCs; bmc_reset resets the Anvil simulator\'s controller', async () => {

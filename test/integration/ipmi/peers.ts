@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import dgram from 'node:dgram';
 import { execa, type ResultPromise } from 'execa';
+import { encodeFullSensor, type FullSensor } from '../../../drivers/ipmi/protocol/sdr.ts';
 
 export interface Peer {
   port: number;
@@ -62,8 +63,26 @@ export interface IpmiSimPeer extends Peer {
   chassis(param: 'power' | 'boot'): Promise<string | null>;
 }
 
-/** `sol`: a TCP address (HOST:PORT) ipmi_sim connects to as the serial line that Serial over LAN serves. */
-export async function startIpmiSim(opts: { sol?: string } = {}): Promise<IpmiSimPeer> {
+/** The threshold sensor `temperature` adds: its SDR in the main repository (thresholds 0, 5, 10, 85, 90, 95 °C). */
+const TEMPERATURE_SENSOR: FullSensor = { recordId: 1, sensorNumber: 1, entityId: 3, sensorType: 0x01, unit: 1, m: 1, b: 0, bExp: 0, rExp: 0, thresholds: [0, 5, 10, 85, 90, 95], name: 'CPU Temp' };
+
+/** The emulator commands for that sensor reading `value` (ipmi_sim_cmd(5)): thresholds are given from upper non-recoverable down. */
+function temperatureSensor(value: number): string[] {
+  const sdr = [...encodeFullSensor(TEMPERATURE_SENSOR)].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(' ');
+  const n = TEMPERATURE_SENSOR.sensorNumber;
+  return [
+    `main_sdr_add 0x20 ${sdr}`,
+    `sensor_add 0x20 0 ${n} 0x01 0x01`,
+    `sensor_set_threshold 0x20 0 ${n} settable 111111 ${[...TEMPERATURE_SENSOR.thresholds].reverse().join(' ')}`,
+    `sensor_set_value 0x20 0 ${n} ${value} 0`,
+  ];
+}
+
+/**
+ * `sol`: a TCP address (HOST:PORT) ipmi_sim connects to as the serial line that Serial over LAN
+ * serves; `temperature`: a CPU temperature threshold sensor in its SDR repository, reading this.
+ */
+export async function startIpmiSim(opts: { sol?: string; temperature?: number } = {}): Promise<IpmiSimPeer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'anvil-ipmi-sim-'));
   const port = await freeUdpPort();
   const script = path.join(dir, 'chassis.sh');
@@ -90,6 +109,7 @@ export async function startIpmiSim(opts: { sol?: string } = {}): Promise<IpmiSim
   await writeFile(path.join(dir, 'sim.emu'), [
     'mc_setbmc 0x20',
     'mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr',
+    ...(opts.temperature === undefined ? [] : temperatureSensor(opts.temperature)),
     'mc_enable 0x20',
     '',
   ].join('\n'));

@@ -1,5 +1,6 @@
 // The RMCP+ codec and key arithmetic on their own: what one side encodes the other decodes, a
-// tampered or truncated packet is refused, and the boot flags keep their bits.
+// tampered or truncated packet is refused, the boot flags keep their bits, and threshold sensor
+// states read as health.
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { CIPHER_SUITES, decryptPayload, deriveKeys, encryptPayload, rakp2AuthCode, rakp3AuthCode, sessionIntegrityKey, suiteFor, userKey } from '../../../drivers/ipmi/protocol/crypto.ts';
@@ -8,6 +9,7 @@ import { checksum, decodeRequest, decodeResponse, encodeRequest, encodeResponse 
 import { decodeOpenSessionRequest, decodeRakp1, encodeOpenSessionRequest, encodeRakp1 } from '../../../drivers/ipmi/protocol/rakp.ts';
 import { decodeBootFlags, encodeBootFlags } from '../../../drivers/ipmi/protocol/chassis.ts';
 import { decodeFullSensor, encodeFullSensor } from '../../../drivers/ipmi/protocol/sdr.ts';
+import { readingHealth, thresholdStatus, ThresholdBit, worstHealth } from '../../../drivers/ipmi/protocol/sensor-state.ts';
 
 const inputs = {
   consoleSessionId: 0xa0a2a3a4, bmcSessionId: 0x12345678, consoleRandom: randomBytes(16), bmcRandom: randomBytes(16),
@@ -109,8 +111,39 @@ describe('boot flags and sensor records', () => {
   it('converts readings with M, B and exponents', () => {
     const record = encodeFullSensor({ recordId: 9, sensorNumber: 4, entityId: 7, sensorType: 2, unit: 4, m: 1, b: 0, bExp: 0, rExp: -1, thresholds: [0, 0, 0, 0, 0, 0], name: '12V' });
     const sensor = decodeFullSensor(record)!;
-    expect(sensor).toMatchObject({ recordId: 9, sensorNumber: 4, sensorType: 2, unit: 4, name: '12V' });
+    expect(sensor).toMatchObject({ recordId: 9, sensorNumber: 4, sensorType: 2, unit: 4, name: '12V', threshold: true });
     expect(sensor.convert(121)).toBe(12.1);
     expect(decodeFullSensor(record.subarray(0, 20))).toBeNull();
+  });
+});
+
+describe('threshold sensor states', () => {
+  const thresholds: [number, number, number, number, number, number] = [0, 5, 10, 85, 90, 95];
+
+  it('marks every threshold a reading is at or past, and reads health from the marks', () => {
+    expect(thresholdStatus(45, thresholds)).toBe(0);
+    expect(thresholdStatus(87, thresholds)).toBe(ThresholdBit.upperNonCritical);
+    expect(thresholdStatus(92, thresholds)).toBe(ThresholdBit.upperNonCritical | ThresholdBit.upperCritical);
+    expect(thresholdStatus(3, thresholds)).toBe(ThresholdBit.lowerNonCritical | ThresholdBit.lowerCritical);
+    const health = (raw: number) => readingHealth(Buffer.from([raw, 0xc0, thresholdStatus(raw, thresholds)]));
+    expect([45, 87, 92, 96, 8, 3, 0].map(health)).toEqual(['OK', 'Warning', 'Critical', 'Critical', 'Warning', 'Critical', 'Critical']);
+  });
+
+  it('takes no state from a reading that is unavailable, not scanned or too short', () => {
+    expect(readingHealth(Buffer.from([0, 0xe0, ThresholdBit.upperCritical]))).toBeNull();
+    expect(readingHealth(Buffer.from([92, 0x80, ThresholdBit.upperCritical]))).toBeNull();
+    expect(readingHealth(Buffer.from([92, 0xc0]))).toBeNull();
+  });
+
+  it('keeps the worst health, null when none is known', () => {
+    expect(worstHealth(['OK', null, 'Warning', 'OK'])).toBe('Warning');
+    expect(worstHealth(['Warning', 'Critical', 'OK'])).toBe('Critical');
+    expect(worstHealth([null, null])).toBeNull();
+  });
+
+  it('tells threshold sensors from others by the record\'s event/reading type', () => {
+    const record = encodeFullSensor({ recordId: 1, sensorNumber: 1, entityId: 3, sensorType: 1, unit: 1, m: 1, b: 0, bExp: 0, rExp: 0, thresholds, name: 'CPU Temp' });
+    record[5 + 8] = 0x6f; // sensor-specific discrete
+    expect(decodeFullSensor(record)?.threshold).toBe(false);
   });
 });
