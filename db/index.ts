@@ -29,10 +29,11 @@ export interface Database {
   /** Wakes every listener of `channel`, in this process and (on PostgreSQL) in every other. */
   notify(channel: string, payload?: string): Promise<void>;
   /**
-   * Commits the writes waiting for the end of this event-loop turn (SQLite's shared commit), so
-   * that what is answered next is on disk; the API calls it before each response.
+   * Resolves once the writes made so far are committed (SQLite's commit shared by a turn of the
+   * event loop; at once when none waits), so that what is answered next is on disk: the API
+   * awaits it before each response. Rejects if that commit failed.
    */
-  flush(): void;
+  committed(): Promise<void>;
   /** Calls `handler` on every notification of `channel`; returns an unsubscribe function. */
   listen(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
@@ -77,20 +78,42 @@ const WRITE = /^\s*(insert|update|delete)\b/i;
  *   writes outside a transaction join one begun at the first of them and committed at the end of
  *   this turn of the event loop (setImmediate), so the writes of the requests and node work of one
  *   turn share a commit. The commit runs before any timer or I/O callback of the next turn, so
- *   nothing in this process or another reads around it, and before any API answer (flush, which
- *   the API calls on each response): what was acknowledged survives a crash; a crash inside the
+ *   nothing in this process or another reads around it. An API answer waits for it (`committed`,
+ *   which the API awaits on each response) rather than committing itself: the requests answered
+ *   in one turn share one commit, and what was acknowledged survives a crash; a crash inside the
  *   turn loses only unacknowledged writes, as a crash just before them would. An explicit
  *   transaction, DDL or a pragma first commits the open batch.
- * Returns the function that commits the open batch now.
+ * Returns the function that tells when the writes made so far are committed.
  */
-function tuneConnection(conn: SqliteConnection): () => void {
+function tuneConnection(conn: SqliteConnection): () => Promise<void> {
   const prepare = conn.prepare.bind(conn);
   const cache = new Map<string, unknown>();
-  let batch = false;
+  /** The open batch: settled by its commit. */
+  let batch: { done: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | undefined;
   const commit = () => {
     if (!batch) return;
-    batch = false;
-    if (conn.inTransaction) conn.exec('COMMIT');
+    const committing = batch;
+    batch = undefined;
+    try {
+      if (conn.inTransaction) conn.exec('COMMIT');
+    } catch (err) {
+      // The answers waiting for it fail; the turn's commit throws as it always did (the process stops).
+      committing.reject(err);
+      throw err;
+    }
+    committing.resolve();
+  };
+  const open = () => {
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // A batch no answer waits for (conductor work) must not be an unhandled rejection besides.
+    done.catch(() => undefined);
+    batch = { done, resolve, reject };
+    setImmediate(commit);
   };
   const close = conn.close.bind(conn);
   // Closing with a transaction open would roll the batch back.
@@ -102,8 +125,7 @@ function tuneConnection(conn: SqliteConnection): () => void {
     if (batch && !DML.test(sql)) commit();
     else if (!batch && !conn.inTransaction && WRITE.test(sql)) {
       conn.exec('BEGIN');
-      batch = true;
-      setImmediate(commit);
+      open();
     }
     let statement = cache.get(sql);
     if (statement) {
@@ -115,11 +137,11 @@ function tuneConnection(conn: SqliteConnection): () => void {
     cache.set(sql, statement);
     return statement;
   };
-  return commit;
+  return () => batch?.done ?? Promise.resolve();
 }
 
-/** `flushers` gets the commit function of each SQLite connection the pool makes. */
-function knexConfig(url: string, flushers: Set<() => void>, maxConnections: number): { kind: DbKind; config: Knex.Config } {
+/** `commits` gets, for each SQLite connection the pool makes, the function that tells when its writes are committed. */
+function knexConfig(url: string, commits: Set<() => Promise<void>>, maxConnections: number): { kind: DbKind; config: Knex.Config } {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length) || ':memory:';
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -133,7 +155,7 @@ function knexConfig(url: string, flushers: Set<() => void>, maxConnections: numb
           min: 1,
           max: 1,
           afterCreate: (conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) => {
-            flushers.add(tuneConnection(conn));
+            commits.add(tuneConnection(conn));
             conn.pragma('journal_mode = WAL');
             conn.pragma('synchronous = NORMAL');
             conn.pragma('foreign_keys = ON');
@@ -151,8 +173,8 @@ function knexConfig(url: string, flushers: Set<() => void>, maxConnections: numb
 }
 
 export async function openDatabase(url: string, opts: { migrate?: boolean; maxConnections?: number } = {}): Promise<Database> {
-  const flushers = new Set<() => void>();
-  const { kind, config } = knexConfig(url, flushers, opts.maxConnections ?? 20);
+  const commits = new Set<() => Promise<void>>();
+  const { kind, config } = knexConfig(url, commits, opts.maxConnections ?? 20);
   const pgClient = kind === 'pg' ? (await loadPg()).Client : undefined;
   // A failed query's error names its SQL with placeholders, never the bound values (a BMC password).
   const knex = knexFactory({ ...config, compileSqlOnError: false });
@@ -167,8 +189,8 @@ export async function openDatabase(url: string, opts: { migrate?: boolean; maxCo
     knex,
     kind,
     url,
-    flush() {
-      for (const flush of flushers) flush();
+    async committed() {
+      for (const committed of commits) await committed();
     },
     async notify(channel, payload = '') {
       if (kind === 'pg') await knex.raw('select pg_notify(?, ?)', [channel, payload]);

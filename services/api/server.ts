@@ -136,8 +136,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
   });
   // A password written into a URL never leaves in an answer, whatever field or message holds it.
   app.addHook('onSend', async (_req, _reply, payload) => {
-    // What is answered is committed first (db/index.ts: SQLite writes share a commit per turn).
-    opts.db.flush();
+    // What is answered is committed first (db/index.ts: the answers of a turn share SQLite's commit).
+    await opts.db.committed();
     return typeof payload === 'string' ? maskUrlPasswords(payload) : payload;
   });
   app.setErrorHandler((err, req, reply) => sendError(err, req, reply));
