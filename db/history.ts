@@ -1,7 +1,8 @@
 // node_history: what happened to a node, in words a person reads (`baremetal node history list`).
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { now } from './index.ts';
+import { directConnection, now } from './index.ts';
+import { insertRow } from './direct.ts';
 import { updateNode, type NodeRecord } from './nodes.ts';
 
 export type Severity = 'info' | 'warning' | 'error';
@@ -47,7 +48,7 @@ export async function recordHistory(knex: Knex, node: number | HistoryNode, entr
     ? await knex('nodes').select('provision_state', 'target_provision_state', 'provision_updated_at').where({ id: node }).first()
     : node;
   const at = now();
-  await knex('node_history').insert({
+  const line = {
     uuid: randomUUID(),
     node_id: typeof node === 'number' ? node : node.id,
     conductor: entry.conductor ?? null,
@@ -60,7 +61,10 @@ export async function recordHistory(knex: Knex, node: number | HistoryNode, entr
     target_provision_state: row?.target_provision_state ?? null,
     duration_seconds: typeof row?.provision_updated_at === 'number' ? Math.max(0, Math.floor((at - row.provision_updated_at) / 1000)) : null,
     created_at: at,
-  });
+  };
+  const conn = directConnection(knex);
+  if (conn) insertRow(conn, 'node_history', line);
+  else await knex('node_history').insert(line);
 }
 
 export async function historyOfNode(knex: Knex, nodeId: number, opts: { limit?: number; marker?: string } = {}): Promise<HistoryRecord[]> {

@@ -56,6 +56,21 @@ class FolderMigrationSource implements Knex.MigrationSource<string> {
   }
 }
 
+/** better-sqlite3's statements as db/direct.ts runs them. */
+export interface DirectStatement {
+  raw(on: boolean): DirectStatement;
+  columns(): { name: string }[];
+  all(params: unknown[]): unknown[][];
+  run(params: unknown[]): { changes: number };
+}
+
+/** The SQLite connection as db/direct.ts uses it: prepare goes through tuneConnection (its cache and batch). */
+export interface DirectConnection {
+  prepare(sql: string): DirectStatement;
+  /** Tells knex's `query` listeners of a statement run directly, as knex tells of its own. */
+  announce(sql: string, bindings: readonly unknown[]): void;
+}
+
 interface SqliteConnection {
   pragma(s: string): unknown;
   prepare(sql: string): unknown;
@@ -83,9 +98,10 @@ const WRITE = /^\s*(insert|update|delete)\b/i;
  *   in one turn share one commit, and what was acknowledged survives a crash; a crash inside the
  *   turn loses only unacknowledged writes, as a crash just before them would. An explicit
  *   transaction, DDL or a pragma first commits the open batch.
- * Returns the function that tells when the writes made so far are committed.
+ * Returns the function that tells when the writes made so far are committed, and whether an
+ * explicit transaction holds the connection.
  */
-function tuneConnection(conn: SqliteConnection): () => Promise<void> {
+function tuneConnection(conn: SqliteConnection): TunedConnection {
   const prepare = conn.prepare.bind(conn);
   const cache = new Map<string, unknown>();
   /** The open batch: settled by its commit. */
@@ -137,11 +153,35 @@ function tuneConnection(conn: SqliteConnection): () => Promise<void> {
     cache.set(sql, statement);
     return statement;
   };
-  return () => batch?.done ?? Promise.resolve();
+  return {
+    committed: () => batch?.done ?? Promise.resolve(),
+    // A transaction open that is not the batch is someone's explicit one, holding the connection.
+    held: () => conn.inTransaction && !batch,
+  };
 }
 
-/** `commits` gets, for each SQLite connection the pool makes, the function that tells when its writes are committed. */
-function knexConfig(url: string, commits: Set<() => Promise<void>>, maxConnections: number): { kind: DbKind; config: Knex.Config } {
+/** What db/index.ts keeps of each SQLite connection: when its writes are committed, and whether a transaction holds it. */
+interface TunedConnection {
+  committed(): Promise<void>;
+  held(): boolean;
+}
+
+/** The SQLite connection of each root knex instance (one per pool: min = max = 1), for directConnection. */
+const sqliteConnections = new WeakMap<Knex, { direct?: DirectConnection; tuned?: TunedConnection }>();
+
+/**
+ * SQLite's connection, for statements run on it directly (db/direct.ts), when `knex` is a
+ * database's own instance (not a transaction) and no transaction holds the connection; else
+ * undefined, and the statement goes through knex, which waits for the connection.
+ */
+export function directConnection(knex: Knex): DirectConnection | undefined {
+  const entry = sqliteConnections.get(knex);
+  if (!entry?.direct || entry.tuned!.held()) return undefined;
+  return entry.direct;
+}
+
+/** `connected` is told of each SQLite connection the pool makes. */
+function knexConfig(url: string, connected: (conn: SqliteConnection, tuned: TunedConnection) => void, maxConnections: number): { kind: DbKind; config: Knex.Config } {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length) || ':memory:';
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -155,7 +195,7 @@ function knexConfig(url: string, commits: Set<() => Promise<void>>, maxConnectio
           min: 1,
           max: 1,
           afterCreate: (conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) => {
-            commits.add(tuneConnection(conn));
+            connected(conn, tuneConnection(conn));
             conn.pragma('journal_mode = WAL');
             conn.pragma('synchronous = NORMAL');
             conn.pragma('foreign_keys = ON');
@@ -173,11 +213,20 @@ function knexConfig(url: string, commits: Set<() => Promise<void>>, maxConnectio
 }
 
 export async function openDatabase(url: string, opts: { migrate?: boolean; maxConnections?: number } = {}): Promise<Database> {
-  const commits = new Set<() => Promise<void>>();
-  const { kind, config } = knexConfig(url, commits, opts.maxConnections ?? 20);
+  const sqlite: { direct?: DirectConnection; tuned?: TunedConnection } = {};
+  const { kind, config } = knexConfig(url, (conn, tuned) => {
+    const direct: DirectConnection = {
+      prepare: (sql) => conn.prepare(sql) as DirectStatement,
+      announce: (sql, bindings) => {
+        if (knex.listenerCount('query') > 0) knex.emit('query', { sql, bindings, method: 'raw' });
+      },
+    };
+    Object.assign(sqlite, { direct, tuned });
+  }, opts.maxConnections ?? 20);
   const pgClient = kind === 'pg' ? (await loadPg()).Client : undefined;
   // A failed query's error names its SQL with placeholders, never the bound values (a BMC password).
   const knex = knexFactory({ ...config, compileSqlOnError: false });
+  if (kind === 'sqlite') sqliteConnections.set(knex, sqlite);
   if (opts.migrate !== false) await migrate(knex);
 
   const local = new EventEmitter();
@@ -190,7 +239,7 @@ export async function openDatabase(url: string, opts: { migrate?: boolean; maxCo
     kind,
     url,
     async committed() {
-      for (const committed of commits) await committed();
+      if (sqlite.tuned) await sqlite.tuned.committed();
     },
     async notify(channel, payload = '') {
       if (kind === 'pg') await knex.raw('select pg_notify(?, ?)', [channel, payload]);
@@ -275,7 +324,7 @@ interface SqliteStatement {
 }
 
 /** A bound value as knex's better-sqlite3 dialect passes it (SQLite has no booleans or dates). */
-function sqliteBinding(value: unknown): unknown {
+export function sqliteBinding(value: unknown): unknown {
   if (value instanceof Date) return value.valueOf();
   return typeof value === 'boolean' ? Number(value) : value;
 }

@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { BoundedMemo } from '../common/bounded-memo.ts';
-import { fromJson, selectDecoded, whereContains, whereInMany, now, toBool, toJson, toNullableBool } from './index.ts';
+import { directConnection, fromJson, selectDecoded, whereContains, whereInMany, now, toBool, toJson, toNullableBool } from './index.ts';
+import { firstRow, insertRow, updateRows } from './direct.ts';
 import { applyPage, type PageQuery } from './paging.ts';
 import type { PowerRequest, ProvisionRequest } from './requests.ts';
 
@@ -149,19 +150,27 @@ export type NewNode = Partial<NodeRecord> & { driver: string; provision_state: s
 export async function createNode(knex: Knex, fields: NewNode): Promise<NodeRecord> {
   const ts = now();
   const row = nodeToRow({ uuid: randomUUID(), conductor_group: '', ...fields, created_at: ts, updated_at: null, provision_updated_at: fields.provision_updated_at ?? ts });
+  const conn = directConnection(knex);
+  if (conn) return insertRow(conn, 'nodes', row, nodeDecoder);
   const [inserted] = await knex('nodes').insert(row).returning('*');
   return rowToNode(inserted);
 }
 
-export async function getNodeById(knex: Knex, id: number): Promise<NodeRecord | undefined> {
-  const row = await knex('nodes').where({ id }).first();
+/** The node matching `where` (a unique column). */
+async function nodeWhere(knex: Knex, where: Record<string, unknown>): Promise<NodeRecord | undefined> {
+  const conn = directConnection(knex);
+  if (conn) return firstRow(conn, 'nodes', where, nodeDecoder);
+  const row = await knex('nodes').where(where).first();
   return row ? rowToNode(row) : undefined;
+}
+
+export async function getNodeById(knex: Knex, id: number): Promise<NodeRecord | undefined> {
+  return nodeWhere(knex, { id });
 }
 
 /** Finds a node by UUID or by name (Ironic's `{node_ident}`). */
 export async function findNode(knex: Knex, ident: string): Promise<NodeRecord | undefined> {
-  const row = isUuid(ident) ? await knex('nodes').where({ uuid: ident.toLowerCase() }).first() : await knex('nodes').where({ name: ident }).first();
-  return row ? rowToNode(row) : undefined;
+  return nodeWhere(knex, isUuid(ident) ? { uuid: ident.toLowerCase() } : { name: ident });
 }
 
 /** Who a node belongs to and who leases it (the policy's node.owner / node.lessee), by id. */
@@ -198,7 +207,13 @@ export async function changeUnlockedInternalInfo(knex: Knex, id: number, change:
 
 /** Updates fields of a node and bumps updated_at; returns the new row, or undefined if `where` did not match. */
 export async function updateNode(knex: Knex, id: number, fields: Partial<NodeRecord>, where: Record<string, unknown> = {}): Promise<NodeRecord | undefined> {
-  const row = nodeToRow({ ...fields, updated_at: now() });
+  return updateOne(knex, id, nodeToRow({ ...fields, updated_at: now() }), where);
+}
+
+/** Writes `row` into node `id` if `where` matches it; the updated node, or undefined. */
+async function updateOne(knex: Knex, id: number, row: Record<string, unknown>, where: Record<string, unknown>): Promise<NodeRecord | undefined> {
+  const conn = directConnection(knex);
+  if (conn) return updateRows(conn, 'nodes', row, { id, ...where }, nodeDecoder)[0];
   const [updated] = await knex('nodes').where({ id, ...where }).update(row).returning('*');
   return updated ? rowToNode(updated) : undefined;
 }
@@ -208,8 +223,7 @@ export async function updateNode(knex: Knex, id: number, fields: Partial<NodeRec
  * Returns the locked node, or undefined if another host has it.
  */
 export async function reserveNode(knex: Knex, id: number, host: string): Promise<NodeRecord | undefined> {
-  const [row] = await knex('nodes').where({ id }).whereNull('reservation').update({ reservation: host, updated_at: now() }).returning('*');
-  return row ? rowToNode(row) : undefined;
+  return updateOne(knex, id, { reservation: host, updated_at: now() }, { reservation: null });
 }
 
 /** Releases the node lock if `host` holds it. */
