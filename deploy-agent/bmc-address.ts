@@ -2,6 +2,7 @@
 // as IPA reads it), else the Redfish service the firmware's SMBIOS type 42 record (Redfish Host
 // Interface, DMTF DSP0270) names. Inspection rules turn it into driver_info of a discovered node.
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
@@ -16,8 +17,13 @@ export interface RedfishHostInterface {
 /** IPMI LAN channels IPA looks at, in order. */
 const IPMI_CHANNELS = Array.from({ length: 11 }, (_, i) => i + 1);
 
+/** The kernel's IPMI device, where ipmitool's open interface looks for it. */
+const IPMI_DEVICES = ['/dev/ipmi0', '/dev/ipmi/0', '/dev/ipmidev/0'];
+
 /** The first non-zero IPv4 address of an IPMI LAN channel, or null (no IPMI device, no address set). */
 export async function ipmiLanAddress(): Promise<string | null> {
+  // Without the device ipmitool can only fail: no process started for nothing while the inventory is gathered.
+  if (!IPMI_DEVICES.some((device) => existsSync(device))) return null;
   for (const channel of IPMI_CHANNELS) {
     let out: string;
     try {

@@ -2,7 +2,8 @@
 # PID 1 of Anvil's deploy ramdisk: mounts the kernel filesystems, loads the drivers the hardware asks
 # for, configures the network from the node's network_data.json on its boot CD (DHCP-less, when the
 # command line has anvil.static_network) or by DHCP on the boot NIC (BOOTIF, else the first NIC that answers;
-# DHCPv6 and router advertisements when the API URL is an IPv6 literal), and runs the
+# DHCPv6 and router advertisements when the API URL is an IPv6 literal), starts the LLDP captures
+# of an inspection before that, and runs the
 # deploy agent, restarting it if it dies (PID 1 must never exit: the kernel would panic). After a
 # rescue is finalized it offers a login for the rescue user on the serial console instead.
 export PATH=/usr/sbin:/usr/bin HOME=/root
@@ -50,6 +51,24 @@ for dev in /sys/class/net/*; do
   [ -e "$dev/device" ] || continue
   if [ -n "$bootif" ] && [ "$(cat "$dev/address")" = "$bootif" ]; then nics="$name $nics"; else nics="$nics $name"; fi
 done
+# LLDP for the inspection (ipa-collect-lldp): a capture on every NIC from now on, so that listening for
+# a neighbour's frame runs while the network comes up and the agent starts; the agent reads and stops
+# them (deploy-agent/lldp-capture.ts, EARLY_CAPTURE_DIR). NIC.link is touched when the NIC's carrier
+# first reads up (within 12 s): its time tells the agent how long the link has been up.
+case "$(arg ipa-collect-lldp | tr 'A-Z' 'a-z')" in
+  1|true|yes|on)
+    mkdir -p /run/lldp
+    for nic in $nics; do
+      ip link set "$nic" up
+      tcpdump -i "$nic" -U -w "/run/lldp/$nic.pcap" -Z root ether proto 0x88cc 2> "/run/lldp/$nic.log" &
+      echo $! > "/run/lldp/$nic.pid"
+      ( for wait in $(seq 1 60); do
+          read -r up < "/sys/class/net/$nic/carrier" 2>/dev/null && [ "$up" = 1 ] && touch "/run/lldp/$nic.link" && break
+          sleep 0.2
+        done ) &
+    done ;;
+esac
+
 # DHCP-less: the node's own boot ISO carries its network_data.json (drivers/in-band/boot-iso.ts).
 configured=""
 if [ -z "${cmdline##* anvil.static_network *}" ]; then
