@@ -154,10 +154,8 @@ export class LinuxHardware implements Hardware {
     const totalKb = Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1] ?? 0);
     const dmi = (f: string) => readText(`/sys/class/dmi/id/${f}`);
     const interfaces = await this.interfaces();
-    const heard = opts.withoutLldp ? new Map<string, LldpTlvs>() : await this.neighbours();
-    for (const nic of interfaces) nic.lldp = heard.get(nic.name) ?? null;
     const bootif = this.opts.bootif ?? null;
-    return {
+    const inventory: Inventory = {
       interfaces,
       cpu: {
         model_name: field(cpuinfo, 'model name'),
@@ -179,6 +177,10 @@ export class LinuxHardware implements Hardware {
       boot: { current_boot_mode: (await readdir('/sys/firmware/efi').then(() => true, () => false)) ? 'uefi' : 'bios', pxe_interface: bootif },
       hostname: os.hostname(),
     };
+    // What the NICs heard last: the rest is read while they may still be listening.
+    const heard = opts.withoutLldp ? new Map<string, LldpTlvs>() : await this.neighbours();
+    for (const nic of interfaces) nic.lldp = heard.get(nic.name) ?? null;
+    return inventory;
   }
 
   async pciDevices(): Promise<PciDevice[]> {

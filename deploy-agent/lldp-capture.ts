@@ -206,8 +206,8 @@ async function firstFrame(nic: string, opts: LldpCaptureOptions): Promise<LldpTl
       if (done || listeningSince !== undefined) return;
       listeningSince = since;
       linkUpSince = linkUpAt;
-      if (since < startedAt) bound(since);
-      void checkLink();
+      // The link wait first: a capture open longer than the whole timeout has mostly been quiet that long.
+      void checkLink().then(() => { if (!done && since < startedAt) bound(since); });
       carrierPoll = setInterval(() => void checkLink(), CARRIER_POLL_MS);
     },
     ended: (why) => finish(undefined, why),
