@@ -76,6 +76,9 @@ as_postgres() { (cd / && runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p
 as_postgres <<SQL
 SELECT 'CREATE ROLE $role LOGIN CREATEDB' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$role') \gexec
 SELECT 'CREATE DATABASE test OWNER $role' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'test') \gexec
+-- A test database goes with DROP DATABASE ... WITH (FORCE), which must also end an autovacuum worker
+-- in it: PostgreSQL 15 lets only pg_signal_backend's members end a process of no role.
+GRANT pg_signal_backend TO $role;
 SQL
 hba=$(as_postgres -Atc 'SHOW hba_file')
 rule="host all $role 127.0.0.1/32 trust"

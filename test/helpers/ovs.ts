@@ -19,8 +19,11 @@ export interface TestOvs {
   addBridge(name: string): Promise<void>;
   /** A host: namespace `ns` with one end of a veth pair (address `cidr`), the other end `port` plugged into `bridge`. */
   addHost(ns: string, port: string, bridge: string, cidr?: string): Promise<void>;
-  /** Whether `ns` gets an answer from `ip` (busybox ping). */
-  ping(ns: string, ip: string): Promise<boolean>;
+  /**
+   * Whether `ns` gets an answer from `ip` within `seconds` (busybox ping, one echo a second until one
+   * is answered): a loaded machine's userspace datapath may drop the first packets of a new flow.
+   */
+  ping(ns: string, ip: string, seconds?: number): Promise<boolean>;
   /**
    * Every value a Port row's `tag` took, oldest first, from the database's own transaction log
    * (ovsdb-tool show-log): the switch's record of each VLAN move, not a sample of it.
@@ -104,9 +107,12 @@ export async function startOvs(opts: { netns?: string } = {}): Promise<TestOvs> 
       await execa('ip', [...at, 'link', 'set', port, 'up']);
       await vsctl('add-port', bridge, port);
     },
-    async ping(ns, ip) {
-      const r = await execa('ip', ['netns', 'exec', ns, 'busybox', 'ping', '-c', '2', '-W', '2', ip], { reject: false });
-      return r.exitCode === 0;
+    async ping(ns, ip, seconds = 10) {
+      for (let left = seconds; left > 0; left--) {
+        const r = await execa('ip', ['netns', 'exec', ns, 'busybox', 'ping', '-c', '1', '-W', '1', ip], { reject: false });
+        if (r.exitCode === 0) return true;
+      }
+      return false;
     },
     async tagHistory(port) {
       return tagsInLog((await execa('ovsdb-tool', ['-mm', 'show-log', db])).stdout, port);

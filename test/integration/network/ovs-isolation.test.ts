@@ -116,13 +116,13 @@ describe.each(CASES)('tenant isolation on Open vSwitch (%s, %s driver)', (backen
     expect([await tag(port('a1')), await tag(port('a2')), await tag(port('b1'))]).toEqual(['201', '201', '202']);
     expect(await ovs.ping(ns('a1'), ip.a2)).toBe(true);
     expect(await ovs.ping(ns('a2'), ip.a1)).toBe(true);
-    expect(await ovs.ping(ns('b1'), ip.a1)).toBe(false);
-    expect(await ovs.ping(ns('b1'), ip.a2)).toBe(false);
+    expect(await ovs.ping(ns('b1'), ip.a1, 3)).toBe(false);
+    expect(await ovs.ping(ns('b1'), ip.a2, 3)).toBe(false);
 
     expect((await provision(nodes.a1, 'deleted', 'available')).provision_state).toBe('available');
     expect(await tag(port('a1'))).toBe('110');
-    expect(await ovs.ping(ns('a1'), ip.a2)).toBe(false);
-    expect(await ovs.ping(ns('a2'), ip.a1)).toBe(false);
+    expect(await ovs.ping(ns('a1'), ip.a2, 3)).toBe(false);
+    expect(await ovs.ping(ns('a2'), ip.a1, 3)).toBe(false);
   });
 
   it('makes a port group of 802.3ad an OVS LACP bond on the tenant VLAN, and undoes it on undeploy', async () => {

@@ -38,7 +38,7 @@ describe('SSH switch driver, ovs dialect, against sshd and Open vSwitch', () => 
     await sw.apply({ ports: [{ port: p(1), vlans: { untagged: 301, tagged: [] } }, { port: p(2), vlans: { untagged: 301, tagged: [] } }, { port: p(3), vlans: { untagged: 302, tagged: [] } }], bonds: [] }, undefined);
     expect([await get(p(1), 'tag'), await get(p(2), 'tag'), await get(p(3), 'tag')]).toEqual(['301', '301', '302']);
     expect(await ovs.ping(`nt${ovs.tag}m1`, '10.89.0.2')).toBe(true);
-    expect(await ovs.ping(`nt${ovs.tag}m3`, '10.89.0.1')).toBe(false);
+    expect(await ovs.ping(`nt${ovs.tag}m3`, '10.89.0.1', 3)).toBe(false);
 
     await sw.apply({ ports: [{ port: p(3), vlans: { untagged: null, tagged: [401, 402] } }], bonds: [{ name: `nt${ovs.tag}sb`, members: [p(1), p(2)], lacp: true, vlans: { untagged: 303, tagged: [] } }] }, undefined);
     expect([await get(p(3), 'trunks'), await get(p(3), 'vlan_mode')]).toEqual(['[401, 402]', 'trunk']);
