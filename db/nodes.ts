@@ -333,7 +333,7 @@ export interface NodeFilters {
   parent_node?: string;
   /** Child nodes (with parent_node set) are left out unless asked for, as in Ironic >= 1.83. */
   include_children?: boolean;
-  /** Nodes this project owns or leases (a project-scoped caller's share). */
+  /** Nodes this project owns or leases (the `project` filter, or a project-scoped caller's share). */
   project?: string;
 }
 

@@ -18,6 +18,7 @@ import { findNodeOr404 } from '../lookup.ts';
 import { nodeChanges, withFieldRules } from '../node-patch.ts';
 import { checkFieldVersions, checkNodeFields, NODE_CREATE_SCHEMA, normalizeConductorGroup } from '../nodeInput.ts';
 import { ownedByFilter } from '../conductor-owner.ts';
+import { PolicyForbidden } from '../auth/authorize.ts';
 import { loadRelations, NODE_FIELD_VERSIONS, renderNodes, visibleNodeFields } from '../nodeView.ts';
 import { isUniqueViolation } from '../validation.ts';
 import { requireVersion } from '../version.ts';
@@ -98,6 +99,9 @@ async function parseNodeFilters(req: FastifyRequest, ctx: ApiContext, q: Query):
   const sharded = optionalBool(q, 'sharded');
   if (sharded !== undefined) requireVersion(req, 82, 'The sharded filter');
   f.sharded = sharded;
+  // Ironic's `project` (owner or lessee), at every version: no check_allow for it.
+  const project = queryValue(q, 'project');
+  if (project !== undefined) f.project = project;
   const children = optionalBool(q, 'include_children');
   if (children !== undefined) requireVersion(req, 83, 'The include_children filter');
   f.include_children = children;
@@ -117,7 +121,12 @@ export async function listNodesReply(req: FastifyRequest, ctx: ApiContext, opts:
   if (opts.detail && q.fields !== undefined) throw new InvalidInput('The fields parameter is not allowed on /detail.');
   const requested = parseFields(req, q, NODE_FIELD_VERSIONS);
   const fields = visibleNodeFields(req.apiVersion, requested, detail);
-  const filters = { ...(await parseNodeFilters(req, ctx, q)), ...opts.fixed, project: req.auth.project };
+  const filters = { ...(await parseNodeFilters(req, ctx, q)), ...opts.fixed };
+  if (req.auth.project !== undefined) {
+    // As Ironic's check_list_policy: a caller that may list only its project's nodes may name no other project.
+    if (filters.project !== undefined && filters.project !== req.auth.project) throw new PolicyForbidden('baremetal:node:list');
+    filters.project = req.auth.project;
+  }
   const page = parsePage(q, ctx.config.api.maxLimit, NODE_SORT_KEYS);
   let marker: NodeRecord | undefined;
   if (page.marker) {

@@ -106,6 +106,13 @@ describe.each(BACKENDS)('keystone tokens and the policy (%s)', (backend) => {
       expect((await call('GET', '/v1/nodes/a-only/history', who)).status).toBe(404);
       expect((await call('DELETE', '/v1/nodes/a-only', who)).status).toBe(404);
     }
+    // Ironic's `project` filter (owner or lessee): any project for the system admin, only its own for a project.
+    expect(names(await call('GET', `/v1/nodes?project=${projectB}`, 'admin'))).toEqual(['a-leased-to-b']);
+    expect(names(await call('GET', `/v1/nodes/detail?project=${projectA}`, 'admin'))).toEqual(['a-leased-to-b', 'a-only']);
+    expect(names(await call('GET', `/v1/nodes?project=${projectB}`, 'bMember'))).toEqual(['a-leased-to-b']);
+    const other = await call('GET', `/v1/nodes?project=${projectA}`, 'bAdmin');
+    expect(other.status).toBe(403);
+    expect(JSON.parse(other.body.error_message).faultstring).toBe('Access was denied to the following resource: baremetal:node:list');
     // The owner's project sees its node, but not one that is nobody's.
     expect((await call('GET', '/v1/nodes/a-only', 'aMember')).status).toBe(200);
     expect((await call('GET', '/v1/nodes/nobodys', 'aAdmin')).status).toBe(404);
