@@ -44,13 +44,16 @@ export interface NodeRelations {
   rings: GroupRings;
 }
 
-/** Loads chassis uuids, traits, allocation uuids and the conductor rings for a page of nodes: one query each, only if shown. */
-export async function loadRelations(ctx: Pick<ApiContext, 'db' | 'config'>, nodes: readonly NodeRecord[], fields: ReadonlySet<string>): Promise<NodeRelations> {
+/**
+ * Loads chassis uuids, traits, allocation uuids and the conductor rings for a page of nodes: one
+ * query each, only if shown and not `known` to the caller (a node it just created has no traits).
+ */
+export async function loadRelations(ctx: Pick<ApiContext, 'db' | 'config'>, nodes: readonly NodeRecord[], fields: ReadonlySet<string>, known: Pick<Partial<NodeRelations>, 'traits'> = {}): Promise<NodeRelations> {
   const knex = ctx.db.knex;
   const ids = nodes.map((n) => n.id);
   const [chassisUuid, traits, allocationUuid, rings] = await Promise.all([
     fields.has('chassis_uuid') ? chassisUuidsByIds(knex, nodes.map((n) => n.chassis_id)) : new Map<number, string>(),
-    fields.has('traits') ? traitsOfNodes(knex, ids) : new Map<number, string[]>(),
+    known.traits ?? (fields.has('traits') ? traitsOfNodes(knex, ids) : new Map<number, string[]>()),
     fields.has('allocation_uuid') ? allocationUuidsByIds(knex, nodes.map((n) => n.allocation_id)) : new Map<number, string>(),
     fields.has('conductor') ? conductorRings(knex, ctx.config.conductor.heartbeatTimeout * 1000) : new GroupRings([]),
   ]);

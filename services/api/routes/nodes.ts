@@ -19,7 +19,7 @@ import { nodeChanges, withFieldRules } from '../node-patch.ts';
 import { checkFieldVersions, checkNodeFields, NODE_CREATE_SCHEMA, normalizeConductorGroup } from '../nodeInput.ts';
 import { ownedByFilter } from '../conductor-owner.ts';
 import { PolicyForbidden } from '../auth/authorize.ts';
-import { loadRelations, NODE_FIELD_VERSIONS, renderNodes, visibleNodeFields } from '../nodeView.ts';
+import { loadRelations, NODE_FIELD_VERSIONS, renderNodes, visibleNodeFields, type NodeRelations } from '../nodeView.ts';
 import { isUniqueViolation } from '../validation.ts';
 import { requireVersion } from '../version.ts';
 import { emitNode, notificationsOn } from '../../notifications/index.ts';
@@ -141,9 +141,9 @@ export async function listNodesReply(req: FastifyRequest, ctx: ApiContext, opts:
 }
 
 /** The full node as GET /v1/nodes/{ident} shows it (optionally narrowed by `fields`). */
-export async function showNode(req: FastifyRequest, ctx: ApiContext, node: NodeRecord, requested?: Set<string>): Promise<Record<string, unknown>> {
+export async function showNode(req: FastifyRequest, ctx: ApiContext, node: NodeRecord, requested?: Set<string>, known?: Pick<Partial<NodeRelations>, 'traits'>): Promise<Record<string, unknown>> {
   const fields = visibleNodeFields(req.apiVersion, requested, true);
-  const rel = await loadRelations(ctx, [node], fields);
+  const rel = await loadRelations(ctx, [node], fields, known);
   return renderNodes([node], rel, fields, req.apiVersion, baseUrl(req, ctx.config), requested === undefined)[0];
 }
 
@@ -173,7 +173,8 @@ async function createNodeHandler(req: FastifyRequest, reply: FastifyReply, ctx: 
   emitNode(ctx.db.knex, API, 'create', 'end', 'info', 'NodeCRUDPayload', node);
   const base = baseUrl(req, ctx.config);
   reply.code(201).header('Location', `${base}/v1/nodes/${node.uuid}`);
-  return showNode(req, ctx, node);
+  // A node just created has no traits yet (POST takes none): nothing to read back.
+  return showNode(req, ctx, node, undefined, { traits: new Map() });
 }
 
 /** Finds the node, asks what the patch changes (node-patch.ts), writes it. */

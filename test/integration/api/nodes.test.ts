@@ -88,6 +88,13 @@ describe.each(BACKENDS)('nodes API on %s', (backend) => {
       expect(stored?.driver_info.ipmi_password).toBe('pw');
     });
 
+    it('answers a create with the bytes a GET of the node then answers', async () => {
+      const created = await h.call('POST', '/v1/nodes', { driver: 'fake-hardware', name: 'create-same', properties: { cpus: 4 }, instance_info: { image_source: 'http://127.0.0.1/i.qcow2' } });
+      expect(created.status).toBe(201);
+      const shown = await h.call('GET', `/v1/nodes/${created.body.uuid}`);
+      expect(created.raw).toBe(shown.raw);
+    });
+
     it('starts nodes in available before 1.11 and refuses fields newer than the request', async () => {
       const r = await h.call('POST', '/v1/nodes', { driver: 'fake-hardware' }, '1.10');
       expect(r.status).toBe(201);
