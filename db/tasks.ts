@@ -115,9 +115,10 @@ export async function requeueTasksOf(knex: Knex, host: string): Promise<number> 
   return knex('node_tasks').where({ claimed_by: host, status: 'running' }).update({ status: 'pending', claimed_by: null, updated_at: now() });
 }
 
-/** Deletes finished tasks older than `maxAgeMs`. */
-export async function pruneTasks(knex: Knex, maxAgeMs: number): Promise<number> {
-  return knex('node_tasks').whereIn('status', ['done', 'failed']).where('updated_at', '<', now() - maxAgeMs).delete();
+/** Deletes at most `limit` of the oldest tasks that finished before `before` (ms); returns how many. */
+export async function pruneTasks(knex: Knex, before: number, limit: number): Promise<number> {
+  const finished = knex('node_tasks').select('id').whereIn('status', ['done', 'failed']).where('updated_at', '<', before).orderBy('id').limit(limit);
+  return knex('node_tasks').whereIn('id', finished).delete();
 }
 
 /**
