@@ -71,6 +71,14 @@ export interface NodeWiring {
   vifs: readonly Vif[];
   /** A network by UUID or name (driver_info.cleaning_network, the configured defaults). */
   findNetwork(ident: string): Promise<NetworkRecord | undefined>;
+  /** The node's ports as they are now (trait-based networking regroups them within a task). */
+  currentPorts(): Promise<PortRecord[]>;
+  /** Trait-based networking: an LACP port group of these ports with dynamic_portgroup true; its id. */
+  createDynamicPortgroup(portIds: readonly number[], physicalNetwork: string | null): Promise<number>;
+  /** Puts the node's VIF of a network on a port or a port group. */
+  moveVif(networkId: number, to: { port_id: number | null; portgroup_id: number | null }): Promise<void>;
+  /** Undoes the node's dynamic port groups (their VIFs back on a member port); how many there were. */
+  removeDynamicPortgroups(): Promise<number>;
 }
 
 /** A firmware component as read from the BMC (`bios`, `bmc`); last_version_flashed when firmware.update just flashed it. */

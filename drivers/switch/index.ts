@@ -13,6 +13,7 @@ import { fakeSwitch } from './fake.ts';
 import { ovsSwitch } from '../ovs/index.ts';
 import { sshSwitch } from '../ssh-switch/index.ts';
 import { isolatedBatch, linkOf, plan } from './plan.ts';
+import { placeByTraits } from './trait-placement.ts';
 import { describeVlans, type SwitchBatch, type SwitchDriver } from './types.ts';
 
 /** Switch drivers by kind (network.switches.NAME.driver). */
@@ -65,6 +66,9 @@ async function attach(ctx: TaskContext, purpose: NetworkPurpose): Promise<void> 
     if (purpose === 'provisioning' || purpose === 'cleaning') throw new DriverError(`No ${purpose} network: set driver_info.${purpose}_network or network.${purpose}Network`);
     return;
   }
+  // The deploy starts on the provisioning network: the VIFs are placed by the instance's traits
+  // then, so the config drive's network_data.json and the tenant step see where they went.
+  if (purpose === 'provisioning' && cfg.traits.length > 0) await placeByTraits(ctx, wiring, cfg.traits);
   const batches = plan({ cfg, ports: ctx.ports, portgroups: wiring.portgroups, vifs: wiring.vifs, purpose, network });
   const state = internalInfo(ctx.node).network_switch_state;
   const done: { driver: SwitchDriver; previous: SwitchBatch | undefined; applied: SwitchBatch }[] = [];
@@ -91,6 +95,11 @@ async function attach(ctx: TaskContext, purpose: NetworkPurpose): Promise<void> 
   }
   await ctx.save(withInternalInfo(ctx.node, { network_switch_state: { purpose, batches: { ...state?.batches, ...Object.fromEntries(batches) } } }));
   await ctx.note(`Switch ports on ${purpose === 'tenant' ? 'the tenant networks' : `the ${purpose} network ${network!.name}`}: ${summary(batches) || 'no ports'}`);
+  // Torn down (or cleaned): the bonds are undone on the switch, so the dynamic port groups go.
+  if (purpose === 'cleaning') {
+    const removed = await wiring.removeDynamicPortgroups();
+    if (removed > 0) await ctx.note(`Trait-based networking: ${removed} dynamic port group(s) removed, their VIFs back on a member port`);
+  }
 }
 
 const TENANT_STEP: StepDefinition = {

@@ -30,6 +30,7 @@ import { recoverLocksOf } from './takeover.ts';
 import { checkTimeouts } from './timeouts.ts';
 import { restoreConsoles } from './console.ts';
 import { pruneChangeLogs } from './change-logs.ts';
+import { networkConfig } from '../../drivers/switch/config.ts';
 
 /** Payload of a WORK_CHANNEL notification that says the set of conductors changed. */
 const MEMBERSHIP_CHANGED = 'conductors';
@@ -96,6 +97,8 @@ export class Conductor {
     if (this.state !== 'new') throw new Error('a Conductor starts once');
     const c = this.config.conductor;
     checkInterfaceConfig(this.config.interfaces);
+    // The network section, the trait-based networking file with it: a bad one stops the start, not a deploy.
+    networkConfig(this.config);
     for (const { name, iface } of unservedHardwareTypes(this.config.interfaces)) this.logger.warn(`hardware type ${name} is not served: interfaces.enabled.${iface} enables none of its ${iface} interfaces`);
     await registerConductor(this.db.knex, this.host, this.group, listHardwareTypes(this.config.interfaces).map((h) => h.name));
     await this.refreshMembership();

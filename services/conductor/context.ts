@@ -4,6 +4,7 @@
 import type { BiosSetting, BootRecord, FirmwareComponent, NodeVolumes, NodeWiring, PowerInterface, ResolvedDriver, TaskContext } from '../../drivers/interfaces.ts';
 import { attachmentsOfNode, findNetwork, networksByIds } from '../../db/networks.ts';
 import { portgroupsOfNode } from '../../db/portgroups.ts';
+import { createDynamicPortgroup, moveAttachment, removeDynamicPortgroups } from '../../db/dynamic-portgroups.ts';
 import { resolveDriver } from '../../drivers/registry.ts';
 import { setBootRecords } from '../../db/boot-records.ts';
 import { deleteVolumeTargetsOfNode, volumesOfNode } from '../../db/volumes.ts';
@@ -110,7 +111,16 @@ export class NodeTask implements TaskContext {
       portgroups,
       vifs: attached.map((a) => ({ network: networks.get(a.network_id)!, port_id: a.port_id, portgroup_id: a.portgroup_id, address: a.address })),
       findNetwork: (ident) => findNetwork(knex, ident),
+      currentPorts: () => portsOfNode(knex, this.node.id),
+      createDynamicPortgroup: (portIds, physicalNetwork) => this.writable(() => createDynamicPortgroup(knex, this.node.id, portIds, physicalNetwork)),
+      moveVif: (networkId, to) => this.writable(() => moveAttachment(knex, this.node.id, networkId, to)),
+      removeDynamicPortgroups: () => this.writable(() => removeDynamicPortgroups(knex, this.node.id)),
     };
+  }
+
+  private writable<T>(write: () => Promise<T>): Promise<T> {
+    if (this.readOnly || this.closed) throw new LockLost(this.node.uuid, this.rt.host);
+    return write();
   }
 
   async resumeAgent(): Promise<void> {

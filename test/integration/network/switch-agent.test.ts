@@ -16,10 +16,12 @@ import { startOvs, type TestOvs } from '../../helpers/ovs.ts';
 import { untilState } from '../conductor/helpers.ts';
 import { startAgentHarness, type AgentHarness } from '../deploy/agent-harness.ts';
 import { makeTestImages, type TestImages } from '../images/fixtures.ts';
+import { createNetworks, switchNode } from './switch-nodes.ts';
 
 type Json = Record<string, any>;
 const EXAMPLE_PLUGINS = path.resolve(import.meta.dirname, '../../../docs/examples/agent-plugins');
 const VLAN = { prov: 100, clean: 110, inspect: 120, rescue: 130, service: 140, 'ten-a': 201 } as const;
+const KIND = { prov: 'provisioning', clean: 'cleaning', inspect: 'inspection', rescue: 'rescuing', service: 'servicing', 'ten-a': 'tenant' } as const;
 const ISOLATION = 4094;
 
 describe.each(BACKENDS)('switch network interface with the agent, on Open vSwitch (%s)', (backend) => {
@@ -52,11 +54,7 @@ describe.each(BACKENDS)('switch network interface with the agent, on Open vSwitc
         };
       },
     });
-    for (const [name, vlan] of Object.entries(VLAN)) {
-      const kind = name === 'ten-a' ? 'tenant' : { prov: 'provisioning', clean: 'cleaning', inspect: 'inspection', rescue: 'rescuing', service: 'servicing' }[name];
-      const res = await h.call('POST', '/v1/networks', { name, kind, vlan_id: vlan });
-      expect(res.status, JSON.stringify(res.body)).toBe(201);
-    }
+    await createNetworks(h, Object.fromEntries(Object.entries(VLAN).map(([name, vlan]) => [name, [KIND[name as keyof typeof VLAN], vlan]])));
   }, 120_000);
   afterAll(async () => {
     await h?.close();
@@ -65,17 +63,7 @@ describe.each(BACKENDS)('switch network interface with the agent, on Open vSwitc
     await ovs2?.stop();
   });
 
-  /** A node for a new simulated machine, its two NICs plugged into `plugs` (switch, OVS port). */
-  async function switchNode(name: string, plugs: [string, string][]) {
-    const n = await h.enroll(name, { network_interface: 'switch', inspect_interface: 'agent', rescue_interface: 'agent' });
-    const ports = (await h.call('GET', `/v1/ports?node=${n.uuid}&detail=True`)).body.ports as Json[];
-    const byMac = n.machine.hardware.nics.map((nic) => ports.find((p) => p.address === nic.mac)!);
-    for (const [i, [sw, portId]] of plugs.entries()) {
-      const res = await h.call('PATCH', `/v1/ports/${byMac[i].uuid}`, [{ op: 'add', path: '/local_link_connection', value: { switch_info: sw, port_id: portId } }]);
-      expect(res.status, JSON.stringify(res.body)).toBe(200);
-    }
-    return { ...n, ports: byMac };
-  }
+  const agentSwitchNode = (name: string, plugs: [string, string][]) => switchNode(h, name, { inspect_interface: 'agent', rescue_interface: 'agent' }, plugs);
 
   async function reach(id: number, uuid: string, target: string, state: string, extra: Json = {}, limitMs = 60_000) {
     await h.provision(uuid, target, extra);
@@ -89,7 +77,7 @@ describe.each(BACKENDS)('switch network interface with the agent, on Open vSwitc
 
   it('moves the ports through inspection, cleaning, a direct deploy, rescue, servicing and undeploy, as the switch\'s log records', async () => {
     const [p0, p1] = [`nt${ovs.tag}a0`, `nt${ovs.tag}a1`];
-    const { id, uuid, ports } = await switchNode(`sw-agent-${backend}`, [['tor', p0], ['tor', p1]]);
+    const { id, uuid, ports } = await agentSwitchNode(`sw-agent-${backend}`, [['tor', p0], ['tor', p1]]);
     await reach(id, uuid, 'manage', 'manageable');
 
     await reach(id, uuid, 'inspect', 'manageable');
@@ -137,7 +125,7 @@ describe.each(BACKENDS)('switch network interface with the agent, on Open vSwitc
 
   it('fails a deploy cleanly when a switch stops answering mid-change: named, the other switch put back, the frozen one unchanged', async () => {
     const [f0, f1] = [`nt${ovs.tag}f0`, `nt${ovs2.tag}f1`];
-    const { id, uuid } = await switchNode(`sw-freeze-${backend}`, [['tor', f0], ['tor-z', f1]]);
+    const { id, uuid } = await agentSwitchNode(`sw-freeze-${backend}`, [['tor', f0], ['tor-z', f1]]);
     await reach(id, uuid, 'manage', 'manageable');
     await reach(id, uuid, 'provide', 'available');
     expect([await tag(ovs, f0), await tag(ovs2, f1)]).toEqual([String(VLAN.clean), String(VLAN.clean)]);

@@ -1,6 +1,11 @@
 // Trait-based networking (1.111): the filter-expression parser (good and bad expressions), the
 // configuration file's validation, and the planner's choices of ports, port groups and bonds.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../../common/config.ts';
+import { networkConfig } from '../../../drivers/switch/config.ts';
 import { FilterExpression, type FilterNetwork, type FilterPortlike } from '../../../common/trait-networking/filter-expression.ts';
 import { planNetworks, traitsForInstance, type PlanNetwork, type PlanPort, type PlanPortgroup } from '../../../common/trait-networking/planner.ts';
 import { BUILT_IN_DEFAULT_TRAIT, parseTraitsConfig } from '../../../common/trait-networking/traits-config.ts';
@@ -136,6 +141,27 @@ CUSTOM_C: 7
     ]);
     expect(() => parseTraitsConfig('[1, 2]', 'x.yaml')).toThrow('Trait-based networking file x.yaml must be a mapping of trait names to traits');
     expect(() => parseTraitsConfig('a: [', 'x.yaml')).toThrow('Trait-based networking file x.yaml is not YAML');
+  });
+});
+
+describe('network.traitBasedNetworking', () => {
+  it('reads the file with the network section, and refuses a bad or missing one naming it', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'anvil-tbn-unit-'));
+    try {
+      const file = path.join(dir, 'tbn.yaml');
+      const config = (doc: string | undefined) => {
+        if (doc !== undefined) writeFileSync(file, doc);
+        const c = defaultConfig(dir);
+        c.network = { traitBasedNetworking: file };
+        return c;
+      };
+      expect(networkConfig(config('CUSTOM_A: { actions: [ { action: attach_port, filter: port.is_port } ] }')).traits.map((t) => t.name)).toEqual(['CUSTOM_A']);
+      expect(() => networkConfig(config('CUSTOM_A: { actions: [ { action: attach_port, filter: "port.is_port &&" } ] }'))).toThrow(`Trait-based networking file ${file} is invalid:\n  trait CUSTOM_A action 1 (attach_port): filter "port.is_port &&": expected a variable, a function or '(', found the end of the expression`);
+      rmSync(file);
+      expect(() => networkConfig(config(undefined))).toThrow(`network.traitBasedNetworking: cannot read ${file}: ENOENT`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
