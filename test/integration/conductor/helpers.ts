@@ -1,5 +1,6 @@
 // Driving a conductor in tests the way the API does: write the next provision state
 // or the power request on the node row, then wake the owning conductor (notifyNodeWork). No API server is involved.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultConfig, type AnvilConfig } from '../../../common/config.ts';
 import { silentLogger } from '../../../common/logger.ts';
 import { transitionFields, VERBS } from '../../../common/states.ts';
@@ -40,20 +41,27 @@ export async function fakeNode(db: Database, fields: Partial<NodeRecord> = {}): 
   return createNode(db.knex, { driver: 'fake-hardware', provision_state: 'enroll', ...fields });
 }
 
-/** What the API does for PUT /states/provision: the next state and the request saved (compare-and-set), conductors woken. */
+/**
+ * What the API does for PUT /states/provision: the next state and the request saved (compare-and-set),
+ * conductors woken. A node a conductor holds for a moment (a power sync) is asked again, as clients
+ * do on the API's 409 NodeLocked.
+ */
 export async function requestProvision(db: Database, node: NodeRecord, verb: string, request: ProvisionRequest | null = null): Promise<NodeRecord> {
-  const current = (await getNodeById(db.knex, node.id))!;
-  const move = transitionFields(current, VERBS[verb].event);
-  if (!move) throw new Error(`verb ${verb} not allowed in ${current.provision_state}`);
-  const updated = await updateNode(
-    db.knex,
-    node.id,
-    { ...move, last_error: null, provision_request: request },
-    { provision_state: current.provision_state, reservation: null },
-  );
-  if (!updated) throw new Error(`node ${node.uuid} changed under the request`);
-  await notifyNodeWork(db, node);
-  return updated;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const current = (await getNodeById(db.knex, node.id))!;
+    const move = transitionFields(current, VERBS[verb].event);
+    if (!move) throw new Error(`verb ${verb} not allowed in ${current.provision_state}`);
+    const updated = current.reservation
+      ? undefined
+      : await updateNode(db.knex, node.id, { ...move, last_error: null, provision_request: request }, { provision_state: current.provision_state, reservation: null });
+    if (updated) {
+      await notifyNodeWork(db, node);
+      return updated;
+    }
+    if (Date.now() > deadline) throw new Error(`node ${node.uuid} changed under the request (reserved by ${current.reservation ?? 'nobody'})`);
+    await sleep(50);
+  }
 }
 
 /** What the API does for PUT /states/power. */
